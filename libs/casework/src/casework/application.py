@@ -1,0 +1,521 @@
+"""The Casework application: the only writer of case files, and the auditor's reader.
+
+Services call these commands with plain values and an `Actor`; they never build events or write
+SQL. Each command loads the case, lets the domain decide, and saves; when another command on the
+same case won the race (eventsourcing's optimistic concurrency raises `IntegrityError`), it
+reloads and decides again, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import MutableOrImmutableAggregate
+from eventsourcing.persistence import (
+    IntegrityError,
+    ProcessRecorder,
+    Recording,
+    Tracking,
+)
+
+from casework.audit import Anchor, HistoryEntry, VerifyResult, history_entry, verify_events
+from casework.clock import Clock, system_clock
+from casework.domain.actors import Actor, check_may
+from casework.domain.case import Case
+from casework.domain.dispute import Dispute
+from casework.domain.errors import (
+    CaseNotFoundError,
+    ConcurrencyConflictError,
+    InvalidTransitionError,
+    ValidationError,
+)
+from casework.domain.leak import LeakEmergency
+from casework.domain.places import Address, Tier
+from casework.domain.repair import Repair
+from casework.settings import persistence_env, store_url
+
+TCase = TypeVar("TCase", bound=Case)
+
+MAX_ATTEMPTS = 8
+
+_processing: ContextVar[ProcessingEvent[UUID] | None] = ContextVar(
+    "casework_processing", default=None
+)
+"""The unit of work of the message being handled in this thread or task, if any."""
+
+
+def _as_uuid(case_id: UUID | str) -> UUID:
+    if isinstance(case_id, UUID):
+        return case_id
+    try:
+        return UUID(str(case_id))
+    except ValueError:
+        raise CaseNotFoundError(f"{case_id!r} is not a case id (a UUID)") from None
+
+
+class Casework(Application[UUID]):
+    """Case files as event streams, one per case; see the module docstring."""
+
+    name = "casework"
+
+    def __init__(
+        self,
+        store: str | None = None,
+        *,
+        clock: Clock = system_clock,
+        env: Mapping[str, str] | None = None,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
+        settings = persistence_env(store or store_url())
+        settings.update(env or {})
+        super().__init__(env=settings)
+        self.clock = clock
+        self.max_attempts = max_attempts
+
+    def construct_recorder(self) -> ProcessRecorder:
+        """A process recorder: it stores events like the default one, and can also record, in
+        the same transaction, which upstream message they were the effect of (see `tracking`)."""
+        return self.factory.process_recorder()
+
+    @property
+    def process_recorder(self) -> ProcessRecorder:
+        recorder = self.recorder
+        assert isinstance(recorder, ProcessRecorder)
+        return recorder
+
+    # ------------------------------------------------------ exactly once
+
+    @contextmanager
+    def tracking(self, tracking: Tracking) -> Iterator[ProcessingEvent[UUID]]:
+        """Handle one upstream message as one transaction: its events and its position together.
+
+        Inside the block, commands do not write: their saves are collected (and later commands
+        see the cases as the earlier ones left them). On a clean exit everything collected is
+        written with `tracking` in one transaction; the tracking record alone if nothing was.
+        If the position was recorded already (a redelivery raced us) or a case changed under
+        us, eventsourcing raises `IntegrityError` and nothing of the block is written; the
+        caller asks `is_tracked` to tell the two apart. Nested blocks are refused.
+        """
+        if _processing.get() is not None:
+            raise RuntimeError("a tracking block is already open in this context")
+        processing: ProcessingEvent[UUID] = ProcessingEvent(tracking=tracking)
+        token = _processing.set(processing)
+        try:
+            yield processing
+        finally:
+            _processing.reset(token)
+        recordings = self._record(processing)
+        self._take_snapshots(processing)
+        self._notify(recordings)
+
+    def is_tracked(self, tracking: Tracking) -> bool:
+        """Whether the message at this position was already handled (its effects recorded)."""
+        return self.process_recorder.has_tracking_id(
+            tracking.application_name, tracking.notification_id
+        )
+
+    def save(
+        self,
+        *objs: MutableOrImmutableAggregate[UUID] | Any,
+        **kwargs: Any,
+    ) -> list[Recording[UUID]]:
+        processing = _processing.get()
+        if processing is None:
+            return super().save(*objs, **kwargs)
+        processing.collect_events(*objs, **kwargs)
+        return []
+
+    # ------------------------------------------------------------- reporting
+
+    def report_repair(
+        self,
+        actor: Actor,
+        address: str,
+        description: str,
+        category: str = "other",
+        priority: str = "routine",
+        channel: str = "phone",
+    ) -> UUID:
+        case = Repair.report(
+            actor, self.clock(), Address.parse(address), description, category, priority, channel
+        )
+        self.save(case)
+        return case.id
+
+    def report_leak(
+        self,
+        actor: Actor,
+        address: str,
+        description: str,
+        source_unit: str,
+        *,
+        source_unoccupied: bool = False,
+        reaches_other_flat: bool = False,
+        channel: str = "phone",
+    ) -> UUID:
+        case = LeakEmergency.report(
+            actor,
+            self.clock(),
+            Address.parse(address),
+            description,
+            source_unit,
+            source_unoccupied=source_unoccupied,
+            reaches_other_flat=reaches_other_flat,
+            channel=channel,
+        )
+        self.save(case)
+        return case.id
+
+    def report_dispute(
+        self,
+        actor: Actor,
+        address: str,
+        description: str,
+        category: str,
+        parties: list[str] | None = None,
+        *,
+        tier: Tier | str | None = None,
+        priority: str = "routine",
+        channel: str = "phone",
+    ) -> UUID:
+        start = Tier(tier) if tier is not None else None
+        case = Dispute.report(
+            actor,
+            self.clock(),
+            Address.parse(address),
+            description,
+            category,
+            parties,
+            tier=start,
+            priority=priority,
+            channel=channel,
+        )
+        self.save(case)
+        return case.id
+
+    def add_reporter(self, case_id: UUID | str, actor: Actor, channel: str = "phone") -> None:
+        self._update(case_id, Case, lambda c, at: c.add_reporter(actor, at, channel))
+
+    # ------------------------------------------------------ shared lifecycle
+
+    def acknowledge(self, case_id: UUID | str, actor: Actor, note: str = "") -> None:
+        self._update(case_id, Case, lambda c, at: c.acknowledge(actor, at, note))
+
+    def assign(self, case_id: UUID | str, actor: Actor, assignee: Actor, why: str) -> None:
+        self._update(case_id, Case, lambda c, at: c.assign(actor, at, assignee, why))
+
+    def decline_assignment(self, case_id: UUID | str, actor: Actor, reason: str) -> None:
+        self._update(case_id, Case, lambda c, at: c.decline_assignment(actor, at, reason))
+
+    def escalate(self, case_id: UUID | str, actor: Actor, reason: str) -> None:
+        self._update(case_id, Case, lambda c, at: c.escalate(actor, at, reason))
+
+    def escalate_if_due(self, case_id: UUID | str, actor: Actor) -> str | None:
+        """The scheduler's command: climb one rung, automatically, if the case says it is due.
+
+        Decided on the freshly loaded case inside the retry loop, so two schedulers racing on one
+        case record one escalation: the loser reloads, finds nothing due, and records nothing.
+        """
+        decided: list[str] = []
+
+        def decide(case: Case, at: datetime) -> None:
+            decided.clear()
+            reason = case.escalation_reason(at)
+            if reason is not None:
+                case.escalate(actor, at, reason, automatic=True)
+                decided.append(reason)
+
+        self._update(case_id, Case, decide)
+        return decided[0] if decided else None
+
+    def resolve(self, case_id: UUID | str, actor: Actor, summary: str) -> None:
+        self._update(case_id, Case, lambda c, at: c.resolve(actor, at, summary))
+
+    def confirm_resolution(self, case_id: UUID | str, actor: Actor) -> None:
+        self._update(case_id, Case, lambda c, at: c.confirm_resolution(actor, at))
+
+    def reopen(self, case_id: UUID | str, actor: Actor, reason: str) -> None:
+        self._update(case_id, Case, lambda c, at: c.reopen(actor, at, reason))
+
+    def rate_satisfaction(
+        self, case_id: UUID | str, actor: Actor, score: int, comment: str = ""
+    ) -> None:
+        self._update(case_id, Case, lambda c, at: c.rate_satisfaction(actor, at, score, comment))
+
+    def record_return_visit(self, case_id: UUID | str, actor: Actor, note: str) -> None:
+        self._update(case_id, Case, lambda c, at: c.record_return_visit(actor, at, note))
+
+    def close_case(self, case_id: UUID | str, actor: Actor, reason: str = "") -> None:
+        self._update(case_id, Case, lambda c, at: c.close_case(actor, at, reason))
+
+    def add_note(self, case_id: UUID | str, actor: Actor, text: str) -> None:
+        self._update(case_id, Case, lambda c, at: c.add_note(actor, at, text))
+
+    def link_cases(
+        self, case_id: UUID | str, other_id: UUID | str, actor: Actor, relation: str
+    ) -> None:
+        """Both case files record the link, in one transaction."""
+        first, second = _as_uuid(case_id), _as_uuid(other_id)
+        for attempt in range(self.max_attempts):
+            a, b = self.get_case(first), self.get_case(second)
+            at = self.clock()
+            a.link(actor, at, second, relation)
+            b.link(actor, at, first, relation)
+            try:
+                self.save(a, b)
+            except IntegrityError:
+                self._backoff(attempt)
+                continue
+            return
+        raise self._conflict(first)
+
+    # ---------------------------------------------------------------- repair
+
+    def start_work(self, case_id: UUID | str, actor: Actor) -> None:
+        self._update(case_id, Repair, lambda c, at: c.start_work(actor, at))
+
+    def finish_work(self, case_id: UUID | str, actor: Actor, summary: str) -> None:
+        self._update(case_id, Repair, lambda c, at: c.finish_work(actor, at, summary))
+
+    # ------------------------------------------------------------------ leak
+
+    def attempt_owner_contact(
+        self, case_id: UUID | str, actor: Actor, channel: str, outcome: str, note: str = ""
+    ) -> None:
+        self._update(
+            case_id,
+            LeakEmergency,
+            lambda c, at: c.attempt_owner_contact(actor, at, channel, outcome, note),
+        )
+
+    def arrive_on_site(self, case_id: UUID | str, actor: Actor) -> None:
+        self._update(case_id, LeakEmergency, lambda c, at: c.arrive_on_site(actor, at))
+
+    def stop_water(self, case_id: UUID | str, actor: Actor, method: str, note: str = "") -> None:
+        self._update(case_id, LeakEmergency, lambda c, at: c.stop_water(actor, at, method, note))
+
+    def record_cause(
+        self,
+        case_id: UUID | str,
+        actor: Actor,
+        cause: str,
+        damage: str = "",
+        damaged_units: list[str] | None = None,
+    ) -> None:
+        self._update(
+            case_id,
+            LeakEmergency,
+            lambda c, at: c.record_cause(actor, at, cause, damage, damaged_units or []),
+        )
+
+    # --------------------------------------------------------------- dispute
+
+    def convene_mediation(
+        self,
+        case_id: UUID | str,
+        actor: Actor,
+        form: str,
+        scheduled_for: datetime,
+        place: str,
+        participants: list[dict[str, str]],
+    ) -> str:
+        meeting_id = uuid4().hex[:12]
+        self._update(
+            case_id,
+            Dispute,
+            lambda c, at: c.convene_mediation(
+                actor, at, meeting_id, form, scheduled_for, place, participants
+            ),
+        )
+        return meeting_id
+
+    def hold_round(
+        self,
+        case_id: UUID | str,
+        actor: Actor,
+        meeting_id: str,
+        attendees: list[str],
+        outcome: str,
+        *,
+        positions: dict[str, str] | None = None,
+        proposals: list[str] | None = None,
+        options: list[str] | None = None,
+        tally: dict[str, int] | None = None,
+        note: str = "",
+    ) -> None:
+        self._update(
+            case_id,
+            Dispute,
+            lambda c, at: c.hold_round(
+                actor,
+                at,
+                meeting_id,
+                attendees,
+                outcome,
+                positions,
+                proposals,
+                options,
+                tally,
+                note,
+            ),
+        )
+
+    def record_mediation_failed(
+        self, case_id: UUID | str, actor: Actor, meeting_id: str, reason: str
+    ) -> None:
+        self._update(
+            case_id, Dispute, lambda c, at: c.record_mediation_failed(actor, at, meeting_id, reason)
+        )
+
+    def reach_agreement(
+        self,
+        case_id: UUID | str,
+        actor: Actor,
+        meeting_id: str,
+        terms: list[str],
+        commitments: list[dict[str, str]],
+        basis: str = "",
+    ) -> None:
+        self._update(
+            case_id,
+            Dispute,
+            lambda c, at: c.reach_agreement(actor, at, meeting_id, terms, commitments, basis),
+        )
+
+    def record_follow_up(
+        self, case_id: UUID | str, actor: Actor, commitment_index: int, kept: bool, note: str
+    ) -> None:
+        self._update(
+            case_id,
+            Dispute,
+            lambda c, at: c.record_follow_up(actor, at, commitment_index, kept, note),
+        )
+
+    # --------------------------------------------------------------- queries
+
+    def get_case(self, case_id: UUID | str, version: int | None = None) -> Case:
+        uid = _as_uuid(case_id)
+        processing = _processing.get()
+        if processing is not None and version is None:
+            pending = processing.aggregates.get(uid)
+            if isinstance(pending, Case):
+                return pending
+        try:
+            case: Any = self.repository.get(uid, version=version)
+        except AggregateNotFoundError:
+            raise CaseNotFoundError(f"no case file with id {uid}") from None
+        if not isinstance(case, Case):
+            raise CaseNotFoundError(f"no case file with id {uid}")
+        if version is not None and case.version != version:
+            raise ValidationError(f"case {uid} has only {case.version} events, not {version}")
+        return case
+
+    def history(self, case_id: UUID | str) -> list[HistoryEntry]:
+        """Every event of the case in order: what, who and in which role, when, tier, why."""
+        uid = _as_uuid(case_id)
+        events = list(self.events.get(uid))
+        if not events:
+            raise CaseNotFoundError(f"no case file with id {uid}")
+        return [history_entry(e) for e in events]
+
+    def state_as_of(
+        self, case_id: UUID | str, *, at: datetime | None = None, version: int | None = None
+    ) -> Case:
+        """The case after event `version`, or at moment `at` (read from the file, not the clock)."""
+        if (at is None) == (version is None):
+            raise ValidationError("give exactly one of at= (a time) or version= (an event number)")
+        if version is not None:
+            if version < 1:
+                raise ValidationError("versions start at 1 (the report)")
+            return self.get_case(case_id, version=version)
+        assert at is not None
+        if at.tzinfo is None:
+            raise ValidationError("as-of times must carry a timezone, e.g. 2026-11-24T09:30+08:00")
+        last = 0
+        for entry in self.history(case_id):
+            if entry.at > at:
+                break
+            last = entry.version
+        if last == 0:
+            raise ValidationError(f"case {case_id} did not exist yet at {at.isoformat()}")
+        return self.get_case(case_id, version=last)
+
+    def verify(self, case_id: UUID | str, anchor: Anchor | None = None) -> VerifyResult:
+        uid = _as_uuid(case_id)
+        stored = list(self.recorder.select_events(uid))
+        if not stored:
+            raise CaseNotFoundError(f"no case file with id {uid}")
+        return verify_events(uid, stored, self.mapper, anchor)
+
+    def case_ids(self, batch: int = 1000) -> Iterator[UUID]:
+        """Every case id, in the order cases were first recorded (from the notification log)."""
+        seen: set[UUID] = set()
+        start = 1
+        while True:
+            page = self.recorder.select_notifications(start=start, limit=batch)
+            if not page:
+                return
+            for notification in page:
+                case_id = _as_uuid(notification.originator_id)
+                if case_id not in seen:
+                    seen.add(case_id)
+                    yield case_id
+            start = page[-1].id + 1
+
+    def verify_all(self, anchors: Mapping[UUID, Anchor] | None = None) -> Iterator[VerifyResult]:
+        for case_id in self.case_ids():
+            yield self.verify(case_id, (anchors or {}).get(case_id))
+
+    def anchors(self) -> dict[UUID, Anchor]:
+        """Every case's current head, for an auditor to keep and verify against later."""
+        heads: dict[UUID, Anchor] = {}
+        for case_id in self.case_ids():
+            result = self.verify(case_id)
+            heads[case_id] = Anchor(result.events, result.head)
+        return heads
+
+    # -------------------------------------------------------------- plumbing
+
+    def check_may(self, actor: Actor, action: str) -> None:
+        """For adapters that want to refuse early (e.g. before parsing a large body)."""
+        check_may(actor, action)
+
+    def _update(
+        self,
+        case_id: UUID | str,
+        kind: type[TCase],
+        action: Callable[[TCase, datetime], Any],
+    ) -> TCase:
+        uid = _as_uuid(case_id)
+        for attempt in range(self.max_attempts):
+            case = self.get_case(uid)
+            if not isinstance(case, kind):
+                raise InvalidTransitionError(
+                    f"case {uid} is a {case.KIND}; that command is for a {kind.KIND}"
+                )
+            action(case, self.clock())
+            if not case.pending_events:
+                return case
+            try:
+                self.save(case)
+            except IntegrityError:
+                self._backoff(attempt)
+                continue
+            return case
+        raise self._conflict(uid)
+
+    def _backoff(self, attempt: int) -> None:
+        time.sleep(random.uniform(0, 0.002 * (2**attempt)))
+
+    def _conflict(self, case_id: UUID) -> ConcurrencyConflictError:
+        return ConcurrencyConflictError(
+            f"case {case_id} kept changing under {self.max_attempts} attempts; try again"
+        )

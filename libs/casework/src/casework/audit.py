@@ -1,0 +1,207 @@
+"""Tamper evidence and the auditor's reading of a case file.
+
+`verify` works on the stored records, not on decoded objects: an event that no longer decodes, that
+decodes to the same values from different bytes, whose hash does not match its content, or whose
+`prev_hash` does not match its predecessor, is reported with its position; nothing here raises on
+bad data. Removing a case's *last* events leaves a shorter chain that is still consistent, so that
+is caught only against an anchor (a head an auditor or the NATS stream saw earlier).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Mapper, StoredEvent
+
+from casework.domain.chain import GENESIS, event_digest
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A case's head as someone saw it earlier: its last version and that event's hash."""
+
+    version: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    case_id: UUID
+    ok: bool
+    events: int
+    head: str
+    position: int | None = None
+    problem: str = ""
+
+    def describe(self) -> str:
+        if self.ok:
+            return f"case {self.case_id}: intact ({self.events} events, head {self.head[:12]})"
+        return f"case {self.case_id}: TAMPERED at event {self.position}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of a case file: what happened, who (id, role), when, at which tier, and why."""
+
+    case_id: UUID
+    version: int
+    event: str
+    topic: str
+    at: datetime
+    actor_id: str
+    actor_role: str
+    tier: str
+    reason: str
+    details: dict[str, Any] = field(default_factory=dict)
+    hash: str = ""
+    prev_hash: str = ""
+
+
+_COMMON = frozenset(
+    {
+        "originator_id",
+        "originator_version",
+        "originator_topic",
+        "timestamp",
+        "actor_id",
+        "actor_role",
+        "tier",
+        "reason",
+        "hash",
+        "prev_hash",
+    }
+)
+
+
+def event_name(topic: str) -> str:
+    """`casework.domain.leak:LeakEmergency.WaterStopped` -> `WaterStopped`."""
+    return topic.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
+
+
+def history_entry(event: Any) -> HistoryEntry:
+    state = vars(event)
+    topic = f"{type(event).__module__}:{type(event).__qualname__}"
+    return HistoryEntry(
+        case_id=event.originator_id,
+        version=event.originator_version,
+        event=event_name(topic),
+        topic=topic,
+        at=event.timestamp,
+        actor_id=state.get("actor_id", ""),
+        actor_role=state.get("actor_role", ""),
+        tier=state.get("tier", ""),
+        reason=state.get("reason", ""),
+        details={k: v for k, v in state.items() if k not in _COMMON},
+        hash=state.get("hash", ""),
+        prev_hash=state.get("prev_hash", ""),
+    )
+
+
+def _decode(mapper: Mapper[UUID], stored: StoredEvent) -> tuple[dict[str, Any] | None, str]:
+    """The stored state as the mapper reads it, before upcasting; or why it cannot be read."""
+    raw = stored.state
+    try:
+        if mapper.cipher:
+            raw = mapper.cipher.decrypt(raw)
+        if mapper.compressor:
+            raw = mapper.compressor.decompress(raw)
+        state = mapper.transcoder.decode(raw)
+    except Exception as error:  # any failure to read stored bytes is evidence, not a crash
+        return None, f"stored state cannot be decoded ({type(error).__name__})"
+    if not isinstance(state, dict):
+        return None, "stored state is not an event record"
+    try:
+        canonical = mapper.transcoder.encode(state)
+    except Exception as error:
+        return None, f"stored state cannot be re-encoded ({type(error).__name__})"
+    if canonical != raw:
+        return None, "stored bytes are not in canonical form (edited by hand?)"
+    return state, ""
+
+
+def verify_events(
+    case_id: UUID,
+    stored_events: Sequence[StoredEvent],
+    mapper: Mapper[UUID],
+    anchor: Anchor | None = None,
+) -> VerifyResult:
+    """Walk the chain from the first event; report the first break found."""
+    previous = GENESIS
+    for index, stored in enumerate(stored_events):
+        position = index + 1
+        if stored.originator_version != position:
+            problem = f"expected version {position}, found {stored.originator_version}: " + (
+                "an event was removed" if stored.originator_version > position else "reordered"
+            )
+            return VerifyResult(case_id, False, len(stored_events), previous, position, problem)
+        state, problem = _decode(mapper, stored)
+        if state is None:
+            return VerifyResult(case_id, False, len(stored_events), previous, position, problem)
+        recorded = state.get("hash")
+        if not isinstance(recorded, str) or not recorded:
+            return VerifyResult(
+                case_id, False, len(stored_events), previous, position, "event carries no hash"
+            )
+        try:
+            digest = event_digest(stored.topic, stored.originator_id, position, state)
+        except TypeError as error:
+            return VerifyResult(case_id, False, len(stored_events), previous, position, str(error))
+        if digest != recorded:
+            return VerifyResult(
+                case_id,
+                False,
+                len(stored_events),
+                previous,
+                position,
+                "content does not match its hash (altered)",
+            )
+        if state.get("prev_hash") != previous:
+            return VerifyResult(
+                case_id,
+                False,
+                len(stored_events),
+                previous,
+                position,
+                "prev_hash does not match the event before it (removed, inserted or reordered)",
+            )
+        previous = recorded
+    count = len(stored_events)
+    if count == 0:
+        return VerifyResult(case_id, False, 0, GENESIS, 1, "no events stored for this case")
+    if anchor is not None:
+        if count < anchor.version:
+            return VerifyResult(
+                case_id,
+                False,
+                count,
+                previous,
+                count + 1,
+                f"the anchor saw {anchor.version} events; only {count} remain (removed)",
+            )
+        # The anchored event's hash must still be where the anchor saw it.
+        state, _ = _decode(mapper, stored_events[anchor.version - 1])
+        if state is None or state.get("hash") != anchor.hash:
+            return VerifyResult(
+                case_id,
+                False,
+                count,
+                previous,
+                anchor.version,
+                "event differs from the anchored head (rewritten)",
+            )
+    return VerifyResult(case_id, True, count, previous)
+
+
+def summarise(results: Iterable[VerifyResult]) -> tuple[int, list[VerifyResult]]:
+    """How many cases were checked, and the ones that failed."""
+    checked = 0
+    failed: list[VerifyResult] = []
+    for result in results:
+        checked += 1
+        if not result.ok:
+            failed.append(result)
+    return checked, failed

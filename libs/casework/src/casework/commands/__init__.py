@@ -1,0 +1,1 @@
+"""Subcommands of the `casework` console script, one module per group."""

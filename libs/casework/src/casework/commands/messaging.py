@@ -1,0 +1,77 @@
+"""`casework relay` (store -> JetStream) and `casework asyncapi` (the contract document)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from casework.application import Casework
+from casework.contracts.asyncapi import render
+from casework.messaging.nats_server import embedded_nats
+from casework.messaging.relay import Relay
+
+
+def register(subparsers: Any) -> None:
+    relay = subparsers.add_parser(
+        "relay",
+        help="publish case events from the store to NATS JetStream",
+        description=(
+            "Follow the store (CASEWORK_STORE) and publish every case event to the CASEWORK "
+            "stream at NATS_URL (or an embedded nats-server under the var dir when unset). "
+            "Runs until SIGTERM or Ctrl-C; --once publishes what is missing and exits."
+        ),
+    )
+    relay.add_argument("--once", action="store_true", help="publish what is missing, then exit")
+    relay.add_argument("--batch-size", type=int, default=500, help="events per window")
+    relay.add_argument("--quiet", action="store_true", help="log warnings only")
+    relay.set_defaults(handler=run_relay)
+
+    asyncapi = subparsers.add_parser(
+        "asyncapi", help="write the AsyncAPI 3 document of every subject and message"
+    )
+    asyncapi.add_argument("--out", type=Path, help="file to write (default: stdout)")
+    asyncapi.set_defaults(handler=write_asyncapi)
+
+
+def run_relay(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    app = Casework()
+    try:
+        with embedded_nats() as url:
+            relay = Relay(app, url, batch_size=args.batch_size)
+            if args.once:
+                count = asyncio.run(relay.run_once())
+                print(f"published {count} event(s); {relay.duplicates} already on the stream")
+                return 0
+            asyncio.run(_run_until_signalled(relay))
+            return 0
+    finally:
+        app.close()
+
+
+async def _run_until_signalled(relay: Relay) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    logging.getLogger(__name__).info("relay: publishing to %s until stopped", relay.nats_url)
+    await relay.run(stop)
+
+
+def write_asyncapi(args: argparse.Namespace) -> int:
+    text = render()
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, encoding="utf-8")
+    return 0

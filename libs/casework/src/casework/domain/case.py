@@ -1,0 +1,574 @@
+"""The lifecycle every case shares, whatever its kind.
+
+A case is one event stream, the case file. Each event names its actor, role, time, the tier the
+case was at and (where it changes course) a reason, and carries its hash and its predecessor's,
+so that an auditor can read and verify the whole story from the stream alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar, TypeVar
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
+
+from casework.domain.actors import Actor, Role, check_may
+from casework.domain.chain import GENESIS, event_digest
+from casework.domain.errors import InvalidTransitionError, ValidationError
+from casework.domain.ladder import (
+    PRIORITIES,
+    REOPEN_WITHIN,
+    deadlines_for,
+)
+from casework.domain.places import Address, Tier
+
+
+class Status(StrEnum):
+    REPORTED = "reported"
+    ACKNOWLEDGED = "acknowledged"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    WORK_DONE = "work_done"
+    IN_MEDIATION = "in_mediation"
+    AGREED = "agreed"
+    RESOLVED = "resolved"
+    CONFIRMED = "confirmed"
+    CLOSED = "closed"
+
+
+class Priority(StrEnum):
+    ROUTINE = "routine"
+    URGENT = "urgent"
+    EMERGENCY = "emergency"
+
+
+SETTLED = frozenset({Status.RESOLVED, Status.CONFIRMED, Status.CLOSED})
+CHANNELS = ("phone", "wechat", "walk_in", "talk_meeting", "app", "patrol")
+
+TCase = TypeVar("TCase", bound="Case")
+
+
+def _require_text(value: str, what: str, limit: int = 4000) -> str:
+    text = value.strip()
+    if not text:
+        raise ValidationError(f"{what} must not be empty")
+    if len(text) > limit:
+        raise ValidationError(f"{what} is {len(text)} characters; the limit is {limit}")
+    return text
+
+
+def _require_aware(at: datetime) -> datetime:
+    if at.tzinfo is None:
+        raise ValidationError("times must carry a timezone (e.g. 2026-11-24T09:30:00+08:00)")
+    return at
+
+
+class Case(Aggregate):
+    """Shared lifecycle: report, respond, escalate, resolve, confirm or reopen, rate, close."""
+
+    KIND: ClassVar[str] = "case"
+    ASSIGNABLE: ClassVar[bool] = False
+
+    @dataclass(frozen=True)
+    class Event(Aggregate.Event):
+        """Every fact: who (id and role), when (`timestamp`), at which tier, and why."""
+
+        actor_id: str
+        actor_role: str
+        tier: str
+        reason: str
+        prev_hash: str
+        hash: str
+
+        def __post_init__(self) -> None:
+            super().__post_init__()
+            if not self.hash:
+                object.__setattr__(self, "hash", self.compute_hash())
+
+        def compute_hash(self) -> str:
+            """The digest `verify` will recompute from the stored state."""
+            state: dict[str, Any] = dict(vars(self))
+            class_version = getattr(type(self), "class_version", 1)
+            if class_version > 1:
+                state["class_version"] = class_version
+            return event_digest(
+                get_topic(type(self)), self.originator_id, self.originator_version, state
+            )
+
+        def apply(self, aggregate: Any) -> None:
+            assert isinstance(aggregate, Case)
+            aggregate.chain_head = self.hash
+            self.apply_to(aggregate)
+
+        def apply_to(self, case: Any) -> None:
+            """Evolve the case; subclasses override. Never read the clock here."""
+
+    @dataclass(frozen=True)
+    class Opened(Event, Aggregate.Created):
+        """Base of each kind's `Reported` event (the first in every case file)."""
+
+        address: str
+        priority: str
+        description: str
+        channel: str
+
+        def apply_to(self, case: Any) -> None:
+            assert isinstance(case, Case)
+            case.address = Address.parse(self.address)
+            case.priority = Priority(self.priority)
+            case.tier = Tier(self.tier)
+            case.entry_tier = case.tier
+            case.description = self.description
+            case.channel = self.channel
+            case.reporter_ids = [self.actor_id]
+            case.reported_at = self.timestamp
+
+    @dataclass(frozen=True)
+    class ReporterAdded(Event):
+        """A second report of the same matter: the reporter joins the case instead of a new one."""
+
+        reporter_id: str
+        channel: str
+
+        def apply_to(self, case: Any) -> None:
+            case.reporter_ids.append(self.reporter_id)
+
+    @dataclass(frozen=True)
+    class DeadlinesSet(Event):
+        """Recorded whenever the case enters a tier, so replay never consults the table or clock."""
+
+        respond_by: datetime
+        settle_by: datetime
+
+        def apply_to(self, case: Any) -> None:
+            case.respond_by = self.respond_by
+            case.settle_by = self.settle_by
+            case.tier_entered_at = self.timestamp
+
+    @dataclass(frozen=True)
+    class Acknowledged(Event):
+        def apply_to(self, case: Any) -> None:
+            case.status = Status.ACKNOWLEDGED
+            if case.acknowledged_at is None:
+                case.acknowledged_at = self.timestamp
+
+    @dataclass(frozen=True)
+    class Assigned(Event):
+        """`reason` says why this person: skill, place, availability, load."""
+
+        assignee_id: str
+        assignee_role: str
+
+        def apply_to(self, case: Any) -> None:
+            case.status = Status.ASSIGNED
+            case.assignee = Actor(self.assignee_id, Role(self.assignee_role))
+            if case.acknowledged_at is None:
+                case.acknowledged_at = self.timestamp
+
+    @dataclass(frozen=True)
+    class AssignmentDeclined(Event):
+        def apply_to(self, case: Any) -> None:
+            case.declined_by.append(self.actor_id)
+            case.assignee = None
+            case.status = Status.ACKNOWLEDGED
+
+    @dataclass(frozen=True)
+    class Escalated(Event):
+        """`tier`: where the case was; `to_tier`: the rung above; `automatic`: a deadline did it."""
+
+        to_tier: str
+        automatic: bool
+
+        def apply_to(self, case: Any) -> None:
+            case.tier = Tier(self.to_tier)
+            case.escalations += 1
+            case.failed_rounds_at_tier = 0
+
+    @dataclass(frozen=True)
+    class Resolved(Event):
+        """Settled at `tier`: the headline measure of how well a compound is governed."""
+
+        summary: str
+
+        def apply_to(self, case: Any) -> None:
+            case.status = Status.RESOLVED
+            case.settled_tier = Tier(self.tier)
+            case.resolved_at = self.timestamp
+
+    @dataclass(frozen=True)
+    class ConfirmedByResident(Event):
+        def apply_to(self, case: Any) -> None:
+            case.status = Status.CONFIRMED
+
+    @dataclass(frozen=True)
+    class Reopened(Event):
+        def apply_to(self, case: Any) -> None:
+            case.reopen_count += 1
+            case.settled_tier = None
+            case.resolved_at = None
+            case.status = case.status_after_reopen()
+
+    @dataclass(frozen=True)
+    class SatisfactionRated(Event):
+        score: int
+        comment: str
+
+        def apply_to(self, case: Any) -> None:
+            case.satisfaction = self.score
+
+    @dataclass(frozen=True)
+    class ReturnVisitRecorded(Event):
+        """回访: staff call back after the work to hear how it went."""
+
+        note: str
+
+        def apply_to(self, case: Any) -> None:
+            case.return_visits += 1
+
+    @dataclass(frozen=True)
+    class Closed(Event):
+        def apply_to(self, case: Any) -> None:
+            case.status = Status.CLOSED
+            case.closed_at = self.timestamp
+
+    @dataclass(frozen=True)
+    class NoteAdded(Event):
+        text: str
+
+        def apply_to(self, case: Any) -> None:
+            case.note_count += 1
+
+    @dataclass(frozen=True)
+    class LinkedToCase(Event):
+        """`relation` e.g. 'damage_dispute' (a leak's damage opened it) or 'duplicate_of'."""
+
+        other_case_id: str
+        relation: str
+
+        def apply_to(self, case: Any) -> None:
+            case.links.append((self.other_case_id, self.relation))
+
+    # ------------------------------------------------------------------ state
+
+    def __init__(self) -> None:
+        self.chain_head: str = GENESIS
+        self.address: Address
+        self.priority: Priority
+        self.tier: Tier
+        self.entry_tier: Tier
+        self.description = ""
+        self.channel = ""
+        self.reporter_ids: list[str] = []
+        self.reported_at: datetime
+        self.status = Status.REPORTED
+        self.respond_by: datetime | None = None
+        self.settle_by: datetime | None = None
+        self.tier_entered_at: datetime | None = None
+        self.acknowledged_at: datetime | None = None
+        self.assignee: Actor | None = None
+        self.declined_by: list[str] = []
+        self.escalations = 0
+        self.failed_rounds_at_tier = 0
+        self.settled_tier: Tier | None = None
+        self.resolved_at: datetime | None = None
+        self.closed_at: datetime | None = None
+        self.reopen_count = 0
+        self.satisfaction: int | None = None
+        self.return_visits = 0
+        self.note_count = 0
+        self.links: list[tuple[str, str]] = []
+
+    @property
+    def kind(self) -> str:
+        return self.KIND
+
+    @property
+    def reporter_id(self) -> str:
+        return self.reporter_ids[0]
+
+    # -------------------------------------------------------------- plumbing
+
+    def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
+        """Chain every new event to its predecessor and stamp the tier it happened at."""
+        kwargs.setdefault("tier", self.tier.value)
+        kwargs.setdefault("reason", "")
+        super().trigger_event(event_class, prev_hash=self.chain_head, hash="", **kwargs)
+
+    def _record(self, event_class: Any, actor: Actor, at: datetime, **kwargs: Any) -> None:
+        self.trigger_event(
+            event_class,
+            timestamp=_require_aware(at),
+            actor_id=actor.id,
+            actor_role=actor.role.value,
+            **kwargs,
+        )
+
+    @classmethod
+    def _open(
+        cls: type[TCase],
+        event_class: Any,
+        *,
+        actor: Actor,
+        at: datetime,
+        address: Address,
+        tier: Tier,
+        priority: str,
+        description: str,
+        channel: str,
+        **kwargs: Any,
+    ) -> TCase:
+        check_may(actor, "report")
+        if priority not in PRIORITIES:
+            raise ValidationError(
+                f"priority must be one of {', '.join(PRIORITIES)}, not {priority!r}"
+            )
+        if channel not in CHANNELS:
+            raise ValidationError(f"channel must be one of {', '.join(CHANNELS)}, not {channel!r}")
+        case = cls._create(
+            event_class,
+            id=uuid4(),
+            timestamp=_require_aware(at),
+            actor_id=actor.id,
+            actor_role=actor.role.value,
+            tier=tier.value,
+            reason="",
+            prev_hash=GENESIS,
+            hash="",
+            address=address.path,
+            priority=priority,
+            description=_require_text(description, "the description"),
+            channel=channel,
+            **kwargs,
+        )
+        case._set_deadlines(actor, at)
+        return case
+
+    def _set_deadlines(self, actor: Actor, at: datetime) -> None:
+        table = deadlines_for(self.KIND, self.priority.value, self.tier)
+        self._record(
+            self.DeadlinesSet,
+            actor,
+            at,
+            respond_by=at + table.respond_within,
+            settle_by=at + table.settle_within,
+        )
+
+    # ----------------------------------------------------------------- rules
+
+    def check_open(self, action: str) -> None:
+        if self.status is Status.CLOSED:
+            raise InvalidTransitionError(f"case {self.id} is closed; it cannot {action}")
+
+    def check_unsettled(self, action: str) -> None:
+        self.check_open(action)
+        if self.status in SETTLED:
+            raise InvalidTransitionError(
+                f"case {self.id} is already {self.status.value}; reopen it before it can {action}"
+            )
+
+    def check_status(self, action: str, *allowed: Status) -> None:
+        self.check_open(action)
+        if self.status not in allowed:
+            names = " or ".join(s.value for s in allowed)
+            raise InvalidTransitionError(
+                f"case {self.id} is {self.status.value}; it must be {names} to {action}"
+            )
+
+    def check_reporter(self, actor: Actor, action: str) -> None:
+        if actor.role is Role.RESIDENT and actor.id not in self.reporter_ids:
+            raise InvalidTransitionError(
+                f"only a resident who reported case {self.id} may {action}"
+            )
+
+    def check_ready_to_resolve(self) -> None:
+        """Each kind says what must have happened before the case can be called settled."""
+
+    def status_after_reopen(self) -> Status:
+        return Status.ACKNOWLEDGED
+
+    # -------------------------------------------------------------- commands
+
+    def add_reporter(self, actor: Actor, at: datetime, channel: str) -> None:
+        check_may(actor, "add_reporter")
+        self.check_unsettled("take another report")
+        if actor.id in self.reporter_ids:
+            raise InvalidTransitionError(f"{actor.id} has already reported case {self.id}")
+        self._record(self.ReporterAdded, actor, at, reporter_id=actor.id, channel=channel)
+
+    def acknowledge(self, actor: Actor, at: datetime, note: str = "") -> None:
+        check_may(actor, "acknowledge")
+        self.check_status("be acknowledged", Status.REPORTED)
+        self._record(self.Acknowledged, actor, at, reason=note)
+
+    def assign(self, actor: Actor, at: datetime, assignee: Actor, why: str) -> None:
+        check_may(actor, "assign")
+        if not self.ASSIGNABLE:
+            raise InvalidTransitionError(f"a {self.KIND} is mediated, not assigned")
+        if assignee.role not in (Role.PROPERTY_STAFF, Role.PROPERTY_MANAGER, Role.VOLUNTEER):
+            raise ValidationError(
+                f"work goes to property staff or volunteers, not to a {assignee.role.value}"
+            )
+        self.check_status("be assigned", Status.REPORTED, Status.ACKNOWLEDGED)
+        self._record(
+            self.Assigned,
+            actor,
+            at,
+            reason=_require_text(why, "why this assignee"),
+            assignee_id=assignee.id,
+            assignee_role=assignee.role.value,
+        )
+
+    def check_assignee(self, actor: Actor, action: str) -> None:
+        if self.assignee is None or self.assignee.id != actor.id:
+            who = self.assignee.id if self.assignee else "nobody"
+            raise InvalidTransitionError(
+                f"case {self.id} is assigned to {who}; {actor.id} cannot {action}"
+            )
+
+    def decline_assignment(self, actor: Actor, at: datetime, reason: str) -> None:
+        check_may(actor, "decline_assignment")
+        self.check_status("be declined", Status.ASSIGNED)
+        self.check_assignee(actor, "decline it")
+        self._record(self.AssignmentDeclined, actor, at, reason=_require_text(reason, "the reason"))
+
+    def escalate(self, actor: Actor, at: datetime, reason: str, *, automatic: bool = False) -> None:
+        """Up exactly one rung, with a reason; `automatic` marks a deadline's doing."""
+        check_may(actor, "escalate")
+        self.check_unsettled("be escalated")
+        above = self.tier.next_up()
+        if above is None:
+            raise InvalidTransitionError(
+                f"case {self.id} is already at the community, the top of the ladder"
+            )
+        if automatic and actor.role is not Role.SYSTEM:
+            raise ValidationError("only the scheduler records automatic escalations")
+        self._record(
+            self.Escalated,
+            actor,
+            at,
+            reason=_require_text(reason, "the reason for escalating"),
+            to_tier=above.value,
+            automatic=automatic,
+        )
+        self._set_deadlines(actor, at)
+
+    def escalation_reason(self, now: datetime) -> str | None:
+        """Why the case should climb now, or None. Reads deadlines recorded on the case."""
+        if self.status in SETTLED or self.tier.next_up() is None:
+            return None
+        if self.respond_by and self.acknowledged_at is None and now > self.respond_by:
+            return "deadline passed: no response"
+        if self.settle_by and now > self.settle_by and not self.settled_at_this_tier_in_time():
+            return "deadline passed: not settled at this tier"
+        return None
+
+    def settled_at_this_tier_in_time(self) -> bool:
+        """Kinds with an earlier milestone than `resolved` (a leak: water stopped) override."""
+        return False
+
+    def resolve(self, actor: Actor, at: datetime, summary: str) -> None:
+        check_may(actor, "resolve")
+        self.check_unsettled("be resolved")
+        self.check_ready_to_resolve()
+        self._record(self.Resolved, actor, at, summary=_require_text(summary, "the summary"))
+
+    def confirm_resolution(self, actor: Actor, at: datetime) -> None:
+        check_may(actor, "confirm_resolution")
+        self.check_status("be confirmed", Status.RESOLVED)
+        self.check_reporter(actor, "confirm it")
+        self._record(self.ConfirmedByResident, actor, at)
+
+    def reopen(self, actor: Actor, at: datetime, reason: str) -> None:
+        check_may(actor, "reopen")
+        self.check_status("be reopened", Status.RESOLVED, Status.CONFIRMED)
+        self.check_reporter(actor, "reopen it")
+        assert self.resolved_at is not None
+        if at - self.resolved_at > REOPEN_WITHIN:
+            raise InvalidTransitionError(
+                f"case {self.id} was resolved more than {REOPEN_WITHIN.days} days ago; "
+                "report the problem again as a new case"
+            )
+        self._record(self.Reopened, actor, at, reason=_require_text(reason, "the reason"))
+
+    def rate_satisfaction(self, actor: Actor, at: datetime, score: int, comment: str = "") -> None:
+        check_may(actor, "rate_satisfaction")
+        self.check_status("be rated", Status.RESOLVED, Status.CONFIRMED)
+        self.check_reporter(actor, "rate it")
+        if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+            raise ValidationError(f"satisfaction is a whole number from 1 to 5, not {score!r}")
+        self._record(self.SatisfactionRated, actor, at, score=score, comment=comment.strip())
+
+    def record_return_visit(self, actor: Actor, at: datetime, note: str) -> None:
+        check_may(actor, "record_return_visit")
+        self.check_status("get a return visit", Status.RESOLVED, Status.CONFIRMED)
+        self._record(self.ReturnVisitRecorded, actor, at, note=_require_text(note, "the note"))
+
+    def close_case(self, actor: Actor, at: datetime, reason: str = "") -> None:
+        check_may(actor, "close_case")
+        self.check_status("be closed", Status.RESOLVED, Status.CONFIRMED)
+        self._record(self.Closed, actor, at, reason=reason.strip())
+
+    def add_note(self, actor: Actor, at: datetime, text: str) -> None:
+        check_may(actor, "add_note")
+        self.check_open("take a note")
+        self._record(self.NoteAdded, actor, at, text=_require_text(text, "the note"))
+
+    def link(self, actor: Actor, at: datetime, other_case_id: UUID, relation: str) -> None:
+        check_may(actor, "link")
+        self.check_open("be linked")
+        if other_case_id == self.id:
+            raise ValidationError("a case cannot be linked to itself")
+        if (str(other_case_id), relation) in self.links:
+            raise InvalidTransitionError(f"case {self.id} is already linked to {other_case_id}")
+        self._record(
+            self.LinkedToCase,
+            actor,
+            at,
+            other_case_id=str(other_case_id),
+            relation=_require_text(relation, "the relation", 64),
+        )
+
+    # ---------------------------------------------------------------- export
+
+    def snapshot(self) -> dict[str, Any]:
+        """Plain current state for views and for comparing replays."""
+        return {
+            "id": str(self.id),
+            "kind": self.KIND,
+            "version": self.version,
+            "address": self.address.path,
+            "priority": self.priority.value,
+            "tier": self.tier.value,
+            "entry_tier": self.entry_tier.value,
+            "status": self.status.value,
+            "description": self.description,
+            "channel": self.channel,
+            "reporter_ids": list(self.reporter_ids),
+            "reported_at": self.reported_at.isoformat(),
+            "respond_by": self.respond_by.isoformat() if self.respond_by else None,
+            "settle_by": self.settle_by.isoformat() if self.settle_by else None,
+            "acknowledged_at": self.acknowledged_at.isoformat() if self.acknowledged_at else None,
+            "assignee": (
+                {"id": self.assignee.id, "role": self.assignee.role.value}
+                if self.assignee
+                else None
+            ),
+            "escalations": self.escalations,
+            "settled_tier": self.settled_tier.value if self.settled_tier else None,
+            "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
+            "closed_at": self.closed_at.isoformat() if self.closed_at else None,
+            "reopen_count": self.reopen_count,
+            "satisfaction": self.satisfaction,
+            "return_visits": self.return_visits,
+            "note_count": self.note_count,
+            "links": [{"case_id": c, "relation": r} for c, r in self.links],
+            "chain_head": self.chain_head,
+            **self.kind_snapshot(),
+        }
+
+    def kind_snapshot(self) -> dict[str, Any]:
+        return {}

@@ -1,0 +1,359 @@
+"""The consumer toolkit: a service's durable subscription to the case events, effects once.
+
+Each service (intake, dispatch, mediation) has one durable pull consumer on stream `CASEWORK`;
+every replica of the service binds to it and JetStream gives each message to one of them.
+
+Exactly once, the eventsourcing way: a handler gets the parsed event and the `Casework`
+application, and runs inside `app.tracking(position)`, so whatever it records and the position
+of the message it handled are written in ONE transaction. A redelivered message whose position
+is recorded is acked with no second effect; a handler that died half-way wrote nothing. The
+position is the JetStream stream sequence. Because replicas, retries and naks mean messages are
+NOT handled in stream order, the position is tracked per message (see `position`), never as a
+high-water mark, which would skip a message handled after a later one.
+
+Failures: a handler that raises is nak'ed with a growing delay and tried again, up to
+`max_attempts` deliveries; then the message is dead-lettered (`casework.dlq.<service>`) and
+acked, and the consumer moves on. A message that cannot be parsed is dead-lettered at once.
+Nothing is acked before it is done or filed as a dead letter.
+
+Shutdown (`stop`): no new message is started; the one in hand finishes (and is acked) within
+`shutdown_grace`, or is nak'ed; fetched messages not yet started are nak'ed for another replica.
+Handlers are synchronous, like eventsourcing, and run in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+import time
+import traceback
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+import nats.errors
+from eventsourcing.persistence import IntegrityError, Tracking
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from casework.application import Casework
+from casework.contracts import CaseEvent
+from casework.contracts.registry import parse_event
+from casework.domain.errors import ConcurrencyConflictError
+from casework.messaging.dead_letter import (
+    Reason,
+    ensure_dead_letter_stream,
+    publish_dead_letter,
+)
+from casework.messaging.subjects import EVENTS, STREAM
+
+log = logging.getLogger(__name__)
+
+E = TypeVar("E")
+
+Handler = Callable[[E, Casework], None]
+"""Does the service's work for one event by calling Casework commands; synchronous."""
+
+Parser = Callable[[Msg], E]
+"""Turns a message into the event a handler takes; raises on anything it cannot read."""
+
+
+def parse_contract(msg: Msg) -> CaseEvent:
+    """The default parser: the public contract model named by the `ce-type` header."""
+    return parse_event(msg.data, (msg.headers or {}).get("ce-type"))
+
+
+def position(service: str, stream: str, sequence: int) -> Tracking:
+    """The tracking record of `service` having handled message `sequence` of `stream`.
+
+    eventsourcing keeps one row per tracking name and asks "is the recorded id >= this one?",
+    which is right for a log followed in order. Here a name per message makes that question
+    exact ("was THIS message handled?") whatever order messages arrive in, and a second
+    delivery of the same message racing the first clashes on the same row.
+    """
+    return Tracking(application_name=f"{service}<{stream}#{sequence}", notification_id=sequence)
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    """Handled now: its effects and its position committed together; acked."""
+    DUPLICATE = "duplicate"
+    """Handled before (the position was recorded): acked, nothing done again."""
+    RETRY = "retry"
+    """The handler raised; nak'ed with a delay for another attempt."""
+    DEAD_LETTERED = "dead_lettered"
+    """Malformed, or failed every attempt: filed on the dead-letter subject, then acked."""
+    RETURNED = "returned"
+    """Not (or not finished) handled because we are stopping: nak'ed for another replica."""
+
+
+@dataclass(frozen=True)
+class SubscriptionSettings:
+    """How one service consumes; `durable` defaults to the service name."""
+
+    service: str
+    filter_subjects: Sequence[str] = (EVENTS,)
+    """Case events only: never `casework.>`, which would include the dead letters."""
+    stream: str = STREAM
+    durable: str | None = None
+    batch: int = 10
+    fetch_timeout: float = 1.0
+    max_attempts: int = 5
+    """Deliveries a failing message gets before it is dead-lettered (a crash does not count
+    against it: the message comes back after `ack_wait` and is tried again)."""
+    backoff: Sequence[float] = (0.5, 2.0, 10.0, 30.0)
+    """Nak delay after the 1st, 2nd, … failed delivery (the last repeats), with ±20 % jitter."""
+    ack_wait: float = 30.0
+    """How long a delivery may go unanswered before JetStream redelivers it (a dead replica);
+    long handlers keep it alive with progress acks."""
+    max_ack_pending: int = 1000
+    conflict_attempts: int = 5
+    """Re-runs of a handler within one delivery when a case changed under it."""
+    shutdown_grace: float = 10.0
+
+    @property
+    def consumer_name(self) -> str:
+        return self.durable or self.service
+
+
+@dataclass
+class Stats:
+    """What one consumer instance did, by outcome (for logs, metrics and tests)."""
+
+    counts: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
+
+    def add(self, outcome: Outcome) -> None:
+        self.counts[outcome] += 1
+
+
+class Consumer(Generic[E]):
+    """One replica of a service's durable consumer; see the module docstring.
+
+    `await consumer.run()` until `await consumer.stop()` (or a signal, see `stop_on_signals`).
+    The caller owns the NATS connection and the application, and closes them after `run` ends.
+    """
+
+    def __init__(
+        self,
+        nc: Client,
+        app: Casework,
+        handler: Handler[E],
+        parse: Parser[E],
+        settings: SubscriptionSettings,
+    ) -> None:
+        self.nc = nc
+        self.js: JetStreamContext = nc.jetstream()
+        self.app = app
+        self.handler = handler
+        self.parse = parse
+        self.settings = settings
+        self.stats = Stats()
+        self._stopping = asyncio.Event()
+        self._finished = asyncio.Event()
+        self._sub: JetStreamContext.PullSubscription | None = None
+        self._in_hand: Msg | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._abandoned = False
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def subscribe(self) -> None:
+        """Bind to the durable consumer, creating it (and the dead-letter stream) if missing."""
+        if self._sub is not None:
+            return
+        s = self.settings
+        await ensure_dead_letter_stream(self.js)
+        filters = list(s.filter_subjects)
+        config = ConsumerConfig(
+            durable_name=s.consumer_name,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=s.ack_wait,
+            max_deliver=-1,
+            max_ack_pending=s.max_ack_pending,
+            filter_subjects=filters if len(filters) > 1 else None,
+        )
+        self._sub = await self.js.pull_subscribe(
+            filters[0], durable=s.consumer_name, stream=s.stream, config=config
+        )
+
+    async def run(self) -> None:
+        """Fetch and handle messages until `stop`; returns when everything in hand is settled."""
+        await self.subscribe()
+        assert self._sub is not None
+        self._runner = asyncio.current_task()
+        try:
+            while not self._stopping.is_set():
+                try:
+                    batch = await self._sub.fetch(
+                        self.settings.batch, timeout=self.settings.fetch_timeout
+                    )
+                except TimeoutError:  # nothing to do (nats-py raises both kinds)
+                    continue
+                except nats.errors.ConnectionClosedError:
+                    raise
+                except nats.errors.Error as error:  # reconnecting, server restarting
+                    log.warning("fetch failed, trying again shortly: %r", error)
+                    await asyncio.sleep(min(self.settings.fetch_timeout, 1.0))
+                    continue
+                for index, msg in enumerate(batch):
+                    if self._stopping.is_set():
+                        await self._return(batch[index:])
+                        break
+                    self._in_hand = msg
+                    try:
+                        self.stats.add(await self.handle(msg))
+                    finally:
+                        self._in_hand = None
+        except asyncio.CancelledError:
+            if not self._abandoned:
+                raise
+        finally:
+            await self._unsubscribe()
+            self._finished.set()
+
+    async def stop(self) -> None:
+        """Start nothing new; let the message in hand finish within the grace period, or nak it."""
+        self._stopping.set()
+        if self._runner is None:
+            return
+        try:
+            await asyncio.wait_for(self._finished.wait(), self.settings.shutdown_grace)
+        except TimeoutError:
+            msg = self._in_hand
+            if msg is not None:
+                # Its thread may still commit; if so the redelivery finds it tracked and acks.
+                await self._return([msg])
+                log.warning("gave back message %s unfinished at shutdown", msg.metadata.sequence)
+            self._abandoned = True
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
+
+    async def _unsubscribe(self) -> None:
+        """Leave the durable consumer to the other replicas.
+
+        Also needed for a prompt `nc.drain()`: after a fetch that timed out, nats-py 2.16 leaves
+        a status message in the pull subscription's queue and drain waits its full timeout.
+        """
+        sub, self._sub = self._sub, None
+        if sub is not None:
+            with contextlib.suppress(nats.errors.Error):
+                await sub.unsubscribe()
+
+    def stop_on_signals(self, *signals: signal.Signals) -> None:
+        """Let SIGTERM/SIGINT (by default) start a graceful stop; for a service's main."""
+        loop = asyncio.get_running_loop()
+        for sig in signals or (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(self.stop()))
+
+    # ------------------------------------------------------------- handling
+
+    async def handle(self, msg: Msg) -> Outcome:
+        """Settle one message: ack, nak or dead-letter it; never ack work that was not done."""
+        s = self.settings
+        meta = msg.metadata
+        tracking = position(s.service, meta.stream, meta.sequence.stream)
+        try:
+            event = self.parse(msg)
+        except Exception as error:
+            return await self._dead_letter(msg, Reason.MALFORMED, _describe(error))
+        try:
+            outcome = await self._with_progress(
+                msg, asyncio.to_thread(self._process, event, tracking)
+            )
+        except Exception as error:
+            if meta.num_delivered >= s.max_attempts:
+                return await self._dead_letter(msg, Reason.FAILED, _describe(error))
+            log.info(
+                "message %s failed (delivery %s): %s",
+                tracking,
+                meta.num_delivered,
+                error,
+                exc_info=True,
+            )
+            await msg.nak(delay=self._delay(meta.num_delivered))
+            return Outcome.RETRY
+        await msg.ack()
+        return outcome
+
+    def _process(self, event: E, tracking: Tracking) -> Outcome:
+        return handle_tracked(
+            self.app, self.handler, event, tracking, self.settings.conflict_attempts
+        )
+
+    async def _with_progress(self, msg: Msg, work: Coroutine[Any, Any, Outcome]) -> Outcome:
+        """Await the handler, telling JetStream every third of `ack_wait` that we are on it."""
+        task = asyncio.ensure_future(work)
+        interval = max(self.settings.ack_wait / 3, 0.1)
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=interval)
+            if done:
+                return task.result()
+            with contextlib.suppress(nats.errors.Error):
+                await msg.in_progress()
+
+    async def _dead_letter(self, msg: Msg, reason: Reason, error: str) -> Outcome:
+        try:
+            await publish_dead_letter(self.js, self.settings.service, msg, reason, error)
+        except Exception:
+            # Not filed, so not acked: it comes back and we try to file it again.
+            log.exception("could not dead-letter message %s", msg.metadata.sequence)
+            await msg.nak(delay=self._delay(msg.metadata.num_delivered))
+            return Outcome.RETRY
+        await msg.ack()
+        log.warning("dead-lettered message %s (%s): %s", msg.metadata.sequence, reason, error)
+        return Outcome.DEAD_LETTERED
+
+    async def _return(self, msgs: Sequence[Msg]) -> None:
+        for msg in msgs:
+            with contextlib.suppress(nats.errors.Error):
+                await msg.nak()
+            self.stats.add(Outcome.RETURNED)
+
+    def _delay(self, delivered: int) -> float:
+        steps = self.settings.backoff or (1.0,)
+        base = steps[min(delivered, len(steps)) - 1]
+        return base * random.uniform(0.8, 1.2)
+
+
+def handle_tracked(
+    app: Casework,
+    handler: Handler[E],
+    event: E,
+    tracking: Tracking,
+    conflict_attempts: int = 5,
+) -> Outcome:
+    """Run `handler` so that its effects and `tracking` commit together, or not at all.
+
+    DUPLICATE when the position is already recorded, also when a second delivery of the same
+    message committed first (the tracking rows clash). A clash on a case's version means the
+    case changed while the handler decided: run it again on fresh state, a bounded number of
+    times. Synchronous: call it from a worker thread.
+    """
+    if app.is_tracked(tracking):
+        return Outcome.DUPLICATE
+    for attempt in range(conflict_attempts):
+        try:
+            with app.tracking(tracking):
+                handler(event, app)
+        except IntegrityError:
+            if app.is_tracked(tracking):
+                return Outcome.DUPLICATE
+            time.sleep(random.uniform(0, 0.005 * 2**attempt))
+            continue
+        return Outcome.DONE
+    raise ConcurrencyConflictError(
+        f"the cases {tracking.application_name} touches kept changing under its handler"
+    )
+
+
+def _describe(error: BaseException) -> str:
+    lines = traceback.format_exception_only(type(error), error)
+    return "".join(lines).strip()

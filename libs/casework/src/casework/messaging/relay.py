@@ -1,0 +1,368 @@
+"""The relay: the event store is the outbox, JetStream the post.
+
+It follows the store's notification log and publishes every case event, in log order, to the
+CASEWORK stream as its public contract (JSON body, CloudEvents headers). Exactly once on the
+stream, without a checkpoint of its own:
+
+- Its position is the notification id in the header of the last case event on the stream. It is
+  read from the stream on start and again after any failure, so a crash or outage resumes right
+  after what the stream really holds, and nothing is skipped.
+- `Nats-Msg-Id` is the event's id (`<case_id>:<version>`): a message that reached the server
+  although its ack was lost, and is sent again, is dropped by the stream's duplicate window.
+- It reads "ids greater than the last seen", never "last + 1": notification ids can have gaps.
+
+Messages go out in windows, pipelined on one connection (so in order); after a failure the
+window restarts from the stream's position. eventsourcing is synchronous: store reads run in a
+worker thread. On PostgreSQL a LISTEN thread wakes the relay when events are written; it also
+polls, so a lost NOTIFY (eventsourcing issue #305) only delays it by one poll interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import StorageType, StreamConfig
+
+from casework.application import Casework
+from casework.contracts import CaseEvent, CasePlace, to_contract
+from casework.domain.case import Case
+from casework.messaging.subjects import (
+    CE_SPECVERSION,
+    DUPLICATE_WINDOW,
+    EVENTS,
+    HEADER_MSG_ID,
+    HEADER_NOTIFICATION_ID,
+    HEADER_TIER,
+    STREAM,
+    STREAM_SUBJECTS,
+    source_for,
+    subject_for,
+)
+
+log = logging.getLogger(__name__)
+
+RETRYABLE: tuple[type[BaseException], ...] = (nats.errors.Error, asyncio.TimeoutError, OSError)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One event ready to publish."""
+
+    notification_id: int
+    subject: str
+    headers: dict[str, str]
+    body: bytes
+
+
+def envelope(contract: CaseEvent, notification_id: int) -> tuple[str, dict[str, str], bytes]:
+    """Subject, headers (CloudEvents binary mode + NATS de-duplication) and JSON body."""
+    headers = {
+        HEADER_MSG_ID: contract.event_id,
+        "ce-specversion": CE_SPECVERSION,
+        "ce-id": contract.event_id,
+        "ce-type": contract.type,
+        "ce-source": source_for(contract),
+        "ce-subject": str(contract.case_id),
+        "ce-time": contract.occurred_at.isoformat(),
+        "ce-datacontenttype": "application/json",
+        HEADER_TIER: contract.tier,
+        HEADER_NOTIFICATION_ID: str(notification_id),
+    }
+    return subject_for(contract), headers, contract.model_dump_json().encode()
+
+
+async def ensure_stream(js: JetStreamContext, stream: str = STREAM) -> None:
+    """Create the stream if it is missing (file storage, 2-minute duplicate window)."""
+    try:
+        await js.stream_info(stream)
+    except nats.js.errors.NotFoundError:
+        config = StreamConfig(
+            name=stream,
+            subjects=list(STREAM_SUBJECTS),
+            storage=StorageType.FILE,
+            duplicate_window=DUPLICATE_WINDOW,
+            description="Casework: every case event, in order; dead letters under casework.dlq",
+        )
+        with contextlib.suppress(nats.js.errors.BadRequestError):  # created meanwhile
+            await js.add_stream(config)
+
+
+async def stream_position(js: JetStreamContext, stream: str = STREAM) -> int:
+    """The notification id of the last case event on the stream, 0 when there is none."""
+    try:
+        last = await js.get_last_msg(stream, EVENTS)
+    except nats.js.errors.NotFoundError:
+        return 0
+    value = (last.headers or {}).get(HEADER_NOTIFICATION_ID)
+    if value is None:
+        raise RuntimeError(
+            f"the last case event on {stream} (seq {last.seq}) has no {HEADER_NOTIFICATION_ID} "
+            "header: it was not published by the relay, so the relay cannot tell where it is"
+        )
+    return int(value)
+
+
+class StoreReader:
+    """Reads notifications after a position and turns them into outgoing messages (sync)."""
+
+    def __init__(self, app: Casework, cache_size: int = 100_000) -> None:
+        self.app = app
+        self.cache_size = cache_size
+        self._places: OrderedDict[UUID, CasePlace] = OrderedDict()
+
+    def after(self, position: int, limit: int) -> list[Outgoing]:
+        notifications = self.app.recorder.select_notifications(start=position + 1, limit=limit)
+        batch: list[Outgoing] = []
+        for notification in notifications:
+            if notification.id <= position:  # never go back, whatever the recorder returns
+                continue
+            event = self.app.mapper.to_domain_event(notification)
+            contract = to_contract(event, self._place(event))
+            subject, headers, body = envelope(contract, notification.id)
+            batch.append(Outgoing(notification.id, subject, headers, body))
+        return batch
+
+    def _place(self, event: Any) -> CasePlace:
+        case_id: UUID = event.originator_id
+        if isinstance(event, Case.Opened):
+            place = CasePlace.of(event)
+        elif case_id in self._places:
+            self._places.move_to_end(case_id)
+            return self._places[case_id]
+        else:
+            first = self.app.recorder.select_events(case_id, lte=1, limit=1)
+            if not first:
+                raise RuntimeError(f"case {case_id} has events but no first event")
+            place = CasePlace.of(self.app.mapper.to_domain_event(first[0]))
+        self._places[case_id] = place
+        if len(self._places) > self.cache_size:
+            self._places.popitem(last=False)
+        return place
+
+
+class PostgresWaker:
+    """LISTEN on the store's channel in a thread; each NOTIFY sets an asyncio event."""
+
+    def __init__(self, app: Casework, loop: asyncio.AbstractEventLoop, wake: asyncio.Event):
+        self.app = app
+        self.loop = loop
+        self.wake = wake
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._listen, name="relay-listen", daemon=True)
+
+    @staticmethod
+    def applies_to(app: Casework) -> bool:
+        return hasattr(app.recorder, "channel_name") and hasattr(app.recorder, "datastore")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=5)
+
+    def _listen(self) -> None:
+        from psycopg.sql import SQL, Identifier
+
+        recorder: Any = self.app.recorder
+        while not self._stopping.is_set():
+            try:
+                with recorder.datastore.get_connection() as conn:
+                    conn.execute(SQL("LISTEN {0}").format(Identifier(recorder.channel_name)))
+                    while not self._stopping.is_set():
+                        for _ in conn.notifies(timeout=0.5, stop_after=1):
+                            self.loop.call_soon_threadsafe(self.wake.set)
+            except Exception as error:  # the poll keeps the relay going meanwhile
+                log.warning("relay: LISTEN failed (%s); polling until it is back", error)
+                self._stopping.wait(2.0)
+
+
+class Relay:
+    """Follows the notification log and publishes to JetStream; see the module docstring."""
+
+    def __init__(
+        self,
+        app: Casework,
+        nats_url: str,
+        *,
+        stream: str = STREAM,
+        batch_size: int = 500,
+        poll_interval: float | None = None,
+        publish_timeout: float = 5.0,
+        retry_wait: float = 0.25,
+        start_after: int | None = None,
+    ) -> None:
+        """`start_after`: publish from this notification id on instead of where the stream
+        ends (a re-publish of what is inside the duplicate window is dropped there)."""
+        self.app = app
+        self.nats_url = nats_url
+        self.stream = stream
+        self.batch_size = batch_size
+        is_postgres = PostgresWaker.applies_to(app)
+        self.poll_interval = poll_interval or (1.0 if is_postgres else 0.1)
+        self.publish_timeout = publish_timeout
+        self.retry_wait = retry_wait
+        self.reader = StoreReader(app)
+        self.position: int | None = start_after
+        self.published = 0
+        """Messages the stream accepted as new during this run (duplicates not counted)."""
+        self.duplicates = 0
+        self._nc: Client | None = None
+        self._js: JetStreamContext | None = None
+        self._wake: asyncio.Event | None = None
+        self._closing = False
+
+    # ------------------------------------------------------------ entry points
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Publish forever (until `stop` is set), through NATS outages."""
+        stop = stop or asyncio.Event()
+        self._wake = asyncio.Event()
+        waker: PostgresWaker | None = None
+        if PostgresWaker.applies_to(self.app):
+            waker = PostgresWaker(self.app, asyncio.get_running_loop(), self._wake)
+            waker.start()
+        try:
+            while not stop.is_set():
+                try:
+                    sent = await self._step(stop)
+                except RETRYABLE as error:
+                    log.warning("relay: NATS unavailable (%s); retrying", type(error).__name__)
+                    self.position = None  # re-read from the stream once it is back
+                    await self._sleep(self.retry_wait, stop)
+                    continue
+                if sent == 0:
+                    await self._idle(stop)
+        finally:
+            if waker is not None:
+                waker.stop()
+            await self.close()
+
+    async def run_once(self, attempts: int = 20) -> int:
+        """Publish whatever is not yet on the stream, then return how many were new."""
+        stop = asyncio.Event()
+        failures = 0
+        try:
+            while True:
+                try:
+                    if await self._step(stop) == 0:
+                        return self.published
+                    failures = 0
+                except RETRYABLE:
+                    failures += 1
+                    self.position = None
+                    if failures >= attempts:
+                        raise
+                    await asyncio.sleep(self.retry_wait)
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        self._closing = True
+        nc, self._nc, self._js = self._nc, None, None
+        if nc is not None and not nc.is_closed:
+            with contextlib.suppress(Exception):
+                await nc.close()
+
+    # ---------------------------------------------------------------- the work
+
+    async def _step(self, stop: asyncio.Event) -> int:
+        """Connect if needed, learn the position if unknown, publish one window."""
+        js = await self._jetstream()
+        if self.position is None:
+            self.position = await stream_position(js, self.stream)
+            log.info("relay: the stream holds events up to notification %d", self.position)
+        batch = await asyncio.to_thread(self.reader.after, self.position, self.batch_size)
+        if not batch or stop.is_set():
+            return 0
+        await self._publish(js, batch)
+        return len(batch)
+
+    async def _publish(self, js: JetStreamContext, batch: Sequence[Outgoing]) -> None:
+        futures = []
+        for message in batch:
+            futures.append(
+                await js.publish_async(
+                    message.subject,
+                    message.body,
+                    headers=dict(message.headers),
+                    stream=self.stream,
+                    wait_stall=self.publish_timeout,
+                )
+            )
+        try:
+            acks = await asyncio.wait_for(asyncio.gather(*futures), self.publish_timeout)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+        for message, ack in zip(batch, acks, strict=True):
+            if ack.duplicate:
+                self.duplicates += 1
+            else:
+                self.published += 1
+            self.position = message.notification_id
+
+    async def _jetstream(self) -> JetStreamContext:
+        if self._nc is not None and self._js is not None and not self._nc.is_closed:
+            if not self._nc.is_connected:
+                raise nats.errors.ConnectionClosedError
+            return self._js
+        self._nc = await nats.connect(
+            self.nats_url,
+            name="casework-relay",
+            connect_timeout=2,
+            reconnect_time_wait=0.2,
+            max_reconnect_attempts=-1,
+            allow_reconnect=True,
+            error_cb=self._on_error,
+            disconnected_cb=self._on_disconnected,
+            reconnected_cb=self._on_reconnected,
+        )
+        self._js = self._nc.jetstream(timeout=self.publish_timeout)
+        await ensure_stream(self._js, self.stream)
+        return self._js
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Wait for a NOTIFY (PostgreSQL) or the poll interval, or stop."""
+        assert self._wake is not None
+        wake, stopping = (
+            asyncio.ensure_future(self._wake.wait()),
+            asyncio.ensure_future(stop.wait()),
+        )
+        try:
+            await asyncio.wait(
+                {wake, stopping}, timeout=self.poll_interval, return_when="FIRST_COMPLETED"
+            )
+        finally:
+            wake.cancel()
+            stopping.cancel()
+        self._wake.clear()
+
+    @staticmethod
+    async def _sleep(seconds: float, stop: asyncio.Event) -> None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
+
+    async def _on_error(self, error: Exception) -> None:
+        log.debug("relay: nats error: %s", error)
+
+    async def _on_disconnected(self) -> None:
+        if not self._closing:
+            log.warning("relay: disconnected from NATS; waiting for it to come back")
+
+    async def _on_reconnected(self) -> None:
+        log.info("relay: reconnected to NATS")

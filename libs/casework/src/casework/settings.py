@@ -1,0 +1,102 @@
+"""Where the case files live, from one setting: `CASEWORK_STORE`.
+
+`sqlite:///path/to/file.db` (the default, under `./var/`) or a `postgresql://` URL. eventsourcing's
+own recorders do the storing; this module only translates the URL into their settings.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+from casework.domain.errors import ValidationError
+
+DEFAULT_VAR_DIR = Path("var")
+DEFAULT_STORE = f"sqlite:///{DEFAULT_VAR_DIR / 'casework.db'}"
+
+
+def var_dir() -> Path:
+    """The project's working folder for data (SQLite file, embedded nats-server's store)."""
+    return Path(os.environ.get("CASEWORK_VAR_DIR", str(DEFAULT_VAR_DIR)))
+
+
+def store_url() -> str:
+    return os.environ.get("CASEWORK_STORE") or f"sqlite:///{var_dir() / 'casework.db'}"
+
+
+def persistence_env(url: str) -> dict[str, str]:
+    """eventsourcing environment keys for a store URL; a bad URL gets a message saying why."""
+    if url.startswith("sqlite://"):
+        # As SQLAlchemy spells it: sqlite:///relative/file.db, sqlite:////absolute/file.db
+        path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
+        if not path:
+            raise ValidationError(
+                "CASEWORK_STORE sqlite URL needs a file: sqlite:///var/casework.db"
+            )
+        if path == ":memory:":
+            return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "SQLITE_LOCK_TIMEOUT": "10",
+        }
+    if url.startswith(("postgresql://", "postgres://")):
+        return _postgres_env(url)
+    scheme = url.split(":", 1)[0] if ":" in url else url[:20]
+    raise ValidationError(
+        f"CASEWORK_STORE must be sqlite:///path/to/file.db or "
+        f"postgresql://user:password@host:port/dbname, not a {scheme!r} URL"
+    )
+
+
+POSTGRES_QUERY_KEYS = ("pool_size", "max_overflow", "schema")
+
+
+def _postgres_env(url: str) -> dict[str, str]:
+    """Never echo the URL back in an error: it may carry a password."""
+    parts = urlparse(url)
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValidationError(
+            "CASEWORK_STORE postgresql URL has a bad port (a number 1-65535 after host:)"
+        ) from None
+    query = parse_qs(parts.query, keep_blank_values=True)
+    unknown = sorted(set(query) - set(POSTGRES_QUERY_KEYS))
+    if unknown:
+        raise ValidationError(
+            f"CASEWORK_STORE postgresql URL has unsupported parameters {', '.join(unknown)}; "
+            f"supported: {', '.join(POSTGRES_QUERY_KEYS)}"
+        )
+    dbname = parts.path.lstrip("/")
+    if not dbname:
+        raise ValidationError("CASEWORK_STORE postgresql URL needs a database name")
+    if "/" in dbname:
+        raise ValidationError(
+            "CASEWORK_STORE postgresql URL path must be one database name (write / as %2F)"
+        )
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": unquote(dbname),
+        "POSTGRES_HOST": unquote(parts.hostname or "127.0.0.1"),
+        "POSTGRES_PORT": str(port or 5432),
+        "POSTGRES_USER": unquote(parts.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        "POSTGRES_POOL_SIZE": _count(query, "pool_size", "5", minimum=1),
+        "POSTGRES_MAX_OVERFLOW": _count(query, "max_overflow", "10", minimum=0),
+        "POSTGRES_CONN_MAX_AGE": "600",
+    }
+    if "schema" in query:
+        env["POSTGRES_SCHEMA"] = query["schema"][-1]
+    return env
+
+
+def _count(query: dict[str, list[str]], key: str, default: str, *, minimum: int) -> str:
+    value = query.get(key, [default])[-1]
+    if not (value.isascii() and value.isdigit()) or int(value) < minimum:
+        raise ValidationError(
+            f"CASEWORK_STORE {key} must be a whole number, at least {minimum}; got {value!r}"
+        )
+    return str(int(value))

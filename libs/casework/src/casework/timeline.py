@@ -1,0 +1,246 @@
+"""A case file as people read it: a timeline with Chinese labels beside the English codes.
+
+The auditor's CLI, the demo and (later) the intake service's views render the same case file, so
+the labels and the JSON shape live here once. The codes stay beside the labels because they are
+what the store, the contracts and the tests speak; the labels are what residents and officers say.
+Nothing here reads the store: callers hand in `HistoryEntry`s and a state snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from casework.audit import HistoryEntry
+from casework.domain.actors import ROLE_LABELS
+from casework.domain.places import Tier
+
+EVENT_LABELS: dict[str, str] = {
+    # shared lifecycle (every kind)
+    "Reported": "已上报",
+    "ReporterAdded": "追加报告人",
+    "DeadlinesSet": "已定时限",
+    "Acknowledged": "已受理",
+    "Assigned": "已派单",
+    "AssignmentDeclined": "已退单",
+    "Escalated": "已升级",
+    "Resolved": "已解决",
+    "ConfirmedByResident": "居民已确认",
+    "Reopened": "已重开",
+    "SatisfactionRated": "已评满意度",
+    "ReturnVisitRecorded": "已回访",
+    "Closed": "已结案",
+    "NoteAdded": "已加备注",
+    "LinkedToCase": "已关联案件",
+    # repair 报修
+    "WorkStarted": "已开工",
+    "WorkDone": "已完工",
+    # leak emergency 漏水应急
+    "OwnerContactAttempted": "联系业主",
+    "OwnerReached": "已联系上业主",
+    "ArrivedOnSite": "已到场",
+    "WaterStopped": "已止水",
+    "CauseRecorded": "已查明原因",
+    # dispute 矛盾纠纷
+    "MediationConvened": "已召集调解",
+    "RoundHeld": "调解一轮",
+    "MediationFailed": "调解未成",
+    "AgreementReached": "已达成协议",
+    "CommitmentFollowedUp": "已跟进承诺",
+}
+"""Every event a case file can hold, by the event's class name."""
+
+KIND_LABELS: dict[str, str] = {"repair": "报修", "leak": "漏水应急", "dispute": "矛盾纠纷"}
+
+STATUS_LABELS: dict[str, str] = {
+    "reported": "已上报",
+    "acknowledged": "已受理",
+    "assigned": "已派单",
+    "in_progress": "处理中",
+    "work_done": "已完工",
+    "in_mediation": "调解中",
+    "agreed": "已达成协议",
+    "resolved": "已解决",
+    "confirmed": "居民已确认",
+    "closed": "已结案",
+}
+
+
+def _bilingual(labels: Mapping[str, str], code: str) -> str:
+    """`label code`, or the bare code when there is no label (an event newer than this table)."""
+    label = labels.get(code)
+    return f"{label} {code}" if label else code
+
+
+def event_label(event: str) -> str:
+    return _bilingual(EVENT_LABELS, event)
+
+
+def role_label(role: str) -> str:
+    return _bilingual({r.value: label for r, label in ROLE_LABELS.items()}, role)
+
+
+def tier_label(tier: str) -> str:
+    return _bilingual({t.value: t.label for t in Tier}, tier)
+
+
+def kind_label(kind: str) -> str:
+    return _bilingual(KIND_LABELS, kind)
+
+
+def status_label(status: str) -> str:
+    return _bilingual(STATUS_LABELS, status)
+
+
+# ------------------------------------------------------------------ JSON
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values: times as ISO strings, ids as strings, enums as their codes."""
+    if isinstance(value, Enum):
+        return jsonable(value.value)
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def entry_to_json(entry: HistoryEntry) -> dict[str, Any]:
+    """Every field of one event, plus its display label."""
+    return {
+        "case_id": str(entry.case_id),
+        "version": entry.version,
+        "event": entry.event,
+        "label": EVENT_LABELS.get(entry.event, ""),
+        "topic": entry.topic,
+        "at": entry.at.isoformat(),
+        "actor_id": entry.actor_id,
+        "actor_role": entry.actor_role,
+        "tier": entry.tier,
+        "reason": entry.reason,
+        "details": jsonable(entry.details),
+        "hash": entry.hash,
+        "prev_hash": entry.prev_hash,
+    }
+
+
+def case_document(
+    entries: Sequence[HistoryEntry],
+    state: Mapping[str, Any],
+    *,
+    as_of: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The case file as one JSON document: the events in order and the state after the last."""
+    return {
+        "case_id": str(state.get("id", entries[0].case_id if entries else "")),
+        "kind": state.get("kind", ""),
+        "as_of": dict(as_of) if as_of is not None else None,
+        "events": [entry_to_json(e) for e in entries],
+        "state": jsonable(state),
+    }
+
+
+# ------------------------------------------------------------------ text
+
+
+def _time(at: datetime) -> str:
+    return at.isoformat(sep=" ", timespec="seconds")
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="minutes")
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        plain = value and not any(c.isspace() or c in "=,;[]{}\"'" for c in value)
+        return value if plain else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_compact(v) for v in value) + "]"
+    return json.dumps(jsonable(value), ensure_ascii=False, separators=(",", ":"))
+
+
+def format_details(details: Mapping[str, Any]) -> str:
+    """`key=value` pairs in the event's own field order, leaving out empty ones."""
+    pairs = [
+        f"{key}={_compact(value)}"
+        for key, value in details.items()
+        if value not in ("", None, [], {}) and key != "class_version"
+    ]
+    return " ".join(pairs)
+
+
+def render_entry(entry: HistoryEntry, version_width: int = 2) -> str:
+    """One line: version, time, event, actor and role, tier, reason, details, short hash."""
+    parts = [
+        f"v{entry.version:<{version_width}}",
+        _time(entry.at),
+        event_label(entry.event),
+        f"{entry.actor_id} ({role_label(entry.actor_role)})",
+        f"@ {tier_label(entry.tier)}",
+    ]
+    line = "  ".join(parts)
+    if entry.reason:
+        line += f"  why: {entry.reason}"
+    details = format_details(entry.details)
+    if details:
+        line += f"  | {details}"
+    return f"{line}  #{entry.hash[:12]}"
+
+
+def render_header(state: Mapping[str, Any]) -> str:
+    return (
+        f"{kind_label(str(state.get('kind', '')))} case {state.get('id', '')}"
+        f"  at {state.get('address', '')}"
+    )
+
+
+def render_timeline(entries: Sequence[HistoryEntry]) -> str:
+    width = len(str(entries[-1].version)) if entries else 1
+    return "\n".join("  " + render_entry(e, width) for e in entries)
+
+
+_STATE_LABELLED = {
+    "tier": tier_label,
+    "entry_tier": tier_label,
+    "settled_tier": tier_label,
+    "status": status_label,
+    "kind": kind_label,
+}
+
+
+def render_state(state: Mapping[str, Any]) -> str:
+    """The snapshot as `key: value` lines; tiers and status carry their labels."""
+    lines = []
+    for key, value in state.items():
+        if value in ("", None, [], {}):
+            continue
+        labeller = _STATE_LABELLED.get(key)
+        shown = labeller(str(value)) if labeller is not None else _compact(value)
+        lines.append(f"  {key}: {shown}")
+    return "\n".join(lines)
+
+
+def render_case_file(
+    entries: Sequence[HistoryEntry],
+    state: Mapping[str, Any],
+    *,
+    as_of: str | None = None,
+) -> str:
+    """Header and timeline; with `as_of` (e.g. "version 7") also the state at that moment."""
+    blocks = [render_header(state), render_timeline(entries)]
+    if as_of is not None:
+        blocks.append(f"state as of {as_of}:")
+        blocks.append(render_state(state))
+    return "\n".join(blocks)

@@ -1,0 +1,534 @@
+"""The consumer toolkit against a real nats-server and a real store: effects exactly once.
+
+Each message asks for a note on a case (see `consumer_worker.py`), so every effect can be
+counted in the case file: exactly once means exactly one note per message, whatever was
+redelivered, retried, killed or shut down on the way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import random
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from uuid import UUID
+
+import pytest
+from casework.application import Casework
+from casework.domain import Actor, Role
+from casework.messaging.consumer import (
+    Consumer,
+    Outcome,
+    SubscriptionSettings,
+    handle_tracked,
+    position,
+)
+from casework.messaging.dead_letter import DeadLetter, Reason
+from casework.messaging.nats_server import NatsServer
+from casework.testing.nats import jetstream, read_stream
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import StreamConfig
+
+HERE = Path(__file__).parent
+WORKER_PATH = HERE / "consumer_worker.py"
+
+
+def _load_worker() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("consumer_worker", WORKER_PATH)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("consumer_worker", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+worker = _load_worker()
+
+pytestmark = pytest.mark.nats
+REPORTER = Actor("resident-0302", Role.RESIDENT)
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def report_cases(app: Casework, count: int) -> list[UUID]:
+    return [
+        app.report_repair(REPORTER, f"jiayu-xx/wanxin-intl/b{i % 9 + 1}/0302", "light out")
+        for i in range(count)
+    ]
+
+
+def note_counts(app: Casework, case_ids: list[UUID]) -> Counter[tuple[UUID, str]]:
+    """How many times each (case, note text) was recorded."""
+    counts: Counter[tuple[UUID, str]] = Counter()
+    for case_id in case_ids:
+        for event in app.events.get(case_id):
+            text = getattr(event, "text", None)
+            if type(event).__name__ == "NoteAdded" and text is not None:
+                counts[(case_id, text)] += 1
+    return counts
+
+
+async def create_stream(js: JetStreamContext, layout: str = "own_dlq") -> None:
+    """`relay`: CASEWORK takes `casework.>` (as the relay makes it), dead letters included."""
+    subjects = ["casework.>"] if layout == "relay" else ["casework.test.>"]
+    await js.add_stream(StreamConfig(name="CASEWORK", subjects=subjects))
+
+
+async def publish(
+    js: JetStreamContext,
+    case_id: UUID,
+    n: int,
+    *,
+    body: bytes | None = None,
+    ce_type: str | None = None,
+) -> int:
+    payload = body if body is not None else json.dumps({"case_id": str(case_id), "n": n}).encode()
+    headers = {
+        "ce-type": ce_type or worker.TEST_TYPE,
+        "ce-id": f"{case_id}:{n}",
+        "ce-subject": str(case_id),
+        "Nats-Msg-Id": f"{case_id}:{n}",
+    }
+    ack = await js.publish(worker.SUBJECT, payload, headers=headers)
+    return ack.seq
+
+
+async def dead_letters(js: JetStreamContext) -> list[Any]:
+    """The dead letters, from whichever stream holds `casework.dlq.>`."""
+    stream = await js.find_stream_name_by_subject("casework.dlq.dispatch")
+    return await read_stream(js, stream, "casework.dlq.>")
+
+
+def subscription(**overrides: Any) -> SubscriptionSettings:
+    options: dict[str, Any] = {
+        "service": "dispatch",
+        "filter_subjects": ("casework.test.>",),
+        "batch": 5,
+        "fetch_timeout": 0.2,
+        "ack_wait": 2.0,
+        "backoff": (0.05,),
+        "max_attempts": 3,
+        "shutdown_grace": 5.0,
+    }
+    options.update(overrides)
+    return SubscriptionSettings(**options)
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+def settled(consumer: Consumer[Any], outcome: Outcome, count: int) -> Callable[[], bool]:
+    return lambda: consumer.stats.counts[outcome] >= count
+
+
+@pytest.fixture
+async def js(
+    nats_server: NatsServer, request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[Client, JetStreamContext]]:
+    async with jetstream(nats_server.url) as (nc, context):
+        await create_stream(context, getattr(request, "param", "own_dlq"))
+        yield nc, context
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> str:
+    return "sqlite:///" + str(tmp_path / "casework.db")
+
+
+@pytest.fixture
+def casework(store: str) -> Iterator[Casework]:
+    app = Casework(store)
+    yield app
+    app.close()
+
+
+# ------------------------------------------------- tracking, without NATS
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    deliveries=st.lists(st.integers(min_value=1, max_value=12), min_size=1, max_size=40),
+)
+def test_whatever_the_order_and_repetition_of_deliveries_each_message_takes_effect_once(
+    tmp_path_factory: pytest.TempPathFactory, deliveries: list[int]
+) -> None:
+    """Out of order is normal (replicas, naks): a high-water mark would skip; this must not."""
+    path = tmp_path_factory.mktemp("order") / "c.db"
+    app = Casework("sqlite:///" + str(path))
+    try:
+        (case_id,) = report_cases(app, 1)
+        outcomes = [
+            handle_tracked(
+                app,
+                worker.add_note,
+                worker.NoteRequested(case_id, n),
+                position("dispatch", "CASEWORK", n),
+            )
+            for n in deliveries
+        ]
+        counts = note_counts(app, [case_id])
+        assert counts == Counter({(case_id, worker.note_text(n)): 1 for n in set(deliveries)})
+        assert outcomes.count(Outcome.DONE) == len(set(deliveries))
+    finally:
+        app.close()
+
+
+def test_a_handler_that_writes_nothing_still_records_its_position(casework: Casework) -> None:
+    seen: list[int] = []
+    tracking = position("mediation", "CASEWORK", 7)
+    assert handle_tracked(casework, lambda e, app: seen.append(e), 7, tracking) is Outcome.DONE
+    assert handle_tracked(casework, lambda e, app: seen.append(e), 7, tracking) is Outcome.DUPLICATE
+    assert seen == [7]
+    assert not casework.is_tracked(position("dispatch", "CASEWORK", 7)), "per service"
+
+
+def test_a_handler_that_raises_leaves_no_trace_and_no_position(casework: Casework) -> None:
+    (case_id,) = report_cases(casework, 1)
+
+    def half_done(event: Any, app: Casework) -> None:
+        app.add_note(case_id, worker.ACTOR, "first half")
+        raise RuntimeError("second half failed")
+
+    tracking = position("dispatch", "CASEWORK", 1)
+    with pytest.raises(RuntimeError, match="second half"):
+        handle_tracked(casework, half_done, None, tracking)
+    assert not casework.is_tracked(tracking)
+    assert note_counts(casework, [case_id]) == Counter()
+
+
+def test_two_commands_in_one_handler_commit_together_and_see_each_other(
+    casework: Casework,
+) -> None:
+    (case_id,) = report_cases(casework, 1)
+
+    def two_notes(event: Any, app: Casework) -> None:
+        app.add_note(case_id, worker.ACTOR, "one")
+        app.add_note(case_id, worker.ACTOR, "two")
+
+    before = casework.get_case(case_id).version
+    assert handle_tracked(casework, two_notes, None, position("d", "CASEWORK", 1)) is Outcome.DONE
+    assert casework.get_case(case_id).version == before + 2
+
+
+# ------------------------------------------------------- with nats-server
+
+
+@pytest.mark.anyio
+async def test_a_redelivered_message_that_was_already_handled_changes_nothing(
+    js: tuple[Client, JetStreamContext], casework: Casework
+) -> None:
+    nc, context = js
+    (case_id,) = report_cases(casework, 1)
+    await publish(context, case_id, 1)
+    consumer = Consumer(nc, casework, worker.add_note, worker.parse, subscription())
+    await consumer.subscribe()
+    assert consumer._sub is not None
+    (first,) = await consumer._sub.fetch(1, timeout=5)
+    # Handled and committed, then "the replica died before acking": give it back unacked.
+    outcome = await asyncio.to_thread(
+        handle_tracked,
+        casework,
+        worker.add_note,
+        worker.parse(first),
+        position("dispatch", "CASEWORK", first.metadata.sequence.stream),
+    )
+    assert outcome is Outcome.DONE
+    await first.nak()
+
+    runner = asyncio.create_task(consumer.run())
+    await wait_for(settled(consumer, Outcome.DUPLICATE, 1))
+    await consumer.stop()
+    await runner
+
+    assert consumer.stats.counts[Outcome.DONE] == 0
+    assert note_counts(casework, [case_id]) == Counter({(case_id, "message 1"): 1})
+    info = await context.consumer_info("CASEWORK", "dispatch")
+    assert info.num_ack_pending == 0
+    assert info.num_pending == 0
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("js", ["own_dlq", "relay"], indirect=True)
+async def test_malformed_and_always_failing_messages_are_dead_lettered_and_the_rest_go_on(
+    js: tuple[Client, JetStreamContext], casework: Casework
+) -> None:
+    nc, context = js
+    good, poison = report_cases(casework, 2)
+
+    def handler(event: Any, app: Casework) -> None:
+        if event.case_id == poison:
+            raise RuntimeError(f"no volunteer for case {event.case_id}")
+        worker.add_note(event, app)
+
+    await publish(context, good, 1)
+    bad_json = await publish(context, good, 2, body=b"{not json")
+    unknown = await publish(context, good, 3, ce_type="casework.test.unheard_of.v1")
+    wrong_schema = await publish(context, good, 4, body=b'{"case_id": "x"}')
+    failing = await publish(context, poison, 5)
+    await publish(context, good, 6)
+
+    consumer = Consumer(nc, casework, handler, worker.parse, subscription(max_attempts=3))
+    runner = asyncio.create_task(consumer.run())
+    await wait_for(settled(consumer, Outcome.DEAD_LETTERED, 4))
+    await wait_for(settled(consumer, Outcome.DONE, 2))
+    await consumer.stop()
+    await runner
+
+    assert note_counts(casework, [good, poison]) == Counter(
+        {(good, "message 1"): 1, (good, "message 6"): 1}
+    )
+    letters = {
+        d.sequence: d
+        for d in map(DeadLetter.from_msg, await dead_letters(context))  # type: ignore[arg-type]
+    }
+    assert sorted(letters) == sorted([bad_json, unknown, wrong_schema, failing])
+    for seq in (bad_json, unknown, wrong_schema):
+        assert letters[seq].reason is Reason.MALFORMED
+        assert letters[seq].deliveries == 1, "malformed: no retries"
+    assert "JSONDecodeError" in letters[bad_json].error
+    assert "unheard_of" in letters[unknown].error
+    assert letters[bad_json].body == b"{not json"
+    failed = letters[failing]
+    assert failed.reason is Reason.FAILED
+    assert failed.deliveries == 3
+    assert f"RuntimeError: no volunteer for case {poison}" in failed.error
+    assert failed.service == "dispatch"
+    assert failed.subject == worker.SUBJECT
+    assert failed.stream == "CASEWORK"
+    assert failed.headers["ce-subject"] == str(poison)
+    assert json.loads(failed.body) == {"case_id": str(poison), "n": 5}
+    assert consumer.stats.counts[Outcome.RETRY] == 2
+    info = await context.consumer_info("CASEWORK", "dispatch")
+    assert info.num_ack_pending == 0
+    assert info.num_pending == 0
+    # Even where CASEWORK holds the dead letters, the service never consumed one.
+    assert consumer.stats.counts[Outcome.DEAD_LETTERED] == 4
+
+
+@pytest.mark.anyio
+async def test_two_replicas_on_one_durable_consumer_handle_each_message_once(
+    js: tuple[Client, JetStreamContext], store: str
+) -> None:
+    nc, context = js
+    apps = [Casework(store), Casework(store)]
+    try:
+        case_ids = report_cases(apps[0], 6)
+        for n in range(60):
+            await publish(context, case_ids[n % 6], n)
+        handler = worker.slow(worker.add_note, 0.01)
+        replicas = [Consumer(nc, app, handler, worker.parse, subscription()) for app in apps]
+        runners = [asyncio.create_task(r.run()) for r in replicas]
+        await wait_for(
+            lambda: sum(r.stats.counts[Outcome.DONE] for r in replicas) >= 60, timeout=60
+        )
+        for replica in replicas:
+            await replica.stop()
+        await asyncio.gather(*runners)
+
+        counts = note_counts(apps[0], case_ids)
+        assert counts == Counter({(case_ids[n % 6], worker.note_text(n)): 1 for n in range(60)})
+        done = [r.stats.counts[Outcome.DONE] for r in replicas]
+        assert sum(done) == 60
+        assert all(d > 0 for d in done), f"one replica got all the work: {done}"
+    finally:
+        for app in apps:
+            app.close()
+
+
+@pytest.mark.anyio
+async def test_graceful_shutdown_finishes_the_message_in_hand_and_naks_the_rest(
+    js: tuple[Client, JetStreamContext], casework: Casework
+) -> None:
+    nc, context = js
+    case_ids = report_cases(casework, 5)
+    for n, case_id in enumerate(case_ids):
+        await publish(context, case_id, n)
+    started, release = threading.Event(), threading.Event()
+
+    def blocking(event: Any, app: Casework) -> None:
+        started.set()
+        assert release.wait(10)
+        worker.add_note(event, app)
+
+    consumer = Consumer(nc, casework, blocking, worker.parse, subscription(batch=5))
+    runner = asyncio.create_task(consumer.run())
+    await asyncio.to_thread(started.wait, 10)
+    stopping = asyncio.create_task(consumer.stop())
+    await asyncio.sleep(0.3)
+    assert not stopping.done(), "stop waits for the message in hand"
+    release.set()
+    await stopping
+    await runner
+    assert consumer.stats.counts[Outcome.DONE] == 1
+    assert consumer.stats.counts[Outcome.RETURNED] == 4
+    assert sum(note_counts(casework, case_ids).values()) == 1
+
+    # The four given back go to the next replica at once (no ack_wait to sit out).
+    successor = Consumer(nc, casework, worker.add_note, worker.parse, subscription())
+    began = time.monotonic()
+    runner = asyncio.create_task(successor.run())
+    await wait_for(settled(successor, Outcome.DONE, 4), timeout=10)
+    assert time.monotonic() - began < 2.0
+    await successor.stop()
+    await runner
+    assert note_counts(casework, case_ids) == Counter(
+        {(case_id, worker.note_text(n)): 1 for n, case_id in enumerate(case_ids)}
+    )
+
+
+@pytest.mark.anyio
+async def test_a_handler_that_outlives_the_grace_period_is_given_back_not_acked(
+    js: tuple[Client, JetStreamContext], casework: Casework
+) -> None:
+    nc, context = js
+    (case_id,) = report_cases(casework, 1)
+    await publish(context, case_id, 1)
+    started, release = threading.Event(), threading.Event()
+
+    def stuck(event: Any, app: Casework) -> None:
+        started.set()
+        release.wait(10)
+        worker.add_note(event, app)
+
+    consumer = Consumer(nc, casework, stuck, worker.parse, subscription(shutdown_grace=0.2))
+    runner = asyncio.create_task(consumer.run())
+    await asyncio.to_thread(started.wait, 10)
+    await consumer.stop()
+    await runner
+    assert consumer.stats.counts[Outcome.DONE] == 0
+    assert consumer.stats.counts[Outcome.RETURNED] == 1
+    info = await context.consumer_info("CASEWORK", "dispatch")
+    assert info.num_ack_pending + info.num_pending >= 1, "not acked"
+
+    release.set()  # the abandoned thread commits late; the redelivery must not do it again
+    await wait_for(lambda: sum(note_counts(casework, [case_id]).values()) == 1, timeout=10)
+    successor = Consumer(nc, casework, worker.add_note, worker.parse, subscription())
+    runner = asyncio.create_task(successor.run())
+    await wait_for(settled(successor, Outcome.DUPLICATE, 1), timeout=10)
+    await successor.stop()
+    await runner
+    assert note_counts(casework, [case_id]) == Counter({(case_id, "message 1"): 1})
+
+
+# --------------------------------------------------- a killed process
+
+
+def _start_worker(nats_url: str, store: str, *extra: str) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, str(WORKER_PATH), "--nats", nats_url, "--store", store, *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if line.strip() != "ready":
+        process.kill()
+        raise AssertionError(f"worker did not start: {line!r} {process.stderr.read()}")  # type: ignore[union-attr]
+    return process
+
+
+def _finish(process: subprocess.Popen[str], how: signal.Signals) -> list[str]:
+    """Signal the worker (if still running), wait, and return every line it printed."""
+    if process.poll() is None:
+        process.send_signal(how)
+    out, _ = process.communicate(timeout=30)
+    return out.splitlines()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_store(request: pytest.FixtureRequest, store: str) -> str:
+    if request.param == "postgres":
+        request.applymarker(pytest.mark.postgres)
+        url: str = request.getfixturevalue("postgres_url")
+        return url
+    return store
+
+
+@pytest.mark.anyio
+async def test_a_consumer_process_killed_mid_batch_and_restarted_records_each_effect_once(
+    nats_server: NatsServer, js: tuple[Client, JetStreamContext], any_store: str
+) -> None:
+    _, context = js
+    app = Casework(any_store)
+    processes: list[subprocess.Popen[str]] = []
+    lines: list[str] = []
+    try:
+        case_ids = report_cases(app, 8)
+        total = 120
+        for n in range(total):
+            await publish(context, case_ids[n % 8], n)
+
+        def recorded() -> int:
+            return sum(note_counts(app, case_ids).values())
+
+        # 1. Dies between a commit and its ack: the one case that needs the tracking record.
+        processes.append(_start_worker(nats_server.url, any_store, "--die-after-commits", "7"))
+        code = processes[-1].wait(timeout=60)
+        assert code == -signal.SIGKILL, processes[-1].stderr.read()  # type: ignore[union-attr]
+        lines += _finish(processes[-1], signal.SIGKILL)
+        assert recorded() == 7
+        # 2. SIGKILLed from outside at some moment in the middle of a batch.
+        processes.append(
+            _start_worker(nats_server.url, any_store, "--batch", "10", "--handler-delay", "0.01")
+        )
+        target = random.randint(20, 60)
+        await wait_for(lambda: recorded() >= target, timeout=60)
+        lines += _finish(processes[-1], signal.SIGKILL)
+        assert recorded() < total, "killed before the end"
+        # 3. Restarted: picks up the rest, meets the committed-but-unacked ones again.
+        processes.append(_start_worker(nats_server.url, any_store, "--batch", "10"))
+        await wait_for(lambda: recorded() >= total, timeout=90)
+
+        async def all_acked() -> bool:
+            info = await context.consumer_info("CASEWORK", "dispatch")
+            return info.num_ack_pending == 0 and info.num_pending == 0
+
+        deadline = time.monotonic() + 30
+        while not await all_acked():
+            assert time.monotonic() < deadline, "messages left unacked"
+            await asyncio.sleep(0.1)
+        final = _finish(processes[-1], signal.SIGTERM)
+        assert processes[-1].returncode == 0
+        lines += final
+
+        assert note_counts(app, case_ids) == Counter(
+            {(case_ids[n % 8], worker.note_text(n)): 1 for n in range(total)}
+        )
+        settled_as: dict[str, list[int]] = {}
+        for line in lines:
+            if re.fullmatch(r"[a-z_]+ \d+", line):
+                outcome, seq = line.split()
+                settled_as.setdefault(outcome, []).append(int(seq))
+        done, again = settled_as.get("done", []), settled_as.get("duplicate", [])
+        assert len(done) == len(set(done)), "no message took effect twice"
+        # A worker killed after a commit never printed "done": its message came back a duplicate.
+        assert set(done) | set(again) == set(range(1, total + 1))
+        assert again, "a message committed but not acked came back and was recognised"
+        assert "dead_lettered" not in settled_as
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                _finish(process, signal.SIGKILL)
+        app.close()

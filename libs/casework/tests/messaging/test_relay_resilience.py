@@ -1,0 +1,199 @@
+"""The relay through crashes, NATS outages and notification-id gaps: nothing lost, nothing twice."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from types import ModuleType
+
+import psycopg
+import pytest
+from casework import Actor, Casework, Role
+from casework.messaging.nats_server import NatsServer
+from casework.messaging.relay import Relay
+from casework.messaging.subjects import STREAM
+from casework.testing.nats import jetstream, read_stream
+
+pytestmark = pytest.mark.nats
+
+STAFF = Actor("staff-li", Role.PROPERTY_STAFF)
+
+
+def _sibling(name: str) -> ModuleType:
+    """The helpers of test_relay.py (tests are not a package under --import-mode=importlib)."""
+    path = Path(__file__).with_name(f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"casework_tests_{name}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+helpers = _sibling("test_relay")
+
+
+def write_slowly(url: str, total: int, cases: int, pause: float, done: threading.Event) -> None:
+    """Events trickle in, as from a live service, while the test breaks things."""
+    app = Casework(url)
+    try:
+        per_round = max(1, total // 20)
+        ids = helpers.write_events(app, 2 * cases, cases=cases)
+        written = 2 * cases
+        while written < total:
+            for _ in range(min(per_round, total - written)):
+                app.add_note(ids[written % cases], STAFF, f"note {written}")
+                written += 1
+            time.sleep(pause)
+    finally:
+        app.close()
+        done.set()
+
+
+def test_a_relay_killed_mid_stream_and_restarted_misses_nothing_and_repeats_nothing(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    url = helpers.store(tmp_path)
+    Casework(url).close()  # create the tables before two processes race to
+    done = threading.Event()
+    writer = threading.Thread(target=write_slowly, args=(url, 800, 20, 0.1, done))
+    writer.start()
+    env = helpers.cli_env(tmp_path, nats_server.url)
+    command = [sys.executable, "-m", "casework.cli", "relay", "--batch-size", "25", "--quiet"]
+    with subprocess.Popen(command, env=env) as relay:
+        try:
+            published = asyncio.run(_wait_until_stream_holds(nats_server.url, 150))
+            relay.send_signal(signal.SIGKILL)
+            relay.wait(timeout=10)
+        finally:
+            if relay.poll() is None:
+                relay.kill()
+                relay.wait()
+    assert not done.is_set(), "the relay should die while events are still being written"
+    assert published >= 150
+    with subprocess.Popen(command, env=env) as again:
+        try:
+            writer.join(60)
+            assert done.is_set()
+            total = 800
+            asyncio.run(_wait_until_stream_holds(nats_server.url, total))
+            time.sleep(0.5)  # room for any duplicate to show up
+            again.send_signal(signal.SIGTERM)
+            assert again.wait(timeout=20) == 0
+        finally:
+            if again.poll() is None:
+                again.kill()
+                again.wait()
+    app = Casework(url)
+    try:
+        messages = asyncio.run(_all_messages(nats_server.url))
+        assert len(messages) == 800
+        helpers.assert_exactly_once_in_order(messages, app)
+    finally:
+        app.close()
+
+
+async def _wait_until_stream_holds(url: str, count: int, timeout: float = 25.0) -> int:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            async with jetstream(url) as (_, js):
+                info = await js.stream_info(STREAM)
+                if info.state.messages >= count:
+                    return int(info.state.messages)
+        except Exception:  # stream not created yet
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the stream did not reach {count} messages in {timeout} s")
+        await asyncio.sleep(0.02)
+
+
+async def _all_messages(url: str) -> list[object]:
+    async with jetstream(url) as (_, js):
+        return list(await read_stream(js, STREAM))
+
+
+@pytest.mark.anyio
+async def test_when_nats_goes_away_and_comes_back_the_relay_catches_up_and_loses_nothing(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    url = helpers.store(tmp_path)
+    Casework(url).close()
+    relay = Relay(Casework(url), nats_server.url, batch_size=50, publish_timeout=1.0)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    done = threading.Event()
+    writing = asyncio.create_task(asyncio.to_thread(write_slowly, url, 600, 15, 0.1, done))
+    try:
+        await _wait_until_stream_holds(nats_server.url, 100)
+        await asyncio.to_thread(nats_server.stop)
+        await asyncio.sleep(1.0)  # events keep being written while NATS is down
+        assert not done.is_set(), "the outage should fall while events are being written"
+        await asyncio.to_thread(nats_server.start)
+        await writing
+        await _wait_until_stream_holds(nats_server.url, 600)
+        await asyncio.sleep(0.5)
+    finally:
+        stop.set()
+        await running
+        await writing
+    app = Casework(url)
+    try:
+        messages = await _all_messages(nats_server.url)
+        assert len(messages) == 600
+        helpers.assert_exactly_once_in_order(messages, app)
+    finally:
+        app.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.anyio
+async def test_on_postgresql_the_relay_crosses_notification_id_gaps_and_wakes_on_notify(
+    nats_server: NatsServer, postgres_url: str
+) -> None:
+    writer = Casework(postgres_url)
+    reader = Casework(postgres_url)
+    try:
+        helpers.write_events(writer, 20, cases=4)
+        # Failed inserts burn sequence values: make a gap of 5 ids, as a rollback would.
+        with psycopg.connect(postgres_url.split("?")[0]) as conn:
+            sequence = conn.execute(
+                "SELECT pg_get_serial_sequence('casework_events', 'notification_id')"
+            ).fetchone()
+            assert sequence is not None
+            for _ in range(5):
+                conn.execute("SELECT nextval(%s)", (sequence[0],))
+        helpers.write_events(writer, 10, cases=5)
+        ids = [n.id for n in writer.recorder.select_notifications(start=1, limit=100)]
+        assert ids[20] - ids[19] == 6, ids  # the gap is there
+        # A poll interval far longer than the test: only a NOTIFY can wake it in time.
+        relay = Relay(reader, nats_server.url, poll_interval=60.0)
+        stop = asyncio.Event()
+        running = asyncio.create_task(relay.run(stop))
+        try:
+            await _wait_until_stream_holds(nats_server.url, 30, timeout=10)
+            await asyncio.sleep(0.3)  # the relay is idle now, waiting on LISTEN
+            started = time.monotonic()
+            await asyncio.to_thread(writer.add_note, _first_case(writer), STAFF, "after the gap")
+            await _wait_until_stream_holds(nats_server.url, 31, timeout=10)
+            woke_in = time.monotonic() - started
+        finally:
+            stop.set()
+            await running
+        assert woke_in < 5.0, f"took {woke_in:.1f} s: the relay did not wake on NOTIFY"
+        messages = await _all_messages(nats_server.url)
+        helpers.assert_exactly_once_in_order(messages, writer)
+    finally:
+        writer.close()
+        reader.close()
+
+
+def _first_case(app: Casework) -> str:
+    first = app.recorder.select_notifications(start=1, limit=1)[0]
+    return str(first.originator_id)

@@ -1,0 +1,1 @@
+"""The Casework dispatch service (see its issue; a shell until then)."""

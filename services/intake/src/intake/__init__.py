@@ -1,0 +1,1 @@
+"""The Casework intake service (see its issue; a shell until then)."""

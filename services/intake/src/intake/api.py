@@ -1,0 +1,414 @@
+"""The HTTP API: routes, their dependencies, and the app factory with its lifespan.
+
+Endpoints are plain `def`: eventsourcing is synchronous, so FastAPI runs them in its threadpool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from casework import Case, Casework, Clock, Status, Tier, system_clock
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from intake import errors
+from intake.auth import Principal, TokenStore
+from intake.config import Settings
+from intake.feeds import STORE_SOURCE, StoreFeed
+from intake.observability import Metrics, RequestContext
+from intake.places import Places
+from intake.read_model import CaseIndex
+from intake.records import Records
+from intake.schemas import (
+    CaseCreate,
+    CaseHistory,
+    CasePage,
+    CasePublic,
+    CaseReported,
+    CaseSummary,
+    ErrorBody,
+    Health,
+    HistoryEntryPublic,
+    RatingIn,
+    Readiness,
+    ReopenIn,
+    ReturnVisitIn,
+    VerifyPublic,
+)
+from intake.service import Intake, snapshot
+from intake.triage import TriageRules
+
+log = logging.getLogger("intake")
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    what = {
+        400: "the body is not valid JSON",
+        401: "no valid bearer token",
+        403: "refused, with the reason",
+        404: "no such case among those you can see",
+        409: "the case is not in a state for this, or kept changing",
+        422: "the request is malformed; the message says where",
+        503: "the case store cannot be reached; try again",
+    }
+    return {s: {"model": ErrorBody, "description": what[s]} for s in statuses}
+
+
+@dataclass
+class Runtime:
+    """What the lifespan starts and stops; endpoints reach it through `request.app.state`."""
+
+    settings: Settings
+    intake: Intake
+    tokens: TokenStore
+    metrics: Metrics
+    store_feed: StoreFeed | None = None
+    nats: Any = None
+    consumer: Any = None
+    background: list[asyncio.Task[Any]] = field(default_factory=list)
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+bearer = HTTPBearer(auto_error=False, description="a token made by `casework-intake token`")
+
+
+def principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    rt: Annotated[Runtime, Depends(runtime)],
+) -> Principal:
+    if credentials is None:
+        raise HTTPException(
+            401,
+            "send 'Authorization: Bearer <token>'; a token is made by casework-intake token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    who = rt.tokens.authenticate(credentials.credentials)
+    if who is None:
+        raise HTTPException(
+            401,
+            "this token is not known (mistyped, or revoked); ask for a new one",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    request.state.actor_id = who.actor.id
+    return who
+
+
+Who = Annotated[Principal, Depends(principal)]
+Rt = Annotated[Runtime, Depends(runtime)]
+CaseId = Annotated[str, Path(max_length=100, description="the case id (a UUID)")]
+
+cases = APIRouter(prefix="/cases", tags=["cases"], responses=_errors(401, 422, 503))
+
+
+def _public(rt: Runtime, who: Principal, case: Case) -> CasePublic:
+    return CasePublic(**snapshot(case), contacts=rt.intake.contacts_for(who, case))
+
+
+@cases.post(
+    "",
+    status_code=201,
+    response_model=CaseReported,
+    responses={
+        200: {"model": CaseReported, "description": "joined the open case of the same matter"},
+        **_errors(400, 403, 409),
+    },
+    summary="Report a repair, a leak or a dispute",
+)
+def report_case(
+    body: CaseCreate, who: Who, rt: Rt, request: Request, response: Response
+) -> CaseReported:
+    done = rt.intake.report(who, body)
+    case = done.case
+    request.state.case_id = str(case.id)
+    if done.outcome != "opened":
+        response.status_code = 200
+    if rt.store_feed is not None:
+        rt.store_feed.catch_up()  # the reporter's next listing shows the case
+    rt.metrics.reported.labels(case.kind, done.outcome).inc()
+    log.info(
+        "case %s %s",
+        case.id,
+        done.outcome,
+        extra={"case_id": str(case.id), "kind": case.kind, "outcome": done.outcome},
+    )
+    return CaseReported(
+        case_id=str(case.id),
+        outcome=done.outcome,  # type: ignore[arg-type]
+        message=done.message,
+        kind=case.kind,  # type: ignore[arg-type]
+        category=getattr(case, "category", None) or None,
+        priority=case.priority.value,
+        tier=case.tier,
+        respond_by=case.respond_by,
+        settle_by=case.settle_by,
+        triage=done.triage.reasons,
+    )
+
+
+@cases.get("", response_model=CasePage, summary="List cases you can see, from the case index")
+def list_cases(
+    who: Who,
+    rt: Rt,
+    compound: Annotated[
+        str | None,
+        Query(max_length=130, description="compound id, or community/compound"),
+    ] = None,
+    tier: Tier | None = None,
+    status: Status | None = None,
+    kind: Literal["repair", "leak", "dispute"] | None = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> CasePage:
+    total, rows = rt.intake.list(
+        who,
+        compound=compound,
+        tier=tier.value if tier else None,
+        status=status.value if status else None,
+        kind=kind,
+        offset=offset,
+        limit=limit,
+    )
+    return CasePage(
+        total=total,
+        offset=offset,
+        limit=limit,
+        items=[CaseSummary(**vars(row)) for row in rows],
+        index_position=rt.intake.index.position(
+            STORE_SOURCE if rt.store_feed is not None else rt.settings.durable
+        ),
+    )
+
+
+@cases.get("/{case_id}", response_model=CasePublic, responses=_errors(404))
+def get_case(case_id: CaseId, who: Who, rt: Rt, request: Request) -> CasePublic:
+    case = rt.intake.case(who, case_id)
+    request.state.case_id = str(case.id)
+    return _public(rt, who, case)
+
+
+@cases.get(
+    "/{case_id}/history",
+    response_model=CaseHistory,
+    responses=_errors(404),
+    summary="The case file: every event, and the state (as of a past moment with as_of)",
+)
+def case_history(
+    case_id: CaseId,
+    who: Who,
+    rt: Rt,
+    request: Request,
+    as_of: Annotated[
+        datetime | None,
+        Query(description="a moment with its timezone, e.g. 2026-11-24T09:30:00+08:00"),
+    ] = None,
+) -> CaseHistory:
+    state, entries = rt.intake.history(who, case_id, as_of)
+    request.state.case_id = str(state.id)
+    return CaseHistory(
+        case_id=str(state.id),
+        as_of=as_of,
+        state=_public(rt, who, state),
+        events=[
+            HistoryEntryPublic(
+                version=e.version,
+                event=e.event,
+                at=e.at,
+                actor_id=e.actor_id,
+                actor_role=e.actor_role,
+                tier=e.tier,
+                reason=e.reason,
+                details=e.details,
+                hash=e.hash,
+                prev_hash=e.prev_hash,
+            )
+            for e in entries
+        ],
+    )
+
+
+@cases.get(
+    "/{case_id}/verify",
+    response_model=VerifyPublic,
+    responses=_errors(404),
+    summary="Check the case file's hash chain (tamper evidence)",
+)
+def verify_case(case_id: CaseId, who: Who, rt: Rt, request: Request) -> VerifyPublic:
+    result = rt.intake.verify(who, case_id)
+    request.state.case_id = str(result.case_id)
+    return VerifyPublic(
+        case_id=str(result.case_id),
+        ok=result.ok,
+        events=result.events,
+        head=result.head,
+        position=result.position,
+        problem=result.problem,
+        description=result.describe(),
+    )
+
+
+_ACTION = _errors(400, 403, 404, 409)
+
+
+@cases.post(
+    "/{case_id}/confirmation",
+    response_model=CasePublic,
+    responses=_ACTION,
+    summary="The reporting resident confirms the work is done",
+)
+def confirm_case(case_id: CaseId, who: Who, rt: Rt, request: Request) -> CasePublic:
+    request.state.case_id = case_id
+    return _public(rt, who, rt.intake.confirm(who, case_id))
+
+
+@cases.post(
+    "/{case_id}/reopening",
+    response_model=CasePublic,
+    responses=_ACTION,
+    summary="The reporting resident reopens a resolved case, with a reason, within the window",
+)
+def reopen_case(case_id: CaseId, body: ReopenIn, who: Who, rt: Rt, request: Request) -> CasePublic:
+    request.state.case_id = case_id
+    return _public(rt, who, rt.intake.reopen(who, case_id, body.reason))
+
+
+@cases.post(
+    "/{case_id}/rating",
+    response_model=CasePublic,
+    responses=_ACTION,
+    summary="The reporting resident rates satisfaction, 1 to 5",
+)
+def rate_case(case_id: CaseId, body: RatingIn, who: Who, rt: Rt, request: Request) -> CasePublic:
+    request.state.case_id = case_id
+    return _public(rt, who, rt.intake.rate(who, case_id, body.score, body.comment))
+
+
+@cases.post(
+    "/{case_id}/return-visits",
+    response_model=CasePublic,
+    responses=_ACTION,
+    summary="Staff record a return visit (回访)",
+)
+def record_return_visit(
+    case_id: CaseId, body: ReturnVisitIn, who: Who, rt: Rt, request: Request
+) -> CasePublic:
+    request.state.case_id = case_id
+    return _public(rt, who, rt.intake.record_return_visit(who, case_id, body.note))
+
+
+ops = APIRouter(tags=["operations"])
+
+
+@ops.get("/healthz", response_model=Health, summary="The process is up")
+def healthz() -> Health:
+    return Health(status="ok")
+
+
+@ops.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "the store or NATS cannot be reached"}},
+    summary="The store (and NATS, if configured) can be reached",
+)
+def readyz(rt: Rt, response: Response) -> Readiness:
+    store = "ok"
+    try:
+        rt.intake.app.recorder.max_notification_id()
+    except Exception as error:  # any failure here means "not ready", with the reason shown
+        store = f"unreachable: {type(error).__name__}"
+    if rt.settings.nats_url is None:
+        nats = "not configured (case index fed from the store)"
+    else:
+        connected = rt.nats is not None and getattr(rt.nats, "is_connected", False)
+        nats = "ok" if connected else "unreachable"
+    ready = store == "ok" and nats != "unreachable"
+    if not ready:
+        response.status_code = 503
+    source = STORE_SOURCE if rt.store_feed is not None else rt.settings.durable
+    return Readiness(
+        ready=ready, store=store, nats=nats, index_position=rt.intake.index.position(source)
+    )
+
+
+@ops.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+    summary="Prometheus metrics: requests, latencies, cases reported by kind",
+)
+def metrics(rt: Rt) -> Response:
+    return Response(generate_latest(rt.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def build_runtime(settings: Settings, clock: Clock, metrics: Metrics) -> Runtime:
+    app = Casework(settings.store, clock=clock)
+    index = CaseIndex(settings.db_path)
+    intake = Intake(
+        app,
+        Places.load(settings.places_file),
+        TriageRules.load(settings.triage_file),
+        Records(settings.db_path),
+        index,
+        clock,
+    )
+    rt = Runtime(settings, intake, TokenStore(settings.tokens_path), metrics)
+    if settings.nats_url is None:
+        rt.store_feed = StoreFeed(app, index)
+    return rt
+
+
+def create_app(settings: Settings | None = None, clock: Clock = system_clock) -> FastAPI:
+    settings = settings or Settings()
+    metrics_holder = Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
+        rt = build_runtime(settings, clock, metrics_holder)
+        api.state.runtime = rt
+        if rt.store_feed is not None:
+            rt.store_feed.catch_up()
+            rt.store_feed.start(settings.feed_poll_seconds)
+        else:
+            from intake.nats_feed import start_nats_feed
+
+            await start_nats_feed(rt)
+        log.info("intake ready", extra={"store": settings.store.split("@")[-1]})
+        try:
+            yield
+        finally:
+            if rt.nats is not None:
+                from intake.nats_feed import stop_nats_feed
+
+                await stop_nats_feed(rt)
+            if rt.store_feed is not None:
+                rt.store_feed.stop()
+            rt.intake.index.close()
+            rt.intake.records.close()
+            rt.intake.app.close()
+
+    api = FastAPI(
+        title="Casework intake",
+        version="1.0.0",
+        description=(
+            "The front desk for reports of repairs, leaks and disputes, look-ups and case files. "
+            "Every request needs a bearer token; every error is a JSON body with a code and a "
+            "message."
+        ),
+        lifespan=lifespan,
+    )
+    api.include_router(cases)
+    api.include_router(ops)
+    errors.install(api)
+    api.add_middleware(RequestContext, metrics=metrics_holder)
+    return api

@@ -1,0 +1,60 @@
+"""The intake's settings: one `Settings` object, read from the environment once at start-up.
+
+The store and NATS are named by the variables every Casework process reads (`CASEWORK_STORE`,
+`NATS_URL`, `CASEWORK_VAR_DIR`); settings only the intake has carry the `INTAKE_` prefix.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from casework.settings import store_url, var_dir
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def packaged(name: str) -> Path:
+    """A data file shipped inside the package (the sample places registry, the triage rules)."""
+    return Path(str(resources.files("intake") / name))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore")
+
+    store: str = Field(
+        default_factory=store_url,
+        validation_alias=AliasChoices("CASEWORK_STORE", "INTAKE_STORE"),
+        description="Where case files live: sqlite:///path or postgresql://…",
+    )
+    nats_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("NATS_URL", "INTAKE_NATS_URL"),
+        description="JetStream to feed the case index from; unset: follow the store directly.",
+    )
+    var_dir: Path = Field(
+        default_factory=var_dir,
+        validation_alias=AliasChoices("CASEWORK_VAR_DIR", "INTAKE_VAR_DIR"),
+    )
+    db: Path | None = Field(
+        default=None,
+        description="The intake's own SQLite file (contacts, case index); default var/intake.db.",
+    )
+    tokens_file: Path | None = Field(
+        default=None, description="Hashed access tokens; default var/intake-tokens.json."
+    )
+    places_file: Path = Field(default_factory=lambda: packaged("places.toml"))
+    triage_file: Path = Field(default_factory=lambda: packaged("triage_rules.toml"))
+    host: str = "127.0.0.1"
+    port: int = 8000
+    feed_poll_seconds: float = Field(default=0.5, gt=0)
+    durable: str = "intake-case-index"
+    log_level: str = "INFO"
+
+    @property
+    def db_path(self) -> Path:
+        return self.db or self.var_dir / "intake.db"
+
+    @property
+    def tokens_path(self) -> Path:
+        return self.tokens_file or self.var_dir / "intake-tokens.json"

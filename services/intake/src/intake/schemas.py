@@ -1,0 +1,247 @@
+"""What goes over the wire: request bodies and answers, as the OpenAPI document shows them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from casework import Role, Status, Tier
+from casework.domain.case import CHANNELS
+from casework.domain.dispute import DISPUTE_CATEGORIES
+from casework.domain.repair import REPAIR_CATEGORIES
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+Kind = Literal["repair", "leak", "dispute"]
+PriorityName = Literal["routine", "urgent", "emergency"]
+Channel = Literal["phone", "wechat", "walk_in", "talk_meeting", "app", "patrol"]
+Category = Literal[
+    "appliance",
+    "plumbing",
+    "electrical",
+    "lighting",
+    "door_access",
+    "lift",
+    "roof",
+    "noise",
+    "parking",
+    "ev_charging",
+    "flying_cables",
+    "leak_between_flats",
+    "green_space",
+    "fees",
+    "road_and_gates",
+    "other",
+]
+assert set(Category.__args__) == set(REPAIR_CATEGORIES) | set(DISPUTE_CATEGORIES)  # type: ignore[attr-defined]
+SEGMENT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+ADDRESS_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}(/[a-z0-9][a-z0-9_-]{0,62}){1,3}$"
+assert set(Channel.__args__) == set(CHANNELS)  # type: ignore[attr-defined]
+
+
+def _encodable(value: str) -> str:
+    """Lone surrogates decode from JSON but cannot be stored; refuse them at the door."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode (no lone surrogate characters)") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(_encodable)]
+
+
+class Body(BaseModel):
+    """Request bodies: unknown fields are refused; flags and numbers take no look-alikes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Reporter(Body):
+    """Who reports. The contact stays in the intake's own records, never in the case file."""
+
+    id: Text = Field(min_length=1, max_length=128, examples=["r-0302"])
+    role: Role = Field(default=Role.RESIDENT)
+    contact: Text | None = Field(
+        default=None, max_length=64, description="phone or WeChat id, for a call back"
+    )
+
+
+class CaseCreate(Body):
+    """A report. Give `kind` if known; otherwise the description is triaged by the rules."""
+
+    description: Text = Field(min_length=1, max_length=4000)
+    address: Text = Field(
+        min_length=3,
+        max_length=260,
+        pattern=ADDRESS_PATTERN,
+        description="community/compound[/building[/unit]], as listed in the places registry",
+        examples=["jiayu-xx/wanxin-intl/b12/0302"],
+    )
+    kind: Kind | None = None
+    category: Category | None = Field(
+        default=None, description="repair or dispute category; triage picks one if left out"
+    )
+    priority: PriorityName | None = Field(
+        default=None, description="repairs and disputes; a leak's follows from its flags"
+    )
+    channel: Channel = "app"
+    reporter: Reporter | None = Field(
+        default=None, description="omit when reporting for yourself; staff give the resident"
+    )
+    photos: list[Annotated[Text, Field(min_length=1, max_length=500)]] = Field(
+        default_factory=list, max_length=10, description="references to stored photos"
+    )
+    source_unit: Text | None = Field(
+        default=None, pattern=SEGMENT_PATTERN, description="leak: the flat the water comes from"
+    )
+    source_unoccupied: StrictBool | None = Field(
+        default=None, description="leak: nobody lives there"
+    )
+    reaches_other_flat: StrictBool | None = Field(
+        default=None, description="leak: water in another flat"
+    )
+    needs_county: StrictBool | None = Field(
+        default=None, description="dispute: needs a county department (starts at the community)"
+    )
+    parties: list[Annotated[Text, Field(min_length=1, max_length=128)]] = Field(
+        default_factory=list, max_length=20, description="dispute: actor ids of the parties"
+    )
+
+
+class CaseReported(BaseModel):
+    case_id: str
+    outcome: Literal["opened", "linked", "already_reported"] = Field(
+        description="opened a new case, or joined the open case of the same matter"
+    )
+    message: str
+    kind: Kind
+    category: str | None
+    priority: PriorityName
+    tier: Tier = Field(description="the rung the case is at (where it starts, if opened)")
+    respond_by: datetime | None = Field(description="deadline of the first response")
+    settle_by: datetime | None
+    triage: list[str] = Field(description="why triage decided as it did")
+
+
+class Assignee(BaseModel):
+    id: str
+    role: str
+
+
+class Link(BaseModel):
+    case_id: str
+    relation: str
+
+
+class CasePublic(BaseModel):
+    """A case's current state. `contacts` only for staff in scope, or a resident's own."""
+
+    id: str
+    kind: Kind
+    version: int
+    address: str
+    priority: PriorityName
+    tier: Tier
+    entry_tier: Tier
+    status: Status
+    description: str
+    channel: str
+    reporter_ids: list[str]
+    reported_at: datetime
+    respond_by: datetime | None
+    settle_by: datetime | None
+    acknowledged_at: datetime | None
+    assignee: Assignee | None
+    escalations: int
+    settled_tier: Tier | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    reopen_count: int
+    satisfaction: int | None
+    return_visits: int
+    note_count: int
+    links: list[Link]
+    chain_head: str
+    details: dict[str, Any] = Field(description="what only this kind of case has")
+    contacts: dict[str, str] | None = None
+
+
+class CaseSummary(BaseModel):
+    case_id: str
+    kind: Kind
+    category: str | None
+    address: str
+    tier: Tier
+    status: Status
+    priority: PriorityName
+    reported_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class CasePage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[CaseSummary]
+    index_position: int = Field(description="how far the index has read the event stream")
+
+
+class HistoryEntryPublic(BaseModel):
+    version: int
+    event: str
+    at: datetime
+    actor_id: str
+    actor_role: str
+    tier: str
+    reason: str
+    details: dict[str, Any]
+    hash: str
+    prev_hash: str
+
+
+class CaseHistory(BaseModel):
+    case_id: str
+    as_of: datetime | None
+    state: CasePublic
+    events: list[HistoryEntryPublic]
+
+
+class VerifyPublic(BaseModel):
+    case_id: str
+    ok: bool
+    events: int
+    head: str
+    position: int | None
+    problem: str
+    description: str
+
+
+class ReopenIn(Body):
+    reason: Text = Field(min_length=1, max_length=2000)
+
+
+class RatingIn(Body):
+    score: StrictInt = Field(ge=1, le=5)
+    comment: Text = Field(default="", max_length=2000)
+
+
+class ReturnVisitIn(Body):
+    note: Text = Field(min_length=1, max_length=2000)
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(examples=["not_found"])
+    message: str = Field(description="what went wrong and what to do about it")
+    details: list[dict[str, Any]] | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    ready: bool
+    store: str
+    nats: str
+    index_position: int

@@ -1,0 +1,355 @@
+"""The front desk's use cases: take a report, show a case, record what residents and staff say.
+
+Everything here goes through the `Casework` application (the only writer of case files) and
+checks the principal's scope first. A case outside the principal's scope answers exactly as a
+case that does not exist (`CaseNotFoundError`), so ids cannot be probed; a refusal of something
+the principal can see is a `NotPermittedError` with the reason.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from casework import (
+    Actor,
+    Case,
+    CaseNotFoundError,
+    Casework,
+    Clock,
+    Dispute,
+    InvalidTransitionError,
+    NotPermittedError,
+    Role,
+    VerifyResult,
+)
+from casework.audit import HistoryEntry
+from casework.domain.actors import PERMISSIONS
+from casework.domain.case import SETTLED
+
+from intake.auth import Principal
+from intake.places import Places
+from intake.read_model import CaseIndex, CaseRow, Scope
+from intake.records import Records
+from intake.schemas import CaseCreate
+from intake.triage import Report, Triage, TriageRules, triage
+
+AUDITORS_READ_ONLY = "auditors read everything and change nothing"
+
+
+@dataclass(frozen=True)
+class Reported:
+    case: Case
+    outcome: str
+    triage: Triage
+
+    @property
+    def message(self) -> str:
+        if self.outcome == "opened":
+            return f"case {self.case.id} opened at the {self.case.tier.value} tier"
+        if self.outcome == "linked":
+            return (
+                f"the same matter is already open as case {self.case.id}; "
+                "your report was added to it"
+            )
+        return f"you have already reported this matter: case {self.case.id}"
+
+
+class Intake:
+    def __init__(
+        self,
+        app: Casework,
+        places: Places,
+        rules: TriageRules,
+        records: Records,
+        index: CaseIndex,
+        clock: Clock,
+    ) -> None:
+        self.app = app
+        self.places = places
+        self.rules = rules
+        self.records = records
+        self.index = index
+        self.clock = clock
+        self._matters = threading.Lock()
+
+    # --------------------------------------------------------------- reporting
+
+    def report(self, who: Principal, body: CaseCreate) -> Reported:
+        if who.is_auditor:
+            raise NotPermittedError(AUDITORS_READ_ONLY)
+        address = self.places.check_path(body.address)
+        reporter = self._reporter(who, body)
+        if not who.is_resident and not who.covers(address.path):
+            raise NotPermittedError(
+                f"a {who.actor.role.value} of {who.place} cannot take reports for {address.path}"
+            )
+        if reporter.role not in PERMISSIONS["report"]:
+            raise NotPermittedError(f"a {reporter.role.value} may not report a case")
+        decided = triage(
+            Report(
+                description=body.description,
+                address=address,
+                kind=body.kind,
+                category=body.category,
+                priority=body.priority,
+                source_unit=body.source_unit,
+                source_unoccupied=body.source_unoccupied,
+                reaches_other_flat=body.reaches_other_flat,
+                needs_county=body.needs_county,
+            ),
+            self.rules,
+        )
+        contact = body.reporter.contact if body.reporter else None
+        if decided.duplicate_key is None:
+            case_id = self._open(reporter, address.path, body, decided)
+            outcome = "opened"
+        else:
+            with self._matters:  # one decision at a time per process: join, or open
+                joined, outcome = self._join_open_matter(decided.duplicate_key, reporter, body)
+                if joined is None:
+                    case_id = self._open(reporter, address.path, body, decided)
+                    self.records.remember_key(decided.duplicate_key, str(case_id), self.clock())
+                else:
+                    case_id = joined
+        self._record_extras(case_id, who, reporter, body, contact)
+        return Reported(self.app.get_case(case_id), outcome, decided)
+
+    def _reporter(self, who: Principal, body: CaseCreate) -> Actor:
+        if body.reporter is None or body.reporter.id == who.actor.id:
+            if body.reporter is not None and body.reporter.role is not who.actor.role:
+                raise NotPermittedError(
+                    f"you are a {who.actor.role.value}; report in that role, not as "
+                    f"{body.reporter.role.value}"
+                )
+            return who.actor
+        if who.is_resident:
+            raise NotPermittedError(
+                "residents report for themselves: leave out reporter, or give your own id"
+            )
+        return Actor(body.reporter.id, body.reporter.role)
+
+    def _join_open_matter(
+        self, key: str, reporter: Actor, body: CaseCreate
+    ) -> tuple[UUID | None, str]:
+        for candidate in self.records.cases_with_key(key):
+            case = self.app.get_case(candidate)
+            if case.status in SETTLED:
+                continue
+            if reporter.id in case.reporter_ids:
+                return case.id, "already_reported"
+            try:
+                self.app.add_reporter(case.id, reporter, body.channel)
+            except InvalidTransitionError:
+                continue  # settled in the meantime: look further, or open a new case
+            return case.id, "linked"
+        return None, "opened"
+
+    def _open(self, reporter: Actor, address: str, body: CaseCreate, decided: Triage) -> UUID:
+        if decided.kind == "leak":
+            assert decided.source_unit is not None
+            return self.app.report_leak(
+                reporter,
+                address,
+                body.description,
+                decided.source_unit,
+                source_unoccupied=decided.source_unoccupied,
+                reaches_other_flat=decided.reaches_other_flat,
+                channel=body.channel,
+            )
+        assert decided.category is not None
+        assert decided.priority is not None
+        if decided.kind == "dispute":
+            return self.app.report_dispute(
+                reporter,
+                address,
+                body.description,
+                decided.category,
+                list(body.parties),
+                tier=decided.tier,
+                priority=decided.priority,
+                channel=body.channel,
+            )
+        return self.app.report_repair(
+            reporter,
+            address,
+            body.description,
+            decided.category,
+            decided.priority,
+            body.channel,
+        )
+
+    def _record_extras(
+        self, case_id: UUID, who: Principal, reporter: Actor, body: CaseCreate, contact: str | None
+    ) -> None:
+        """Photos and who took the report go in the case file; the contact stays here."""
+        lines = []
+        if who.actor != reporter:
+            lines.append(
+                f"report taken by {who.actor.id} ({who.actor.role.value}) "
+                f"for {reporter.id} via {body.channel}"
+            )
+        if body.photos:
+            lines.append("photos: " + ", ".join(body.photos))
+        if lines:
+            self.app.add_note(case_id, who.actor, "\n".join(lines))
+        if contact:
+            self.records.keep_contact(str(case_id), reporter.id, contact, self.clock())
+
+    # ----------------------------------------------------------------- reading
+
+    def case(self, who: Principal, case_id: str) -> Case:
+        """The case, if this principal may see it; otherwise as if it did not exist."""
+        try:
+            case = self.app.get_case(case_id)
+        except CaseNotFoundError:
+            raise CaseNotFoundError(_not_found(case_id)) from None
+        people = list(case.reporter_ids)
+        if isinstance(case, Dispute):
+            people += case.parties
+        if who.may_see(case.address.path, people) is not None:
+            raise CaseNotFoundError(_not_found(case_id))
+        return case
+
+    def contacts_for(self, who: Principal, case: Case) -> dict[str, str] | None:
+        """Staff in scope call reporters back; a resident sees only their own contact."""
+        if who.is_auditor:
+            return None
+        contacts = self.records.contacts(str(case.id))
+        if who.is_resident:
+            own = contacts.get(who.actor.id)
+            return {who.actor.id: own} if own else {}
+        return contacts
+
+    def history(
+        self, who: Principal, case_id: str, as_of: datetime | None
+    ) -> tuple[Case, list[HistoryEntry]]:
+        self.case(who, case_id)
+        if as_of is None:
+            entries = self.app.history(case_id)
+            return self.app.get_case(case_id), entries
+        state = self.app.state_as_of(case_id, at=as_of)
+        entries = [e for e in self.app.history(case_id) if e.version <= state.version]
+        return state, entries
+
+    def verify(self, who: Principal, case_id: str) -> VerifyResult:
+        self.case(who, case_id)
+        return self.app.verify(case_id)
+
+    def list(
+        self,
+        who: Principal,
+        *,
+        compound: str | None,
+        tier: str | None,
+        status: str | None,
+        kind: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[int, list[CaseRow]]:
+        if who.is_auditor:
+            scope = Scope(everything=True)
+        elif who.is_resident:
+            scope = Scope(person=who.actor.id)
+        else:
+            scope = Scope(place=who.place)
+        return self.index.list(
+            scope,
+            compound=compound,
+            tier=tier,
+            status=status,
+            kind=kind,
+            offset=offset,
+            limit=limit,
+        )
+
+    # ------------------------------------------------------------ after the work
+
+    def confirm(self, who: Principal, case_id: str) -> Case:
+        case = self._for_reporter(who, case_id, "confirm the work")
+        self.app.confirm_resolution(case.id, who.actor)
+        return self.app.get_case(case.id)
+
+    def reopen(self, who: Principal, case_id: str, reason: str) -> Case:
+        case = self._for_reporter(who, case_id, "reopen it")
+        self.app.reopen(case.id, who.actor, reason)
+        return self.app.get_case(case.id)
+
+    def rate(self, who: Principal, case_id: str, score: int, comment: str) -> Case:
+        case = self._for_reporter(who, case_id, "rate it")
+        self.app.rate_satisfaction(case.id, who.actor, score, comment)
+        return self.app.get_case(case.id)
+
+    def record_return_visit(self, who: Principal, case_id: str, note: str) -> Case:
+        case = self._writable(who, case_id)
+        if who.is_resident:
+            raise NotPermittedError("return visits (回访) are recorded by staff, not residents")
+        self.app.record_return_visit(case.id, who.actor, note)
+        return self.app.get_case(case.id)
+
+    def _writable(self, who: Principal, case_id: str) -> Case:
+        case = self.case(who, case_id)
+        if who.is_auditor:
+            raise NotPermittedError(AUDITORS_READ_ONLY)
+        return case
+
+    def _for_reporter(self, who: Principal, case_id: str, action: str) -> Case:
+        case = self._writable(who, case_id)
+        if who.actor.role is not Role.RESIDENT:
+            raise NotPermittedError(f"only the resident who reported case {case.id} may {action}")
+        if who.actor.id not in case.reporter_ids:
+            raise NotPermittedError(
+                f"you are party to case {case.id} but did not report it; only its reporters "
+                f"may {action}"
+            )
+        return case
+
+
+def _not_found(case_id: str) -> str:
+    """One message for "no such case" and "not yours to see", so ids cannot be probed."""
+    shown = case_id if len(case_id) <= 64 else case_id[:61] + "..."
+    return f"no case {shown!r} among the cases you can see; check the id"
+
+
+def snapshot(case: Case) -> dict[str, Any]:
+    """The case's state as `CasePublic` wants it: shared fields, and the kind's own in details."""
+    state = case.snapshot()
+    details = {k: v for k, v in state.items() if k not in _SHARED}
+    public = {k: v for k, v in state.items() if k in _SHARED}
+    public["details"] = details
+    return public
+
+
+_SHARED = frozenset(
+    {
+        "id",
+        "kind",
+        "version",
+        "address",
+        "priority",
+        "tier",
+        "entry_tier",
+        "status",
+        "description",
+        "channel",
+        "reporter_ids",
+        "reported_at",
+        "respond_by",
+        "settle_by",
+        "acknowledged_at",
+        "assignee",
+        "escalations",
+        "settled_tier",
+        "resolved_at",
+        "closed_at",
+        "reopen_count",
+        "satisfaction",
+        "return_visits",
+        "note_count",
+        "links",
+        "chain_head",
+    }
+)

@@ -1,0 +1,113 @@
+"""The case index fed over a real nats-server: store -> relay -> JetStream -> the intake's
+durable consumer -> index. And no contact detail ever reaches the stream."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from casework import Actor, Casework, Role
+from casework.clock import FakeClock
+from casework.messaging.nats_server import NatsServer
+from casework.messaging.relay import Relay
+from casework.testing.nats import jetstream, read_stream
+from fastapi.testclient import TestClient
+from intake.api import create_app
+from intake.testing import COMPOUND, T0, Desk, make_settings
+
+pytestmark = pytest.mark.nats
+
+
+@pytest.fixture
+def nats_desk(tmp_path: Path, nats_server: NatsServer) -> Iterator[Desk]:
+    store = f"sqlite:///{tmp_path / 'cases.db'}"
+    config = make_settings(tmp_path, store, NATS_URL=nats_server.url)
+    clock = FakeClock(T0)
+    with TestClient(create_app(config, clock=clock)) as client:
+        yield Desk(client, clock, config)
+
+
+def relay(desk: Desk) -> int:
+    """Publish what the store holds, as the `casework relay` process would."""
+    assert desk.settings.nats_url is not None
+    app = Casework(desk.settings.store)
+    try:
+        return asyncio.run(Relay(app, desk.settings.nats_url).run_once())
+    finally:
+        app.close()
+
+
+def eventually(check: Callable[[], Any], timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.05)
+
+
+def test_a_reported_case_reaches_the_listing_through_nats_and_follows_later_changes(
+    nats_desk: Desk,
+) -> None:
+    desk = nats_desk
+    staff = desk.staff()
+    case_id = desk.report(desk.resident(), kind="repair")["case_id"]
+    assert desk.client.get("/cases", headers=staff).json()["total"] == 0  # not relayed yet
+    assert relay(desk) == 2
+
+    def listed() -> list[Any]:
+        return list(desk.client.get("/cases", headers=staff).json()["items"])
+
+    rows = eventually(listed)
+    assert [(r["case_id"], r["status"]) for r in rows] == [(case_id, "reported")]
+    app = desk.client.app.state.runtime.intake.app  # type: ignore[attr-defined]
+    worker = Actor("staff-li", Role.PROPERTY_STAFF)
+    app.assign(case_id, worker, worker, "on duty")
+    app.start_work(case_id, worker)
+    app.finish_work(case_id, worker, "new bulb")
+    app.resolve(case_id, worker, "light works")
+    relay(desk)
+    done = eventually(lambda: [r for r in listed() if r["status"] == "resolved"])
+    assert done[0]["version"] == app.get_case(case_id).version
+    page = desk.client.get("/cases", headers=staff).json()
+    assert page["index_position"] == 6
+
+
+def test_no_contact_detail_reaches_the_stream(nats_desk: Desk) -> None:
+    desk = nats_desk
+    phone = "13912345678"
+    desk.report(
+        desk.staff(),
+        kind="repair",
+        description="the lift is stuck",
+        reporter={"id": "r-0302", "role": "resident", "contact": phone},
+    )
+    desk.report(desk.resident("r-0303"), description="对门渗水", source_unit="0301")
+    relay(desk)
+
+    async def bodies() -> list[bytes]:
+        assert desk.settings.nats_url is not None
+        async with jetstream(desk.settings.nats_url) as (_, js):
+            return [m.data or b"" for m in await read_stream(js, "CASEWORK")]
+
+    published = asyncio.run(bodies())
+    assert len(published) >= 5
+    assert all(phone.encode() not in body for body in published)
+    assert any(b"r-0302" in body for body in published)
+
+
+def test_readiness_follows_the_nats_connection(nats_desk: Desk, nats_server: NatsServer) -> None:
+    desk = nats_desk
+    assert desk.client.get("/readyz").json()["nats"] == "ok"
+    nats_server.stop()
+    down = eventually(lambda: desk.client.get("/readyz").status_code == 503)
+    assert down
+    assert desk.client.get("/readyz").json()["nats"] == "unreachable"
+    assert desk.client.get("/healthz").status_code == 200
+    nats_server.start()
+    assert eventually(lambda: desk.client.get("/readyz").status_code == 200)
+    assert desk.client.get("/cases", headers=desk.staff(COMPOUND)).status_code == 200

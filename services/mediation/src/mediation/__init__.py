@@ -1,0 +1,1 @@
+"""The Casework mediation service (see its issue; a shell until then)."""

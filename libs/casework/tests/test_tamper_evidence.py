@@ -22,6 +22,7 @@ from casework.audit import Anchor
 from casework.clock import FakeClock
 from casework.domain import SYSTEM, Actor, Role
 from casework.domain.chain import event_digest
+from casework.domain.errors import TamperedError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -293,6 +294,31 @@ def test_removed_trailing_events_are_caught_only_against_an_anchor(store: Store)
     assert f"the anchor saw {len(rows)} events; only {len(rows) - 2} remain" in result.problem
     failed = [r.case_id for r in store.app.verify_all(anchors) if not r.ok]
     assert failed == [store.repair]
+
+
+def test_a_case_deleted_whole_is_named_by_its_anchor_and_by_nothing_else(store: Store) -> None:
+    anchors = store.app.anchors()
+    with closing(sqlite3.connect(store.path)) as db, db:
+        db.execute(f"DELETE FROM {TABLE} WHERE originator_id = ?", (store.dispute.hex,))
+    # Gone from the notification log too: without anchors the store looks whole.
+    assert all(r.ok for r in store.app.verify_all())
+    assert store.dispute not in set(store.app.case_ids())
+    results = {r.case_id: r for r in store.app.verify_all(anchors)}
+    assert set(results) == set(anchors)
+    gone = results[store.dispute]
+    assert (gone.ok, gone.events, gone.position) == (False, 0, 1)
+    assert "none remain (removed)" in gone.problem
+    assert [r.case_id for r in results.values() if not r.ok] == [store.dispute]
+
+
+def test_anchors_are_refused_for_a_store_that_does_not_verify(store: Store) -> None:
+    store.execute(
+        "DELETE FROM {table} WHERE originator_id = ? AND originator_version = ?",
+        store.leak.hex,
+        2,
+    )
+    with pytest.raises(TamperedError, match=f"case {store.leak}: TAMPERED at event 2"):
+        store.app.anchors()
 
 
 def test_a_fully_rechained_forgery_passes_the_chain_but_not_the_anchor(store: Store) -> None:

@@ -24,7 +24,7 @@ from casework.domain import (
     Tier,
     ValidationError,
 )
-from casework.domain.errors import CaseNotFoundError, ConcurrencyConflictError
+from casework.domain.errors import CaseNotFoundError, ConcurrencyConflictError, TamperedError
 
 __all__ = [
     "SYSTEM",
@@ -47,6 +47,7 @@ __all__ = [
     "Repair",
     "Role",
     "Status",
+    "TamperedError",
     "Tier",
     "ValidationError",
     "VerifyResult",

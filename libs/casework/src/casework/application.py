@@ -35,6 +35,7 @@ from casework.domain.errors import (
     CaseNotFoundError,
     ConcurrencyConflictError,
     InvalidTransitionError,
+    TamperedError,
     ValidationError,
 )
 from casework.domain.leak import LeakEmergency
@@ -449,10 +450,23 @@ class Casework(Application[UUID]):
         return self.get_case(case_id, version=last)
 
     def verify(self, case_id: UUID | str, anchor: Anchor | None = None) -> VerifyResult:
+        """Walk one case's hash chain; against an anchor, also notice events removed from its end.
+
+        An anchored case with no events left is tampering (all of it was deleted), not "unknown".
+        """
         uid = _as_uuid(case_id)
         stored = list(self.recorder.select_events(uid))
         if not stored:
-            raise CaseNotFoundError(f"no case file with id {uid}")
+            if anchor is None:
+                raise CaseNotFoundError(f"no case file with id {uid}")
+            return VerifyResult(
+                uid,
+                ok=False,
+                events=0,
+                head="",
+                position=1,
+                problem=f"the anchor saw {anchor.version} events; none remain (removed)",
+            )
         return verify_events(uid, stored, self.mapper, anchor)
 
     def case_ids(self, batch: int = 1000) -> Iterator[UUID]:
@@ -471,14 +485,30 @@ class Casework(Application[UUID]):
             start = page[-1].id + 1
 
     def verify_all(self, anchors: Mapping[UUID, Anchor] | None = None) -> Iterator[VerifyResult]:
+        """Every case in the store, then every anchored case the store no longer lists.
+
+        A case whose every event was deleted is gone from the notification log too, so only the
+        anchors can name it.
+        """
+        anchors = anchors or {}
+        seen: set[UUID] = set()
         for case_id in self.case_ids():
-            yield self.verify(case_id, (anchors or {}).get(case_id))
+            seen.add(case_id)
+            yield self.verify(case_id, anchors.get(case_id))
+        for case_id, anchor in anchors.items():
+            if case_id not in seen:
+                yield self.verify(case_id, anchor)
 
     def anchors(self) -> dict[UUID, Anchor]:
-        """Every case's current head, for an auditor to keep and verify against later."""
+        """Every case's current head, for an auditor to keep and verify against later.
+
+        Refuses when a case does not verify: an anchor vouches for what it saw.
+        """
         heads: dict[UUID, Anchor] = {}
         for case_id in self.case_ids():
             result = self.verify(case_id)
+            if not result.ok:
+                raise TamperedError(result.describe())
             heads[case_id] = Anchor(result.events, result.head)
         return heads
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from casework.application import Casework
-from casework.audit import Anchor, HistoryEntry, VerifyResult
+from casework.audit import Anchor, HistoryEntry
 from casework.domain.errors import CaseNotFoundError, CaseworkError, ValidationError
 from casework.timeline import case_document, render_case_file
 
@@ -162,42 +161,17 @@ def load_anchors(path: Path) -> dict[UUID, Anchor]:
     return anchors
 
 
-def _verify_one(app: Casework, case_id: UUID | str, anchor: Anchor | None) -> VerifyResult:
-    """As `Casework.verify`, except that an anchored case with no events left is tampering."""
-    try:
-        return app.verify(case_id, anchor)
-    except CaseNotFoundError:
-        if anchor is None:
-            raise
-        return VerifyResult(
-            UUID(str(case_id)),
-            ok=False,
-            events=0,
-            head="",
-            position=1,
-            problem=f"the anchor saw {anchor.version} events; none remain (removed)",
-        )
-
-
-def _verify_every(app: Casework, anchors: Mapping[UUID, Anchor]) -> list[VerifyResult]:
-    results = list(app.verify_all(anchors))
-    seen = {r.case_id for r in results}
-    # A case whose every event was deleted is gone from the notification log too.
-    results.extend(_verify_one(app, cid, a) for cid, a in anchors.items() if cid not in seen)
-    return results
-
-
 def run_verify(args: argparse.Namespace) -> int:
     anchors = load_anchors(args.anchors) if args.anchors is not None else {}
     with Casework() as app:
         if args.case_id is not None:
             anchor = anchors.get(_case_uuid(args.case_id)) if anchors else None
-            result = _verify_one(app, args.case_id, anchor)
+            result = app.verify(args.case_id, anchor)
             print(result.describe())
             if anchors and anchor is None:
                 print(f"note: {args.anchors} holds no head for this case", file=sys.stderr)
             return 0 if result.ok else EXIT_TAMPERED
-        results = _verify_every(app, anchors)
+        results = list(app.verify_all(anchors))
     failed = [r for r in results if not r.ok]
     for result in results:
         if args.verbose or not result.ok:

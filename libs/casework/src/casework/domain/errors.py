@@ -23,3 +23,7 @@ class CaseNotFoundError(CaseworkError):
 
 class ConcurrencyConflictError(CaseworkError):
     """Other commands kept changing the case while this one retried; nothing was recorded."""
+
+
+class TamperedError(CaseworkError):
+    """A case file does not verify, so an operation that vouches for it refuses."""

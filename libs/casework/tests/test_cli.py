@@ -13,6 +13,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -426,3 +427,52 @@ def test_every_event_a_case_file_can_hold_has_a_chinese_label(kind: type[Case]) 
     events = _recordable_events(kind)
     assert "Reported" in events
     assert events <= set(EVENT_LABELS), sorted(events - set(EVENT_LABELS))
+
+
+# ---------------------------------------------------------------- plugged-in commands
+
+
+class _Plugin:
+    """Stands in for an `importlib.metadata.EntryPoint` of the `casework.commands` group."""
+
+    def __init__(self, name: str, register: object) -> None:
+        self.name = name
+        self.value = f"tests:{name}"
+        self._register = register
+
+    def load(self) -> object:
+        if isinstance(self._register, Exception):
+            raise self._register
+        return self._register
+
+
+def test_a_plugged_in_command_takes_the_place_of_the_built_in_one_of_the_same_name(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import casework.cli as cli
+
+    def register(subparsers: Any) -> None:
+        demo = subparsers.add_parser("demo", help="the plugged-in demo")
+        demo.set_defaults(handler=lambda args: print("plugged in") or 0)
+
+    monkeypatch.setattr(cli, "entry_points", lambda group: [_Plugin("stack", register)])
+
+    assert cli.main(["demo"]) == 0
+    assert capsys.readouterr().out == "plugged in\n"
+    assert "verify" in cli.build_parser().format_help()  # the other built-ins are still there
+
+
+def test_a_plugin_that_fails_to_load_is_named_on_stderr_and_the_built_in_commands_still_work(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import casework.cli as cli
+
+    broken = _Plugin("broken", ImportError("no module named 'stackless'"))
+    monkeypatch.setattr(cli, "entry_points", lambda group: [broken])
+
+    parser = cli.build_parser()
+
+    assert "demo" in parser.format_help()
+    assert "tests:broken not loaded (ImportError: no module named 'stackless')" in (
+        capsys.readouterr().err
+    )

@@ -1,7 +1,8 @@
 """`casework demo`: the article's three stories run, print, verify, and land where the article says.
 
 One test runs the installed console script in a subprocess, as the README's command does; the
-others run `main(["demo"])` in-process and then read the demo's store back through the library.
+others run `main(["demo", "--in-process"])` and then read the demo's store back through the
+library. (`--in-process`: with the services installed, plain `casework demo` runs through them.)
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def test_the_installed_console_script_tells_all_three_stories_and_every_case_ver
     store = f"sqlite:///{tmp_path / 'demo.db'}"
 
     done = subprocess.run(
-        [str(script), "demo", "--store", store],
+        [str(script), "demo", "--in-process", "--store", store],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -64,7 +65,7 @@ def test_the_default_demo_store_is_recreated_on_every_run_and_casework_store_is_
     demo_store = f"sqlite:///{tmp_path / 'var' / 'demo' / 'demo.db'}"
 
     for _ in range(2):
-        assert main(["demo"]) == 0
+        assert main(["demo", "--in-process"]) == 0
         printed = _case_ids(capsys.readouterr().out)
         with Casework(demo_store) as app:
             assert list(app.case_ids()) == printed
@@ -75,7 +76,7 @@ def test_the_stories_settle_at_the_tiers_and_in_the_ways_the_article_tells(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store = f"sqlite:///{tmp_path / 'demo.db'}"
-    assert main(["demo", "--store", store]) == 0
+    assert main(["demo", "--in-process", "--store", store]) == 0
     leak_id, damage_id, gate_id, repair_id = _case_ids(capsys.readouterr().out)
 
     with Casework(store) as app:

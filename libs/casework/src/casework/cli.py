@@ -3,6 +3,12 @@
 Each group of subcommands lives in `casework.commands.<name>` with a `register(subparsers)`
 function, so the audit, demo and messaging commands grow without touching one shared file.
 Errors print as one line on stderr (the full traceback only with `--debug`).
+
+Packages that sit *above* the library (the stack that runs the services: `casework up`, `demo`)
+plug their subcommands in through the `casework.commands` entry-point group, each entry point
+a `register(subparsers)` callable. The library never imports them (docs/adr/005). A plugged-in
+command wins over a built-in one of the same name: the stack's `demo` (through the services)
+replaces the library's in-process one, which stays reachable as `casework demo --in-process`.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import importlib
 import sys
 import traceback
 from collections.abc import Sequence
+from importlib.metadata import entry_points
+from typing import Any
 
 from casework.domain.errors import CaseworkError
 
@@ -20,6 +28,35 @@ COMMAND_MODULES = (
     "casework.commands.demo",
     "casework.commands.messaging",
 )
+PLUGIN_GROUP = "casework.commands"
+"""Entry-point group of `register(subparsers)` callables from packages built on the library."""
+
+
+class _FirstComeFirstServed:
+    """The subparsers as handed to built-in commands: a name a plugin took is left to it."""
+
+    def __init__(self, subparsers: Any) -> None:
+        self._subparsers = subparsers
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        if name in self._subparsers.choices:
+            return argparse.ArgumentParser(prog=f"casework {name}", add_help=False)  # unused
+        parser: argparse.ArgumentParser = self._subparsers.add_parser(name, **kwargs)
+        return parser
+
+
+def _register_plugins(subparsers: Any) -> None:
+    for plugin in sorted(entry_points(group=PLUGIN_GROUP), key=lambda ep: ep.name):
+        try:
+            register = plugin.load()
+        except Exception as error:  # a broken plugin must not take the auditor's commands down
+            print(
+                f"casework: commands from {plugin.value} not loaded ({type(error).__name__}: "
+                f"{error})",
+                file=sys.stderr,
+            )
+            continue
+        register(subparsers)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _register_plugins(subparsers)
+    built_in = _FirstComeFirstServed(subparsers)
     for name in COMMAND_MODULES:
         try:
             module = importlib.import_module(name)
@@ -36,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
             if error.name != name:
                 raise
             continue
-        module.register(subparsers)
+        module.register(built_in)
     return parser
 
 

@@ -35,6 +35,12 @@ def register(subparsers: Any) -> None:
         "library, print each case file and whether it verifies. Ignores CASEWORK_STORE.",
     )
     demo.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run the stories in this process, through the library (always so here; with the "
+        "services installed, plain `casework demo` runs them through the services instead)",
+    )
+    demo.add_argument(
         "--store",
         metavar="URL",
         help="store to write into (default: a fresh sqlite file under var/demo/, "

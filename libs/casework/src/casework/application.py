@@ -42,6 +42,7 @@ from casework.domain.leak import LeakEmergency
 from casework.domain.places import Address, Tier
 from casework.domain.repair import Repair
 from casework.settings import persistence_env, store_url
+from casework.topics import is_case_topic
 
 TCase = TypeVar("TCase", bound=Case)
 
@@ -470,7 +471,10 @@ class Casework(Application[UUID]):
         return verify_events(uid, stored, self.mapper, anchor)
 
     def case_ids(self, batch: int = 1000) -> Iterator[UUID]:
-        """Every case id, in the order cases were first recorded (from the notification log)."""
+        """Every case id, in the order cases were first recorded (from the notification log).
+
+        Services' own aggregates kept in the same store (a roster) are not case files: skipped.
+        """
         seen: set[UUID] = set()
         start = 1
         while True:
@@ -478,6 +482,8 @@ class Casework(Application[UUID]):
             if not page:
                 return
             for notification in page:
+                if not is_case_topic(notification.topic):
+                    continue
                 case_id = _as_uuid(notification.originator_id)
                 if case_id not in seen:
                     seen.add(case_id)

@@ -10,6 +10,8 @@ stream, without a checkpoint of its own:
 - `Nats-Msg-Id` is the event's id (`<case_id>:<version>`): a message that reached the server
   although its ack was lost, and is sent again, is dropped by the stream's duplicate window.
 - It reads "ids greater than the last seen", never "last + 1": notification ids can have gaps.
+- Events of a service's own aggregates kept in the same store (dispatch's roster) are not case
+  events and are not published (`casework.topics.is_case_topic`); the relay reads past them.
 
 Messages go out in windows, pipelined on one connection (so in order); after a failure the
 window restarts from the stream's position. eventsourcing is synchronous: store reads run in a
@@ -51,6 +53,7 @@ from casework.messaging.subjects import (
     source_for,
     subject_for,
 )
+from casework.topics import is_case_topic
 
 log = logging.getLogger(__name__)
 
@@ -124,16 +127,29 @@ class StoreReader:
         self._places: OrderedDict[UUID, CasePlace] = OrderedDict()
 
     def after(self, position: int, limit: int) -> list[Outgoing]:
+        return self.read(position, limit)[0]
+
+    def read(self, position: int, limit: int) -> tuple[list[Outgoing], int]:
+        """The case events among the next `limit` notifications, and the last id read.
+
+        The last id read can be beyond the last case event (other aggregates' events are
+        skipped): the relay moves its position there, or a window of nothing but skipped events
+        would hold it in place for ever.
+        """
         notifications = self.app.recorder.select_notifications(start=position + 1, limit=limit)
         batch: list[Outgoing] = []
+        last = position
         for notification in notifications:
             if notification.id <= position:  # never go back, whatever the recorder returns
+                continue
+            last = max(last, notification.id)
+            if not is_case_topic(notification.topic):
                 continue
             event = self.app.mapper.to_domain_event(notification)
             contract = to_contract(event, self._place(event))
             subject, headers, body = envelope(contract, notification.id)
             batch.append(Outgoing(notification.id, subject, headers, body))
-        return batch
+        return batch, last
 
     def _place(self, event: Any) -> CasePlace:
         case_id: UUID = event.originator_id
@@ -285,11 +301,13 @@ class Relay:
         if self.position is None:
             self.position = await stream_position(js, self.stream)
             log.info("relay: the stream holds events up to notification %d", self.position)
-        batch = await asyncio.to_thread(self.reader.after, self.position, self.batch_size)
-        if not batch or stop.is_set():
+        batch, last = await asyncio.to_thread(self.reader.read, self.position, self.batch_size)
+        if last == self.position or stop.is_set():
             return 0
-        await self._publish(js, batch)
-        return len(batch)
+        if batch:
+            await self._publish(js, batch)
+        self.position = last  # past the skipped events too, once the window is published
+        return len(batch) or 1  # a window of skipped events only: read on at once
 
     async def _publish(self, js: JetStreamContext, batch: Sequence[Outgoing]) -> None:
         futures = []

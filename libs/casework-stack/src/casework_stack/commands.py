@@ -1,14 +1,16 @@
 """The stack's subcommands of `casework`, registered through the `casework.commands` entry point.
 
-Imports stay inside the handlers: every `casework` invocation (an auditor's `verify` too) loads
-this module, and must not pay for FastAPI or the services it never runs.
+The command modules import only the standard library and light parts of the stack at the top;
+FastAPI and the services load inside the handlers, so an auditor's `casework verify` does not
+pay for what it never runs.
 """
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
+
+from casework_stack.up import register_up
 
 
 def register(subparsers: Any) -> None:
-    pass
+    register_up(subparsers)

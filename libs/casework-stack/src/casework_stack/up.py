@@ -1,0 +1,145 @@
+"""`casework up`: the whole stack in the foreground until Ctrl-C (or SIGTERM), then stopped cleanly.
+
+Before starting, it checks that the fixed ports are free, so a second `casework up` says so at
+once instead of leaving half a stack behind. While running it watches every child: if one dies,
+it says which (with the end of its log) and stops the rest, exiting 1. The first Ctrl-C stops
+everything in order (services, relay, NATS), each with a grace period; a second one cuts the
+grace short.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+from casework_stack.stack import Endpoint, Ports, Stack, StackConfig, shown_store
+from casework_stack.supervisor import ChildFailedError
+
+DEFAULTS = Ports()
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def add_port_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="interface for every part (loopback)")
+    for name in ("intake", "dispatch", "mediation", "nats"):
+        parser.add_argument(
+            f"--{name}-port",
+            type=int,
+            default=DEFAULTS.of(name),
+            metavar="PORT",
+            help=f"{name}'s port (default {DEFAULTS.of(name)})",
+        )
+
+
+def ports_from(args: argparse.Namespace) -> Ports:
+    return Ports(args.intake_port, args.dispatch_port, args.mediation_port, args.nats_port)
+
+
+def register_up(subparsers: Any) -> None:
+    up = subparsers.add_parser(
+        "up",
+        help="run the whole stack (NATS, relay, intake, dispatch, mediation) until Ctrl-C",
+        description=(
+            "Start nats-server (unless NATS_URL is set), the relay and the three services as "
+            "separate processes on fixed loopback ports, wait until each is ready, print where "
+            "each listens, and stop them all on Ctrl-C or SIGTERM. The store is CASEWORK_STORE "
+            "(default: a SQLite file under CASEWORK_VAR_DIR, ./var); logs go to <var>/logs/."
+        ),
+    )
+    add_port_options(up)
+    up.add_argument(
+        "--ready-timeout", type=float, default=60.0, help="seconds to wait for each part"
+    )
+    up.set_defaults(handler=run_up)
+
+
+def print_endpoints(endpoints: list[Endpoint], out: Any = None) -> None:
+    out = out or sys.stdout
+    for e in endpoints:
+        pid = f"pid {e.pid}" if e.pid else ""
+        log = f"log {e.log}" if e.log else ""
+        print(f"  {e.name:<10} {e.address:<28} {pid:<10} {log}".rstrip(), file=out)
+
+
+@contextmanager
+def signals_to(handler: Any) -> Iterator[None]:
+    previous = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+    for s in STOP_SIGNALS:
+        signal.signal(s, handler)
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run_up(args: argparse.Namespace) -> int:
+    config = StackConfig.from_environment(
+        host=args.host, ports=ports_from(args), ready_timeout=args.ready_timeout
+    )
+    taken = config.taken_ports()
+    if taken:
+        print(
+            f"casework up: in use already: {', '.join(taken)} (another `casework up`?); "
+            "stop it, or choose other ports with --intake-port etc.",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"casework up: store {shown_store(config.store)}; var dir {config.var_dir}")
+    stack = Stack(config, on_step=lambda step: print(f"  … {step}", file=sys.stderr))
+    try:
+        with signals_to(_interrupt):  # a Ctrl-C while starting stops what has started
+            stack.start()
+    except ChildFailedError as error:
+        print(f"casework up: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("casework up: interrupted while starting; everything stopped", file=sys.stderr)
+        return 130
+    print_endpoints(stack.endpoints())
+    missing = [e.name for e in stack.endpoints() if e.pid is None and e.name != "nats"]
+    if missing:
+        print(f"  ({', '.join(missing)}: not installed in this environment, not started)")
+    print(f"ready in {stack.started_in:.1f} s; Ctrl-C stops everything", flush=True)
+    return _run_until_stopped(stack)
+
+
+def _run_until_stopped(stack: Stack) -> int:
+    stop = threading.Event()
+    received: list[int] = []
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        if stop.is_set():  # asked twice: cut the grace short
+            stack.supervisor.grace = 0.5
+        stop.set()
+
+    code = 0
+    with signals_to(on_signal):
+        while not stop.wait(0.2):
+            dead = stack.first_dead()
+            if dead is not None:
+                print(f"casework up: {dead.describe_exit()}", file=sys.stderr)
+                print("casework up: stopping the rest", file=sys.stderr)
+                code = 1
+                break
+        if received:
+            name = signal.Signals(received[0]).name
+            print(f"casework up: {name}: stopping services, relay, NATS", file=sys.stderr)
+        codes = stack.stop()
+    unclean = {n: c for n, c in codes.items() if c not in (0, None, -signal.SIGTERM)}
+    summary = ", ".join(f"{n} {c}" for n, c in codes.items())
+    print(f"casework up: all stopped ({summary})", file=sys.stderr)
+    if unclean and code == 0:
+        print(f"casework up: exit codes: {unclean}", file=sys.stderr)
+    return code

@@ -1,0 +1,45 @@
+"""The HTTP standards every Casework service shares (see this package's README)."""
+
+from casework_web.auth import (
+    PLACE_BOUND_ROLES,
+    TOKENS_ENV,
+    Principal,
+    TokenStore,
+    Who,
+    default_tokens_path,
+    hash_token,
+    principal,
+    well_formed_place,
+)
+from casework_web.errors import ErrorBody, error, error_responses
+from casework_web.observability import JsonFormatter, Metrics, RequestContext, configure_logging
+from casework_web.ops import Health, Readiness, nats_status, ops_router, store_status
+from casework_web.query import reject_unknown_query
+from casework_web.standards import Standards, install
+
+__all__ = [
+    "PLACE_BOUND_ROLES",
+    "TOKENS_ENV",
+    "ErrorBody",
+    "Health",
+    "JsonFormatter",
+    "Metrics",
+    "Principal",
+    "Readiness",
+    "RequestContext",
+    "Standards",
+    "TokenStore",
+    "Who",
+    "configure_logging",
+    "default_tokens_path",
+    "error",
+    "error_responses",
+    "hash_token",
+    "install",
+    "nats_status",
+    "ops_router",
+    "principal",
+    "reject_unknown_query",
+    "store_status",
+    "well_formed_place",
+]

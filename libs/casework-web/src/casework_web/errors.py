@@ -1,0 +1,142 @@
+"""Every error is a JSON body `{"code", "message"}` a person can act on; never a bare 500.
+
+The library's errors map to statuses by kind; a store that cannot be reached is a 503 with a
+hint to retry; anything unexpected is logged with the request id and answered as a 500 body that
+names that id, so it can be found in the logs. Every Casework service answers the same way, so a
+client (and an on-call engineer) learns one error format.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from casework import (
+    CaseNotFoundError,
+    CaseworkError,
+    ConcurrencyConflictError,
+    InvalidTransitionError,
+    NotPermittedError,
+    ValidationError,
+)
+from eventsourcing.persistence import PersistenceError
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(examples=["not_found"])
+    message: str = Field(description="what went wrong and what to do about it")
+    details: list[dict[str, Any]] | None = None
+
+
+STATUS_OF: list[tuple[type[CaseworkError], int, str]] = [
+    (ValidationError, 422, "invalid"),
+    (NotPermittedError, 403, "forbidden"),
+    (CaseNotFoundError, 404, "not_found"),
+    (InvalidTransitionError, 409, "invalid_transition"),
+    (ConcurrencyConflictError, 409, "conflict"),
+]
+
+_HTTP_CODES = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "bad_method"}
+
+DESCRIPTIONS: dict[int, str] = {
+    400: "the body is not valid JSON",
+    401: "no valid bearer token",
+    403: "refused, with the reason",
+    404: "no such case among those you can see",
+    409: "the case is not in a state for this, or kept changing",
+    422: "the request is malformed; the message says where",
+    503: "the case store cannot be reached; try again",
+}
+
+
+def error_responses(
+    *statuses: int, descriptions: Mapping[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these statuses, all `ErrorBody`; `descriptions` overrides ours."""
+    words = {**DESCRIPTIONS, **(descriptions or {})}
+    return {s: {"model": ErrorBody, "description": words.get(s, "")} for s in statuses}
+
+
+def error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    body = ErrorBody(code=code, message=message, **extra).model_dump(exclude_none=True)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method the API documents at this path (Starlette's own `Allow` names only one)."""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods |= {m.upper() for m in operations}
+    return sorted(methods) or ["GET"]
+
+
+def install_error_handlers(app: FastAPI, service: str) -> None:
+    """Answer every failure as an `ErrorBody`; log what is the service's fault under `service`."""
+    log = logging.getLogger(f"{service}.errors")
+
+    @app.exception_handler(CaseworkError)
+    async def casework_error(request: Request, exc: CaseworkError) -> JSONResponse:
+        for kind, status, code in STATUS_OF:
+            if isinstance(exc, kind):
+                return error(status, code, str(exc))
+        return error(422, "invalid", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        first = details[0] if details else {"where": "request", "problem": "invalid"}
+        more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
+        return error(
+            422, "invalid_request", f"{first['where']}: {first['problem']}{more}", details=details
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+        if exc.status_code == 405:
+            allowed = _allowed_methods(request)
+            response = error(405, code, f"{request.url.path} answers {' and '.join(allowed)} only")
+            response.headers["Allow"] = ", ".join(allowed)
+            return response
+        message = str(exc.detail)
+        if exc.status_code == 400:
+            code = "invalid_json"
+            message = "the body is not valid JSON; send UTF-8 JSON as application/json"
+        response = error(exc.status_code, code, message)
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response
+
+    @app.exception_handler(PersistenceError)
+    async def store_down(request: Request, exc: PersistenceError) -> JSONResponse:
+        log.error("store error: %s", exc, exc_info=exc)
+        response = error(503, "store_unavailable", "the case store cannot be reached; try again")
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette answers this one outside the request-context middleware, which has already
+        # reset its context: name the request id explicitly, in the log and on the answer.
+        request_id = getattr(request.state, "request_id", "-")
+        log.error("unexpected error", exc_info=exc, extra={"request_id": request_id})
+        response = error(
+            500,
+            "internal",
+            f"something went wrong on our side; report request id {request_id}",
+        )
+        response.headers["X-Request-ID"] = request_id
+        return response

@@ -1,0 +1,85 @@
+"""`/healthz`, `/readyz` and `/metrics`: what an orchestrator and Prometheus ask every service.
+
+`/healthz` says the process answers; `/readyz` runs the service's own check (store, NATS, ...) and
+answers 503 when it is not ready, with the reason in the body; `/metrics` is the app's registry
+in Prometheus's text format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    """What every service reports; a service may subclass it to add its own fields."""
+
+    ready: bool
+    store: str = Field(description="ok, or why the case store cannot be reached")
+    nats: str = Field(description="ok, not configured, or unreachable")
+
+
+R = TypeVar("R", bound=Readiness)
+
+
+def store_status(recorder: Any) -> str:
+    """`ok`, or why the store cannot be reached (pass the application's `recorder`)."""
+    try:
+        recorder.max_notification_id()
+    except Exception as error:  # any failure here means "not ready", with the reason shown
+        return f"unreachable: {type(error).__name__}"
+    return "ok"
+
+
+def nats_status(client: Any, configured: bool, unconfigured: str = "not configured") -> str:
+    """`ok`, `unreachable`, or `unconfigured` when the service runs without NATS."""
+    if not configured:
+        return unconfigured
+    return "ok" if client is not None and getattr(client, "is_connected", False) else "unreachable"
+
+
+def ops_router(
+    readiness: Callable[[Request], R],
+    model: type[R],
+    *,
+    metrics_summary: str = "Prometheus metrics: requests and latencies",
+) -> APIRouter:
+    """The three routes, with `readiness(request)` deciding `/readyz` (it may block: it runs in
+    the threadpool)."""
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", response_model=Health, summary="The process is up")
+    def healthz() -> Health:
+        return Health(status="ok")
+
+    @router.get(
+        "/readyz",
+        response_model=model,
+        responses={503: {"model": model, "description": "a dependency cannot be reached"}},
+        summary="The store (and NATS, if configured) can be reached",
+    )
+    def readyz(request: Request, response: Response) -> Any:
+        answer = readiness(request)
+        if not answer.ready:
+            response.status_code = 503
+        return answer
+
+    @router.get(
+        "/metrics",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+        summary=metrics_summary,
+    )
+    def metrics(request: Request) -> Response:
+        registry = request.app.state.casework_web.metrics.registry
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router

@@ -466,6 +466,28 @@ class Case(Aggregate):
             return "deadline passed: not settled at this tier"
         return None
 
+    def escalation_due_at(self) -> datetime | None:
+        """After which moment `escalation_reason` gives a reason, if nothing more is recorded.
+
+        What a scheduler sleeps until, read from the deadlines recorded on the case (never the
+        table or the clock). None when no deadline can make the case climb any more. Only
+        reasons that a passing moment brings; one that already holds whatever the time (a
+        dispute's failed rounds) is for the caller to ask `escalation_reason(now)` about.
+        """
+        if self.status in SETTLED or self.tier.next_up() is None:
+            return None
+        moments = self.escalation_moments()
+        return min(moments) if moments else None
+
+    def escalation_moments(self) -> list[datetime]:
+        """Each deadline still able to make the case climb; kinds with more of them add theirs."""
+        moments: list[datetime] = []
+        if self.respond_by and self.acknowledged_at is None:
+            moments.append(self.respond_by)
+        if self.settle_by and not self.settled_at_this_tier_in_time():
+            moments.append(self.settle_by)
+        return moments
+
     def settled_at_this_tier_in_time(self) -> bool:
         """Kinds with an earlier milestone than `resolved` (a leak: water stopped) override."""
         return False

@@ -228,6 +228,16 @@ class LeakEmergency(Case):
             return "deadline passed: owner of the source flat not reached"
         return super().escalation_reason(now)
 
+    def escalation_moments(self) -> list[datetime]:
+        moments = super().escalation_moments()
+        if (
+            self.water_stopped_at is None
+            and self.owner_reached_at is None
+            and self.tier_entered_at is not None
+        ):
+            moments.append(self.tier_entered_at + OWNER_CONTACT_WITHIN)
+        return moments
+
     def settled_at_this_tier_in_time(self) -> bool:
         return self.water_stopped_at is not None
 

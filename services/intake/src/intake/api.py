@@ -14,15 +14,21 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from casework import Case, Casework, Clock, Status, Tier, system_clock
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from casework_web import (
+    Principal,
+    TokenStore,
+    Who,
+    error_responses,
+    install,
+    nats_status,
+    ops_router,
+    store_status,
+)
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 
-from intake import errors
-from intake.auth import Principal, TokenStore
 from intake.config import Settings
 from intake.feeds import STORE_SOURCE, StoreFeed
-from intake.observability import Metrics, RequestContext
+from intake.observability import Metrics
 from intake.places import Places
 from intake.read_model import CaseIndex
 from intake.records import Records
@@ -33,8 +39,6 @@ from intake.schemas import (
     CasePublic,
     CaseReported,
     CaseSummary,
-    ErrorBody,
-    Health,
     HistoryEntryPublic,
     RatingIn,
     Readiness,
@@ -46,19 +50,6 @@ from intake.service import Intake, snapshot
 from intake.triage import TriageRules
 
 log = logging.getLogger("intake")
-
-
-def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    what = {
-        400: "the body is not valid JSON",
-        401: "no valid bearer token",
-        403: "refused, with the reason",
-        404: "no such case among those you can see",
-        409: "the case is not in a state for this, or kept changing",
-        422: "the request is malformed; the message says where",
-        503: "the case store cannot be reached; try again",
-    }
-    return {s: {"model": ErrorBody, "description": what[s]} for s in statuses}
 
 
 @dataclass
@@ -80,36 +71,10 @@ def runtime(request: Request) -> Runtime:
     return rt
 
 
-bearer = HTTPBearer(auto_error=False, description="a token made by `casework-intake token`")
-
-
-def principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    rt: Annotated[Runtime, Depends(runtime)],
-) -> Principal:
-    if credentials is None:
-        raise HTTPException(
-            401,
-            "send 'Authorization: Bearer <token>'; a token is made by casework-intake token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    who = rt.tokens.authenticate(credentials.credentials)
-    if who is None:
-        raise HTTPException(
-            401,
-            "this token is not known (mistyped, or revoked); ask for a new one",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    request.state.actor_id = who.actor.id
-    return who
-
-
-Who = Annotated[Principal, Depends(principal)]
 Rt = Annotated[Runtime, Depends(runtime)]
 CaseId = Annotated[str, Path(max_length=100, description="the case id (a UUID)")]
 
-cases = APIRouter(prefix="/cases", tags=["cases"], responses=_errors(401, 422, 503))
+cases = APIRouter(prefix="/cases", tags=["cases"], responses=error_responses(401, 422, 503))
 
 
 def _public(rt: Runtime, who: Principal, case: Case) -> CasePublic:
@@ -122,7 +87,7 @@ def _public(rt: Runtime, who: Principal, case: Case) -> CasePublic:
     response_model=CaseReported,
     responses={
         200: {"model": CaseReported, "description": "joined the open case of the same matter"},
-        **_errors(400, 403, 409),
+        **error_responses(400, 403, 409),
     },
     summary="Report a repair, a leak or a dispute",
 )
@@ -191,7 +156,7 @@ def list_cases(
     )
 
 
-@cases.get("/{case_id}", response_model=CasePublic, responses=_errors(404))
+@cases.get("/{case_id}", response_model=CasePublic, responses=error_responses(404))
 def get_case(case_id: CaseId, who: Who, rt: Rt, request: Request) -> CasePublic:
     case = rt.intake.case(who, case_id)
     request.state.case_id = str(case.id)
@@ -201,7 +166,7 @@ def get_case(case_id: CaseId, who: Who, rt: Rt, request: Request) -> CasePublic:
 @cases.get(
     "/{case_id}/history",
     response_model=CaseHistory,
-    responses=_errors(404),
+    responses=error_responses(404),
     summary="The case file: every event, and the state (as of a past moment with as_of)",
 )
 def case_history(
@@ -241,7 +206,7 @@ def case_history(
 @cases.get(
     "/{case_id}/verify",
     response_model=VerifyPublic,
-    responses=_errors(404),
+    responses=error_responses(404),
     summary="Check the case file's hash chain (tamper evidence)",
 )
 def verify_case(case_id: CaseId, who: Who, rt: Rt, request: Request) -> VerifyPublic:
@@ -258,7 +223,7 @@ def verify_case(case_id: CaseId, who: Who, rt: Rt, request: Request) -> VerifyPu
     )
 
 
-_ACTION = _errors(400, 403, 404, 409)
+_ACTION = error_responses(400, 403, 404, 409)
 
 
 @cases.post(
@@ -307,51 +272,33 @@ def record_return_visit(
     return _public(rt, who, rt.intake.record_return_visit(who, case_id, body.note))
 
 
-ops = APIRouter(tags=["operations"])
-
-
-@ops.get("/healthz", response_model=Health, summary="The process is up")
-def healthz() -> Health:
-    return Health(status="ok")
-
-
-@ops.get(
-    "/readyz",
-    response_model=Readiness,
-    responses={503: {"model": Readiness, "description": "the store or NATS cannot be reached"}},
-    summary="The store (and NATS, if configured) can be reached",
-)
-def readyz(rt: Rt, response: Response) -> Readiness:
-    store = "ok"
-    try:
-        rt.intake.app.recorder.max_notification_id()
-    except Exception as error:  # any failure here means "not ready", with the reason shown
-        store = f"unreachable: {type(error).__name__}"
-    if rt.settings.nats_url is None:
-        nats = "not configured (case index fed from the store)"
-    else:
-        connected = rt.nats is not None and getattr(rt.nats, "is_connected", False)
-        nats = "ok" if connected else "unreachable"
-    ready = store == "ok" and nats != "unreachable"
-    if not ready:
-        response.status_code = 503
+def readiness(request: Request) -> Readiness:
+    rt: Runtime = request.app.state.runtime
+    store = store_status(rt.intake.app.recorder)
+    nats = nats_status(
+        rt.nats,
+        configured=rt.settings.nats_url is not None,
+        unconfigured="not configured (case index fed from the store)",
+    )
     source = STORE_SOURCE if rt.store_feed is not None else rt.settings.durable
     return Readiness(
-        ready=ready, store=store, nats=nats, index_position=rt.intake.index.position(source)
+        ready=store == "ok" and nats != "unreachable",
+        store=store,
+        nats=nats,
+        index_position=rt.intake.index.position(source),
     )
 
 
-@ops.get(
-    "/metrics",
-    response_class=Response,
-    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
-    summary="Prometheus metrics: requests, latencies, cases reported by kind",
+ops = ops_router(
+    readiness,
+    Readiness,
+    metrics_summary="Prometheus metrics: requests, latencies, cases reported by kind",
 )
-def metrics(rt: Rt) -> Response:
-    return Response(generate_latest(rt.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def build_runtime(settings: Settings, clock: Clock, metrics: Metrics) -> Runtime:
+def build_runtime(
+    settings: Settings, clock: Clock, metrics: Metrics, tokens: TokenStore
+) -> Runtime:
     app = Casework(settings.store, clock=clock)
     index = CaseIndex(settings.db_path)
     intake = Intake(
@@ -362,7 +309,7 @@ def build_runtime(settings: Settings, clock: Clock, metrics: Metrics) -> Runtime
         index,
         clock,
     )
-    rt = Runtime(settings, intake, TokenStore(settings.tokens_path), metrics)
+    rt = Runtime(settings, intake, tokens, metrics)
     if settings.nats_url is None:
         rt.store_feed = StoreFeed(app, index)
     return rt
@@ -371,10 +318,11 @@ def build_runtime(settings: Settings, clock: Clock, metrics: Metrics) -> Runtime
 def create_app(settings: Settings | None = None, clock: Clock = system_clock) -> FastAPI:
     settings = settings or Settings()
     metrics_holder = Metrics()
+    tokens = TokenStore(settings.tokens_path)
 
     @contextlib.asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
-        rt = build_runtime(settings, clock, metrics_holder)
+        rt = build_runtime(settings, clock, metrics_holder, tokens)
         api.state.runtime = rt
         if rt.store_feed is not None:
             rt.store_feed.catch_up()
@@ -407,8 +355,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         ),
         lifespan=lifespan,
     )
+    install(api, "intake", tokens, metrics_holder)
     api.include_router(cases)
     api.include_router(ops)
-    errors.install(api)
-    api.add_middleware(RequestContext, metrics=metrics_holder)
     return api

@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from casework.settings import store_url, var_dir
+from casework_web.auth import TOKENS_ENV, TOKENS_FILE_NAME
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -41,7 +42,9 @@ class Settings(BaseSettings):
         description="The intake's own SQLite file (contacts, case index); default var/intake.db.",
     )
     tokens_file: Path | None = Field(
-        default=None, description="Hashed access tokens; default var/intake-tokens.json."
+        default=None,
+        validation_alias=AliasChoices(TOKENS_ENV, "INTAKE_TOKENS_FILE"),
+        description="Hashed access tokens, shared by every service; default var/tokens.json.",
     )
     places_file: Path = Field(default_factory=lambda: packaged("places.toml"))
     triage_file: Path = Field(default_factory=lambda: packaged("triage_rules.toml"))
@@ -57,4 +60,4 @@ class Settings(BaseSettings):
 
     @property
     def tokens_path(self) -> Path:
-        return self.tokens_file or self.var_dir / "intake-tokens.json"
+        return self.tokens_file or self.var_dir / TOKENS_FILE_NAME

@@ -14,9 +14,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from casework import CaseworkError
+from casework_web.tokens_cli import add_token_arguments
+from casework_web.tokens_cli import make_token as make_shared_token
 
-from intake.auth import TokenStore
 from intake.config import Settings
 from intake.places import Places, PlacesFileError
 
@@ -29,13 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default=None, help="interface to listen on (INTAKE_HOST)")
     parser.add_argument("--port", type=int, default=None, help="port to listen on (INTAKE_PORT)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    token = commands.add_parser("token", help="make an access token for an actor")
-    token.add_argument("--actor", required=True, help="the actor id, e.g. r-0302 or staff-li")
-    token.add_argument("--role", required=True, help="e.g. resident, property_staff, auditor")
-    token.add_argument(
-        "--place",
-        default=None,
-        help="where the actor answers: community, community/compound or …/building",
+    add_token_arguments(
+        commands.add_parser("token", help="make an access token (casework-token make, checked)")
     )
     return parser
 
@@ -49,26 +44,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def make_token(settings: Settings, actor: str, role: str, place: str | None) -> int:
+    """`casework-token make`, with the place also checked against the places registry."""
     try:
         places = Places.load(settings.places_file)
-        token = TokenStore(settings.tokens_path).create(actor, role, place, places)
-    except (CaseworkError, PlacesFileError) as error:
+    except PlacesFileError as error:
         print(f"casework-intake: {error}", file=sys.stderr)
         return 2
-    where = f" for {place}" if place else ""
-    print(f"token for {actor} ({role}){where}; only its hash is kept in {settings.tokens_path}")
-    print("send it as 'Authorization: Bearer <token>'; it cannot be shown again:")
-    print(token)
-    return 0
+    return make_shared_token(
+        settings.tokens_path,
+        actor,
+        role,
+        place,
+        prog="casework-intake",
+        check_place=places.check_scope,
+    )
 
 
 def serve(settings: Settings, host: str | None, port: int | None) -> int:
     import uvicorn
+    from casework_web import configure_logging
 
     from intake.api import create_app
-    from intake.observability import configure_logging
 
-    configure_logging(settings.log_level)
+    configure_logging("intake", settings.log_level)
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,

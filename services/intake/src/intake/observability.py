@@ -1,132 +1,21 @@
-"""Structured logs, request ids and Prometheus metrics.
+"""The intake's own metrics, on top of the request metrics every service has (casework_web).
 
-Every request gets an id (the caller's `X-Request-ID`, or a new one), echoed in the answer and
-in every log line of that request; endpoints that touch a case put its id on `request.state`, and
-the access log line carries it. Metrics live in a registry per app, so tests can run many apps.
+Logs, request ids and the request metrics themselves are `casework_web`'s; only what counts
+intake work lives here.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import re
-import time
-import uuid
-from contextvars import ContextVar
-from datetime import UTC, datetime
-from typing import Any
-
-from prometheus_client import CollectorRegistry, Counter, Histogram
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-
-log = logging.getLogger("intake.access")
+import casework_web
+from prometheus_client import Counter
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request id, and any extras."""
-
-    _PLAIN = frozenset(vars(logging.makeLogRecord({})))
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", None) or request_id_var.get(),
-        }
-        for key, value in vars(record).items():
-            if key not in self._PLAIN and key not in entry and not key.startswith("_"):
-                entry[key] = value
-        if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
-
-
-def configure_logging(level: str = "INFO") -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger("intake")
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    root.propagate = False
-
-
-class Metrics:
+class Metrics(casework_web.Metrics):
     def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "intake_requests_total",
-            "HTTP requests answered, by method, route and status",
-            ["method", "route", "status"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "intake_request_seconds",
-            "Time to answer an HTTP request, by method and route",
-            ["method", "route"],
-            registry=self.registry,
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-        )
+        super().__init__("intake")
         self.reported = Counter(
             "intake_cases_reported_total",
             "Reports taken, by kind and outcome (opened, linked, already_reported)",
             ["kind", "outcome"],
             registry=self.registry,
         )
-
-
-class RequestContext:
-    """Pure ASGI middleware: request id, access log line, request metrics."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        given = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
-        token = request_id_var.set(request_id)
-        state = scope.setdefault("state", {})
-        state["request_id"] = request_id
-        status = 500
-        started = time.perf_counter()
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode("latin-1")))
-                message["headers"] = headers
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            elapsed = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            method = scope.get("method", "-")
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(elapsed)
-            log.info(
-                "%s %s %s",
-                method,
-                scope.get("path", ""),
-                status,
-                extra={
-                    "request_id": request_id,
-                    "case_id": state.get("case_id"),
-                    "actor_id": state.get("actor_id"),
-                    "status": status,
-                    "route": route,
-                    "duration_ms": round(elapsed * 1000, 2),
-                },
-            )
-            request_id_var.reset(token)

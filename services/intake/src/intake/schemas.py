@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import casework_web
 from casework import Role, Status, Tier
 from casework.domain.case import CHANNELS
 from casework.domain.dispute import DISPUTE_CATEGORIES
@@ -230,18 +231,7 @@ class ReturnVisitIn(Body):
     note: Text = Field(min_length=1, max_length=2000)
 
 
-class ErrorBody(BaseModel):
-    code: str = Field(examples=["not_found"])
-    message: str = Field(description="what went wrong and what to do about it")
-    details: list[dict[str, Any]] | None = None
+class Readiness(casework_web.Readiness):
+    """The shared readiness answer, and how far the case index has read."""
 
-
-class Health(BaseModel):
-    status: Literal["ok"]
-
-
-class Readiness(BaseModel):
-    ready: bool
-    store: str
-    nats: str
     index_position: int

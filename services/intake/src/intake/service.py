@@ -29,8 +29,8 @@ from casework import (
 from casework.audit import HistoryEntry
 from casework.domain.actors import PERMISSIONS
 from casework.domain.case import SETTLED
+from casework_web import Principal
 
-from intake.auth import Principal
 from intake.places import Places
 from intake.read_model import CaseIndex, CaseRow, Scope
 from intake.records import Records

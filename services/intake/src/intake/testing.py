@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from casework.clock import FakeClock
+from casework_web import TokenStore
 from fastapi.testclient import TestClient
 
-from intake.auth import TokenStore
 from intake.config import Settings
 from intake.places import Places
 
@@ -49,7 +49,7 @@ class Desk:
         if key not in self._tokens:
             store = TokenStore(self.settings.tokens_path)
             places = Places.load(self.settings.places_file)
-            self._tokens[key] = store.create(actor, role, place, places)
+            self._tokens[key] = store.create(actor, role, place, places.check_scope)
         return {"Authorization": f"Bearer {self._tokens[key]}"}
 
     def resident(self, actor: str = "r-0302") -> dict[str, str]:

@@ -77,7 +77,7 @@ def officer() -> Actor:
 
 @pytest.fixture
 def county_rep() -> Actor:
-    return Actor("housing-bureau-zhou", Role.COUNTY_REPRESENTATIVE)
+    return Actor("housing-bureau:zhou", Role.COUNTY_REPRESENTATIVE)
 
 
 @pytest.fixture

@@ -99,7 +99,9 @@ def test_the_charging_shed_story_rounds_then_agreement_then_commitments_kept(
     )
     agreed = case.pending_events[-1]
     assert isinstance(agreed, Dispute.AgreementReached)
-    assert agreed.reason == "round 3 tally"
+    assert (
+        agreed.reason == "round 3 tally; tally of round 3 of meeting shed: north wall 23, gate 2 10"
+    )
     assert case.status is Status.AGREED
     assert case.commitments == [
         {"who": "property-co", "what": "build the sheds", "due": "2026-12-31", "status": "pending"}

@@ -176,6 +176,12 @@ SPECS = [
         lambda c, a: c.record_follow_up(a, AT, 0, True, "quiet all week"),
         SYSTEM,
     ),  # type: ignore[attr-defined]
+    Spec(
+        "check_back_commitments",
+        agreed_dispute,
+        lambda c, a: c.check_back_commitments(a, T0 + timedelta(days=30)),
+        SYSTEM,
+    ),  # type: ignore[attr-defined]
 ]
 
 REFUSALS = [

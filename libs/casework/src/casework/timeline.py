@@ -51,6 +51,7 @@ EVENT_LABELS: dict[str, str] = {
     "MediationFailed": "调解未成",
     "AgreementReached": "已达成协议",
     "CommitmentFollowedUp": "已跟进承诺",
+    "CommitmentFellDue": "承诺到期待回访",
 }
 """Every event a case file can hold, by the event's class name."""
 

@@ -13,6 +13,7 @@ from casework.contracts.payloads import (
     AgreementReachedFields,
     AssignedFields,
     CauseRecordedFields,
+    CommitmentFellDueFields,
     CommitmentFollowedUpFields,
     DeadlinesSetFields,
     DisputeReportedFields,
@@ -230,6 +231,12 @@ class DisputeCommitmentFollowedUpV1(CommitmentFollowedUpFields, DisputeEvent):
     )
 
 
+class DisputeCommitmentFellDueV1(CommitmentFellDueFields, DisputeEvent):
+    type: Literal["casework.dispute.commitment_fell_due.v1"] = (
+        "casework.dispute.commitment_fell_due.v1"
+    )
+
+
 class DisputeReporterAddedV1(ReporterAddedFields, DisputeEvent):
     type: Literal["casework.dispute.reporter_added.v1"] = "casework.dispute.reporter_added.v1"
 
@@ -338,6 +345,7 @@ EVENT_MODELS: tuple[type[CaseEvent], ...] = (
     DisputeMediationFailedV1,
     DisputeAgreementReachedV1,
     DisputeCommitmentFollowedUpV1,
+    DisputeCommitmentFellDueV1,
     DisputeReporterAddedV1,
     DisputeDeadlinesSetV1,
     DisputeAcknowledgedV1,

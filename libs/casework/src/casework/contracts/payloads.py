@@ -137,6 +137,11 @@ class AgreementReachedFields(Contract):
     commitments: list[Commitment]
 
 
+class CommitmentFellDueFields(Contract):
+    commitment_index: int = Field(ge=0)
+    due: str = Field(description="the commitment's due date as agreed (ISO date or time)")
+
+
 class CommitmentFollowedUpFields(Contract):
     commitment_index: int = Field(ge=0)
     kept: bool

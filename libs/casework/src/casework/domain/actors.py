@@ -96,6 +96,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "add_note": _ALL_BUT_AUDITOR,
     "link": _STAFF | _MEDIATORS | {Role.SYSTEM},
     "record_follow_up": _MEDIATORS | {Role.SYSTEM},
+    "check_back_commitments": _MEDIATORS | {Role.SYSTEM},
 }
 
 

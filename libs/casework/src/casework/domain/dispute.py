@@ -8,13 +8,13 @@ terms and commitments (who does what by when); a broken commitment reopens the d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from casework.domain.actors import Actor, Role, check_may
 from casework.domain.case import Case, Status, _require_text
 from casework.domain.errors import InvalidTransitionError, ValidationError
-from casework.domain.ladder import FAILED_ROUNDS_BEFORE_ESCALATION
+from casework.domain.ladder import FAILED_ROUNDS_BEFORE_ESCALATION, LOCAL_TIME
 from casework.domain.places import Address, Tier
 
 DISPUTE_CATEGORIES = (
@@ -44,6 +44,75 @@ MEETING_FORMS: dict[str, tuple[str, frozenset[Tier]]] = {
 }
 
 ROUND_OUTCOMES = ("progress", "failed", "agreed")
+OPEN_COMMITMENT = frozenset({"pending", "due"})
+"""Commitment statuses still waiting for a follow-up (kept or broken)."""
+
+COUNTY_DEPARTMENTS: dict[str, str] = {
+    "housing-bureau": "县住建局",
+    "fire-brigade": "县消防大队",
+    "development-reform-bureau": "县发改局",
+    "public-security-bureau": "县公安局",
+    "urban-management-bureau": "县城管局",
+    "natural-resources-bureau": "县自然资源局",
+    "market-regulation-bureau": "县市场监管局",
+    "civil-affairs-bureau": "县民政局",
+}
+"""County departments (县直部门) a deliberation council can seat. A county representative takes
+part as `<department>` or `<department>:<person>`, so the case file names the department."""
+
+COUNTY_SEAT_FORMS = frozenset({"deliberation_council"})
+"""Only the party-residents deliberation council (党群议事会) seats county departments."""
+
+CONVENERS: dict[Tier, frozenset[Role]] = {
+    Tier.BUILDING: frozenset(
+        {Role.BUILDING_LEADER, Role.PARTY_SECRETARY, Role.OWNERS_COMMITTEE, Role.PROPERTY_MANAGER}
+    ),
+    Tier.COMPOUND: frozenset(
+        {Role.PARTY_SECRETARY, Role.OWNERS_COMMITTEE, Role.PROPERTY_MANAGER, Role.COMMUNITY_OFFICER}
+    ),
+    Tier.COMMUNITY: frozenset({Role.COMMUNITY_OFFICER, Role.PARTY_SECRETARY}),
+}
+"""Who mediates at each tier: the building leader in the building (the compound's trinity may
+step in), the trinity at the compound (the community officer may sit in), the community at the
+community, where the compound's party branch may lead, as in the article's gate case."""
+
+MATTERS: dict[str, tuple[str, Tier]] = {
+    "household_terms": ("住户间的赔偿与约定 terms between households", Tier.BUILDING),
+    "shared_space_use": (
+        "公共空间的使用 use of the compound's shared spaces (parking, sheds, green space)",
+        Tier.COMPOUND,
+    ),
+    "property_fees": ("物业收费 property fees", Tier.COMPOUND),
+    "compound_funds": ("维修资金与公共收益 the compound's maintenance fund", Tier.COMPOUND),
+    "gates_and_traffic": (
+        "出入口与交通组织 gates and traffic through the compound",
+        Tier.COMMUNITY,
+    ),
+    "fire_lanes": ("消防通道 fire lanes", Tier.COMMUNITY),
+    "building_works": ("需审批的建设 works that need county approval", Tier.COMMUNITY),
+    "public_funds": ("财政资金 public funds", Tier.COMMUNITY),
+}
+"""Matters and the lowest tier with the power to decide them. A matter above a tier's powers is
+a ground to escalate (one rung at a time, however high the matter goes)."""
+
+ESCALATION_GROUNDS = ("failed_rounds", "deadline_passed", "outside_powers", "other")
+"""Why a mediator sends a dispute up a rung; each but `other` is checked against the case file."""
+
+
+def county_department(participant_id: str) -> str | None:
+    """The department code of a county representative's participant id, if it names one."""
+    code = participant_id.split(":", 1)[0]
+    return code if code in COUNTY_DEPARTMENTS else None
+
+
+def commitment_due_at(due: str) -> datetime:
+    """When a commitment falls due: a date means the end of that day, local time (so a
+    commitment due "2021-04-06" is checked back from midnight that night); a time without a
+    zone is local; a time with a zone is itself."""
+    moment = datetime.fromisoformat(due)
+    if "T" not in due and " " not in due.strip():
+        return datetime.combine(moment.date(), time(), LOCAL_TIME) + timedelta(days=1)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=LOCAL_TIME)
 
 
 def starting_tier(category: str, address: Address, *, needs_county: bool = False) -> Tier:
@@ -58,7 +127,18 @@ def starting_tier(category: str, address: Address, *, needs_county: bool = False
 def _participants(raw: list[dict[str, str]]) -> list[dict[str, str]]:
     clean: list[dict[str, str]] = []
     for p in raw:
-        actor = Actor(str(p.get("id", "")), Role(p.get("role", "")))
+        try:
+            actor = Actor(str(p.get("id", "")), Role(p.get("role", "")))
+        except ValueError:
+            raise ValidationError(f"participant {p.get('id')!r} has an unknown role") from None
+        if actor.role is Role.COUNTY_REPRESENTATIVE and county_department(actor.id) is None:
+            raise ValidationError(
+                f"county representative {actor.id!r} must name the department: "
+                "'<department>' or '<department>:<person>', department one of "
+                + ", ".join(COUNTY_DEPARTMENTS)
+            )
+        if any(c["id"] == actor.id for c in clean):
+            raise ValidationError(f"participant {actor.id!r} is listed twice")
         clean.append({"id": actor.id, "role": actor.role.value})
     return clean
 
@@ -86,7 +166,14 @@ class Dispute(Case):
 
         def apply_to(self, case: Any) -> None:
             case.status = Status.IN_MEDIATION
-            case.meetings[self.meeting_id] = {"form": self.form, "tier": self.tier, "rounds": 0}
+            case.meetings[self.meeting_id] = {
+                "form": self.form,
+                "tier": self.tier,
+                "rounds": 0,
+                "scheduled_for": self.scheduled_for.isoformat(),
+                "place": self.place,
+                "participants": [dict(p) for p in self.participants],
+            }
             if case.acknowledged_at is None:
                 case.acknowledged_at = self.timestamp
 
@@ -108,6 +195,7 @@ class Dispute(Case):
             case.rounds_held += 1
             if self.tally:
                 case.last_tally = dict(self.tally)
+                case.last_tally_round = (self.meeting_id, self.round_no)
 
     @dataclass(frozen=True)
     class MediationFailed(Case.Event):
@@ -138,6 +226,16 @@ class Dispute(Case):
         def apply_to(self, case: Any) -> None:
             case.commitments[self.commitment_index]["status"] = "kept" if self.kept else "broken"
 
+    @dataclass(frozen=True)
+    class CommitmentFellDue(Case.Event):
+        """The check-back: a commitment's due date passed with no follow-up yet recorded."""
+
+        commitment_index: int
+        due: str
+
+        def apply_to(self, case: Any) -> None:
+            case.commitments[self.commitment_index]["status"] = "due"
+
     def __init__(self) -> None:
         super().__init__()
         self.category = ""
@@ -145,6 +243,7 @@ class Dispute(Case):
         self.meetings: dict[str, dict[str, Any]] = {}
         self.rounds_held = 0
         self.last_tally: dict[str, int] = {}
+        self.last_tally_round: tuple[str, int] | None = None
         self.terms: list[str] = []
         self.commitments: list[dict[str, str]] = []
 
@@ -192,6 +291,7 @@ class Dispute(Case):
     ) -> None:
         check_may(actor, "convene_mediation")
         self.check_unsettled("convene mediation")
+        self.check_mediator(actor, "convene a meeting")
         if form not in MEETING_FORMS:
             raise ValidationError(f"meeting form must be one of {', '.join(MEETING_FORMS)}")
         label, tiers = MEETING_FORMS[form]
@@ -204,11 +304,15 @@ class Dispute(Case):
         if meeting_id in self.meetings:
             raise InvalidTransitionError(f"meeting {meeting_id} is already convened")
         people = _participants(participants)
-        if self.tier is not Tier.COMMUNITY and any(
-            p["role"] == Role.COUNTY_REPRESENTATIVE.value for p in people
-        ):
+        county = [p for p in people if p["role"] == Role.COUNTY_REPRESENTATIVE.value]
+        if county and self.tier is not Tier.COMMUNITY:
             raise InvalidTransitionError(
                 "county departments sit at the community's deliberation council; escalate first"
+            )
+        if county and form not in COUNTY_SEAT_FORMS:
+            raise InvalidTransitionError(
+                f"county departments are seated at a deliberation council (党群议事会), "
+                f"not at a {form} ({label})"
             )
         self._record(
             self.MediationConvened,
@@ -236,6 +340,7 @@ class Dispute(Case):
     ) -> None:
         check_may(actor, "hold_round")
         self.check_unsettled("hold a round")
+        self.check_mediator(actor, "record a round")
         if meeting_id not in self.meetings:
             raise InvalidTransitionError(f"meeting {meeting_id} was not convened for this dispute")
         if self.meetings[meeting_id]["tier"] != self.tier.value:
@@ -285,6 +390,7 @@ class Dispute(Case):
     ) -> None:
         check_may(actor, "record_mediation_failed")
         self.check_unsettled("record a failed mediation")
+        self.check_mediator(actor, "record a failed mediation")
         if meeting_id not in self.meetings:
             raise InvalidTransitionError(f"meeting {meeting_id} was not convened for this dispute")
         self._record(
@@ -304,9 +410,14 @@ class Dispute(Case):
         commitments: list[dict[str, str]],
         basis: str = "",
     ) -> None:
-        """`commitments`: [{"who": id, "what": text, "due": ISO date}], checked back when due."""
+        """`commitments`: [{"who": id, "what": text, "due": ISO date}], checked back when due.
+
+        Where rounds were tallied (an opinion collection), the reason cites the latest tally, so
+        that the decision shows the count it rests on.
+        """
         check_may(actor, "reach_agreement")
         self.check_status("reach an agreement", Status.IN_MEDIATION)
+        self.check_mediator(actor, "record an agreement")
         if meeting_id not in self.meetings:
             raise InvalidTransitionError(f"meeting {meeting_id} was not convened for this dispute")
         clean_terms = [_require_text(t, "a term", 1000) for t in terms]
@@ -318,7 +429,7 @@ class Dispute(Case):
             if not who or not what:
                 raise ValidationError("each commitment names who does what, and by when ('due')")
             try:
-                datetime.fromisoformat(due)
+                commitment_due_at(due)
             except ValueError:
                 raise ValidationError(f"commitment due date {due!r} is not an ISO date") from None
             clean.append({"who": who, "what": what, "due": due})
@@ -326,7 +437,7 @@ class Dispute(Case):
             self.AgreementReached,
             actor,
             at,
-            reason=basis.strip(),
+            reason="; ".join(part for part in (basis.strip(), self.tally_citation()) if part),
             meeting_id=meeting_id,
             terms=clean_terms,
             commitments=clean,
@@ -340,7 +451,7 @@ class Dispute(Case):
         self.check_open("follow up a commitment")
         if not 0 <= commitment_index < len(self.commitments):
             raise ValidationError(f"there is no commitment #{commitment_index} on this dispute")
-        if self.commitments[commitment_index]["status"] != "pending":
+        if self.commitments[commitment_index]["status"] not in OPEN_COMMITMENT:
             raise InvalidTransitionError(f"commitment #{commitment_index} was already followed up")
         self._record(
             self.CommitmentFollowedUp,
@@ -354,6 +465,96 @@ class Dispute(Case):
             what = self.commitments[commitment_index]["what"]
             self._record(self.Reopened, actor, at, reason=f"commitment broken: {what}")
 
+    def check_back_commitments(self, actor: Actor, at: datetime) -> list[int]:
+        """The scheduler's check-back: every commitment whose due date has passed and that
+        nobody has followed up is marked due (once), for a mediator to call on and record."""
+        check_may(actor, "check_back_commitments")
+        self.check_open("check back its commitments")
+        fell_due: list[int] = []
+        for index, c in enumerate(self.commitments):
+            if c["status"] == "pending" and commitment_due_at(c["due"]) <= at:
+                self._record(
+                    self.CommitmentFellDue,
+                    actor,
+                    at,
+                    reason=f"{c['who']} was to {c['what']} by {c['due']}; check it back",
+                    commitment_index=index,
+                    due=c["due"],
+                )
+                fell_due.append(index)
+        return fell_due
+
+    def escalate_on_grounds(
+        self,
+        actor: Actor,
+        at: datetime,
+        grounds: str,
+        reason: str = "",
+        matter: str | None = None,
+    ) -> None:
+        """A mediator sends the dispute up one rung, on grounds the case file can bear out.
+
+        `failed_rounds` needs the set number of failed rounds at this tier, `deadline_passed` a
+        passed deadline, `outside_powers` a matter (see `MATTERS`) decided above this tier; for
+        `other`, the reason alone. The recorded reason states the grounds, then the mediator's
+        words.
+        """
+        check_may(actor, "escalate")
+        self.check_unsettled("be escalated")
+        said = reason.strip()
+        if grounds == "failed_rounds":
+            n = self.failed_rounds_at_tier
+            if n < FAILED_ROUNDS_BEFORE_ESCALATION:
+                raise InvalidTransitionError(
+                    f"mediation has failed {n} round(s) at the {self.tier.value}; "
+                    f"{FAILED_ROUNDS_BEFORE_ESCALATION} are needed (or give other grounds)"
+                )
+            stated = f"mediation failed {n} rounds at the {self.tier.value}"
+        elif grounds == "deadline_passed":
+            passed = Case.escalation_reason(self, at)
+            if passed is None:
+                raise InvalidTransitionError(
+                    f"no deadline of dispute {self.id} has passed at the {self.tier.value} "
+                    f"(settle by {self.settle_by.isoformat() if self.settle_by else '-'})"
+                )
+            stated = passed
+        elif grounds == "outside_powers":
+            if matter not in MATTERS:
+                raise ValidationError(
+                    "name the matter outside this tier's powers: one of " + ", ".join(MATTERS)
+                )
+            label, needs = MATTERS[matter]
+            if needs.rank <= self.tier.rank:
+                raise InvalidTransitionError(
+                    f"{label} is within the {self.tier.value}'s powers; settle it here"
+                )
+            stated = f"outside the {self.tier.value}'s powers: {label} is decided at the {needs}"
+        elif grounds == "other":
+            stated = _require_text(said, "the reason for escalating")
+            said = ""
+        else:
+            raise ValidationError(f"grounds must be one of {', '.join(ESCALATION_GROUNDS)}")
+        self.escalate(actor, at, f"{stated}: {said}" if said else stated)
+
+    def tally_citation(self) -> str:
+        """ "tally of round 3 of meeting m1: site A 41, site B 37" for the latest tallied round."""
+        if self.last_tally_round is None:
+            return ""
+        meeting_id, round_no = self.last_tally_round
+        counts = sorted(self.last_tally.items(), key=lambda kv: (-kv[1], kv[0]))
+        shown = ", ".join(f"{option} {count}" for option, count in counts)
+        return f"tally of round {round_no} of meeting {meeting_id}: {shown}"
+
+    def check_mediator(self, actor: Actor, action: str) -> None:
+        """Each tier has its own people: see `CONVENERS`."""
+        if actor.role is Role.SYSTEM or actor.role in CONVENERS[self.tier]:
+            return
+        who = ", ".join(sorted(r.value for r in CONVENERS[self.tier]))
+        raise InvalidTransitionError(
+            f"a {actor.role.value} does not mediate at the {self.tier.value} tier, so may not "
+            f"{action} there; who does: {who}"
+        )
+
     def check_ready_to_resolve(self) -> None:
         if self.status is not Status.AGREED:
             raise InvalidTransitionError(
@@ -361,7 +562,7 @@ class Dispute(Case):
             )
 
     def close_case(self, actor: Actor, at: datetime, reason: str = "") -> None:
-        pending = [i for i, c in enumerate(self.commitments) if c["status"] == "pending"]
+        pending = [i for i, c in enumerate(self.commitments) if c["status"] in OPEN_COMMITMENT]
         if pending:
             raise InvalidTransitionError(
                 f"dispute {self.id} has commitments not yet followed up: "
@@ -390,6 +591,7 @@ class Dispute(Case):
             "rounds_held": self.rounds_held,
             "failed_rounds_at_tier": self.failed_rounds_at_tier,
             "last_tally": dict(self.last_tally),
+            "tally_citation": self.tally_citation(),
             "terms": list(self.terms),
             "commitments": [dict(c) for c in self.commitments],
         }

@@ -7,7 +7,7 @@ file and never from this table or the clock. Changing the table changes future c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 from casework.domain.places import Tier
 
@@ -71,6 +71,10 @@ REOPEN_WITHIN = timedelta(days=7)
 
 FAILED_ROUNDS_BEFORE_ESCALATION = 3
 """A dispute whose mediation fails this many rounds at one tier climbs a rung."""
+
+LOCAL_TIME = timezone(timedelta(hours=8), "CST")
+"""Jiayu county's time (China Standard Time): a commitment due "on 6 April" is due by the end
+of 6 April there, whatever zone the servers keep."""
 
 
 def deadlines_for(kind: str, priority: str, tier: Tier) -> Deadlines:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from casework.application import Casework
+from casework.clock import FakeClock
 from casework.domain import (
     SYSTEM,
     Actor,
@@ -211,3 +213,33 @@ def test_an_agreement_after_an_opinion_collection_cites_the_latest_tally(
     assert case.pending_events[-1].reason == (
         "owners chose b; tally of round 2 of meeting poll: b 9, a 5"
     )
+
+
+def test_the_application_checks_back_due_commitments_once_even_when_asked_twice(
+    app: Casework, clock: FakeClock, resident: Actor, leader: Actor
+) -> None:
+    case = app.report_dispute(resident, FLAT.path, "drums at night", "noise", ["resident-0402"])
+    meeting = app.convene_mediation(case, leader, "building_talk", clock(), "lobby", [])
+    due = clock().date().isoformat()
+    app.reach_agreement(
+        case, leader, meeting, ["quiet"], [{"who": "resident-0402", "what": "quiet", "due": due}]
+    )
+    assert app.check_back_commitments(case, SYSTEM) == []
+    clock.advance(timedelta(days=1))
+    assert app.check_back_commitments(case, SYSTEM) == [0]
+    assert app.check_back_commitments(case, SYSTEM) == []
+    assert [e.event for e in app.history(case)].count("CommitmentFellDue") == 1
+
+
+def test_the_application_escalates_a_dispute_on_grounds(
+    app: Casework, resident: Actor, secretary: Actor
+) -> None:
+    case = app.report_dispute(resident, COMPOUND.path, "main road blocked", "road_and_gates")
+    app.escalate_dispute(case, secretary, "outside_powers", "county needed", "fire_lanes")
+    escalated = app.history(case)[-2]
+    assert (escalated.event, escalated.tier, escalated.details["to_tier"]) == (
+        "Escalated",
+        "compound",
+        "community",
+    )
+    assert escalated.reason.endswith(": county needed")

@@ -401,6 +401,35 @@ class Casework(Application[UUID]):
             lambda c, at: c.record_follow_up(actor, at, commitment_index, kept, note),
         )
 
+    def escalate_dispute(
+        self,
+        case_id: UUID | str,
+        actor: Actor,
+        grounds: str,
+        reason: str = "",
+        matter: str | None = None,
+    ) -> None:
+        """Up one rung on grounds the case file bears out (see `Dispute.escalate_on_grounds`)."""
+        self._update(
+            case_id,
+            Dispute,
+            lambda c, at: c.escalate_on_grounds(actor, at, grounds, reason, matter),
+        )
+
+    def check_back_commitments(self, case_id: UUID | str, actor: Actor) -> list[int]:
+        """The scheduler's check-back: marks commitments past their due date, once each.
+
+        Decided on the freshly loaded case inside the retry loop, like `escalate_if_due`, so two
+        schedulers racing on one case record each check-back once.
+        """
+        marked: list[int] = []
+
+        def decide(case: Dispute, at: datetime) -> None:
+            marked[:] = case.check_back_commitments(actor, at)
+
+        self._update(case_id, Dispute, decide)
+        return marked
+
     # --------------------------------------------------------------- queries
 
     def get_case(self, case_id: UUID | str, version: int | None = None) -> Case:

@@ -2,9 +2,9 @@
 
     nats-server   nats://127.0.0.1:4223   the bundled binary, JetStream under <var>/nats
     relay         store -> JetStream      `casework relay`
-    intake        http://127.0.0.1:8000   `python -m intake.main`
-    dispatch      http://127.0.0.1:8001   `python -m dispatch.main`
-    mediation     http://127.0.0.1:8002   `python -m mediation.main`
+    intake        http://127.0.0.1:8000   `casework-intake --host H --port P`
+    dispatch      http://127.0.0.1:8001   `casework-dispatch --host H --port P`
+    mediation     http://127.0.0.1:8002   `casework-mediation --host H --port P`
 
 Embedded defaults: a SQLite store under the var dir and the bundled nats-server. Set
 `CASEWORK_STORE=postgresql://…` and/or `NATS_URL=nats://…` and the same processes use those
@@ -19,13 +19,13 @@ connections; the relay has no port and counts as ready while it runs.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from importlib.metadata import entry_points
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlparse
@@ -36,7 +36,7 @@ from casework.messaging.nats_server import find_binary
 from casework_stack.supervisor import Child, ChildFailedError, ProcessSpec, Supervisor
 
 SERVICES = ("intake", "dispatch", "mediation")
-"""The HTTP services, in start order; each is `python -m <name>.main --host H --port P`."""
+"""The HTTP services, in start order; each runs its `casework-<name>` console script."""
 
 STOP_LAYERS = (SERVICES, ("relay",), ("nats",))
 """Stop the services first (they finish their requests and consumers), then the relay, then NATS."""
@@ -97,12 +97,16 @@ def shown_store(store: str) -> str:
     return store
 
 
+def console_script(service: str) -> str | None:
+    """`module:function` of the service's `casework-<service>` console script, if installed."""
+    for entry in entry_points(group="console_scripts", name=f"casework-{service}"):
+        return entry.value
+    return None
+
+
 def installed(service: str) -> bool:
-    """Whether the service's package has its `main` module (a service still being built may not)."""
-    try:
-        return importlib.util.find_spec(f"{service}.main") is not None
-    except ModuleNotFoundError:
-        return False
+    """Whether the service declares its console script (a service still being built may not)."""
+    return console_script(service) is not None
 
 
 @dataclass(frozen=True)
@@ -228,18 +232,13 @@ class Stack:
 
     def service_spec(self, name: str) -> ProcessSpec:
         c = self.config
-        argv = [
-            sys.executable,
-            "-m",
-            f"{name}.main",
-            "--host",
-            c.host,
-            "--port",
-            str(c.ports.of(name)),
-        ]
-        return ProcessSpec(
-            name, argv, self.child_env(), self.log_path(name), _http_ready(c.url(name))
-        )
+        target = console_script(name)
+        if target is None:
+            raise ChildFailedError(f"{name} is not installed (no casework-{name} console script)")
+        argv = [sys.executable, "-m", "casework_stack.launch", f"casework-{name}", target]
+        argv += ["--host", c.host, "--port", str(c.ports.of(name))]
+        ready = _http_ready(c.url(name))
+        return ProcessSpec(name, argv, self.child_env(), self.log_path(name), ready)
 
     # ------------------------------------------------------------- lifecycle
 
@@ -291,6 +290,8 @@ class Stack:
             child = children.get(name)
             if child is not None:
                 rows.append(Endpoint(name, c.url(name), child.pid, child.spec.log))
+            elif name not in c.services:
+                rows.append(Endpoint(name, "left out (--without)", None, None))
             else:
                 rows.append(Endpoint(name, "not installed", None, None))
         return rows

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-from casework_stack.stack import Endpoint, Ports, Stack, StackConfig, shown_store
+from casework_stack.stack import SERVICES, Endpoint, Ports, Stack, StackConfig, shown_store
 from casework_stack.supervisor import ChildFailedError
 
 DEFAULTS = Ports()
@@ -37,6 +37,21 @@ def add_port_options(parser: argparse.ArgumentParser) -> None:
         )
 
 
+def add_without_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        choices=SERVICES,
+        metavar="SERVICE",
+        help="leave a service out (run it yourself, e.g. under a debugger); repeatable",
+    )
+
+
+def services_from(args: argparse.Namespace) -> tuple[str, ...]:
+    return tuple(s for s in SERVICES if s not in args.without)
+
+
 def ports_from(args: argparse.Namespace) -> Ports:
     return Ports(args.intake_port, args.dispatch_port, args.mediation_port, args.nats_port)
 
@@ -53,6 +68,7 @@ def register_up(subparsers: Any) -> None:
         ),
     )
     add_port_options(up)
+    add_without_option(up)
     up.add_argument(
         "--ready-timeout", type=float, default=60.0, help="seconds to wait for each part"
     )
@@ -85,7 +101,10 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def run_up(args: argparse.Namespace) -> int:
     config = StackConfig.from_environment(
-        host=args.host, ports=ports_from(args), ready_timeout=args.ready_timeout
+        host=args.host,
+        ports=ports_from(args),
+        services=services_from(args),
+        ready_timeout=args.ready_timeout,
     )
     taken = config.taken_ports()
     if taken:
@@ -109,7 +128,7 @@ def run_up(args: argparse.Namespace) -> int:
     print_endpoints(stack.endpoints())
     missing = [e.name for e in stack.endpoints() if e.pid is None and e.name != "nats"]
     if missing:
-        print(f"  ({', '.join(missing)}: not installed in this environment, not started)")
+        print(f"  ({', '.join(missing)}: not started)")
     print(f"ready in {stack.started_in:.1f} s; Ctrl-C stops everything", flush=True)
     return _run_until_stopped(stack)
 

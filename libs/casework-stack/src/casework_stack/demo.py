@@ -1,0 +1,167 @@
+"""`casework demo`: the article's stories told to the running services, over HTTP and NATS.
+
+It brings the whole stack up in a fresh demo var dir (`<var>/demo-stack/`, wiped first; free
+ports, so it runs beside a `casework up`), gives each person of the stories a token in the
+stack's tokens file, and plays the stories (`stories.py`) as those people would: reports to the
+intake, work through dispatch, meetings through mediation; whatever a service does by itself
+on the events it hears over NATS (assigning a repair, opening a damage dispute) is waited for,
+never done for it. Then, for each case, the case file as the intake's history API returns it
+(drawn as a timeline by `casework.timeline`), its verify result, the measures, and the stack
+is stopped. The demo's store and logs stay in the demo var dir for a look afterwards.
+
+Output is the same on every run apart from ids, times and hashes. `--in-process` runs the
+library's own demo instead (no services: `casework.commands.demo`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from casework_stack.client import Api, Cast, StepFailedError
+from casework_stack.progress import Progress
+from casework_stack.stack import Ports, Stack, StackConfig, shown_store, sqlite_store
+from casework_stack.supervisor import ChildFailedError
+from casework_stack.up import add_without_option, services_from
+
+EXIT_NOT_INTACT = 3
+EXIT_STORY_FAILED = 4
+
+
+def register_demo(subparsers: Any) -> None:
+    demo = subparsers.add_parser(
+        "demo",
+        help="run the article's stories through the services (HTTP and NATS) and show the "
+        "case files, their verify results and the measures",
+        description=(
+            "Start the whole stack in a fresh demo var dir (<var>/demo-stack, on free ports), "
+            "play the article's stories to the services as residents, staff, volunteers and "
+            "mediators would, print every case file as a timeline with its verify result and "
+            "the measures, then stop the stack. Ignores CASEWORK_STORE and NATS_URL: a demo "
+            "never writes its invented cases into a real deployment."
+        ),
+    )
+    demo.add_argument(
+        "--in-process",
+        action="store_true",
+        help="the library's own demo instead: the stories told to the library in this process, "
+        "with a fake clock (no services, no NATS)",
+    )
+    demo.add_argument(
+        "--store",
+        metavar="URL",
+        help="store to write into (never deleted); default: a fresh SQLite file in the demo "
+        "var dir (with --in-process: var/demo/demo.db)",
+    )
+    demo.add_argument(
+        "--var-dir",
+        type=Path,
+        default=None,
+        help="the demo var dir, wiped first (default: <CASEWORK_VAR_DIR or ./var>/demo-stack)",
+    )
+    demo.add_argument("--quiet", action="store_true", help="no progress display on stderr")
+    add_without_option(demo)
+    demo.set_defaults(handler=run_demo)
+
+
+def demo_var_dir(given: Path | None) -> Path:
+    if given is not None:
+        return given.resolve()
+    from casework.settings import var_dir
+
+    return (var_dir() / "demo-stack").resolve()
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    if args.in_process:
+        from casework.commands.demo import run_demo as run_in_process
+
+        return run_in_process(args)
+    var = demo_var_dir(args.var_dir)
+    if var.exists():
+        shutil.rmtree(var)
+    var.mkdir(parents=True)
+    config = StackConfig(
+        var_dir=var,
+        store=args.store or sqlite_store(var),
+        nats_url=None,
+        ports=Ports.free(),
+        services=services_from(args),
+        ready_timeout=60.0,
+        grace=5.0,
+    )
+    progress = Progress(io.StringIO() if args.quiet else None)
+    return play(config, progress)
+
+
+def play(config: StackConfig, progress: Progress) -> int:
+    """Up, the stories, the case files, the measures, down; the exit status."""
+    from casework_stack.stories import STORIES, Scene, print_measures, show_case
+
+    began = time.monotonic()
+    stack = Stack(config, on_step=progress.step)
+    try:
+        stack.start()
+    except ChildFailedError as error:
+        progress.done()
+        print(f"casework demo: the stack did not start: {error}", file=sys.stderr)
+        return 1
+    running = {e.name: e.address for e in stack.endpoints() if e.pid is not None}
+    api = Api({name: url for name, url in running.items() if url.startswith("http")})
+    cast = Cast(config.var_dir / "tokens.json")
+    failures: list[str] = []
+    cases = intact = 0
+    try:
+        for story in STORIES:
+            missing = [s for s in story.needs if s not in api.urls]
+            print(f"=== story ({story.letter}): {story.title} ===")
+            if missing:
+                line = f"not told: needs {', '.join(missing)}, which is not running"
+                print(f"  {line}\n")
+                failures.append(f"({story.letter}) {line}")
+                continue
+            scene = Scene(api, cast, progress, story.letter)
+            try:
+                case_ids = story.play(scene)
+            except StepFailedError as error:
+                scene.say(f"STOPPED: {error}")
+                failures.append(f"({story.letter}) {error}")
+                case_ids = scene.cases
+            for line in scene.lines:
+                print(f"  {line}")
+            for case_id in case_ids:
+                progress.step(f"story ({story.letter}): reading case file {case_id[:8]}")
+                print()
+                ok = show_case(api, cast, case_id)
+                cases += 1
+                intact += ok
+            print()
+        progress.step("reading the measures")
+        print_measures(api, cast)
+    finally:
+        progress.step("stopping the stack")
+        api.close()
+        codes = stack.stop()
+        progress.done()
+    not_intact = cases - intact
+    status = "all intact" if not not_intact else f"{not_intact} NOT intact"
+    print(
+        f"demo: {len(STORIES)} stories, {cases} case files, {status} "
+        f"(store {shown_store(config.store)}; {api.calls} API calls; "
+        f"{time.monotonic() - began:.0f} s)"
+    )
+    print(f"demo: the services' logs and data stay in {config.var_dir}")
+    unclean = {n: c for n, c in codes.items() if c not in (0, None, -15)}
+    if unclean:
+        print(f"casework demo: services exited uncleanly: {unclean}", file=sys.stderr)
+    if failures:
+        print("casework demo: not every story could be told:", file=sys.stderr)
+        for failure in failures:
+            print(f"  {failure}", file=sys.stderr)
+        return EXIT_STORY_FAILED
+    return EXIT_NOT_INTACT if not_intact else 0

@@ -1,0 +1,181 @@
+"""`casework up` as a person runs it: the console script, real processes, a real nats-server.
+
+Each test starts the installed `casework up` on free ports in its own var dir, reads where each
+part listens from what it prints, and checks what it promises: every part answers, a signal
+stops them all (no child left behind), a child that dies takes the rest down with a message,
+and the store and NATS named by `CASEWORK_STORE` / `NATS_URL` are used instead of the embedded
+ones with no other change.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+from casework.messaging.nats_server import NatsServer
+from casework_stack.stack import Ports, accepts
+
+CASEWORK = Path(sys.executable).with_name("casework")
+ROW = re.compile(r"^  (?P<name>\S+) .*? pid (?P<pid>\d+)", re.M)
+
+
+def _env(var: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEWORK_") and k != "NATS_URL"}
+    env.update(CASEWORK_VAR_DIR=str(var), **extra)
+    return env
+
+
+def _port_args(ports: Ports) -> list[str]:
+    return [
+        f"--{name}-port={ports.of(name)}" for name in ("intake", "dispatch", "mediation", "nats")
+    ]
+
+
+class Up:
+    """A running `casework up` and what it printed."""
+
+    def __init__(self, var: Path, ports: Ports, env: dict[str, str]) -> None:
+        self.ports = ports
+        self.process = subprocess.Popen(
+            [str(CASEWORK), "up", *_port_args(ports), "--ready-timeout=60"],
+            env=env,
+            cwd=var.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.out = ""
+        assert self.process.stdout is not None
+        deadline = time.monotonic() + 90
+        for line in self.process.stdout:
+            self.out += line
+            if line.startswith("ready in") or time.monotonic() > deadline:
+                break
+        assert "ready in" in self.out, self.out + self.finish(signal.SIGKILL)[1]
+        self.pids = {m["name"]: int(m["pid"]) for m in ROW.finditer(self.out)}
+
+    def finish(self, signum: int | None = signal.SIGTERM, timeout: float = 60) -> tuple[int, str]:
+        if signum is not None and self.process.poll() is None:
+            self.process.send_signal(signum)
+        out, err = self.process.communicate(timeout=timeout)
+        self.out += out
+        return self.process.returncode, err
+
+
+@pytest.fixture
+def up_factory(tmp_path: Path) -> Iterator[list[Up]]:
+    started: list[Up] = []
+    yield started
+    for up in started:  # whatever the test did, nothing outlives it
+        if up.process.poll() is None:
+            up.process.kill()
+        up.process.communicate(timeout=30)
+        for pid in up.pids.values():
+            _gone(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is gone for our purposes
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def _gone(pid: int, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@pytest.mark.nats
+def test_up_starts_every_part_prints_where_it_listens_and_stops_them_all_on_sigterm(
+    tmp_path: Path, up_factory: list[Up]
+) -> None:
+    ports = Ports.free()
+    var = tmp_path / "var"
+    up = Up(var, ports, _env(var))
+    up_factory.append(up)
+
+    assert {"nats", "relay", "intake"} <= set(up.pids)
+    assert f"nats://127.0.0.1:{ports.nats}" in up.out
+    assert f"http://127.0.0.1:{ports.intake}" in up.out
+    assert f"store sqlite:///{var.resolve() / 'casework.db'}" in up.out
+    assert accepts("127.0.0.1", ports.nats)
+    ready = httpx.get(f"http://127.0.0.1:{ports.intake}/readyz", timeout=5)
+    assert ready.status_code == 200
+    assert ready.json()["nats"] == "ok"
+
+    code, err = up.finish(signal.SIGTERM)
+
+    assert code == 0, err
+    assert "SIGTERM: stopping services, relay, NATS" in err
+    assert "all stopped" in err
+    for name, pid in up.pids.items():
+        assert _gone(pid), f"{name} (pid {pid}) is still running after casework up stopped"
+    assert not accepts("127.0.0.1", ports.intake)
+    assert not accepts("127.0.0.1", ports.nats)
+    assert (var / "logs" / "intake.log").exists()
+
+
+@pytest.mark.nats
+@pytest.mark.postgres
+def test_a_child_that_dies_is_named_and_takes_the_rest_down_on_the_configured_store_and_nats(
+    tmp_path: Path, up_factory: list[Up], postgres_url: str, nats_server: NatsServer
+) -> None:
+    ports = Ports.free()
+    var = tmp_path / "var"
+    up = Up(var, ports, _env(var, CASEWORK_STORE=postgres_url, NATS_URL=nats_server.url))
+    up_factory.append(up)
+    assert "nats" not in up.pids, "NATS_URL is set: no nats-server of our own"
+    assert f"{nats_server.url} (NATS_URL)" in up.out
+    assert "store postgresql://…@" in up.out  # the password is never printed
+    assert "sqlite" not in up.out
+    readiness = httpx.get(f"http://127.0.0.1:{ports.intake}/readyz", timeout=5).json()
+    assert (readiness["store"], readiness["nats"]) == ("ok", "ok")
+
+    os.kill(up.pids["relay"], signal.SIGKILL)
+    code, err = up.finish(None)  # no signal from us: it must notice by itself
+
+    assert code == 1
+    assert f"relay (pid {up.pids['relay']}) exited with signal SIGKILL" in err
+    assert "stopping the rest" in err
+    for pid in up.pids.values():
+        assert _gone(pid)
+    assert nats_server.running, "an external NATS is not ours to stop"
+
+
+def test_up_refuses_to_start_when_a_fixed_port_is_taken(tmp_path: Path) -> None:
+    import socket
+
+    ports = Ports.free()
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", ports.intake))
+        holder.listen()
+        done = subprocess.run(
+            [str(CASEWORK), "up", *_port_args(ports)],
+            env=_env(tmp_path / "var"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    assert done.returncode == 2
+    assert f"in use already: intake {ports.intake}" in done.stderr
+    assert not (tmp_path / "var" / "logs").exists(), "nothing was started"

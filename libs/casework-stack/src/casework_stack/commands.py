@@ -10,9 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from casework_stack.demo import register_demo
+from casework_stack.rebuild import register_rebuild
 from casework_stack.up import register_up
 
 
 def register(subparsers: Any) -> None:
     register_up(subparsers)
     register_demo(subparsers)
+    register_rebuild(subparsers)

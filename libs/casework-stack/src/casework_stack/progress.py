@@ -22,6 +22,7 @@ class Progress:
         self.began = time.monotonic()
         self._line = ""
         self._last_report = 0.0
+        self._last_bar: tuple[str, int] | None = None
 
     def elapsed(self) -> float:
         return time.monotonic() - self.began
@@ -47,8 +48,10 @@ class Progress:
             self._draw(text)
             return
         now = time.monotonic()
-        if done >= total or now - self._last_report >= 2.0:
+        finished = done >= total and self._last_bar != (label, done)
+        if finished or now - self._last_report >= 2.0:
             self._last_report = now
+            self._last_bar = (label, done)
             print(text, file=self.stream, flush=True)
 
     def done(self, text: str | None = None) -> None:

@@ -243,3 +243,14 @@ def test_the_application_escalates_a_dispute_on_grounds(
         "community",
     )
     assert escalated.reason.endswith(": county needed")
+
+
+def test_an_agreed_dispute_does_not_climb_when_its_settle_deadline_passes(
+    resident: Actor, secretary: Actor, t0: datetime
+) -> None:
+    case = gate_dispute(resident, t0)
+    case.convene_mediation(secretary, t0, "m", "roundtable", t0, "hall", [])
+    case.reach_agreement(secretary, t0 + HOUR, "m", ["no parking on the main road"], [])
+    assert case.settle_by is not None
+    assert case.escalation_reason(case.settle_by + HOUR) is None
+    assert case.escalation_due_at() is None

@@ -579,6 +579,11 @@ class Dispute(Case):
             return f"mediation failed {self.failed_rounds_at_tier} rounds at the {self.tier.value}"
         return super().escalation_reason(now)
 
+    def settled_at_this_tier_in_time(self) -> bool:
+        """An agreement reached at this tier settles the dispute in substance (resolving it is
+        the formality after), so its settle deadline no longer makes it climb."""
+        return self.status is Status.AGREED
+
     def status_after_reopen(self) -> Status:
         self.terms = []
         return Status.IN_MEDIATION if self.meetings else Status.ACKNOWLEDGED

@@ -21,52 +21,15 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from casework_stack.client import Api, Cast, StepFailedError
+from casework_stack.commands import services_from
 from casework_stack.progress import Progress
 from casework_stack.stack import Ports, Stack, StackConfig, shown_store, sqlite_store
 from casework_stack.supervisor import ChildFailedError
-from casework_stack.up import add_without_option, services_from
 
 EXIT_NOT_INTACT = 3
 EXIT_STORY_FAILED = 4
-
-
-def register_demo(subparsers: Any) -> None:
-    demo = subparsers.add_parser(
-        "demo",
-        help="run the article's stories through the services (HTTP and NATS) and show the "
-        "case files, their verify results and the measures",
-        description=(
-            "Start the whole stack in a fresh demo var dir (<var>/demo-stack, on free ports), "
-            "play the article's stories to the services as residents, staff, volunteers and "
-            "mediators would, print every case file as a timeline with its verify result and "
-            "the measures, then stop the stack. Ignores CASEWORK_STORE and NATS_URL: a demo "
-            "never writes its invented cases into a real deployment."
-        ),
-    )
-    demo.add_argument(
-        "--in-process",
-        action="store_true",
-        help="the library's own demo instead: the stories told to the library in this process, "
-        "with a fake clock (no services, no NATS)",
-    )
-    demo.add_argument(
-        "--store",
-        metavar="URL",
-        help="store to write into (never deleted); default: a fresh SQLite file in the demo "
-        "var dir (with --in-process: var/demo/demo.db)",
-    )
-    demo.add_argument(
-        "--var-dir",
-        type=Path,
-        default=None,
-        help="the demo var dir, wiped first (default: <CASEWORK_VAR_DIR or ./var>/demo-stack)",
-    )
-    demo.add_argument("--quiet", action="store_true", help="no progress display on stderr")
-    add_without_option(demo)
-    demo.set_defaults(handler=run_demo)
 
 
 def demo_var_dir(given: Path | None) -> Path:

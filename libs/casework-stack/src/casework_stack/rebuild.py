@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from casework.application import Casework
 
@@ -59,27 +58,6 @@ def _bar(progress: Progress, name: str) -> ProgressCallback:
         progress.bar(f"{name:<10}", reached, total, "log entries")
 
     return update
-
-
-def register_rebuild(subparsers: Any) -> None:
-    rebuild = subparsers.add_parser(
-        "rebuild",
-        help="rebuild every read model (case index, measures, …) from the store",
-        description=(
-            "Replay the store (CASEWORK_STORE) from its first event into fresh read models and "
-            "swap them in whole: the intake's case index and measures, and the other services' "
-            "read models. Safe while the services run. Prints events/s at the end."
-        ),
-    )
-    rebuild.add_argument(
-        "--only",
-        action="append",
-        choices=sorted(REBUILDERS),
-        metavar="SERVICE",
-        help="rebuild only this service's read models (repeatable)",
-    )
-    rebuild.add_argument("--quiet", action="store_true", help="no progress bar")
-    rebuild.set_defaults(handler=run_rebuild)
 
 
 def run_rebuild(args: argparse.Namespace) -> int:

@@ -18,61 +18,11 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-from casework_stack.stack import SERVICES, Endpoint, Ports, Stack, StackConfig, shown_store
+from casework_stack.commands import ports_from, services_from
+from casework_stack.stack import Endpoint, Stack, StackConfig, shown_store
 from casework_stack.supervisor import ChildFailedError
 
-DEFAULTS = Ports()
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-def add_port_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="interface for every part (loopback)")
-    for name in ("intake", "dispatch", "mediation", "nats"):
-        parser.add_argument(
-            f"--{name}-port",
-            type=int,
-            default=DEFAULTS.of(name),
-            metavar="PORT",
-            help=f"{name}'s port (default {DEFAULTS.of(name)})",
-        )
-
-
-def add_without_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--without",
-        action="append",
-        default=[],
-        choices=SERVICES,
-        metavar="SERVICE",
-        help="leave a service out (run it yourself, e.g. under a debugger); repeatable",
-    )
-
-
-def services_from(args: argparse.Namespace) -> tuple[str, ...]:
-    return tuple(s for s in SERVICES if s not in args.without)
-
-
-def ports_from(args: argparse.Namespace) -> Ports:
-    return Ports(args.intake_port, args.dispatch_port, args.mediation_port, args.nats_port)
-
-
-def register_up(subparsers: Any) -> None:
-    up = subparsers.add_parser(
-        "up",
-        help="run the whole stack (NATS, relay, intake, dispatch, mediation) until Ctrl-C",
-        description=(
-            "Start nats-server (unless NATS_URL is set), the relay and the three services as "
-            "separate processes on fixed loopback ports, wait until each is ready, print where "
-            "each listens, and stop them all on Ctrl-C or SIGTERM. The store is CASEWORK_STORE "
-            "(default: a SQLite file under CASEWORK_VAR_DIR, ./var); logs go to <var>/logs/."
-        ),
-    )
-    add_port_options(up)
-    add_without_option(up)
-    up.add_argument(
-        "--ready-timeout", type=float, default=60.0, help="seconds to wait for each part"
-    )
-    up.set_defaults(handler=run_up)
 
 
 def print_endpoints(endpoints: list[Endpoint], out: Any = None) -> None:

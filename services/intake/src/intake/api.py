@@ -28,6 +28,9 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 
 from intake.config import Settings
 from intake.feeds import STORE_SOURCE, StoreFeed
+from intake.measures.desk import MeasuresDesk
+from intake.measures.model import MeasuresModel
+from intake.measures.routes import router as measures_router
 from intake.observability import Metrics
 from intake.places import Places
 from intake.read_model import CaseIndex
@@ -61,6 +64,7 @@ class Runtime:
     tokens: TokenStore
     metrics: Metrics
     store_feed: StoreFeed | None = None
+    measures: MeasuresDesk | None = None
     nats: Any = None
     consumer: Any = None
     background: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -309,9 +313,11 @@ def build_runtime(
         index,
         clock,
     )
+    measures = MeasuresModel(settings.db_path)
     rt = Runtime(settings, intake, tokens, metrics)
+    rt.measures = MeasuresDesk(measures, intake.places, clock)
     if settings.nats_url is None:
-        rt.store_feed = StoreFeed(app, index)
+        rt.store_feed = StoreFeed(app, index, also=[measures])
     return rt
 
 
@@ -342,6 +348,8 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
             if rt.store_feed is not None:
                 rt.store_feed.stop()
             rt.intake.index.close()
+            if rt.measures is not None:
+                rt.measures.model.close()
             rt.intake.records.close()
             rt.intake.app.close()
 
@@ -357,5 +365,6 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     )
     install(api, "intake", tokens, metrics_holder)
     api.include_router(cases)
+    api.include_router(measures_router)
     api.include_router(ops)
     return api

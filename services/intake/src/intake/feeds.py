@@ -1,16 +1,19 @@
-"""What feeds the case index: the store's notification log, or the case events on NATS.
+"""What feeds the read models: the store's notification log, or the case events on NATS.
 
-Both turn an event into a `Fact` and hand it to `CaseIndex.apply`; the projection itself
-(`read_model.py`) does not know which one it is fed by. The store feed follows the log by
-"greater than the last id seen" (ids can have gaps) and records its position with the facts, in
-the same transaction.
+Both turn an event into a `Fact` and hand it to each read model's `apply` (the case index,
+`read_model.py`; the measures, `measures/model.py`); a read model does not know which feed it is
+fed by. The store feed follows the log by "greater than the last id seen" (ids can have gaps)
+and each read model records its position with the facts, in the same transaction. Each is
+idempotent per case version, so the feed reads from the lowest position among them and a read
+model that is ahead ignores what it already holds.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
 from casework import Casework
 from casework.audit import history_entry
@@ -20,6 +23,16 @@ from intake.read_model import KIND_OF_CLASS, CaseIndex, Fact
 log = logging.getLogger("intake.feed")
 
 STORE_SOURCE = "store"
+
+
+class ReadModel(Protocol):
+    """What a feed needs of a read model (`CaseIndex`, `MeasuresModel`)."""
+
+    def apply(self, facts: Iterable[Fact], source: str | None = None, position: int = 0) -> int:
+        """Apply in order with the feed's position, in one transaction; how many were new."""
+
+    def position(self, source: str) -> int:
+        """How far this read model has read from `source`."""
 
 
 def fact_from_domain_event(event: Any) -> Fact | None:
@@ -44,20 +57,28 @@ def fact_from_domain_event(event: Any) -> Fact | None:
 class StoreFeed:
     """Follows the store's notification log into the index, by polling (and on demand)."""
 
-    def __init__(self, app: Casework, index: CaseIndex, *, batch: int = 500) -> None:
+    def __init__(
+        self,
+        app: Casework,
+        index: CaseIndex,
+        *,
+        batch: int = 500,
+        also: Sequence[ReadModel] = (),
+    ) -> None:
         self.app = app
         self.index = index
+        self.read_models: tuple[ReadModel, ...] = (index, *also)
         self.batch = batch
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def catch_up(self) -> int:
-        """Apply everything recorded so far; returns how many events were applied."""
+        """Apply everything recorded so far; returns how many events the case index applied."""
         applied = 0
         with self._lock:
             while True:
-                last = self.index.position(STORE_SOURCE)
+                last = min(model.position(STORE_SOURCE) for model in self.read_models)
                 page = self.app.recorder.select_notifications(
                     start=last, limit=self.batch, inclusive_of_start=False
                 )
@@ -69,6 +90,8 @@ class StoreFeed:
                     if fact is not None:
                         facts.append(fact)
                 applied += self.index.apply(facts, STORE_SOURCE, page[-1].id)
+                for model in self.read_models[1:]:
+                    model.apply(facts, STORE_SOURCE, page[-1].id)
 
     def start(self, poll_seconds: float) -> None:
         self._thread = threading.Thread(

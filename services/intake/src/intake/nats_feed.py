@@ -1,11 +1,12 @@
-"""Feeding the case index from the CASEWORK stream on NATS, with the consumer toolkit.
+"""Feeding the case index and the measures from the CASEWORK stream on NATS.
 
 The intake's durable consumer (`INTAKE_DURABLE`, default `intake-case-index`) reads the public
-contract models the relay publishes, turns each into a `Fact` and applies it to the index. The
-toolkit records each handled message in the store (exactly once); the index is idempotent per
-case version besides, so a redelivery never counts twice. An event that arrives before its
-predecessor (a redelivery overtaken by a later message) raises `GapError`: the toolkit naks it
-and it is applied once the earlier one is in.
+contract models the relay publishes, turns each into a `Fact` and applies it to the case index
+and to the measures read model. The toolkit records each handled message in the store (exactly
+once); both read models are idempotent per case version besides, so a redelivery never counts
+twice (and one that failed half-way is applied where it is missing). An event that arrives
+before its predecessor (a redelivery overtaken by a later message) raises `GapError`: the
+toolkit naks it and it is applied once the earlier one is in.
 """
 
 from __future__ import annotations
@@ -68,7 +69,10 @@ async def start_nats_feed(rt: Runtime) -> None:
 
     def handle(message: tuple[CaseEvent, int], app: Casework) -> None:
         event, sequence = message
-        index.apply([fact_from_contract(event)], source, sequence)
+        fact = fact_from_contract(event)
+        index.apply([fact], source, sequence)
+        if rt.measures is not None:
+            rt.measures.model.apply([fact], source, sequence)
 
     rt.nats = await nats.connect(
         rt.settings.nats_url, name="casework-intake", max_reconnect_attempts=-1

@@ -1,0 +1,357 @@
+"""The measures read model: one row per case and one per assignment, kept from the case events.
+
+Rates over a window (`from`/`to`) cannot be kept as running totals — a window chosen later needs
+each case's own times — so the model keeps, per case, the few facts the measures read: when it
+was reported and first answered, the deadlines in force, where it is, where and when it was
+settled, its rating; and per assignment, who took it, whether they declined or did it and in
+time. `definitions.py` turns rows into measures; nothing here decides what a rate means.
+
+Like the case index it is fed by `Fact`s from whichever feed (the store's notification log, or
+the CASEWORK stream on NATS), is idempotent per case version (a redelivered event changes
+nothing) and refuses an event that skips a version (`GapError`: the feed delivers it again).
+Times are stored as microseconds since the epoch, so comparisons never depend on time zones.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from intake.read_model import Fact, GapError
+
+SCHEMA = """
+create table if not exists measure_cases (
+    case_id text primary key,
+    version integer not null,
+    kind text not null,
+    priority text not null,
+    address text not null,
+    compound text not null,
+    reported_at integer not null,
+    entry_tier text not null,
+    tier text not null,
+    first_respond_by integer,
+    respond_by integer,
+    settle_by integer,
+    first_response_at integer,
+    water_stopped_at integer,
+    settled integer not null default 0,
+    settled_at integer,
+    settled_tier text,
+    rating integer,
+    reopened integer not null default 0,
+    escalations integer not null default 0
+);
+create index if not exists measure_cases_reported on measure_cases (reported_at);
+create table if not exists measure_tasks (
+    case_id text not null,
+    task_no integer not null,
+    assignee_id text not null,
+    assignee_role text not null,
+    assigned_at integer not null,
+    declined_at integer,
+    done_at integer,
+    done_on_time integer,
+    reopened_after_done integer not null default 0,
+    primary key (case_id, task_no)
+);
+create index if not exists measure_tasks_assignee on measure_tasks (assignee_id);
+create table if not exists measure_positions (source text primary key, position integer not null);
+"""
+TABLES = ("measure_cases", "measure_tasks", "measure_positions")
+
+FIRST_RESPONSES = frozenset(
+    {
+        "Acknowledged",
+        "Assigned",
+        "OwnerContactAttempted",
+        "ArrivedOnSite",
+        "WaterStopped",
+        "CauseRecorded",
+        "MediationConvened",
+    }
+)
+"""Events that count as the first response, exactly as the domain sets `acknowledged_at`."""
+
+WORK_DONE = frozenset({"WorkDone", "WaterStopped"})
+"""An assignee's task is done when they record the work done (repair) or the water stopped."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_us(at: datetime | str) -> int:
+    """Microseconds since the epoch; a time without a timezone is refused (it has no meaning)."""
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    if at.tzinfo is None:
+        raise ValueError(f"time {at.isoformat()} carries no timezone")
+    return (at - _EPOCH) // timedelta(microseconds=1)
+
+
+def from_us(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    """What the measures know of one case (times in microseconds since the epoch)."""
+
+    case_id: str
+    kind: str
+    priority: str
+    address: str
+    compound: str
+    reported_at: int
+    entry_tier: str
+    tier: str
+    first_respond_by: int | None
+    respond_by: int | None
+    settle_by: int | None
+    first_response_at: int | None
+    water_stopped_at: int | None
+    settled: bool
+    settled_at: int | None
+    settled_tier: str | None
+    rating: int | None
+    reopened: int
+    escalations: int
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """One assignment: who took it, and whether they declined it or did it (and in time)."""
+
+    case_id: str
+    task_no: int
+    assignee_id: str
+    assignee_role: str
+    assigned_at: int
+    declined_at: int | None
+    done_at: int | None
+    done_on_time: bool | None
+    reopened_after_done: bool
+
+
+_CASE_COLUMNS = (
+    "case_id, kind, priority, address, compound, reported_at, entry_tier, tier, "
+    "first_respond_by, respond_by, settle_by, first_response_at, water_stopped_at, settled, "
+    "settled_at, settled_tier, rating, reopened, escalations"
+)
+_TASK_COLUMNS = (
+    "t.case_id, t.task_no, t.assignee_id, t.assignee_role, t.assigned_at, t.declined_at, "
+    "t.done_at, t.done_on_time, t.reopened_after_done"
+)
+
+
+class MeasuresModel:
+    """The read model in a SQLite file (by default the intake's own `intake.db`)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("pragma journal_mode=wal")
+        self._db.execute("pragma busy_timeout=10000")
+        self._db.executescript(SCHEMA)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside `begin immediate`: one writer; readers see all of it or none."""
+        with self._lock:
+            self._db.execute("begin immediate")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("rollback")
+                raise
+            self._db.execute("commit")
+
+    # ----------------------------------------------------------------- writing
+
+    def apply(self, facts: Iterable[Fact], source: str | None = None, position: int = 0) -> int:
+        """Apply facts in order, with the feed's position, in one transaction; returns applied."""
+        with self.transaction() as db:
+            applied = sum(apply_fact(db, fact) for fact in facts)
+            if source is not None:
+                record_position(db, source, position)
+        return applied
+
+    def position(self, source: str) -> int:
+        with self._lock:
+            row = self._db.execute(
+                "select position from measure_positions where source = ?", (source,)
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    # ----------------------------------------------------------------- reading
+
+    def records(
+        self,
+        *,
+        place: str | None = None,
+        compound: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> tuple[list[CaseRecord], list[TaskRecord]]:
+        """Cases reported in [start, end) at or under `place` and in `compound`, with their tasks.
+
+        `place` is a path prefix (community, community/compound or …/building; None: all);
+        `compound` a compound id or community/compound.
+        """
+        where: list[str] = []
+        args: list[Any] = []
+        if place is not None:
+            where.append("(address = ? or substr(address, 1, ?) = ?)")
+            args += [place, len(place) + 1, place + "/"]
+        if compound is not None:
+            if "/" in compound:
+                where.append("compound = ?")
+                args.append(compound)
+            else:
+                where.append("substr(compound, instr(compound, '/') + 1) = ?")
+                args.append(compound)
+        if start is not None:
+            where.append("reported_at >= ?")
+            args.append(to_us(start))
+        if end is not None:
+            where.append("reported_at < ?")
+            args.append(to_us(end))
+        clause = " where " + " and ".join(where) if where else ""
+        with self._lock:
+            cases = self._db.execute(
+                f"select {_CASE_COLUMNS} from measure_cases{clause} order by reported_at, case_id",
+                args,
+            ).fetchall()
+            tasks = self._db.execute(
+                f"select {_TASK_COLUMNS} from measure_tasks t join measure_cases using (case_id)"
+                f"{clause} order by t.assigned_at, t.case_id, t.task_no",
+                args,
+            ).fetchall()
+        return [_case(row) for row in cases], [_task(row) for row in tasks]
+
+
+def _case(row: tuple[Any, ...]) -> CaseRecord:
+    values = dict(zip(_CASE_COLUMNS.split(", "), row, strict=True))
+    values["settled"] = bool(values["settled"])
+    return CaseRecord(**values)
+
+
+def _task(row: tuple[Any, ...]) -> TaskRecord:
+    names = [column.removeprefix("t.") for column in _TASK_COLUMNS.split(", ")]
+    values = dict(zip(names, row, strict=True))
+    if values["done_on_time"] is not None:
+        values["done_on_time"] = bool(values["done_on_time"])
+    values["reopened_after_done"] = bool(values["reopened_after_done"])
+    return TaskRecord(**values)
+
+
+def record_position(db: sqlite3.Connection, source: str, position: int) -> None:
+    db.execute(
+        "insert into measure_positions values (?, ?) on conflict(source) do update "
+        "set position = max(position, excluded.position)",
+        (source, position),
+    )
+
+
+def apply_fact(db: sqlite3.Connection, fact: Fact) -> int:
+    """Apply one event inside the caller's transaction; 1 if applied, 0 if already held."""
+    row = db.execute(
+        "select version, settle_by from measure_cases where case_id = ?", (fact.case_id,)
+    ).fetchone()
+    held = row[0] if row else 0
+    if fact.version <= held:
+        return 0
+    if fact.version != held + 1:
+        raise GapError(f"case {fact.case_id}: event {fact.version} arrived before {held + 1}")
+    at = to_us(fact.at)
+    if fact.name == "Reported":
+        address = str(fact.data["address"])
+        db.execute(
+            "insert into measure_cases (case_id, version, kind, priority, address, compound,"
+            " reported_at, entry_tier, tier) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                fact.case_id,
+                fact.version,
+                fact.kind,
+                str(fact.data["priority"]),
+                address,
+                "/".join(address.split("/")[:2]),
+                at,
+                fact.tier,
+                fact.tier,
+            ),
+        )
+        return 1
+    if row is None:  # pragma: no cover - a first event that is not a report: a broken stream
+        raise GapError(f"case {fact.case_id}: event {fact.version} before its report")
+    settle_by: int | None = row[1]
+    changes: dict[str, Any] = {"version": fact.version}
+    updates: list[str] = []
+    name = fact.name
+    if name in FIRST_RESPONSES:
+        updates.append("first_response_at = coalesce(first_response_at, :at)")
+    if name == "DeadlinesSet":
+        changes["respond_by"] = to_us(fact.data["respond_by"])
+        changes["settle_by"] = to_us(fact.data["settle_by"])
+        updates.append("first_respond_by = coalesce(first_respond_by, :respond_by)")
+    elif name == "Assigned":
+        db.execute(
+            "insert into measure_tasks (case_id, task_no, assignee_id, assignee_role, assigned_at)"
+            " values (?, (select count(*) + 1 from measure_tasks where case_id = ?), ?, ?, ?)",
+            (
+                fact.case_id,
+                fact.case_id,
+                str(fact.data["assignee_id"]),
+                str(fact.data["assignee_role"]),
+                at,
+            ),
+        )
+    elif name == "AssignmentDeclined":
+        db.execute(
+            "update measure_tasks set declined_at = ? where case_id = ? and task_no = "
+            "(select max(task_no) from measure_tasks where case_id = ?)",
+            (at, fact.case_id, fact.case_id),
+        )
+    elif name == "Escalated":
+        changes["tier"] = str(fact.data["to_tier"])
+        updates.append("escalations = escalations + 1")
+    elif name == "Resolved":
+        changes.update(settled=1, settled_at=at, settled_tier=fact.tier)
+    elif name == "Reopened":
+        changes.update(settled=0, settled_at=None, settled_tier=None)
+        updates.append("reopened = reopened + 1")
+        db.execute(
+            "update measure_tasks set reopened_after_done = 1 "
+            "where case_id = ? and done_at is not null",
+            (fact.case_id,),
+        )
+    elif name == "SatisfactionRated":
+        changes["rating"] = int(fact.data["score"])
+    if name == "WaterStopped":
+        changes["water_stopped_at"] = at
+    if name in WORK_DONE:
+        # the assignee of the case's latest, undeclined task did the work, in time or not
+        on_time = None if settle_by is None else int(at <= settle_by)
+        db.execute(
+            "update measure_tasks set done_at = ?, done_on_time = ? where case_id = ? and "
+            "task_no = (select max(task_no) from measure_tasks where case_id = ?) and "
+            "assignee_id = ? and declined_at is null and done_at is null",
+            (at, on_time, fact.case_id, fact.case_id, fact.actor_id),
+        )
+    params = {**changes, "at": at, "case_id": fact.case_id}
+    assignments = [f"{column} = :{column}" for column in changes] + updates
+    db.execute(
+        f"update measure_cases set {', '.join(assignments)} where case_id = :case_id", params
+    )
+    return 1

@@ -103,6 +103,13 @@ SPECS = [
     ),
     Spec("acknowledge", reported_repair, lambda c, a: c.acknowledge(a, AT), STAFF),
     Spec("assign", reported_repair, lambda c, a: c.assign(a, AT, STAFF, "on duty"), SYSTEM),
+    Spec("accept_assignment", assigned_repair, lambda c, a: c.accept_assignment(a, AT), WORKER),
+    Spec(
+        "queue_for_assignment",
+        reported_repair,
+        lambda c, a: c.queue_for_assignment(a, AT, "nobody free"),
+        SYSTEM,
+    ),
     Spec(
         "decline_assignment",
         assigned_repair,

@@ -214,6 +214,12 @@ class Casework(Application[UUID]):
     def assign(self, case_id: UUID | str, actor: Actor, assignee: Actor, why: str) -> None:
         self._update(case_id, Case, lambda c, at: c.assign(actor, at, assignee, why))
 
+    def accept_assignment(self, case_id: UUID | str, actor: Actor) -> None:
+        self._update(case_id, Case, lambda c, at: c.accept_assignment(actor, at))
+
+    def queue_for_assignment(self, case_id: UUID | str, actor: Actor, why: str) -> None:
+        self._update(case_id, Case, lambda c, at: c.queue_for_assignment(actor, at, why))
+
     def decline_assignment(self, case_id: UUID | str, actor: Actor, reason: str) -> None:
         self._update(case_id, Case, lambda c, at: c.decline_assignment(actor, at, reason))
 

@@ -65,6 +65,18 @@ class RepairAssignedV1(AssignedFields, RepairEvent):
     type: Literal["casework.repair.assigned.v1"] = "casework.repair.assigned.v1"
 
 
+class RepairAssignmentAcceptedV1(RepairEvent):
+    type: Literal["casework.repair.assignment_accepted.v1"] = (
+        "casework.repair.assignment_accepted.v1"
+    )
+
+
+class RepairQueuedForAssignmentV1(RepairEvent):
+    type: Literal["casework.repair.queued_for_assignment.v1"] = (
+        "casework.repair.queued_for_assignment.v1"
+    )
+
+
 class RepairAssignmentDeclinedV1(RepairEvent):
     type: Literal["casework.repair.assignment_declined.v1"] = (
         "casework.repair.assignment_declined.v1"
@@ -154,6 +166,16 @@ class LeakAcknowledgedV1(LeakEvent):
 
 class LeakAssignedV1(AssignedFields, LeakEvent):
     type: Literal["casework.leak.assigned.v1"] = "casework.leak.assigned.v1"
+
+
+class LeakAssignmentAcceptedV1(LeakEvent):
+    type: Literal["casework.leak.assignment_accepted.v1"] = "casework.leak.assignment_accepted.v1"
+
+
+class LeakQueuedForAssignmentV1(LeakEvent):
+    type: Literal["casework.leak.queued_for_assignment.v1"] = (
+        "casework.leak.queued_for_assignment.v1"
+    )
 
 
 class LeakAssignmentDeclinedV1(LeakEvent):
@@ -253,6 +275,18 @@ class DisputeAssignedV1(AssignedFields, DisputeEvent):
     type: Literal["casework.dispute.assigned.v1"] = "casework.dispute.assigned.v1"
 
 
+class DisputeAssignmentAcceptedV1(DisputeEvent):
+    type: Literal["casework.dispute.assignment_accepted.v1"] = (
+        "casework.dispute.assignment_accepted.v1"
+    )
+
+
+class DisputeQueuedForAssignmentV1(DisputeEvent):
+    type: Literal["casework.dispute.queued_for_assignment.v1"] = (
+        "casework.dispute.queued_for_assignment.v1"
+    )
+
+
 class DisputeAssignmentDeclinedV1(DisputeEvent):
     type: Literal["casework.dispute.assignment_declined.v1"] = (
         "casework.dispute.assignment_declined.v1"
@@ -309,7 +343,9 @@ EVENT_MODELS: tuple[type[CaseEvent], ...] = (
     RepairDeadlinesSetV1,
     RepairAcknowledgedV1,
     RepairAssignedV1,
+    RepairAssignmentAcceptedV1,
     RepairAssignmentDeclinedV1,
+    RepairQueuedForAssignmentV1,
     RepairEscalatedV1,
     RepairResolvedV1,
     RepairConfirmedByResidentV1,
@@ -329,7 +365,9 @@ EVENT_MODELS: tuple[type[CaseEvent], ...] = (
     LeakDeadlinesSetV1,
     LeakAcknowledgedV1,
     LeakAssignedV1,
+    LeakAssignmentAcceptedV1,
     LeakAssignmentDeclinedV1,
+    LeakQueuedForAssignmentV1,
     LeakEscalatedV1,
     LeakResolvedV1,
     LeakConfirmedByResidentV1,
@@ -350,7 +388,9 @@ EVENT_MODELS: tuple[type[CaseEvent], ...] = (
     DisputeDeadlinesSetV1,
     DisputeAcknowledgedV1,
     DisputeAssignedV1,
+    DisputeAssignmentAcceptedV1,
     DisputeAssignmentDeclinedV1,
+    DisputeQueuedForAssignmentV1,
     DisputeEscalatedV1,
     DisputeResolvedV1,
     DisputeConfirmedByResidentV1,

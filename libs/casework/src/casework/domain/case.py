@@ -166,15 +166,32 @@ class Case(Aggregate):
         def apply_to(self, case: Any) -> None:
             case.status = Status.ASSIGNED
             case.assignee = Actor(self.assignee_id, Role(self.assignee_role))
+            case.accepted_at = None
+            case.queued_at = None
             if case.acknowledged_at is None:
                 case.acknowledged_at = self.timestamp
+
+    @dataclass(frozen=True)
+    class AssignmentAccepted(Event):
+        """The assignee took the work on (接单); the case stays assigned until work starts."""
+
+        def apply_to(self, case: Any) -> None:
+            case.accepted_at = self.timestamp
 
     @dataclass(frozen=True)
     class AssignmentDeclined(Event):
         def apply_to(self, case: Any) -> None:
             case.declined_by.append(self.actor_id)
             case.assignee = None
+            case.accepted_at = None
             case.status = Status.ACKNOWLEDGED
+
+    @dataclass(frozen=True)
+    class QueuedForAssignment(Event):
+        """Nobody suitable was free; `reason` says why. Not a response: the deadline runs on."""
+
+        def apply_to(self, case: Any) -> None:
+            case.queued_at = self.timestamp
 
     @dataclass(frozen=True)
     class Escalated(Event):
@@ -270,6 +287,8 @@ class Case(Aggregate):
         self.tier_entered_at: datetime | None = None
         self.acknowledged_at: datetime | None = None
         self.assignee: Actor | None = None
+        self.accepted_at: datetime | None = None
+        self.queued_at: datetime | None = None
         self.declined_by: list[str] = []
         self.escalations = 0
         self.failed_rounds_at_tier = 0
@@ -429,6 +448,24 @@ class Case(Aggregate):
                 f"case {self.id} is assigned to {who}; {actor.id} cannot {action}"
             )
 
+    def accept_assignment(self, actor: Actor, at: datetime) -> None:
+        check_may(actor, "accept_assignment")
+        self.check_status("be accepted", Status.ASSIGNED)
+        self.check_assignee(actor, "accept it")
+        if self.accepted_at is not None:
+            raise InvalidTransitionError(f"{actor.id} has already accepted case {self.id}")
+        self._record(self.AssignmentAccepted, actor, at)
+
+    def queue_for_assignment(self, actor: Actor, at: datetime, why: str) -> None:
+        """Record that the case waits for someone suitable to be free, and why; once per wait."""
+        check_may(actor, "queue_for_assignment")
+        if not self.ASSIGNABLE:
+            raise InvalidTransitionError(f"a {self.KIND} is mediated, not assigned")
+        self.check_status("wait for an assignee", Status.REPORTED, Status.ACKNOWLEDGED)
+        if self.queued_at is not None:
+            raise InvalidTransitionError(f"case {self.id} is already waiting for an assignee")
+        self._record(self.QueuedForAssignment, actor, at, reason=_require_text(why, "why it waits"))
+
     def decline_assignment(self, actor: Actor, at: datetime, reason: str) -> None:
         check_may(actor, "decline_assignment")
         self.check_status("be declined", Status.ASSIGNED)
@@ -574,6 +611,8 @@ class Case(Aggregate):
             "respond_by": self.respond_by.isoformat() if self.respond_by else None,
             "settle_by": self.settle_by.isoformat() if self.settle_by else None,
             "acknowledged_at": self.acknowledged_at.isoformat() if self.acknowledged_at else None,
+            "accepted_at": self.accepted_at.isoformat() if self.accepted_at else None,
+            "queued_at": self.queued_at.isoformat() if self.queued_at else None,
             "assignee": (
                 {"id": self.assignee.id, "role": self.assignee.role.value}
                 if self.assignee

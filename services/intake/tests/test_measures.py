@@ -236,9 +236,7 @@ def test_measures_fed_in_any_batches_equal_a_rebuild_and_what_the_case_files_say
             want = expected(app, cases, to_us(now))
             assert measures.open_by_kind_tier == want["open_by_kind_tier"]
             assert {s.tier: s.count for s in measures.settled_by_tier} == want["settled_by_tier"]
-            assert (measures.response.numerator, measures.response.denominator) == want[
-                "response"
-            ]
+            assert (measures.response.numerator, measures.response.denominator) == want["response"]
             satisfaction = (measures.satisfaction.numerator, measures.satisfaction.denominator)
             assert satisfaction == want["satisfaction"]
             assert measures.reopened == want["reopened"]

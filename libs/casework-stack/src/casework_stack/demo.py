@@ -64,7 +64,13 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def play(config: StackConfig, progress: Progress) -> int:
     """Up, the stories, the case files, the measures, down; the exit status."""
-    from casework_stack.stories import STORIES, Scene, print_measures, show_case
+    from casework_stack.stories import (
+        STORIES,
+        Scene,
+        print_measures,
+        show_case,
+        wait_read_models,
+    )
 
     began = time.monotonic()
     stack = Stack(config, on_step=progress.step)
@@ -79,6 +85,7 @@ def play(config: StackConfig, progress: Progress) -> int:
     cast = Cast(config.var_dir / "tokens.json")
     failures: list[str] = []
     cases = intact = 0
+    shown: list[str] = []
     try:
         for story in STORIES:
             missing = [s for s in story.needs if s not in api.urls]
@@ -91,9 +98,10 @@ def play(config: StackConfig, progress: Progress) -> int:
             scene = Scene(api, cast, progress, story.letter)
             try:
                 case_ids = story.play(scene)
-            except StepFailedError as error:
-                scene.say(f"STOPPED: {error}")
-                failures.append(f"({story.letter}) {error}")
+            except Exception as error:  # a story stops; the others are still told
+                what = str(error) if isinstance(error, StepFailedError) else repr(error)
+                scene.say(f"STOPPED: {what}")
+                failures.append(f"({story.letter}) {what}")
                 case_ids = scene.cases
             for line in scene.lines:
                 print(f"  {line}")
@@ -101,9 +109,12 @@ def play(config: StackConfig, progress: Progress) -> int:
                 progress.step(f"story ({story.letter}): reading case file {case_id[:8]}")
                 print()
                 ok = show_case(api, cast, case_id)
+                shown.append(case_id)
                 cases += 1
                 intact += ok
             print()
+        progress.step("waiting for the read models to catch up")
+        wait_read_models(api, cast, shown)
         progress.step("reading the measures")
         print_measures(api, cast)
     finally:

@@ -79,6 +79,11 @@ def run_up(args: argparse.Namespace) -> int:
     missing = [e.name for e in stack.endpoints() if e.pid is None and e.name != "nats"]
     if missing:
         print(f"  ({', '.join(missing)}: not started)")
+    tokens = config.var_dir / "tokens.json"
+    print(
+        "  tokens: casework-token make --actor ID --role ROLE [--place PATH]  "
+        f"(CASEWORK_VAR_DIR={config.var_dir}; file {tokens})"
+    )
     print(f"ready in {stack.started_in:.1f} s; Ctrl-C stops everything", flush=True)
     return _run_until_stopped(stack)
 

@@ -22,6 +22,7 @@ from casework.audit import HistoryEntry
 from casework.timeline import render_case_file
 
 from casework_stack.client import Api, Cast, Person, StepFailedError, wait_for
+from casework_stack.measures import measure_lines
 from casework_stack.progress import Progress
 
 COMMUNITY = "jiayu-xx"
@@ -176,63 +177,6 @@ def print_measures(api: Api, cast: Cast, compounds: tuple[str, ...] = (JIATING, 
         for line in measure_lines(measures):
             print(f"    {line}")
     print()
-
-
-RATES = (
-    ("response", "响应率 response rate"),
-    ("resolution", "解决率 resolution rate"),
-    ("satisfaction", "满意率 satisfaction rate"),
-)
-
-
-def _rate(value: Mapping[str, Any]) -> str:
-    share = "n/a" if value.get("value") is None else f"{value['value']:.0%}"
-    return f"{share} ({value.get('numerator')}/{value.get('denominator')})"
-
-
-def _minutes(value: Any) -> str:
-    return "n/a" if value is None else "under 1 min" if value < 1 else f"{value:.0f} min"
-
-
-def measure_lines(measures: Mapping[str, Any]) -> list[str]:
-    """The measures document in a few lines; fields this table does not know are listed as
-    they come, so a new measure shows up without a change here."""
-    shown = {"scope", "compound", "from", "to", "as_of", "open_by_kind_tier"}
-    lines = [f"cases {measures.get('cases')}, open {measures.get('open')}"]
-    shown |= {"cases", "open"}
-    for key, label in RATES:
-        if isinstance(measures.get(key), Mapping):
-            lines.append(f"{label}: {_rate(measures[key])}")
-            shown.add(key)
-    tiers = measures.get("settled_by_tier")
-    if isinstance(tiers, list):
-        parts = [f"{t['tier']} {t['count']}" for t in tiers]
-        lines.append("settled at (楼栋/小区/社区): " + ", ".join(parts))
-        shown.add("settled_by_tier")
-    if "median_minutes_to_first_response" in measures:
-        lines.append(
-            "median time to first response: "
-            f"{_minutes(measures['median_minutes_to_first_response'])}; to settle: "
-            f"{_minutes(measures.get('median_minutes_to_settle'))} (wall clock)"
-        )
-        shown |= {"median_minutes_to_first_response", "median_minutes_to_settle"}
-    if "average_rating" in measures:
-        lines.append(f"average rating: {measures['average_rating'] or 'n/a'}")
-        shown.add("average_rating")
-    if isinstance(measures.get("overdue"), list):
-        lines.append(f"overdue now: {len(measures['overdue'])}")
-        shown.add("overdue")
-    if isinstance(measures.get("volunteers"), list):
-        for v in measures["volunteers"]:
-            board = {"red": "红榜 red", "black": "黑榜 black"}.get(v.get("board") or "", "")
-            lines.append(
-                f"volunteer {v.get('volunteer_id')}: {v.get('tasks')} task(s), "
-                f"{v.get('done_on_time')} done on time, rating {v.get('average_rating') or 'n/a'}"
-                + (f"  {board}" if board else "")
-            )
-        shown.add("volunteers")
-    lines += [f"{k}: {v}" for k, v in measures.items() if k not in shown]
-    return lines
 
 
 # ------------------------------------------------------------------ the services' verbs

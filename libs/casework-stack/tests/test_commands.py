@@ -1,0 +1,60 @@
+"""The stack's smaller commands and pieces, without a running stack."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from casework.cli import main
+from casework_stack.progress import Progress
+from casework_stack.topology import Ports, port_taken, shown_store
+
+
+def test_measures_without_a_read_model_says_what_to_run_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CASEWORK_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("INTAKE_DB", raising=False)
+
+    assert main(["measures"]) == 2
+    assert "run `casework up` (or `casework rebuild`)" in capsys.readouterr().err
+
+
+def test_measures_refuses_a_window_without_a_timezone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CASEWORK_VAR_DIR", str(tmp_path))
+    monkeypatch.delenv("INTAKE_DB", raising=False)
+    (tmp_path / "intake.db").touch()
+
+    assert main(["measures", "--from", "2026-11-01"]) == 2
+    assert "--from needs a timezone" in capsys.readouterr().err
+
+
+def test_a_store_url_is_shown_without_its_password() -> None:
+    shown = shown_store("postgresql://casework:s3cret@db.example:5432/casework")
+    assert shown == "postgresql://…@db.example:5432/casework"
+    assert shown_store("sqlite:///var/casework.db") == "sqlite:///var/casework.db"
+
+
+def test_free_ports_are_free_and_distinct() -> None:
+    ports = Ports.free()
+    numbers = [ports.of(n) for n in ("intake", "dispatch", "mediation", "nats")]
+    assert len(set(numbers)) == 4
+    assert not any(port_taken("127.0.0.1", n) for n in numbers)
+    assert Ports() == Ports(8000, 8001, 8002, 4223)  # the README's table
+
+
+def test_progress_off_a_terminal_is_plain_lines_and_a_bar_that_ends_once() -> None:
+    out = io.StringIO()
+    progress = Progress(out, live=False)
+    progress.step("starting nats-server")
+    for done in (10, 50, 100, 100):
+        progress.bar("intake", done, 100, "log entries")
+    progress.done("finished")
+
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("starting nats-server")
+    assert sum("100%" in line for line in lines) == 1
+    assert lines[-1] == "finished"

@@ -1,1 +1,2 @@
-"""The Casework mediation service (see its issue; a shell until then)."""
+"""The Casework mediation service: disputes settled in rounds, at the right tier, with the right
+people. See README.md ("Mediation service") and services/mediation/src/mediation/api.py."""

@@ -1,0 +1,167 @@
+"""Where the service hears of case events: its durable consumer on NATS, or the store's log.
+
+Both hand each event, as a `Notice`, to one `Handler`: it refreshes the dispute's worklist row
+from the committed case and then reacts (`reactions.react`), inside the tracking block that makes
+the reaction's effects and the event's position one transaction (docs/adr/004).
+
+- **NATS** (`NATS_URL` set): the durable consumer `mediation` (`MEDIATION_DURABLE`) on stream
+  `CASEWORK`, filtered on the server to dispute events and leak causes; per-message tracking,
+  retries with backoff, and `casework.dlq.mediation` for what cannot be read or keeps failing
+  (the casework consumer toolkit). Run `casework relay` beside it.
+- **The store** (no NATS): a thread follows the notification log in order, tracking the last
+  notification it handled (`mediation-store`), so a restart resumes right after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from typing import Any
+from uuid import UUID
+
+import nats
+from casework import Casework, Dispute
+from casework.contracts import CaseEvent
+from casework.messaging.consumer import (
+    Consumer,
+    SubscriptionSettings,
+    handle_tracked,
+    parse_contract,
+)
+from casework.messaging.relay import ensure_stream
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import Tracking
+
+from mediation.reactions import Notice, concerns_mediation, react
+from mediation.worklist import Worklist
+
+log = logging.getLogger("mediation.feed")
+
+SUBJECTS = ("casework.dispute.>", "casework.leak.cause_recorded.>")
+"""Dispute events, and leak causes (for damage disputes); never the dead letters."""
+STORE_TRACKING = "mediation-store"
+
+
+def refresh(app: Casework, worklist: Worklist, case_id: str | UUID) -> None:
+    """The dispute's row from its committed state (never from a handler's unsaved work)."""
+    try:
+        case: Any = app.repository.get(UUID(str(case_id)))
+    except (AggregateNotFoundError, ValueError):
+        return
+    if isinstance(case, Dispute):
+        worklist.refresh(case)
+
+
+class Handler:
+    """Refresh the worklist, then react; called inside the tracking block."""
+
+    def __init__(self, worklist: Worklist) -> None:
+        self.worklist = worklist
+
+    def __call__(self, notice: Notice, app: Casework) -> None:
+        if notice.kind == "dispute":
+            refresh(app, self.worklist, notice.case_id)
+        for line in react(notice, app):
+            log.info(line, extra={"case_id": notice.case_id})
+
+    def from_contract(self, contract: CaseEvent, app: Casework) -> None:
+        self(Notice.from_contract(contract), app)
+
+
+# ------------------------------------------------------------------ NATS
+
+
+async def start_consumer(
+    nats_url: str, app: Casework, worklist: Worklist, durable: str, **options: Any
+) -> tuple[Any, Consumer[CaseEvent], asyncio.Task[None]]:
+    """Connect, bind the durable consumer and run it in the background."""
+    nc = await nats.connect(nats_url, name="casework-mediation", max_reconnect_attempts=-1)
+    handler = Handler(worklist)
+    consumer: Consumer[CaseEvent] = Consumer(
+        nc,
+        app,
+        handler.from_contract,
+        parse_contract,
+        SubscriptionSettings(
+            service="mediation",
+            durable=durable,
+            filter_subjects=SUBJECTS,
+            fetch_timeout=0.5,
+            **options,
+        ),
+    )
+    await ensure_stream(nc.jetstream())  # the relay may not have run yet
+    await consumer.subscribe()
+    task = asyncio.create_task(consumer.run(), name="mediation-consumer")
+    return nc, consumer, task
+
+
+async def stop_consumer(nc: Any, consumer: Consumer[CaseEvent], task: asyncio.Task[None]) -> None:
+    await consumer.stop()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+    with contextlib.suppress(Exception):
+        await nc.drain()
+
+
+# ------------------------------------------------------------------ the store
+
+
+class StoreFeed:
+    """Follows the store's notification log, in order, through the same handler."""
+
+    def __init__(self, app: Casework, worklist: Worklist, *, batch: int = 200) -> None:
+        self.app = app
+        self.handler = Handler(worklist)
+        self.batch = batch
+        self._position: int | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def position(self) -> int:
+        if self._position is None:
+            self._position = self.app.process_recorder.max_tracking_id(STORE_TRACKING) or 0
+        return self._position
+
+    def catch_up(self) -> int:
+        """Handle everything recorded so far; returns how many events concerned mediation."""
+        handled = 0
+        with self._lock:
+            while True:
+                page = self.app.recorder.select_notifications(
+                    start=self.position, limit=self.batch, inclusive_of_start=False
+                )
+                if not page:
+                    return handled
+                for notification in page:
+                    notice = Notice.from_domain_event(self.app.mapper.to_domain_event(notification))
+                    if notice is not None and concerns_mediation(notice):
+                        tracking = Tracking(STORE_TRACKING, notification.id)
+                        handle_tracked(self.app, self.handler, notice, tracking)
+                        handled += 1
+                    self._position = notification.id
+
+    def start(self, poll_seconds: float) -> None:
+        self._thread = threading.Thread(
+            target=self._run, args=(poll_seconds,), name="mediation-store-feed", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self, poll_seconds: float) -> None:
+        while not self._stop.is_set():
+            try:
+                self.catch_up()
+            except Exception:  # keep following; the next poll retries from the last tracked
+                log.exception("mediation store feed failed; retrying")
+                with self._lock:
+                    self._position = None
+            self._stop.wait(poll_seconds)

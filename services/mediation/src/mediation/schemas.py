@@ -1,0 +1,307 @@
+"""Request and response bodies: pydantic models, so every input is checked before the domain."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from casework import Role, Tier
+from casework.domain.dispute import (
+    COUNTY_DEPARTMENTS,
+    MATTERS,
+    MEETING_FORMS,
+)
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+
+def _one_of(options: Iterable[str], what: str) -> Callable[[str], str]:
+    allowed = tuple(options)
+
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(f"{what} must be one of {', '.join(allowed)}")
+        return value
+
+    return check
+
+
+def _enum(options: Iterable[str]) -> dict[str, Any]:
+    return {"enum": list(options)}
+
+
+MeetingForm = Annotated[
+    str,
+    AfterValidator(_one_of(MEETING_FORMS, "form")),
+    Field(json_schema_extra=_enum(MEETING_FORMS)),
+]
+Department = Annotated[
+    str,
+    AfterValidator(_one_of(COUNTY_DEPARTMENTS, "department")),
+    Field(json_schema_extra=_enum(COUNTY_DEPARTMENTS)),
+]
+Matter = Annotated[
+    str, AfterValidator(_one_of(MATTERS, "matter")), Field(json_schema_extra=_enum(MATTERS))
+]
+Grounds = Literal["failed_rounds", "deadline_passed", "outside_powers", "other"]
+Outcome = Literal["progress", "failed", "agreed"]
+
+Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Text = Annotated[str, Field(min_length=1, max_length=1000)]
+LongText = Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ParticipantIn(Body):
+    id: Id = Field(description="the person (or, for a county department, its representative)")
+    role: Role
+    department: Department | None = Field(
+        default=None,
+        description="for a county department representative: which department (县直部门)",
+    )
+
+    @model_validator(mode="after")
+    def _department_for_county_only(self) -> ParticipantIn:
+        county = self.role is Role.COUNTY_REPRESENTATIVE
+        if self.department is not None and not county:
+            raise ValueError("only a county_department_rep names a department")
+        if (
+            county
+            and self.department is None
+            and self.id.split(":", 1)[0] not in COUNTY_DEPARTMENTS
+        ):
+            raise ValueError(
+                "a county_department_rep names its department: one of "
+                + ", ".join(COUNTY_DEPARTMENTS)
+            )
+        if self.role in (Role.AUDITOR, Role.SYSTEM):
+            raise ValueError(f"a {self.role.value} does not take part in a meeting")
+        return self
+
+    def as_participant(self) -> dict[str, str]:
+        """County representatives are recorded as `<department>:<person>`."""
+        pid = self.id
+        if self.department is not None and pid != self.department:
+            pid = f"{self.department}:{pid}"
+        return {"id": pid, "role": self.role.value}
+
+
+class MeetingCreate(Body):
+    form: MeetingForm = Field(
+        description="the form of meeting; each is held at given tiers (GET /mediation-rules)"
+    )
+    scheduled_for: AwareDatetime = Field(description="when, with its timezone")
+    place: Text = Field(description="where, e.g. 'building 3 lobby', 'door to door'")
+    participants: list[ParticipantIn] = Field(default_factory=list, max_length=500)
+
+
+class RoundCreate(Body):
+    attendees: list[Id] = Field(
+        min_length=1,
+        max_length=5000,
+        description="who came, or for an opinion collection who was consulted",
+    )
+    outcome: Outcome = Field(description="progress, failed (counts towards escalation), or agreed")
+    positions: dict[Id, Text] = Field(default_factory=dict, description="party -> position")
+    proposals: list[Text] = Field(default_factory=list, max_length=100)
+    options: list[Text] = Field(
+        default_factory=list, max_length=100, description="the options put to the vote"
+    )
+    tally: dict[Text, Annotated[int, Field(ge=0, le=1_000_000)]] = Field(
+        default_factory=dict, description="option -> how many chose it, in this round"
+    )
+    note: str = Field(default="", max_length=4000)
+
+
+class CommitmentIn(Body):
+    who: Id
+    what: Text
+    due: Annotated[str, Field(min_length=10, max_length=40)] = Field(
+        description="an ISO date (due by the end of that day, China time) or date-time"
+    )
+
+
+class AgreementCreate(Body):
+    meeting_id: Id = Field(description="the meeting that reached it")
+    terms: list[Text] = Field(min_length=1, max_length=100)
+    commitments: list[CommitmentIn] = Field(default_factory=list, max_length=100)
+    basis: str = Field(
+        default="",
+        max_length=4000,
+        description="what decided it; the latest tally is cited after it automatically",
+    )
+
+
+class EscalationCreate(Body):
+    grounds: Grounds = Field(
+        description="failed_rounds, deadline_passed, outside_powers (name the matter) or other"
+    )
+    matter: Matter | None = Field(
+        default=None, description="for outside_powers: the matter beyond this tier's powers"
+    )
+    reason: str = Field(default="", max_length=4000, description="the mediator's words")
+
+
+class FollowUpCreate(Body):
+    commitment_index: int = Field(ge=0, le=1000)
+    kept: bool
+    note: LongText
+
+
+class ResolutionCreate(Body):
+    summary: LongText
+
+
+# ------------------------------------------------------------------- answers
+
+
+class Participant(BaseModel):
+    id: str
+    role: str
+    department: str | None = None
+
+
+class RoundPublic(BaseModel):
+    meeting_id: str
+    round_no: int
+    at: datetime
+    recorded_by: str
+    outcome: str
+    attendees: list[str]
+    positions: dict[str, str]
+    proposals: list[str]
+    options: list[str]
+    tally: dict[str, int]
+    note: str
+
+
+class MeetingPublic(BaseModel):
+    meeting_id: str
+    case_id: str
+    form: str
+    label: str
+    tier: str
+    scheduled_for: datetime
+    place: str
+    participants: list[Participant]
+    rounds: list[RoundPublic]
+
+
+class CommitmentPublic(BaseModel):
+    index: int
+    who: str
+    what: str
+    due: str
+    status: Literal["pending", "due", "kept", "broken"]
+
+
+class EscalationPublic(BaseModel):
+    at: datetime
+    from_tier: str
+    to_tier: str
+    automatic: bool
+    by: str
+    reason: str
+
+
+class DisputePublic(BaseModel):
+    case_id: str
+    version: int
+    address: str
+    category: str
+    description: str
+    parties: list[str]
+    reporter_ids: list[str]
+    tier: str
+    entry_tier: str
+    status: str
+    priority: str
+    respond_by: datetime | None
+    settle_by: datetime | None
+    escalation_due_at: datetime | None
+    failed_rounds_at_tier: int
+    escalations: list[EscalationPublic]
+    meetings: list[MeetingPublic]
+    terms: list[str]
+    commitments: list[CommitmentPublic]
+    tally_citation: str
+    settled_tier: str | None
+    links: list[dict[str, str]]
+    next_action: str
+
+
+class RoundRecorded(BaseModel):
+    round: RoundPublic
+    dispute: DisputePublic
+
+
+class WorkItem(BaseModel):
+    case_id: str
+    version: int
+    address: str
+    compound: str
+    tier: str
+    status: str
+    category: str
+    priority: str
+    description: str
+    reported_at: datetime
+    respond_by: datetime | None
+    settle_by: datetime | None
+    escalation_due_at: datetime | None
+    failed_rounds_at_tier: int
+    escalations: int
+    meetings_at_tier: int
+    next_meeting_at: datetime | None
+    commitments_open: int
+    commitments_due: int
+    next_commitment_due: datetime | None
+    from_leak: str | None
+    next_action: str
+    attention_at: datetime | None = Field(
+        description="the soonest of: a deadline that escalates it, its next meeting, a "
+        "commitment's due date (the list is sorted by it)"
+    )
+
+
+class WorkPage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[WorkItem]
+
+
+class FormRule(BaseModel):
+    form: str
+    label: str
+    tiers: list[Tier]
+    seats_county_departments: bool
+
+
+class TierRule(BaseModel):
+    tier: Tier
+    label: str
+    mediators: list[str]
+    forms: list[str]
+
+
+class MatterRule(BaseModel):
+    matter: str
+    label: str
+    decided_at: Tier
+
+
+class MediationRules(BaseModel):
+    forms: list[FormRule]
+    tiers: list[TierRule]
+    matters: list[MatterRule]
+    county_departments: dict[str, str]
+    escalation_grounds: list[str]
+    failed_rounds_before_escalation: int
+
+
+def as_datetime(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value

@@ -1,0 +1,335 @@
+"""The mediators' worklist: one row per dispute, saying where it stands and what is next.
+
+A row is a function of the dispute's committed state (`row_for`), not a sum of events, so the
+feed, the API and the scheduler can all `refresh` it from the case they just read, in any order:
+a row is replaced only by one from a later version of the case. Moments are kept as UTC ISO
+strings so that SQL compares them correctly. Meetings are indexed too, so that
+`POST /meetings/{id}/rounds` finds its dispute without the caller naming it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from casework import Dispute, Status
+from casework.domain.dispute import OPEN_COMMITMENT, commitment_due_at
+from casework.domain.ladder import FAILED_ROUNDS_BEFORE_ESCALATION
+
+_SCHEMA = """
+create table if not exists disputes (
+    case_id text primary key,
+    version integer not null,
+    address text not null,
+    community text not null,
+    compound text not null,
+    building text,
+    tier text not null,
+    status text not null,
+    category text not null,
+    priority text not null,
+    description text not null,
+    reported_at text not null,
+    respond_by text,
+    settle_by text,
+    escalation_due_at text,
+    failed_rounds_at_tier integer not null,
+    escalations integer not null,
+    meetings_at_tier integer not null,
+    next_meeting_at text,
+    commitments_open integer not null,
+    commitments_due integer not null,
+    next_commitment_due text,
+    from_leak text,
+    next_action text not null,
+    attention_at text,
+    open integer not null
+);
+create index if not exists disputes_place on disputes (community, compound, tier);
+create index if not exists disputes_attention on disputes (open, attention_at);
+create table if not exists dispute_people (
+    case_id text not null,
+    actor_id text not null,
+    primary key (case_id, actor_id)
+);
+create index if not exists dispute_people_actor on dispute_people (actor_id);
+create table if not exists meetings (
+    meeting_id text primary key,
+    case_id text not null,
+    form text not null,
+    tier text not null,
+    scheduled_for text not null,
+    place text not null,
+    rounds integer not null
+);
+create index if not exists meetings_case on meetings (case_id);
+"""
+
+
+def utc(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment is not None else None
+
+
+@dataclass(frozen=True)
+class WorkRow:
+    """One dispute on the worklist; moments are UTC ISO strings."""
+
+    case_id: str
+    version: int
+    address: str
+    community: str
+    compound: str
+    building: str | None
+    tier: str
+    status: str
+    category: str
+    priority: str
+    description: str
+    reported_at: str
+    respond_by: str | None
+    settle_by: str | None
+    escalation_due_at: str | None
+    failed_rounds_at_tier: int
+    escalations: int
+    meetings_at_tier: int
+    next_meeting_at: str | None
+    commitments_open: int
+    commitments_due: int
+    next_commitment_due: str | None
+    from_leak: str | None
+    next_action: str
+    attention_at: str | None
+    open: int
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a listing may include: everything, a place (path prefix), or one person's disputes."""
+
+    place: str | None = None
+    person: str | None = None
+    everything: bool = False
+
+
+def next_action(case: Dispute) -> str:
+    """What a mediator does next with this dispute, in a few words."""
+    if case.status is Status.CLOSED:
+        return "nothing: closed"
+    due = [i for i, c in enumerate(case.commitments) if c["status"] == "due"]
+    if due:
+        return "check back commitment " + ", ".join(f"#{i}" for i in due) + " (due)"
+    if case.status is Status.AGREED:
+        return "record the resolution: an agreement was reached"
+    if case.status in (Status.RESOLVED, Status.CONFIRMED):
+        waiting = [c for c in case.commitments if c["status"] in OPEN_COMMITMENT]
+        if waiting:
+            first = min(waiting, key=lambda c: commitment_due_at(c["due"]))
+            return f"check back when commitments fall due (next {first['due']})"
+        return "close the case: settled and followed up"
+    here = {k: m for k, m in case.meetings.items() if m["tier"] == case.tier.value}
+    if not here:
+        return f"convene a meeting at the {case.tier.value}"
+    waiting_round = sorted((m["scheduled_for"], k) for k, m in here.items() if m["rounds"] == 0)
+    if waiting_round:
+        when, meeting_id = waiting_round[0]
+        form = case.meetings[meeting_id]["form"]
+        return f"hold round 1 of the {form} {meeting_id} ({when})"
+    left = FAILED_ROUNDS_BEFORE_ESCALATION - case.failed_rounds_at_tier
+    return f"hold the next round or record the agreement ({left} failed round(s) before it climbs)"
+
+
+def row_for(case: Dispute) -> WorkRow:
+    address = case.address
+    here = [m for m in case.meetings.values() if m["tier"] == case.tier.value]
+    upcoming = [datetime.fromisoformat(m["scheduled_for"]) for m in here if int(m["rounds"]) == 0]
+    open_commitments = [c for c in case.commitments if c["status"] in OPEN_COMMITMENT]
+    pending_due = [
+        commitment_due_at(c["due"]) for c in case.commitments if c["status"] == "pending"
+    ]
+    from_leak = next((other for other, rel in case.links if rel == "damage_dispute"), None)
+    escalation_due = case.escalation_due_at()
+    next_meeting = min(upcoming) if upcoming else None
+    next_due = min(pending_due) if pending_due else None
+    moments = [m for m in (escalation_due, next_meeting, next_due) if m is not None]
+    return WorkRow(
+        case_id=str(case.id),
+        version=case.version,
+        address=address.path,
+        community=address.community,
+        compound=address.compound,
+        building=address.building,
+        tier=case.tier.value,
+        status=case.status.value,
+        category=case.category,
+        priority=case.priority.value,
+        description=case.description[:280],
+        reported_at=utc(case.reported_at) or "",
+        respond_by=utc(case.respond_by),
+        settle_by=utc(case.settle_by),
+        escalation_due_at=utc(escalation_due),
+        failed_rounds_at_tier=case.failed_rounds_at_tier,
+        escalations=case.escalations,
+        meetings_at_tier=len(here),
+        next_meeting_at=utc(next_meeting),
+        commitments_open=len(open_commitments),
+        commitments_due=sum(1 for c in case.commitments if c["status"] == "due"),
+        next_commitment_due=utc(next_due),
+        from_leak=from_leak,
+        next_action=next_action(case),
+        attention_at=utc(min(moments)) if moments else None,
+        open=0 if case.status is Status.CLOSED else 1,
+    )
+
+
+class Worklist:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("pragma journal_mode=wal")
+        self._db.execute("pragma busy_timeout=10000")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("begin immediate")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("rollback")
+                raise
+            self._db.execute("commit")
+
+    # ----------------------------------------------------------------- writing
+
+    def refresh(self, case: Dispute) -> bool:
+        """Put the dispute's row (and meetings) in, unless a row from a later version is there."""
+        row = row_for(case)
+        people = sorted({*case.reporter_ids, *case.parties})
+        with self._transaction() as db:
+            held = db.execute(
+                "select version from disputes where case_id = ?", (row.case_id,)
+            ).fetchone()
+            if held is not None and held[0] >= row.version:
+                return False
+            values = asdict(row)
+            columns = ", ".join(values)
+            marks = ", ".join("?" for _ in values)
+            db.execute(
+                f"insert or replace into disputes ({columns}) values ({marks})",
+                list(values.values()),
+            )
+            db.execute("delete from dispute_people where case_id = ?", (row.case_id,))
+            db.executemany(
+                "insert into dispute_people values (?, ?)", [(row.case_id, p) for p in people]
+            )
+            db.executemany(
+                "insert or replace into meetings values (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        meeting_id,
+                        row.case_id,
+                        m["form"],
+                        m["tier"],
+                        m["scheduled_for"],
+                        m["place"],
+                        int(m["rounds"]),
+                    )
+                    for meeting_id, m in case.meetings.items()
+                ],
+            )
+        return True
+
+    # ----------------------------------------------------------------- reading
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("select count(*) from disputes").fetchone()[0])
+
+    def case_of_meeting(self, meeting_id: str) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "select case_id from meetings where meeting_id = ?", (meeting_id,)
+            ).fetchone()
+        return str(row[0]) if row else None
+
+    def version_of(self, case_id: str) -> int:
+        with self._lock:
+            row = self._db.execute(
+                "select version from disputes where case_id = ?", (case_id,)
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def page(
+        self,
+        scope: Scope,
+        *,
+        tier: str | None = None,
+        compound: str | None = None,
+        status: str | None = None,
+        include_closed: bool = False,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> tuple[int, list[WorkRow]]:
+        """What needs attention soonest first (a due escalation, meeting or check-back)."""
+        where: list[str] = []
+        args: list[Any] = []
+        if not scope.everything:
+            if scope.person is not None:
+                where.append("case_id in (select case_id from dispute_people where actor_id = ?)")
+                args.append(scope.person)
+            elif scope.place is not None:
+                where.append("(address = ? or address like ? escape '\\')")
+                args += [scope.place, _like_prefix(scope.place)]
+            else:
+                where.append("0")
+        if compound is not None:
+            where.append("community || '/' || compound = ?" if "/" in compound else "compound = ?")
+            args.append(compound)
+        for column, value in (("tier", tier), ("status", status)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if not include_closed and status is None:
+            where.append("open = 1")
+        clause = " where " + " and ".join(where) if where else ""
+        with self._lock:
+            total = self._db.execute(f"select count(*) from disputes{clause}", args).fetchone()[0]
+            rows = self._db.execute(
+                f"select * from disputes{clause} "
+                "order by attention_at is null, attention_at, reported_at, case_id "
+                "limit ? offset ?",
+                [*args, limit, offset],
+            ).fetchall()
+        return int(total), [WorkRow(*row) for row in rows]
+
+    def due(self, now: datetime, limit: int = 500) -> list[WorkRow]:
+        """Open disputes the scheduler should look at now: a deadline or a commitment due, or
+        enough failed rounds to climb."""
+        stamp = utc(now)
+        with self._lock:
+            rows = self._db.execute(
+                "select * from disputes where open = 1 and ("
+                " escalation_due_at <= ? or next_commitment_due <= ? "
+                " or (failed_rounds_at_tier >= ? and status not in ('agreed', 'resolved', "
+                "'confirmed') and tier != 'community'))"
+                " order by attention_at limit ?",
+                (stamp, stamp, FAILED_ROUNDS_BEFORE_ESCALATION, limit),
+            ).fetchall()
+        return [WorkRow(*row) for row in rows]
+
+
+def _like_prefix(place: str) -> str:
+    escaped = place.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "/%"

@@ -21,6 +21,7 @@ from casework.messaging.subjects import STREAM
 from casework.testing.nats import jetstream, read_stream
 from casework.topics import is_case_topic
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import Tracking
 from eventsourcing.utils import get_topic
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -97,3 +98,21 @@ async def test_the_relay_publishes_the_cases_and_reads_past_a_long_run_of_other_
     async with jetstream(nats_server.url) as (_, js):
         assert UUID((await read_stream(js, STREAM))[-1].headers["ce-subject"]) == later  # type: ignore[index]
     store.app.close()
+
+
+def test_inside_a_tracking_block_pending_gives_the_changed_aggregate_until_commit(
+    tmp_path: Path,
+) -> None:
+    app = Casework(f"sqlite:///{tmp_path / 'pending.db'}", clock=FakeClock(START))
+    tally = Tally("roster")
+    app.save(tally)
+    assert app.pending(tally.id) is None
+    with app.tracking(Tracking(application_name="test<S#1", notification_id=1)):
+        changed = app.repository.get(tally.id)
+        changed.count_one()
+        app.save(changed)
+        assert app.pending(tally.id) is changed
+        assert app.repository.get(tally.id).count == 0  # not written yet
+    assert app.pending(tally.id) is None
+    assert app.repository.get(tally.id).count == 1
+    app.close()

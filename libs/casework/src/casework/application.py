@@ -438,6 +438,16 @@ class Casework(Application[UUID]):
 
     # --------------------------------------------------------------- queries
 
+    def pending(self, aggregate_id: UUID) -> Any | None:
+        """The aggregate as the open `tracking` block left it, if the block changed it; else None.
+
+        A handler that changes other aggregates besides cases (a service's own, kept in this
+        store) builds on these rather than on a fresh load: two objects for one aggregate in one
+        unit of work would clash with each other at commit.
+        """
+        processing = _processing.get()
+        return processing.aggregates.get(aggregate_id) if processing is not None else None
+
     def get_case(self, case_id: UUID | str, version: int | None = None) -> Case:
         uid = _as_uuid(case_id)
         processing = _processing.get()

@@ -3,6 +3,8 @@
     casework-intake --port 8000                     serve (reads CASEWORK_STORE, NATS_URL)
     casework-intake token --actor ID --role ROLE [--place PATH]
                                                     make a token; printed on the last line
+    casework-intake measures [--compound C] [--from T] [--to T] [--json] [--rebuild]
+                                                    the measures (also `casework measures`)
 
 The tokens file keeps only each token's SHA-256: a lost token cannot be shown again, only
 replaced by a new one.
@@ -14,9 +16,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from casework import CaseworkError
 from casework_web.tokens_cli import add_token_arguments
 from casework_web.tokens_cli import make_token as make_shared_token
 
+from intake.commands import add_arguments as add_measures_arguments
 from intake.config import Settings
 from intake.places import Places, PlacesFileError
 
@@ -32,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_token_arguments(
         commands.add_parser("token", help="make an access token (casework-token make, checked)")
     )
+    add_measures_arguments(
+        commands.add_parser("measures", help="the measures in the terminal (casework measures)")
+    )
     return parser
 
 
@@ -40,6 +47,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     if args.command == "token":
         return make_token(settings, args.actor, args.role, args.place)
+    if args.command == "measures":
+        try:
+            code: int = args.handler(args)
+        except (CaseworkError, PlacesFileError) as error:
+            print(f"casework-intake: {error}", file=sys.stderr)
+            return 2
+        return code
     return serve(settings, args.host, args.port)
 
 

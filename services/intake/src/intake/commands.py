@@ -1,0 +1,112 @@
+"""`casework measures` (and `casework-intake measures`): the measures in the terminal.
+
+The library's `casework` script finds this through the `casework.commands` entry point of this
+package (the library never imports a service). Loaded on every `casework` invocation, so this
+module only describes the command; what it runs is imported when it runs.
+
+Like the auditor's other commands it reads the store named by `CASEWORK_STORE` directly, as an
+auditor would (every place): it first brings the intake's read models (`var/intake.db`, or
+`INTAKE_DB`) up to date from the store — or, with `--rebuild`, rebuilds them from the start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    measures = subparsers.add_parser(
+        "measures",
+        help="response, resolution and satisfaction rates, open and overdue cases, the "
+        "volunteers' board (from the intake's measures read model)",
+        description="Print the measures of the cases reported in [--from, --to) — every place, "
+        "or one compound — as the dashboard shows them. Reads CASEWORK_STORE and brings the "
+        "intake's read models (var/intake.db, INTAKE_DB) up to date first. Definitions: "
+        "docs/MEASURES.md.",
+    )
+    add_arguments(measures)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--compound", help="a compound id (wanxin-intl) or community/compound; default: all"
+    )
+    parser.add_argument(
+        "--from",
+        dest="start",
+        metavar="ISO-TIME",
+        help="cases reported at or after, e.g. 2026-11-01T00:00+08:00 (needs a timezone)",
+    )
+    parser.add_argument(
+        "--to", dest="end", metavar="ISO-TIME", help="cases reported before (needs a timezone)"
+    )
+    parser.add_argument("--json", action="store_true", help="the same JSON as GET /measures")
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="rebuild the intake's read models from the store first (progress on stderr)",
+    )
+    parser.set_defaults(handler=run_measures)
+
+
+def _moment(value: str | None, option: str) -> datetime | None:
+    from casework import ValidationError
+
+    if value is None:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(
+            f"{option} {value!r} is not an ISO 8601 time, e.g. 2026-11-01T00:00+08:00"
+        ) from None
+    if at.tzinfo is None:
+        raise ValidationError(f"{option} {value!r} needs a timezone, e.g. +08:00")
+    return at
+
+
+def run_measures(args: argparse.Namespace) -> int:
+    from casework import Actor, Casework, Role, system_clock
+    from casework_web import Principal
+
+    from intake.config import Settings
+    from intake.feeds import StoreFeed
+    from intake.measures.desk import MeasuresDesk
+    from intake.measures.model import MeasuresModel
+    from intake.measures.rebuild import rebuild
+    from intake.measures.text import render
+    from intake.places import Places
+    from intake.read_model import CaseIndex
+
+    start, end = _moment(args.start, "--from"), _moment(args.end, "--to")
+    settings = Settings()
+    places = Places.load(settings.places_file)
+    with Casework(settings.store) as app:
+        if args.rebuild:
+
+            def show(reached: int, total: int) -> None:
+                print(f"\rrebuilding: {reached}/{total} log entries", end="", file=sys.stderr)
+
+            report = rebuild(app, settings.db_path, progress=show)
+            print(
+                f"\nrebuilt {', '.join(report.read_models)}: {report.events} events in "
+                f"{report.seconds:.2f} s ({report.events_per_second:,.0f} events/s)",
+                file=sys.stderr,
+            )
+        index, model = CaseIndex(settings.db_path), MeasuresModel(settings.db_path)
+        try:
+            StoreFeed(app, index, also=[model]).catch_up()
+            desk = MeasuresDesk(model, places, system_clock)
+            terminal = Principal(Actor("terminal", Role.AUDITOR))
+            measures = desk.measures(terminal, compound=args.compound, start=start, end=end)
+        finally:
+            model.close()
+            index.close()
+    if args.json:
+        print(measures.model_dump_json(by_alias=True, indent=2))
+    else:
+        print(render(measures))
+    return 0

@@ -271,13 +271,31 @@ class Mediation:
                 "participants": seats,
             },
         )
-        self.scene.say(f"{who} → mediation: convenes a {form} at {place} ({len(seats)} seats)")
+        label = done.get("label") or ""
+        self.scene.say(
+            f"{who} → mediation: convenes {label} {form} at {place} ({len(seats)} seats)"
+        )
         return str(done["meeting_id"])
+
+    def wait_on_worklist(self, who: Person, case_id: str) -> dict[str, Any]:
+        """Until the dispute is on this mediator's worklist: mediation heard of it over NATS."""
+
+        def listed() -> dict[str, Any] | None:
+            page = self.api.get("mediation", "/disputes", who, limit=200)
+            return next((i for i in page["items"] if i["case_id"] == case_id), None)
+
+        self.scene.progress.step(f"story ({self.scene.letter}): waiting for {who}'s worklist")
+        item: dict[str, Any] = wait_for(listed, f"case {case_id} on {who}'s worklist", WAIT)
+        self.scene.say(
+            f"mediation (on the Reported event, over NATS) puts it on {who.actor_id}'s worklist "
+            f"at the {item['tier']} tier"
+        )
+        return item
 
     def round(
         self, who: Person, case_id: str, meeting_id: str, outcome: str, **record: Any
     ) -> None:
-        body = {"case_id": case_id, "outcome": outcome, **record}
+        body = {"outcome": outcome, **record}
         self.api.post("mediation", f"/meetings/{meeting_id}/rounds", who, body)
         tally = record.get("tally")
         counted = f"; tally {tally}" if tally else ""
@@ -314,9 +332,9 @@ class Mediation:
     def follow_up(self, who: Person, case_id: str, index: int, kept: bool, note: str) -> None:
         self.api.post(
             "mediation",
-            f"/disputes/{case_id}/commitments/{index}/follow-up",
+            f"/disputes/{case_id}/follow-ups",
             who,
-            {"kept": kept, "note": note},
+            {"commitment_index": index, "kept": kept, "note": note},
         )
         self.scene.say(f"{who} → mediation: commitment {index + 1} {'kept' if kept else 'broken'}")
 
@@ -475,6 +493,7 @@ def parking_story(scene: Scene) -> list[str]:
             "channel": "walk_in",
         },
     )
+    mediation.wait_on_worklist(leader, case)
     talk = mediation.convene(
         leader,
         case,
@@ -504,6 +523,9 @@ def parking_story(scene: Scene) -> list[str]:
         "both households agreed at the building talk",
     )
     mediation.resolve(leader, case, "settled within the building")
+    scene.api.post("intake", f"/cases/{case}/confirmation", resident)
+    scene.api.post("intake", f"/cases/{case}/rating", resident, {"score": 5, "comment": ""})
+    scene.say(f"{resident} → intake: confirms the settlement and rates it 5")
     return [case]
 
 
@@ -535,6 +557,7 @@ def gate_story(scene: Scene) -> list[str]:
             "channel": "walk_in",
         },
     )
+    mediation.wait_on_worklist(secretary, case)
     talk = mediation.convene(
         secretary,
         case,

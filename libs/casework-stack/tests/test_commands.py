@@ -3,33 +3,9 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
-import pytest
-from casework.cli import main
 from casework_stack.progress import Progress
 from casework_stack.topology import Ports, port_taken, shown_store
-
-
-def test_measures_without_a_read_model_says_what_to_run_first(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("CASEWORK_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.delenv("INTAKE_DB", raising=False)
-
-    assert main(["measures"]) == 2
-    assert "run `casework up` (or `casework rebuild`)" in capsys.readouterr().err
-
-
-def test_measures_refuses_a_window_without_a_timezone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("CASEWORK_VAR_DIR", str(tmp_path))
-    monkeypatch.delenv("INTAKE_DB", raising=False)
-    (tmp_path / "intake.db").touch()
-
-    assert main(["measures", "--from", "2026-11-01"]) == 2
-    assert "--from needs a timezone" in capsys.readouterr().err
 
 
 def test_a_store_url_is_shown_without_its_password() -> None:

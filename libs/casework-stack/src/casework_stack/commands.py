@@ -33,8 +33,6 @@ def register(subparsers: Any) -> None:
     register_up(subparsers)
     register_demo(subparsers)
     register_rebuild(subparsers)
-    if "measures" not in subparsers.choices:  # the intake may plug in its own
-        register_measures(subparsers)
 
 
 def add_port_options(parser: argparse.ArgumentParser) -> None:
@@ -142,19 +140,3 @@ def register_rebuild(subparsers: Any) -> None:
     )
     rebuild.add_argument("--quiet", action="store_true", help="no progress bar")
     rebuild.set_defaults(handler=_handler("rebuild:run_rebuild"))
-
-
-def register_measures(subparsers: Any) -> None:
-    measures = subparsers.add_parser(
-        "measures",
-        help="response, resolution and satisfaction rates, tiers, the volunteers' board",
-        description=(
-            "The measures of GET /measures, in the terminal, from the intake's measures read "
-            "model under CASEWORK_VAR_DIR (run `casework rebuild` first if the stack is down)."
-        ),
-    )
-    measures.add_argument("--compound", help="a compound id, or community/compound")
-    measures.add_argument("--from", dest="from_", metavar="TIME", help="reported at or after")
-    measures.add_argument("--to", metavar="TIME", help="reported before (times need a timezone)")
-    measures.add_argument("--json", action="store_true", help="the JSON document of GET /measures")
-    measures.set_defaults(handler=_handler("measures:run_measures"))

@@ -22,7 +22,6 @@ from casework.audit import HistoryEntry
 from casework.timeline import render_case_file
 
 from casework_stack.client import Api, Cast, Person, StepFailedError, wait_for
-from casework_stack.measures import measure_lines
 from casework_stack.progress import Progress
 
 COMMUNITY = "jiayu-xx"
@@ -164,19 +163,21 @@ def wait_read_models(api: Api, cast: Cast, case_ids: list[str]) -> None:
 
 
 def print_measures(api: Api, cast: Cast, compounds: tuple[str, ...] = (JIATING, WANXIN)) -> None:
-    """The intake's `GET /measures` for each compound of the stories, as an auditor reads it."""
+    """The intake's `GET /measures` for each compound of the stories, as an auditor reads it,
+    drawn by the intake's own renderer (the same text as `casework measures`)."""
+    from intake.measures.definitions import Measures
+    from intake.measures.text import render
+
     auditor = cast.person(*AUDITOR)
     print("=== measures (intake GET /measures) ===")
     for compound in compounds:
         try:
-            measures = api.get("intake", "/measures", auditor, compound=compound)
+            document = api.get("intake", "/measures", auditor, compound=compound)
         except StepFailedError as error:
-            print(f"  {compound}: not available ({error})")
+            print(f"{compound}: not available ({error})")
             continue
-        print(f"  {compound}:")
-        for line in measure_lines(measures):
-            print(f"    {line}")
-    print()
+        print(render(Measures.model_validate(document)))
+        print()
 
 
 # ------------------------------------------------------------------ the services' verbs

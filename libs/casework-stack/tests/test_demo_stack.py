@@ -158,10 +158,12 @@ def test_rebuilding_the_read_models_from_the_store_gives_what_the_events_built(
 ) -> None:
     from intake.measures.rebuild import INTAKE_READ_MODELS
 
-    db = demo.var / "intake.db"
+    intake_db, mediation_db = demo.var / "intake.db", demo.var / "mediation.db"
     tables = [t for rm in INTAKE_READ_MODELS for t in rm.tables if t != rm.positions]
-    incremental = _tables(db, tables)
-    assert incremental["cases"], "the intake's index was fed during the demo"
+    worklist = ["disputes", "dispute_people", "meetings"]
+    incremental = _tables(intake_db, tables), _tables(mediation_db, worklist)
+    assert incremental[0]["cases"], "the intake's index was fed during the demo"
+    assert incremental[1]["disputes"], "mediation's worklist was fed during the demo"
 
     done = subprocess.run(
         [str(CASEWORK), "rebuild"],
@@ -175,4 +177,4 @@ def test_rebuilding_the_read_models_from_the_store_gives_what_the_events_built(
     assert done.returncode == 0, done.stderr
     assert re.search(r"rebuild: [\d,]+ events replayed in [\d.]+ s, [\d,]+ events/s", done.stdout)
     assert "100%" in done.stderr  # the progress bar reached its end
-    assert _tables(db, tables) == incremental
+    assert (_tables(intake_db, tables), _tables(mediation_db, worklist)) == incremental

@@ -16,7 +16,7 @@ SERVICES = ("intake", "dispatch", "mediation")
 STOP_LAYERS = (SERVICES, ("relay",), ("nats",))
 """Stop the services first (they finish their requests and consumers), then the relay, then NATS."""
 
-READ_MODEL_SERVICES = ("intake",)
+READ_MODEL_SERVICES = ("intake", "mediation")
 """The services whose read models `casework rebuild` rebuilds (see `rebuild.REBUILDERS`)."""
 
 

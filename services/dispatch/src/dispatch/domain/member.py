@@ -77,6 +77,7 @@ class Held:
     work_kind: str
     address: str
     taken_at: datetime
+    why: str
 
 
 class Member(Audited):
@@ -165,7 +166,7 @@ class Member(Audited):
 
         def apply_to(self, member: Any) -> None:
             member.holding[self.work_id] = Held(
-                self.work_id, self.work_kind, self.address, self.timestamp
+                self.work_id, self.work_kind, self.address, self.timestamp, self.reason
             )
             member.last_taken_at = self.timestamp
             member.taken += 1

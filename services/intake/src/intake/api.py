@@ -51,6 +51,7 @@ from intake.schemas import (
 )
 from intake.service import Intake, snapshot
 from intake.triage import TriageRules
+from intake.web import router as pages_router
 
 log = logging.getLogger("intake")
 
@@ -366,5 +367,6 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     install(api, "intake", tokens, metrics_holder)
     api.include_router(cases)
     api.include_router(measures_router)
+    api.include_router(pages_router)
     api.include_router(ops)
     return api

@@ -95,7 +95,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "rate_satisfaction": frozenset({Role.RESIDENT}),
     "record_return_visit": _STAFF | _MEDIATORS | {Role.VOLUNTEER},
     "close_case": _STAFF | _MEDIATORS,
-    "add_note": _ALL_BUT_AUDITOR,
+    "add_note": _ALL_BUT_AUDITOR | {Role.SYSTEM},
     "link": _STAFF | _MEDIATORS | {Role.SYSTEM},
     "record_follow_up": _MEDIATORS | {Role.SYSTEM},
     "check_back_commitments": _MEDIATORS | {Role.SYSTEM},

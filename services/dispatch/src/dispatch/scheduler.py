@@ -1,0 +1,93 @@
+"""The deadline scheduler and the queue's drain: time turned into facts, exactly once.
+
+`Scheduler.tick()` asks the board which cases' recorded deadlines have passed by the injected
+clock's now, and calls `escalate_if_due` for each. That command decides on the freshly loaded
+case inside its own retry loop: two replicas ticking at the same moment record one `Escalated`
+(the loser's save clashes, it reloads, finds the case already at the next rung with new
+deadlines, and records nothing). A restart rebuilds the board from the log and finds nothing due
+that was already escalated, because every escalation recorded the new rung's deadlines. Nothing
+here reads the wall clock; with a `FakeClock`, tests move time by hand and call `tick()`.
+
+`Drain.run_once()` offers the queue to the roster again (someone came on duty, finished a job,
+joined): the same rule, on fresh state; a case still without anyone records nothing new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from uuid import UUID
+
+from casework.domain import SYSTEM, CaseworkError
+
+from dispatch.application import Dispatch, Outcome
+from dispatch.board import Board
+
+log = logging.getLogger("dispatch.scheduler")
+
+
+@dataclass(frozen=True)
+class Escalation:
+    case_id: UUID
+    reason: str
+
+
+class Scheduler:
+    def __init__(self, app: Dispatch, board: Board) -> None:
+        self.app = app
+        self.board = board
+
+    def tick(self) -> list[Escalation]:
+        """Escalate every case whose deadline has passed; returns what this replica recorded."""
+        self.board.catch_up()
+        now = self.app.clock()
+        done: list[Escalation] = []
+        for case_id in self.board.due(now):
+            try:
+                reason = self.app.escalate_if_due(case_id, SYSTEM)
+            except CaseworkError as error:  # kept clashing, or the case changed shape: retry
+                log.warning("escalation check of %s failed, retrying: %s", case_id, error)
+                self.board.retry_later(case_id, now)
+                continue
+            if reason is not None:
+                log.info("case %s escalated: %s", case_id, reason, extra={"case_id": str(case_id)})
+                done.append(Escalation(case_id, reason))
+        if done:
+            self.board.catch_up()
+        return done
+
+
+class Drain:
+    def __init__(self, app: Dispatch, board: Board) -> None:
+        self.app = app
+        self.board = board
+
+    def run_once(self) -> list[Outcome]:
+        """Offer each waiting piece of work to the roster again; returns the assignments made."""
+        self.board.catch_up()
+        assigned: list[Outcome] = []
+        for waiting in self.board.waiting():
+            try:
+                outcome = self.app.redispatch(waiting.work_id)
+            except CaseworkError as error:
+                log.warning("queue: %s could not be offered again: %s", waiting.work_id, error)
+                continue
+            if outcome is not None and not outcome.queued:
+                assigned.append(outcome)
+        if assigned:
+            self.board.catch_up()
+        return assigned
+
+
+async def run_periodically(name: str, step: object, every: float, stop: asyncio.Event) -> None:
+    """Run `step()` (blocking: in a worker thread) every `every` seconds until `stop`."""
+    assert callable(step)
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(step)
+        except Exception:  # a store outage: log it and try again next round
+            log.exception("%s failed; trying again in %.1fs", name, every)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)

@@ -1,0 +1,103 @@
+"""A small real app with the shared standards installed, under FastAPI's TestClient."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated
+
+import pytest
+from casework import (
+    CaseNotFoundError,
+    ConcurrencyConflictError,
+    InvalidTransitionError,
+    NotPermittedError,
+    ValidationError,
+)
+from casework_web import Readiness, TokenStore, Who, install, ops_router
+from eventsourcing.persistence import OperationalError
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, Field
+
+FAILURES: dict[str, Exception] = {
+    "invalid": ValidationError("address segment 'X' must be lowercase"),
+    "forbidden": NotPermittedError("a resident may not record a return visit"),
+    "not_found": CaseNotFoundError("no case 42"),
+    "invalid_transition": InvalidTransitionError("the case is closed"),
+    "conflict": ConcurrencyConflictError("the case kept changing; retry"),
+    "store": OperationalError("connection refused"),
+    "bug": RuntimeError("a bug"),
+}
+
+
+class Window(BaseModel):
+    """A query model: its fields are the parameters."""
+
+    since: int | None = None
+    until: int | None = Field(default=None, alias="to")
+
+
+def paging(offset: int = 0, limit: Annotated[int, Query(ge=1, le=50)] = 10) -> tuple[int, int]:
+    return offset, limit
+
+
+things = APIRouter(prefix="/things", tags=["things"])
+
+
+@things.get("")
+def list_things(
+    page: Annotated[tuple[int, int], Depends(paging)],
+    colour: Annotated[str | None, Query(alias="color")] = None,
+) -> dict[str, object]:
+    return {"page": list(page), "colour": colour}
+
+
+@things.post("")
+def add_thing(who: Who, request: Request) -> dict[str, str]:
+    request.state.case_id = "thing-1"
+    return {"by": who.actor.id, "role": who.actor.role.value, "place": who.place or ""}
+
+
+@things.get("/window")
+def window(w: Annotated[Window, Query()]) -> dict[str, int | None]:
+    return {"since": w.since, "until": w.until}
+
+
+@things.get("/fail/{what}")
+def fail(what: str) -> None:
+    raise FAILURES[what]
+
+
+@things.get("/count")
+def count(n: int) -> dict[str, int]:
+    return {"n": n}
+
+
+def readiness(request: Request) -> Readiness:
+    ok = getattr(request.app.state, "ready", True)
+    return Readiness(ready=ok, store="ok" if ok else "unreachable: OperationalError", nats="ok")
+
+
+def build_app(tokens_path: Path) -> FastAPI:
+    app = FastAPI(title="things")
+    install(app, "things", TokenStore(tokens_path))
+    app.include_router(things)
+    app.include_router(ops_router(readiness, Readiness))
+    return app
+
+
+@pytest.fixture(name="make_app")
+def make_app_fixture() -> Callable[[Path], FastAPI]:
+    return build_app
+
+
+@pytest.fixture
+def tokens_path(tmp_path: Path) -> Path:
+    return tmp_path / "var" / "tokens.json"
+
+
+@pytest.fixture
+def client(tokens_path: Path) -> Iterator[TestClient]:
+    with TestClient(build_app(tokens_path), raise_server_exceptions=False) as test_client:
+        yield test_client

@@ -1,0 +1,74 @@
+"""Every failure answers an `ErrorBody` with a status by kind, never a bare 500."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+
+@pytest.mark.parametrize(
+    ("what", "status", "code"),
+    [
+        ("invalid", 422, "invalid"),
+        ("forbidden", 403, "forbidden"),
+        ("not_found", 404, "not_found"),
+        ("invalid_transition", 409, "invalid_transition"),
+        ("conflict", 409, "conflict"),
+    ],
+)
+def test_library_errors_map_to_a_status_and_code_by_kind_with_their_message(
+    client: TestClient, what: str, status: int, code: str
+) -> None:
+    response = client.get(f"/things/fail/{what}")
+    assert response.status_code == status
+    body = response.json()
+    assert body["code"] == code
+    assert body["message"]
+    assert set(body) == {"code", "message"}
+
+
+def test_a_store_that_cannot_be_reached_is_a_503_with_a_hint_to_retry(client: TestClient) -> None:
+    response = client.get("/things/fail/store")
+    assert response.status_code == 503
+    assert response.json()["code"] == "store_unavailable"
+    assert response.headers["retry-after"] == "5"
+
+
+def test_an_unexpected_error_is_a_500_body_naming_the_request_id_it_was_logged_under(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = client.get("/things/fail/bug", headers={"X-Request-ID": "req-500"})
+    assert response.status_code == 500
+    assert response.json()["code"] == "internal"
+    assert "req-500" in response.json()["message"]
+    assert response.headers["x-request-id"] == "req-500"
+    logged = [r for r in caplog.records if r.name == "things.errors"]
+    assert logged
+    assert logged[0].request_id == "req-500"  # type: ignore[attr-defined]
+    assert logged[0].exc_info is not None
+
+
+def test_a_malformed_request_names_where_and_what_in_message_and_details(
+    client: TestClient,
+) -> None:
+    response = client.get("/things/count", params={"n": "many"})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "invalid_request"
+    assert body["message"].startswith("query.n: ")
+    assert body["details"][0]["where"] == "query.n"
+
+
+def test_a_wrong_method_is_a_405_whose_allow_names_every_documented_method(
+    client: TestClient,
+) -> None:
+    response = client.delete("/things")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    assert response.json() == {"code": "bad_method", "message": "/things answers GET and POST only"}
+
+
+def test_an_unknown_route_is_a_json_404(client: TestClient) -> None:
+    response = client.get("/nowhere")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"

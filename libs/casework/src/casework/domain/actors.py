@@ -89,7 +89,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "reach_agreement": _MEDIATORS,
     "record_mediation_failed": _MEDIATORS,
     "escalate": _STAFF | _MEDIATORS | {Role.SYSTEM},
-    "resolve": _STAFF | _MEDIATORS,
+    # The system resolves a repair when its assignee records the work done (dispatch), leaving
+    # the resident to confirm or reopen it; people resolve everything else.
+    "resolve": _STAFF | _MEDIATORS | {Role.SYSTEM},
     "confirm_resolution": frozenset({Role.RESIDENT}),
     "reopen": frozenset({Role.RESIDENT}) | _STAFF | _MEDIATORS | {Role.SYSTEM},
     "rate_satisfaction": frozenset({Role.RESIDENT}),

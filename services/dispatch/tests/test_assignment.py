@@ -148,9 +148,15 @@ def test_the_assignees_actions_appear_on_the_case_and_the_done_work_on_the_servi
     app.start(STAFF_LI, case_id)
     app.finish(STAFF_LI, case_id, "replaced the tap washer")
     names = event_names(app, case_id)
-    assert names[-4:] == ["Assigned", "AssignmentAccepted", "WorkStarted", "WorkDone"]
+    assert names[-5:] == ["Assigned", "AssignmentAccepted", "WorkStarted", "WorkDone", "Resolved"]
     for name in ("AssignmentAccepted", "WorkStarted", "WorkDone"):
         assert last_event(app, case_id, name).actor_id == "staff-li"
+    resolved = last_event(app, case_id, "Resolved")
+    assert (resolved.actor_id, resolved.details["summary"]) == (
+        "dispatch",
+        "work done by staff-li: replaced the tap washer; for the resident to confirm",
+    )
+    app.confirm_resolution(case_id, RESIDENT)  # the resident can now confirm (or reopen)
     li = app.member("staff-li")
     assert (li.load, li.completed) == (0, 1)
     done = [e for e in app.events.get(li.id) if type(e).__name__ == "WorkCompleted"]
@@ -175,6 +181,8 @@ def test_a_leak_goes_to_on_duty_staff_and_its_protocol_completes_the_work(
     app.contact_owner(STAFF_ZHOU, leak_id, "phone", "no_answer", "rang twice")
     app.contact_owner(STAFF_ZHOU, leak_id, "wechat", "reached", "owner on the way")
     app.start(STAFF_ZHOU, leak_id)
+    with pytest.raises(InvalidTransitionError, match="stop the water and record the cause"):
+        app.finish(STAFF_ZHOU, leak_id, "done")
     app.water_stopped(STAFF_ZHOU, leak_id, "owner_closed_valve")
     assert app.member("staff-zhou").load == 1
     app.cause_found(STAFF_ZHOU, leak_id, "renovation worker left a valve open", "ceiling", ["0302"])
@@ -183,8 +191,9 @@ def test_a_leak_goes_to_on_duty_staff_and_its_protocol_completes_the_work(
     names = event_names(app, leak_id)
     assert names.count("OwnerContactAttempted") == 2
     assert "ArrivedOnSite" in names
-    with pytest.raises(InvalidTransitionError, match="water-stopped"):
-        app.finish(STAFF_ZHOU, leak_id, "done")
+    app.finish(STAFF_ZHOU, leak_id, "valve closed by the owner; renovation firm warned")
+    resolved = last_event(app, leak_id, "Resolved")
+    assert (resolved.actor_id, resolved.tier) == ("staff-zhou", "building")
 
 
 def test_leak_damage_opens_a_dispute_linked_both_ways(lite: Dispatch) -> None:

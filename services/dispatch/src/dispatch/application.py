@@ -368,6 +368,15 @@ class Dispatch(Casework):
         if member is None:
             return  # assigned to someone dispatch does not list (by hand, elsewhere)
         key = str(case.id)
+        if isinstance(case, Repair) and case.status is Status.WORK_DONE:
+            # The assignee's "done" settles a repair at its tier; the resident confirms or
+            # reopens it (within the reopening window) from here.
+            case.resolve(
+                DISPATCHER,
+                u.at,
+                f"work done by {case.assignee.id}: {case.work_summary}; "
+                "for the resident to confirm",
+            )
         if case.status in FINISHED and key in member.holding:
             member.complete(actor, u.at, key, work_summary(case), list(case.reporter_ids))
         elif case.status in HOLDING and key not in member.holding and member.active:
@@ -476,12 +485,15 @@ class Dispatch(Casework):
 
     def finish(self, actor: Actor, work_id: UUID | str, summary: str) -> Any:
         def on_case(case: Case, u: Unit) -> None:
-            if not isinstance(case, Repair):
-                raise InvalidTransitionError(
-                    f"a {case.KIND} is not finished by 'finish': for a leak, record the water "
-                    "stopped (POST /tasks/{id}/water-stopped) and its cause (…/cause)"
-                )
-            case.finish_work(actor, u.at, summary)
+            if isinstance(case, Repair):
+                case.finish_work(actor, u.at, summary)
+            elif isinstance(case, LeakEmergency):
+                # A leak's work is the protocol (water stopped, cause recorded); finishing it
+                # is its assignee settling the case with a summary.
+                case.check_assignee(actor, "finish it")
+                case.resolve(actor, u.at, summary)
+            else:
+                raise InvalidTransitionError(f"a {case.KIND} is mediated, not worked on")
             self._settle_members(u, case, actor)
 
         def on_task(task: ServiceTask, u: Unit) -> None:

@@ -54,8 +54,16 @@ repair may go to staff or a party-member volunteer; a resident's need goes to vo
 (群众点单、党员接单). The property manager runs the roster and is sent nothing automatically."""
 
 
+ALIASES: dict[str, str] = {
+    category: skill for category, skill in REPAIR_SKILL.items() if category != skill
+}
+"""A repair category names the skill it needs ("appliance" -> appliances), so a manager may
+write either; the roster stores the skill."""
+
+
 def check_skills(skills: list[str] | tuple[str, ...] | frozenset[str]) -> tuple[str, ...]:
-    """Sorted, de-duplicated, each from the vocabulary; at least one."""
+    """Sorted, de-duplicated, each from the vocabulary (or a repair category); at least one."""
+    skills = [ALIASES.get(s.strip().lower(), s.strip().lower()) for s in skills]
     unknown = sorted(set(skills) - set(SKILLS))
     if unknown:
         raise ValidationError(

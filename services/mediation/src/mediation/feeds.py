@@ -22,7 +22,7 @@ from typing import Any
 from uuid import UUID
 
 import nats
-from casework import Casework, Dispute
+from casework import Casework, CaseworkError, Dispute
 from casework.contracts import CaseEvent
 from casework.messaging.consumer import (
     Consumer,
@@ -141,7 +141,22 @@ class StoreFeed:
                     notice = Notice.from_domain_event(self.app.mapper.to_domain_event(notification))
                     if notice is not None and concerns_mediation(notice):
                         tracking = Tracking(STORE_TRACKING, notification.id)
-                        handle_tracked(self.app, self.handler, notice, tracking)
+                        try:
+                            handle_tracked(self.app, self.handler, notice, tracking)
+                        except CaseworkError as error:
+                            # The domain refuses this reaction for good: retrying cannot help,
+                            # and stopping here would hold up every later event. Skip it, as a
+                            # consumer dead-letters it, and say so.
+                            log.error(
+                                "mediation could not react to %s %s v%s: %s",
+                                notice.kind,
+                                notice.event,
+                                notice.version,
+                                error,
+                                extra={"case_id": notice.case_id},
+                            )
+                            with self.app.tracking(tracking):
+                                pass
                         handled += 1
                     self._position = notification.id
 

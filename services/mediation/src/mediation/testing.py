@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from casework import Actor, Casework, Role
 from casework.clock import FakeClock
 from casework.messaging.relay import Relay
+from casework.testing.nats import jetstream
 from casework_web import TokenStore
 from fastapi.testclient import TestClient
 
@@ -110,6 +111,18 @@ class Mediators:
             return asyncio.run(Relay(app, self.settings.nats_url).run_once())
         finally:
             app.close()
+
+    def drained(self) -> bool:
+        """With NATS: whether the durable consumer has handled (and acked) every message."""
+        assert self.settings.nats_url is not None
+        url, durable = self.settings.nats_url, self.settings.durable
+
+        async def ask() -> bool:
+            async with jetstream(url) as (_, js):
+                info = await js.consumer_info("CASEWORK", durable)
+                return bool(info.num_pending == 0 and info.num_ack_pending == 0)
+
+        return asyncio.run(ask())
 
     def post(self, path: str, headers: dict[str, str], expect: int, **body: Any) -> Any:
         response = self.client.post(path, json=body, headers=headers)

@@ -146,3 +146,16 @@ def test_the_token_command_makes_lists_and_revokes(
     assert token_cli(["revoke", "--actor", "staff-wu"]) == 0
     assert token_cli(["revoke", "--actor", "staff-wu"]) == 1
     assert TokenStore(tokens_path).authenticate(token) is None
+
+
+def test_tokens_made_at_once_by_several_writers_are_all_kept(tokens_path: Path) -> None:
+    """Each writer is its own TokenStore, as the CLI and a service are its own process."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def make(n: int) -> str:
+        return TokenStore(tokens_path).create(f"r-{n}", "resident")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        tokens = list(pool.map(make, range(40)))
+    reader = TokenStore(tokens_path)
+    assert all(reader.authenticate(token) is not None for token in tokens)

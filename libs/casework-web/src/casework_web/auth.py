@@ -12,12 +12,14 @@ representatives their community; auditors read everything and change nothing.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -124,7 +126,7 @@ class TokenStore:
         entry: dict[str, Any] = {"actor_id": actor.id, "role": actor.role.value}
         if place is not None:
             entry["place"] = place
-        with self._lock:
+        with self._writing():
             tokens = self._read()
             tokens[hash_token(token)] = entry
             self._write(tokens)
@@ -132,7 +134,7 @@ class TokenStore:
 
     def revoke(self, actor_id: str) -> int:
         """Forget every token of this actor; how many there were."""
-        with self._lock:
+        with self._writing():
             tokens = self._read()
             kept = {h: e for h, e in tokens.items() if e.get("actor_id") != actor_id}
             if len(kept) != len(tokens):
@@ -169,8 +171,20 @@ class TokenStore:
             raise ValueError(f"tokens file {self.path} is not a JSON object")
         return data
 
-    def _write(self, tokens: dict[str, dict[str, Any]]) -> None:
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One writer at a time, across threads and processes (the CLI beside a service), so
+        two tokens made at once are both kept: read, change and replace under a file lock."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = self.path.with_name(f".{self.path.name}.lock")
+        with self._lock, open(lock_path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _write(self, tokens: dict[str, dict[str, Any]]) -> None:
         temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         temporary.write_text(json.dumps(tokens, indent=1, sort_keys=True), encoding="utf-8")
         os.chmod(temporary, 0o600)

@@ -30,10 +30,11 @@ from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
 from dispatch.application import Dispatch, needs_assignment
-from dispatch.domain.demand import OPEN_TASK, ServiceTask, TaskStatus
+from dispatch.domain.demand import OPEN_TASK, Demand, ServiceTask, TaskStatus
 from dispatch.domain.member import Member
 
 _TASK_PREFIX = get_topic(ServiceTask) + "."
+_DEMAND_PREFIX = get_topic(Demand) + "."
 _MEMBER_JOINED = get_topic(Member.Joined)
 _WORK_COMPLETED = get_topic(Member.WorkCompleted)
 
@@ -81,6 +82,7 @@ class Board:
         self.position = 0
         self.cases: dict[UUID, Case] = {}
         self.tasks: dict[UUID, ServiceTask] = {}
+        self.demands: dict[UUID, Demand] = {}
         self.queue_reasons: dict[UUID, str] = {}
         self.service_list: list[ServiceEntry] = []
         self._members: dict[UUID, tuple[str, str]] = {}
@@ -110,6 +112,8 @@ class Board:
         topic = notification.topic
         if topic.startswith(_TASK_PREFIX):
             self._fold_task(self.app.mapper.to_domain_event(notification))
+        elif topic.startswith(_DEMAND_PREFIX):
+            self._fold_demand(self.app.mapper.to_domain_event(notification))
         elif topic == _MEMBER_JOINED:
             event: Any = self.app.mapper.to_domain_event(notification)
             self._members[event.originator_id] = (event.member_actor_id, event.member_role)
@@ -153,6 +157,18 @@ class Board:
             self.queue_reasons.pop(task_id, None)
             return
         self.tasks[task_id] = task
+
+    def _fold_demand(self, event: Any) -> None:
+        known: Any = None
+        if not isinstance(event, Aggregate.Created):
+            known = self.demands.get(event.originator_id)
+            if known is None:
+                return
+        demand: Demand = event.mutate(known)
+        if demand.active:
+            self.demands[demand.id] = demand
+        else:
+            self.demands.pop(demand.id, None)
 
     def _record_service(self, event: Any) -> None:
         actor_id, role = self._members.get(event.originator_id, ("?", "?"))

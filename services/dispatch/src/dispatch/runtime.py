@@ -1,0 +1,126 @@
+"""What one dispatch replica runs besides its HTTP routes, started and stopped together.
+
+- the consumer: the durable pull consumer `dispatch` on the CASEWORK stream (repairs and leaks),
+  every event handled by `Dispatch.on_case_event` inside the toolkit's tracking block, so its
+  effects (an assignment, a load) commit with the message's position, exactly once;
+- the scheduler: every `tick_seconds`, passed deadlines become `Escalated`;
+- the drain: every `drain_seconds`, the queue is offered to the roster again.
+
+Any number of replicas may run: they share the durable consumer (JetStream gives each message
+to one), and the scheduler and the drain decide on fresh state, so racing replicas record once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import nats
+from casework.clock import Clock, system_clock
+from casework.contracts import CaseEvent
+from casework.messaging.consumer import Consumer, SubscriptionSettings, parse_contract
+from casework.messaging.relay import ensure_stream
+from nats.aio.client import Client
+
+from dispatch.application import Dispatch
+from dispatch.board import Board
+from dispatch.config import Settings
+from dispatch.scheduler import Drain, Scheduler, run_periodically
+
+log = logging.getLogger("dispatch")
+
+CASE_SUBJECTS = ("casework.repair.>", "casework.leak.>")
+"""What dispatch acts on; disputes are mediation's (their deadlines still reach the scheduler
+through the store, not NATS)."""
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    app: Dispatch
+    board: Board
+    scheduler: Scheduler
+    drain: Drain
+    nats: Client | None = None
+    consumer: Consumer[CaseEvent] | None = None
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, settings: Settings, clock: Clock = system_clock) -> Runtime:
+        app = Dispatch(settings.store, clock=clock)
+        board = Board(app, scheduled_kinds=settings.scheduled_kinds)
+        return cls(settings, app, board, Scheduler(app, board), Drain(app, board))
+
+    async def start(self, *, background: bool = True) -> None:
+        """Catch the board up, bind the consumer, and start the loops (unless `background` is
+        False: tests drive the scheduler and the drain by hand on a fake clock)."""
+        await asyncio.to_thread(self.board.catch_up)
+        if self.settings.nats_url is not None:
+            await self.start_consumer(self.settings.nats_url)
+        else:
+            log.warning("NATS_URL is not set: dispatch will not see new cases; API only")
+        if background:
+            self.tasks.append(
+                asyncio.create_task(
+                    run_periodically(
+                        "scheduler", self.scheduler.tick, self.settings.tick_seconds, self.stop
+                    ),
+                    name="dispatch-scheduler",
+                )
+            )
+            self.tasks.append(
+                asyncio.create_task(
+                    run_periodically(
+                        "queue", self.drain.run_once, self.settings.drain_seconds, self.stop
+                    ),
+                    name="dispatch-queue",
+                )
+            )
+
+    async def start_consumer(self, url: str) -> None:
+        self.nats = await nats.connect(url, name="casework-dispatch", max_reconnect_attempts=-1)
+        consumer: Consumer[CaseEvent] = Consumer(
+            self.nats,
+            self.app,
+            handle,
+            parse_contract,
+            SubscriptionSettings(
+                service="dispatch",
+                durable=self.settings.durable,
+                filter_subjects=CASE_SUBJECTS,
+                fetch_timeout=0.5,
+                ack_wait=self.settings.ack_wait,
+            ),
+        )
+        await ensure_stream(self.nats.jetstream())  # the relay may not have run yet
+        await consumer.subscribe()
+        self.consumer = consumer
+        self.tasks.append(asyncio.create_task(consumer.run(), name="dispatch-consumer"))
+
+    async def close(self) -> None:
+        self.stop.set()
+        if self.consumer is not None:
+            await self.consumer.stop()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.nats is not None:
+            with contextlib.suppress(Exception):
+                await self.nats.drain()
+        self.app.close()
+
+
+def handle(event: CaseEvent, app: Any) -> None:
+    """The consumer's handler: whatever the event, bring the case's assignment in line."""
+    assert isinstance(app, Dispatch)
+    outcome = app.on_case_event(event)
+    if outcome is not None:
+        extra = {"case_id": str(event.case_id)}
+        if outcome.queued:
+            log.info("case %s waits: %s", event.case_id, outcome.why, extra=extra)
+        else:
+            log.info("case %s assigned to %s", event.case_id, outcome.assigned_to, extra=extra)

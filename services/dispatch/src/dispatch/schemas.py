@@ -1,0 +1,281 @@
+"""What the dispatch API takes and gives: pydantic models, named `…In` / `…Public` like intake's."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from casework.domain.leak import CONTACT_CHANNELS, CONTACT_OUTCOMES, STOP_METHODS
+from casework_web import Readiness
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from dispatch.domain.availability import DEFAULT_TIMEZONE
+
+WorkerRole = Literal["property_staff", "property_manager", "volunteer"]
+Need = Literal["carrying", "cleaning", "tutoring", "visiting", "escorting"]
+Channel = Literal[CONTACT_CHANNELS]  # type: ignore[valid-type]
+ContactOutcome = Literal[CONTACT_OUTCOMES]  # type: ignore[valid-type]
+StopMethod = Literal[STOP_METHODS]  # type: ignore[valid-type]
+Text = Field(min_length=1, max_length=2000)
+Reason = Field(default="", max_length=2000, description="why (recorded on the event)")
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ------------------------------------------------------------------ roster
+
+
+class MemberIn(In):
+    actor_id: str = Field(min_length=1, max_length=128, description="their id in every service")
+    role: WorkerRole
+    name: str = Field(default="", max_length=100, description="display name; default the id")
+    skills: list[str] = Field(
+        min_length=1,
+        max_length=20,
+        description="from the vocabulary (plumbing, electrical, appliances, lifts, door_access, "
+        "building_repairs, general_repairs, carrying, cleaning, tutoring, visiting, "
+        "escorting); a repair category (appliance, lighting, lift, roof) names its skill",
+    )
+    places: list[str] = Field(
+        min_length=1,
+        max_length=20,
+        description="compounds or buildings covered, e.g. jiayu-xx/wanxin-intl/b12",
+    )
+    availability: list[str] = Field(
+        default=["daily 00:00-24:00"],
+        max_length=28,
+        description="weekly windows such as 'mon-fri 08:00-18:00'; [] = not available now",
+    )
+    timezone: str = Field(default=DEFAULT_TIMEZONE, max_length=64)
+    max_load: int = Field(default=3, ge=1, le=20, description="work held at once")
+    reason: str = Reason
+
+
+class SkillsIn(In):
+    skills: list[str] = Field(min_length=1, max_length=20)
+    reason: str = Reason
+
+
+class PlacesIn(In):
+    places: list[str] = Field(min_length=1, max_length=20)
+    reason: str = Reason
+
+
+class AvailabilityIn(In):
+    availability: list[str] = Field(max_length=28)
+    timezone: str = Field(default=DEFAULT_TIMEZONE, max_length=64)
+    reason: str = Reason
+
+
+class MaxLoadIn(In):
+    max_load: int = Field(ge=1, le=20)
+    reason: str = Reason
+
+
+class LeaveIn(In):
+    reason: str = Text
+
+
+class MemberPublic(BaseModel):
+    actor_id: str
+    role: str
+    name: str
+    skills: list[str]
+    places: list[str]
+    availability: list[str]
+    timezone: str
+    max_load: int
+    active: bool
+    available_now: bool
+    load: int
+    holding: list[str]
+    taken: int
+    completed: int
+    last_taken_at: datetime | None
+    version: int
+
+
+class MemberPage(BaseModel):
+    items: list[MemberPublic]
+
+
+class AuditEntry(BaseModel):
+    version: int
+    event: str
+    at: datetime
+    actor_id: str
+    actor_role: str
+    reason: str
+    details: dict[str, object]
+    hash: str
+
+
+class MemberHistory(BaseModel):
+    actor_id: str
+    intact: bool = Field(description="the member's record verifies (hash chain)")
+    events: list[AuditEntry]
+
+
+# ------------------------------------------------------------------ work
+
+
+class Person(BaseModel):
+    id: str
+    role: str
+
+
+class WorkPublic(BaseModel):
+    """A case (repair, leak) or a service task, as the person doing it needs it."""
+
+    id: str
+    kind: Literal["repair", "leak", "dispute", "task"]
+    status: str
+    address: str
+    description: str
+    need: str | None = None
+    priority: str | None = None
+    tier: str | None = None
+    respond_by: datetime | None = None
+    settle_by: datetime | None = None
+    due_by: datetime | None = None
+    assignee: Person | None = None
+    accepted_at: datetime | None = None
+    queued_at: datetime | None = None
+    why: str | None = Field(default=None, description="why it came to you (the rule's words)")
+    source_unit: str | None = Field(default=None, description="a leak: the flat it comes from")
+    owner_reached: bool | None = None
+    water_stopped: bool | None = None
+    version: int
+
+
+class TaskList(BaseModel):
+    items: list[WorkPublic] = Field(description="work you hold, oldest first")
+    decisions: list[WorkPublic] = Field(
+        description="leaks waiting at your rung: the compound may shut the riser valve, the "
+        "community may enter with witnesses"
+    )
+
+
+class DeclineIn(In):
+    reason: str = Text
+
+
+class FinishIn(In):
+    summary: str = Text
+
+
+class ContactIn(In):
+    channel: Channel
+    outcome: ContactOutcome
+    note: str = Field(default="", max_length=2000)
+
+
+class WaterStoppedIn(In):
+    method: StopMethod
+    note: str = Field(default="", max_length=2000)
+
+
+class CauseIn(In):
+    cause: str = Text
+    damage: str = Field(default="", max_length=2000)
+    damaged_units: list[str] = Field(default=[], max_length=50)
+
+
+class DamageDisputeIn(In):
+    address: str = Field(max_length=260, description="the damaged flat")
+    description: str = Text
+    parties: list[str] = Field(default=[], max_length=20, description="residents involved")
+
+
+class DisputeOpened(BaseModel):
+    dispute_id: str
+    leak_id: str
+
+
+class HandAssignIn(In):
+    member: str = Field(min_length=1, max_length=128, description="actor id on the roster")
+    why: str = Text
+
+
+class WaitingPublic(BaseModel):
+    work_id: str
+    kind: str
+    address: str
+    since: datetime
+    reason: str
+    respond_by: datetime | None
+    tier: str | None
+    priority: str | None
+    description: str
+
+
+class QueuePage(BaseModel):
+    items: list[WaitingPublic]
+
+
+# ------------------------------------------------------------------ demand list
+
+
+class DemandIn(In):
+    resident_id: str = Field(min_length=1, max_length=128)
+    address: str = Field(max_length=260, description="the resident's flat")
+    need: Need
+    description: str = Text
+    how_often: str = Field(default="", max_length=200, description="e.g. every Saturday morning")
+
+
+class DemandPublic(BaseModel):
+    id: str
+    resident_id: str
+    address: str
+    need: str
+    description: str
+    how_often: str
+    active: bool
+    tasks_ordered: int
+    recorded_at: datetime
+
+
+class DemandPage(BaseModel):
+    items: list[DemandPublic]
+
+
+class RetireIn(In):
+    reason: str = Text
+
+
+class OrderIn(In):
+    description: str = Field(default="", max_length=2000, description="this time's details")
+    due_by: AwareDatetime | None = None
+
+
+class CancelIn(In):
+    reason: str = Text
+
+
+class TaskOrdered(BaseModel):
+    task: WorkPublic
+    assigned_to: str | None
+    why: str
+
+
+class ServiceEntryPublic(BaseModel):
+    member_id: str
+    member_role: str
+    work_id: str
+    work_kind: str
+    address: str
+    summary: str
+    for_whom: list[str]
+    at: datetime
+
+
+class ServiceList(BaseModel):
+    items: list[ServiceEntryPublic]
+
+
+class DispatchReadiness(Readiness):
+    consumer: str = Field(description="bound, or why not")
+    board_position: int = Field(description="notification id the board has read up to")

@@ -97,3 +97,71 @@ def last_event(app: Casework, case_id: UUID | str, name: str) -> Any:
 def assignee_of(app: Casework, case_id: UUID | str) -> str | None:
     case: Case = app.get_case(case_id)
     return case.assignee.id if case.assignee else None
+
+
+# ------------------------------------------------------------------ the API under a test client
+
+
+def make_settings(tmp_path: Any, store: str, **extra: Any) -> Any:
+    from dispatch.config import Settings
+
+    values: dict[str, Any] = {
+        "CASEWORK_STORE": store,
+        "CASEWORK_VAR_DIR": tmp_path / "var",
+        "CASEWORK_TOKENS_FILE": tmp_path / "var" / "tokens.json",
+        **extra,
+    }
+    return Settings.model_validate(values)
+
+
+class Desk:
+    """The running app (under FastAPI's TestClient), its clock, and bearer headers per actor."""
+
+    def __init__(self, client: Any, clock: Any, settings: Any) -> None:
+        self.client = client
+        self.clock = clock
+        self.settings = settings
+        self._tokens: dict[tuple[str, str, str | None], str] = {}
+
+    @property
+    def runtime(self) -> Any:
+        return self.client.app.state.runtime
+
+    @property
+    def app(self) -> Dispatch:
+        app: Dispatch = self.runtime.app
+        return app
+
+    def auth(
+        self, actor: Actor | str, role: str | None = None, place: str | None = None
+    ) -> dict[str, str]:
+        from casework_web import TokenStore
+
+        actor_id, role_name = (
+            (actor.id, actor.role.value)
+            if isinstance(actor, Actor)
+            else (actor, role or "resident")
+        )
+        if place is None and role_name not in ("resident", "auditor"):
+            place = COMPOUND
+        key = (actor_id, role_name, place)
+        if key not in self._tokens:
+            self._tokens[key] = TokenStore(self.settings.tokens_path).create(
+                actor_id, role_name, place
+            )
+        return {"Authorization": f"Bearer {self._tokens[key]}"}
+
+    def dispatch_case(self, case_id: UUID | str) -> None:
+        """What the consumer does with the case's events (without NATS)."""
+        for event in case_events(self.app, case_id):
+            self.app.on_case_event(event)
+
+    def post(self, path: str, who: dict[str, str], body: Any = None, status: int = 200) -> Any:
+        response = self.client.post(path, json=body or {}, headers=who)
+        assert response.status_code == status, response.text
+        return response.json()
+
+    def get(self, path: str, who: dict[str, str], status: int = 200, **params: Any) -> Any:
+        response = self.client.get(path, params=params, headers=who)
+        assert response.status_code == status, response.text
+        return response.json()

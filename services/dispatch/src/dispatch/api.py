@@ -474,13 +474,14 @@ def list_members(
 )
 def join(body: MemberIn, who: Who, request: Request) -> MemberPublic:
     rt = rt_of(request)
-    check_keeps(who, body.places, "add people")
+    places = body.places or ([who.place] if who.place else [])
+    check_keeps(who, places, "add people")
     member = rt.app.join(
         who.actor,
         _actor(body.actor_id, body.role),
         name=body.name or body.actor_id,
         skills=body.skills,
-        places=body.places,
+        places=places,
         availability=body.availability,
         timezone=body.timezone,
         max_load=body.max_load,

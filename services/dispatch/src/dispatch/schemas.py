@@ -38,10 +38,12 @@ class MemberIn(In):
         "building_repairs, general_repairs, carrying, cleaning, tutoring, visiting, "
         "escorting); a repair category (appliance, lighting, lift, roof) names its skill",
     )
-    places: list[str] = Field(
+    places: list[str] | None = Field(
+        default=None,
         min_length=1,
         max_length=20,
-        description="compounds or buildings covered, e.g. jiayu-xx/wanxin-intl/b12",
+        description="compounds or buildings covered, e.g. jiayu-xx/wanxin-intl/b12; "
+        "default: the place of the person adding them",
     )
     availability: list[str] = Field(
         default=["daily 00:00-24:00"],

@@ -1,0 +1,133 @@
+"""Dispatch over a real nats-server and a real store: a repair reported through the library is
+assigned by the effect of its own events (one round-trip: store → relay → JetStream → dispatch's
+durable consumer → `Assigned` on the case), the assignee's actions appear on the case, and a
+malformed message is dead-lettered while the consumer goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from casework import Casework, FakeClock
+from casework.messaging.consumer import Outcome
+from casework.messaging.nats_server import NatsServer
+from casework.messaging.relay import Relay
+from casework.testing.nats import jetstream, read_stream
+from dispatch.api import create_app
+from dispatch.testing import (
+    COMPOUND,
+    FLAT,
+    MANAGER,
+    RESIDENT,
+    STAFF_LI,
+    T0,
+    Desk,
+    event_names,
+    make_settings,
+)
+from fastapi.testclient import TestClient
+
+pytestmark = pytest.mark.nats
+
+
+@pytest.fixture
+def nats_desk(store_url: str, tmp_path: Path, nats_server: NatsServer) -> Iterator[Desk]:
+    config = make_settings(tmp_path, store_url, NATS_URL=nats_server.url)
+    clock = FakeClock(T0)
+    with TestClient(create_app(config, clock, background=False)) as client:
+        yield Desk(client, clock, config)
+
+
+def relay(desk: Desk) -> int:
+    """Publish what the store holds, as the `casework relay` process would."""
+    assert desk.settings.nats_url is not None
+    app = Casework(desk.settings.store)
+    try:
+        return asyncio.run(Relay(app, desk.settings.nats_url).run_once())
+    finally:
+        app.close()
+
+
+def eventually(check: Callable[[], Any], timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.02)
+
+
+def test_a_repair_reported_through_the_library_is_assigned_within_one_round_trip(
+    nats_desk: Desk,
+) -> None:
+    desk = nats_desk
+    desk.post(
+        "/roster/members",
+        desk.auth(MANAGER),
+        {"actor_id": "staff-li", "role": "property_staff", "skills": ["plumbing"]},
+        status=201,
+    )
+    reporter = Casework(desk.settings.store)  # another process's library, e.g. the intake's
+    case_id = str(reporter.report_repair(RESIDENT, FLAT, "the kitchen tap drips", "plumbing"))
+    reporter.close()
+    assert relay(desk) == 2  # Reported, DeadlinesSet: nothing else is published
+    assert eventually(lambda: desk.app.get_case(case_id).assignee is not None)
+    # The assignment is the effect of the report's own events: the very next fact on the case.
+    assert event_names(desk.app, case_id) == ["Reported", "DeadlinesSet", "Assigned"]
+    consumer = desk.runtime.consumer
+    assert eventually(lambda: consumer.stats.counts[Outcome.DONE] == 2)
+    li = desk.auth(STAFF_LI)
+    desk.post(f"/tasks/{case_id}/accept", li)
+    desk.post(f"/tasks/{case_id}/start", li)
+    desk.post(f"/tasks/{case_id}/finish", li, {"summary": "new washer"})
+    # Its own events come back over NATS; handling them changes nothing (already in line).
+    assert relay(desk) == 5
+    assert eventually(lambda: consumer.stats.counts[Outcome.DONE] == 7)
+    assert event_names(desk.app, case_id)[2:] == [
+        "Assigned",
+        "AssignmentAccepted",
+        "WorkStarted",
+        "WorkDone",
+        "Resolved",
+    ]
+    assert desk.app.member("staff-li").load == 0
+
+
+def test_a_malformed_message_is_dead_lettered_and_the_consumer_goes_on(
+    nats_desk: Desk, nats_server: NatsServer
+) -> None:
+    desk = nats_desk
+    desk.post(
+        "/roster/members",
+        desk.auth(MANAGER),
+        {"actor_id": "staff-li", "role": "property_staff", "skills": ["plumbing"]},
+        status=201,
+    )
+
+    async def publish_garbage() -> None:
+        async with jetstream(nats_server.url) as (_, js):
+            await js.publish(
+                f"casework.repair.reported.{COMPOUND.replace('/', '.')}",
+                b"{not json",
+                # A position header, as if a relay had sent it: the relay reads where it is
+                # from the last message, and refuses to guess without one.
+                headers={"ce-type": "casework.repair.reported.v1", "Casework-Notification-Id": "0"},
+            )
+
+    asyncio.run(publish_garbage())
+    case_id = str(desk.app.report_repair(RESIDENT, FLAT, "the kitchen tap drips", "plumbing"))
+    relay(desk)
+    assert eventually(lambda: desk.app.get_case(case_id).assignee is not None)
+
+    async def dead_letters() -> list[Any]:
+        async with jetstream(nats_server.url) as (_, js):
+            stream = await js.find_stream_name_by_subject("casework.dlq.dispatch")
+            return await read_stream(js, stream, "casework.dlq.dispatch")
+
+    letters = eventually(lambda: asyncio.run(dead_letters()))
+    assert len(letters) == 1
+    assert letters[0].headers["Casework-Dlq-Reason"] == "malformed"

@@ -24,12 +24,7 @@ CASEWORK = Path(sys.executable).with_name("casework")
 CASE_LINE = re.compile(r"^verify: case ([0-9a-f-]{36}): intact", re.M)
 STORY = re.compile(r"^=== story \((?P<letter>[a-z])\): (?P<title>.*) ===$", re.M)
 
-pytestmark = [
-    pytest.mark.nats,
-    # TEMPORARY, until dispatch's and mediation's endpoints land (issue 7's demo is built
-    # against them): the stories that need them cannot be told yet.
-    pytest.mark.xfail(reason="dispatch and mediation endpoints not landed yet", strict=False),
-]
+pytestmark = [pytest.mark.nats]
 
 
 @dataclass(frozen=True)
@@ -81,7 +76,10 @@ def test_the_demo_tells_every_story_and_every_case_file_verifies(demo: DemoRun) 
     case_ids = CASE_LINE.findall(demo.out)
     summary = demo.out.rstrip().splitlines()[-2]
     assert summary.startswith(f"demo: 5 stories, {len(case_ids)} case files, all intact")
-    assert "=== measures ===" in demo.out
+    measures = demo.out.split("=== measures (intake GET /measures) ===", 1)[1]
+    assert "compound jiayu-xx/jiating" in measures
+    assert "compound jiayu-xx/wanxin-intl" in measures
+    assert "满意率 satisfaction rate" in measures
     assert "starting nats-server" in demo.err  # the progress display
 
 

@@ -104,7 +104,7 @@ def _gone(pid: int, timeout: float = 10) -> bool:
 
 
 @pytest.mark.nats
-def test_up_starts_every_part_prints_where_it_listens_and_stops_them_all_on_sigterm(
+def test_up_starts_every_part_prints_where_it_listens_and_ctrl_c_stops_them_all(
     tmp_path: Path, up_factory: list[Up]
 ) -> None:
     ports = Ports.free()
@@ -121,10 +121,10 @@ def test_up_starts_every_part_prints_where_it_listens_and_stops_them_all_on_sigt
     assert ready.status_code == 200
     assert ready.json()["nats"] == "ok"
 
-    code, err = up.finish(signal.SIGTERM)
+    code, err = up.finish(signal.SIGINT)  # what Ctrl-C sends
 
     assert code == 0, err
-    assert "SIGTERM: stopping services, relay, NATS" in err
+    assert "SIGINT: stopping services, relay, NATS" in err
     assert "all stopped" in err
     for name, pid in up.pids.items():
         assert _gone(pid), f"{name} (pid {pid}) is still running after casework up stopped"

@@ -363,8 +363,13 @@ def resident_closes_the_loop(
 def leak_story(scene: Scene) -> list[str]:
     """嘉庭 building 3: water under the door of 0502, being renovated, nobody living there."""
     neighbour = scene.person("resident-b3-0501", "resident")
+    below = scene.person("resident-b3-0402", "resident")
+    manager = scene.person("property-manager-jiating", "property_manager", JIATING)
     staff = scene.person("property-staff-liu", "property_staff", JIATING)
-    dispatch = Dispatch(scene)
+    leader = scene.person("building-leader-b3", "building_leader", f"{JIATING}/b3")
+    owner = "owner-b3-0502"
+    dispatch, mediation = Dispatch(scene), Mediation(scene)
+    dispatch.put_on_roster(manager, staff, ["plumbing", "general_repairs"], [JIATING])
     leak = scene.report(
         neighbour,
         {
@@ -377,40 +382,28 @@ def leak_story(scene: Scene) -> list[str]:
             "channel": "wechat",
         },
     )
-    dispatch.leak(
-        staff,
-        leak,
-        "contact-attempts",
-        {"channel": "phone", "outcome": "no_answer", "note": "owner's number on file"},
-        "calls the owner of 0502: no answer",
+    dispatch.wait_assigned(leak)
+    dispatch.task(staff, leak, "accept")
+    attempts = (
+        ("phone", "no_answer", "owner's number on file", "calls the owner of 0502: no answer"),
+        ("wechat", "message_left", "sent photos of the water", "WeChat to the owner: a message"),
     )
-    dispatch.leak(
-        staff,
-        leak,
-        "contact-attempts",
-        {"channel": "wechat", "outcome": "message_left", "note": "sent photos of the water"},
-        "WeChat to the owner: message left",
-    )
+    for channel, outcome, note, said in attempts:
+        body = {"channel": channel, "outcome": outcome, "note": note}
+        dispatch.leak(staff, leak, "contact-attempts", body, said)
     dispatch.leak(staff, leak, "arrival", {}, "on site: the door of 0502 is locked")
     dispatch.leak(
         staff,
         leak,
         "contact-attempts",
-        {
-            "channel": "phone",
-            "outcome": "reached",
-            "note": "owner answered the third call; on his way",
-        },
+        {"channel": "phone", "outcome": "reached", "note": "answered the third call; on his way"},
         "calls again: the owner is reached",
     )
     dispatch.leak(
         staff,
         leak,
         "water-stopped",
-        {
-            "method": "owner_closed_valve",
-            "note": "owner opened the flat and closed the kitchen valve",
-        },
+        {"method": "owner_closed_valve", "note": "the owner opened up and closed the valve"},
         "the owner closes the valve: water stopped",
     )
     dispatch.leak(
@@ -418,20 +411,60 @@ def leak_story(scene: Scene) -> list[str]:
         leak,
         "cause",
         {
-            "cause": "the renovation worker had left the water-supply valve open",
-            "damage": "",
-            "damaged_units": [],
+            "cause": "the renovation worker had left the water-supply valve open after work",
+            "damage": "water came through the floor: a stained kitchen ceiling in 0402",
+            "damaged_units": ["0402"],
         },
-        "cause recorded: a valve left open by the renovation worker",
+        "cause recorded: a valve left open by the renovation worker; 0402 damaged",
     )
+    opened = scene.api.post(
+        "dispatch",
+        f"/leaks/{leak}/damage-dispute",
+        staff,
+        {
+            "address": f"{JIATING}/b3/0402",
+            "description": "楼上装修漏水，厨房天花板被泡 — who repaints 0402's kitchen ceiling?",
+            "parties": [below.actor_id, owner],
+        },
+    )
+    dispute = str(opened["dispute_id"])
+    scene.cases.append(dispute)
+    scene.say(f"{staff} → dispatch: opens a damage dispute for 0402, linked to the leak")
+    scene.wait_event(dispute, "NoteAdded")
+    scene.say("mediation (on the link, over NATS) notes the leak's findings on the dispute")
     dispatch.task(
         staff,
         leak,
         "finish",
-        {"summary": "water stopped; the renovation company now shuts the main valve every evening"},
+        {"summary": "water stopped; the renovation company now shuts the main valve"},
     )
     resident_closes_the_loop(scene, neighbour, staff, leak, "the property office acted at once")
-    return [leak]
+
+    mediation.wait_on_worklist(leader, dispute)
+    talk = mediation.convene(
+        leader, dispute, "building_talk", "building 3 lobby", [leader, below, (owner, "resident")]
+    )
+    mediation.round(
+        leader,
+        dispute,
+        talk,
+        "agreed",
+        attendees=[leader.actor_id, below.actor_id, owner],
+        positions={below.actor_id: "wants the ceiling repainted", owner: "accepts"},
+        proposals=["the renovation company repaints the ceiling"],
+        note="settled in one evening in the lobby",
+    )
+    mediation.agree(
+        leader,
+        dispute,
+        talk,
+        ["the owner of 0502 has his renovation company repaint the kitchen ceiling of 0402"],
+        [{"who": owner, "what": "repaint the kitchen ceiling of 0402", "due": due_in(4)}],
+        "both households agreed at the building talk",
+    )
+    mediation.follow_up(leader, dispute, 0, True, "ceiling repainted; 0402 satisfied")
+    mediation.resolve(leader, dispute, "damage repaired as agreed, within the building")
+    return [leak, dispute]
 
 
 # ------------------------------------------------------------------ (b) the volunteer repair
@@ -444,7 +477,7 @@ def volunteer_repair_story(scene: Scene) -> list[str]:
     staff = scene.person("property-staff-liu", "property_staff", JIATING)
     volunteer = scene.person("volunteer-chen", "volunteer", f"{JIATING}/b5")
     dispatch = Dispatch(scene)
-    dispatch.put_on_roster(manager, volunteer, ["appliance", "electrical"], [f"{JIATING}/b5"])
+    dispatch.put_on_roster(manager, volunteer, ["appliances", "electrical"], [f"{JIATING}/b5"])
     case = scene.report(
         resident,
         {
@@ -465,6 +498,8 @@ def volunteer_repair_story(scene: Scene) -> list[str]:
         "finish",
         {"summary": "cleaned the clogged igniter, replaced a worn valve seal; hot water again"},
     )
+    scene.wait_case(case, lambda c: c["status"] == "resolved", "dispatch settles the done work")
+    scene.say("dispatch (on WorkDone) settles the repair for the resident to confirm")
     resident_closes_the_loop(
         scene, resident, staff, case, "came within the hour and showed me how to clean it"
     )

@@ -30,6 +30,7 @@ from intake.config import Settings
 from intake.feeds import STORE_SOURCE, StoreFeed
 from intake.measures.desk import MeasuresDesk
 from intake.measures.model import MeasuresModel
+from intake.measures.rebuild import backfill
 from intake.measures.routes import router as measures_router
 from intake.observability import Metrics
 from intake.places import Places
@@ -319,6 +320,8 @@ def build_runtime(
     rt.measures = MeasuresDesk(measures, intake.places, clock)
     if settings.nats_url is None:
         rt.store_feed = StoreFeed(app, index, also=[measures])
+    elif (filled := backfill(app, settings.db_path, index, measures)) is not None:
+        log.info("measures filled from the store", extra={"events": filled.events})
     return rt
 
 

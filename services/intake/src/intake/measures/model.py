@@ -196,6 +196,11 @@ class MeasuresModel:
 
     # ----------------------------------------------------------------- reading
 
+    def holds_cases(self) -> bool:
+        with self._lock:
+            row = self._db.execute("select exists (select 1 from measure_cases)").fetchone()
+        return bool(row[0])
+
     def records(
         self,
         *,

@@ -24,7 +24,7 @@ from casework import Casework
 from intake import read_model
 from intake.feeds import STORE_SOURCE, fact_from_domain_event
 from intake.measures import model
-from intake.read_model import Fact
+from intake.read_model import CaseIndex, Fact, Scope
 
 Progress = Callable[[int, int], None]
 """Called after each page: (notification id reached, the log's last id when the rebuild began)."""
@@ -189,3 +189,20 @@ def _swap_in(
     finally:
         live.close()
     return more, position
+
+
+def backfill(
+    app: Casework, db_path: Path, index: CaseIndex, measures: model.MeasuresModel
+) -> RebuildReport | None:
+    """Fill an empty measures read model from the store when the case index already holds cases.
+
+    For an intake fed over NATS: its durable consumer resumes where it stopped, so measures added
+    (an upgrade) or lost (a deleted file) after that would never see the earlier events, and the
+    next event of an old case would be refused as a gap. Rebuilding them once from the store
+    first closes that gap. A store-fed intake needs none of this: its feed starts from the
+    lowest position among its read models.
+    """
+    held, _ = index.list(Scope(everything=True), limit=1)
+    if held == 0 or measures.holds_cases():
+        return None
+    return rebuild(app, db_path, read_models=[MEASURES])

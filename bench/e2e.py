@@ -82,21 +82,32 @@ class Series:
 # ----------------------------------------------------------------- the stack
 
 
-def put_staff_on_the_roster(api: Api, cast: Cast) -> None:
-    """Enough property staff on dispatch's roster that nobody's queue limits the run."""
+MAX_LOAD = 20
+"""The most work a roster member may hold at once (dispatch's upper bound)."""
+
+
+def put_staff_on_the_roster(api: Api, cast: Cast, reports: int) -> int:
+    """Enough property staff on dispatch's roster that every report can be assigned at once.
+
+    Nobody finishes work during the run, so each member holds up to `MAX_LOAD` repairs; with
+    fewer members the rest would wait in dispatch's queue, and the run would measure the queue.
+    """
     manager = cast.person("manager-bench", "property_manager", COMPOUND)
-    for n in range(1, 9):
+    members = reports // MAX_LOAD + 2
+    for n in range(members):
         api.post(
             "dispatch",
             "/roster/members",
             manager,
             {
-                "actor_id": f"staff-bench-{n}",
+                "actor_id": f"staff-bench-{n:03d}",
                 "role": "property_staff",
-                "skills": ["electrical", "lighting", "plumbing", "appliance"],
+                "skills": ["electrical", "plumbing", "appliances", "general_repairs"],
                 "places": [COMPOUND],
+                "max_load": MAX_LOAD,
             },
         )
+    return members
 
 
 async def offered_load(
@@ -206,7 +217,8 @@ def run_store(kind: str, rate: float, seconds: float, floor_pairs: int) -> list[
                 urls = {e.name: e.address for e in stack.endpoints() if e.pid is not None}
                 api = Api({k: v for k, v in urls.items() if v.startswith("http")})
                 cast = Cast(var / "tokens.json")
-                put_staff_on_the_roster(api, cast)
+                members = put_staff_on_the_roster(api, cast, int(rate * seconds))
+                print(f"[{kind}] {members} staff on the roster", file=sys.stderr)
                 desk = cast.person("staff-bench-desk", "property_staff", COMPOUND)
                 api.close()
                 print(f"[{kind}] {rate:g} reports/s for {seconds:g} s", file=sys.stderr)

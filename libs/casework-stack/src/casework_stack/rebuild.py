@@ -1,7 +1,8 @@
 """`casework rebuild`: every read model rebuilt from the store, with a progress bar.
 
-The read models (the intake's case index and measures, and whatever the other services keep)
-are projections of the case events; the store is the truth. Rebuilding replays the store's
+The read models (the intake's case index and measures, mediation's worklist) are projections of
+the case events; the store is the truth. Dispatch keeps no read model on disk: its board is
+folded from the store's log in memory at every start. Rebuilding replays the store's
 notification log from the start into fresh tables and swaps them in whole, so it is safe beside
 running services: they see the old model until the new one is complete (each service's own
 rebuild function guarantees that; see `intake.measures.rebuild`).
@@ -162,6 +163,11 @@ def run_rebuild(args: argparse.Namespace) -> int:
         print(
             f"{r.service}: rebuilt {', '.join(r.read_models)} in {r.where}: "
             f"{r.events:,} events in {r.seconds:.2f} s ({rate:,.0f} events/s)"
+        )
+    if not args.only:
+        print(
+            "dispatch: nothing to rebuild (its board lives in memory and is rebuilt from the "
+            "store at every start)"
         )
     total_rate = events / seconds if seconds > 0 else 0.0
     print(

@@ -190,3 +190,66 @@ def test_the_rules_and_the_operations_routes(mediators: Mediators) -> None:
     assert 'mediation_requests_total{method="GET",route="/disputes",status="200"}' in metrics
     unknown = m.client.get("/disputes", params={"teir": "building"}, headers=m.leader())
     assert unknown.status_code == 422
+
+
+def test_agreements_escalations_and_follow_ups_refuse_what_the_case_file_does_not_bear_out(
+    mediators: Mediators,
+) -> None:
+    m = mediators
+    case_id = report_noise(m)
+    leader = m.leader()
+
+    def refused(path: str, status: int, **body: object) -> str:
+        response = m.client.post(f"/disputes/{case_id}/{path}", json=body, headers=leader)
+        assert response.status_code == status, response.text
+        return str(response.json()["message"])
+
+    assert "needs an agreement" in refused("resolution", 409, summary="done")
+    assert "must be in_mediation" in refused(
+        "agreement", 409, meeting_id="m", terms=["quiet"], commitments=[]
+    )
+    assert "name the matter" in refused("escalate", 422, grounds="outside_powers")
+    assert "within the building's powers" in refused(
+        "escalate", 409, grounds="outside_powers", matter="household_terms"
+    )
+    assert "failed 0 round(s)" in refused("escalate", 409, grounds="failed_rounds")
+    assert "no deadline" in refused("escalate", 409, grounds="deadline_passed")
+    assert "reason for escalating" in refused("escalate", 422, grounds="other")
+    refused("escalate", 422, grounds="boredom")
+    meeting = convene_talk(m, case_id)["meeting_id"]
+    assert "not an ISO date" in refused(
+        "agreement",
+        422,
+        meeting_id=meeting,
+        terms=["quiet"],
+        commitments=[{"who": NEIGHBOUR.id, "what": "quiet", "due": "next tuesday"}],
+    )
+    agreed = m.post(
+        f"/disputes/{case_id}/agreement",
+        leader,
+        201,
+        meeting_id=meeting,
+        terms=["no drums after 21:00"],
+        commitments=[{"who": NEIGHBOUR.id, "what": "no drums after 21:00", "due": "2021-03-22"}],
+    )
+    assert agreed["commitments"] == [
+        {
+            "index": 0,
+            "who": NEIGHBOUR.id,
+            "what": "no drums after 21:00",
+            "due": "2021-03-22",
+            "status": "pending",
+        }
+    ]
+    assert "no commitment #3" in refused(
+        "follow-ups", 422, commitment_index=3, kept=True, note="fine"
+    )
+    m.post(f"/disputes/{case_id}/follow-ups", leader, 201, commitment_index=0, kept=True, note="ok")
+    assert "already followed up" in refused(
+        "follow-ups", 409, commitment_index=0, kept=True, note="again"
+    )
+    done = m.post(f"/disputes/{case_id}/resolution", leader, 200, summary="settled in the building")
+    assert (done["status"], done["settled_tier"]) == ("resolved", "building")
+    row = m.get("/disputes", leader)["items"][0]
+    assert row["next_action"] == "close the case: settled and followed up"
+    assert m.client.get("/metrics").text.count('mediation_agreements_total{tier="building"} 1.0')

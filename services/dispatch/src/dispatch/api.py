@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 from casework import Case, Clock, LeakEmergency, Role, Tier, system_clock
 from casework.audit import history_entry, verify_events
-from casework.domain.errors import NotPermittedError
+from casework.domain.errors import NotPermittedError, ValidationError
 from casework_web import (
     Metrics,
     Principal,
@@ -79,6 +79,7 @@ from dispatch.schemas import (
 log = logging.getLogger("dispatch")
 
 UNSEEN = "no such case or task among those you can see"
+ISO_MOMENT = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$"
 WorkId = Annotated[str, Path(max_length=100, description="a case id or a service task id")]
 ActorId = Annotated[str, Path(max_length=128, description="the member's actor id")]
 DemandId = Annotated[str, Path(max_length=100, description="a resident's need id")]
@@ -244,7 +245,7 @@ def load_work(rt: Runtime, who: Principal, work_id: str) -> Any:
 # ------------------------------------------------------------------ routes
 
 tasks = APIRouter(
-    prefix="/tasks", tags=["tasks"], responses=error_responses(401, 403, 404, 409, 503)
+    prefix="/tasks", tags=["tasks"], responses=error_responses(400, 401, 403, 404, 409, 503)
 )
 
 
@@ -339,7 +340,7 @@ def cancel(work_id: WorkId, body: CancelIn, who: Who, request: Request) -> WorkP
 
 
 leaks = APIRouter(
-    prefix="/leaks", tags=["leaks"], responses=error_responses(401, 403, 404, 409, 503)
+    prefix="/leaks", tags=["leaks"], responses=error_responses(400, 401, 403, 404, 409, 503)
 )
 
 
@@ -407,7 +408,7 @@ def damage_dispute(
 
 
 queue = APIRouter(
-    prefix="/queue", tags=["queue"], responses=error_responses(401, 403, 404, 409, 503)
+    prefix="/queue", tags=["queue"], responses=error_responses(400, 401, 403, 404, 409, 503)
 )
 
 
@@ -440,7 +441,7 @@ def assign_by_hand(work_id: WorkId, body: HandAssignIn, who: Who, request: Reque
 
 
 roster = APIRouter(
-    prefix="/roster", tags=["roster"], responses=error_responses(401, 403, 404, 409, 503)
+    prefix="/roster", tags=["roster"], responses=error_responses(400, 401, 403, 404, 409, 503)
 )
 
 
@@ -589,7 +590,7 @@ def leave(actor_id: ActorId, body: LeaveIn, who: Who, request: Request) -> Membe
 
 
 demands = APIRouter(
-    prefix="/demands", tags=["demand list"], responses=error_responses(401, 403, 404, 409, 503)
+    prefix="/demands", tags=["demand list"], responses=error_responses(400, 401, 403, 404, 409, 503)
 )
 
 
@@ -663,7 +664,7 @@ def order_task(demand_id: DemandId, body: OrderIn, who: Who, request: Request) -
     return TaskOrdered(task=work_public(task), assigned_to=outcome.assigned_to, why=outcome.why)
 
 
-services = APIRouter(tags=["service list"], responses=error_responses(401, 403, 503))
+services = APIRouter(tags=["service list"], responses=error_responses(400, 401, 403, 503))
 
 
 @services.get(
@@ -675,9 +676,16 @@ def service_list(
     who: Who,
     request: Request,
     member: Annotated[str | None, Query(max_length=128)] = None,
-    since: datetime | None = None,
+    since: Annotated[
+        str | None,
+        Query(
+            pattern=ISO_MOMENT,
+            description="entries from this moment on, with its zone: 2026-11-24T09:30+08:00",
+        ),
+    ] = None,
 ) -> ServiceList:
     rt = rt_of(request)
+    start = moment(since, "since") if since is not None else None
     if not (who.is_auditor or who.actor.role in OVERSEERS or member == who.actor.id):
         raise NotPermittedError(
             "the service list is for the property office and leaders; "
@@ -685,10 +693,20 @@ def service_list(
         )
     rt.board.catch_up()
     place = None if who.is_auditor or member == who.actor.id else who.place
-    rows = rt.board.services(place=place, member=member, since=since)
+    rows = rt.board.services(place=place, member=member, since=start)
     return ServiceList(
         items=[ServiceEntryPublic(**{**vars(e), "for_whom": list(e.for_whom)}) for e in rows]
     )
+
+
+def moment(text: str, what: str) -> datetime:
+    """A query's moment: ISO 8601 with its zone (numbers like 0.5 are not moments)."""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(
+            f"{what}: {text!r} is not a moment like 2026-11-24T09:30+08:00"
+        ) from None
 
 
 def readiness(request: Request) -> DispatchReadiness:

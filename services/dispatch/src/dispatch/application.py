@@ -1,7 +1,7 @@
 """The dispatch application: the roster, the demand list and the work, on the case store.
 
 `Dispatch` is the `Casework` application with dispatch's own aggregates beside the case files
-(docs/adr/006-dispatch-roster-in-the-case-store.md). Whatever changes a case and a member's load
+(docs/adr/007-dispatch-roster-in-the-case-store.md). Whatever changes a case and a member's load
 is one unit of work, saved in one transaction: assigning a repair records `Assigned` on the case
 and `WorkTaken` on the assignee together, or neither. Units are retried on a version clash, so
 two replicas deciding at once end with one assignment, made on fresh state.

@@ -73,7 +73,7 @@ class Board:
         self,
         app: Dispatch,
         *,
-        scheduled_kinds: Iterable[str] = ("repair", "leak", "dispute"),
+        scheduled_kinds: Iterable[str] = ("repair", "leak"),
         batch: int = 500,
     ) -> None:
         self.app = app

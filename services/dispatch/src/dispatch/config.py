@@ -43,8 +43,10 @@ class Settings(BaseSettings):
         default="dispatch", description="The durable consumer every replica binds to."
     )
     scheduled_kinds: list[str] = Field(
-        default=["repair", "leak", "dispute"],
-        description="Kinds of case whose passed deadlines this scheduler escalates.",
+        default=["repair", "leak"],
+        description="Kinds of case whose passed deadlines this scheduler escalates; disputes "
+        "are the mediation service's scheduler's (both deciding on fresh state, adding "
+        "'dispute' here would be safe, only redundant).",
     )
     tick_seconds: float = Field(default=1.0, gt=0, description="How often deadlines are checked.")
     drain_seconds: float = Field(

@@ -33,8 +33,7 @@ from dispatch.scheduler import Drain, Scheduler, run_periodically
 log = logging.getLogger("dispatch")
 
 CASE_SUBJECTS = ("casework.repair.>", "casework.leak.>")
-"""What dispatch acts on; disputes are mediation's (their deadlines still reach the scheduler
-through the store, not NATS)."""
+"""What dispatch acts on; disputes are mediation's."""
 
 
 @dataclass

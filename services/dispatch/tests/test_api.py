@@ -334,3 +334,21 @@ def test_health_readiness_metrics_and_errors_follow_the_shared_standards(lite_de
         headers={**desk.auth(MANAGER), "content-type": "application/json"},
     )
     assert not_json.status_code in (400, 422)
+
+
+def test_a_leak_nobody_on_the_roster_covers_is_still_handled_by_the_office(lite_desk: Desk) -> None:
+    """No roster yet: the leak waits in the queue, and the staff on site run the protocol."""
+    desk = lite_desk
+    leak_id = str(desk.app.report_leak(RESIDENT, FLAT, "water", "0402", source_unoccupied=True))
+    desk.dispatch_case(leak_id)
+    assert desk.app.get_case(leak_id).queued_at is not None
+    staff = desk.auth(STAFF_LI)
+    desk.post(
+        f"/leaks/{leak_id}/contact-attempts", staff, {"channel": "phone", "outcome": "reached"}
+    )
+    desk.post(f"/tasks/{leak_id}/start", staff)
+    desk.post(f"/leaks/{leak_id}/water-stopped", staff, {"method": "owner_closed_valve"})
+    desk.post(f"/leaks/{leak_id}/cause", staff, {"cause": "valve left open by the renovators"})
+    done = desk.post(f"/tasks/{leak_id}/finish", staff, {"summary": "owner closed the valve"})
+    assert done["status"] == "resolved"
+    assert desk.get("/queue", desk.auth(MANAGER))["items"] == []

@@ -476,8 +476,7 @@ class Dispatch(Casework):
             if isinstance(case, Repair):
                 case.start_work(actor, u.at)
             elif isinstance(case, LeakEmergency):
-                case.check_assignee(actor, "start on it")
-                case.arrive_on_site(actor, u.at)
+                case.arrive_on_site(actor, u.at)  # the office's protocol, not one person's
             else:
                 raise InvalidTransitionError(f"a {case.KIND} is mediated, not worked on")
 
@@ -488,9 +487,8 @@ class Dispatch(Casework):
             if isinstance(case, Repair):
                 case.finish_work(actor, u.at, summary)
             elif isinstance(case, LeakEmergency):
-                # A leak's work is the protocol (water stopped, cause recorded); finishing it
-                # is its assignee settling the case with a summary.
-                case.check_assignee(actor, "finish it")
+                # A leak's work is the protocol (water stopped, cause recorded), carried out by
+                # whoever of the office is there; finishing it settles the case with a summary.
                 case.resolve(actor, u.at, summary)
             else:
                 raise InvalidTransitionError(f"a {case.KIND} is mediated, not worked on")

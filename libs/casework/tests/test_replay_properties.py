@@ -204,7 +204,7 @@ def test_the_replay_property_reaches_deep_states(store: Casework) -> None:
     """Guards the property above against silently exploring only refusals."""
     statuses: set[str] = set()
 
-    @settings(max_examples=60, deadline=None, database=None, derandomize=True)
+    @settings(max_examples=200, deadline=None, database=None, derandomize=True)
     @given(kind=st.sampled_from(sorted(KIND_COMMANDS)), data=st.data())
     def explore(kind: str, data: st.DataObject) -> None:
         case = open_case(kind, data.draw)

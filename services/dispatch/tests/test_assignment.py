@@ -8,7 +8,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from casework import FakeClock
+from casework import Actor, FakeClock, Role
 from casework.domain import InvalidTransitionError, NotPermittedError, Status
 from dispatch.application import DISPATCHER, Dispatch
 from dispatch.testing import (
@@ -318,3 +318,17 @@ def test_dispatch_refuses_a_leak_action_on_a_repair_and_a_case_it_cannot_find(
         lite.accept(STAFF_LI, "not-a-uuid")
     assert lite.get_case(case_id).status is Status.REPORTED
     assert DISPATCHER.role.value == "system"
+
+
+def test_a_repair_done_by_someone_off_the_roster_is_still_resolved_for_the_resident(
+    lite: Dispatch,
+) -> None:
+    """Assigned and finished through the library elsewhere; dispatch hears it over the stream."""
+    case_id = report_tap(lite)
+    outsider = Actor("staff-temp", Role.PROPERTY_STAFF)
+    lite.assign(case_id, MANAGER, outsider, "temporary plumber, by phone")
+    lite.start_work(case_id, outsider)
+    lite.finish_work(case_id, outsider, "tap replaced")
+    dispatch_all(lite, case_id)
+    assert lite.get_case(case_id).status is Status.RESOLVED
+    assert event_names(lite, case_id).count("Resolved") == 1

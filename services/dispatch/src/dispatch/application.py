@@ -361,22 +361,24 @@ class Dispatch(Casework):
         return Outcome(key, None, decision.why, decision.back_on_duty_at)
 
     def _settle_members(self, u: Unit, case: Case, actor: Actor) -> None:
-        """Make the assignee's load agree with the case: done work completed, held work held."""
+        """Make the assignee's load agree with the case: done work completed, held work held.
+
+        A repair whose work is done is resolved here too: the assignee's "done" settles it at
+        its tier, and the resident confirms or reopens it (within the window) from there.
+        """
         if case.assignee is None:
             return
-        member = u.member(case.assignee.id)
-        if member is None:
-            return  # assigned to someone dispatch does not list (by hand, elsewhere)
-        key = str(case.id)
         if isinstance(case, Repair) and case.status is Status.WORK_DONE:
-            # The assignee's "done" settles a repair at its tier; the resident confirms or
-            # reopens it (within the reopening window) from here.
             case.resolve(
                 DISPATCHER,
                 u.at,
                 f"work done by {case.assignee.id}: {case.work_summary}; "
                 "for the resident to confirm",
             )
+        member = u.member(case.assignee.id)
+        if member is None:
+            return  # assigned to someone dispatch does not list (by hand, elsewhere)
+        key = str(case.id)
         if case.status in FINISHED and key in member.holding:
             member.complete(actor, u.at, key, work_summary(case), list(case.reporter_ids))
         elif case.status in HOLDING and key not in member.holding and member.active:

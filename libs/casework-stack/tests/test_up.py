@@ -179,3 +179,20 @@ def test_up_refuses_to_start_when_a_fixed_port_is_taken(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert f"in use already: intake {ports.intake}" in done.stderr
     assert not (tmp_path / "var" / "logs").exists(), "nothing was started"
+
+
+@pytest.mark.nats
+def test_killing_casework_up_outright_still_takes_every_child_down(
+    tmp_path: Path, up_factory: list[Up]
+) -> None:
+    ports = Ports.free()
+    var = tmp_path / "var"
+    up = Up(var, ports, _env(var))
+    up_factory.append(up)
+    assert len(up.pids) >= 3
+
+    code, _ = up.finish(signal.SIGKILL)  # no handler runs: only the kernel can tell the children
+
+    assert code == -signal.SIGKILL
+    for name, pid in up.pids.items():
+        assert _gone(pid, timeout=30), f"{name} (pid {pid}) outlived a killed casework up"

@@ -121,13 +121,12 @@ def play(config: StackConfig, progress: Progress) -> int:
         progress.step("stopping the stack")
         api.close()
         codes = stack.stop()
-        progress.done()
+        progress.done(f"[{progress.elapsed():5.1f} s] done: {api.calls} HTTP requests in all")
     not_intact = cases - intact
     status = "all intact" if not not_intact else f"{not_intact} NOT intact"
     print(
         f"demo: {len(STORIES)} stories, {cases} case files, {status} "
-        f"(store {shown_store(config.store)}; {api.calls} API calls; "
-        f"{time.monotonic() - began:.0f} s)"
+        f"(store {shown_store(config.store)}; {time.monotonic() - began:.0f} s)"
     )
     print(f"demo: the services' logs and data stay in {config.var_dir}")
     unclean = {n: c for n, c in codes.items() if c not in (0, None, -15)}

@@ -211,6 +211,7 @@ def run_store(kind: str, rate: float, seconds: float, floor_pairs: int) -> list[
                 store=store,
                 ports=Ports.free(),
                 env={"INTAKE_LOG_LEVEL": "WARNING", "DISPATCH_LOG_LEVEL": "WARNING"},
+                hermetic=True,
             )
             print(f"[{kind}] starting the stack", file=sys.stderr)
             with Stack(config) as stack:

@@ -57,6 +57,7 @@ def run_demo(args: argparse.Namespace) -> int:
         services=services_from(args),
         ready_timeout=60.0,
         grace=5.0,
+        hermetic=True,
     )
     progress = Progress(io.StringIO() if args.quiet else None)
     return play(config, progress)

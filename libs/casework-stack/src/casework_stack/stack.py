@@ -58,6 +58,10 @@ def installed(service: str) -> bool:
     return console_script(service) is not None
 
 
+SETTING_PREFIXES = ("CASEWORK_", "NATS_", "INTAKE_", "DISPATCH_", "MEDIATION_")
+"""Environment variables that configure Casework processes."""
+
+
 @dataclass(frozen=True)
 class StackConfig:
     """What to run; `from_environment` reads the settings every Casework process reads."""
@@ -74,6 +78,9 @@ class StackConfig:
     """Extra environment for every child (e.g. a service's own settings)."""
     ready_timeout: float = 60.0
     grace: float = 10.0
+    hermetic: bool = False
+    """Leave out the caller's Casework settings (`CASEWORK_*`, `NATS_URL`, the services' own
+    `INTAKE_*` …): a demo or benchmark must not pick up a real deployment's tokens or files."""
 
     @classmethod
     def from_environment(cls, var_dir: Path | None = None, **overrides: object) -> StackConfig:
@@ -147,6 +154,9 @@ class Stack:
 
     def child_env(self) -> dict[str, str]:
         env = dict(os.environ)
+        if self.config.hermetic:
+            env = {k: v for k, v in env.items() if not k.startswith(SETTING_PREFIXES)}
+            env["CASEWORK_TOKENS_FILE"] = str(self.config.var_dir / "tokens.json")
         env.update(self.config.env)
         env.update(
             CASEWORK_STORE=self.config.store,

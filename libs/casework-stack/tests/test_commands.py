@@ -1,9 +1,11 @@
-"""The stack's smaller commands and pieces, without a running stack."""
+"""The stack's pieces that need no running stack: topology, progress, child environments."""
 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
+import pytest
 from casework_stack.progress import Progress
 from casework_stack.topology import Ports, port_taken, shown_store
 
@@ -34,3 +36,25 @@ def test_progress_off_a_terminal_is_plain_lines_and_a_bar_that_ends_once() -> No
     assert lines[0].endswith("starting nats-server")
     assert sum("100%" in line for line in lines) == 1
     assert lines[-1] == "finished"
+
+
+def test_a_hermetic_stack_hands_its_children_none_of_the_callers_casework_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from casework_stack.stack import Stack, StackConfig
+
+    monkeypatch.setenv("CASEWORK_TOKENS_FILE", "/srv/casework/tokens.json")
+    monkeypatch.setenv("INTAKE_DB", "/srv/casework/intake.db")
+    monkeypatch.setenv("NATS_URL", "nats://production:4222")
+    var = tmp_path / "demo"
+    config = StackConfig(var_dir=var, store=f"sqlite:///{var / 'casework.db'}", hermetic=True)
+
+    env = Stack(config).child_env()
+
+    assert "INTAKE_DB" not in env
+    assert env["CASEWORK_TOKENS_FILE"] == str(var / "tokens.json")
+    assert env["NATS_URL"] == "nats://127.0.0.1:4223"
+    assert env["CASEWORK_VAR_DIR"] == str(var)
+    up_env = Stack(StackConfig.from_environment(var)).child_env()  # `casework up` passes them on
+    assert up_env["INTAKE_DB"] == "/srv/casework/intake.db"
+    assert up_env["NATS_URL"] == "nats://production:4222"

@@ -113,9 +113,7 @@ def test_a_malformed_message_is_dead_lettered_and_the_consumer_goes_on(
             await js.publish(
                 f"casework.repair.reported.{COMPOUND.replace('/', '.')}",
                 b"{not json",
-                # A position header, as if a relay had sent it: the relay reads where it is
-                # from the last message, and refuses to guess without one.
-                headers={"ce-type": "casework.repair.reported.v1", "Casework-Notification-Id": "0"},
+                headers={"ce-type": "casework.repair.reported.v1"},
             )
 
     asyncio.run(publish_garbage())

@@ -187,6 +187,27 @@ async def test_running_the_relay_again_publishes_nothing_twice_and_only_what_is_
 
 
 @pytest.mark.anyio
+async def test_messages_the_relay_did_not_publish_do_not_stop_it_or_move_its_position(
+    nats_server: NatsServer, app: Casework
+) -> None:
+    """A hand-published message (a test, a replay tool) carries no notification id."""
+    write_events(app, 40, cases=4)
+    assert await Relay(app, nats_server.url).run_once() == 40
+    async with jetstream(nats_server.url) as (_, js):
+        for n in range(3):
+            await js.publish("casework.repair.reported.x.y", f"hand-made {n}".encode())
+    write_events(app, 10, cases=2)
+    again = Relay(app, nats_server.url)
+    assert await again.run_once() == 10
+    assert (again.published, again.duplicates) == (10, 0)
+    async with jetstream(nats_server.url) as (_, js):
+        messages = await read_stream(js, STREAM)
+    ours = [m for m in messages if (m.headers or {}).get("Casework-Notification-Id")]
+    assert len(messages) == 53
+    assert_exactly_once_in_order(ours, app)
+
+
+@pytest.mark.anyio
 async def test_a_re_publish_after_a_lost_position_is_dropped_by_the_duplicate_window(
     nats_server: NatsServer, app: Casework
 ) -> None:

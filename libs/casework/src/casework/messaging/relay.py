@@ -103,19 +103,54 @@ async def ensure_stream(js: JetStreamContext, stream: str = STREAM) -> None:
             await js.add_stream(config)
 
 
-async def stream_position(js: JetStreamContext, stream: str = STREAM) -> int:
-    """The notification id of the last case event on the stream, 0 when there is none."""
+FOREIGN_LOOKBACK = 10_000
+"""How many messages back the relay looks past ones it did not publish before it gives up."""
+
+
+def _is_case_subject(subject: str) -> bool:
+    tokens = subject.split(".")
+    return len(tokens) == 5 and tokens[0] == "casework" and tokens[1] != "dlq"
+
+
+async def stream_position(
+    js: JetStreamContext, stream: str = STREAM, lookback: int = FOREIGN_LOOKBACK
+) -> int:
+    """The notification id of the last case event the relay published, 0 when there is none.
+
+    A message someone else published on a case subject (a hand-made test message, a replay tool)
+    carries no notification id; the relay looks back past such messages rather than refusing to
+    start, and warns, because they are not part of any case file.
+    """
     try:
         last = await js.get_last_msg(stream, EVENTS)
     except nats.js.errors.NotFoundError:
         return 0
-    value = (last.headers or {}).get(HEADER_NOTIFICATION_ID)
-    if value is None:
-        raise RuntimeError(
-            f"the last case event on {stream} (seq {last.seq}) has no {HEADER_NOTIFICATION_ID} "
-            "header: it was not published by the relay, so the relay cannot tell where it is"
-        )
-    return int(value)
+    seq = last.seq or 0
+    message: Any = last
+    for _ in range(lookback):
+        if _is_case_subject(message.subject or ""):
+            value = (message.headers or {}).get(HEADER_NOTIFICATION_ID)
+            if value is not None:
+                return int(value)
+            log.warning(
+                "message seq %s on %s has no %s header (not published by the relay); "
+                "looking further back",
+                message.seq,
+                message.subject,
+                HEADER_NOTIFICATION_ID,
+            )
+        seq -= 1
+        if seq < 1:
+            return 0
+        try:
+            message = await js.get_msg(stream, seq=seq)
+        except nats.js.errors.NotFoundError:  # deleted, or purged by retention
+            continue
+    raise RuntimeError(
+        f"none of the last {lookback} messages on {stream} before seq {last.seq} carries a "
+        f"{HEADER_NOTIFICATION_ID} header, so the relay cannot tell where it is; "
+        "remove the messages that were not published by the relay"
+    )
 
 
 class StoreReader:

@@ -97,6 +97,18 @@ def test_a_resident_confirms_then_rates_and_staff_record_the_return_visit(desk: 
     assert visit.json()["return_visits"] == 1
 
 
+def test_acceptance_of_the_work_is_a_field_of_the_case_not_a_kind_detail(desk: Desk) -> None:
+    case_id = desk.report(desk.resident(), kind="repair")["case_id"]
+    app = desk.client.app.state.runtime.intake.app  # type: ignore[attr-defined]
+    staff = Actor("staff-li", Role.PROPERTY_STAFF)
+    app.assign(case_id, staff, staff, "on duty in building 12")
+    app.accept_assignment(case_id, staff)
+    body = desk.client.get(f"/cases/{case_id}", headers=desk.resident()).json()
+    assert body["accepted_at"] is not None
+    assert body["queued_at"] is None
+    assert "accepted_at" not in body["details"]
+
+
 def test_a_rating_outside_one_to_five_is_refused_with_a_message(desk: Desk) -> None:
     case_id = desk.report(desk.resident(), kind="repair")["case_id"]
     resolve_repair(desk, case_id)

@@ -153,6 +153,10 @@ class CasePublic(BaseModel):
     settle_by: datetime | None
     acknowledged_at: datetime | None
     assignee: Assignee | None
+    accepted_at: datetime | None = Field(None, description="when the assignee accepted the work")
+    queued_at: datetime | None = Field(
+        None, description="when the case began waiting for someone suitable and free"
+    )
     escalations: int
     settled_tier: Tier | None
     resolved_at: datetime | None

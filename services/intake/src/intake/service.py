@@ -341,6 +341,8 @@ _SHARED = frozenset(
         "settle_by",
         "acknowledged_at",
         "assignee",
+        "accepted_at",
+        "queued_at",
         "escalations",
         "settled_tier",
         "resolved_at",

@@ -96,3 +96,33 @@ def test_measures_added_after_the_consumer_has_read_the_stream_are_filled_from_t
         assert eventually(
             lambda: client.get("/measures", headers=auditor).json()["response"]["numerator"] == 1
         )
+
+
+def test_read_models_lost_while_the_consumer_kept_its_place_are_rebuilt_from_the_store(
+    tmp_path: Path, nats_server: NatsServer
+) -> None:
+    config = make_settings(tmp_path, f"sqlite:///{tmp_path / 'cases.db'}", NATS_URL=nats_server.url)
+    clock = FakeClock(T0)
+    with TestClient(create_app(config, clock=clock)) as client:
+        desk = Desk(client, clock, config)
+        case_id = desk.report(desk.resident(), kind="repair")["case_id"]
+        relay(desk)
+        staff = desk.staff()
+        assert eventually(lambda: client.get("/cases", headers=staff).json()["total"] == 1)
+    with sqlite3.connect(config.db_path) as db:  # as if intake.db's read models were lost
+        db.executescript(
+            "delete from cases; delete from case_people; delete from positions;"
+            "delete from measure_cases; delete from measure_tasks; delete from measure_positions;"
+        )
+    with TestClient(create_app(config, clock=clock)) as client:
+        desk = Desk(client, clock, config)
+        staff = desk.staff()
+        listed = client.get("/cases", headers=staff).json()
+        assert [item["case_id"] for item in listed["items"]] == [case_id]
+        app = client.app.state.runtime.intake.app  # type: ignore[attr-defined]
+        app.acknowledge(case_id, Actor("staff-li", Role.PROPERTY_STAFF))
+        relay(desk)  # the consumer resumes after the report: the next event applies, no gap
+        assert eventually(
+            lambda: client.get("/cases", headers=staff).json()["items"][0]["status"]
+            == "acknowledged"
+        )

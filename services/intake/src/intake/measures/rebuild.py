@@ -194,15 +194,19 @@ def _swap_in(
 def backfill(
     app: Casework, db_path: Path, index: CaseIndex, measures: model.MeasuresModel
 ) -> RebuildReport | None:
-    """Fill an empty measures read model from the store when the case index already holds cases.
+    """Fill empty read models from the store before an intake fed over NATS starts consuming.
 
-    For an intake fed over NATS: its durable consumer resumes where it stopped, so measures added
-    (an upgrade) or lost (a deleted file) after that would never see the earlier events, and the
-    next event of an old case would be refused as a gap. Rebuilding them once from the store
-    first closes that gap. A store-fed intake needs none of this: its feed starts from the
-    lowest position among its read models.
+    Its durable consumer resumes where it stopped, so a read model added (an upgrade) or lost (a
+    deleted `intake.db`) after that would never see the earlier events, and the next event of an
+    old case would be refused as a gap. Rebuilding once from the store first closes that gap;
+    what the consumer then delivers again is ignored per case version. A store-fed intake needs
+    none of this: its feed starts from the lowest position among its read models.
     """
     held, _ = index.list(Scope(everything=True), limit=1)
-    if held == 0 or measures.holds_cases():
+    if held == 0:
+        if not any(True for _ in app.case_ids(batch=100)):
+            return None  # a new store: nothing to fill
+        return rebuild(app, db_path)
+    if measures.holds_cases():
         return None
     return rebuild(app, db_path, read_models=[MEASURES])

@@ -123,6 +123,7 @@ def test_read_models_lost_while_the_consumer_kept_its_place_are_rebuilt_from_the
         app.acknowledge(case_id, Actor("staff-li", Role.PROPERTY_STAFF))
         relay(desk)  # the consumer resumes after the report: the next event applies, no gap
         assert eventually(
-            lambda: client.get("/cases", headers=staff).json()["items"][0]["status"]
-            == "acknowledged"
+            lambda: (
+                client.get("/cases", headers=staff).json()["items"][0]["status"] == "acknowledged"
+            )
         )

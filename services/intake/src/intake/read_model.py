@@ -10,15 +10,14 @@ event that skips a version is refused (`GapError`), for the feed to deliver it a
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from casework import Status
+from casework.projections.sqlite import SqliteReadModel
 
 KIND_OF_CLASS = {"Repair": "repair", "LeakEmergency": "leak", "Dispute": "dispute"}
 
@@ -94,36 +93,16 @@ class Scope:
     everything: bool = False
 
 
-class CaseIndex:
+class CaseIndex(SqliteReadModel):
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("pragma journal_mode=wal")
-        self._db.execute("pragma busy_timeout=10000")
-        self._db.executescript(_SCHEMA)
-        self._lock = threading.Lock()
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("begin immediate")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("rollback")
-                raise
-            self._db.execute("commit")
+        super().__init__(path, _SCHEMA)
 
     # ----------------------------------------------------------------- writing
 
     def apply(self, facts: Iterable[Fact], source: str | None = None, position: int = 0) -> int:
         """Apply facts in order, with the feed's position, in one transaction; returns applied."""
         applied = 0
-        with self._transaction() as db:
+        with self.transaction() as db:
             for fact in facts:
                 applied += _apply(db, fact)
             if source is not None:

@@ -9,10 +9,6 @@ strings so that SQL compares them correctly. Meetings are indexed too, so that
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +17,7 @@ from typing import Any
 from casework import Dispute, Status
 from casework.domain.dispute import OPEN_COMMITMENT, commitment_due_at
 from casework.domain.ladder import FAILED_ROUNDS_BEFORE_ESCALATION
+from casework.projections.sqlite import SqliteReadModel
 
 _SCHEMA = """
 create table if not exists disputes (
@@ -187,29 +184,9 @@ def row_for(case: Dispute) -> WorkRow:
     )
 
 
-class Worklist:
+class Worklist(SqliteReadModel):
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("pragma journal_mode=wal")
-        self._db.execute("pragma busy_timeout=10000")
-        self._db.executescript(_SCHEMA)
-        self._lock = threading.Lock()
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("begin immediate")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("rollback")
-                raise
-            self._db.execute("commit")
+        super().__init__(path, _SCHEMA)
 
     # ----------------------------------------------------------------- writing
 
@@ -217,7 +194,7 @@ class Worklist:
         """Put the dispute's row (and meetings) in, unless a row from a later version is there."""
         row = row_for(case)
         people = sorted({*case.reporter_ids, *case.parties})
-        with self._transaction() as db:
+        with self.transaction() as db:
             held = db.execute(
                 "select version from disputes where case_id = ?", (row.case_id,)
             ).fetchone()

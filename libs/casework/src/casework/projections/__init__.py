@@ -1,1 +1,1 @@
-"""casework.projections."""
+"""Read models fed by case events: what the services build their views on."""

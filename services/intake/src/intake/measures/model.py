@@ -15,13 +15,13 @@ Times are stored as microseconds since the epoch, so comparisons never depend on
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from casework.projections.sqlite import SqliteReadModel
 
 from intake.read_model import Fact, GapError
 
@@ -149,33 +149,11 @@ _TASK_COLUMNS = (
 )
 
 
-class MeasuresModel:
+class MeasuresModel(SqliteReadModel):
     """The read model in a SQLite file (by default the intake's own `intake.db`)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("pragma journal_mode=wal")
-        self._db.execute("pragma busy_timeout=10000")
-        self._db.executescript(SCHEMA)
-        self._lock = threading.Lock()
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """The connection inside `begin immediate`: one writer; readers see all of it or none."""
-        with self._lock:
-            self._db.execute("begin immediate")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("rollback")
-                raise
-            self._db.execute("commit")
+        super().__init__(path, SCHEMA)
 
     # ----------------------------------------------------------------- writing
 

@@ -1,0 +1,44 @@
+"""A read model's own SQLite file, shared by the services' projections.
+
+Read models are rebuilt from the case store at will, so they live in a plain local SQLite file
+beside each service rather than in the store. WAL lets readers go on while the feed writes; one
+lock and `begin immediate` make each batch of facts, with the feed's position, one transaction
+that readers see whole or not at all.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class SqliteReadModel:
+    """Base of the services' read models: a connection to `path`, its schema applied once."""
+
+    def __init__(self, path: Path, schema: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("pragma journal_mode=wal")
+        self._db.execute("pragma busy_timeout=10000")
+        self._db.executescript(schema)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside `begin immediate`: one writer; readers see all of it or none."""
+        with self._lock:
+            self._db.execute("begin immediate")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("rollback")
+                raise
+            self._db.execute("commit")

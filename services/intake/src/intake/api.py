@@ -43,6 +43,7 @@ from intake.schemas import (
     CasePublic,
     CaseReported,
     CaseSummary,
+    ClosureIn,
     HistoryEntryPublic,
     RatingIn,
     Readiness,
@@ -276,6 +277,26 @@ def record_return_visit(
 ) -> CasePublic:
     request.state.case_id = case_id
     return _public(rt, who, rt.intake.record_return_visit(who, case_id, body.note))
+
+
+@cases.post(
+    "/{case_id}/closure",
+    response_model=CasePublic,
+    responses=_ACTION,
+    summary="Staff or a mediator close the case file (结案)",
+    description=(
+        "Only a resolved case whose reporter confirmed the work, or whose 7-day reopening "
+        "window has passed, with a return visit (回访) recorded since it was resolved, and (a "
+        "dispute) no commitment still to be checked back. Closing is final: a closed case "
+        "cannot be reopened, rated or visited back; a new problem is a new report."
+    ),
+)
+def close_case(
+    case_id: CaseId, who: Who, rt: Rt, request: Request, body: ClosureIn | None = None
+) -> CasePublic:
+    request.state.case_id = case_id
+    reason = body.reason if body is not None else ""
+    return _public(rt, who, rt.intake.close(who, case_id, reason))
 
 
 def readiness(request: Request) -> Readiness:

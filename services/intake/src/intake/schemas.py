@@ -235,6 +235,12 @@ class ReturnVisitIn(Body):
     note: Text = Field(min_length=1, max_length=2000)
 
 
+class ClosureIn(Body):
+    reason: Text = Field(
+        default="", max_length=2000, examples=["confirmed, rated and visited back: all well"]
+    )
+
+
 class Readiness(casework_web.Readiness):
     """The shared readiness answer, and how far the case index has read."""
 

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from casework import Actor, Casework, Role
 from casework.clock import FakeClock
+from casework.projections.sqlite import Scope
 from casework.testing.stories import every_story
 from intake.feeds import StoreFeed
 from intake.measures import rebuild as rebuild_module
 from intake.measures.model import MeasuresModel
 from intake.measures.rebuild import rebuild
-from intake.read_model import CaseIndex, Scope
+from intake.read_model import CaseIndex
 from intake.testing import FLAT, T0
 
 STAFF = Actor("staff-li", Role.PROPERTY_STAFF)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from casework import Actor, Address, Role, ValidationError
+from casework.projections.sqlite import Scope
 from casework.settings import var_dir
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -54,6 +55,14 @@ class Principal:
     @property
     def is_resident(self) -> bool:
         return self.actor.role is Role.RESIDENT
+
+    def scope(self) -> Scope:
+        """What a listing may show this principal: the read-model side of `may_see`."""
+        if self.is_auditor:
+            return Scope(everything=True)
+        if self.is_resident:
+            return Scope(person=self.actor.id)
+        return Scope(place=self.place)
 
     def covers(self, address_path: str) -> bool:
         """Whether a case at this address lies in the place this principal answers for."""

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from casework import Status
-from casework.projections.sqlite import SqliteReadModel
+from casework.projections.sqlite import Scope, SqliteReadModel, compound_where
 
 KIND_OF_CLASS = {"Repair": "repair", "LeakEmergency": "leak", "Dispute": "dispute"}
 
@@ -84,15 +84,6 @@ class CaseRow:
     version: int
 
 
-@dataclass(frozen=True)
-class Scope:
-    """What a listing may include: everything, a place (path prefix), or one person's cases."""
-
-    place: str | None = None
-    person: str | None = None
-    everything: bool = False
-
-
 class CaseIndex(SqliteReadModel):
     def __init__(self, path: Path) -> None:
         super().__init__(path, _SCHEMA)
@@ -140,23 +131,11 @@ class CaseIndex(SqliteReadModel):
         offset: int = 0,
         limit: int = 50,
     ) -> tuple[int, list[CaseRow]]:
-        where: list[str] = []
-        args: list[Any] = []
-        if not scope.everything:
-            if scope.person is not None:
-                where.append("case_id in (select case_id from case_people where actor_id = ?)")
-                args.append(scope.person)
-            elif scope.place is not None:
-                where.append("(address = ? or address like ? escape '\\')")
-                args += [scope.place, _like_prefix(scope.place)]
-            else:
-                where.append("0")
+        where, args = scope.where("case_people")
         if compound is not None:
-            if "/" in compound:
-                where.append("community || '/' || compound = ?")
-            else:
-                where.append("compound = ?")
-            args.append(compound)
+            condition, named = compound_where(compound)
+            where.append(condition)
+            args.append(named)
         for column, value in (("tier", tier), ("status", status), ("kind", kind)):
             if value is not None:
                 where.append(f"{column} = ?")
@@ -171,11 +150,6 @@ class CaseIndex(SqliteReadModel):
                 [*args, limit, offset],
             ).fetchall()
         return int(total), [CaseRow(*row) for row in rows]
-
-
-def _like_prefix(place: str) -> str:
-    escaped = place.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped + "/%"
 
 
 def _apply(db: sqlite3.Connection, fact: Fact) -> int:

@@ -38,7 +38,7 @@ from mediation.schemas import (
     RoundCreate,
     RoundPublic,
 )
-from mediation.worklist import Scope, Worklist, WorkRow, next_action
+from mediation.worklist import Worklist, WorkRow, next_action
 
 AUDITORS_READ_ONLY = "auditors read everything and change nothing"
 
@@ -78,14 +78,8 @@ class Desk:
         offset: int,
         limit: int,
     ) -> tuple[int, list[WorkRow]]:
-        if who.is_auditor:
-            scope = Scope(everything=True)
-        elif who.is_resident:
-            scope = Scope(person=who.actor.id)
-        else:
-            scope = Scope(place=who.place)
         return self.worklist.page(
-            scope,
+            who.scope(),
             tier=tier,
             compound=compound,
             status=status,

@@ -12,12 +12,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from casework import Dispute, Status
 from casework.domain.dispute import OPEN_COMMITMENT, commitment_due_at
 from casework.domain.ladder import FAILED_ROUNDS_BEFORE_ESCALATION
-from casework.projections.sqlite import SqliteReadModel
+from casework.projections.sqlite import Scope, SqliteReadModel, compound_where
 
 _SCHEMA = """
 create table if not exists disputes (
@@ -103,15 +102,6 @@ class WorkRow:
     next_action: str
     attention_at: str | None
     open: int
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What a listing may include: everything, a place (path prefix), or one person's disputes."""
-
-    place: str | None = None
-    person: str | None = None
-    everything: bool = False
 
 
 def next_action(case: Dispute) -> str:
@@ -260,20 +250,11 @@ class Worklist(SqliteReadModel):
         limit: int = 50,
     ) -> tuple[int, list[WorkRow]]:
         """What needs attention soonest first (a due escalation, meeting or check-back)."""
-        where: list[str] = []
-        args: list[Any] = []
-        if not scope.everything:
-            if scope.person is not None:
-                where.append("case_id in (select case_id from dispute_people where actor_id = ?)")
-                args.append(scope.person)
-            elif scope.place is not None:
-                where.append("(address = ? or address like ? escape '\\')")
-                args += [scope.place, _like_prefix(scope.place)]
-            else:
-                where.append("0")
+        where, args = scope.where("dispute_people")
         if compound is not None:
-            where.append("community || '/' || compound = ?" if "/" in compound else "compound = ?")
-            args.append(compound)
+            condition, named = compound_where(compound)
+            where.append(condition)
+            args.append(named)
         for column, value in (("tier", tier), ("status", status)):
             if value is not None:
                 where.append(f"{column} = ?")
@@ -305,8 +286,3 @@ class Worklist(SqliteReadModel):
                 (stamp, stamp, FAILED_ROUNDS_BEFORE_ESCALATION, limit),
             ).fetchall()
         return [WorkRow(*row) for row in rows]
-
-
-def _like_prefix(place: str) -> str:
-    escaped = place.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped + "/%"

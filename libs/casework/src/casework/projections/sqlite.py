@@ -12,7 +12,9 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 class SqliteReadModel:
@@ -42,3 +44,44 @@ class SqliteReadModel:
                 self._db.execute("rollback")
                 raise
             self._db.execute("commit")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a listing may include: everything, a place (path prefix), or one person's cases."""
+
+    place: str | None = None
+    person: str | None = None
+    everything: bool = False
+
+    def where(self, people_table: str) -> tuple[list[str], list[Any]]:
+        """SQL conditions (and their arguments) on a table with `case_id` and `address` columns.
+
+        `people_table` maps `case_id` to `actor_id` for everyone a case concerns. A scope with
+        neither place nor person matches nothing: an unplaced actor sees no one's cases.
+        """
+        if self.everything:
+            return [], []
+        if self.person is not None:
+            return [f"case_id in (select case_id from {people_table} where actor_id = ?)"], [
+                self.person
+            ]
+        if self.place is not None:
+            return ["(address = ? or address like ? escape '\\')"], [
+                self.place,
+                like_prefix(self.place),
+            ]
+        return ["0"], []
+
+
+def compound_where(compound: str) -> tuple[str, str]:
+    """A condition on `community`/`compound` columns: `community/compound`, or a compound id."""
+    if "/" in compound:
+        return "community || '/' || compound = ?", compound
+    return "compound = ?", compound
+
+
+def like_prefix(place: str) -> str:
+    """A LIKE pattern for every address below `place`, with LIKE's wildcards escaped."""
+    escaped = place.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "/%"

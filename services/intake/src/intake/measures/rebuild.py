@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from casework import Casework
+from casework.projections.sqlite import Scope
 
 from intake import read_model
 from intake.feeds import STORE_SOURCE, fact_from_domain_event
 from intake.measures import model
-from intake.read_model import CaseIndex, Fact, Scope
+from intake.read_model import CaseIndex, Fact
 
 Progress = Callable[[int, int], None]
 """Called after each page: (notification id reached, the log's last id when the rebuild began)."""

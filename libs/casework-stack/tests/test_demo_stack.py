@@ -122,6 +122,13 @@ def test_the_stories_end_where_the_article_says(demo: DemoRun) -> None:
     ]
     assert volunteer_repairs, "a repair done by a volunteer"
     assert volunteer_repairs[0].satisfaction == 5
+    for closed in (leak, volunteer_repairs[0]):  # confirmed, visited back, closed at the intake
+        assert closed.status.value == "closed"
+        assert events(str(closed.id))[-3:] == [
+            "SatisfactionRated",
+            "ReturnVisitRecorded",
+            "Closed",
+        ]
 
     disputes = [c for c in cases.values() if c.kind == "dispute"]
     parking = [c for c in disputes if "私占车位" in c.description]

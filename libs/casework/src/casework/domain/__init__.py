@@ -10,6 +10,7 @@ from casework.domain.errors import (
     CaseworkError,
     InvalidTransitionError,
     NotPermittedError,
+    OutOfOrderError,
     ValidationError,
 )
 from casework.domain.leak import LeakEmergency
@@ -26,6 +27,7 @@ __all__ = [
     "InvalidTransitionError",
     "LeakEmergency",
     "NotPermittedError",
+    "OutOfOrderError",
     "Priority",
     "Repair",
     "Role",

@@ -18,7 +18,7 @@ from eventsourcing.utils import get_topic
 
 from casework.domain.actors import Actor, Role, check_may
 from casework.domain.chain import GENESIS, event_digest
-from casework.domain.errors import InvalidTransitionError, ValidationError
+from casework.domain.errors import InvalidTransitionError, OutOfOrderError, ValidationError
 from casework.domain.ladder import (
     PRIORITIES,
     REOPEN_WITHIN,
@@ -139,7 +139,11 @@ class Case(Aggregate):
 
     @dataclass(frozen=True)
     class DeadlinesSet(Event):
-        """Recorded whenever the case enters a tier, so replay never consults the table or clock."""
+        """Recorded whenever the case enters a tier, so replay never consults the table or clock.
+
+        Entering a tier starts its response clock afresh: what a lower tier did does not answer
+        for this one (`responded_at_tier`).
+        """
 
         respond_by: datetime
         settle_by: datetime
@@ -148,13 +152,21 @@ class Case(Aggregate):
             case.respond_by = self.respond_by
             case.settle_by = self.settle_by
             case.tier_entered_at = self.timestamp
+            case.responded_at_tier = None
 
     @dataclass(frozen=True)
     class Acknowledged(Event):
+        """受理: someone at the case's tier has taken it up.
+
+        The first one moves a reported case on; a later one, at a tier the case climbed to
+        while already assigned or in mediation, records that tier's response and leaves the
+        work where it stands.
+        """
+
         def apply_to(self, case: Any) -> None:
-            case.status = Status.ACKNOWLEDGED
-            if case.acknowledged_at is None:
-                case.acknowledged_at = self.timestamp
+            if case.status is Status.REPORTED:
+                case.status = Status.ACKNOWLEDGED
+            case.note_response(self.timestamp)
 
     @dataclass(frozen=True)
     class Assigned(Event):
@@ -168,8 +180,7 @@ class Case(Aggregate):
             case.assignee = Actor(self.assignee_id, Role(self.assignee_role))
             case.accepted_at = None
             case.queued_at = None
-            if case.acknowledged_at is None:
-                case.acknowledged_at = self.timestamp
+            case.note_response(self.timestamp)
 
     @dataclass(frozen=True)
     class AssignmentAccepted(Event):
@@ -286,6 +297,7 @@ class Case(Aggregate):
         self.settle_by: datetime | None = None
         self.tier_entered_at: datetime | None = None
         self.acknowledged_at: datetime | None = None
+        self.responded_at_tier: datetime | None = None
         self.assignee: Actor | None = None
         self.accepted_at: datetime | None = None
         self.queued_at: datetime | None = None
@@ -309,6 +321,19 @@ class Case(Aggregate):
     def reporter_id(self) -> str:
         return self.reporter_ids[0]
 
+    def note_response(self, at: datetime) -> None:
+        """A response (acknowledged, assigned, or a kind's own: a call to the leak's owner, a
+        meeting convened) answers both clocks: the first response ever (`acknowledged_at`, which
+        the measures read) and the response at the tier the case is at now (`responded_at_tier`,
+        which the ladder reads; `DeadlinesSet` clears it when the case enters a tier).
+
+        Called from events' `apply_to`, so it reads only the event's own time.
+        """
+        if self.acknowledged_at is None:
+            self.acknowledged_at = at
+        if self.responded_at_tier is None:
+            self.responded_at_tier = at
+
     # -------------------------------------------------------------- plumbing
 
     def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
@@ -318,9 +343,10 @@ class Case(Aggregate):
         super().trigger_event(event_class, prev_hash=self.chain_head, hash="", **kwargs)
 
     def _record(self, event_class: Any, actor: Actor, at: datetime, **kwargs: Any) -> None:
+        self.check_in_order(_require_aware(at))
         self.trigger_event(
             event_class,
-            timestamp=_require_aware(at),
+            timestamp=at,
             actor_id=actor.id,
             actor_role=actor.role.value,
             **kwargs,
@@ -376,6 +402,26 @@ class Case(Aggregate):
             settle_by=at + table.settle_within,
         )
 
+    @property
+    def last_event_at(self) -> datetime:
+        """When the latest recorded event happened: no new event may be dated earlier."""
+        return self.modified_on
+
+    def check_in_order(self, at: datetime) -> None:
+        """Refuse a fact dated before the case's latest: the file's order is its time order.
+
+        Auditors read a case file as a timeline and `state_as_of(at=...)` cuts it by time; both
+        are only true if no event is earlier than its predecessor. The same moment is allowed
+        (one command may record several events at once).
+        """
+        last = self.last_event_at
+        if at < last:
+            raise OutOfOrderError(
+                f"case {self.id}'s latest event is dated {last.isoformat()}; a command dated "
+                f"{at.isoformat()}, earlier, would put its file out of time order (is this "
+                "writer's clock behind?)"
+            )
+
     # ----------------------------------------------------------------- rules
 
     def check_open(self, action: str) -> None:
@@ -419,8 +465,22 @@ class Case(Aggregate):
         self._record(self.ReporterAdded, actor, at, reporter_id=actor.id, channel=channel)
 
     def acknowledge(self, actor: Actor, at: datetime, note: str = "") -> None:
+        """Take the case up at its tier: once when reported, and again at each tier it climbs to.
+
+        A case escalated while assigned (or in mediation) keeps its work going, but the tier it
+        landed on owes its own response by its own `respond_by`; acknowledging is how that
+        tier's people (the property manager at the compound, the community officer above)
+        record it without undoing the assignment.
+        """
         check_may(actor, "acknowledge")
-        self.check_status("be acknowledged", Status.REPORTED)
+        if self.status is not Status.REPORTED:
+            self.check_unsettled("be acknowledged")
+            if self.responded_at_tier is not None:
+                raise InvalidTransitionError(
+                    f"case {self.id} is {self.status.value} and was already answered at the "
+                    f"{self.tier.value} tier (at {self.responded_at_tier.isoformat()}); "
+                    "it can be acknowledged again only when it climbs to another tier"
+                )
         self._record(self.Acknowledged, actor, at, reason=note)
 
     def assign(self, actor: Actor, at: datetime, assignee: Actor, why: str) -> None:
@@ -497,7 +557,7 @@ class Case(Aggregate):
         """Why the case should climb now, or None. Reads deadlines recorded on the case."""
         if self.status in SETTLED or self.tier.next_up() is None:
             return None
-        if self.respond_by and self.acknowledged_at is None and now > self.respond_by:
+        if self.awaits_response_at_tier() and self.respond_by and now > self.respond_by:
             return "deadline passed: no response"
         if self.settle_by and now > self.settle_by and not self.settled_at_this_tier_in_time():
             return "deadline passed: not settled at this tier"
@@ -519,11 +579,17 @@ class Case(Aggregate):
     def escalation_moments(self) -> list[datetime]:
         """Each deadline still able to make the case climb; kinds with more of them add theirs."""
         moments: list[datetime] = []
-        if self.respond_by and self.acknowledged_at is None:
+        if self.respond_by and self.awaits_response_at_tier():
             moments.append(self.respond_by)
         if self.settle_by and not self.settled_at_this_tier_in_time():
             moments.append(self.settle_by)
         return moments
+
+    def awaits_response_at_tier(self) -> bool:
+        """Nobody has answered at this tier since the case entered it, and its substance is not
+        settled here either (a leak's water stopped, a dispute agreed): then "no response" is
+        still a reason to climb once `respond_by` passes."""
+        return self.responded_at_tier is None and not self.settled_at_this_tier_in_time()
 
     def settled_at_this_tier_in_time(self) -> bool:
         """Kinds with an earlier milestone than `resolved` (a leak: water stopped) override."""
@@ -611,6 +677,9 @@ class Case(Aggregate):
             "respond_by": self.respond_by.isoformat() if self.respond_by else None,
             "settle_by": self.settle_by.isoformat() if self.settle_by else None,
             "acknowledged_at": self.acknowledged_at.isoformat() if self.acknowledged_at else None,
+            "responded_at_tier": (
+                self.responded_at_tier.isoformat() if self.responded_at_tier else None
+            ),
             "accepted_at": self.accepted_at.isoformat() if self.accepted_at else None,
             "queued_at": self.queued_at.isoformat() if self.queued_at else None,
             "assignee": (

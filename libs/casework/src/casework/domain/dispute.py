@@ -174,8 +174,7 @@ class Dispute(Case):
                 "place": self.place,
                 "participants": [dict(p) for p in self.participants],
             }
-            if case.acknowledged_at is None:
-                case.acknowledged_at = self.timestamp
+            case.note_response(self.timestamp)  # convening is this tier's response
 
     @dataclass(frozen=True)
     class RoundHeld(Case.Event):

@@ -17,6 +17,16 @@ class InvalidTransitionError(CaseworkError):
     """The command does not fit the case's current state; nothing was recorded."""
 
 
+class OutOfOrderError(InvalidTransitionError):
+    """The command is dated earlier than the case's latest event; nothing was recorded.
+
+    A case file's order is its time order (`state_as_of`, the audit timeline and the measures
+    rely on it), so a fact cannot be slipped in before one already recorded. It is a kind of
+    invalid transition, not a malformed argument: the same time is fine on a case whose
+    latest event is older.
+    """
+
+
 class CaseNotFoundError(CaseworkError):
     """No case file exists with that id."""
 

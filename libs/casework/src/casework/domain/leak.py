@@ -30,13 +30,14 @@ STOP_METHODS = (
 
 
 def _responded(case: Any, at: Any) -> None:
-    """Calling the owner, arriving, stopping the water: each is a first response in a leak.
+    """Calling the owner, arriving, stopping the water, finding the cause: each is a response in
+    a leak, the first ever and the one at the tier the leak is at when it happens.
 
     Without this a leak whose water was stopped in five minutes, by someone who never pressed
-    "acknowledge", would later climb the ladder for "no response".
+    "acknowledge", would later climb the ladder for "no response"; and a leak that climbed to
+    the compound is answered there by the manager's call to the owner or the riser valve shut.
     """
-    if case.acknowledged_at is None:
-        case.acknowledged_at = at
+    case.note_response(at)
 
 
 class LeakEmergency(Case):

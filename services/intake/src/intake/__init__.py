@@ -1,1 +1,1 @@
-"""The Casework intake service (see its issue; a shell until then)."""
+"""The Casework intake service: the front desk for reports, look-ups and case files."""

@@ -21,7 +21,7 @@ from casework.projections.sqlite import Scope, SqliteReadModel, compound_where
 
 KIND_OF_CLASS = {"Repair": "repair", "LeakEmergency": "leak", "Dispute": "dispute"}
 
-_SCHEMA = """
+SCHEMA = """
 create table if not exists cases (
     case_id text primary key,
     kind text not null,
@@ -50,6 +50,7 @@ create table if not exists case_people (
 create index if not exists case_people_actor on case_people (actor_id);
 create table if not exists positions (source text primary key, position integer not null);
 """
+TABLES = ("cases", "case_people", "positions")
 
 
 class GapError(RuntimeError):
@@ -86,7 +87,7 @@ class CaseRow:
 
 class CaseIndex(SqliteReadModel):
     def __init__(self, path: Path) -> None:
-        super().__init__(path, _SCHEMA)
+        super().__init__(path, SCHEMA)
 
     # ----------------------------------------------------------------- writing
 
@@ -95,7 +96,7 @@ class CaseIndex(SqliteReadModel):
         applied = 0
         with self.transaction() as db:
             for fact in facts:
-                applied += _apply(db, fact)
+                applied += apply_fact(db, fact)
             if source is not None:
                 db.execute(
                     "insert into positions values (?, ?) on conflict(source) do update "
@@ -152,7 +153,11 @@ class CaseIndex(SqliteReadModel):
         return int(total), [CaseRow(*row) for row in rows]
 
 
-def _apply(db: sqlite3.Connection, fact: Fact) -> int:
+def apply_fact(db: sqlite3.Connection, fact: Fact) -> int:
+    """One fact into the index inside the caller's transaction; 1 if applied, 0 if already in.
+
+    Public so that a rebuild can replay into fresh tables of the same `SCHEMA` (`TABLES`).
+    """
     row = db.execute(
         "select version, kind, assigned, meetings, water_stopped, cause_recorded "
         "from cases where case_id = ?",

@@ -47,10 +47,10 @@ MEASURES = ReadModelTables(
 )
 CASE_INDEX = ReadModelTables(
     "case index",
-    read_model._SCHEMA,
-    ("cases", "case_people", "positions"),
+    read_model.SCHEMA,
+    read_model.TABLES,
     "positions",
-    read_model._apply,
+    read_model.apply_fact,
 )
 INTAKE_READ_MODELS = (MEASURES, CASE_INDEX)
 

@@ -52,6 +52,10 @@ def _clean_env() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    return _run_demo(tmp_path_factory)
+
+
+def _run_demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     home = tmp_path_factory.mktemp("demo")
     env = _clean_env()
     env.update(CASEWORK_VAR_DIR=str(home / "var"))
@@ -81,6 +85,34 @@ def test_the_demo_tells_every_story_and_every_case_file_verifies(demo: DemoRun) 
     assert "compound jiayu-xx/wanxin-intl" in measures
     assert "满意率 satisfaction rate" in measures
     assert "starting nats-server" in demo.err  # the progress display
+
+
+VARYING = [
+    (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<id>"),
+    (re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)?"), "<time>"),
+    (re.compile(r"\d{4}-\d\d-\d\d"), "<date>"),
+    (re.compile(r"\b[0-9a-f]{12}\b"), "<hash or meeting id>"),
+    (re.compile(r"\b[0-9a-f]{8}\b"), "<short id>"),
+    (re.compile(r"store sqlite:///\S+; [\d.]+ s\)"), "store <path>; <seconds>)"),
+    (re.compile(r"stay in \S+"), "stay in <path>"),
+]
+
+
+def _without_ids_and_times(out: str) -> str:
+    for pattern, stand_in in VARYING:
+        out = pattern.sub(stand_in, out)
+    return out
+
+
+def test_a_second_run_prints_the_same_apart_from_ids_times_and_hashes(
+    demo: DemoRun, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    again = _run_demo(tmp_path_factory)
+    assert again.code == 0, again.err[-2000:]
+    first, second = _without_ids_and_times(demo.out), _without_ids_and_times(again.out)
+    assert first.splitlines() == second.splitlines()
+    assert "<id>" in first  # the stand-ins did replace something
+    assert "<time>" in first
 
 
 def test_every_process_the_demo_started_is_gone(demo: DemoRun) -> None:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from casework import Actor, Role
 from intake.testing import COMPOUND, FLAT, T0, Desk
@@ -251,3 +256,48 @@ def test_a_report_for_a_place_not_in_the_registry_is_refused_naming_the_unknown_
     )
     assert response.status_code == 422
     assert "b99" in response.json()["message"]
+
+
+def test_photos_references_and_who_took_the_report_go_in_the_case_file(desk: Desk) -> None:
+    body = desk.report(
+        desk.staff(),
+        kind="repair",
+        reporter={"id": "r-0302", "role": "resident"},
+        channel="walk_in",
+        photos=["wechat-media://abc123", "https://img.example/leak.jpg"],
+    )
+    events = desk.client.get(f"/cases/{body['case_id']}/history", headers=desk.auditor()).json()[
+        "events"
+    ]
+    notes = [e["details"]["text"] for e in events if e["event"] == "NoteAdded"]
+    assert notes == [
+        "report taken by staff-li (property_staff) for r-0302 via walk_in\n"
+        "photos: wechat-media://abc123, https://img.example/leak.jpg"
+    ]
+
+
+def test_the_history_route_gives_the_same_events_as_casework_history(sqlite_desk: Desk) -> None:
+    desk = sqlite_desk
+    case_id = desk.report(desk.resident(), kind="repair")["case_id"]
+    resolve_repair(desk, case_id)
+    api = desk.client.get(f"/cases/{case_id}/history", headers=desk.auditor()).json()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CASEWORK_", "INTAKE_"))}
+    env["CASEWORK_STORE"] = desk.settings.store
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("casework")), "history", case_id, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    cli = json.loads(done.stdout)
+    fields = ("version", "event", "actor_id", "actor_role", "tier", "reason", "details", "hash")
+    assert [{f: e[f] for f in fields} for e in api["events"]] == [
+        {f: e[f] for f in fields} for e in cli["events"]
+    ]
+    assert [datetime.fromisoformat(e["at"]) for e in api["events"]] == [
+        datetime.fromisoformat(e["at"]) for e in cli["events"]
+    ]
+    assert (api["state"]["status"], cli["state"]["status"]) == ("resolved", "resolved")

@@ -68,3 +68,38 @@ def test_a_transaction_that_fails_leaves_nothing_behind(tmp_path: Path) -> None:
             assert db.execute("select n from t").fetchall() == [(1,)]
     finally:
         model.close()
+
+
+def test_a_poller_survives_a_failing_poll_forgets_its_cache_and_goes_on() -> None:
+    import threading
+
+    from casework.projections.polling import Poller
+
+    class Flaky(Poller):
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls = 0
+            self.forgotten = 0
+            self.third = threading.Event()
+
+        def catch_up(self) -> int:
+            self.calls += 1
+            if self.calls == 1:
+                raise RuntimeError("the store went away for a moment")
+            if self.calls >= 3:
+                self.third.set()
+            return 0
+
+        def forget(self) -> None:
+            self.forgotten += 1
+
+    poller = Flaky()
+    poller.start(0.01)
+    try:
+        assert poller.third.wait(5)
+    finally:
+        poller.stop()
+    assert poller.forgotten == 1
+    calls = poller.calls
+    assert not poller._thread.is_alive()  # type: ignore[union-attr]
+    assert poller.calls == calls

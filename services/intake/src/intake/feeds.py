@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from casework import Casework
 from casework.audit import history_entry
+from casework.projections.polling import Poller
 
 from intake.read_model import KIND_OF_CLASS, CaseIndex, Fact
 
@@ -54,8 +55,10 @@ def fact_from_domain_event(event: Any) -> Fact | None:
     )
 
 
-class StoreFeed:
+class StoreFeed(Poller):
     """Follows the store's notification log into the index, by polling (and on demand)."""
+
+    thread_name = "intake-store-feed"
 
     def __init__(
         self,
@@ -70,8 +73,7 @@ class StoreFeed:
         self.read_models: tuple[ReadModel, ...] = (index, *also)
         self.batch = batch
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     def catch_up(self) -> int:
         """Apply everything recorded so far; returns how many events the case index applied."""
@@ -92,22 +94,3 @@ class StoreFeed:
                 applied += self.index.apply(facts, STORE_SOURCE, page[-1].id)
                 for model in self.read_models[1:]:
                     model.apply(facts, STORE_SOURCE, page[-1].id)
-
-    def start(self, poll_seconds: float) -> None:
-        self._thread = threading.Thread(
-            target=self._run, args=(poll_seconds,), name="intake-store-feed", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _run(self, poll_seconds: float) -> None:
-        while not self._stop.is_set():
-            try:
-                self.catch_up()
-            except Exception:  # keep following; the next poll retries
-                log.exception("case index feed failed; retrying")
-            self._stop.wait(poll_seconds)

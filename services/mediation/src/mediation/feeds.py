@@ -31,6 +31,7 @@ from casework.messaging.consumer import (
     parse_contract,
 )
 from casework.messaging.relay import ensure_stream
+from casework.projections.polling import Poller
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import Tracking
 
@@ -109,8 +110,10 @@ async def stop_consumer(nc: Any, consumer: Consumer[CaseEvent], task: asyncio.Ta
 # ------------------------------------------------------------------ the store
 
 
-class StoreFeed:
+class StoreFeed(Poller):
     """Follows the store's notification log, in order, through the same handler."""
+
+    thread_name = "mediation-store-feed"
 
     def __init__(self, app: Casework, worklist: Worklist, *, batch: int = 200) -> None:
         self.app = app
@@ -118,8 +121,7 @@ class StoreFeed:
         self.batch = batch
         self._position: int | None = None
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     @property
     def position(self) -> int:
@@ -160,23 +162,6 @@ class StoreFeed:
                         handled += 1
                     self._position = notification.id
 
-    def start(self, poll_seconds: float) -> None:
-        self._thread = threading.Thread(
-            target=self._run, args=(poll_seconds,), name="mediation-store-feed", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _run(self, poll_seconds: float) -> None:
-        while not self._stop.is_set():
-            try:
-                self.catch_up()
-            except Exception:  # keep following; the next poll retries from the last tracked
-                log.exception("mediation store feed failed; retrying")
-                with self._lock:
-                    self._position = None
-            self._stop.wait(poll_seconds)
+    def forget(self) -> None:
+        with self._lock:
+            self._position = None

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
@@ -48,6 +48,10 @@ TCase = TypeVar("TCase", bound=Case)
 
 MAX_ATTEMPTS = 8
 
+MAX_CLOCK_SKEW = timedelta(seconds=5)
+"""How far behind a case's latest event a writer's clock may be and still have its command
+recorded, dated at that latest event (see `Casework.dated`)."""
+
 _processing: ContextVar[ProcessingEvent[UUID] | None] = ContextVar(
     "casework_processing", default=None
 )
@@ -75,12 +79,31 @@ class Casework(Application[UUID]):
         clock: Clock = system_clock,
         env: Mapping[str, str] | None = None,
         max_attempts: int = MAX_ATTEMPTS,
+        max_clock_skew: timedelta = MAX_CLOCK_SKEW,
     ) -> None:
         settings = persistence_env(store or store_url())
         settings.update(env or {})
         super().__init__(env=settings)
         self.clock = clock
         self.max_attempts = max_attempts
+        self.max_clock_skew = max_clock_skew
+
+    def dated(self, case: Case, at: datetime) -> datetime:
+        """The time to record a command on `case` with, given this writer's clock says `at`.
+
+        The domain refuses an event dated before the case's latest (`OutOfOrderError`): an
+        auditor must be able to read a case file's order as its time order. Writers on several
+        hosts never have quite the same clock, so a command that loses a race to a writer whose
+        clock runs a little ahead would find the case's latest event "in its future". Within
+        `max_clock_skew` that is the clocks' disagreement, not a fact out of order: the command
+        is dated at the case's latest event (the earliest moment consistent with the file, and
+        never later than any writer has seen). Further behind than that, the clock is wrong, and
+        the command is refused rather than have a broken clock silently rewrite the timeline.
+        """
+        last = case.last_event_at
+        if at < last <= at + self.max_clock_skew:
+            return last
+        return at
 
     def construct_recorder(self) -> ProcessRecorder:
         """A process recorder: it stores events like the default one, and can also record, in
@@ -274,7 +297,8 @@ class Casework(Application[UUID]):
         first, second = _as_uuid(case_id), _as_uuid(other_id)
         for attempt in range(self.max_attempts):
             a, b = self.get_case(first), self.get_case(second)
-            at = self.clock()
+            latest = a if a.last_event_at >= b.last_event_at else b
+            at = self.dated(latest, self.clock())
             a.link(actor, at, second, relation)
             b.link(actor, at, first, relation)
             try:
@@ -582,7 +606,7 @@ class Casework(Application[UUID]):
                 raise InvalidTransitionError(
                     f"case {uid} is a {case.KIND}; that command is for a {kind.KIND}"
                 )
-            action(case, self.clock())
+            action(case, self.dated(case, self.clock()))
             if not case.pending_events:
                 return case
             try:

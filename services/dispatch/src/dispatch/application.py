@@ -123,6 +123,10 @@ class Unit:
             except AggregateNotFoundError:
                 return None
         self.loaded[aggregate_id] = found
+        if isinstance(found, Case):
+            # A case file never runs backwards: a clock a little behind the case's latest
+            # event dates the unit at that event (`Casework.dated`); far behind, it is refused.
+            self.at = self.app.dated(found, self.at)
         return found
 
     def case(self, case_id: UUID | str) -> Case:

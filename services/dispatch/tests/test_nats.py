@@ -71,7 +71,9 @@ def test_a_repair_reported_through_the_library_is_assigned_within_one_round_trip
         {"actor_id": "staff-li", "role": "property_staff", "skills": ["plumbing"]},
         status=201,
     )
-    reporter = Casework(desk.settings.store)  # another process's library, e.g. the intake's
+    # another process's library, e.g. the intake's, on the same (test) time as dispatch: a case
+    # file never runs backwards, so a reporter on the wall clock would be a day "ahead" of T0
+    reporter = Casework(desk.settings.store, clock=desk.clock)
     case_id = str(reporter.report_repair(RESIDENT, FLAT, "the kitchen tap drips", "plumbing"))
     reporter.close()
     assert relay(desk) == 2  # Reported, DeadlinesSet: nothing else is published

@@ -6,8 +6,7 @@ malformed message is dead-lettered while the consumer goes on."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,8 @@ import pytest
 from casework import Casework, FakeClock
 from casework.messaging.consumer import Outcome
 from casework.messaging.nats_server import NatsServer
-from casework.messaging.relay import Relay
-from casework.testing.nats import jetstream, read_stream
+from casework.testing.nats import jetstream, read_stream, relay_once
+from casework.testing.waiting import eventually
 from dispatch.api import create_app
 from dispatch.testing import (
     COMPOUND,
@@ -45,20 +44,7 @@ def nats_desk(store_url: str, tmp_path: Path, nats_server: NatsServer) -> Iterat
 def relay(desk: Desk) -> int:
     """Publish what the store holds, as the `casework relay` process would."""
     assert desk.settings.nats_url is not None
-    app = Casework(desk.settings.store)
-    try:
-        return asyncio.run(Relay(app, desk.settings.nats_url).run_once())
-    finally:
-        app.close()
-
-
-def eventually(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.02)
+    return relay_once(desk.settings.store, desk.settings.nats_url)
 
 
 def test_a_repair_reported_through_the_library_is_assigned_within_one_round_trip(

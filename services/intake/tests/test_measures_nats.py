@@ -3,18 +3,17 @@ the intake's durable consumer -> measures read model."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from casework import Actor, Casework, Role
+from casework import Actor, Role
 from casework.clock import FakeClock
 from casework.messaging.nats_server import NatsServer
-from casework.messaging.relay import Relay
+from casework.testing.nats import relay_once
+from casework.testing.waiting import eventually
 from fastapi.testclient import TestClient
 from intake.api import create_app
 from intake.testing import T0, Desk, make_settings
@@ -31,21 +30,9 @@ def nats_desk(tmp_path: Path, nats_server: NatsServer) -> Iterator[Desk]:
 
 
 def relay(desk: Desk) -> int:
+    """Publish what the store holds, as the `casework relay` process would."""
     assert desk.settings.nats_url is not None
-    app = Casework(desk.settings.store)
-    try:
-        return asyncio.run(Relay(app, desk.settings.nats_url).run_once())
-    finally:
-        app.close()
-
-
-def eventually(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.05)
+    return relay_once(desk.settings.store, desk.settings.nats_url)
 
 
 def test_the_measures_follow_the_case_events_on_nats(nats_desk: Desk) -> None:

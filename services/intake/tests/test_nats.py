@@ -4,17 +4,16 @@ durable consumer -> index. And no contact detail ever reaches the stream."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from casework import Actor, Casework, Role
+from casework import Actor, Role
 from casework.clock import FakeClock
 from casework.messaging.nats_server import NatsServer
-from casework.messaging.relay import Relay
-from casework.testing.nats import jetstream, read_stream
+from casework.testing.nats import jetstream, read_stream, relay_once
+from casework.testing.waiting import eventually
 from fastapi.testclient import TestClient
 from intake.api import create_app
 from intake.testing import COMPOUND, T0, Desk, make_settings
@@ -34,20 +33,7 @@ def nats_desk(tmp_path: Path, nats_server: NatsServer) -> Iterator[Desk]:
 def relay(desk: Desk) -> int:
     """Publish what the store holds, as the `casework relay` process would."""
     assert desk.settings.nats_url is not None
-    app = Casework(desk.settings.store)
-    try:
-        return asyncio.run(Relay(app, desk.settings.nats_url).run_once())
-    finally:
-        app.close()
-
-
-def eventually(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.05)
+    return relay_once(desk.settings.store, desk.settings.nats_url)
 
 
 def test_a_reported_case_reaches_the_listing_through_nats_and_follows_later_changes(

@@ -7,8 +7,6 @@ in-process). Needs the test dependencies (the `httpx2` client behind Starlette's
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -18,6 +16,7 @@ from casework import Actor, Casework, Role
 from casework.clock import FakeClock
 from casework.messaging.relay import Relay
 from casework.testing.nats import jetstream
+from casework.testing.waiting import eventually as eventually
 from casework_web import TokenStore
 from fastapi.testclient import TestClient
 
@@ -46,16 +45,6 @@ def make_settings(tmp_path: Path, store: str, **extra: Any) -> Settings:
         **extra,
     }
     return Settings.model_validate(values)
-
-
-def eventually(check: Callable[[], T], timeout: float = 15.0) -> T:
-    """Poll until `check()` is truthy (or time runs out); returns its last answer."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.02)
 
 
 @dataclass

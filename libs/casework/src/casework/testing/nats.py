@@ -16,6 +16,7 @@ asyncio only. A test then reads, e.g.:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -112,3 +113,15 @@ def _matches(pattern: str, subject: str) -> bool:
         if index >= len(have) or (token != "*" and token != have[index]):
             return False
     return len(want) == len(have)
+
+
+def relay_once(store: str, nats_url: str) -> int:
+    """Publish what the store holds and is not yet on the stream, as `casework relay --once`."""
+    from casework.application import Casework
+    from casework.messaging.relay import Relay
+
+    app = Casework(store)
+    try:
+        return asyncio.run(Relay(app, nats_url).run_once())
+    finally:
+        app.close()

@@ -12,6 +12,7 @@ then builds on the block's pending aggregates (`Casework.pending`), never on a s
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,6 +43,7 @@ from dispatch.domain.member import Member, member_id
 from dispatch.domain.roster import ROSTER_ID, Roster
 from dispatch.domain.rule import Candidate, Decision, Work, decide
 from dispatch.domain.skills import LEAK_SKILL, skill_for_repair
+from dispatch.followed import FollowedRoster
 
 DISPATCHER = Actor("dispatch", Role.SYSTEM)
 """The actor of dispatch's automatic facts: an assignment by the rule, a case queued."""
@@ -50,6 +52,11 @@ ASSIGNABLE_KINDS = ("repair", "leak")
 HOLDING = frozenset({Status.ASSIGNED, Status.IN_PROGRESS})
 FINISHED = frozenset({Status.WORK_DONE, Status.RESOLVED, Status.CONFIRMED, Status.CLOSED})
 T = TypeVar("T")
+
+
+class AssignedMeanwhileError(IntegrityError):
+    """The work was assigned by another replica after this unit read it: the save would clash
+    on the work's version anyway, so the unit is run again on fresh state (as for a clash)."""
 
 
 class NotFoundError(CaseNotFoundError):
@@ -114,13 +121,10 @@ class Unit:
         return aggregate
 
     def get(self, aggregate_id: UUID) -> Any | None:
-        if aggregate_id in self.loaded:
-            return self.loaded[aggregate_id]
-        found = self.app.pending(aggregate_id)
+        found = self.peek(aggregate_id)
         if found is None:
-            try:
-                found = self.app.repository.get(aggregate_id)
-            except AggregateNotFoundError:
+            found = self.app.load(aggregate_id)
+            if found is None:
                 return None
         self.loaded[aggregate_id] = found
         if isinstance(found, Case):
@@ -128,6 +132,12 @@ class Unit:
             # event dates the unit at that event (`Casework.dated`); far behind, it is refused.
             self.at = self.app.dated(found, self.at)
         return found
+
+    def peek(self, aggregate_id: UUID) -> Any | None:
+        """The aggregate as this unit (or the open tracking block) has it already, else None."""
+        if aggregate_id in self.loaded:
+            return self.loaded[aggregate_id]
+        return self.app.pending(aggregate_id)
 
     def case(self, case_id: UUID | str) -> Case:
         uid = _uuid(case_id, "case")
@@ -176,14 +186,33 @@ class Dispatch(Casework):
 
     name = Casework.name
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.followed = FollowedRoster(self)
+
+    def load(self, aggregate_id: UUID) -> Any | None:
+        """The aggregate as recorded now, or None: a member (or the directory) from a copy of
+        the followed roster plus the events recorded since it was folded; anything else
+        replayed from the store."""
+        found: Any = self.followed.copy(aggregate_id)
+        if found is not None:
+            recorded: Any
+            for recorded in self.events.get(aggregate_id, gt=found.version):
+                found = recorded.mutate(found)
+            return found
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
     # ------------------------------------------------------------ plumbing
 
     def run(self, change: Callable[[Unit], T]) -> T:
         """Run `change` on fresh aggregates and save what it changed, retrying on a clash."""
         for attempt in range(self.max_attempts):
             unit = Unit(self)
-            result = change(unit)
             try:
+                result = change(unit)
                 unit.save()
             except IntegrityError:
                 self._backoff(attempt)
@@ -305,12 +334,12 @@ class Dispatch(Casework):
 
     def members(self) -> list[Member]:
         """Everyone listed on the roster now (who left is not listed), by actor id."""
-        u = self.read()
-        roster = u.roster()
-        if roster is None:
-            return []
-        found = [u.member(actor_id) for actor_id in sorted(roster.places)]
-        return [m for m in found if m is not None]
+        self.followed.catch_up()
+        with self.followed.reading() as now:
+            if now.roster is None:
+                return []
+            found = [now.members.get(member_id(a)) for a in sorted(now.roster.places)]
+            return [copy.deepcopy(m) for m in found if m is not None]
 
     def _member(self, u: Unit, actor_id: str) -> Member:
         member = u.member(actor_id)
@@ -329,21 +358,38 @@ class Dispatch(Casework):
     # ------------------------------------------------------- the decision
 
     def decide(self, u: Unit, work: Work) -> Decision:
-        """The rule over everyone listed as covering the work's place, as they stand now."""
-        roster = u.roster()
+        """The rule over everyone listed as covering the work's place, as they stand now.
+
+        "Now" is the followed roster caught up to the log, under whatever this unit (or the open
+        tracking block) has changed already; nobody is loaded. The caller loads the chosen
+        member into the unit to write, so a choice made on facts that changed meanwhile clashes
+        on that member's version and is made again.
+        """
+        self.followed.catch_up()
         candidates = []
-        for actor_id in roster.covering(work.address) if roster is not None else []:
-            member = u.member(actor_id)
-            if member is not None and member.active:
-                candidates.append(Candidate.of(member))
+        with self.followed.reading() as now:
+            roster = u.peek(ROSTER_ID) or now.roster
+            for actor_id in roster.covering(work.address) if roster is not None else []:
+                uid = member_id(actor_id)
+                member = u.peek(uid) or now.members.get(uid)
+                if member is not None and member.active:
+                    candidates.append(Candidate.of(member))
         return decide(work, candidates, u.at)
+
+    def _chosen(self, u: Unit, decision: Decision, key: str) -> Member:
+        """The chosen member, loaded into the unit as recorded now (to be written)."""
+        assert decision.chosen is not None
+        member = u.member(decision.chosen.candidate.actor.id)
+        assert member is not None
+        if key in member.holding:
+            raise AssignedMeanwhileError(f"{member.actor.id} got {key} while this was decided")
+        return member
 
     def _assign_case(self, u: Unit, case: Case) -> Outcome:
         decision = self.decide(u, work_for_case(case))
         key = str(case.id)
         if decision.chosen is not None:
-            member = u.member(decision.chosen.candidate.actor.id)
-            assert member is not None
+            member = self._chosen(u, decision, key)
             case.assign(DISPATCHER, u.at, member.actor, decision.why)
             member.take(DISPATCHER, u.at, key, case.KIND, case.address.path, decision.why)
             return Outcome(key, member.actor.id, decision.why)
@@ -355,8 +401,7 @@ class Dispatch(Casework):
         decision = self.decide(u, work_for_task(task))
         key = str(task.id)
         if decision.chosen is not None:
-            member = u.member(decision.chosen.candidate.actor.id)
-            assert member is not None
+            member = self._chosen(u, decision, key)
             task.assign(DISPATCHER, u.at, member.actor, decision.why)
             member.take(DISPATCHER, u.at, key, "task", task.address.path, decision.why)
             return Outcome(key, member.actor.id, decision.why)
@@ -403,6 +448,11 @@ class Dispatch(Casework):
         name = event.type.split(".")[2]
         if name == "queued_for_assignment":
             return None  # our own "nobody free": reacting to it would only decide the same again
+        if event.actor_id == DISPATCHER.id and event.actor_role == DISPATCHER.role.value:
+            # Our own fact (an assignment, a resolution after work done): the unit that recorded
+            # it brought the loads in line in the same transaction; a later change of the case
+            # is a later event, handled on its own.
+            return None
 
         def change(u: Unit) -> Outcome | None:
             case = u.case(event.case_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from casework.domain.errors import ValidationError
@@ -133,9 +134,20 @@ def parse_windows(texts: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(canonical)
 
 
+@lru_cache(maxsize=4096)
+def _window(text: str) -> Window:
+    """A stored window (already checked when recorded), parsed once per process."""
+    return Window.parse(text)
+
+
+@lru_cache(maxsize=256)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
 def available_at(windows: tuple[str, ...], timezone: str, at: datetime) -> bool:
-    local = at.astimezone(ZoneInfo(timezone))
-    return any(Window.parse(w).contains(local) for w in windows)
+    local = at.astimezone(_zone(timezone))
+    return any(_window(w).contains(local) for w in windows)
 
 
 def next_available(windows: tuple[str, ...], timezone: str, at: datetime) -> datetime | None:
@@ -153,7 +165,7 @@ def next_available(windows: tuple[str, ...], timezone: str, at: datetime) -> dat
     for offset in range(8):
         day = local.date() + timedelta(days=offset)
         midnight = datetime(day.year, day.month, day.day, tzinfo=zone)
-        for window in (Window.parse(w) for w in windows):
+        for window in (_window(w) for w in windows):
             if day.weekday() in window.days:
                 start = midnight + timedelta(minutes=window.start)
                 if start >= local:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from casework.domain.actors import Actor, Role
@@ -32,6 +33,7 @@ MAX_LOAD_LIMIT = 20
 MAX_PLACES = 20
 
 
+@lru_cache(maxsize=65536)
 def member_id(actor_id: str) -> Any:
     return named_id("member", actor_id)
 

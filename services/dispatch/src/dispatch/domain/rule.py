@@ -36,6 +36,7 @@ from casework.domain.actors import Actor
 from casework.domain.places import Address
 
 from dispatch.domain.availability import available_at, next_available
+from dispatch.domain.places import place
 from dispatch.domain.skills import ROLES_FOR, SKILLS
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -110,11 +111,11 @@ class Decision:
 def assess(work: Work, candidate: Candidate, at: datetime) -> Assessment:
     if candidate.actor.role not in ROLES_FOR[work.kind]:
         return Assessment(candidate, "role")
-    covering = [p for p in candidate.places if Address.parse(p).contains(work.address)]
+    covering = [p for p in candidate.places if place(p).contains(work.address)]
     if not covering:
         return Assessment(candidate, "place")
     nearest = max(covering, key=lambda p: p.count("/"))
-    distance = 0 if Address.parse(nearest).building is not None else 1
+    distance = 0 if place(nearest).building is not None else 1
 
     def verdict(refusal: str | None) -> Assessment:
         return Assessment(candidate, refusal, nearest, distance)

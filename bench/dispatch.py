@@ -1,0 +1,189 @@
+"""Dispatch's own cost per report: decisions per second with N members covering the place.
+
+    uv run python bench/dispatch.py [--members 300] [--reports 600] [--stores sqlite,postgres]
+
+In one process, on a fresh store: N property staff join dispatch's roster (all covering the
+compound, always on duty, up to 20 pieces of work each). Then routine repairs are reported one
+after another (not timed), and each is handled as dispatch's consumer handles it: its
+`Reported` event through `handle_tracked` (the decision, `Assigned` + `WorkTaken`, the tracking
+record: one transaction), then the `Assigned` event the relay brings back (nothing to do, but a
+message to acknowledge with its tracking record). A report's time is both handlers together: what
+one report costs dispatch. No HTTP, no NATS: this is the consumer's handler against the store.
+
+Baselines, measured in the same run on the same store once the reports are done (so the
+members carry the histories the run gave them):
+
+- *replay every candidate*: what a decision cost before dispatch followed the roster in memory
+  (`Dispatch.decide` loaded each covering member from the store, a replay of its whole history)
+  — the loads and the rule only, no write;
+- the library floor: `Casework.report_repair` is not timed; `Casework.assign` alone is, on a
+  fresh case, one after another (the write an assignment needs, with no rule and no consumer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Run as a script, this file's folder comes first on sys.path, and this file is named like the
+# service's package: take the folder off so `import dispatch` finds the service.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
+
+from casework import Actor, Role  # noqa: E402
+from casework.contracts import CasePlace, to_contract  # noqa: E402
+from casework.messaging.consumer import handle_tracked, position  # noqa: E402
+from dispatch.application import Dispatch, work_for_case  # noqa: E402
+from dispatch.domain.member import member_id  # noqa: E402
+from dispatch.domain.roster import ROSTER_ID  # noqa: E402
+from dispatch.domain.rule import Candidate, decide  # noqa: E402
+from dispatch.runtime import handle  # noqa: E402
+
+COMPOUND = "jiayu-xx/wanxin-intl"
+BUILDINGS = 62
+MANAGER = Actor("manager-bench", Role.PROPERTY_MANAGER)
+SKILLS = ["electrical", "plumbing", "appliances", "general_repairs"]
+MAX_LOAD = 20
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+
+
+@dataclass
+class Series:
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def row(self) -> str:
+        ms = [x * 1000 for x in self.latencies]
+        rate = len(ms) / self.seconds if self.seconds else float("nan")
+        p50 = statistics.median(ms) if ms else float("nan")
+        return (
+            f"| {self.name} | {len(ms):,} | {rate:,.1f} | {p50:,.2f} "
+            f"| {percentile(ms, 0.95):,.2f} | {percentile(ms, 0.99):,.2f} |"
+        )
+
+
+@contextlib.contextmanager
+def timed(series: Series) -> Iterator[None]:
+    t0 = time.perf_counter()
+    yield
+    elapsed = time.perf_counter() - t0
+    series.latencies.append(elapsed)
+    series.seconds += elapsed
+
+
+def consume(app: Dispatch, event: object, place: CasePlace, sequence: int) -> None:
+    """As dispatch's consumer handles message `sequence`: the handler inside a tracking block."""
+    contract = to_contract(event, place)
+    handle_tracked(app, handle, contract, position("dispatch", "CASEWORK", sequence))
+
+
+def address(n: int) -> str:
+    return f"{COMPOUND}/b{n % BUILDINGS + 1}/{n // BUILDINGS + 101:04d}"
+
+
+def run(store: str, members: int, reports: int, sample: int) -> list[Series]:
+    handled = Series(f"dispatch handles a report (`Reported` + `Assigned`), {members} members")
+    replay = Series(f"baseline: replay every candidate + the rule, {members} members")
+    floor = Series("baseline: library floor, `Casework.assign` alone")
+    with Dispatch(store) as app:
+        for n in range(members):
+            app.join(
+                MANAGER,
+                Actor(f"staff-bench-{n:03d}", Role.PROPERTY_STAFF),
+                name=f"staff {n}",
+                skills=SKILLS,
+                places=[COMPOUND],
+                availability=["daily 00:00-24:00"],
+                max_load=MAX_LOAD,
+            )
+        sequence = 0
+        resident = Actor("resident-bench", Role.RESIDENT)
+        for n in range(reports):
+            case = app.report_repair(resident, address(n), f"corridor light {n} is out", "lighting")
+            reported = next(iter(app.events.get(case)))
+            place = CasePlace.of(reported)
+            sequence += 1
+            with timed(handled):
+                consume(app, reported, place, sequence)
+            # what dispatch recorded (Assigned) comes back from the relay: counted with the report
+            for event in list(app.events.get(case, gt=1)):
+                sequence += 1
+                t0 = time.perf_counter()
+                consume(app, event, place, sequence)
+                handled.latencies[-1] += time.perf_counter() - t0
+        handled.seconds = sum(handled.latencies)
+
+        roster = app.repository.get(ROSTER_ID)
+        worker = Actor("staff-floor", Role.PROPERTY_STAFF)
+        at = app.clock()
+        for n in range(sample):
+            case = app.report_repair(resident, address(n), f"baseline light {n}", "lighting")
+            work = work_for_case(app.get_case(case))
+            with timed(replay):
+                candidates = [
+                    Candidate.of(app.repository.get(member_id(actor_id)))
+                    for actor_id in roster.covering(work.address)
+                ]
+                decide(work, candidates, at)
+            with timed(floor):
+                app.assign(case, MANAGER, worker, "by hand, for the floor")
+    return [handled, replay, floor]
+
+
+@contextlib.contextmanager
+def store_for(kind: str, tmp: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / 'casework.sqlite'}"
+        return
+    from casework.testing.postgres import fresh_database, throwaway_postgres
+
+    with throwaway_postgres() as pg, fresh_database(pg) as url:
+        yield url
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=300)
+    parser.add_argument("--reports", type=int, default=600)
+    parser.add_argument("--sample", type=int, default=50, help="decisions in each baseline")
+    parser.add_argument("--stores", default="sqlite,postgres")
+    args = parser.parse_args()
+    if args.reports > args.members * MAX_LOAD:
+        parser.error(f"{args.members} members hold at most {args.members * MAX_LOAD} repairs")
+    rows: list[Series] = []
+    for kind in args.stores.split(","):
+        prefix = f"casework-bench-dispatch-{kind}-"
+        with tempfile.TemporaryDirectory(prefix=prefix) as tmp, store_for(kind, Path(tmp)) as store:
+            print(f"[{kind}] {args.members} members, {args.reports} reports", file=sys.stderr)
+            found = run(store, args.members, args.reports, args.sample)
+        for series in found:
+            series.name = f"{kind}: {series.name}"
+        rows.extend(found)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"{args.members} members, {args.reports} reports; {os.cpu_count()} CPUs, "
+        f"load average after the run {load}\n"
+    )
+    print("| what | n | per s | p50 ms | p95 ms | p99 ms |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for series in rows:
+        print(series.row())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""The roster as the store's log tells it, kept in memory by each replica: every member and the
+directory, folded from their events as they are recorded.
+
+Why: the rule weighs everyone covering the place, and loading each of them from the store for
+every decision (a replay of a whole history that grows with every piece of work) cost most of a
+decision's time, so dispatch assigned only a few repairs a second with 300 staff on the roster
+(docs/BENCHMARKS.md). Following the log costs two small queries per catch-up (the newest id,
+then the roster's events after the last one seen) however large the roster is.
+
+Sound because the log is read in commit order: notification ids are committed in order (one
+SQLite writer; PostgreSQL's recorder locks the table for inserts), so after `catch_up` the
+members here are exactly what a fresh load from the store would give at that moment. Still, it
+is the basis of the choice, never of the write: the member chosen is brought up to date inside
+the unit of work (`Dispatch.load`: a copy of the member here, plus any events recorded since)
+and saved at its next version, so a replica that chose on facts another replica has just
+changed clashes and decides again, as it did when every candidate was loaded.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.utils import get_topic
+
+from dispatch.domain.member import Member
+from dispatch.domain.roster import ROSTER_ID, Roster
+
+
+def _event_topics(aggregate: type) -> list[str]:
+    return [
+        get_topic(value)
+        for value in vars(aggregate).values()
+        if isinstance(value, type) and issubclass(value, aggregate.Event)  # type: ignore[attr-defined]
+    ]
+
+
+class FollowedRoster:
+    """Members and the directory, folded from the log; thread-safe (a replica's API and its
+    consumer read it at once)."""
+
+    def __init__(self, app: Application[UUID], batch: int = 1000) -> None:
+        self.app = app
+        self.batch = batch
+        self.position = 0
+        self.members: dict[UUID, Member] = {}
+        self.roster: Roster | None = None
+        self.topics = tuple(_event_topics(Member) + _event_topics(Roster))
+        self._lock = threading.RLock()
+
+    def catch_up(self) -> None:
+        """Fold in the roster's events recorded since the last call."""
+        with self._lock:
+            newest = self.app.recorder.max_notification_id() or 0
+            while self.position < newest:
+                page = self.app.recorder.select_notifications(
+                    start=self.position,
+                    limit=self.batch,
+                    stop=newest,
+                    topics=self.topics,
+                    inclusive_of_start=False,
+                )
+                for notification in page:
+                    self._fold(self.app.mapper.to_domain_event(notification))
+                    self.position = notification.id
+                if len(page) < self.batch:
+                    break  # nothing more of ours up to `newest`
+            self.position = max(self.position, newest)
+
+    def _fold(self, event: Any) -> None:
+        if event.originator_id == ROSTER_ID:
+            self.roster = event.mutate(self.roster)
+        else:
+            self.members[event.originator_id] = event.mutate(self.members.get(event.originator_id))
+
+    @contextmanager
+    def reading(self) -> Iterator[FollowedRoster]:
+        """Hold the view still while reading several members (nothing folds in meanwhile)."""
+        with self._lock:
+            yield self
+
+    def copy(self, aggregate_id: UUID) -> Member | Roster | None:
+        """A private copy of a member (or the directory) as last folded, or None if unknown."""
+        with self._lock:
+            found: Member | Roster | None = (
+                self.roster if aggregate_id == ROSTER_ID else self.members.get(aggregate_id)
+            )
+            return copy.deepcopy(found) if found is not None else None

@@ -37,6 +37,7 @@ from intake.places import Places
 from intake.read_model import CaseIndex
 from intake.records import Records
 from intake.schemas import (
+    AcknowledgementIn,
     CaseCreate,
     CaseHistory,
     CasePage,
@@ -231,6 +232,26 @@ def verify_case(case_id: CaseId, who: Who, rt: Rt, request: Request) -> VerifyPu
 
 
 _ACTION = error_responses(400, 403, 404, 409)
+
+
+@cases.post(
+    "/{case_id}/acknowledgement",
+    response_model=CasePublic,
+    responses=_ACTION,
+    summary="Staff or a mediator in scope take the case up (受理) at the tier it is at",
+    description=(
+        "Once when the case is reported, and once more at each tier it climbs to: a case that "
+        "climbed while assigned keeps its assignee, but the tier it landed on owes its own "
+        "response by its own respond_by, or it climbs again for 'no response'. 409 when the "
+        "case was already answered at its tier, or is settled or closed."
+    ),
+)
+def acknowledge_case(
+    case_id: CaseId, who: Who, rt: Rt, request: Request, body: AcknowledgementIn | None = None
+) -> CasePublic:
+    request.state.case_id = case_id
+    note = body.note if body is not None else ""
+    return _public(rt, who, rt.intake.acknowledge(who, case_id, note))
 
 
 @cases.post(

@@ -151,7 +151,14 @@ class CasePublic(BaseModel):
     reported_at: datetime
     respond_by: datetime | None
     settle_by: datetime | None
-    acknowledged_at: datetime | None
+    acknowledged_at: datetime | None = Field(description="the first response ever (受理)")
+    responded_at_tier: datetime | None = Field(
+        None,
+        description=(
+            "when the case was answered at the tier it is at now, after entering it: each tier "
+            "owes its own response by its respond_by, or the case climbs again"
+        ),
+    )
     assignee: Assignee | None
     accepted_at: datetime | None = Field(None, description="when the assignee accepted the work")
     queued_at: datetime | None = Field(
@@ -233,6 +240,12 @@ class RatingIn(Body):
 
 class ReturnVisitIn(Body):
     note: Text = Field(min_length=1, max_length=2000)
+
+
+class AcknowledgementIn(Body):
+    note: Text = Field(
+        default="", max_length=2000, examples=["the compound's property office takes it over"]
+    )
 
 
 class ClosureIn(Body):

@@ -280,6 +280,19 @@ class Intake:
         self.app.rate_satisfaction(case.id, who.actor, score, comment)
         return self.app.get_case(case.id)
 
+    def acknowledge(self, who: Principal, case_id: str, note: str) -> Case:
+        """受理: staff or a mediator in scope take the case up at the tier it is at.
+
+        Once when it is reported, and once more at each tier it climbs to: a case that climbed
+        while assigned keeps its assignee, but its new tier owes its own response by its own
+        `respond_by`, or the scheduler sends it up again for "no response".
+        """
+        case = self._writable(who, case_id)
+        if who.is_resident:
+            raise NotPermittedError("staff or mediators take cases up (受理), not residents")
+        self.app.acknowledge(case.id, who.actor, note)
+        return self.app.get_case(case.id)
+
     def record_return_visit(self, who: Principal, case_id: str, note: str) -> Case:
         case = self._writable(who, case_id)
         if who.is_resident:
@@ -389,6 +402,7 @@ _SHARED = frozenset(
         "respond_by",
         "settle_by",
         "acknowledged_at",
+        "responded_at_tier",
         "assignee",
         "accepted_at",
         "queued_at",

@@ -185,8 +185,8 @@ def test_a_dispute_opened_from_leak_damage_gets_the_leaks_findings_once(
 
 def test_without_nats_the_store_feed_reacts_the_same_way(mediators: Mediators) -> None:
     m = mediators
+    _, dispute = leak_with_damage(m, cause_first=True)  # sets the clock: first, so time runs on
     case = three_failed_rounds(m)
-    _, dispute = leak_with_damage(m, cause_first=True)
     m.catch_up()
     assert [h for h in history(m, case) if h[0] == "Escalated"] == [("Escalated", MEDIATION.id)]
     assert len(notes(m, dispute)) == 1

@@ -8,6 +8,7 @@ application, whose writers' clocks never quite agree, dates a command that is at
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -138,3 +139,36 @@ def test_links_are_dated_after_both_cases_latest_event(
     clock.set(t0 + SECOND)
     app.link_cases(first, second, staff, "duplicate_of")
     assert app.history(first)[-1].at == app.history(second)[-1].at == t0 + 2 * SECOND
+
+
+def test_two_writers_racing_with_clocks_a_second_apart_lose_nothing_and_keep_order(
+    store_url: str, resident: Actor, staff: Actor, t0: datetime
+) -> None:
+    """Each writer's commands reload and retry on a clash; whichever clock is behind has its
+    notes dated at the case's latest event, so every note is recorded and the file is in order."""
+    ahead, behind = FakeClock(t0 + SECOND), FakeClock(t0)
+    writers = [Casework(store_url, clock=ahead), Casework(store_url, clock=behind)]
+    try:
+        case_id = writers[0].report_repair(resident, FLAT, "tap drips", "plumbing")
+
+        def write(app: Casework, name: str) -> None:
+            for n in range(10):
+                app.add_note(case_id, staff, f"{name} {n}")
+
+        threads = [
+            threading.Thread(target=write, args=(app, name))
+            for app, name in zip(writers, ("ahead", "behind"), strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        history = writers[1].history(case_id)
+        notes = [e for e in history if e.event == "NoteAdded"]
+        assert len(notes) == 20
+        assert [e.at for e in history] == sorted(e.at for e in history)
+        assert [e.version for e in history] == list(range(1, len(history) + 1))
+        assert writers[1].verify(case_id).ok
+    finally:
+        for app in writers:
+            app.close()

@@ -318,7 +318,8 @@ class Mediation:
             {"meeting_id": meeting_id, "terms": terms, "commitments": commitments, "basis": basis},
         )
         self.scene.say(
-            f"{who} → mediation: agreement, {len(terms)} terms, {len(commitments)} commitments"
+            f"{who} → mediation: agreement, {_count(len(terms), 'term')}, "
+            f"{_count(len(commitments), 'commitment')}"
         )
 
     def escalate(
@@ -342,6 +343,10 @@ class Mediation:
     def resolve(self, who: Person, case_id: str, summary: str) -> None:
         self.api.post("mediation", f"/disputes/{case_id}/resolution", who, {"summary": summary})
         self.scene.say(f"{who} → mediation: resolved")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def resident_closes_the_loop(

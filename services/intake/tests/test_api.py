@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from casework import Actor, Role
+from casework_web.observability import JsonFormatter
 from intake.testing import COMPOUND, FLAT, T0, Desk
 
 
@@ -301,3 +304,39 @@ def test_the_history_route_gives_the_same_events_as_casework_history(sqlite_desk
         datetime.fromisoformat(e["at"]) for e in cli["events"]
     ]
     assert (api["state"]["status"], cli["state"]["status"]) == ("resolved", "resolved")
+
+
+class Lines(logging.Handler):
+    """Formats each record when it is emitted, as a service's log handler does."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.setFormatter(JsonFormatter())
+        self.entries: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.entries.append(json.loads(self.format(record)))
+
+
+def test_log_lines_of_a_report_and_of_an_action_carry_the_case_id_and_the_request_id(
+    sqlite_desk: Desk,
+) -> None:
+    desk, lines, logger = sqlite_desk, Lines(), logging.getLogger("intake")
+    logger.addHandler(lines)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        headers = {**desk.resident(), "X-Request-ID": "req-report-1"}
+        case_id = desk.report(headers, kind="repair")["case_id"]
+        desk.client.post(
+            f"/cases/{case_id}/confirmation",
+            headers={**desk.resident(), "X-Request-ID": "req-2"},
+        )
+    finally:
+        logger.removeHandler(lines)
+        logger.setLevel(level)
+    opened = [e for e in lines.entries if e["message"] == f"case {case_id} opened"]
+    assert [(e["case_id"], e["request_id"]) for e in opened] == [(case_id, "req-report-1")]
+    access = {e["request_id"]: e for e in lines.entries if e.get("route")}
+    assert access["req-report-1"]["case_id"] == case_id
+    assert (access["req-2"]["case_id"], access["req-2"]["status"]) == (case_id, 409)

@@ -16,3 +16,10 @@ from casework.domain.places import Address
 def place(path: str) -> Address:
     """`Address.parse`, remembered; raises the same ValidationError for a bad path."""
     return Address.parse(path)
+
+
+@lru_cache(maxsize=65536)
+def covers(path: str, address: Address) -> bool:
+    """Whether the place at `path` (a compound or a building) contains `address`, remembered:
+    each decision asks it of every place of every candidate, mostly the same few pairs."""
+    return place(path).contains(address)

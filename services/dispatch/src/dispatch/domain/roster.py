@@ -15,7 +15,7 @@ from casework.domain.actors import Actor
 from casework.domain.places import Address
 
 from dispatch.domain.audited import Audited, named_id
-from dispatch.domain.places import place
+from dispatch.domain.places import covers
 
 ROSTER_ID = named_id("roster", "directory")
 
@@ -64,6 +64,6 @@ class Roster(Audited):
         """Actor ids of members covering the address (a compound or a building above it)."""
         found = []
         for actor_id, places in self.places.items():
-            if any(place(p).contains(address) for p in places):
+            if any(covers(p, address) for p in places):
                 found.append(actor_id)
         return sorted(found)

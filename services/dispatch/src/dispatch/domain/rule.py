@@ -36,7 +36,7 @@ from casework.domain.actors import Actor
 from casework.domain.places import Address
 
 from dispatch.domain.availability import available_at, next_available
-from dispatch.domain.places import place
+from dispatch.domain.places import covers, place
 from dispatch.domain.skills import ROLES_FOR, SKILLS
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -111,7 +111,7 @@ class Decision:
 def assess(work: Work, candidate: Candidate, at: datetime) -> Assessment:
     if candidate.actor.role not in ROLES_FOR[work.kind]:
         return Assessment(candidate, "role")
-    covering = [p for p in candidate.places if place(p).contains(work.address)]
+    covering = [p for p in candidate.places if covers(p, work.address)]
     if not covering:
         return Assessment(candidate, "place")
     nearest = max(covering, key=lambda p: p.count("/"))

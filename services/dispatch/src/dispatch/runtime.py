@@ -58,6 +58,7 @@ class Runtime:
         """Catch the board up, bind the consumer, and start the loops (unless `background` is
         False: tests drive the scheduler and the drain by hand on a fake clock)."""
         await asyncio.to_thread(self.board.catch_up)
+        await asyncio.to_thread(self.app.followed.catch_up)  # before the first decision needs it
         if self.settings.nats_url is not None:
             await self.start_consumer(self.settings.nats_url)
         else:

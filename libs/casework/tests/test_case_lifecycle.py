@@ -20,7 +20,7 @@ from casework.domain import (
     Status,
     ValidationError,
 )
-from casework.domain.ladder import REOPEN_WITHIN
+from casework.domain.ladder import REOPEN_WITHIN, deadlines_for
 
 FLAT = Address.parse("jiayu-xx/wanxin-intl/b12/0302")
 MINUTE = timedelta(minutes=1)
@@ -114,8 +114,10 @@ def test_a_case_resolved_within_the_window_can_be_reopened_with_a_reason(
     case = resolved_repair(resident, staff, t0)
     case.confirm_resolution(resident, t0)
     case.reopen(resident, t0 + REOPEN_WITHIN, "drips again")
-    event = case.pending_events[-1]
+    event, deadlines = case.pending_events[-2:]
     assert isinstance(event, Repair.Reopened)
+    assert isinstance(deadlines, Repair.DeadlinesSet)
+    assert deadlines.timestamp == t0 + REOPEN_WITHIN
     assert (event.actor_id, event.actor_role, event.reason) == (
         resident.id,
         "resident",
@@ -295,3 +297,19 @@ def test_every_kind_opens_with_a_report_and_its_deadlines_chained_from_genesis(
     assert case.respond_by > t0
     assert case.settle_by is not None
     assert case.settle_by >= case.respond_by
+
+
+def test_a_reopened_case_owes_a_fresh_response_and_does_not_climb_on_its_old_deadlines(
+    resident: Actor, staff: Actor, t0: datetime
+) -> None:
+    case = resolved_repair(resident, staff, t0)
+    reopened_at = t0 + REOPEN_WITHIN  # long after the first settle_by
+    case.reopen(resident, reopened_at, "drips again")
+    table = deadlines_for(case.KIND, case.priority.value, case.tier)
+    assert case.escalation_reason(reopened_at) is None
+    assert case.respond_by == reopened_at + table.respond_within
+    assert case.settle_by == reopened_at + table.settle_within
+    late = reopened_at + table.respond_within + timedelta(seconds=1)
+    assert case.escalation_reason(late) == "deadline passed: no response"
+    case.acknowledge(staff, reopened_at + timedelta(minutes=1))
+    assert case.escalation_reason(late) is None

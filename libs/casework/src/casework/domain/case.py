@@ -617,7 +617,14 @@ class Case(Aggregate):
                 f"case {self.id} was resolved more than {REOPEN_WITHIN.days} days ago; "
                 "report the problem again as a new case"
             )
-        self._record(self.Reopened, actor, at, reason=_require_text(reason, "the reason"))
+        self._reopen(actor, at, _require_text(reason, "the reason"))
+
+    def _reopen(self, actor: Actor, at: datetime, reason: str) -> None:
+        """Reopening puts the matter back before the tier it was settled at, so that tier owes a
+        new response and a new settlement: fresh deadlines from now, or the old, long-passed
+        ones would make the case climb the moment it reopened."""
+        self._record(self.Reopened, actor, at, reason=reason)
+        self._set_deadlines(actor, at)
 
     def rate_satisfaction(self, actor: Actor, at: datetime, score: int, comment: str = "") -> None:
         check_may(actor, "rate_satisfaction")

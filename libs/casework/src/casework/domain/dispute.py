@@ -462,7 +462,7 @@ class Dispute(Case):
         )
         if not kept and self.status in (Status.AGREED, Status.RESOLVED, Status.CONFIRMED):
             what = self.commitments[commitment_index]["what"]
-            self._record(self.Reopened, actor, at, reason=f"commitment broken: {what}")
+            self._reopen(actor, at, f"commitment broken: {what}")
 
     def check_back_commitments(self, actor: Actor, at: datetime) -> list[int]:
         """The scheduler's check-back: every commitment whose due date has passed and that

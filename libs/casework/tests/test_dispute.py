@@ -108,7 +108,11 @@ def test_the_charging_shed_story_rounds_then_agreement_then_commitments_kept(
     ]
     case.resolve(secretary, t0 + 301 * HOUR, "three sheds agreed")
     assert case.settled_tier is Tier.COMPOUND
-    with pytest.raises(InvalidTransitionError, match="commitments not yet followed up: #0"):
+    case.confirm_resolution(resident, t0 + 302 * HOUR)
+    case.record_return_visit(secretary, t0 + 302 * HOUR, "residents use the sheds")
+    with pytest.raises(
+        InvalidTransitionError, match=r"commitments not yet checked back \(#0\); record their"
+    ):
         case.close_case(secretary, t0 + 302 * HOUR)
     case.record_follow_up(secretary, t0 + 900 * HOUR, 0, True, "sheds built")
     assert case.commitments[0]["status"] == "kept"

@@ -62,6 +62,14 @@ def resolved_repair() -> Repair:
     return case
 
 
+def closable_repair() -> Repair:
+    """Confirmed by its reporter and visited back: nothing stands between it and closing."""
+    case = resolved_repair()
+    case.confirm_resolution(REPORTER, T0)
+    case.record_return_visit(STAFF, T0, "called back")
+    return case
+
+
 def leak() -> LeakEmergency:
     return LeakEmergency.report(REPORTER, T0, FLAT, "water under the door", "0402")
 
@@ -174,7 +182,7 @@ SPECS = [
         lambda c, a: c.record_return_visit(a, AT, "called back"),
         WORKER,
     ),
-    Spec("close_case", resolved_repair, lambda c, a: c.close_case(a, AT), STAFF),
+    Spec("close_case", closable_repair, lambda c, a: c.close_case(a, AT), STAFF),
     Spec("add_note", reported_repair, lambda c, a: c.add_note(a, AT, "door code 12#"), REPORTER),
     Spec("link", reported_repair, lambda c, a: c.link(a, AT, uuid4(), "duplicate_of"), SYSTEM),
     Spec(

@@ -71,6 +71,7 @@ def repair_story(app: Casework, clock: FakeClock) -> UUID:
         lambda: app.resolve(case_id, STAFF, "light works"),
         lambda: app.confirm_resolution(case_id, RESIDENT),
         lambda: app.rate_satisfaction(case_id, RESIDENT, 5, "很快"),
+        lambda: app.record_return_visit(case_id, STAFF, "called back: light fine"),
         lambda: app.close_case(case_id, MANAGER, "done"),
     ):
         _tick(clock)

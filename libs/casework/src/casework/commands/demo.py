@@ -207,6 +207,10 @@ def leak_story(scene: Scene) -> list[UUID]:
     app.confirm_resolution(dispute, below)
     app.rate_satisfaction(dispute, below, 5)
     scene.at(datetime(2021, 3, 8, 9, 0, tzinfo=CHINA))
+    app.record_return_visit(
+        dispute, leader, "visited 0402: ceiling dry and repainted, new cabinet in"
+    )
+    after(minutes=5)
     app.close_case(dispute, leader)
     return [leak, dispute]
 
@@ -359,6 +363,12 @@ def gate_story(scene: Scene) -> list[UUID]:
     after(hours=3)
     app.confirm_resolution(case, resident)
     after(days=1)
+    app.record_return_visit(
+        case,
+        officer,
+        "walked the main road at the morning rush: clear, cars enter by the south gate",
+    )
+    after(minutes=5)
     app.close_case(case, officer)
     return [case]
 

@@ -226,6 +226,7 @@ class Case(Aggregate):
             case.status = Status.RESOLVED
             case.settled_tier = Tier(self.tier)
             case.resolved_at = self.timestamp
+            case.visited_since_resolved = False
 
     @dataclass(frozen=True)
     class ConfirmedByResident(Event):
@@ -238,6 +239,7 @@ class Case(Aggregate):
             case.reopen_count += 1
             case.settled_tier = None
             case.resolved_at = None
+            case.visited_since_resolved = False
             case.status = case.status_after_reopen()
 
     @dataclass(frozen=True)
@@ -256,6 +258,7 @@ class Case(Aggregate):
 
         def apply_to(self, case: Any) -> None:
             case.return_visits += 1
+            case.visited_since_resolved = True
 
     @dataclass(frozen=True)
     class Closed(Event):
@@ -310,6 +313,9 @@ class Case(Aggregate):
         self.reopen_count = 0
         self.satisfaction: int | None = None
         self.return_visits = 0
+        # A return visit (回访) since the case was last resolved: closing needs one about the
+        # work as it was finally settled, not about an attempt the resident then reopened.
+        self.visited_since_resolved = False
         self.note_count = 0
         self.links: list[tuple[str, str]] = []
 
@@ -640,9 +646,43 @@ class Case(Aggregate):
         self._record(self.ReturnVisitRecorded, actor, at, note=_require_text(note, "the note"))
 
     def close_case(self, actor: Actor, at: datetime, reason: str = "") -> None:
+        """Close the case file (结案) once nothing is left for anyone to do on it.
+
+        Closing is final: a closed case can no longer be reopened, rated or visited back. So
+        whoever closes (a desk, a service, a script through the library) is held to
+        `check_closable` here, in the aggregate, not in one caller.
+        """
         check_may(actor, "close_case")
-        self.check_status("be closed", Status.RESOLVED, Status.CONFIRMED)
+        self.check_closable(_require_aware(at))
         self._record(self.Closed, actor, at, reason=reason.strip())
+
+    def check_closable(self, at: datetime) -> None:
+        """Refuse, with what is still missing, to close at `at` a case someone may still act on.
+
+        The resident has had their say (they confirmed the work, or the reopening window since
+        it was resolved has passed, so they can no longer reopen it), and staff have made the
+        return visit (回访) since it was last resolved. Kinds add their own (a dispute: every
+        commitment checked back). Reads only the case and `at`, never the clock.
+        """
+        if self.status is Status.CLOSED:
+            raise InvalidTransitionError(f"case {self.id} is already closed")
+        if self.status not in (Status.RESOLVED, Status.CONFIRMED):
+            raise InvalidTransitionError(
+                f"case {self.id} is {self.status.value}; it is closed only after it is resolved"
+            )
+        if self.status is Status.RESOLVED:
+            assert self.resolved_at is not None
+            window_ends = self.resolved_at + REOPEN_WITHIN
+            if at <= window_ends:
+                raise InvalidTransitionError(
+                    f"case {self.id} waits for its reporter to confirm the work; unconfirmed, it "
+                    f"can be closed after {window_ends.isoformat(timespec='minutes')}, when the "
+                    f"{REOPEN_WITHIN.days}-day reopening window ends"
+                )
+        if not self.visited_since_resolved:
+            raise InvalidTransitionError(
+                f"case {self.id} has no return visit (回访) since it was resolved; record one first"
+            )
 
     def add_note(self, actor: Actor, at: datetime, text: str) -> None:
         check_may(actor, "add_note")

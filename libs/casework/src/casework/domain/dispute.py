@@ -560,14 +560,17 @@ class Dispute(Case):
                 f"dispute {self.id} is {self.status.value}; it needs an agreement to be resolved"
             )
 
-    def close_case(self, actor: Actor, at: datetime, reason: str = "") -> None:
-        pending = [i for i, c in enumerate(self.commitments) if c["status"] in OPEN_COMMITMENT]
-        if pending:
+    def check_closable(self, at: datetime) -> None:
+        """A commitment still pending or due may yet be broken, and a broken one reopens the
+        dispute: so the file stays open until each has been checked back. Numbered as
+        `record_follow_up` takes them (from 0)."""
+        super().check_closable(at)
+        waiting = [i for i, c in enumerate(self.commitments) if c["status"] in OPEN_COMMITMENT]
+        if waiting:
             raise InvalidTransitionError(
-                f"dispute {self.id} has commitments not yet followed up: "
-                + ", ".join(f"#{i}" for i in pending)
+                f"dispute {self.id} has commitments not yet checked back "
+                f"({', '.join(f'#{i}' for i in waiting)}); record their follow-ups first"
             )
-        super().close_case(actor, at, reason)
 
     def escalation_reason(self, now: datetime) -> str | None:
         if (

@@ -164,5 +164,7 @@ def every_story(app: Casework, clock: FakeClock) -> list[UUID]:
     new_leak = app.report_leak(NEIGHBOUR, ADDRESS, "ceiling drips", "0402")
     app.link_cases(new_repair, dispute, STAFF, "related")
     app.link_cases(new_leak, dispute, STAFF, "damage_dispute")
+    app.confirm_resolution(dispute, RESIDENT)
+    app.record_return_visit(dispute, OFFICER, "path clear, charging shed in use")
     app.close_case(dispute, OFFICER, "settled at the community")
     return [repair, leak, dispute, new_repair, new_leak]

@@ -47,6 +47,26 @@ class Priority(StrEnum):
 
 
 SETTLED = frozenset({Status.RESOLVED, Status.CONFIRMED, Status.CLOSED})
+
+ANSWERS_A_TIER = frozenset(
+    {
+        "Acknowledged",
+        "Assigned",
+        "OwnerContactAttempted",
+        "ArrivedOnSite",
+        "WaterStopped",
+        "CauseRecorded",
+        "MediationConvened",
+    }
+)
+"""Names of the events that answer a case at its tier (and, the first of them, at all).
+
+One list, read by `Case.Event.apply` and by whoever follows the events without the aggregate
+(the intake's measures), so "responded" means the same everywhere. A leak's call to the owner,
+arrival, water stopped or cause found is a response even if nobody pressed "acknowledge" (else a
+leak stopped in five minutes would later climb for "no response"); convening a meeting is a
+dispute's. Kinds' events are named here too: an event's class name is what the log carries.
+"""
 CHANNELS = ("phone", "wechat", "walk_in", "talk_meeting", "app", "patrol")
 
 TCase = TypeVar("TCase", bound="Case")
@@ -103,6 +123,8 @@ class Case(Aggregate):
             assert isinstance(aggregate, Case)
             aggregate.chain_head = self.hash
             self.apply_to(aggregate)
+            if type(self).__name__ in ANSWERS_A_TIER:
+                aggregate.note_response(self.timestamp)
 
         def apply_to(self, case: Any) -> None:
             """Evolve the case; subclasses override. Never read the clock here."""
@@ -166,7 +188,6 @@ class Case(Aggregate):
         def apply_to(self, case: Any) -> None:
             if case.status is Status.REPORTED:
                 case.status = Status.ACKNOWLEDGED
-            case.note_response(self.timestamp)
 
     @dataclass(frozen=True)
     class Assigned(Event):
@@ -180,7 +201,6 @@ class Case(Aggregate):
             case.assignee = Actor(self.assignee_id, Role(self.assignee_role))
             case.accepted_at = None
             case.queued_at = None
-            case.note_response(self.timestamp)
 
     @dataclass(frozen=True)
     class AssignmentAccepted(Event):
@@ -328,12 +348,12 @@ class Case(Aggregate):
         return self.reporter_ids[0]
 
     def note_response(self, at: datetime) -> None:
-        """A response (acknowledged, assigned, or a kind's own: a call to the leak's owner, a
-        meeting convened) answers both clocks: the first response ever (`acknowledged_at`, which
-        the measures read) and the response at the tier the case is at now (`responded_at_tier`,
-        which the ladder reads; `DeadlinesSet` clears it when the case enters a tier).
+        """A response (an event named in `ANSWERS_A_TIER`) answers both clocks: the first
+        response ever (`acknowledged_at`, which the response rate reads) and the response at the
+        tier the case is at now (`responded_at_tier`, which the ladder and the overdue list read;
+        `DeadlinesSet` clears it when the case enters a tier).
 
-        Called from events' `apply_to`, so it reads only the event's own time.
+        Called from `Event.apply`, so it reads only the event's own time.
         """
         if self.acknowledged_at is None:
             self.acknowledged_at = at

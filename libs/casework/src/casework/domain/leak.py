@@ -29,17 +29,6 @@ STOP_METHODS = (
 )
 
 
-def _responded(case: Any, at: Any) -> None:
-    """Calling the owner, arriving, stopping the water, finding the cause: each is a response in
-    a leak, the first ever and the one at the tier the leak is at when it happens.
-
-    Without this a leak whose water was stopped in five minutes, by someone who never pressed
-    "acknowledge", would later climb the ladder for "no response"; and a leak that climbed to
-    the compound is answered there by the manager's call to the owner or the riser valve shut.
-    """
-    case.note_response(at)
-
-
 class LeakEmergency(Case):
     KIND = "leak"
     ASSIGNABLE = True
@@ -65,7 +54,6 @@ class LeakEmergency(Case):
 
         def apply_to(self, case: Any) -> None:
             case.contact_attempts += 1
-            _responded(case, self.timestamp)
 
     @dataclass(frozen=True)
     class OwnerReached(Case.Event):
@@ -75,7 +63,6 @@ class LeakEmergency(Case):
     @dataclass(frozen=True)
     class ArrivedOnSite(Case.Event):
         def apply_to(self, case: Any) -> None:
-            _responded(case, self.timestamp)
             case.on_site_at = self.timestamp
             case.status = Status.IN_PROGRESS
 
@@ -84,7 +71,6 @@ class LeakEmergency(Case):
         method: str
 
         def apply_to(self, case: Any) -> None:
-            _responded(case, self.timestamp)
             case.water_stopped_at = self.timestamp
             case.water_stopped_tier = case.tier
             case.status = Status.WORK_DONE if case.cause else Status.IN_PROGRESS
@@ -96,7 +82,6 @@ class LeakEmergency(Case):
         damaged_units: list[str]
 
         def apply_to(self, case: Any) -> None:
-            _responded(case, self.timestamp)
             case.cause = self.cause
             case.damage = self.damage
             case.damaged_units = list(self.damaged_units)

@@ -7,6 +7,7 @@ are checked on arbitrary rows."""
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import tempfile
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -17,7 +18,7 @@ from uuid import UUID
 import pytest
 from casework import Actor, Casework, CaseworkError, LeakEmergency, Role
 from casework.clock import FakeClock
-from casework.domain.case import SETTLED
+from casework.domain.case import SETTLED, Status
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from intake.feeds import StoreFeed, fact_from_domain_event
@@ -29,7 +30,7 @@ from intake.measures.definitions import (
     compute,
 )
 from intake.measures.model import CaseRecord, MeasuresModel, TaskRecord, from_us, to_us
-from intake.measures.rebuild import MEASURES, rebuild
+from intake.measures.rebuild import MEASURES, backfill, rebuild
 from intake.read_model import CaseIndex, Fact, GapError
 from intake.testing import COMPOUND, FLAT, T0
 
@@ -163,10 +164,14 @@ def expected(app: Casework, cases: list[UUID], now_us: int) -> dict[str, Any]:
         assert case.respond_by is not None
         assert case.settle_by is not None
         water = isinstance(case, LeakEmergency) and case.water_stopped_at is not None
-        if (not answered and now_us > to_us(case.respond_by)) or (
-            not water and now_us > to_us(case.settle_by)
-        ):
-            late.add(str(case_id))
+        owed = []
+        # the ladder's own rule (`escalation_reason`'s first clause, at every tier, the top too)
+        if case.awaits_response_at_tier() and now_us > to_us(case.respond_by):
+            owed.append("respond")
+        if not water and now_us > to_us(case.settle_by):
+            owed.append("settle")
+        if owed:
+            late.add((str(case_id), tuple(owed)))
     return {
         "open_by_kind_tier": open_by,
         "settled_by_tier": settled_by,
@@ -224,6 +229,8 @@ def test_measures_fed_in_any_batches_equal_a_rebuild_and_what_the_case_files_say
                 assert row.settled_tier == (case.settled_tier and case.settled_tier.value)
                 assert (row.rating, row.reopened) == (case.satisfaction, case.reopen_count)
                 assert row.first_response_at == _us(case.acknowledged_at)
+                assert row.responded_at_tier == _us(case.responded_at_tier)
+                assert row.agreed == (case.status is Status.AGREED)
                 assert (row.respond_by, row.settle_by) == (
                     _us(case.respond_by),
                     _us(case.settle_by),
@@ -240,7 +247,7 @@ def test_measures_fed_in_any_batches_equal_a_rebuild_and_what_the_case_files_say
             satisfaction = (measures.satisfaction.numerator, measures.satisfaction.denominator)
             assert satisfaction == want["satisfaction"]
             assert measures.reopened == want["reopened"]
-            assert {o.case_id for o in measures.overdue} == want["overdue"]
+            assert {(o.case_id, tuple(o.overdue)) for o in measures.overdue} == want["overdue"]
             assert measures.cases == len(cases)
         finally:
             live.close()
@@ -283,6 +290,90 @@ def test_an_event_ahead_of_its_predecessor_is_refused(tmp_path: Path) -> None:
     app.close()
 
 
+def test_a_tier_the_case_climbed_to_or_was_reopened_at_owes_its_own_response(
+    tmp_path: Path,
+) -> None:
+    """Assigned at the building, then escalated: the compound has not answered, so once its
+    `respond_by` passes the case is overdue to respond (as the scheduler would escalate it),
+    while the response rate still reads the first response, made in time."""
+    clock = FakeClock(T0)
+    app = Casework(f"sqlite:///{tmp_path / 'cases.db'}", clock=clock)
+    model = MeasuresModel(tmp_path / "m.db")
+    case_id = app.report_repair(RESIDENT, FLAT, "light out", "lighting")
+    app.assign(case_id, STAFF, STAFF, "on duty")
+    clock.advance(timedelta(hours=1))
+    app.escalate(case_id, MANAGER, "needs the compound's electrician")
+
+    def measured(after: timedelta) -> tuple[set[tuple[str, ...]], tuple[int, int]]:
+        model.apply(all_facts(app))
+        case = app.get_case(case_id)
+        assert case.respond_by is not None
+        m = compute(*model.records(), case.respond_by + after)
+        return {tuple(o.overdue) for o in m.overdue}, (m.response.numerator, m.response.denominator)
+
+    assert app.get_case(case_id).awaits_response_at_tier()
+    assert measured(timedelta(0)) == (set(), (1, 1))  # "after" is strict
+    assert measured(timedelta(minutes=1)) == ({("respond",)}, (1, 1))
+    app.acknowledge(case_id, MANAGER)  # the compound answers
+    assert measured(timedelta(minutes=1)) == (set(), (1, 1))
+
+    app.start_work(case_id, STAFF)
+    app.finish_work(case_id, STAFF, "replaced")
+    app.resolve(case_id, MANAGER, "light works")
+    clock.advance(timedelta(days=1))
+    app.reopen(case_id, RESIDENT, "flickers again")  # fresh deadlines: a new response owed
+    assert measured(timedelta(minutes=1)) == ({("respond",)}, (1, 1))
+    app.acknowledge(case_id, STAFF)
+    assert measured(timedelta(minutes=1)) == (set(), (1, 1))
+    model.close()
+    app.close()
+
+
+def _old_measures_file(path: Path) -> None:
+    """A file as an intake before SCHEMA_VERSION 2 left it: no `responded_at_tier`, no version."""
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute(
+            "create table measure_cases (case_id text primary key, version integer not null,"
+            " kind text not null, first_response_at integer)"
+        )
+        db.execute("insert into measure_cases values ('c-1', 3, 'repair', 1)")
+        db.execute("create table measure_positions (source text primary key, position integer)")
+        db.execute("insert into measure_positions values ('store', 99)")
+        db.execute("create table contacts (case_id text, phone text)")  # not the measures'
+        db.execute("insert into contacts values ('c-1', '138')")
+
+
+def test_an_older_measures_file_is_dropped_and_refilled_from_the_store(tmp_path: Path) -> None:
+    clock = FakeClock(T0)
+    app = Casework(f"sqlite:///{tmp_path / 'cases.db'}", clock=clock)
+    case_id = app.report_repair(RESIDENT, FLAT, "light out", "lighting")
+    app.acknowledge(case_id, STAFF)
+    db_path = tmp_path / "intake.db"
+    _old_measures_file(db_path)
+
+    measures = MeasuresModel(db_path)
+    assert not measures.holds_cases()
+    assert measures.position("store") == 0  # so the store feed reads the log again
+    with contextlib.closing(sqlite3.connect(db_path)) as db:
+        assert db.execute("select * from contacts").fetchall() == [("c-1", "138")]
+    index = CaseIndex(db_path)
+    StoreFeed(app, index, also=[measures]).catch_up()
+    (row,), _ = measures.records()
+    assert (row.case_id, row.responded_at_tier) == (str(case_id), to_us(T0))
+    again = MeasuresModel(db_path)  # a file of the current version is kept as it is
+    assert again.records() == measures.records()
+    again.close()
+
+    # fed over NATS: the durable resumes where it stopped, so `backfill` refills at start
+    _old_measures_file(other := tmp_path / "nats.db")
+    index2, measures2 = CaseIndex(other), MeasuresModel(other)
+    StoreFeed(app, index2).catch_up()  # the case index alone is current
+    assert backfill(app, other, index2, measures2) is not None
+    assert measures2.records() == measures.records()
+    for closing in (measures2, index2, index, app):
+        closing.close()
+
+
 # ------------------------------------------------------------- rules for every input
 
 MINUTE = 60_000_000
@@ -308,7 +399,9 @@ def case_records(draw: st.DrawFn, case_id: str) -> CaseRecord:
         respond_by=reported + draw(st.integers(10, 1440)) * MINUTE,
         settle_by=reported + draw(st.integers(30, 20000)) * MINUTE,
         first_response_at=responded,
+        responded_at_tier=draw(st.none() | st.just(responded)) if responded else None,
         water_stopped_at=draw(st.none() | st.just(reported + MINUTE)),
+        agreed=draw(st.booleans()),
         settled=settled,
         settled_at=reported + draw(st.integers(0, 9000)) * MINUTE if settled else None,
         settled_tier=tier if settled else None,

@@ -201,8 +201,19 @@ def responded_on_time(case: CaseRecord) -> bool:
     )
 
 
+def awaits_response_at_tier(case: CaseRecord) -> bool:
+    """Nobody has answered at the tier the case is at since it entered it (reported, climbed or
+    reopened), and its substance is not settled there either: a leak's water stopped, a
+    dispute agreed. The domain's `Case.awaits_response_at_tier`, on the row."""
+    settled_here = (case.kind == "leak" and case.water_stopped_at is not None) or (
+        case.kind == "dispute" and case.agreed
+    )
+    return case.responded_at_tier is None and not settled_here
+
+
 def overdue(case: CaseRecord, now_us: int) -> Overdue | None:
-    """Past the deadlines of the tier it is at: no response yet, or not settled in time.
+    """Past the deadlines of the tier it is at: no response at this tier yet, or not settled in
+    time. Each tier a case enters owes its own response, as the ladder's scheduler judges it.
 
     A leak whose water is stopped is settled in time at its tier, as the ladder judges it.
     """
@@ -210,7 +221,7 @@ def overdue(case: CaseRecord, now_us: int) -> Overdue | None:
         return None
     late: list[Literal["respond", "settle"]] = []
     deadlines: list[int] = []
-    if not responded(case) and past(case.respond_by, now_us):
+    if awaits_response_at_tier(case) and past(case.respond_by, now_us):
         assert case.respond_by is not None
         late.append("respond")
         deadlines.append(case.respond_by)

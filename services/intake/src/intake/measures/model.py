@@ -21,11 +21,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from casework.domain.case import ANSWERS_A_TIER
 from casework.projections.sqlite import SqliteReadModel
 
 from intake.read_model import Fact, GapError
 
-SCHEMA = """
+SCHEMA_VERSION = 2
+"""Raised whenever a change to the tables needs the events replayed (2: the response at the
+tier, `responded_at_tier` and `agreed`). A file holding another version has its measures tables
+dropped when opened, so they are refilled from the store (see `retire_outdated`)."""
+
+SCHEMA = f"""
 create table if not exists measure_cases (
     case_id text primary key,
     version integer not null,
@@ -40,7 +46,9 @@ create table if not exists measure_cases (
     respond_by integer,
     settle_by integer,
     first_response_at integer,
+    responded_at_tier integer,
     water_stopped_at integer,
+    agreed integer not null default 0,
     settled integer not null default 0,
     settled_at integer,
     settled_tier text,
@@ -63,21 +71,17 @@ create table if not exists measure_tasks (
 );
 create index if not exists measure_tasks_assignee on measure_tasks (assignee_id);
 create table if not exists measure_positions (source text primary key, position integer not null);
+create table if not exists measure_schema (name text primary key, version integer not null);
+insert or replace into measure_schema values ('measures', {SCHEMA_VERSION});
 """
 TABLES = ("measure_cases", "measure_tasks", "measure_positions")
 
-FIRST_RESPONSES = frozenset(
-    {
-        "Acknowledged",
-        "Assigned",
-        "OwnerContactAttempted",
-        "ArrivedOnSite",
-        "WaterStopped",
-        "CauseRecorded",
-        "MediationConvened",
-    }
-)
-"""Events that count as the first response, exactly as the domain sets `acknowledged_at`."""
+ANSWERS = ANSWERS_A_TIER
+"""Events that answer a case at its tier, the first of them its first response: the domain's own
+list, so the dashboard and the ladder's scheduler agree on what "responded" means."""
+
+AGREEMENT_ENDS = frozenset({"MediationConvened", "Reopened", "Resolved"})
+"""Events after which a dispute is no longer `agreed` (the domain's status leaves AGREED)."""
 
 WORK_DONE = frozenset({"WorkDone", "WaterStopped"})
 """An assignee's task is done when they record the work done (repair) or the water stopped."""
@@ -114,7 +118,9 @@ class CaseRecord:
     respond_by: int | None
     settle_by: int | None
     first_response_at: int | None
+    responded_at_tier: int | None
     water_stopped_at: int | None
+    agreed: bool
     settled: bool
     settled_at: int | None
     settled_tier: str | None
@@ -140,7 +146,8 @@ class TaskRecord:
 
 _CASE_COLUMNS = (
     "case_id, kind, priority, address, compound, reported_at, entry_tier, tier, "
-    "first_respond_by, respond_by, settle_by, first_response_at, water_stopped_at, settled, "
+    "first_respond_by, respond_by, settle_by, first_response_at, responded_at_tier, "
+    "water_stopped_at, agreed, settled, "
     "settled_at, settled_tier, rating, reopened, escalations"
 )
 _TASK_COLUMNS = (
@@ -153,6 +160,7 @@ class MeasuresModel(SqliteReadModel):
     """The read model in a SQLite file (by default the intake's own `intake.db`)."""
 
     def __init__(self, path: Path) -> None:
+        retire_outdated(path)
         super().__init__(path, SCHEMA)
 
     # ----------------------------------------------------------------- writing
@@ -227,6 +235,7 @@ class MeasuresModel(SqliteReadModel):
 def _case(row: tuple[Any, ...]) -> CaseRecord:
     values = dict(zip(_CASE_COLUMNS.split(", "), row, strict=True))
     values["settled"] = bool(values["settled"])
+    values["agreed"] = bool(values["agreed"])
     return CaseRecord(**values)
 
 
@@ -237,6 +246,42 @@ def _task(row: tuple[Any, ...]) -> TaskRecord:
         values["done_on_time"] = bool(values["done_on_time"])
     values["reopened_after_done"] = bool(values["reopened_after_done"])
     return TaskRecord(**values)
+
+
+def retire_outdated(path: Path) -> bool:
+    """Drop the measures tables of a file written with another `SCHEMA_VERSION`; True if dropped.
+
+    `create table if not exists` would keep an older file's tables as they are, and the new
+    columns would be missing (or, worse, never filled for the events already applied). The
+    measures are derived from the store, so dropping them is safe: a store-fed intake reads the
+    log again from its measures' position (now 0), and one fed over NATS fills them at start
+    (`rebuild.backfill`: measures empty while the case index holds cases). The case index and
+    the contacts in the same file are left alone.
+    """
+    if not path.exists():
+        return False
+    db = sqlite3.connect(path, isolation_level=None, timeout=30)
+    try:
+        db.execute("begin immediate")
+        try:
+            names = {row[0] for row in db.execute("select name from sqlite_master")}
+            version = None
+            if "measure_schema" in names:
+                row = db.execute(
+                    "select version from measure_schema where name = 'measures'"
+                ).fetchone()
+                version = row[0] if row else None
+            outdated = "measure_cases" in names and version != SCHEMA_VERSION
+            if outdated:
+                for table in (*TABLES, "measure_schema"):
+                    db.execute(f"drop table if exists {table}")
+        except BaseException:
+            db.execute("rollback")
+            raise
+        db.execute("commit")
+        return outdated
+    finally:
+        db.close()
 
 
 def record_position(db: sqlite3.Connection, source: str, position: int) -> None:
@@ -282,11 +327,16 @@ def apply_fact(db: sqlite3.Connection, fact: Fact) -> int:
     changes: dict[str, Any] = {"version": fact.version}
     updates: list[str] = []
     name = fact.name
-    if name in FIRST_RESPONSES:
+    if name in ANSWERS:
         updates.append("first_response_at = coalesce(first_response_at, :at)")
+        updates.append("responded_at_tier = coalesce(responded_at_tier, :at)")
+    if name in AGREEMENT_ENDS:
+        changes["agreed"] = 0
     if name == "DeadlinesSet":
+        # entering a tier (reported, escalated, reopened): this tier owes its own response
         changes["respond_by"] = to_us(fact.data["respond_by"])
         changes["settle_by"] = to_us(fact.data["settle_by"])
+        changes["responded_at_tier"] = None
         updates.append("first_respond_by = coalesce(first_respond_by, :respond_by)")
     elif name == "Assigned":
         db.execute(
@@ -319,6 +369,8 @@ def apply_fact(db: sqlite3.Connection, fact: Fact) -> int:
             "where case_id = ? and done_at is not null",
             (fact.case_id,),
         )
+    elif name == "AgreementReached":
+        changes["agreed"] = 1
     elif name == "SatisfactionRated":
         changes["rating"] = int(fact.data["score"])
     if name == "WaterStopped":

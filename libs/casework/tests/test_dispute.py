@@ -135,8 +135,9 @@ def test_a_broken_commitment_reopens_the_dispute_with_the_reason(
     )
     case.resolve(leader, t0 + 2 * HOUR, "agreed")
     case.record_follow_up(leader, t0 + 200 * HOUR, 0, False, "drums at 23:00 on Friday")
-    followed, reopened = case.pending_events[-2:]
+    followed, reopened, deadlines = case.pending_events[-3:]
     assert isinstance(followed, Dispute.CommitmentFollowedUp)
+    assert isinstance(deadlines, Dispute.DeadlinesSet)  # the tier owes a fresh response
     assert followed.kept is False
     assert isinstance(reopened, Dispute.Reopened)
     assert reopened.reason == "commitment broken: no drums after 21:00"

@@ -6,9 +6,10 @@ In one process, on a fresh store: N property staff join dispatch's roster (all c
 compound, always on duty, up to 20 pieces of work each). Then routine repairs are reported one
 after another (not timed), and each is handled as dispatch's consumer handles it: its
 `Reported` event through `handle_tracked` (the decision, `Assigned` + `WorkTaken`, the tracking
-record: one transaction), then the `Assigned` event the relay brings back (nothing to do, but a
-message to acknowledge with its tracking record). A report's time is both handlers together: what
-one report costs dispatch. No HTTP, no NATS: this is the consumer's handler against the store.
+record: one transaction), then its `DeadlinesSet` and the `Assigned` the relay brings back
+(nothing to do, but messages to acknowledge, each with its tracking record). A report's time is
+its three messages together: what one report costs dispatch. No HTTP, no NATS: this is the
+consumer's handler against the store.
 
 Baselines, measured in the same run on the same store once the reports are done (so the
 members carry the histories the run gave them):
@@ -96,7 +97,7 @@ def address(n: int) -> str:
 
 
 def run(store: str, members: int, reports: int, sample: int) -> list[Series]:
-    handled = Series(f"dispatch handles a report (`Reported` + `Assigned`), {members} members")
+    handled = Series(f"dispatch handles a report (its 3 messages), {members} members")
     replay = Series(f"baseline: replay every candidate + the rule, {members} members")
     floor = Series("baseline: library floor, `Casework.assign` alone")
     with Dispatch(store) as app:
@@ -119,7 +120,7 @@ def run(store: str, members: int, reports: int, sample: int) -> list[Series]:
             sequence += 1
             with timed(handled):
                 consume(app, reported, place, sequence)
-            # what dispatch recorded (Assigned) comes back from the relay: counted with the report
+            # DeadlinesSet, and what dispatch recorded (Assigned), as the relay brings them
             for event in list(app.events.get(case, gt=1)):
                 sequence += 1
                 t0 = time.perf_counter()

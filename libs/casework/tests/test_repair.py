@@ -246,8 +246,9 @@ def test_a_reopened_repair_goes_back_to_its_assignee(
     case.finish_work(volunteer, t0, "bulb")
     case.resolve(staff, t0, "done")
     case.reopen(resident, t0 + timedelta(days=2), "the light flickers again")
-    reopened = case.pending_events[-1]
+    reopened, deadlines = case.pending_events[-2:]
     assert isinstance(reopened, Repair.Reopened)
+    assert isinstance(deadlines, Repair.DeadlinesSet)
     assert reopened.reason == "the light flickers again"
     assert case.status is Status.ASSIGNED
     assert case.reopen_count == 1

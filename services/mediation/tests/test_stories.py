@@ -481,7 +481,7 @@ def test_a_broken_commitment_reopens_the_dispute(nats_mediators: Mediators) -> N
     assert broken["terms"] == []
     reopened = row(m, leader, case, status="in_mediation")
     assert reopened["next_action"].startswith("hold the next round")
-    tail = [(e.event, e.actor_id, e.reason) for e in m.app.history(case)][-3:]
+    tail = [(e.event, e.actor_id, e.reason) for e in m.app.history(case)][-4:]
     assert tail == [
         (
             "CommitmentFellDue",
@@ -490,5 +490,6 @@ def test_a_broken_commitment_reopens_the_dispute(nats_mediators: Mediators) -> N
         ),
         ("CommitmentFollowedUp", "building-leader-b12", ""),
         ("Reopened", "building-leader-b12", "commitment broken: fit a mat under the drum kit"),
+        ("DeadlinesSet", "building-leader-b12", ""),  # the building owes a fresh response
     ]
     assert m.app.verify(case).ok

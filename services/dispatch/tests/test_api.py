@@ -319,6 +319,7 @@ def test_health_readiness_metrics_and_errors_follow_the_shared_standards(lite_de
     assert ready["ready"] is True
     assert ready["nats"] == "not configured"
     assert ready["consumer"].startswith("not running")
+    assert ready["roster_position"] == ready["board_position"]  # both read the log at start
     assert desk.client.get("/tasks").status_code == 401
     assert desk.client.get("/tasks", headers={"Authorization": "Bearer nope"}).status_code == 401
     typo = desk.client.get("/roster/members?skil=plumbing", headers=desk.auth(MANAGER))

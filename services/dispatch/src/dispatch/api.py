@@ -720,6 +720,7 @@ def readiness(request: Request) -> DispatchReadiness:
         nats=nats,
         consumer=consumer,
         board_position=rt.board.position,
+        roster_position=rt.app.followed.position,
     )
 
 

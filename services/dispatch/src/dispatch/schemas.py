@@ -281,3 +281,6 @@ class ServiceList(BaseModel):
 class DispatchReadiness(Readiness):
     consumer: str = Field(description="bound, or why not")
     board_position: int = Field(description="notification id the board has read up to")
+    roster_position: int = Field(
+        description="notification id the roster the rule reads (followed in memory) is up to"
+    )

@@ -210,3 +210,33 @@ def test_twenty_schedulers_racing_on_an_overdue_case_record_one_escalation(
     assert escalations[0].details["automatic"] is True
     assert app.get_case(case_id).tier is Tier.COMPOUND
     assert apps().verify(case_id).ok
+
+
+def test_processes_starting_at_once_on_a_fresh_database_all_create_the_store(
+    postgres_url: str, clock: FakeClock
+) -> None:
+    """As when `casework up` starts the relay and three services on a new PostgreSQL database."""
+    starters = 8
+    barrier = threading.Barrier(starters)
+    opened: list[Casework] = []
+    lock = threading.Lock()
+
+    def start() -> None:
+        barrier.wait()
+        app = Casework(postgres_url, clock=clock)
+        with lock:
+            opened.append(app)
+
+    try:
+        errors = _race([start] * starters)
+        assert errors == [None] * starters
+        case_id = opened[0].report_repair(
+            Actor("resident-0302", Role.RESIDENT),
+            "jiayu-xx/wanxin-intl/b12/0302",
+            "tap",
+            "plumbing",
+        )
+        assert all(app.get_case(case_id).version == 2 for app in opened)
+    finally:
+        for app in opened:
+            app.close()

@@ -21,6 +21,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import MutableOrImmutableAggregate
 from eventsourcing.persistence import (
     IntegrityError,
+    PersistenceError,
     ProcessRecorder,
     Recording,
     Tracking,
@@ -107,8 +108,21 @@ class Casework(Application[UUID]):
 
     def construct_recorder(self) -> ProcessRecorder:
         """A process recorder: it stores events like the default one, and can also record, in
-        the same transaction, which upstream message they were the effect of (see `tracking`)."""
-        return self.factory.process_recorder()
+        the same transaction, which upstream message they were the effect of (see `tracking`).
+
+        On a fresh PostgreSQL database every process of a stack creates the tables, types and
+        functions at once on start; PostgreSQL answers the losers of that race with "tuple
+        concurrently updated" or a duplicate in its catalogue. The statements are idempotent,
+        so a loser tries again (a bounded number of times) and finds them made.
+        """
+        for attempt in range(CREATE_ATTEMPTS):
+            try:
+                return self.factory.process_recorder()
+            except PersistenceError as error:
+                if attempt == CREATE_ATTEMPTS - 1 or not _lost_creation_race(error):
+                    raise
+                time.sleep(random.uniform(0.01, 0.05) * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @property
     def process_recorder(self) -> ProcessRecorder:
@@ -624,3 +638,22 @@ class Casework(Application[UUID]):
         return ConcurrencyConflictError(
             f"case {case_id} kept changing under {self.max_attempts} attempts; try again"
         )
+
+
+CREATE_ATTEMPTS = 6
+"""How often a process that lost the race to create the store's tables tries again."""
+
+
+def _lost_creation_race(error: BaseException) -> bool:
+    """Whether creating the store's schema failed only because another process was doing it."""
+    text = f"{error} {error.__cause__ or ''}".lower()
+    return any(
+        sign in text
+        for sign in (
+            "concurrently updated",
+            "already exists",
+            "duplicate key value",
+            "pg_type",
+            "__migration__",  # eventsourcing's tracking-table migration marker, also raced
+        )
+    )

@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from casework import Actor, Casework, CaseworkError, LeakEmergency, Role
+from casework import Actor, Casework, CaseworkError, Role
 from casework.clock import FakeClock
 from casework.domain.case import SETTLED, Status
 from hypothesis import HealthCheck, given, settings
@@ -163,12 +163,13 @@ def expected(app: Casework, cases: list[UUID], now_us: int) -> dict[str, Any]:
         open_by[case.kind][case.tier.value] += 1
         assert case.respond_by is not None
         assert case.settle_by is not None
-        water = isinstance(case, LeakEmergency) and case.water_stopped_at is not None
         owed = []
         # the ladder's own rule (`escalation_reason`'s first clause, at every tier, the top too)
         if case.awaits_response_at_tier() and now_us > to_us(case.respond_by):
             owed.append("respond")
-        if not water and now_us > to_us(case.settle_by):
+        # `escalation_reason`'s second clause: a leak's water stopped or a dispute agreed is
+        # settled in time at its tier
+        if not case.settled_at_this_tier_in_time() and now_us > to_us(case.settle_by):
             owed.append("settle")
         if owed:
             late.add((str(case_id), tuple(owed)))
@@ -325,6 +326,35 @@ def test_a_tier_the_case_climbed_to_or_was_reopened_at_owes_its_own_response(
     assert measured(timedelta(minutes=1)) == ({("respond",)}, (1, 1))
     app.acknowledge(case_id, STAFF)
     assert measured(timedelta(minutes=1)) == (set(), (1, 1))
+    model.close()
+    app.close()
+
+
+def test_an_agreed_dispute_is_not_overdue_to_settle_while_its_commitments_run(
+    tmp_path: Path,
+) -> None:
+    """Agreed at the building: settled there in substance, as the ladder judges it (it will not
+    climb), though it is resolved only once its commitments are kept."""
+    clock = FakeClock(T0)
+    app = Casework(f"sqlite:///{tmp_path / 'cases.db'}", clock=clock)
+    model = MeasuresModel(tmp_path / "m.db")
+    case_id = app.report_dispute(
+        RESIDENT, FLAT, "drums after 22:00", "noise", ["r-0402"], tier="building"
+    )
+    meeting = app.convene_mediation(case_id, MANAGER, "building_talk", clock(), "hall", [])
+    app.reach_agreement(
+        case_id,
+        MANAGER,
+        meeting,
+        ["no drums after 21:00"],
+        [{"who": "r-0402", "what": "fit a mat", "due": "2099-01-01"}],
+    )
+    case = app.get_case(case_id)
+    assert case.settle_by is not None
+    later = case.settle_by + timedelta(days=1)
+    assert case.escalation_reason(later) is None
+    model.apply(all_facts(app))
+    assert compute(*model.records(), later).overdue == []
     model.close()
     app.close()
 

@@ -201,21 +201,27 @@ def responded_on_time(case: CaseRecord) -> bool:
     )
 
 
-def awaits_response_at_tier(case: CaseRecord) -> bool:
-    """Nobody has answered at the tier the case is at since it entered it (reported, climbed or
-    reopened), and its substance is not settled there either: a leak's water stopped, a
-    dispute agreed. The domain's `Case.awaits_response_at_tier`, on the row."""
-    settled_here = (case.kind == "leak" and case.water_stopped_at is not None) or (
+def settled_at_tier_in_substance(case: CaseRecord) -> bool:
+    """A leak's water stopped, a dispute agreed: settled in time at its tier as the ladder judges
+    it, before the case is resolved. The domain's `settled_at_this_tier_in_time`, on the row."""
+    return (case.kind == "leak" and case.water_stopped_at is not None) or (
         case.kind == "dispute" and case.agreed
     )
-    return case.responded_at_tier is None and not settled_here
+
+
+def awaits_response_at_tier(case: CaseRecord) -> bool:
+    """Nobody has answered at the tier the case is at since it entered it (reported, climbed or
+    reopened), and its substance is not settled there either. The domain's
+    `Case.awaits_response_at_tier`, on the row."""
+    return case.responded_at_tier is None and not settled_at_tier_in_substance(case)
 
 
 def overdue(case: CaseRecord, now_us: int) -> Overdue | None:
     """Past the deadlines of the tier it is at: no response at this tier yet, or not settled in
     time. Each tier a case enters owes its own response, as the ladder's scheduler judges it.
 
-    A leak whose water is stopped is settled in time at its tier, as the ladder judges it.
+    A leak whose water is stopped, or a dispute agreed, is settled in time at its tier, as the
+    ladder judges it: neither is overdue to settle, though it is not yet resolved.
     """
     if case.settled:
         return None
@@ -225,8 +231,7 @@ def overdue(case: CaseRecord, now_us: int) -> Overdue | None:
         assert case.respond_by is not None
         late.append("respond")
         deadlines.append(case.respond_by)
-    water_stopped = case.kind == "leak" and case.water_stopped_at is not None
-    if not water_stopped and past(case.settle_by, now_us):
+    if not settled_at_tier_in_substance(case) and past(case.settle_by, now_us):
         assert case.settle_by is not None
         late.append("settle")
         deadlines.append(case.settle_by)

@@ -122,7 +122,12 @@ def test_the_south_gate_dispute_reaches_the_deliberation_council_with_county_dep
         resident, COMPOUND, "south gate locked, main road blocked", "road_and_gates"
     )
     meeting = app.convene_mediation(
-        case_id, secretary, "roundtable", clock() + timedelta(days=1), "hall", []
+        case_id,
+        secretary,
+        "roundtable",
+        clock() + timedelta(days=1),
+        "hall",
+        [{"id": "resident-0302", "role": "resident"}],
     )
     clock.advance(timedelta(days=1))
     for _ in range(3):

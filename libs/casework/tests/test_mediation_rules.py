@@ -98,7 +98,8 @@ def test_escalating_on_failed_rounds_needs_the_set_number_of_them(
     resident: Actor, secretary: Actor, t0: datetime
 ) -> None:
     case = gate_dispute(resident, t0)
-    case.convene_mediation(secretary, t0, "m", "roundtable", t0, "hall", [])
+    invited = [{"id": "a", "role": "resident"}, {"id": "b", "role": "resident"}]
+    case.convene_mediation(secretary, t0, "m", "roundtable", t0, "hall", invited)
     for n in range(1, FAILED_ROUNDS_BEFORE_ESCALATION + 1):
         with pytest.raises(InvalidTransitionError, match=f"failed {n - 1} round"):
             case.escalate_on_grounds(secretary, t0, "failed_rounds")

@@ -149,7 +149,7 @@ SPECS = [
     Spec(
         "hold_round",
         dispute_in_mediation,
-        lambda c, a: c.hold_round(a, AT, "m1", ["resident-0302"], "progress"),
+        lambda c, a: c.hold_round(a, AT, "m1", ["resident-0402"], "progress"),
         LEADER,
     ),  # type: ignore[attr-defined]
     Spec(

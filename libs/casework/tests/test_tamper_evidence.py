@@ -105,7 +105,7 @@ def tell_stories(path: Path) -> Store:
     app.stop_water(leak, STAFF, "riser_valve_shut")
 
     dispute = app.report_dispute(RESIDENT, "jiayu-xx/wanxin-intl", "充电难", "ev_charging")
-    meeting = app.convene_mediation(dispute, SECRETARY, "roundtable", clock(), "hall", [])
+    meeting = app.convene_mediation(dispute, SECRETARY, "opinion_collection", clock(), "hall", [])
     app.hold_round(
         dispute, SECRETARY, meeting, ["r1", "r2"], "progress", options=["a", "b"], tally={"a": 9}
     )

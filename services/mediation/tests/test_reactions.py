@@ -33,7 +33,11 @@ def three_failed_rounds(m: Mediators) -> str:
     """Recorded through the library, behind the API's back: only the feed can react."""
     app = m.app
     case = app.report_dispute(RESIDENT, COMPOUND, "fees doubled", "fees", ["property company"])
-    meeting = app.convene_mediation(case, SECRETARY, "roundtable", m.clock(), "clubhouse", [])
+    seats = [
+        {"id": "owners", "role": "owners_committee_member"},
+        {"id": "property", "role": "property_manager"},
+    ]
+    meeting = app.convene_mediation(case, SECRETARY, "roundtable", m.clock(), "clubhouse", seats)
     for n in range(3):
         m.clock.advance(timedelta(days=1))
         app.hold_round(case, SECRETARY, meeting, ["owners", "property"], "failed", note=f"#{n}")

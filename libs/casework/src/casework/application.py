@@ -396,6 +396,7 @@ class Casework(Application[UUID]):
         options: list[str] | None = None,
         tally: dict[str, int] | None = None,
         note: str = "",
+        walk_ins: list[dict[str, str]] | None = None,
     ) -> None:
         self._update(
             case_id,
@@ -411,7 +412,30 @@ class Casework(Application[UUID]):
                 options,
                 tally,
                 note,
+                walk_ins,
             ),
+        )
+
+    def reschedule_meeting(
+        self,
+        case_id: UUID | str,
+        actor: Actor,
+        meeting_id: str,
+        scheduled_for: datetime,
+        place: str,
+        reason: str,
+    ) -> None:
+        self._update(
+            case_id,
+            Dispute,
+            lambda c, at: c.reschedule_meeting(actor, at, meeting_id, scheduled_for, place, reason),
+        )
+
+    def cancel_meeting(
+        self, case_id: UUID | str, actor: Actor, meeting_id: str, reason: str
+    ) -> None:
+        self._update(
+            case_id, Dispute, lambda c, at: c.cancel_meeting(actor, at, meeting_id, reason)
         )
 
     def record_mediation_failed(

@@ -49,6 +49,9 @@ EVENT_LABELS: dict[str, str] = {
     "CauseRecorded": "已查明原因",
     # dispute 矛盾纠纷
     "MediationConvened": "已召集调解",
+    "ParticipantJoined": "临时加入调解",
+    "MeetingRescheduled": "调解会改期",
+    "MeetingCancelled": "调解会取消",
     "RoundHeld": "调解一轮",
     "MediationFailed": "调解未成",
     "AgreementReached": "已达成协议",

@@ -22,8 +22,11 @@ from casework.contracts.payloads import (
     LinkedToCaseFields,
     MediationConvenedFields,
     MediationFailedFields,
+    MeetingCancelledFields,
+    MeetingRescheduledFields,
     NoteAddedFields,
     OwnerContactAttemptedFields,
+    ParticipantJoinedFields,
     RepairReportedFields,
     ReporterAddedFields,
     ResolvedFields,
@@ -235,6 +238,22 @@ class DisputeMediationConvenedV1(MediationConvenedFields, DisputeEvent):
     )
 
 
+class DisputeParticipantJoinedV1(ParticipantJoinedFields, DisputeEvent):
+    type: Literal["casework.dispute.participant_joined.v1"] = (
+        "casework.dispute.participant_joined.v1"
+    )
+
+
+class DisputeMeetingRescheduledV1(MeetingRescheduledFields, DisputeEvent):
+    type: Literal["casework.dispute.meeting_rescheduled.v1"] = (
+        "casework.dispute.meeting_rescheduled.v1"
+    )
+
+
+class DisputeMeetingCancelledV1(MeetingCancelledFields, DisputeEvent):
+    type: Literal["casework.dispute.meeting_cancelled.v1"] = "casework.dispute.meeting_cancelled.v1"
+
+
 class DisputeRoundHeldV1(RoundHeldFields, DisputeEvent):
     type: Literal["casework.dispute.round_held.v1"] = "casework.dispute.round_held.v1"
 
@@ -379,6 +398,9 @@ EVENT_MODELS: tuple[type[CaseEvent], ...] = (
     LeakLinkedToCaseV1,
     DisputeReportedV1,
     DisputeMediationConvenedV1,
+    DisputeParticipantJoinedV1,
+    DisputeMeetingRescheduledV1,
+    DisputeMeetingCancelledV1,
     DisputeRoundHeldV1,
     DisputeMediationFailedV1,
     DisputeAgreementReachedV1,

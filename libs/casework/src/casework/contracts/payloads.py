@@ -116,6 +116,23 @@ class MediationConvenedFields(Contract):
     participants: list[Participant]
 
 
+class ParticipantJoinedFields(Contract):
+    meeting_id: str
+    participant: Participant = Field(
+        description="who joined without being invited; `reason` says why"
+    )
+
+
+class MeetingRescheduledFields(Contract):
+    meeting_id: str
+    scheduled_for: AwareDatetime = Field(description="the next round's new time")
+    place: str = Field(description="the next round's place (the same or a new one)")
+
+
+class MeetingCancelledFields(Contract):
+    meeting_id: str
+
+
 class RoundHeldFields(Contract):
     meeting_id: str
     round_no: int = Field(ge=1)

@@ -95,6 +95,14 @@ MATTERS: dict[str, tuple[str, Tier]] = {
 """Matters and the lowest tier with the power to decide them. A matter above a tier's powers is
 a ground to escalate (one rung at a time, however high the matter goes)."""
 
+OPEN_FORMS = frozenset(
+    {"residents_talk_meeting", "evening_courtyard_talk", "opinion_collection", "door_to_door"}
+)
+"""Forms open to every resident who comes (a talk meeting, an evening in the courtyard) or whose
+"attendees" are the residents consulted (door to door, a survey): nobody is invited by name, so
+attendance is not checked against the participants. The others (building talk, roundtable,
+deliberation council) seat the people invited; see `Dispute.check_attendance`."""
+
 ESCALATION_GROUNDS = ("failed_rounds", "deadline_passed", "outside_powers", "other")
 """Why a mediator sends a dispute up a rung; each but `other` is checked against the case file."""
 
@@ -173,8 +181,45 @@ class Dispute(Case):
                 "scheduled_for": self.scheduled_for.isoformat(),
                 "place": self.place,
                 "participants": [dict(p) for p in self.participants],
+                "convened_by": self.actor_id,
+                "awaits_round": True,
+                "cancelled": False,
             }
             case.note_response(self.timestamp)  # convening is this tier's response
+
+    @dataclass(frozen=True)
+    class ParticipantJoined(Case.Event):
+        """Someone not invited took part (a neighbour who walked in); `reason` says why."""
+
+        meeting_id: str
+        participant: dict[str, str]
+
+        def apply_to(self, case: Any) -> None:
+            case.meetings[self.meeting_id]["participants"].append(dict(self.participant))
+
+    @dataclass(frozen=True)
+    class MeetingRescheduled(Case.Event):
+        """The meeting's next round moves to a new time and place; `reason` says why."""
+
+        meeting_id: str
+        scheduled_for: datetime
+        place: str
+
+        def apply_to(self, case: Any) -> None:
+            meeting = case.meetings[self.meeting_id]
+            meeting["scheduled_for"] = self.scheduled_for.isoformat()
+            meeting["place"] = self.place
+            meeting["awaits_round"] = True
+
+    @dataclass(frozen=True)
+    class MeetingCancelled(Case.Event):
+        """The meeting is called off (its rounds, if any, stand); `reason` says why."""
+
+        meeting_id: str
+
+        def apply_to(self, case: Any) -> None:
+            case.meetings[self.meeting_id]["cancelled"] = True
+            case.meetings[self.meeting_id]["awaits_round"] = False
 
     @dataclass(frozen=True)
     class RoundHeld(Case.Event):
@@ -191,6 +236,7 @@ class Dispute(Case):
 
         def apply_to(self, case: Any) -> None:
             case.meetings[self.meeting_id]["rounds"] = self.round_no
+            case.meetings[self.meeting_id]["awaits_round"] = False
             case.rounds_held += 1
             if self.tally:
                 case.last_tally = dict(self.tally)
@@ -336,17 +382,15 @@ class Dispute(Case):
         options: list[str] | None = None,
         tally: dict[str, int] | None = None,
         note: str = "",
+        walk_ins: list[dict[str, str]] | None = None,
     ) -> None:
+        """`walk_ins`: [{"id", "role", "reason"}], people who took part without being invited;
+        each is recorded as `ParticipantJoined` (with its reason) before the round, and counts
+        as an attendee. Every other attendee must have been invited: see `check_attendance`."""
         check_may(actor, "hold_round")
         self.check_unsettled("hold a round")
         self.check_mediator(actor, "record a round")
-        if meeting_id not in self.meetings:
-            raise InvalidTransitionError(f"meeting {meeting_id} was not convened for this dispute")
-        if self.meetings[meeting_id]["tier"] != self.tier.value:
-            raise InvalidTransitionError(
-                f"meeting {meeting_id} was convened at the {self.meetings[meeting_id]['tier']} "
-                "tier; convene a new one at this tier"
-            )
+        self._check_meeting_here(meeting_id, "take a round")
         if outcome not in ROUND_OUTCOMES:
             raise ValidationError(f"round outcome must be one of {', '.join(ROUND_OUTCOMES)}")
         tally = dict(tally or {})
@@ -358,8 +402,22 @@ class Dispute(Case):
             )
         if any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in tally.values()):
             raise ValidationError("tally counts must be whole numbers, zero or more")
+        joining = self._walk_ins(meeting_id, walk_ins or [])
+        attendees = list(attendees) + [
+            w["id"] for w in joining if w["id"] not in {a.strip() for a in attendees}
+        ]
         if not attendees:
             raise ValidationError("a round needs its attendees")
+        self.check_attendance(meeting_id, attendees, actor, joining)
+        for w in joining:
+            self._record(
+                self.ParticipantJoined,
+                actor,
+                at,
+                reason=w["reason"],
+                meeting_id=meeting_id,
+                participant={"id": w["id"], "role": w["role"]},
+            )
         round_no = int(self.meetings[meeting_id]["rounds"]) + 1
         self._record(
             self.RoundHeld,
@@ -383,6 +441,131 @@ class Dispute(Case):
                 reason=note.strip() or f"round {round_no} of meeting {meeting_id} failed",
                 meeting_id=meeting_id,
             )
+
+    def invited(self, meeting_id: str) -> set[str]:
+        """Who may attend a round of this meeting without a reason: its participants, the
+        dispute's parties (every meeting about a dispute is theirs) and whoever convened it."""
+        meeting = self.meetings[meeting_id]
+        return {
+            *(p["id"] for p in meeting["participants"]),
+            *self.parties,
+            str(meeting.get("convened_by", "")),
+        } - {""}
+
+    def check_attendance(
+        self,
+        meeting_id: str,
+        attendees: list[str],
+        actor: Actor,
+        walk_ins: list[dict[str, str]] | None = None,
+    ) -> None:
+        """A round's attendees are people the meeting invited (see `invited`), the mediator
+        recording it, or walk-ins named with a reason, so the case file never shows someone at
+        a table nobody asked them to. An open form's attendance is not checked (`OPEN_FORMS`)."""
+        cleaned = [a.strip() for a in attendees]
+        if any(not a for a in cleaned):
+            raise ValidationError("an attendee's id is empty")
+        doubled = sorted({a for a in cleaned if cleaned.count(a) > 1})
+        if doubled:
+            raise ValidationError(f"attendees listed twice: {', '.join(doubled)}")
+        if self.meetings[meeting_id]["form"] in OPEN_FORMS:
+            return
+        allowed = self.invited(meeting_id) | {actor.id} | {w["id"] for w in walk_ins or []}
+        strangers = [a for a in cleaned if a not in allowed]
+        if strangers:
+            raise InvalidTransitionError(
+                f"{', '.join(strangers)} {'was' if len(strangers) == 1 else 'were'} not invited "
+                f"to meeting {meeting_id} (invited: {', '.join(sorted(self.invited(meeting_id)))})"
+                "; name them as walk-ins with the reason they took part, or correct the attendees"
+            )
+
+    def _walk_ins(self, meeting_id: str, raw: list[dict[str, str]]) -> list[dict[str, str]]:
+        people = _participants([{"id": w.get("id", ""), "role": w.get("role", "")} for w in raw])
+        invited = self.invited(meeting_id)
+        joining: list[dict[str, str]] = []
+        for person, w in zip(people, raw, strict=True):
+            if person["id"] in invited:
+                raise ValidationError(
+                    f"{person['id']} was invited to meeting {meeting_id}; list them among the "
+                    "attendees, not as a walk-in"
+                )
+            if person["role"] == Role.COUNTY_REPRESENTATIVE.value and (
+                self.meetings[meeting_id]["form"] not in COUNTY_SEAT_FORMS
+            ):
+                raise InvalidTransitionError(
+                    "county departments are seated at a deliberation council (党群议事会) only"
+                )
+            reason = _require_text(str(w.get("reason", "")), f"the reason {person['id']} joined")
+            joining.append({**person, "reason": reason})
+        return joining
+
+    def _check_meeting_here(self, meeting_id: str, action: str) -> dict[str, Any]:
+        """The meeting exists, was convened at this tier and is not cancelled."""
+        if meeting_id not in self.meetings:
+            raise InvalidTransitionError(f"meeting {meeting_id} was not convened for this dispute")
+        meeting = self.meetings[meeting_id]
+        if meeting.get("cancelled"):
+            raise InvalidTransitionError(
+                f"meeting {meeting_id} was cancelled, so it cannot {action}; convene a new one"
+            )
+        if meeting["tier"] != self.tier.value:
+            raise InvalidTransitionError(
+                f"meeting {meeting_id} was convened at the {meeting['tier']} tier, so it cannot "
+                f"{action}; convene a new one at this tier"
+            )
+        return meeting
+
+    def reschedule_meeting(
+        self,
+        actor: Actor,
+        at: datetime,
+        meeting_id: str,
+        scheduled_for: datetime,
+        place: str,
+        reason: str,
+    ) -> None:
+        """The meeting's next round moves: a new time and/or place, and why (a party is away,
+        the hall is taken), so the parties' notice and the worklist follow the case file."""
+        check_may(actor, "convene_mediation")
+        self.check_unsettled("reschedule a meeting")
+        self.check_mediator(actor, "reschedule a meeting")
+        meeting = self._check_meeting_here(meeting_id, "be rescheduled")
+        if scheduled_for.tzinfo is None:
+            raise ValidationError("the new time needs its timezone")
+        where = _require_text(place, "the place")
+        same_time = datetime.fromisoformat(meeting["scheduled_for"]) == scheduled_for
+        if same_time and where == meeting["place"] and meeting.get("awaits_round", True):
+            raise ValidationError(
+                f"meeting {meeting_id} is already set for {meeting['scheduled_for']} at "
+                f"{meeting['place']}; give a new time or place"
+            )
+        self._record(
+            self.MeetingRescheduled,
+            actor,
+            at,
+            reason=_require_text(reason, "the reason for rescheduling"),
+            meeting_id=meeting_id,
+            scheduled_for=scheduled_for,
+            place=where,
+        )
+
+    def cancel_meeting(self, actor: Actor, at: datetime, meeting_id: str, reason: str) -> None:
+        """The meeting is called off, with the reason; rounds already held stand, no more can be
+        recorded at it. A meeting left behind at a lower tier can be cancelled too, to tidy up."""
+        check_may(actor, "convene_mediation")
+        self.check_open("cancel a meeting")
+        self.check_mediator(actor, "cancel a meeting")
+        if meeting_id not in self.meetings:
+            raise InvalidTransitionError(f"meeting {meeting_id} was not convened for this dispute")
+        if self.meetings[meeting_id].get("cancelled"):
+            raise InvalidTransitionError(f"meeting {meeting_id} was already cancelled")
+        self._record(
+            self.MeetingCancelled,
+            actor,
+            at,
+            reason=_require_text(reason, "the reason for cancelling"),
+            meeting_id=meeting_id,
+        )
 
     def record_mediation_failed(
         self, actor: Actor, at: datetime, meeting_id: str, reason: str
@@ -419,6 +602,11 @@ class Dispute(Case):
         self.check_mediator(actor, "record an agreement")
         if meeting_id not in self.meetings:
             raise InvalidTransitionError(f"meeting {meeting_id} was not convened for this dispute")
+        if self.meetings[meeting_id].get("cancelled"):
+            raise InvalidTransitionError(
+                f"meeting {meeting_id} was cancelled; record the agreement at the meeting that "
+                "reached it"
+            )
         clean_terms = [_require_text(t, "a term", 1000) for t in terms]
         if not clean_terms:
             raise ValidationError("an agreement needs at least one term")

@@ -211,8 +211,12 @@ class Case(Aggregate):
 
     @dataclass(frozen=True)
     class AssignmentDeclined(Event):
+        """The work given back undone, with the reason: by its assignee (退单), or taken off
+        them by the property manager (`Case.take_off`: ill, not answering, gone away). Either
+        way the one who held it is not offered this case by the rule again."""
+
         def apply_to(self, case: Any) -> None:
-            case.declined_by.append(self.actor_id)
+            case.declined_by.append(case.assignee.id if case.assignee else self.actor_id)
             case.assignee = None
             case.accepted_at = None
             case.status = Status.ACKNOWLEDGED
@@ -556,6 +560,16 @@ class Case(Aggregate):
         check_may(actor, "decline_assignment")
         self.check_status("be declined", Status.ASSIGNED)
         self.check_assignee(actor, "decline it")
+        self._record(self.AssignmentDeclined, actor, at, reason=_require_text(reason, "the reason"))
+
+    def take_off(self, actor: Actor, at: datetime, reason: str) -> None:
+        """The manager takes held work off its assignee (before or during the work), so it can
+        go to someone else: recorded as the assignment declined, by the manager, with the reason.
+        Who may do it beyond `assign` (the property manager only) is the caller's rule."""
+        check_may(actor, "assign")
+        self.check_status("be taken off its assignee", Status.ASSIGNED, Status.IN_PROGRESS)
+        if self.assignee is None:
+            raise InvalidTransitionError(f"case {self.id} has nobody to take it off")
         self._record(self.AssignmentDeclined, actor, at, reason=_require_text(reason, "the reason"))
 
     def escalate(self, actor: Actor, at: datetime, reason: str, *, automatic: bool = False) -> None:

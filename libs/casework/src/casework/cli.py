@@ -1,7 +1,8 @@
 """The `casework` console script.
 
 Each group of subcommands lives in `casework.commands.<name>` with a `register(subparsers)`
-function, so the audit, demo and messaging commands grow without touching one shared file.
+function, so the audit, demo, messaging and dead-letter commands grow without touching one
+shared file.
 Errors print as one line on stderr (the full traceback only with `--debug`).
 
 Packages that sit *above* the library (the stack that runs the services: `casework up`, `demo`)
@@ -25,6 +26,7 @@ from casework.domain.errors import CaseworkError
 
 COMMAND_MODULES = (
     "casework.commands.audit",
+    "casework.commands.dead_letters",
     "casework.commands.demo",
     "casework.commands.messaging",
 )

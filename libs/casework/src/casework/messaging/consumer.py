@@ -16,6 +16,10 @@ Failures: a handler that raises is nak'ed with a growing delay and tried again, 
 acked, and the consumer moves on. A message that cannot be parsed is dead-lettered at once.
 Nothing is acked before it is done or filed as a dead letter.
 
+Replays: `casework dlq replay` puts a dead letter back on its original subject, where every
+service's consumer sees it, with a `Casework-Replay-For: <service>` header; only that service
+handles it, the others ack it untouched (`Outcome.NOT_OURS`).
+
 Shutdown (`stop`): no new message is started; the one in hand finishes (and is acked) within
 `shutdown_grace`, or is nak'ed; fetched messages not yet started are nak'ed for another replica.
 Handlers are synchronous, like eventsourcing, and run in a worker thread.
@@ -47,6 +51,7 @@ from casework.contracts import CaseEvent
 from casework.contracts.registry import parse_event
 from casework.domain.errors import ConcurrencyConflictError
 from casework.messaging.dead_letter import (
+    HEADER_REPLAY_FOR,
     Reason,
     ensure_dead_letter_stream,
     publish_dead_letter,
@@ -89,6 +94,8 @@ class Outcome(StrEnum):
     """The handler raised; nak'ed with a delay for another attempt."""
     DEAD_LETTERED = "dead_lettered"
     """Malformed, or failed every attempt: filed on the dead-letter subject, then acked."""
+    NOT_OURS = "not_ours"
+    """A replayed dead letter of another service (`casework dlq replay`): acked, not handled."""
     RETURNED = "returned"
     """Not (or not finished) handled because we are stopping: nak'ed for another replica."""
 
@@ -260,6 +267,10 @@ class Consumer(Generic[E]):
         s = self.settings
         meta = msg.metadata
         tracking = position(s.service, meta.stream, meta.sequence.stream)
+        replay_for = (msg.headers or {}).get(HEADER_REPLAY_FOR)
+        if replay_for is not None and replay_for != s.service:
+            await msg.ack()  # a dead letter of another service, put back for it alone
+            return Outcome.NOT_OURS
         try:
             event = self.parse(msg)
         except Exception as error:

@@ -14,6 +14,7 @@ dead-lettering a message and acking it, and meets it again, does not file it twi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -25,6 +26,10 @@ from nats.js.errors import BadRequestError, NotFoundError
 DLQ_STREAM = "CASEWORK_DLQ"
 DLQ_PREFIX = "casework.dlq"
 HEADER_PREFIX = "Casework-Dlq-"
+HEADER_REPLAY_FOR = "Casework-Replay-For"
+"""On a replayed dead letter: the one service meant to handle it (the others ack and skip it)."""
+HEADER_REPLAY_OF = "Casework-Replay-Of"
+"""On a replayed dead letter: `<stream>#<sequence>` of the letter it was put back from."""
 ERROR_LIMIT = 2000
 """Header values are single lines; a long traceback is cut, the first line is what matters."""
 
@@ -58,7 +63,12 @@ class DeadLetter:
 
     @classmethod
     def from_msg(cls, msg: Msg) -> DeadLetter:
-        headers = dict(msg.headers or {})
+        return cls.from_parts(msg.headers, msg.data)
+
+    @classmethod
+    def from_parts(cls, headers_in: Mapping[str, str] | None, body: bytes | None) -> DeadLetter:
+        """From a stored message's headers and body; KeyError/ValueError if it is no letter."""
+        headers = dict(headers_in or {})
         meta = {
             k.removeprefix(HEADER_PREFIX): v
             for k, v in headers.items()
@@ -75,7 +85,7 @@ class DeadLetter:
             sequence=int(meta["Sequence"]),
             subject=meta["Subject"],
             headers=original,
-            body=msg.data,
+            body=body or b"",
         )
 
 

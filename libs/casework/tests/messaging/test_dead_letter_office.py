@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -123,6 +124,7 @@ def test_dead_letters_are_listed_shown_and_replayed_once_for_their_service_alone
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setenv("NATS_URL", nats_server.url)
     store = "sqlite:///" + str(tmp_path / "casework.db")
@@ -221,8 +223,13 @@ def test_dead_letters_are_listed_shown_and_replayed_once_for_their_service_alone
         assert replayed["ce-subject"] == str(broken)
 
         # the relay still knows where it is: a new event goes out, nothing is re-published
+        # (it warns about the hand-made malformed message, not about the replay)
         app.add_note(ok, STAFF, "after the replay")
-        assert relay_once(store, nats_server.url) == 3  # two handlers' notes and this one
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="casework.messaging.relay"):
+            assert relay_once(store, nats_server.url) == 3  # two handlers' notes and this one
+        warned = [r.getMessage() for r in caplog.records if "further back" in r.getMessage()]
+        assert len(warned) == 1, warned
     finally:
         app.close()
 

@@ -41,6 +41,7 @@ from nats.js.api import StorageType, StreamConfig
 from casework.application import Casework
 from casework.contracts import CaseEvent, CasePlace, to_contract
 from casework.domain.case import Case
+from casework.messaging.dead_letter import HEADER_REPLAY_OF
 from casework.messaging.subjects import (
     CE_SPECVERSION,
     DUPLICATE_WINDOW,
@@ -119,7 +120,8 @@ async def stream_position(
 
     A message someone else published on a case subject (a hand-made test message, a replay tool)
     carries no notification id; the relay looks back past such messages rather than refusing to
-    start, and warns, because they are not part of any case file.
+    start, and warns, because they are not part of any case file (quietly for a dead letter put
+    back by `casework dlq replay`, which is a copy of an event it published).
     """
     try:
         last = await js.get_last_msg(stream, EVENTS)
@@ -128,17 +130,19 @@ async def stream_position(
     seq = last.seq or 0
     message: Any = last
     for _ in range(lookback):
+        headers = message.headers or {}
         if _is_case_subject(message.subject or ""):
-            value = (message.headers or {}).get(HEADER_NOTIFICATION_ID)
+            value = headers.get(HEADER_NOTIFICATION_ID)
             if value is not None:
                 return int(value)
-            log.warning(
-                "message seq %s on %s has no %s header (not published by the relay); "
-                "looking further back",
-                message.seq,
-                message.subject,
-                HEADER_NOTIFICATION_ID,
-            )
+            if HEADER_REPLAY_OF not in headers:
+                log.warning(
+                    "message seq %s on %s has no %s header (not published by the relay); "
+                    "looking further back",
+                    message.seq,
+                    message.subject,
+                    HEADER_NOTIFICATION_ID,
+                )
         seq -= 1
         if seq < 1:
             return 0

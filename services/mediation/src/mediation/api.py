@@ -21,6 +21,7 @@ from casework.domain.dispute import (
     ESCALATION_GROUNDS,
     MATTERS,
     MEETING_FORMS,
+    OPEN_FORMS,
 )
 from casework.domain.ladder import FAILED_ROUNDS_BEFORE_ESCALATION
 from casework_web import (
@@ -49,8 +50,10 @@ from mediation.schemas import (
     FormRule,
     MatterRule,
     MediationRules,
+    MeetingCancel,
     MeetingCreate,
     MeetingPublic,
+    MeetingReschedule,
     ResolutionCreate,
     RoundCreate,
     RoundRecorded,
@@ -71,6 +74,12 @@ class MediationMetrics(Metrics):
             "mediation_meetings_convened_total",
             "Meetings convened, by form and tier",
             ["form", "tier"],
+            registry=self.registry,
+        )
+        self.meeting_changes = Counter(
+            "mediation_meetings_changed_total",
+            "Meetings rescheduled or cancelled",
+            ["change"],
             registry=self.registry,
         )
         self.rounds = Counter(
@@ -192,7 +201,8 @@ def convene(case_id: CaseId, body: MeetingCreate, who: Who, request: Request) ->
     status_code=201,
     response_model=RoundRecorded,
     responses=_ACTION,
-    summary="Record a round: who came (or was consulted), positions, proposals, tally, outcome",
+    summary="Record a round: who came (or was consulted), walk-ins with their reason, positions, "
+    "proposals, tally, outcome",
 )
 def hold_round(
     meeting_id: MeetingId, body: RoundCreate, who: Who, request: Request
@@ -202,6 +212,36 @@ def hold_round(
     request.state.case_id = dispute.case_id
     rt.metrics.rounds.labels(held.outcome).inc()
     return RoundRecorded(round=held, dispute=dispute)
+
+
+@meetings.post(
+    "/{meeting_id}/reschedule",
+    response_model=MeetingPublic,
+    responses=_ACTION,
+    summary="Move the meeting's next round to a new time (and place), with the reason",
+)
+def reschedule(
+    meeting_id: MeetingId, body: MeetingReschedule, who: Who, request: Request
+) -> MeetingPublic:
+    rt = runtime(request)
+    meeting = rt.desk.reschedule(who, meeting_id, body)
+    request.state.case_id = meeting.case_id
+    rt.metrics.meeting_changes.labels("rescheduled").inc()
+    return meeting
+
+
+@meetings.post(
+    "/{meeting_id}/cancel",
+    response_model=MeetingPublic,
+    responses=_ACTION,
+    summary="Call the meeting off, with the reason; rounds already held stand",
+)
+def cancel(meeting_id: MeetingId, body: MeetingCancel, who: Who, request: Request) -> MeetingPublic:
+    rt = runtime(request)
+    meeting = rt.desk.cancel(who, meeting_id, body)
+    request.state.case_id = meeting.case_id
+    rt.metrics.meeting_changes.labels("cancelled").inc()
+    return meeting
 
 
 @disputes.post(
@@ -274,6 +314,7 @@ MEDIATION_RULES = MediationRules(
             label=label,
             tiers=sorted(tiers, key=lambda t: t.rank),
             seats_county_departments=form in COUNTY_SEAT_FORMS,
+            checks_attendance=form not in OPEN_FORMS,
         )
         for form, (label, tiers) in MEETING_FORMS.items()
     ],

@@ -89,6 +89,12 @@ class ParticipantIn(Body):
         return {"id": pid, "role": self.role.value}
 
 
+class WalkIn(ParticipantIn):
+    reason: Text = Field(
+        description="why someone not invited took part, e.g. 'lives above the path; asked to speak'"
+    )
+
+
 class MeetingCreate(Body):
     form: MeetingForm = Field(
         description="the form of meeting; each is held at given tiers (GET /mediation-rules)"
@@ -114,6 +120,23 @@ class RoundCreate(Body):
         default_factory=dict, description="option -> how many chose it, in this round"
     )
     note: str = Field(default="", max_length=4000)
+    walk_ins: list[WalkIn] = Field(
+        default_factory=list,
+        max_length=100,
+        description="people who took part without being invited, each with the reason; they "
+        "count as attendees. At a building talk, roundtable or council every other attendee "
+        "must be a participant, a party or the mediator",
+    )
+
+
+class MeetingReschedule(Body):
+    scheduled_for: AwareDatetime = Field(description="the next round's new time, with its timezone")
+    place: Text | None = Field(default=None, description="a new place; omitted keeps the place")
+    reason: LongText = Field(description="why it moves, for the parties and the case file")
+
+
+class MeetingCancel(Body):
+    reason: LongText = Field(description="why it is called off; rounds already held stand")
 
 
 class CommitmentIn(Body):
@@ -178,16 +201,35 @@ class RoundPublic(BaseModel):
     note: str
 
 
+class MeetingChange(BaseModel):
+    change: Literal["rescheduled", "cancelled", "joined"]
+    at: datetime
+    by: str
+    role: str
+    reason: str
+    scheduled_for: datetime | None = None
+    place: str | None = None
+    participant: Participant | None = None
+
+
 class MeetingPublic(BaseModel):
     meeting_id: str
     case_id: str
     form: str
     label: str
     tier: str
-    scheduled_for: datetime
+    scheduled_for: datetime = Field(description="when its latest round was or its next one is")
     place: str
+    status: Literal["scheduled", "held", "cancelled"] = Field(
+        description="scheduled: a round is awaited at scheduled_for; held: its rounds so far are "
+        "recorded; cancelled: no more rounds"
+    )
+    checks_attendance: bool = Field(
+        description="a seated form: attendees must be participants, parties or walk-ins"
+    )
     participants: list[Participant]
     rounds: list[RoundPublic]
+    changes: list[MeetingChange] = Field(description="reschedules, walk-ins, cancellation")
 
 
 class CommitmentPublic(BaseModel):
@@ -279,6 +321,7 @@ class FormRule(BaseModel):
     label: str
     tiers: list[Tier]
     seats_county_departments: bool
+    checks_attendance: bool
 
 
 class TierRule(BaseModel):

@@ -1,4 +1,5 @@
-"""The mediators' use cases: convene, record rounds, agree, escalate, follow up, resolve, list.
+"""The mediators' use cases: convene, reschedule or cancel a meeting, record rounds, agree,
+escalate, follow up, resolve, list.
 
 Everything goes through the `Casework` application (the only writer of case files) after the
 principal's scope is checked. A dispute outside the principal's scope answers exactly like one
@@ -10,7 +11,7 @@ the mediator's next listing shows it without waiting for the feed.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from casework import (
@@ -20,7 +21,7 @@ from casework import (
     NotPermittedError,
 )
 from casework.audit import HistoryEntry
-from casework.domain.dispute import MEETING_FORMS, county_department
+from casework.domain.dispute import MEETING_FORMS, OPEN_FORMS, county_department
 from casework_web import Principal
 
 from mediation.feeds import refresh
@@ -32,13 +33,16 @@ from mediation.schemas import (
     EscalationCreate,
     EscalationPublic,
     FollowUpCreate,
+    MeetingCancel,
+    MeetingChange,
     MeetingCreate,
     MeetingPublic,
+    MeetingReschedule,
     Participant,
     RoundCreate,
     RoundPublic,
 )
-from mediation.worklist import Worklist, WorkRow, next_action
+from mediation.worklist import Worklist, WorkRow, awaits_round, next_action
 
 AUDITORS_READ_ONLY = "auditors read everything and change nothing"
 
@@ -103,15 +107,38 @@ class Desk:
         after = self._done(case.id)
         return next(m for m in after.meetings if m.meeting_id == meeting_id)
 
-    def hold_round(
-        self, who: Principal, meeting_id: str, body: RoundCreate
-    ) -> tuple[RoundPublic, DisputePublic]:
+    def reschedule(self, who: Principal, meeting_id: str, body: MeetingReschedule) -> MeetingPublic:
+        case = self._writable(who, self._case_of_meeting(meeting_id))
+        place = body.place
+        if place is None:
+            place = str(case.meetings[meeting_id]["place"])
+        self.app.reschedule_meeting(
+            case.id, who.actor, meeting_id, body.scheduled_for, place, body.reason
+        )
+        return self._meeting(case.id, meeting_id)
+
+    def cancel(self, who: Principal, meeting_id: str, body: MeetingCancel) -> MeetingPublic:
+        case = self._writable(who, self._case_of_meeting(meeting_id))
+        self.app.cancel_meeting(case.id, who.actor, meeting_id, body.reason)
+        return self._meeting(case.id, meeting_id)
+
+    def _case_of_meeting(self, meeting_id: str) -> str:
+        """The dispute a meeting belongs to, from the worklist's index of meetings."""
         case_id = self.worklist.case_of_meeting(meeting_id)
         if case_id is None:
             raise CaseNotFoundError(
                 f"no meeting {meeting_id[:64]!r} among the disputes you can see; check the id"
             )
-        case = self._writable(who, case_id)
+        return case_id
+
+    def _meeting(self, case_id: UUID, meeting_id: str) -> MeetingPublic:
+        after = self._done(case_id)
+        return next(m for m in after.meetings if m.meeting_id == meeting_id)
+
+    def hold_round(
+        self, who: Principal, meeting_id: str, body: RoundCreate
+    ) -> tuple[RoundPublic, DisputePublic]:
+        case = self._writable(who, self._case_of_meeting(meeting_id))
         self.app.hold_round(
             case.id,
             who.actor,
@@ -123,6 +150,7 @@ class Desk:
             options=list(body.options),
             tally=dict(body.tally),
             note=body.note,
+            walk_ins=[{**w.as_participant(), "reason": w.reason} for w in body.walk_ins],
         )
         if body.outcome == "failed":
             # The set number of failed rounds climbs a rung now, not at the feed's leisure; the
@@ -178,6 +206,19 @@ def _not_found(case_id: str) -> str:
     return f"no dispute {shown!r} among the cases you can see; check the id"
 
 
+_CHANGES: dict[str, Literal["rescheduled", "cancelled", "joined"]] = {
+    "MeetingRescheduled": "rescheduled",
+    "MeetingCancelled": "cancelled",
+    "ParticipantJoined": "joined",
+}
+
+
+def meeting_status(m: dict[str, Any]) -> Literal["scheduled", "held", "cancelled"]:
+    if m.get("cancelled"):
+        return "cancelled"
+    return "scheduled" if awaits_round(m) else "held"
+
+
 def _participant(p: dict[str, str]) -> Participant:
     department = county_department(p["id"]) if p["role"] == "county_department_rep" else None
     return Participant(id=p["id"], role=p["role"], department=department)
@@ -186,10 +227,24 @@ def _participant(p: dict[str, str]) -> Participant:
 def view(case: Dispute, history: list[HistoryEntry]) -> DisputePublic:
     """The dispute as a mediator reads it: its meetings with every round, from the case file."""
     rounds: dict[str, list[RoundPublic]] = {}
+    changes: dict[str, list[MeetingChange]] = {}
     escalations: list[EscalationPublic] = []
     for entry in history:
         d: dict[str, Any] = entry.details
-        if entry.event == "RoundHeld":
+        if entry.event in _CHANGES:
+            changes.setdefault(d["meeting_id"], []).append(
+                MeetingChange(
+                    change=_CHANGES[entry.event],
+                    at=entry.at,
+                    by=entry.actor_id,
+                    role=entry.actor_role,
+                    reason=entry.reason,
+                    scheduled_for=d.get("scheduled_for"),
+                    place=d.get("place"),
+                    participant=_participant(d["participant"]) if "participant" in d else None,
+                )
+            )
+        elif entry.event == "RoundHeld":
             rounds.setdefault(d["meeting_id"], []).append(
                 RoundPublic(
                     meeting_id=d["meeting_id"],
@@ -225,8 +280,11 @@ def view(case: Dispute, history: list[HistoryEntry]) -> DisputePublic:
             tier=m["tier"],
             scheduled_for=datetime.fromisoformat(m["scheduled_for"]),
             place=m["place"],
+            status=meeting_status(m),
+            checks_attendance=m["form"] not in OPEN_FORMS,
             participants=[_participant(p) for p in m["participants"]],
             rounds=rounds.get(meeting_id, []),
+            changes=changes.get(meeting_id, []),
         )
         for meeting_id, m in case.meetings.items()
     ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from casework import Dispute, Status
 from casework.domain.dispute import OPEN_COMMITMENT, commitment_due_at
@@ -104,6 +105,15 @@ class WorkRow:
     open: int
 
 
+def awaits_round(meeting: dict[str, Any]) -> bool:
+    """A round is expected at the meeting's `scheduled_for`: it was convened or rescheduled and
+    no round has been recorded since, and it is not cancelled. (State from before rescheduling
+    existed has no `awaits_round`: a meeting then awaited only its first round.)"""
+    if meeting.get("cancelled"):
+        return False
+    return bool(meeting.get("awaits_round", int(meeting["rounds"]) == 0))
+
+
 def next_action(case: Dispute) -> str:
     """What a mediator does next with this dispute, in a few words."""
     if case.status is Status.CLOSED:
@@ -119,22 +129,36 @@ def next_action(case: Dispute) -> str:
             first = min(waiting, key=lambda c: commitment_due_at(c["due"]))
             return f"check back when commitments fall due (next {first['due']})"
         return "close the case: settled and followed up"
-    here = {k: m for k, m in case.meetings.items() if m["tier"] == case.tier.value}
+    here = live_meetings(case)
     if not here:
         return f"convene a meeting at the {case.tier.value}"
-    waiting_round = sorted((m["scheduled_for"], k) for k, m in here.items() if m["rounds"] == 0)
+    waiting_round = sorted(
+        (datetime.fromisoformat(m["scheduled_for"]), k) for k, m in here.items() if awaits_round(m)
+    )
     if waiting_round:
         when, meeting_id = waiting_round[0]
-        form = case.meetings[meeting_id]["form"]
-        return f"hold round 1 of the {form} {meeting_id} ({when})"
+        meeting = case.meetings[meeting_id]
+        return (
+            f"hold round {int(meeting['rounds']) + 1} of the {meeting['form']} {meeting_id} "
+            f"({when.isoformat()}, {meeting['place']})"
+        )
     left = FAILED_ROUNDS_BEFORE_ESCALATION - case.failed_rounds_at_tier
     return f"hold the next round or record the agreement ({left} failed round(s) before it climbs)"
 
 
+def live_meetings(case: Dispute) -> dict[str, dict[str, Any]]:
+    """The meetings convened at the dispute's tier and not cancelled."""
+    return {
+        k: m
+        for k, m in case.meetings.items()
+        if m["tier"] == case.tier.value and not m.get("cancelled")
+    }
+
+
 def row_for(case: Dispute) -> WorkRow:
     address = case.address
-    here = [m for m in case.meetings.values() if m["tier"] == case.tier.value]
-    upcoming = [datetime.fromisoformat(m["scheduled_for"]) for m in here if int(m["rounds"]) == 0]
+    here = list(live_meetings(case).values())
+    upcoming = [datetime.fromisoformat(m["scheduled_for"]) for m in here if awaits_round(m)]
     open_commitments = [c for c in case.commitments if c["status"] in OPEN_COMMITMENT]
     pending_due = [
         commitment_due_at(c["due"]) for c in case.commitments if c["status"] == "pending"

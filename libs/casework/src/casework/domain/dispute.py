@@ -444,11 +444,13 @@ class Dispute(Case):
 
     def invited(self, meeting_id: str) -> set[str]:
         """Who may attend a round of this meeting without a reason: its participants, the
-        dispute's parties (every meeting about a dispute is theirs) and whoever convened it."""
+        dispute's parties and those who reported it (every meeting about a dispute is theirs),
+        and whoever convened it."""
         meeting = self.meetings[meeting_id]
         return {
             *(p["id"] for p in meeting["participants"]),
             *self.parties,
+            *self.reporter_ids,
             str(meeting.get("convened_by", "")),
         } - {""}
 

@@ -55,16 +55,19 @@ from dispatch.schemas import (
     DisputeOpened,
     FinishIn,
     HandAssignIn,
+    HandedOn,
     LeaveIn,
     MaxLoadIn,
     MemberHistory,
     MemberIn,
+    MemberLeft,
     MemberPage,
     MemberPublic,
     OrderIn,
     Person,
     PlacesIn,
     QueuePage,
+    ReassignIn,
     RetireIn,
     ServiceEntryPublic,
     ServiceList,
@@ -330,6 +333,19 @@ def finish(work_id: WorkId, body: FinishIn, who: Who, request: Request) -> WorkP
 
 
 @tasks.post(
+    "/{work_id}/reassign",
+    response_model=WorkPublic,
+    summary="Take held work off its holder, with the reason, and give it to a named member or "
+    "the next suitable one by the rule (property manager)",
+)
+def reassign(work_id: WorkId, body: ReassignIn, who: Who, request: Request) -> WorkPublic:
+    rt = _act(request, who, work_id, "reassign")
+    outcome = rt.app.reassign(who.actor, work_id, body.reason, body.to)
+    rt.board.catch_up()
+    return work_public(load_work(rt, who, work_id), outcome.why)
+
+
+@tasks.post(
     "/{work_id}/cancel",
     response_model=WorkPublic,
     summary="Cancel a service task ordered from the demand list (not a case)",
@@ -580,13 +596,20 @@ def set_max_load(actor_id: ActorId, body: MaxLoadIn, who: Who, request: Request)
 
 @roster.post(
     "/members/{actor_id}/leave",
-    response_model=MemberPublic,
-    summary="Take someone off the roster (refused while they hold work)",
+    response_model=MemberLeft,
+    summary="Take someone off the roster: refused while they hold work, unless hand_on (their "
+    "work goes to the next suitable people by the rule, or the queue)",
 )
-def leave(actor_id: ActorId, body: LeaveIn, who: Who, request: Request) -> MemberPublic:
+def leave(actor_id: ActorId, body: LeaveIn, who: Who, request: Request) -> MemberLeft:
     rt = _change(request, who, actor_id)
-    member = rt.app.leave(who.actor, actor_id, body.reason)
-    return member_public(member, rt.app.clock())
+    member, outcomes = rt.app.leave(who.actor, actor_id, body.reason, hand_on=body.hand_on)
+    if outcomes:
+        rt.board.catch_up()
+    public = member_public(member, rt.app.clock())
+    handed_on = [
+        HandedOn(work_id=o.work_id, assigned_to=o.assigned_to, why=o.why) for o in outcomes
+    ]
+    return MemberLeft(**public.model_dump(), handed_on=handed_on)
 
 
 demands = APIRouter(

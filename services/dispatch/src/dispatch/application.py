@@ -39,6 +39,7 @@ from eventsourcing.persistence import IntegrityError
 
 from dispatch.domain.availability import DEFAULT_TIMEZONE
 from dispatch.domain.demand import OPEN_TASK, Demand, ServiceTask, TaskStatus
+from dispatch.domain.handover import check_reassigner, taken_off_why
 from dispatch.domain.member import Member, member_id
 from dispatch.domain.roster import ROSTER_ID, Roster
 from dispatch.domain.rule import Candidate, Decision, Work, decide
@@ -279,14 +280,32 @@ class Dispatch(Casework):
 
         return self.run(change)
 
-    def leave(self, actor: Actor, member_actor_id: str, reason: str) -> Member:
-        def change(u: Unit) -> Member:
+    def leave(
+        self, actor: Actor, member_actor_id: str, reason: str, *, hand_on: bool = False
+    ) -> tuple[Member, list[Outcome]]:
+        """Take someone off the roster. While they hold work this is refused with the list of
+        it, unless `hand_on`: then each piece (oldest first) is taken off them and goes to the
+        next suitable person by the rule, or waits in the queue, in the same transaction as
+        the leaving, so no work is dropped and no load is left on someone who is gone."""
+
+        def change(u: Unit) -> tuple[Member, list[Outcome]]:
             member = self._member(u, member_actor_id)
+            outcomes: list[Outcome] = []
+            if hand_on and member.holding:
+                check_reassigner(actor, "hand on someone's work as they leave")
+                why = f"{member_actor_id} leaves the roster: {reason.strip()}"
+                held = sorted(member.holding.values(), key=lambda h: (h.taken_at, h.work_id))
+                for piece in held:
+                    work = u.get(UUID(piece.work_id))
+                    if _held_by(work, member_actor_id):
+                        outcomes.append(self._reassign(u, actor, piece.work_id, why, None))
+                    else:  # the record says it is not theirs (any more): only the load goes
+                        member.release(actor, u.at, piece.work_id, f"not held on the record; {why}")
             member.leave(actor, u.at, reason)
             roster = u.roster()
             if roster is not None:
                 roster.unlist(actor, u.at, member_actor_id)
-            return member
+            return member, outcomes
 
         return self.run(change)
 
@@ -458,8 +477,11 @@ class Dispatch(Casework):
             case = u.case(event.case_id)
             key = str(case.id)
             if name == "assignment_declined":
+                # Declined by its assignee; when a manager took it off someone, the unit that
+                # did so moved the loads, and the manager may hold the work now themselves.
                 decliner = u.member(event.actor_id)
-                if decliner is not None and key in decliner.holding:
+                holds_it_now = case.assignee is not None and case.assignee.id == event.actor_id
+                if decliner is not None and key in decliner.holding and not holds_it_now:
                     decliner.release(DISPATCHER, u.at, key, f"declined: {event.reason}")
             self._settle_members(u, case, DISPATCHER)
             if needs_assignment(case):
@@ -500,6 +522,59 @@ class Dispatch(Casework):
                 raise NotFoundError(f"no case or service task with id {work_id}")
 
         self.run(change)
+
+    def reassign(
+        self, actor: Actor, work_id: UUID | str, reason: str, to: str | None = None
+    ) -> Outcome:
+        """The property manager takes held work off its assignee (ill, not answering, away) and
+        gives it to `to`, or to the next suitable person by the rule (never the one taken off),
+        or queues it when nobody is. One transaction: the case's (or task's) facts, the old
+        holder's load released and the new one's taken; a clash with the holder accepting or
+        finishing at that moment runs it again on fresh state, where it is refused if the work
+        is no longer held."""
+        check_reassigner(actor)
+
+        def change(u: Unit) -> Outcome:
+            return self._reassign(u, actor, work_id, reason, to)
+
+        return self.run(change)
+
+    def _reassign(
+        self, u: Unit, actor: Actor, work_id: UUID | str, reason: str, to: str | None
+    ) -> Outcome:
+        found = u.get(_uuid(work_id, "case or task"))
+        if isinstance(found, Case):
+            if found.KIND not in ASSIGNABLE_KINDS:
+                raise InvalidTransitionError(f"a {found.KIND} is mediated, not assigned")
+            kind = found.KIND
+        elif isinstance(found, ServiceTask):
+            kind = "task"
+        else:
+            raise NotFoundError(f"no case or service task with id {work_id}")
+        key = str(found.id)
+        holder = found.assignee
+        if holder is None:
+            raise InvalidTransitionError(
+                f"{key} is held by nobody; assign it from the queue instead"
+            )
+        new = None
+        if to is not None:
+            if to == holder.id:
+                raise ValidationError(f"{to} already holds {key}; name someone else")
+            new = self._member(u, to)
+            new.check_active()
+        found.take_off(actor, u.at, reason)
+        old = u.member(holder.id)
+        if old is not None and key in old.holding:
+            old.release(actor, u.at, key, f"taken off by {actor.id}: {reason.strip()}")
+        if new is None:
+            if isinstance(found, Case):
+                return self._assign_case(u, found)
+            return self._assign_task(u, found)
+        why = taken_off_why(holder.id, reason)
+        found.assign(actor, u.at, new.actor, why)
+        new.take(actor, u.at, key, kind, found.address.path, why)
+        return Outcome(key, new.actor.id, why)
 
     # ------------------------------------------------ the assignee's actions
 
@@ -724,6 +799,17 @@ class Dispatch(Casework):
         held = sorted(member.holding.values(), key=lambda h: (h.taken_at, h.work_id))
         found = [u.get(UUID(h.work_id)) for h in held]
         return [w for w in found if isinstance(w, (Case, ServiceTask))]
+
+
+def _held_by(work: Any, actor_id: str) -> bool:
+    """The case or task names `actor_id` as its assignee and is still in their hands."""
+    if isinstance(work, Case):
+        held = work.status in HOLDING
+    elif isinstance(work, ServiceTask):
+        held = work.status in (TaskStatus.ASSIGNED, TaskStatus.IN_PROGRESS)
+    else:
+        return False
+    return held and work.assignee is not None and work.assignee.id == actor_id
 
 
 def task_is_open(task: ServiceTask) -> bool:

@@ -78,6 +78,12 @@ class MaxLoadIn(In):
 
 class LeaveIn(In):
     reason: str = Text
+    hand_on: bool = Field(
+        default=False,
+        description="if they hold work: take each piece off them and give it to the next "
+        "suitable person by the rule (or queue it), then take them off the roster; without "
+        "it, leaving while holding work is refused with the list of it (property manager)",
+    )
 
 
 class MemberPublic(BaseModel):
@@ -97,6 +103,18 @@ class MemberPublic(BaseModel):
     completed: int
     last_taken_at: datetime | None
     version: int
+
+
+class HandedOn(BaseModel):
+    work_id: str
+    assigned_to: str | None = Field(description="who has it now; null: it waits in the queue")
+    why: str
+
+
+class MemberLeft(MemberPublic):
+    handed_on: list[HandedOn] = Field(
+        default=[], description="the work they held and where it went (hand_on)"
+    )
 
 
 class MemberPage(BaseModel):
@@ -194,6 +212,21 @@ class DamageDisputeIn(In):
 class DisputeOpened(BaseModel):
     dispute_id: str
     leak_id: str
+
+
+class ReassignIn(In):
+    reason: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="why it is taken off its holder (ill, not answering, away): on the record",
+    )
+    to: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="the member (actor id on the roster) to give it to; omitted: the next "
+        "suitable person by the rule, never the one taken off (or the queue if nobody is)",
+    )
 
 
 class HandAssignIn(In):

@@ -181,8 +181,11 @@ class ServiceTask(Audited):
 
     @dataclass(frozen=True)
     class Declined(Audited.Event):
+        """Given back by the volunteer, or taken off them by the manager (`take_off`): either
+        way the one who held it is not offered it again by the rule."""
+
         def apply_to(self, task: Any) -> None:
-            task.declined_by.append(self.actor_id)
+            task.declined_by.append(task.assignee.id if task.assignee else self.actor_id)
             task.assignee = None
             task.accepted_at = None
             task.status = TaskStatus.REQUESTED
@@ -277,6 +280,15 @@ class ServiceTask(Audited):
     def decline(self, actor: Actor, at: datetime, reason: str) -> None:
         self.check_status("be declined", TaskStatus.ASSIGNED)
         self.check_assignee(actor, "decline it")
+        self.record(self.Declined, actor, at, reason=require_text(reason, "the reason"))
+
+    def take_off(self, actor: Actor, at: datetime, reason: str) -> None:
+        """The manager takes the task off its volunteer (ill, not answering, away)."""
+        if actor.role not in (Role.SYSTEM, Role.PROPERTY_MANAGER, Role.PROPERTY_STAFF):
+            raise NotPermittedError(f"a {actor.role.value} may not take tasks off volunteers")
+        self.check_status("be taken off its volunteer", TaskStatus.ASSIGNED, TaskStatus.IN_PROGRESS)
+        if self.assignee is None:
+            raise InvalidTransitionError(f"task {self.id} has nobody to take it off")
         self.record(self.Declined, actor, at, reason=require_text(reason, "the reason"))
 
     def begin(self, actor: Actor, at: datetime) -> None:

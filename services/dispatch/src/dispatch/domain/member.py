@@ -285,7 +285,8 @@ class Member(Audited):
             held = ", ".join(sorted(self.holding))
             raise InvalidTransitionError(
                 f"{self.actor.id} still holds {len(self.holding)} piece(s) of work ({held}); "
-                "they finish or decline it before leaving the roster"
+                "they finish or decline it first, or the property manager hands it on as "
+                "they leave (hand_on)"
             )
         self.record(self.Left, actor, at, reason=require_text(reason, "the reason"))
 

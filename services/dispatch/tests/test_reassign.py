@@ -324,3 +324,28 @@ def test_load_over_members_equals_the_open_assigned_work_after_any_sequence(
         assert sum(len(h) for h in held_by.values()) == len(open_here)
         for c, who in open_here.items():
             assert c in held_by[who]
+
+
+def test_a_manager_on_the_roster_who_takes_the_work_themselves_keeps_it_when_the_stream_replays(
+    lite: Dispatch,
+) -> None:
+    """The consumer hears "AssignmentDeclined by manager-wang": that is not the manager giving
+    back work they now hold."""
+    small_roster(lite)
+    lite.join(
+        MANAGER,
+        MANAGER,
+        name="王经理",
+        skills=["plumbing"],
+        places=["jiayu-xx/wanxin-intl"],
+        availability=["daily 00:00-24:00"],
+    )
+    case_id = report_tap(lite)
+    dispatch_all(lite, case_id)
+    lite.reassign(MANAGER, case_id, "everyone is out; I will go", to="manager-wang")
+    recorded = lite.member("manager-wang").version
+    dispatch_all(lite, case_id)
+    assert lite.member("manager-wang").version == recorded  # not released and taken again
+    assert assignee_of(lite, case_id) == "manager-wang"
+    assert lite.member("manager-wang").load == 1
+    assert sum(loads(lite).values()) == 1

@@ -58,7 +58,10 @@ step = st.one_of(
     st.tuples(st.just("wait"), st.integers(min_value=1, max_value=24 * 20)),
     st.tuples(st.just("tick")),
     st.tuples(st.just("agree")),
+    st.tuples(st.just("reschedule"), st.integers(min_value=1, max_value=24 * 5)),
+    st.tuples(st.just("cancel")),
 )
+SEATS = [{"id": "a", "role": "resident"}, {"id": "b", "role": "resident"}]
 
 
 @settings(
@@ -99,7 +102,7 @@ def test_escalations_never_skip_a_rung(
             try:
                 if action == "convene":
                     meetings[tier] = app.convene_mediation(
-                        case, mediator, FORM[tier], clock(), "hall", []
+                        case, mediator, FORM[tier], clock(), "hall", SEATS
                     )
                 elif action == "round" and tier in meetings:
                     app.hold_round(case, mediator, meetings[tier], ["a", "b"], str(args[0]))
@@ -110,6 +113,11 @@ def test_escalations_never_skip_a_rung(
                     clock.advance(timedelta(hours=int(str(args[0]))))
                 elif action == "tick":
                     scheduler.tick()
+                elif action == "reschedule" and tier in meetings:
+                    later = clock() + timedelta(hours=int(str(args[0])))
+                    app.reschedule_meeting(case, mediator, meetings[tier], later, "hall", "rain")
+                elif action == "cancel" and tier in meetings:
+                    app.cancel_meeting(case, mediator, meetings[tier], "called off")
                 elif action == "agree" and tier in meetings:
                     app.reach_agreement(case, mediator, meetings[tier], ["quiet after 21:00"], [])
             except CaseworkError:
@@ -119,8 +127,15 @@ def test_escalations_never_skip_a_rung(
 
         current = start
         climbs = 0
+        cancelled: set[str] = set()
+        rounds = 0
         for entry in app.history(case):
             assert entry.tier == current.value, f"v{entry.version} stamped {entry.tier}"
+            if entry.event == "MeetingCancelled":
+                cancelled.add(entry.details["meeting_id"])
+            if entry.event == "RoundHeld":
+                assert entry.details["meeting_id"] not in cancelled, "a round after cancelling"
+                rounds += 1
             if entry.event == "Escalated":
                 above = current.next_up()
                 assert above is not None, "climbed above the community"
@@ -132,6 +147,7 @@ def test_escalations_never_skip_a_rung(
         assert final.tier is current
         assert final.tier.rank - start.rank == climbs == final.escalations
         event(f"climbs: {climbs}")
+        event(f"rounds recorded: {min(rounds, 3)}+" if rounds >= 3 else f"rounds: {rounds}")
 
 
 def test_the_scheduler_escalates_a_dispute_whose_deadline_passed_and_leaves_an_agreed_one(

@@ -359,6 +359,31 @@ def test_an_agreed_dispute_is_not_overdue_to_settle_while_its_commitments_run(
     app.close()
 
 
+def test_work_taken_off_a_volunteer_by_the_manager_is_not_held_against_them(
+    tmp_path: Path,
+) -> None:
+    """退单 (the holder turning work down) counts on the board; the manager taking the work off
+    someone who fell ill (`take_off`, recorded by the manager) does not."""
+    clock = FakeClock(T0)
+    app = Casework(f"sqlite:///{tmp_path / 'cases.db'}", clock=clock)
+    model = MeasuresModel(tmp_path / "m.db")
+    ill, unwilling = Actor("vol-ill", Role.VOLUNTEER), Actor("vol-no", Role.VOLUNTEER)
+    first = app.report_repair(RESIDENT, FLAT, "light out", "lighting")
+    app.assign(first, MANAGER, ill, "electrician nearby")
+    case = app.get_case(first)
+    case.take_off(MANAGER, clock(), "in hospital this week")
+    app.save(case)
+    second = app.report_repair(RESIDENT, FLAT, "tap drips", "plumbing")
+    app.assign(second, MANAGER, unwilling, "plumber nearby")
+    app.decline_assignment(second, unwilling, "not my trade")
+    model.apply(all_facts(app))
+    lines = {v.volunteer_id: v for v in compute(*model.records(), clock()).volunteers}
+    assert (lines["vol-ill"].tasks, lines["vol-ill"].declined) == (1, 0)
+    assert (lines["vol-no"].tasks, lines["vol-no"].declined) == (1, 1)
+    model.close()
+    app.close()
+
+
 def _old_measures_file(path: Path) -> None:
     """A file as an intake before SCHEMA_VERSION 2 left it: no `responded_at_tier`, no version."""
     with contextlib.closing(sqlite3.connect(path)) as db, db:
@@ -457,6 +482,7 @@ def populations(draw: st.DrawFn) -> tuple[list[CaseRecord], list[TaskRecord]]:
                     assignee_role=draw(st.sampled_from(["volunteer", "property_staff"])),
                     assigned_at=case.reported_at,
                     declined_at=None if done else draw(st.none() | st.just(case.reported_at)),
+                    taken_off_at=None,
                     done_at=case.reported_at + MINUTE if done else None,
                     done_on_time=draw(st.booleans()) if done else None,
                     reopened_after_done=done and draw(st.booleans()),

@@ -26,7 +26,7 @@ from casework.projections.sqlite import SqliteReadModel
 
 from intake.read_model import Fact, GapError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Raised whenever a change to the tables needs the events replayed (2: the response at the
 tier, `responded_at_tier` and `agreed`). A file holding another version has its measures tables
 dropped when opened, so they are refilled from the store (see `retire_outdated`)."""
@@ -64,6 +64,7 @@ create table if not exists measure_tasks (
     assignee_role text not null,
     assigned_at integer not null,
     declined_at integer,
+    taken_off_at integer,
     done_at integer,
     done_on_time integer,
     reopened_after_done integer not null default 0,
@@ -139,6 +140,7 @@ class TaskRecord:
     assignee_role: str
     assigned_at: int
     declined_at: int | None
+    taken_off_at: int | None
     done_at: int | None
     done_on_time: bool | None
     reopened_after_done: bool
@@ -152,7 +154,7 @@ _CASE_COLUMNS = (
 )
 _TASK_COLUMNS = (
     "t.case_id, t.task_no, t.assignee_id, t.assignee_role, t.assigned_at, t.declined_at, "
-    "t.done_at, t.done_on_time, t.reopened_after_done"
+    "t.taken_off_at, t.done_at, t.done_on_time, t.reopened_after_done"
 )
 
 
@@ -351,10 +353,15 @@ def apply_fact(db: sqlite3.Connection, fact: Fact) -> int:
             ),
         )
     elif name == "AssignmentDeclined":
+        # the holder turning work down (退单) counts against them; the manager taking it off
+        # them (ill, away: `take_off`) ends the task without blame
         db.execute(
-            "update measure_tasks set declined_at = ? where case_id = ? and task_no = "
+            "update measure_tasks set "
+            "declined_at = case when assignee_id = ? then ? else declined_at end, "
+            "taken_off_at = case when assignee_id = ? then taken_off_at else ? end "
+            "where case_id = ? and task_no = "
             "(select max(task_no) from measure_tasks where case_id = ?)",
-            (at, fact.case_id, fact.case_id),
+            (fact.actor_id, at, fact.actor_id, at, fact.case_id, fact.case_id),
         )
     elif name == "Escalated":
         changes["tier"] = str(fact.data["to_tier"])
@@ -381,7 +388,7 @@ def apply_fact(db: sqlite3.Connection, fact: Fact) -> int:
         db.execute(
             "update measure_tasks set done_at = ?, done_on_time = ? where case_id = ? and "
             "task_no = (select max(task_no) from measure_tasks where case_id = ?) and "
-            "assignee_id = ? and declined_at is null and done_at is null",
+            "assignee_id = ? and declined_at is null and taken_off_at is null and done_at is null",
             (at, on_time, fact.case_id, fact.case_id, fact.actor_id),
         )
     params = {**changes, "at": at, "case_id": fact.case_id}

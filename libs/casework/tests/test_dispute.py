@@ -296,3 +296,21 @@ def test_a_reopened_dispute_goes_back_to_mediation_and_drops_its_old_terms(
     case.reopen(resident, t0 + HOUR, "still loud")
     assert case.status is Status.IN_MEDIATION
     assert case.terms == []
+
+
+def test_a_participant_with_an_unknown_role_is_told_the_roles_there_are(
+    resident: Actor, leader: Actor, t0: datetime
+) -> None:
+    case = noise_dispute(resident, t0)
+    with pytest.raises(ValidationError, match="unknown role 'owners_committee'") as refused:
+        case.convene_mediation(
+            leader,
+            t0,
+            "m1",
+            "building_talk",
+            t0 + HOUR,
+            "hall",
+            [{"id": "chen", "role": "owners_committee"}],
+        )
+    assert "owners_committee_member," in str(refused.value)
+    assert "system" not in str(refused.value)

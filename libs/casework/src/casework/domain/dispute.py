@@ -138,7 +138,11 @@ def _participants(raw: list[dict[str, str]]) -> list[dict[str, str]]:
         try:
             actor = Actor(str(p.get("id", "")), Role(p.get("role", "")))
         except ValueError:
-            raise ValidationError(f"participant {p.get('id')!r} has an unknown role") from None
+            known = ", ".join(role.value for role in Role if role is not Role.SYSTEM)
+            raise ValidationError(
+                f"participant {p.get('id')!r} has an unknown role {p.get('role')!r}; "
+                f"the roles are: {known}"
+            ) from None
         if actor.role is Role.COUNTY_REPRESENTATIVE and county_department(actor.id) is None:
             raise ValidationError(
                 f"county representative {actor.id!r} must name the department: "

@@ -3,16 +3,23 @@
 One run of the installed console script (as the README's first command runs it) is shared by
 every test here: its output, the store it leaves in its var dir (read back through the library,
 as an auditor would), the processes it started (all gone), and the intake's read models (the
-same when rebuilt from the store as they were built event by event over NATS).
+same when rebuilt from the store as they were built event by event over NATS), and what a
+person sees of the stories in a real headless Chromium, with the intake started alone on the
+demo's store (screenshots in test-artifacts/).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -215,3 +222,140 @@ def test_rebuilding_the_read_models_from_the_store_gives_what_the_events_built(
     assert re.search(r"rebuild: [\d,]+ events replayed in [\d.]+ s, [\d,]+ events/s", done.stdout)
     assert "100%" in done.stderr  # the progress bar reached its end
     assert (_tables(intake_db, tables), _tables(mediation_db, worklist)) == incremental
+
+
+CHROMIUM = Path(os.environ.get("CASEWORK_CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+INTAKE = [sys.executable, "-m", "casework_stack.launch", "casework-intake", "intake.main:main"]
+MAIN_ROAD = re.compile(
+    r"^=== story \(d\): .*?^矛盾纠纷 dispute case ([0-9a-f-]{36})  at jiayu-xx/wanxin-intl$",
+    re.M | re.S,
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _get_json(url: str, token: str) -> Any:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def _wait_for(what: str, check: Callable[[], bool], proc: subprocess.Popen[str]) -> None:
+    """Until `check()` holds; fails at once if the intake has died, or after 20 s."""
+    deadline = time.monotonic() + 20
+    while True:
+        assert proc.poll() is None, f"the intake exited ({proc.returncode}) before {what}"
+        try:
+            if check():
+                return
+        except OSError:  # not listening yet, or 503 while it starts
+            pass
+        assert time.monotonic() < deadline, f"no {what} in 20 s"
+        time.sleep(0.1)
+
+
+def test_an_auditor_sees_the_demos_stories_in_chromium(demo: DemoRun, tmp_path: Path) -> None:
+    """The intake alone on the demo's store (no NATS: it follows the store's log), and a person
+    in a real headless Chromium reading the dashboard and the main-road dispute's case file."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    from casework_web import TokenStore
+    from playwright.sync_api import expect, sync_playwright
+
+    assert demo.code == 0, demo.err[-3000:]
+    (main_road,) = MAIN_ROAD.findall(demo.out)
+    verified = re.search(rf"^verify: case {main_road}: intact \((\d+) events", demo.out, re.M)
+    assert verified is not None, "the demo verified the main-road dispute"
+    events = int(verified[1])
+    var = tmp_path / "var"
+    var.mkdir()
+    token = TokenStore(var / "tokens.json").create("auditor-zhao", "auditor")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = _clean_env()
+    env.update(CASEWORK_STORE=demo.store, CASEWORK_VAR_DIR=str(var))
+    log = (tmp_path / "intake.log").open("w")
+    proc = subprocess.Popen(
+        [*INTAKE, "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_for("/readyz", lambda: _get_json(f"{url}/readyz", token) is not None, proc)
+
+        def caught_up() -> bool:
+            m = _get_json(f"{url}/measures", token)
+            return bool(m["cases"] == 6 and m["resolution"]["numerator"] == 6 and m["volunteers"])
+
+        _wait_for("read models fed from the store's log", caught_up, proc)
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+            try:
+                page = browser.new_context(locale="zh-CN").new_page()
+                page.goto(f"{url}/ui/dashboard")
+                expect(page).to_have_url(re.compile(r"/ui/login\?next="))
+                page.get_by_label(re.compile("token")).fill(token)
+                page.get_by_role("button", name=re.compile("sign in")).click()
+                expect(page).to_have_url(re.compile(r"/ui/dashboard"))
+                expect(page.get_by_test_id("who")).to_contain_text("auditor-zhao")
+                # every compound: the volunteer's repair in jiating puts them on the red board
+                board = page.get_by_test_id("board")
+                expect(board.locator("tr", has_text="volunteer-chen")).to_contain_text("红榜 red")
+                expect(page.get_by_test_id("resolution")).to_contain_text("6/6 settled")
+                # Wanxin International, as the demo printed it: one case settled at each tier
+                page.get_by_label(re.compile("compound")).select_option("jiayu-xx/wanxin-intl")
+                page.get_by_role("button", name=re.compile("show")).click()
+                expect(page.get_by_test_id("compound")).to_have_text("jiayu-xx/wanxin-intl")
+                settled = page.get_by_test_id("settled")
+                for tier in ("楼栋 building", "小区 compound", "社区 community"):
+                    expect(settled.locator("tr", has_text=tier)).to_contain_text("33%")
+                expect(page.get_by_test_id("satisfaction")).to_contain_text("1/1 rated 4–5")
+                expect(page.get_by_test_id("open")).to_contain_text("0")
+                ARTIFACTS.mkdir(exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "demo-dashboard.png"), full_page=True)
+
+                page.locator(f'a[href="/ui/cases/{main_road}"]').click()
+                expect(page.get_by_test_id("case-id")).to_have_text(main_road)
+                expect(page.get_by_test_id("asof-label")).to_contain_text(
+                    f"event {events} of {events}"
+                )
+                expect(page.get_by_test_id("verify")).to_contain_text("完整 intact")
+                ladder = page.get_by_test_id("ladder")
+                expect(ladder.locator('[data-tier="community"]')).to_contain_text(
+                    "解决于此 settled here"
+                )
+                expect(ladder.locator('[data-tier="compound"]')).to_contain_text(
+                    "起点 entered here"
+                )
+
+                page.get_by_test_id("asof-3").click()  # the residents' talk, in the compound
+                expect(page.get_by_test_id("asof-label")).to_contain_text(f"event 3 of {events}")
+                expect(page.get_by_test_id("state")).to_contain_text("调解中 in_mediation")
+                expect(ladder.locator('[data-tier="compound"]')).to_contain_text(
+                    "当前 the case is here"
+                )
+                expect(ladder.locator('[data-tier="community"]')).not_to_contain_text("settled")
+                timeline = page.get_by_test_id("timeline")
+                expect(timeline.locator("tr.later")).to_have_count(events - 3)
+                page.screenshot(path=str(ARTIFACTS / "demo-case-file-as-of.png"), full_page=True)
+            finally:
+                browser.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()

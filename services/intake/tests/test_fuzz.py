@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import schemathesis
 from casework.clock import FakeClock
+from casework_web.fuzzing import send
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from intake.api import create_app
 from intake.testing import COMPOUND, T0, Desk, make_settings
-from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
 
@@ -40,17 +40,7 @@ schema = schemathesis.openapi.from_dict(create_app().openapi())
 def test_no_input_produces_a_server_error_and_every_answer_conforms_to_the_schema(
     case: Any, fuzz_desk: Desk
 ) -> None:
-    # A real token, unless the case deliberately breaks the headers (drops or mangles
-    # Authorization): then it goes as generated and must be refused, not rescued by our token.
-    mangled = case.meta is not None and case.meta.is_negative_at(ParameterLocation.HEADER)
-    headers = None if mangled else fuzz_desk.staff(COMPOUND)
-    kwargs = case.as_transport_kwargs(base_url="http://testserver", headers=headers)
-    request = {k: v for k, v in kwargs.items() if k in ("method", "url", "headers", "params")}
-    if "json" in kwargs:
-        request["json"] = kwargs["json"]
-    elif kwargs.get("data") is not None:
-        request["content"] = kwargs["data"]
-    response = fuzz_desk.client.request(**request)
+    response = send(case, fuzz_desk.client, fuzz_desk.staff(COMPOUND))
     assert response.status_code < 500, response.text
     # Excluded: `ignored_auth` assumes the token was generated (ours is real; the 401s are in
     # test_access.py); `positive_data_acceptance` wants every schema-valid body accepted, but a

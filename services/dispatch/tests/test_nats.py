@@ -62,18 +62,21 @@ def test_a_repair_reported_through_the_library_is_assigned_within_one_round_trip
     reporter = Casework(desk.settings.store, clock=desk.clock)
     case_id = str(reporter.report_repair(RESIDENT, FLAT, "the kitchen tap drips", "plumbing"))
     reporter.close()
-    assert relay(desk) == 2  # Reported, DeadlinesSet: nothing else is published
+    # Reported and DeadlinesSet; dispatch may already have answered with Assigned while the
+    # relay was still reading, so that one may go out in this run or the next
+    published = relay(desk)
+    assert published >= 2
     assert eventually(lambda: desk.app.get_case(case_id).assignee is not None)
     # The assignment is the effect of the report's own events: the very next fact on the case.
     assert event_names(desk.app, case_id) == ["Reported", "DeadlinesSet", "Assigned"]
     consumer = desk.runtime.consumer
-    assert eventually(lambda: consumer.stats.counts[Outcome.DONE] == 2)
+    assert eventually(lambda: consumer.stats.counts[Outcome.DONE] == published)
     li = desk.auth(STAFF_LI)
     desk.post(f"/tasks/{case_id}/accept", li)
     desk.post(f"/tasks/{case_id}/start", li)
     desk.post(f"/tasks/{case_id}/finish", li, {"summary": "new washer"})
     # Its own events come back over NATS; handling them changes nothing (already in line).
-    assert relay(desk) == 5
+    published += relay(desk)
     assert eventually(lambda: consumer.stats.counts[Outcome.DONE] == 7)
     assert event_names(desk.app, case_id)[2:] == [
         "Assigned",
@@ -82,6 +85,8 @@ def test_a_repair_reported_through_the_library_is_assigned_within_one_round_trip
         "WorkDone",
         "Resolved",
     ]
+    # every event of the case went out once, and nothing else did (the roster's join stays home)
+    assert published == len(event_names(desk.app, case_id)) == 7
     assert desk.app.member("staff-li").load == 0
 
 

@@ -32,6 +32,7 @@ def test_casework_measures_prints_the_rates_and_the_board_with_labels(
     assert casework_main(["measures"]) == 0
     out = capsys.readouterr().out
     assert "上报 cases reported 5" in out
+    assert "指标 measures — you answer for every place" in out  # the terminal reads as an auditor
     assert "满意率 satisfaction rate" in out
     assert "(2/3; rated 4 or 5, of all rated)" in out
     assert "黑榜 black" in out

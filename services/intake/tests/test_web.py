@@ -130,6 +130,12 @@ def test_staff_of_another_compound_neither_see_the_case_nor_its_compounds_measur
     assert mine.status_code == 200
     assert "嘉庭 jiating" in mine.text
     assert "万鑫国际" not in mine.text  # only the compounds they answer for are offered
+    assert f"可见范围 you answer for: {OTHER_COMPOUND}" in mine.text
+    assert "every place" not in mine.text
+    sign_in(desk, desk.auditor())
+    narrowed = desk.client.get("/ui/dashboard?compound=wanxin-intl")
+    # an auditor looking at one compound still answers for every place: the note says which
+    assert "可见范围 you answer for: 全部 every place" in narrowed.text
 
 
 def test_the_case_file_shows_the_ladder_state_and_timeline_as_of_any_event(

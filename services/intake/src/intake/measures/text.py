@@ -58,7 +58,7 @@ def render(m: Measures) -> str:
         else "all time"
     )
     lines = [
-        f"指标 measures — scope {m.scope}"
+        f"指标 measures — you answer for {'every place' if m.scope == 'all' else m.scope}"
         + (f" · compound {m.compound}" if m.compound else "")
         + f" · reported {window} · as of {local(m.as_of)} (UTC+8)",
         f"  上报 cases reported {m.cases}   在办 open {m.open}   逾期 overdue {len(m.overdue)}"

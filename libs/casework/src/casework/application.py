@@ -431,6 +431,20 @@ class Casework(Application[UUID]):
             lambda c, at: c.reschedule_meeting(actor, at, meeting_id, scheduled_for, place, reason),
         )
 
+    def invite_participants(
+        self,
+        case_id: UUID | str,
+        actor: Actor,
+        meeting_id: str,
+        participants: list[dict[str, str]],
+        reason: str,
+    ) -> None:
+        self._update(
+            case_id,
+            Dispute,
+            lambda c, at: c.invite_participants(actor, at, meeting_id, participants, reason),
+        )
+
     def cancel_meeting(
         self, case_id: UUID | str, actor: Actor, meeting_id: str, reason: str
     ) -> None:

@@ -49,6 +49,7 @@ EVENT_LABELS: dict[str, str] = {
     "CauseRecorded": "已查明原因",
     # dispute 矛盾纠纷
     "MediationConvened": "已召集调解",
+    "ParticipantInvited": "追加邀请参会",
     "ParticipantJoined": "临时加入调解",
     "MeetingRescheduled": "调解会改期",
     "MeetingCancelled": "调解会取消",

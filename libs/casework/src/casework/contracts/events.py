@@ -26,6 +26,7 @@ from casework.contracts.payloads import (
     MeetingRescheduledFields,
     NoteAddedFields,
     OwnerContactAttemptedFields,
+    ParticipantInvitedFields,
     ParticipantJoinedFields,
     RepairReportedFields,
     ReporterAddedFields,
@@ -244,6 +245,12 @@ class DisputeParticipantJoinedV1(ParticipantJoinedFields, DisputeEvent):
     )
 
 
+class DisputeParticipantInvitedV1(ParticipantInvitedFields, DisputeEvent):
+    type: Literal["casework.dispute.participant_invited.v1"] = (
+        "casework.dispute.participant_invited.v1"
+    )
+
+
 class DisputeMeetingRescheduledV1(MeetingRescheduledFields, DisputeEvent):
     type: Literal["casework.dispute.meeting_rescheduled.v1"] = (
         "casework.dispute.meeting_rescheduled.v1"
@@ -399,6 +406,7 @@ EVENT_MODELS: tuple[type[CaseEvent], ...] = (
     DisputeReportedV1,
     DisputeMediationConvenedV1,
     DisputeParticipantJoinedV1,
+    DisputeParticipantInvitedV1,
     DisputeMeetingRescheduledV1,
     DisputeMeetingCancelledV1,
     DisputeRoundHeldV1,

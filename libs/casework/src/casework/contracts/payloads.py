@@ -123,6 +123,13 @@ class ParticipantJoinedFields(Contract):
     )
 
 
+class ParticipantInvitedFields(Contract):
+    meeting_id: str
+    participant: Participant = Field(
+        description="who was invited after the convening, before a round; `reason` says why"
+    )
+
+
 class MeetingRescheduledFields(Contract):
     meeting_id: str
     scheduled_for: AwareDatetime = Field(description="the next round's new time")

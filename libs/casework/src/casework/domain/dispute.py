@@ -202,6 +202,17 @@ class Dispute(Case):
             case.meetings[self.meeting_id]["participants"].append(dict(self.participant))
 
     @dataclass(frozen=True)
+    class ParticipantInvited(Case.Event):
+        """Someone was invited to the meeting after its convening, before the round they are to
+        sit at (a county department, a neighbour); `reason` says why."""
+
+        meeting_id: str
+        participant: dict[str, str]
+
+        def apply_to(self, case: Any) -> None:
+            case.meetings[self.meeting_id]["participants"].append(dict(self.participant))
+
+    @dataclass(frozen=True)
     class MeetingRescheduled(Case.Event):
         """The meeting's next round moves to a new time and place; `reason` says why."""
 
@@ -445,6 +456,70 @@ class Dispute(Case):
                 reason=note.strip() or f"round {round_no} of meeting {meeting_id} failed",
                 meeting_id=meeting_id,
             )
+
+    def invite_participants(
+        self,
+        actor: Actor,
+        at: datetime,
+        meeting_id: str,
+        participants: list[dict[str, str]],
+        reason: str,
+    ) -> None:
+        """Invite more people to a meeting that awaits its round: the same people, and the same
+        mediators, as its convening could have named. Each invitee is recorded as
+        `ParticipantInvited` with the reason, and sits at the round as one of the invited."""
+        check_may(actor, "convene_mediation")
+        self.check_unsettled("invite people to a meeting")
+        self.check_mediator(actor, "invite people to a meeting")
+        meeting = self._check_meeting_here(meeting_id, "take invitations")
+        if not meeting.get("awaits_round", int(meeting["rounds"]) == 0):
+            raise InvalidTransitionError(
+                f"meeting {meeting_id} was held (round {meeting['rounds']}) and no next round "
+                "is set; reschedule it for its next round, then invite, or convene a new meeting"
+            )
+        people = _participants(participants)
+        if not people:
+            raise ValidationError("name at least one person to invite")
+        for person in people:
+            already = self._invited_as(meeting_id, person["id"])
+            if already:
+                raise InvalidTransitionError(
+                    f"{person['id']} is already invited to meeting {meeting_id} ({already})"
+                )
+        label = MEETING_FORMS[meeting["form"]][0]
+        if any(p["role"] == Role.COUNTY_REPRESENTATIVE.value for p in people):
+            if self.tier is not Tier.COMMUNITY:
+                raise InvalidTransitionError(
+                    "county departments sit at the community's deliberation council; escalate first"
+                )
+            if meeting["form"] not in COUNTY_SEAT_FORMS:
+                raise InvalidTransitionError(
+                    f"county departments are seated at a deliberation council (党群议事会), "
+                    f"not at a {meeting['form']} ({label})"
+                )
+        why = _require_text(reason, "the reason for inviting them")
+        for person in people:
+            self._record(
+                self.ParticipantInvited,
+                actor,
+                at,
+                reason=why,
+                meeting_id=meeting_id,
+                participant=person,
+            )
+
+    def _invited_as(self, meeting_id: str, person: str) -> str:
+        """How `person` is already invited to the meeting, in words; empty if they are not."""
+        meeting = self.meetings[meeting_id]
+        if any(p["id"] == person for p in meeting["participants"]):
+            return "a participant"
+        if person in self.parties:
+            return "a party to the dispute"
+        if person in self.reporter_ids:
+            return "who reported the dispute"
+        if person == meeting.get("convened_by"):
+            return "who convened it"
+        return ""
 
     def invited(self, meeting_id: str) -> set[str]:
         """Who may attend a round of this meeting without a reason: its participants, the

@@ -14,6 +14,7 @@ from casework import (
     NotPermittedError,
     ValidationError,
 )
+from casework.clock import Clock, system_clock
 from casework_web import Readiness, TokenStore, Who, install, ops_router
 from eventsourcing.persistence import OperationalError
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
@@ -79,16 +80,16 @@ def readiness(request: Request) -> Readiness:
     return Readiness(ready=ok, store="ok" if ok else "unreachable: OperationalError", nats="ok")
 
 
-def build_app(tokens_path: Path) -> FastAPI:
+def build_app(tokens_path: Path, clock: Clock = system_clock) -> FastAPI:
     app = FastAPI(title="things")
-    install(app, "things", TokenStore(tokens_path))
+    install(app, "things", TokenStore(tokens_path, clock))
     app.include_router(things)
     app.include_router(ops_router(readiness, Readiness))
     return app
 
 
 @pytest.fixture(name="make_app")
-def make_app_fixture() -> Callable[[Path], FastAPI]:
+def make_app_fixture() -> Callable[..., FastAPI]:
     return build_app
 
 

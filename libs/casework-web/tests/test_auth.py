@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import json
 import stat
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from casework import Actor, Role, ValidationError
-from casework_web import Principal, TokenStore, hash_token, well_formed_place
+from casework.clock import FakeClock
+from casework_web import (
+    Principal,
+    TokenExpiredError,
+    TokenRefusedError,
+    TokenStore,
+    hash_token,
+    well_formed_place,
+)
 from casework_web.tokens_cli import main as token_cli
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
@@ -141,6 +153,8 @@ def test_the_token_command_makes_lists_and_revokes(
             "role": "property_staff",
             "place": "c1/k1",
             "hash": hash_token(token)[:12],
+            "expires_at": listed[0]["expires_at"],  # 90 days on (see the expiry tests)
+            "expired": False,
         }
     ]
     assert token_cli(["revoke", "--actor", "staff-wu"]) == 0
@@ -159,3 +173,160 @@ def test_tokens_made_at_once_by_several_writers_are_all_kept(tokens_path: Path) 
         tokens = list(pool.map(make, range(40)))
     reader = TokenStore(tokens_path)
     assert all(reader.authenticate(token) is not None for token in tokens)
+
+
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone(timedelta(hours=8)))
+
+
+def made_token(out: str) -> str:
+    return out.strip().splitlines()[-1]
+
+
+def test_the_command_issues_a_token_that_lasts_as_long_as_it_is_told(
+    tokens_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clock = FakeClock(T0)
+    file = ["--file", str(tokens_path)]
+    issue = [*file, "issue", "--actor", "r-0302", "--role", "resident"]
+    assert token_cli([*issue, "--expires-in", "90d"], clock) == 0
+    out = capsys.readouterr().out
+    assert "expires at 2027-02-22T01:00:00Z" in out  # T0 is 09:00 in UTC+8
+    lasting = made_token(out)
+    assert token_cli([*issue, "--expires-at", "2026-11-24T10:00:00+08:00"], clock) == 0
+    hour = made_token(capsys.readouterr().out)
+    assert token_cli([*issue, "--no-expiry"], clock) == 0
+    assert "never expires" in capsys.readouterr().out
+    assert token_cli([*issue], clock) == 0  # the default: 90 days
+    assert "expires at 2027-02-22T01:00:00Z" in capsys.readouterr().out
+
+    stored = json.loads(tokens_path.read_text())
+    assert stored[hash_token(lasting)]["expires_at"] == "2027-02-22T01:00:00Z"
+    assert stored[hash_token(hour)]["expires_at"] == "2026-11-24T02:00:00Z"
+    assert sorted(str(e.get("expires_at")) for e in stored.values()) == [
+        "2026-11-24T02:00:00Z",
+        "2027-02-22T01:00:00Z",
+        "2027-02-22T01:00:00Z",
+        "None",
+    ]
+
+    def listing() -> dict[str, tuple[str | None, bool]]:
+        assert token_cli([*file, "list"], clock) == 0
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        return {e["hash"]: (e["expires_at"], e["expired"]) for e in lines}
+
+    assert listing()[hash_token(hour)[:12]] == ("2026-11-24T02:00:00Z", False)
+    clock.advance(timedelta(hours=1))
+    after = listing()
+    assert after[hash_token(hour)[:12]] == ("2026-11-24T02:00:00Z", True)
+    assert after[hash_token(lasting)[:12]] == ("2027-02-22T01:00:00Z", False)
+    assert sum(expired for _, expired in after.values()) == 1
+
+
+@pytest.mark.parametrize(
+    ("expiry", "problem"),
+    [
+        (["--expires-in", "90"], "a unit s, m, h, d or w"),
+        (["--expires-in=-1d"], "not a lifetime"),
+        (["--expires-in", "0d"], "not a lifetime"),
+        (["--expires-in", "9999999999999w"], "--no-expiry"),
+        (["--expires-at", "2027-01-01T00:00:00"], "has no timezone"),
+        (["--expires-at", "next tuesday"], "not an ISO 8601 time"),
+        (["--expires-in", "1d", "--no-expiry"], "not allowed with"),
+    ],
+)
+def test_an_expiry_the_command_cannot_use_is_refused_with_the_reason(
+    tokens_path: Path, capsys: pytest.CaptureFixture[str], expiry: list[str], problem: str
+) -> None:
+    argv = ["--file", str(tokens_path), "make", "--actor", "r-1", "--role", "resident", *expiry]
+    with pytest.raises(SystemExit) as exited:
+        token_cli(argv, FakeClock(T0))
+    assert exited.value.code == 2
+    assert problem in capsys.readouterr().err
+    assert not tokens_path.exists()
+
+
+def test_an_expiry_already_passed_is_refused(
+    tokens_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--file", str(tokens_path), "make", "--actor", "r-1", "--role", "resident"]
+    assert token_cli([*argv, "--expires-at", "2026-11-24T00:59:59Z"], FakeClock(T0)) == 2
+    assert "already passed" in capsys.readouterr().err
+    assert not tokens_path.exists()
+
+
+def test_a_tokens_file_from_before_expiry_still_loads_and_never_expires(
+    tokens_path: Path,
+) -> None:
+    """The file as it was written before tokens could expire: no `expires_at` anywhere."""
+    tokens_path.parent.mkdir(parents=True)
+    old = {
+        hash_token("old-resident-token"): {"actor_id": "r-0302", "role": "resident"},
+        hash_token("old-staff-token"): {
+            "actor_id": "staff-li",
+            "role": "property_staff",
+            "place": "jiayu-xx/wanxin-intl",
+        },
+    }
+    tokens_path.write_text(json.dumps(old, indent=1, sort_keys=True))
+    store = TokenStore(tokens_path, FakeClock(datetime(9000, 1, 1, tzinfo=UTC)))
+    assert store.verify("old-resident-token") == Principal(Actor("r-0302", Role.RESIDENT))
+    assert store.verify("old-staff-token").place == "jiayu-xx/wanxin-intl"
+    assert [(e["expires_at"], e["expired"]) for e in store.entries()] == [(None, False)] * 2
+    store.create("r-9", "resident", expires_at=datetime(9000, 1, 2, tzinfo=UTC))
+    assert json.loads(tokens_path.read_text()).items() >= old.items()  # old entries untouched
+
+
+def test_an_expiry_the_file_cannot_be_read_for_refuses_the_token(tokens_path: Path) -> None:
+    tokens_path.parent.mkdir(parents=True)
+    entry = {"actor_id": "r-1", "role": "resident", "expires_at": "soon"}
+    tokens_path.write_text(json.dumps({hash_token("typo"): entry}))
+    store = TokenStore(tokens_path)
+    with pytest.raises(TokenRefusedError, match="unreadable expiry 'soon'"):
+        store.verify("typo")
+    assert store.entries()[0]["expired"] is True
+
+
+INSTANTS = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
+)
+
+
+@given(expires_at=INSTANTS, now=INSTANTS)
+def test_a_token_is_accepted_exactly_while_the_clock_reads_before_its_expiry(
+    expires_at: datetime, now: datetime
+) -> None:
+    clock = FakeClock(expires_at - timedelta(microseconds=1))
+    with tempfile.TemporaryDirectory() as folder:
+        store = TokenStore(Path(folder) / "tokens.json", clock)
+        token = store.create("r-1", "resident", expires_at=expires_at)
+        clock.set(now)
+        assert (store.authenticate(token) is not None) == (now < expires_at)
+        assert store.entries()[0]["expired"] == (now >= expires_at)
+        if now >= expires_at:
+            with pytest.raises(TokenExpiredError) as refused:
+                store.verify(token)
+            assert refused.value.expired_at == expires_at
+            assert token not in str(refused.value)
+
+
+def test_a_request_with_an_expired_token_is_a_401_that_names_the_token_and_the_way_forward(
+    tokens_path: Path, make_app: Callable[..., FastAPI]
+) -> None:
+    clock = FakeClock(T0)
+    token = TokenStore(tokens_path, clock).create(
+        "lead-b3", "building_leader", "c1/k1/b3", expires_at=T0 + timedelta(hours=1)
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    with TestClient(make_app(tokens_path, clock), raise_server_exceptions=False) as client:
+        clock.advance(timedelta(minutes=59, seconds=59))
+        assert client.post("/things", headers=headers).json()["by"] == "lead-b3"
+        clock.advance(timedelta(seconds=1))
+        expired = client.post("/things", headers=headers)
+    assert expired.status_code == 401
+    assert expired.headers["www-authenticate"] == "Bearer"
+    assert expired.json() == {
+        "code": "unauthenticated",
+        "message": f"token {hash_token(token)[:12]} (of lead-b3) expired at "
+        "2026-11-24T02:00:00Z; ask for a new one (made by casework-token make)",
+    }
+    assert token not in expired.text

@@ -5,6 +5,12 @@ with the actor, role and place it stands for. So the file (and the repository) h
 One file serves every service (`var/tokens.json`, or `CASEWORK_TOKENS_FILE`): a member of staff
 is the same actor at the intake desk and in dispatch, with one token.
 
+A token may carry an expiry (`expires_at`, an ISO time in UTC): from that moment it is refused
+with a 401 that names it (by the first 12 characters of its hash, never the secret), says when it
+expired and how to get a new one. Expiry is read against the clock the store is given (a
+service's injected clock), so tests move time by hand. A token without `expires_at` (every token
+made before expiry existed) never expires.
+
 Scopes: a resident sees and acts on the cases they reported or are party to; staff and compound
 leaders see their compound (a building leader their building); community officers and county
 representatives their community; auditors read everything and change nothing.
@@ -21,10 +27,12 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from casework import Actor, Address, Role, ValidationError
+from casework.clock import Clock, system_clock
 from casework.projections.sqlite import Scope
 from casework.settings import var_dir
 from fastapi import Depends, HTTPException, Request
@@ -33,6 +41,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 PLACE_BOUND_ROLES = frozenset(Role) - {Role.RESIDENT, Role.AUDITOR, Role.SYSTEM}
 TOKENS_ENV = "CASEWORK_TOKENS_FILE"
 TOKENS_FILE_NAME = "tokens.json"
+HASH_SHOWN = 12
+"""How many characters of a token's hash name it in listings and messages (never the token)."""
 
 
 def default_tokens_path() -> Path:
@@ -100,11 +110,54 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-class TokenStore:
-    """The tokens file: {sha256: {actor_id, role, place}}; reread when it changes on disk."""
+def format_instant(when: datetime) -> str:
+    """An instant as the tokens file and the messages write it: ISO 8601, UTC, whole seconds
+    where they are whole (`2027-02-23T09:00:00Z`), so a person can read and compare it."""
+    text = when.astimezone(UTC).isoformat()
+    return text.removesuffix("+00:00") + "Z"
 
-    def __init__(self, path: Path) -> None:
+
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 instant; one without a timezone is refused, not guessed (a token's expiry
+    read as local time on one host and UTC on another would differ by hours)."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not an ISO 8601 time; e.g. 2027-01-31T18:00:00+08:00 or …Z for UTC"
+        ) from None
+    if when.tzinfo is None:
+        raise ValueError(
+            f"{text!r} has no timezone; add one, e.g. {text.strip()}Z (UTC) or …+08:00"
+        )
+    return when
+
+
+class TokenRefusedError(Exception):
+    """Why a bearer token does not authenticate, in words its holder can act on."""
+
+
+class TokenExpiredError(TokenRefusedError):
+    def __init__(self, token_id: str, actor_id: str, expired_at: datetime) -> None:
+        self.token_id = token_id
+        self.actor_id = actor_id
+        self.expired_at = expired_at
+        super().__init__(
+            f"token {token_id} (of {actor_id}) expired at {format_instant(expired_at)}; "
+            "ask for a new one (made by casework-token make)"
+        )
+
+
+UNKNOWN_TOKEN = "this token is not known (mistyped, or revoked); ask for a new one"
+
+
+class TokenStore:
+    """The tokens file: {sha256: {actor_id, role, place, expires_at}}, place and expiry optional;
+    reread when it changes on disk. `clock` decides whether a token has expired."""
+
+    def __init__(self, path: Path, clock: Clock = system_clock) -> None:
         self.path = path
+        self.clock = clock
         self._lock = threading.Lock()
         self._mtime: float | None = None
         self._tokens: dict[str, dict[str, Any]] = {}
@@ -115,8 +168,13 @@ class TokenStore:
         role: str,
         place: str | None = None,
         check_place: Callable[[str], str] = well_formed_place,
+        *,
+        expires_at: datetime | None = None,
     ) -> str:
-        """Make a token for this actor; `check_place` refuses (and normalises) the place."""
+        """Make a token for this actor; `check_place` refuses (and normalises) the place.
+
+        `expires_at` None makes a token that never expires: the caller chooses (the CLI defaults
+        to an expiry; `casework demo` and test fixtures make tokens for a run, without one)."""
         try:
             actor = Actor(actor_id, Role(role))
         except ValueError:
@@ -131,10 +189,20 @@ class TokenStore:
                 f"a {actor.role.value} answers for a place: give --place "
                 "(a community, compound or building path, e.g. jiayu-xx/wanxin-intl)"
             )
+        if expires_at is not None:
+            if expires_at.tzinfo is None:
+                raise ValidationError("a token's expiry needs a timezone (e.g. UTC)")
+            if expires_at <= self.clock():
+                raise ValidationError(
+                    f"the expiry {format_instant(expires_at)} has already passed "
+                    f"(it is {format_instant(self.clock())}); give a later one"
+                )
         token = secrets.token_urlsafe(32)
         entry: dict[str, Any] = {"actor_id": actor.id, "role": actor.role.value}
         if place is not None:
             entry["place"] = place
+        if expires_at is not None:
+            entry["expires_at"] = format_instant(expires_at)
         with self._writing():
             tokens = self._read()
             tokens[hash_token(token)] = entry
@@ -151,14 +219,48 @@ class TokenStore:
             return len(tokens) - len(kept)
 
     def entries(self) -> list[dict[str, Any]]:
-        """Who holds tokens (actor, role, place, and the first 12 characters of each hash)."""
-        return [{**entry, "hash": digest[:12]} for digest, entry in sorted(self._current().items())]
+        """Who holds tokens (actor, role, place, the first 12 characters of each hash) and when
+        each expires (`expires_at` None: never) and whether it has, by this store's clock."""
+        now = self.clock()
+        listed = []
+        for digest, entry in sorted(self._current().items()):
+            expiry = entry.get("expires_at")
+            expired = expiry is not None and not _before_expiry(now, expiry)
+            listed.append(
+                {**entry, "hash": digest[:HASH_SHOWN], "expires_at": expiry, "expired": expired}
+            )
+        return listed
+
+    def verify(self, token: str) -> Principal:
+        """Who this token stands for; else `TokenRefusedError` (`TokenExpiredError`), saying why.
+
+        A token is accepted exactly while the clock reads before its `expires_at`; an expiry the
+        file cannot be read for refuses the token (a hand-edited typo must not mean "forever").
+        """
+        digest = hash_token(token)
+        entry = self._current().get(digest)
+        if entry is None:
+            raise TokenRefusedError(UNKNOWN_TOKEN)
+        expiry = entry.get("expires_at")
+        if expiry is not None:
+            token_id = digest[:HASH_SHOWN]
+            try:
+                expires_at = _expiry(expiry)
+            except ValueError:
+                raise TokenRefusedError(
+                    f"token {token_id} (of {entry.get('actor_id')}) has an unreadable expiry "
+                    f"{expiry!r} in the tokens file; ask for a new one"
+                ) from None
+            if not self.clock() < expires_at:
+                raise TokenExpiredError(token_id, str(entry.get("actor_id")), expires_at)
+        return Principal(Actor(entry["actor_id"], Role(entry["role"])), entry.get("place"))
 
     def authenticate(self, token: str) -> Principal | None:
-        entry = self._current().get(hash_token(token))
-        if entry is None:
+        """`verify`, with None for a token refused for any reason (unknown, revoked, expired)."""
+        try:
+            return self.verify(token)
+        except TokenRefusedError:
             return None
-        return Principal(Actor(entry["actor_id"], Role(entry["role"])), entry.get("place"))
 
     def _current(self) -> dict[str, dict[str, Any]]:
         with self._lock:
@@ -200,6 +302,19 @@ class TokenStore:
         temporary.replace(self.path)
 
 
+def _expiry(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError(f"expires_at must be an ISO time, not {value!r}")
+    return parse_instant(value)
+
+
+def _before_expiry(now: datetime, expiry: Any) -> bool:
+    try:
+        return now < _expiry(expiry)
+    except ValueError:
+        return False
+
+
 bearer = HTTPBearer(
     auto_error=False, description="a token made by `casework-token` (only its hash is kept)"
 )
@@ -217,13 +332,10 @@ def principal(
             headers={"WWW-Authenticate": "Bearer"},
         )
     tokens: TokenStore = request.app.state.casework_web.tokens
-    who = tokens.authenticate(credentials.credentials)
-    if who is None:
-        raise HTTPException(
-            401,
-            "this token is not known (mistyped, or revoked); ask for a new one",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    try:
+        who = tokens.verify(credentials.credentials)
+    except TokenRefusedError as refused:
+        raise HTTPException(401, str(refused), headers={"WWW-Authenticate": "Bearer"}) from None
     request.state.actor_id = who.actor.id
     return who
 

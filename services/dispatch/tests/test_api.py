@@ -337,6 +337,23 @@ def test_health_readiness_metrics_and_errors_follow_the_shared_standards(lite_de
     assert not_json.status_code in (400, 422)
 
 
+def test_a_token_works_until_its_expiry_by_the_services_clock(lite_desk: Desk) -> None:
+    from casework_web import TokenStore
+
+    desk = lite_desk
+    token = TokenStore(desk.settings.tokens_path, desk.clock).create(
+        STAFF_LI.id, STAFF_LI.role.value, COMPOUND, expires_at=T0 + timedelta(days=90)
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    desk.clock.advance(timedelta(days=90) - timedelta(microseconds=1))
+    assert desk.client.get("/tasks", headers=headers).status_code == 200
+    desk.clock.advance(timedelta(microseconds=1))
+    expired = desk.client.get("/tasks", headers=headers)
+    assert (expired.status_code, expired.json()["code"]) == (401, "unauthenticated")
+    assert f"(of {STAFF_LI.id}) expired at " in expired.json()["message"]
+    assert "casework-token" in expired.json()["message"]
+
+
 def test_a_leak_nobody_on_the_roster_covers_is_still_handled_by_the_office(lite_desk: Desk) -> None:
     """No roster yet: the leak waits in the queue, and the staff on site run the protocol."""
     desk = lite_desk

@@ -3,11 +3,14 @@ community, auditors everything read-only. Out of scope answers exactly like "no 
 
 from __future__ import annotations
 
+import json
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from casework_web import TokenStore, hash_token
 from intake.main import main
-from intake.testing import COMPOUND, OTHER_COMPOUND, Desk
+from intake.testing import COMPOUND, OTHER_COMPOUND, T0, Desk
 
 
 def test_a_request_without_a_token_or_with_an_unknown_token_is_401_with_a_hint(
@@ -162,3 +165,57 @@ def test_the_token_command_prints_the_token_last_and_keeps_only_its_hash(
     assert main(["token", "--actor", "staff-wu", "--role", "property_staff"]) == 2
     assert "--place" in capsys.readouterr().err
     assert main(["token", "--actor", "x", "--role", "mayor"]) == 2
+
+
+def test_an_expired_token_is_refused_by_the_api_and_the_login_page_saying_which_and_when(
+    sqlite_desk: Desk,
+) -> None:
+    """Expiry is read against the service's clock (here the test's FakeClock), not the wall's."""
+    desk = sqlite_desk
+    token = TokenStore(desk.settings.tokens_path, desk.clock).create(
+        "staff-wu", "property_staff", COMPOUND, expires_at=T0 + timedelta(hours=1)
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    desk.clock.advance(timedelta(minutes=59))
+    assert desk.client.get("/cases", headers=headers).status_code == 200
+    signed = desk.client.post("/ui/login", data={"token": token}, follow_redirects=False)
+    assert signed.status_code == 303
+    assert desk.client.get("/ui/dashboard").status_code == 200
+    desk.clock.advance(timedelta(minutes=1))
+    expired = desk.client.get("/cases", headers=headers)
+    assert expired.status_code == 401
+    assert expired.json() == {
+        "code": "unauthenticated",
+        "message": f"token {hash_token(token)[:12]} (of staff-wu) expired at "
+        "2026-11-24T02:00:00Z; ask for a new one (made by casework-token make)",
+    }
+    # the browser session ends with the token; signing in again says why it cannot
+    assert desk.client.get("/ui/dashboard", follow_redirects=False).status_code == 303
+    again = desk.client.post("/ui/login", data={"token": token})
+    assert again.status_code == 401
+    assert "expired at 2026-11-24T02:00:00Z" in again.text
+    assert token not in again.text
+
+
+def test_the_token_command_passes_the_expiry_on(
+    sqlite_desk: Desk, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command reads the wall clock (it is a separate process); the service its own."""
+    desk = sqlite_desk
+    monkeypatch.setenv("CASEWORK_VAR_DIR", str(desk.settings.var_dir))
+    made = main(["token", "--actor", "r-0302", "--role", "resident", "--expires-in", "2h"])
+    assert made == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    stored = json.loads(desk.settings.tokens_path.read_text())[hash_token(token)]
+    expires_at = datetime.fromisoformat(stored["expires_at"])
+    assert timedelta(hours=1, minutes=59) < expires_at - datetime.now(UTC) <= timedelta(hours=2)
+    headers = {"Authorization": f"Bearer {token}"}
+    desk.clock.set(expires_at - timedelta(seconds=1))
+    assert desk.client.get("/cases", headers=headers).status_code == 200
+    desk.clock.set(expires_at)
+    assert "expired" in desk.client.get("/cases", headers=headers).json()["message"]
+    assert main(["token", "--actor", "r-0303", "--role", "resident", "--no-expiry"]) == 0
+    forever = capsys.readouterr().out.strip().splitlines()[-1]
+    assert (
+        "expires_at" not in json.loads(desk.settings.tokens_path.read_text())[hash_token(forever)]
+    )

@@ -756,7 +756,7 @@ def create_app(
     """The app; `background=False` leaves the scheduler and the queue to the caller (tests)."""
     settings = settings or Settings()
     metrics = DispatchMetrics()
-    tokens = TokenStore(settings.tokens_path)
+    tokens = TokenStore(settings.tokens_path, clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:

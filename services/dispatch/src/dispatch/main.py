@@ -41,7 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     if args.command == "token":
         return make_token(
-            settings.tokens_path, args.actor, args.role, args.place, prog="casework-dispatch"
+            settings.tokens_path,
+            args.actor,
+            args.role,
+            args.place,
+            prog="casework-dispatch",
+            expiry=args.expiry,
         )
     return serve(settings, args.host, args.port)
 

@@ -370,7 +370,7 @@ def build_runtime(
 def create_app(settings: Settings | None = None, clock: Clock = system_clock) -> FastAPI:
     settings = settings or Settings()
     metrics_holder = Metrics()
-    tokens = TokenStore(settings.tokens_path)
+    tokens = TokenStore(settings.tokens_path, clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from casework import CaseworkError
-from casework_web.tokens_cli import add_token_arguments
+from casework_web.tokens_cli import DEFAULT_LIFETIME, Expiry, add_token_arguments
 from casework_web.tokens_cli import make_token as make_shared_token
 
 from intake.commands import add_arguments as add_measures_arguments
@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings()
     if args.command == "token":
-        return make_token(settings, args.actor, args.role, args.place)
+        return make_token(settings, args.actor, args.role, args.place, args.expiry)
     if args.command == "measures":
         try:
             code: int = args.handler(args)
@@ -57,7 +57,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return serve(settings, args.host, args.port)
 
 
-def make_token(settings: Settings, actor: str, role: str, place: str | None) -> int:
+def make_token(
+    settings: Settings,
+    actor: str,
+    role: str,
+    place: str | None,
+    expiry: Expiry = DEFAULT_LIFETIME,
+) -> int:
     """`casework-token make`, with the place also checked against the places registry."""
     try:
         places = Places.load(settings.places_file)
@@ -71,6 +77,7 @@ def make_token(settings: Settings, actor: str, role: str, place: str | None) -> 
         place,
         prog="casework-intake",
         check_place=places.check_scope,
+        expiry=expiry,
     )
 
 

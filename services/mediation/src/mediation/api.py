@@ -413,7 +413,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         ),
         lifespan=lifespan,
     )
-    install(api, "mediation", TokenStore(settings.tokens_path), metrics)
+    install(api, "mediation", TokenStore(settings.tokens_path, clock), metrics)
     api.include_router(disputes)
     api.include_router(meetings)
     api.include_router(rules)

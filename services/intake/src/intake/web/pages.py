@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 
 from casework import CaseworkError
 from casework.timeline import kind_label, status_label, tier_label
-from casework_web import Principal
+from casework_web import Principal, TokenRefusedError
 from casework_web.errors import STATUS_OF
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -130,14 +130,10 @@ def login(
         return render(
             request, "login.html", 422, next=target, message="paste your access token first"
         )
-    if session.tokens_of(request).authenticate(form.token) is None:
-        return render(
-            request,
-            "login.html",
-            401,
-            next=target,
-            message="this token is not known (mistyped, or revoked); ask for a new one",
-        )
+    try:
+        session.tokens_of(request).verify(form.token)
+    except TokenRefusedError as refused:  # unknown, revoked or expired: the holder is told which
+        return render(request, "login.html", 401, next=target, message=str(refused))
     response = RedirectResponse(target, status_code=303)
     session.set_session(request, response, form.token)
     return response

@@ -1,15 +1,42 @@
-"""The committed AsyncAPI document is the one the contract models generate."""
+"""The committed AsyncAPI document is the one the contract models generate, and its headers are
+the ones the code puts on messages."""
 
 from __future__ import annotations
 
+import functools
 import json
+import re
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import pytest
+from casework import Casework, FakeClock
 from casework.cli import main
-from casework.contracts import EVENT_MODELS, type_name
+from casework.contracts import EVENT_MODELS, CasePlace, to_contract, type_name
 from casework.contracts.asyncapi import asyncapi_document, render
+from casework.domain.case import Case
+from casework.messaging.dead_letter import (
+    DLQ_HEADERS,
+    DLQ_STREAM,
+    HEADER_DLQ_REASON,
+    HEADER_PREFIX,
+    HEADER_REPLAY_FOR,
+    HEADER_REPLAY_OF,
+    DeadLetter,
+    Reason,
+    dead_letter_subject,
+    letter_headers,
+)
+from casework.messaging.dead_letter_office import Filed, replay_headers
+from casework.messaging.relay import envelope
+from casework.messaging.subjects import HEADER_MSG_ID, HEADER_NOTIFICATION_ID, HEADER_TIER, STREAM
+from casework.testing.stories import repair_story
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 COMMITTED = Path(__file__).resolve().parents[4] / "docs" / "asyncapi.json"
+START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
 def test_the_committed_asyncapi_document_is_up_to_date() -> None:
@@ -36,3 +63,115 @@ def test_the_cli_writes_the_document(tmp_path: Path) -> None:
     out = tmp_path / "asyncapi.json"
     assert main(["asyncapi", "--out", str(out)]) == 0
     assert json.loads(out.read_text(encoding="utf-8")) == asyncapi_document()
+
+
+# ------------------------------------------------------------ headers against the code
+#
+# The header names in the document are checked against the constants and the functions the
+# relay, the consumer toolkit and the dead-letter office use, on the committed file (what
+# consumers read) and on the generated one: renaming a header in the code fails here.
+
+
+@functools.cache
+def _document(which: str) -> dict[str, Any]:
+    if which == "committed":
+        committed: dict[str, Any] = json.loads(COMMITTED.read_text(encoding="utf-8"))
+        return committed
+    return asyncapi_document()
+
+
+def _headers_schema(document: dict[str, Any], message: str) -> dict[str, Any]:
+    ref = document["components"]["messages"][message]["headers"]["$ref"]
+    schema: dict[str, Any] = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    return schema
+
+
+@functools.cache
+def _relayed_headers() -> dict[str, str]:
+    """The headers the relay puts on a real case event (the first of a repair story)."""
+    clock = FakeClock(START)
+    app = Casework("sqlite:///:memory:", clock=clock)
+    repair_story(app, clock)
+    notification = app.recorder.select_notifications(start=1, limit=1)[0]
+    event = app.mapper.to_domain_event(notification)
+    assert isinstance(event, Case.Opened)
+    _subject, headers, _body = envelope(to_contract(event, CasePlace.of(event)), notification.id)
+    return headers
+
+
+def _letter(service: str, reason: Reason, original: dict[str, str]) -> Filed:
+    headers = letter_headers(
+        original,
+        service=service,
+        reason=reason,
+        error="RuntimeError: the store was down\n  traceback…",
+        deliveries=5,
+        stream=STREAM,
+        sequence=42,
+        subject="casework.repair.reported.jiayu-xx.wanxin-intl",
+    )
+    letter = DeadLetter.from_parts(headers, b"{}")
+    return Filed(DLQ_STREAM, 7, dead_letter_subject(service), None, letter, headers, b"{}")
+
+
+def _required(schema: dict[str, Any], headers: dict[str, str]) -> set[str]:
+    """What the schema requires of these headers, its if/then/else followed."""
+    required = set(schema["required"])
+    if "if" in schema:
+        branch = "then" if set(schema["if"]["required"]) <= set(headers) else "else"
+        required |= set(schema[branch].get("required", []))
+    return required
+
+
+@pytest.mark.parametrize("which", ["committed", "generated"])
+def test_the_case_event_headers_are_those_the_relay_and_a_replay_put_on_a_message(
+    which: str,
+) -> None:
+    document = _document(which)
+    schema = _headers_schema(document, EVENT_MODELS[0].__name__)
+    documented = set(schema["properties"])
+    for name in (HEADER_MSG_ID, HEADER_TIER, HEADER_NOTIFICATION_ID):
+        assert name in documented, name
+    relayed = _relayed_headers()
+    assert set(relayed) <= documented, sorted(set(relayed) - documented)
+    assert _required(schema, relayed) <= set(relayed)
+    assert HEADER_REPLAY_FOR not in schema["required"]
+    assert HEADER_REPLAY_OF not in schema["required"]
+
+    replayed = replay_headers(_letter("dispatch", Reason.FAILED, relayed))
+    assert {HEADER_REPLAY_FOR, HEADER_REPLAY_OF} <= set(replayed) <= documented
+    assert _required(schema, replayed) <= set(replayed)
+    assert set(schema["then"]["not"]["required"]) == {HEADER_NOTIFICATION_ID}
+    assert HEADER_NOTIFICATION_ID not in replayed
+    assert "replay" in schema["properties"][HEADER_REPLAY_FOR]["description"]
+
+
+@pytest.mark.parametrize("which", ["committed", "generated"])
+@given(
+    service=st.from_regex(r"[a-z][a-z0-9_-]{0,15}", fullmatch=True),
+    reason=st.sampled_from(Reason),
+)
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_dead_letter_carries_exactly_the_documented_dlq_headers(
+    which: str, service: str, reason: Reason
+) -> None:
+    document = _document(which)
+    channel = document["channels"]["dlq"]
+    assert channel["address"] == dead_letter_subject("{service}")
+    assert "service" in channel["parameters"]
+    assert set(channel["messages"]) == {"DeadLetter"}
+    schema = _headers_schema(document, "DeadLetter")
+    ours = {name for name in schema["properties"] if name.startswith(HEADER_PREFIX)}
+    assert ours == set(DLQ_HEADERS)
+    assert schema["properties"][HEADER_DLQ_REASON]["enum"] == [r.value for r in Reason]
+
+    filed = _letter(service, reason, _relayed_headers())
+    written = {name for name in filed.headers if name.startswith(HEADER_PREFIX)}
+    assert written == ours
+    assert _required(schema, filed.headers) <= set(filed.headers)
+    for name, value in filed.headers.items():
+        rule = schema["properties"].get(name, schema["additionalProperties"])
+        assert value in rule.get("enum", [value]), name
+        assert re.fullmatch(rule.get("pattern", ".*"), value), name
+    assert filed.headers[HEADER_DLQ_REASON] == reason.value
+    assert filed.subject == channel["address"].replace("{service}", service)

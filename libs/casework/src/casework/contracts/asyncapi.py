@@ -2,6 +2,8 @@
 
 Committed as docs/asyncapi.json (`casework asyncapi --out docs/asyncapi.json`); a test fails when
 the committed file no longer matches the models, so the document cannot drift from the code.
+Header names come from the constants the relay, the consumer toolkit and the dead-letter office
+use, so renaming one changes the document (and its test, against what the code really sends).
 """
 
 from __future__ import annotations
@@ -14,27 +16,52 @@ from pydantic.json_schema import models_json_schema
 from casework.contracts.envelope import CaseEvent
 from casework.contracts.events import EVENT_MODELS
 from casework.contracts.registry import type_name
+from casework.messaging.dead_letter import (
+    DLQ_HEADERS,
+    DLQ_PREFIX,
+    DLQ_STREAM,
+    ERROR_LIMIT,
+    HEADER_DLQ_DELIVERIES,
+    HEADER_DLQ_ERROR,
+    HEADER_DLQ_REASON,
+    HEADER_DLQ_SEQUENCE,
+    HEADER_DLQ_SERVICE,
+    HEADER_DLQ_STREAM,
+    HEADER_DLQ_SUBJECT,
+    HEADER_PREFIX,
+    HEADER_REPLAY_FOR,
+    HEADER_REPLAY_OF,
+    Reason,
+    dead_letter_subject,
+)
+from casework.messaging.subjects import HEADER_MSG_ID, HEADER_NOTIFICATION_ID, HEADER_TIER
 
 SCHEMAS = "#/components/schemas/{model}"
 
 CLOUDEVENT_HEADERS: dict[str, Any] = {
     "type": "object",
-    "description": "CloudEvents 1.0 attributes in binary mode, plus NATS de-duplication.",
+    "description": (
+        "CloudEvents 1.0 attributes in binary mode, plus NATS de-duplication. A dead letter put "
+        f"back by `casework dlq replay` also carries {HEADER_REPLAY_FOR} and {HEADER_REPLAY_OF}, "
+        f"and no {HEADER_NOTIFICATION_ID}."
+    ),
     "required": [
-        "Nats-Msg-Id",
+        HEADER_MSG_ID,
         "ce-specversion",
         "ce-id",
         "ce-type",
         "ce-source",
         "ce-subject",
         "ce-time",
-        "Casework-Tier",
-        "Casework-Notification-Id",
+        HEADER_TIER,
     ],
     "properties": {
-        "Nats-Msg-Id": {
+        HEADER_MSG_ID: {
             "type": "string",
-            "description": "= ce-id; JetStream drops a re-publish inside the duplicate window",
+            "description": (
+                "= ce-id; JetStream drops a re-publish inside the duplicate window. On a replay: "
+                "replay:<stream>:<sequence> of the dead letter"
+            ),
         },
         "ce-specversion": {"type": "string", "const": "1.0"},
         "ce-id": {"type": "string", "description": "<case_id>:<version>, unique per event"},
@@ -43,15 +70,106 @@ CLOUDEVENT_HEADERS: dict[str, Any] = {
         "ce-subject": {"type": "string", "description": "the case id"},
         "ce-time": {"type": "string", "format": "date-time"},
         "ce-datacontenttype": {"type": "string", "const": "application/json"},
-        "Casework-Tier": {
+        HEADER_TIER: {
             "type": "string",
             "enum": ["building", "compound", "community"],
             "description": "the rung the case was at when the event happened",
         },
-        "Casework-Notification-Id": {
+        HEADER_NOTIFICATION_ID: {
             "type": "string",
-            "description": "position in the store's notification log (the relay resumes here)",
+            "description": (
+                "position in the store's notification log (the relay resumes here); on every "
+                "message the relay publishes, never on a replay"
+            ),
         },
+        HEADER_REPLAY_FOR: {
+            "type": "string",
+            "description": (
+                "Optional; only on a dead letter put back by `casework dlq replay`: the one "
+                "service meant to handle it (the service whose dead letter it was). Every "
+                "service's consumer receives the replay; a consumer handles it only when this "
+                "names its own service, and otherwise acks it and does nothing. The named "
+                "service meets it at a new stream sequence, so it is handled as a new message: "
+                "handlers act on the case's state, not on the message's arrival. Absent: an "
+                "ordinary event, for every consumer."
+            ),
+        },
+        HEADER_REPLAY_OF: {
+            "type": "string",
+            "description": (
+                "Optional; only on a replay, with Casework-Replay-For: <stream>#<sequence> of "
+                "the dead letter it was put back from, to trace the event to the letter. A "
+                "consumer needs do nothing with it; the relay skips such messages when it "
+                "looks for its position."
+            ),
+        },
+    },
+    "if": {"required": [HEADER_REPLAY_FOR]},
+    "then": {
+        "required": [HEADER_REPLAY_OF],
+        "not": {"required": [HEADER_NOTIFICATION_ID]},
+    },
+    "else": {"required": [HEADER_NOTIFICATION_ID]},
+}
+"""The headers of a case event: as the relay publishes it, or as a replay puts it back."""
+
+REASONS = {
+    Reason.MALFORMED: "malformed: could not be read (bad JSON, unknown type, wrong schema), "
+    "filed at once",
+    Reason.FAILED: "failed: the service's handler raised on every one of its attempts",
+}
+
+DEAD_LETTER_HEADERS: dict[str, Any] = {
+    "type": "object",
+    "description": (
+        f"The original message's headers as they were (its ce-* attributes, {HEADER_TIER}, "
+        f"{HEADER_NOTIFICATION_ID}, but not its Nats-* headers), plus these {HEADER_PREFIX}* "
+        "headers saying why the service gave up on it and where it came from."
+    ),
+    "required": [*DLQ_HEADERS, HEADER_MSG_ID],
+    "properties": {
+        HEADER_DLQ_SERVICE: {
+            "type": "string",
+            "description": "the service that gave up on it (= the subject's last token)",
+        },
+        HEADER_DLQ_REASON: {
+            "type": "string",
+            "enum": [reason.value for reason in Reason],
+            "description": "; ".join(REASONS[reason] for reason in Reason),
+        },
+        HEADER_DLQ_ERROR: {
+            "type": "string",
+            "description": f"the error on one line, cut at {ERROR_LIMIT} characters",
+        },
+        HEADER_DLQ_DELIVERIES: {
+            "type": "string",
+            "pattern": "^[0-9]+$",
+            "description": "how many times the original was delivered before it was filed",
+        },
+        HEADER_DLQ_STREAM: {
+            "type": "string",
+            "description": "the stream the original came from, e.g. CASEWORK",
+        },
+        HEADER_DLQ_SEQUENCE: {
+            "type": "string",
+            "pattern": "^[0-9]+$",
+            "description": "the original's sequence in that stream",
+        },
+        HEADER_DLQ_SUBJECT: {
+            "type": "string",
+            "description": "the original's subject: where `casework dlq replay` puts it back",
+        },
+        HEADER_MSG_ID: {
+            "type": "string",
+            "description": (
+                "<service>:<stream>:<sequence>: a consumer that files the same message twice "
+                "(it died before acking) stores it once"
+            ),
+        },
+    },
+    "additionalProperties": {
+        "type": "string",
+        "description": "a header of the original message, kept as it was",
     },
 }
 
@@ -95,19 +213,70 @@ def asyncapi_document() -> dict[str, Any]:
         }
         operations[f"publish.{channel_id}"] = {
             "action": "send",
-            "summary": "The relay publishes each such event once, in case order.",
+            "summary": (
+                "The relay publishes each such event once, in case order; `casework dlq replay` "
+                f"may put one back later for one service alone ({HEADER_REPLAY_FOR})."
+            ),
             "channel": {"$ref": f"#/channels/{channel_id}"},
             "messages": [{"$ref": f"#/channels/{channel_id}/messages/{name}"}],
         }
+    schemas["DeadLetterHeaders"] = DEAD_LETTER_HEADERS
+    messages["DeadLetter"] = {
+        "name": DLQ_PREFIX,
+        "title": "DeadLetter",
+        "summary": "A message one service gave up on, with why, kept for an operator.",
+        "description": (
+            "The original message, body untouched and headers kept, plus "
+            f"{HEADER_PREFIX}* headers. An operator reads it (`casework dlq list`, `show`), "
+            "fixes the cause and puts it back with `casework dlq replay`: the original body "
+            "and headers go back on the original subject with "
+            f"{HEADER_REPLAY_FOR}: <service> and {HEADER_REPLAY_OF}: <stream>#<sequence> "
+            "(see CloudEventHeaders), and the letter is deleted."
+        ),
+        "headers": {"$ref": SCHEMAS.format(model="DeadLetterHeaders")},
+        "payload": {
+            "description": (
+                "the original message's body, byte for byte: usually a case event's JSON, but "
+                "a malformed message is filed as it came, so it may be anything"
+            )
+        },
+    }
     channels["dlq"] = {
-        "address": "casework.dlq.{service}",
+        "address": dead_letter_subject("{service}"),
         "title": "dead letters of one consuming service",
         "description": (
             "Messages a service could not handle (malformed, unknown type, or failing after "
             "bounded retries), with the error and the original message. Written by the consumer "
-            "toolkit (casework.messaging.consumer)."
+            f"toolkit (casework.messaging.consumer), kept in the stream {DLQ_STREAM} (or "
+            "CASEWORK where that stream takes all of casework.>). Services consume case events "
+            "only (casework.*.*.*.*), never dead letters."
         ),
-        "parameters": {"service": {"description": "the consuming service, e.g. dispatch"}},
+        "parameters": {
+            "service": {
+                "description": "the consuming service, e.g. dispatch",
+                "examples": ["intake", "dispatch", "mediation"],
+            }
+        },
+        "messages": {"DeadLetter": {"$ref": "#/components/messages/DeadLetter"}},
+    }
+    operations["file.dlq"] = {
+        "action": "send",
+        "summary": (
+            "A service's consumer files a message it gives up on (malformed: at once; failed: "
+            "after its last allowed delivery), then acks the original."
+        ),
+        "channel": {"$ref": "#/channels/dlq"},
+        "messages": [{"$ref": "#/channels/dlq/messages/DeadLetter"}],
+    }
+    operations["read.dlq"] = {
+        "action": "receive",
+        "summary": (
+            "`casework dlq list|show|replay` read the letters from their stream by sequence "
+            "(nothing is consumed); a replay publishes the original back on its case subject, "
+            "then deletes the letter."
+        ),
+        "channel": {"$ref": "#/channels/dlq"},
+        "messages": [{"$ref": "#/channels/dlq/messages/DeadLetter"}],
     }
     return {
         "asyncapi": "3.0.0",
@@ -119,7 +288,8 @@ def asyncapi_document() -> dict[str, Any]:
                 "dispute 矛盾纠纷), published by the relay to the JetStream stream CASEWORK "
                 "(subjects casework.>). Body: the JSON of the contract model in "
                 "casework.contracts; headers: CloudEvents attributes. Subjects: "
-                "casework.<kind>.<event>.<community>.<compound> (docs/adr/003-subjects.md)."
+                "casework.<kind>.<event>.<community>.<compound> (docs/adr/003-subjects.md); "
+                "dead letters: casework.dlq.<service> (docs/adr/004-exactly-once-consumers.md)."
             ),
         },
         "defaultContentType": "application/json",

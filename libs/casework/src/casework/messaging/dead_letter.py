@@ -23,9 +23,35 @@ from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
+from casework.messaging.subjects import HEADER_MSG_ID
+
 DLQ_STREAM = "CASEWORK_DLQ"
 DLQ_PREFIX = "casework.dlq"
 HEADER_PREFIX = "Casework-Dlq-"
+HEADER_DLQ_SERVICE = f"{HEADER_PREFIX}Service"
+"""The service that gave up on the message (also the last token of the letter's subject)."""
+HEADER_DLQ_REASON = f"{HEADER_PREFIX}Reason"
+"""A `Reason` value: `malformed` or `failed`."""
+HEADER_DLQ_ERROR = f"{HEADER_PREFIX}Error"
+"""The error on one line (`one_line`), cut at `ERROR_LIMIT` characters."""
+HEADER_DLQ_DELIVERIES = f"{HEADER_PREFIX}Deliveries"
+"""How many times the original was delivered to the service before it gave up."""
+HEADER_DLQ_STREAM = f"{HEADER_PREFIX}Stream"
+"""The stream the original came from."""
+HEADER_DLQ_SEQUENCE = f"{HEADER_PREFIX}Sequence"
+"""The original's sequence in that stream."""
+HEADER_DLQ_SUBJECT = f"{HEADER_PREFIX}Subject"
+"""The original's subject: where `casework dlq replay` puts it back."""
+DLQ_HEADERS = (
+    HEADER_DLQ_SERVICE,
+    HEADER_DLQ_REASON,
+    HEADER_DLQ_ERROR,
+    HEADER_DLQ_DELIVERIES,
+    HEADER_DLQ_STREAM,
+    HEADER_DLQ_SEQUENCE,
+    HEADER_DLQ_SUBJECT,
+)
+"""Every header a dead letter adds to the original's; all of them on every letter."""
 HEADER_REPLAY_FOR = "Casework-Replay-For"
 """On a replayed dead letter: the one service meant to handle it (the others ack and skip it)."""
 HEADER_REPLAY_OF = "Casework-Replay-Of"
@@ -69,21 +95,16 @@ class DeadLetter:
     def from_parts(cls, headers_in: Mapping[str, str] | None, body: bytes | None) -> DeadLetter:
         """From a stored message's headers and body; KeyError/ValueError if it is no letter."""
         headers = dict(headers_in or {})
-        meta = {
-            k.removeprefix(HEADER_PREFIX): v
-            for k, v in headers.items()
-            if k.startswith(HEADER_PREFIX)
-        }
         original = {k: v for k, v in headers.items() if not k.startswith(HEADER_PREFIX)}
-        original.pop("Nats-Msg-Id", None)
+        original.pop(HEADER_MSG_ID, None)
         return cls(
-            service=meta["Service"],
-            reason=Reason(meta["Reason"]),
-            error=meta["Error"],
-            deliveries=int(meta["Deliveries"]),
-            stream=meta["Stream"],
-            sequence=int(meta["Sequence"]),
-            subject=meta["Subject"],
+            service=headers[HEADER_DLQ_SERVICE],
+            reason=Reason(headers[HEADER_DLQ_REASON]),
+            error=headers[HEADER_DLQ_ERROR],
+            deliveries=int(headers[HEADER_DLQ_DELIVERIES]),
+            stream=headers[HEADER_DLQ_STREAM],
+            sequence=int(headers[HEADER_DLQ_SEQUENCE]),
+            subject=headers[HEADER_DLQ_SUBJECT],
             headers=original,
             body=body or b"",
         )
@@ -118,18 +139,15 @@ async def publish_dead_letter(
 ) -> None:
     """File `msg` under `casework.dlq.<service>`; returns only once JetStream has stored it."""
     meta = msg.metadata
-    headers = {k: v for k, v in (msg.headers or {}).items() if not k.startswith("Nats-")}
-    headers.update(
-        {
-            f"{HEADER_PREFIX}Service": service,
-            f"{HEADER_PREFIX}Reason": reason.value,
-            f"{HEADER_PREFIX}Error": one_line(error) or "(no message)",
-            f"{HEADER_PREFIX}Deliveries": str(meta.num_delivered),
-            f"{HEADER_PREFIX}Stream": meta.stream,
-            f"{HEADER_PREFIX}Sequence": str(meta.sequence.stream),
-            f"{HEADER_PREFIX}Subject": msg.subject,
-            "Nats-Msg-Id": f"{service}:{meta.stream}:{meta.sequence.stream}",
-        }
+    headers = letter_headers(
+        msg.headers or {},
+        service=service,
+        reason=reason,
+        error=error,
+        deliveries=meta.num_delivered,
+        stream=meta.stream,
+        sequence=meta.sequence.stream,
+        subject=msg.subject,
     )
     await js.publish(
         dead_letter_subject(service),
@@ -137,3 +155,35 @@ async def publish_dead_letter(
         headers=headers,
         timeout=timeout,
     )
+
+
+def letter_headers(
+    original: Mapping[str, str],
+    *,
+    service: str,
+    reason: Reason,
+    error: str,
+    deliveries: int,
+    stream: str,
+    sequence: int,
+    subject: str,
+) -> dict[str, str]:
+    """A dead letter's headers: the original's (but its `Nats-*`), then why and whence.
+
+    Apart from `publish_dead_letter` so that the AsyncAPI document can be checked against what
+    a letter really carries.
+    """
+    headers = {k: v for k, v in original.items() if not k.startswith("Nats-")}
+    headers.update(
+        {
+            HEADER_DLQ_SERVICE: service,
+            HEADER_DLQ_REASON: reason.value,
+            HEADER_DLQ_ERROR: one_line(error) or "(no message)",
+            HEADER_DLQ_DELIVERIES: str(deliveries),
+            HEADER_DLQ_STREAM: stream,
+            HEADER_DLQ_SEQUENCE: str(sequence),
+            HEADER_DLQ_SUBJECT: subject,
+            HEADER_MSG_ID: f"{service}:{stream}:{sequence}",
+        }
+    )
+    return headers

@@ -46,7 +46,7 @@ from casework.messaging.dead_letter import (
     DeadLetter,
     dead_letter_subject,
 )
-from casework.messaging.subjects import HEADER_NOTIFICATION_ID
+from casework.messaging.subjects import HEADER_MSG_ID, HEADER_NOTIFICATION_ID
 
 NO_MESSAGE_FOUND = 10057
 """JetStream's error code for deleting a sequence the stream does not hold."""
@@ -167,7 +167,7 @@ def replay_headers(filed: Filed) -> dict[str, str]:
     }
     headers[HEADER_REPLAY_FOR] = filed.letter.service
     headers[HEADER_REPLAY_OF] = f"{filed.stream}#{filed.seq}"
-    headers["Nats-Msg-Id"] = f"replay:{filed.stream}:{filed.seq}"
+    headers[HEADER_MSG_ID] = f"replay:{filed.stream}:{filed.seq}"
     return headers
 
 

@@ -40,7 +40,7 @@ from prometheus_client import Counter
 from pydantic import Field
 
 from mediation.config import Settings
-from mediation.feeds import StoreFeed, start_consumer, stop_consumer
+from mediation.feeds import StoreFeed, catch_up_schema, start_consumer, stop_consumer
 from mediation.scheduler import Scheduler
 from mediation.schemas import (
     AgreementCreate,
@@ -48,6 +48,7 @@ from mediation.schemas import (
     EscalationCreate,
     FollowUpCreate,
     FormRule,
+    InvitationCreate,
     MatterRule,
     MediationRules,
     MeetingCancel,
@@ -78,7 +79,7 @@ class MediationMetrics(Metrics):
         )
         self.meeting_changes = Counter(
             "mediation_meetings_changed_total",
-            "Meetings rescheduled or cancelled",
+            "Meetings rescheduled, cancelled or with people invited",
             ["change"],
             registry=self.registry,
         )
@@ -148,6 +149,13 @@ def list_disputes(
     ] = None,
     status: Status | None = None,
     include_closed: Annotated[bool, Query(description="closed disputes too")] = False,
+    mine: Annotated[
+        bool,
+        Query(
+            description="only the disputes you convened a meeting of, or were invited to one "
+            "of (at its convening, after it, or as a walk-in)"
+        ),
+    ] = False,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> WorkPage:
@@ -158,6 +166,7 @@ def list_disputes(
         compound=compound,
         status=status.value if status else None,
         include_closed=include_closed,
+        mine=mine,
         offset=offset,
         limit=limit,
     )
@@ -212,6 +221,24 @@ def hold_round(
     request.state.case_id = dispute.case_id
     rt.metrics.rounds.labels(held.outcome).inc()
     return RoundRecorded(round=held, dispute=dispute)
+
+
+@meetings.post(
+    "/{meeting_id}/invitations",
+    status_code=201,
+    response_model=MeetingPublic,
+    responses=_ACTION,
+    summary="Invite more people to a meeting that awaits its round, with the reason; they are "
+    "then among the invited at the round",
+)
+def invite(
+    meeting_id: MeetingId, body: InvitationCreate, who: Who, request: Request
+) -> MeetingPublic:
+    rt = runtime(request)
+    meeting = rt.desk.invite(who, meeting_id, body)
+    request.state.case_id = meeting.case_id
+    rt.metrics.meeting_changes.labels("invited").inc()
+    return meeting
 
 
 @meetings.post(
@@ -356,7 +383,7 @@ def ready(request: Request) -> MediationReadiness:
 
 
 def build_runtime(settings: Settings, clock: Clock) -> Runtime:
-    app = Casework(settings.store, clock=clock)
+    app = Casework(settings.store, clock=clock, max_clock_skew=settings.max_clock_skew)
     worklist = Worklist(settings.db_path)
     rt = Runtime(
         settings=settings,
@@ -380,6 +407,8 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         rt = build_runtime(settings, clock)
         rt.metrics = metrics
         api.state.runtime = rt
+        if caught_up := catch_up_schema(rt.app, rt.worklist):
+            log.info("worklist indexed anew", extra={"disputes": caught_up})
         if rt.store_feed is not None:
             rt.store_feed.catch_up()
             rt.store_feed.start(settings.feed_poll_seconds)

@@ -55,6 +55,21 @@ def refresh(app: Casework, worklist: Worklist, case_id: str | UUID) -> None:
         worklist.refresh(case)
 
 
+def catch_up_schema(app: Casework, worklist: Worklist) -> int:
+    """A worklist file from before its people index: each dispute refreshed once from the
+    store, before the feeds start. Returns how many were."""
+    behind = worklist.behind()
+    for case_id in behind:
+        try:
+            case: Any = app.repository.get(UUID(case_id))
+        except (AggregateNotFoundError, ValueError):
+            continue
+        if isinstance(case, Dispute):
+            worklist.refresh(case, again=True)
+    worklist.caught_up()
+    return len(behind)
+
+
 class Handler:
     """Refresh the worklist, then react; called inside the tracking block."""
 

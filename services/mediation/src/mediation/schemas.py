@@ -129,6 +129,18 @@ class RoundCreate(Body):
     )
 
 
+class InvitationCreate(Body):
+    participants: list[ParticipantIn] = Field(
+        min_length=1,
+        max_length=100,
+        description="who is invited, as at the convening (county departments at a council only); "
+        "nobody already invited: a participant, a party, the reporter or the convener",
+    )
+    reason: LongText = Field(
+        description="why they are asked to come, e.g. 'lives above the path the cables cross'"
+    )
+
+
 class MeetingReschedule(Body):
     scheduled_for: AwareDatetime = Field(description="the next round's new time, with its timezone")
     place: Text | None = Field(default=None, description="a new place; omitted keeps the place")
@@ -202,7 +214,7 @@ class RoundPublic(BaseModel):
 
 
 class MeetingChange(BaseModel):
-    change: Literal["rescheduled", "cancelled", "joined"]
+    change: Literal["rescheduled", "cancelled", "joined", "invited"]
     at: datetime
     by: str
     role: str
@@ -229,7 +241,9 @@ class MeetingPublic(BaseModel):
     )
     participants: list[Participant]
     rounds: list[RoundPublic]
-    changes: list[MeetingChange] = Field(description="reschedules, walk-ins, cancellation")
+    changes: list[MeetingChange] = Field(
+        description="reschedules, invitations, walk-ins, cancellation"
+    )
 
 
 class CommitmentPublic(BaseModel):

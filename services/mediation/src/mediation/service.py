@@ -1,5 +1,5 @@
-"""The mediators' use cases: convene, reschedule or cancel a meeting, record rounds, agree,
-escalate, follow up, resolve, list.
+"""The mediators' use cases: convene, invite to, reschedule or cancel a meeting, record rounds,
+agree, escalate, follow up, resolve, list.
 
 Everything goes through the `Casework` application (the only writer of case files) after the
 principal's scope is checked. A dispute outside the principal's scope answers exactly like one
@@ -33,6 +33,7 @@ from mediation.schemas import (
     EscalationCreate,
     EscalationPublic,
     FollowUpCreate,
+    InvitationCreate,
     MeetingCancel,
     MeetingChange,
     MeetingCreate,
@@ -79,15 +80,19 @@ class Desk:
         compound: str | None,
         status: str | None,
         include_closed: bool,
+        mine: bool = False,
         offset: int,
         limit: int,
     ) -> tuple[int, list[WorkRow]]:
+        """The worklist in the principal's scope; `mine` narrows it to the disputes whose
+        meetings they convened or were invited to, within that same scope."""
         return self.worklist.page(
             who.scope(),
             tier=tier,
             compound=compound,
             status=status,
             include_closed=include_closed,
+            mine=who.actor.id if mine else None,
             offset=offset,
             limit=limit,
         )
@@ -114,6 +119,17 @@ class Desk:
             place = str(case.meetings[meeting_id]["place"])
         self.app.reschedule_meeting(
             case.id, who.actor, meeting_id, body.scheduled_for, place, body.reason
+        )
+        return self._meeting(case.id, meeting_id)
+
+    def invite(self, who: Principal, meeting_id: str, body: InvitationCreate) -> MeetingPublic:
+        case = self._writable(who, self._case_of_meeting(meeting_id))
+        self.app.invite_participants(
+            case.id,
+            who.actor,
+            meeting_id,
+            [p.as_participant() for p in body.participants],
+            body.reason,
         )
         return self._meeting(case.id, meeting_id)
 
@@ -206,10 +222,11 @@ def _not_found(case_id: str) -> str:
     return f"no dispute {shown!r} among the cases you can see; check the id"
 
 
-_CHANGES: dict[str, Literal["rescheduled", "cancelled", "joined"]] = {
+_CHANGES: dict[str, Literal["rescheduled", "cancelled", "joined", "invited"]] = {
     "MeetingRescheduled": "rescheduled",
     "MeetingCancelled": "cancelled",
     "ParticipantJoined": "joined",
+    "ParticipantInvited": "invited",
 }
 
 

@@ -4,7 +4,8 @@ A row is a function of the dispute's committed state (`row_for`), not a sum of e
 feed, the API and the scheduler can all `refresh` it from the case they just read, in any order:
 a row is replaced only by one from a later version of the case. Moments are kept as UTC ISO
 strings so that SQL compares them correctly. Meetings are indexed too, so that
-`POST /meetings/{id}/rounds` finds its dispute without the caller naming it.
+`POST /meetings/{id}/rounds` finds its dispute without the caller naming it, and so are the people
+at its meetings (who convened one, who was invited or walked in), for a mediator's own list.
 """
 
 from __future__ import annotations
@@ -56,6 +57,12 @@ create table if not exists dispute_people (
     primary key (case_id, actor_id)
 );
 create index if not exists dispute_people_actor on dispute_people (actor_id);
+create table if not exists meeting_people (
+    case_id text not null,
+    actor_id text not null,
+    primary key (case_id, actor_id)
+);
+create index if not exists meeting_people_actor on meeting_people (actor_id);
 create table if not exists meetings (
     meeting_id text primary key,
     case_id text not null,
@@ -67,6 +74,11 @@ create table if not exists meetings (
 );
 create index if not exists meetings_case on meetings (case_id);
 """
+
+
+SCHEMA_VERSION = 2
+"""The worklist file's `user_version`: 2 indexes the people at each dispute's meetings. A file
+from before (0) gets the index filled once, at start, from the store (`behind`, `caught_up`)."""
 
 
 def utc(moment: datetime | None) -> str | None:
@@ -155,6 +167,16 @@ def live_meetings(case: Dispute) -> dict[str, dict[str, Any]]:
     }
 
 
+def meeting_people(case: Dispute) -> set[str]:
+    """Everyone who convened a meeting about the dispute or was invited to one (at its convening,
+    after it, or as a walk-in), cancelled meetings and those left at a lower tier included."""
+    people: set[str] = set()
+    for m in case.meetings.values():
+        people.add(str(m.get("convened_by", "")))
+        people.update(p["id"] for p in m["participants"])
+    return people - {""}
+
+
 def row_for(case: Dispute) -> WorkRow:
     address = case.address
     here = list(live_meetings(case).values())
@@ -201,18 +223,36 @@ def row_for(case: Dispute) -> WorkRow:
 class Worklist(SqliteReadModel):
     def __init__(self, path: Path) -> None:
         super().__init__(path, _SCHEMA)
+        with self._lock:
+            empty = self._db.execute("select count(*) from disputes").fetchone()[0] == 0
+        if empty:
+            self.caught_up()
+
+    def behind(self) -> list[str]:
+        """The disputes whose rows predate this schema, to be refreshed from the store once."""
+        with self._lock:
+            if self._db.execute("pragma user_version").fetchone()[0] >= SCHEMA_VERSION:
+                return []
+            return [str(r[0]) for r in self._db.execute("select case_id from disputes")]
+
+    def caught_up(self) -> None:
+        with self._lock:
+            self._db.execute(f"pragma user_version = {SCHEMA_VERSION}")
 
     # ----------------------------------------------------------------- writing
 
-    def refresh(self, case: Dispute) -> bool:
-        """Put the dispute's row (and meetings) in, unless a row from a later version is there."""
+    def refresh(self, case: Dispute, *, again: bool = False) -> bool:
+        """Put the dispute's row (and meetings) in, unless a row from a later version is there
+        (or, `again`, from a later one than this)."""
         row = row_for(case)
         people = sorted({*case.reporter_ids, *case.parties})
         with self.transaction() as db:
             held = db.execute(
                 "select version from disputes where case_id = ?", (row.case_id,)
             ).fetchone()
-            if held is not None and held[0] >= row.version:
+            if held is not None and (
+                held[0] > row.version or (held[0] == row.version and not again)
+            ):
                 return False
             values = asdict(row)
             columns = ", ".join(values)
@@ -224,6 +264,11 @@ class Worklist(SqliteReadModel):
             db.execute("delete from dispute_people where case_id = ?", (row.case_id,))
             db.executemany(
                 "insert into dispute_people values (?, ?)", [(row.case_id, p) for p in people]
+            )
+            db.execute("delete from meeting_people where case_id = ?", (row.case_id,))
+            db.executemany(
+                "insert into meeting_people values (?, ?)",
+                [(row.case_id, p) for p in sorted(meeting_people(case))],
             )
             db.executemany(
                 "insert or replace into meetings values (?, ?, ?, ?, ?, ?, ?)",
@@ -270,11 +315,16 @@ class Worklist(SqliteReadModel):
         compound: str | None = None,
         status: str | None = None,
         include_closed: bool = False,
+        mine: str | None = None,
         offset: int = 0,
         limit: int = 50,
     ) -> tuple[int, list[WorkRow]]:
-        """What needs attention soonest first (a due escalation, meeting or check-back)."""
+        """What needs attention soonest first (a due escalation, meeting or check-back); with
+        `mine`, only the disputes that person convened a meeting of or was invited to."""
         where, args = scope.where("dispute_people")
+        if mine is not None:
+            where.append("case_id in (select case_id from meeting_people where actor_id = ?)")
+            args.append(mine)
         if compound is not None:
             condition, named = compound_where(compound)
             where.append(condition)

@@ -8,6 +8,7 @@ application, whose writers' clocks never quite agree, dates a command that is at
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
@@ -26,7 +27,9 @@ from casework.domain import (
     Repair,
     Role,
     Status,
+    ValidationError,
 )
+from casework.settings import clock_skew
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -172,3 +175,65 @@ def test_two_writers_racing_with_clocks_a_second_apart_lose_nothing_and_keep_ord
     finally:
         for app in writers:
             app.close()
+
+
+def test_the_tolerance_comes_from_casework_max_clock_skew_and_holds_as_set(
+    store_url: str,
+    clock: FakeClock,
+    resident: Actor,
+    staff: Actor,
+    t0: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CASEWORK_MAX_CLOCK_SKEW", " 0.5 ")
+    with Casework(store_url, clock=clock) as app:
+        assert app.max_clock_skew == timedelta(milliseconds=500)
+        case_id = app.report_repair(resident, FLAT, "tap drips", "plumbing")
+        clock.set(t0 - timedelta(milliseconds=501))
+        with pytest.raises(OutOfOrderError):
+            app.acknowledge(case_id, staff)
+        clock.set(t0 - timedelta(milliseconds=500))
+        app.acknowledge(case_id, staff)
+        assert app.history(case_id)[-1].at == t0
+    with Casework(store_url, clock=clock, max_clock_skew=timedelta(0)) as told:
+        assert told.max_clock_skew == timedelta(0)  # an argument wins over the environment
+    monkeypatch.setenv("CASEWORK_MAX_CLOCK_SKEW", "")
+    with Casework(store_url, clock=clock) as unset:
+        assert unset.max_clock_skew == timedelta(seconds=5)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("-1", "0 or more seconds"),
+        ("five", "a number of seconds"),
+        ("5s", "a number of seconds"),
+        ("nan", "a number of seconds"),
+        ("inf", "a number of seconds"),
+        ("1e300", "too large"),
+    ],
+)
+def test_a_bad_casework_max_clock_skew_stops_the_application_at_start_saying_why(
+    store_url: str, monkeypatch: pytest.MonkeyPatch, value: str, problem: str
+) -> None:
+    monkeypatch.setenv("CASEWORK_MAX_CLOCK_SKEW", value)
+    with pytest.raises(ValidationError, match=problem) as refused:
+        Casework(store_url)
+    assert str(refused.value).startswith("CASEWORK_MAX_CLOCK_SKEW ")
+    assert repr(value) in str(refused.value)
+
+
+@given(
+    seconds=st.floats(min_value=-1e9, max_value=1e9)
+    | st.sampled_from([math.nan, math.inf, -math.inf])
+    | st.integers(min_value=-(10**6), max_value=10**6)
+)
+def test_a_clock_skew_is_taken_exactly_when_it_is_a_finite_number_of_seconds_not_below_zero(
+    seconds: float,
+) -> None:
+    for given_as in (seconds, repr(seconds)):
+        if math.isfinite(seconds) and seconds >= 0:
+            assert clock_skew(given_as) == timedelta(seconds=seconds)
+        else:
+            with pytest.raises(ValidationError, match="CASEWORK_MAX_CLOCK_SKEW"):
+                clock_skew(given_as)

@@ -13,7 +13,7 @@ from casework_web.auth import (
     principal,
     well_formed_place,
 )
-from casework_web.errors import ErrorBody, error, error_responses
+from casework_web.errors import ErrorBody, error, error_responses, settings_problem
 from casework_web.observability import JsonFormatter, Metrics, RequestContext, configure_logging
 from casework_web.ops import Health, Readiness, nats_status, ops_router, store_status
 from casework_web.query import reject_unknown_query
@@ -44,6 +44,7 @@ __all__ = [
     "ops_router",
     "principal",
     "reject_unknown_query",
+    "settings_problem",
     "store_status",
     "well_formed_place",
 ]

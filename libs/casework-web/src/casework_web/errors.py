@@ -26,6 +26,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from pydantic import ValidationError as SettingsError
 from starlette.exceptions import HTTPException
 
 
@@ -140,3 +141,14 @@ def install_error_handlers(app: FastAPI, service: str) -> None:
         )
         response.headers["X-Request-ID"] = request_id
         return response
+
+
+def settings_problem(error: SettingsError) -> str:
+    """A service's settings refused at start, as one line a person can act on: which variable
+    and why, without pydantic's traceback and links (the console scripts print it and exit 2)."""
+    problems = []
+    for found in error.errors(include_url=False):
+        where = ".".join(str(part) for part in found.get("loc", ())) or "settings"
+        message = str(found.get("msg", "")).removeprefix("Value error, ")
+        problems.append(message if message.startswith(where) else f"{where}: {message}")
+    return "; ".join(problems)

@@ -42,16 +42,18 @@ from casework.domain.errors import (
 from casework.domain.leak import LeakEmergency
 from casework.domain.places import Address, Tier
 from casework.domain.repair import Repair
-from casework.settings import persistence_env, store_url
+from casework.settings import DEFAULT_MAX_CLOCK_SKEW, clock_skew, persistence_env, store_url
+from casework.settings import max_clock_skew as max_clock_skew_setting
 from casework.topics import is_case_topic
 
 TCase = TypeVar("TCase", bound=Case)
 
 MAX_ATTEMPTS = 8
 
-MAX_CLOCK_SKEW = timedelta(seconds=5)
+MAX_CLOCK_SKEW = DEFAULT_MAX_CLOCK_SKEW
 """How far behind a case's latest event a writer's clock may be and still have its command
-recorded, dated at that latest event (see `Casework.dated`)."""
+recorded, dated at that latest event (see `Casework.dated`), unless `CASEWORK_MAX_CLOCK_SKEW`
+or the `max_clock_skew` argument says otherwise."""
 
 _processing: ContextVar[ProcessingEvent[UUID] | None] = ContextVar(
     "casework_processing", default=None
@@ -80,14 +82,22 @@ class Casework(Application[UUID]):
         clock: Clock = system_clock,
         env: Mapping[str, str] | None = None,
         max_attempts: int = MAX_ATTEMPTS,
-        max_clock_skew: timedelta = MAX_CLOCK_SKEW,
+        max_clock_skew: timedelta | None = None,
     ) -> None:
+        """`max_clock_skew` None: `CASEWORK_MAX_CLOCK_SKEW` (seconds), else 5 s. Read here, with
+        the store, so every process that writes (services, relay, CLI) honours it, and a bad
+        value stops the process at start instead of surfacing at the first late command."""
+        skew = (
+            max_clock_skew_setting()
+            if max_clock_skew is None
+            else clock_skew(max_clock_skew, "max_clock_skew")
+        )
         settings = persistence_env(store or store_url())
         settings.update(env or {})
         super().__init__(env=settings)
         self.clock = clock
         self.max_attempts = max_attempts
-        self.max_clock_skew = max_clock_skew
+        self.max_clock_skew = skew
 
     def dated(self, case: Case, at: datetime) -> datetime:
         """The time to record a command on `case` with, given this writer's clock says `at`.

@@ -2,11 +2,17 @@
 
 `sqlite:///path/to/file.db` (the default, under `./var/`) or a `postgresql://` URL. eventsourcing's
 own recorders do the storing; this module only translates the URL into their settings.
+
+Also `CASEWORK_MAX_CLOCK_SKEW`: how many seconds a writer's clock may be behind a case's latest
+event and still have its command recorded (see `Casework.dated`); 5 unless set.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -23,6 +29,44 @@ def var_dir() -> Path:
 
 def store_url() -> str:
     return os.environ.get("CASEWORK_STORE") or f"sqlite:///{var_dir() / 'casework.db'}"
+
+
+CLOCK_SKEW_ENV = "CASEWORK_MAX_CLOCK_SKEW"
+DEFAULT_MAX_CLOCK_SKEW = timedelta(seconds=5)
+
+
+def clock_skew(value: object, name: str = CLOCK_SKEW_ENV) -> timedelta:
+    """A clock-skew tolerance given in seconds (or as a timedelta), refused with the reason if it
+    is not a finite number of seconds, 0 or more. 0 means no tolerance: a command whose clock is
+    behind the case's latest event at all is refused (`OutOfOrderError`)."""
+    seconds = math.nan
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float) and not isinstance(value, bool):  # True is no duration
+        seconds = float(value)
+    elif isinstance(value, str):
+        with contextlib.suppress(ValueError):  # not a number: nan, refused below
+            seconds = float(value.strip())
+    if not math.isfinite(seconds):
+        raise ValidationError(
+            f"{name} must be a number of seconds, e.g. 5 or 0.5 (default "
+            f"{DEFAULT_MAX_CLOCK_SKEW.total_seconds():g}); got {value!r}"
+        )
+    if seconds < 0:
+        raise ValidationError(
+            f"{name} must be 0 or more seconds (how far a writer's clock may be behind a "
+            f"case's latest event); got {value!r}"
+        )
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValidationError(f"{name} is too large for a duration; got {value!r}") from None
+
+
+def max_clock_skew() -> timedelta:
+    """`CASEWORK_MAX_CLOCK_SKEW` (seconds), else 5 seconds; a bad value is refused, not ignored."""
+    given = os.environ.get(CLOCK_SKEW_ENV, "")
+    return clock_skew(given) if given.strip() else DEFAULT_MAX_CLOCK_SKEW
 
 
 def persistence_env(url: str) -> dict[str, str]:

@@ -16,6 +16,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+import pydantic
+from casework_web import settings_problem
 from casework_web.tokens_cli import add_token_arguments, make_token
 
 from dispatch.config import Settings
@@ -38,7 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except pydantic.ValidationError as error:
+        print(f"casework-dispatch: {settings_problem(error)}", file=sys.stderr)
+        return 2
     if args.command == "token":
         return make_token(
             settings.tokens_path,

@@ -50,7 +50,7 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock = system_clock) -> Runtime:
-        app = Dispatch(settings.store, clock=clock)
+        app = Dispatch(settings.store, clock=clock, max_clock_skew=settings.max_clock_skew)
         board = Board(app, scheduled_kinds=settings.scheduled_kinds)
         return cls(settings, app, board, Scheduler(app, board), Drain(app, board))
 

@@ -347,7 +347,7 @@ ops = ops_router(
 def build_runtime(
     settings: Settings, clock: Clock, metrics: Metrics, tokens: TokenStore
 ) -> Runtime:
-    app = Casework(settings.store, clock=clock)
+    app = Casework(settings.store, clock=clock, max_clock_skew=settings.max_clock_skew)
     index = CaseIndex(settings.db_path)
     intake = Intake(
         app,

@@ -84,7 +84,7 @@ def run_measures(args: argparse.Namespace) -> int:
     start, end = _moment(args.start, "--from"), _moment(args.end, "--to")
     settings = Settings()
     places = Places.load(settings.places_file)
-    with Casework(settings.store) as app:
+    with Casework(settings.store, max_clock_skew=settings.max_clock_skew) as app:
         if args.rebuild:
 
             def show(reached: int, total: int) -> None:

@@ -16,7 +16,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+import pydantic
 from casework import CaseworkError
+from casework_web import settings_problem
 from casework_web.tokens_cli import DEFAULT_LIFETIME, Expiry, add_token_arguments
 from casework_web.tokens_cli import make_token as make_shared_token
 
@@ -44,7 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except pydantic.ValidationError as error:
+        print(f"casework-intake: {settings_problem(error)}", file=sys.stderr)
+        return 2
     if args.command == "token":
         return make_token(settings, args.actor, args.role, args.place, args.expiry)
     if args.command == "measures":

@@ -383,7 +383,7 @@ def ready(request: Request) -> MediationReadiness:
 
 
 def build_runtime(settings: Settings, clock: Clock) -> Runtime:
-    app = Casework(settings.store, clock=clock)
+    app = Casework(settings.store, clock=clock, max_clock_skew=settings.max_clock_skew)
     worklist = Worklist(settings.db_path)
     rt = Runtime(
         settings=settings,

@@ -7,11 +7,13 @@ settings only this service has carry the `MEDIATION_` prefix.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
-from casework.settings import store_url, var_dir
+from casework import ValidationError
+from casework.settings import CLOCK_SKEW_ENV, DEFAULT_MAX_CLOCK_SKEW, clock_skew, store_url, var_dir
 from casework_web import TOKENS_ENV
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TOKENS_FILE_NAME = "tokens.json"
@@ -33,6 +35,11 @@ class Settings(BaseSettings):
     var_dir: Path = Field(
         default_factory=var_dir,
         validation_alias=AliasChoices("CASEWORK_VAR_DIR", "MEDIATION_VAR_DIR"),
+    )
+    max_clock_skew: timedelta = Field(
+        default=DEFAULT_MAX_CLOCK_SKEW,
+        validation_alias=AliasChoices(CLOCK_SKEW_ENV, "MEDIATION_MAX_CLOCK_SKEW"),
+        description="Seconds a writer's clock may be behind a case's latest event (default 5).",
     )
     db: Path | None = Field(
         default=None, description="The worklist's own SQLite file; default var/mediation.db."
@@ -60,3 +67,12 @@ class Settings(BaseSettings):
     @property
     def tokens_path(self) -> Path:
         return self.tokens_file or self.var_dir / TOKENS_FILE_NAME
+
+    @field_validator("max_clock_skew", mode="before")
+    @classmethod
+    def _seconds(cls, value: object) -> timedelta:
+        """Seconds as `Casework` reads them (a bad value stops the service, saying why)."""
+        try:
+            return clock_skew(value, f"{CLOCK_SKEW_ENV} (or MEDIATION_MAX_CLOCK_SKEW)")
+        except ValidationError as error:
+            raise ValueError(str(error)) from None

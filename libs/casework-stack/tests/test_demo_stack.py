@@ -204,7 +204,7 @@ def test_rebuilding_the_read_models_from_the_store_gives_what_the_events_built(
 
     intake_db, mediation_db = demo.var / "intake.db", demo.var / "mediation.db"
     tables = [t for rm in INTAKE_READ_MODELS for t in rm.tables if t != rm.positions]
-    worklist = ["disputes", "dispute_people", "meetings"]
+    worklist = ["disputes", "dispute_people", "meeting_people", "meetings"]
     incremental = _tables(intake_db, tables), _tables(mediation_db, worklist)
     assert incremental[0]["cases"], "the intake's index was fed during the demo"
     assert incremental[1]["disputes"], "mediation's worklist was fed during the demo"

@@ -22,7 +22,16 @@ from casework.audit import HistoryEntry
 from casework.cli import main
 from casework.clock import FakeClock
 from casework.domain import SYSTEM, Actor, Case, Dispute, LeakEmergency, Repair, Role
-from casework.timeline import EVENT_LABELS, STATUS_LABELS
+from casework.timeline import (
+    EVENT_LABELS,
+    READING_LABELS,
+    STATUS_LABELS,
+    TAKEN_OFF,
+    readings,
+    render_timeline,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 FLAT = "jiayu-xx/jiating/b3/0501"
 
@@ -147,6 +156,7 @@ def test_history_as_json_holds_every_event_with_all_its_fields_and_the_current_s
     for got, entry in zip(document["events"], stored.history, strict=True):
         assert got["event"] == entry.event
         assert got["label"] == EVENT_LABELS[entry.event]
+        assert got["reading"] == ""  # nothing taken off anyone in a leak handled by staff
         assert got["topic"] == entry.topic
         assert datetime.fromisoformat(got["at"]) == entry.at
         assert (got["actor_id"], got["actor_role"]) == (entry.actor_id, entry.actor_role)
@@ -427,6 +437,110 @@ def test_every_event_a_case_file_can_hold_has_a_chinese_label(kind: type[Case]) 
     events = _recordable_events(kind)
     assert "Reported" in events
     assert events <= set(EVENT_LABELS), sorted(events - set(EVENT_LABELS))
+
+
+# ---------------------------------------------------- a refusal and a reassignment read apart
+
+
+def _take_off(app: Casework, case_id: UUID, manager: Actor, reason: str) -> None:
+    """What dispatch's reassign records on the case (the library has no command of its own)."""
+    case = app.get_case(case_id)
+    case.take_off(manager, app.dated(case, app.clock()), reason)
+    app.save(case)
+
+
+def test_history_tells_a_manager_taking_work_off_from_a_worker_declining_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    clock: FakeClock,
+    staff: Actor,
+    manager: Actor,
+    volunteer: Actor,
+    resident: Actor,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = f"sqlite:///{tmp_path / 'casework.db'}"
+    monkeypatch.setenv("CASEWORK_STORE", url)
+    with Casework(url, clock=clock) as app:
+        case_id = app.report_repair(resident, FLAT, "tap drips", "plumbing")
+        app.assign(case_id, manager, volunteer, "plumber in the building")
+        clock.advance(timedelta(minutes=5))
+        app.decline_assignment(case_id, volunteer, "away this week")
+        app.assign(case_id, manager, staff, "staff plumber")
+        clock.advance(timedelta(minutes=5))
+        app.start_work(case_id, staff)
+        _take_off(app, case_id, manager, "fell ill on the job")
+
+    assert READING_LABELS[TAKEN_OFF] != EVENT_LABELS["AssignmentDeclined"]
+    text = run(capsys, "history", str(case_id))
+    assert text.code == 0
+    declined, taken_off = (line for line in _event_lines(text.out) if "AssignmentDeclined" in line)
+    assert "已退单 AssignmentDeclined  volunteer-zhao (志愿者 volunteer)" in declined
+    assert "why: away this week" in declined
+    assert "已撤回派单" not in declined
+    assert TAKEN_OFF not in declined
+    assert "已撤回派单 AssignmentDeclined (taken_off)  manager-wang (物业经理" in taken_off
+    assert "why: fell ill on the job" in taken_off
+    assert "已退单" not in taken_off
+
+    document = json.loads(run(capsys, "history", str(case_id), "--json").out)
+    events = [e for e in document["events"] if e["event"] == "AssignmentDeclined"]
+    assert [(e["reading"], e["label"], e["actor_id"], e["reason"]) for e in events] == [
+        ("", "已退单", "volunteer-zhao", "away this week"),
+        ("taken_off", "已撤回派单", "manager-wang", "fell ill on the job"),
+    ]
+
+
+WORKERS = (
+    Actor("staff-li", Role.PROPERTY_STAFF),
+    Actor("volunteer-zhao", Role.VOLUNTEER),
+    Actor("manager-wang", Role.PROPERTY_MANAGER),
+)
+
+
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(WORKERS), st.booleans(), st.booleans()),
+        min_size=1,
+        max_size=5,
+    )
+)
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_a_give_back_reads_taken_off_exactly_when_someone_else_than_its_holder_recorded_it(
+    steps: list[tuple[Actor, bool, bool]],
+) -> None:
+    """Whoever holds the work (the manager too), started or not, given back or taken off."""
+    manager = WORKERS[2]
+    clock = FakeClock(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+    expected = []
+    with Casework("sqlite:///:memory:", clock=clock) as app:
+        case_id = app.report_repair(Actor("resident-0302", Role.RESIDENT), FLAT, "tap", "plumbing")
+        for number, (holder, started, by_manager) in enumerate(steps):
+            app.assign(case_id, manager, holder, "free and near")
+            clock.advance(timedelta(minutes=1))
+            if started and by_manager:  # the holder declines only before the work starts
+                app.start_work(case_id, holder)
+            if by_manager:
+                _take_off(app, case_id, manager, f"reason {number}")
+            else:
+                app.decline_assignment(case_id, holder, f"reason {number}")
+            expected.append(TAKEN_OFF if by_manager and holder != manager else "")
+        history = app.history(case_id)
+    given_back = [
+        (reading, entry.reason)
+        for entry, reading in zip(history, readings(history), strict=True)
+        if entry.event == "AssignmentDeclined"
+    ]
+    assert given_back == [(want, f"reason {n}") for n, want in enumerate(expected)]
+    assert all(
+        r == ""
+        for e, r in zip(history, readings(history), strict=True)
+        if e.event != "AssignmentDeclined"
+    )
+    lines = [line for line in render_timeline(history).splitlines() if "AssignmentDeclined" in line]
+    for line, want in zip(lines, expected, strict=True):
+        assert line.count("已撤回派单") == (want == TAKEN_OFF)
+        assert line.count("已退单") == (want == "")
 
 
 # ---------------------------------------------------------------- plugged-in commands

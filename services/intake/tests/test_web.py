@@ -8,9 +8,10 @@ import html
 import re
 from typing import Any
 
+from casework import Actor, Role
 from casework.testing.stories import dispute_story
 from casework_web import TokenStore
-from intake.testing import OTHER_COMPOUND, Desk
+from intake.testing import FLAT, OTHER_COMPOUND, Desk
 
 
 def token_of(headers: dict[str, str]) -> str:
@@ -169,6 +170,39 @@ def test_the_case_file_shows_the_ladder_state_and_timeline_as_of_any_event(
     scripted = desk.client.get(f"/ui/cases/{case_id}?v=1", headers=desk.auditor())
     assert scripted.status_code == 200
     assert "已上报 reported" in scripted.text
+
+
+def test_the_timeline_tells_a_manager_taking_work_off_from_a_worker_declining_it(
+    sqlite_desk: Desk,
+) -> None:
+    desk = sqlite_desk
+    app = desk.client.app.state.runtime.intake.app  # type: ignore[attr-defined]
+    manager = Actor("manager-wang", Role.PROPERTY_MANAGER)
+    volunteer = Actor("volunteer-zhao", Role.VOLUNTEER)
+    staff = Actor("staff-li", Role.PROPERTY_STAFF)
+    case_id = app.report_repair(Actor("r-0302", Role.RESIDENT), FLAT, "tap drips", "plumbing")
+    app.assign(case_id, manager, volunteer, "plumber in the building")
+    app.decline_assignment(case_id, volunteer, "away this week")
+    app.assign(case_id, manager, staff, "staff plumber")
+    case = app.get_case(case_id)  # dispatch's reassign: Case.take_off, recorded by the manager
+    case.take_off(manager, app.dated(case, app.clock()), "fell ill on the job")
+    app.save(case)
+    sign_in(desk, desk.auditor())
+    page = desk.client.get(f"/ui/cases/{case_id}")
+    assert page.status_code == 200
+
+    rows = [
+        html.unescape(r) for r in re.findall(r"data-version=\"\d+\">(.*?)</tr>", page.text, re.S)
+    ]
+    declined, taken_off = (r for r in rows if "AssignmentDeclined" in r)
+    assert '已退单 <span class="code">AssignmentDeclined</span>' in declined
+    assert "volunteer-zhao" in declined
+    assert "away this week" in declined
+    assert "已撤回派单" not in declined
+    assert '已撤回派单 <span class="code">AssignmentDeclined (taken_off)</span>' in taken_off
+    assert "manager-wang" in taken_off
+    assert "fell ill on the job" in taken_off
+    assert "已退单" not in taken_off
 
 
 def test_a_malformed_dashboard_form_is_a_page_saying_what_to_fix(sqlite_desk: Desk) -> None:

@@ -61,6 +61,10 @@ EVENT_LABELS: dict[str, str] = {
 }
 """Every event a case file can hold, by the event's class name."""
 
+TAKEN_OFF = "taken_off"
+READING_LABELS: dict[str, str] = {TAKEN_OFF: "已撤回派单"}
+"""Events a case file reads differently by who recorded them, by reading code (see `readings`)."""
+
 KIND_LABELS: dict[str, str] = {"repair": "报修", "leak": "漏水应急", "dispute": "矛盾纠纷"}
 
 STATUS_LABELS: dict[str, str] = {
@@ -83,8 +87,44 @@ def _bilingual(labels: Mapping[str, str], code: str) -> str:
     return f"{label} {code}" if label else code
 
 
-def event_label(event: str) -> str:
-    return _bilingual(EVENT_LABELS, event)
+def readings(entries: Sequence[HistoryEntry]) -> list[str]:
+    """Per entry, how to read it beyond its event code: `taken_off` or ''.
+
+    A manager taking work off its holder (`Case.take_off`, dispatch's reassign) records the same
+    `AssignmentDeclined` as a worker giving it back (退单), by the manager, with the reason; an
+    auditor must still tell a reassignment from a refusal. Who recorded it tells them apart: the
+    holder declines, anyone else takes it off. The holder is read from the case file as the
+    domain reads it (only `Assigned` sets it, only `AssignmentDeclined` clears it), so hand in
+    the case's entries from its first, and old records read right too.
+    """
+    holder: str | None = None
+    found: list[str] = []
+    for entry in entries:
+        reading = ""
+        if entry.event == "Assigned":
+            holder = str(entry.details.get("assignee_id", "")) or None
+        elif entry.event == "AssignmentDeclined":
+            if holder is not None and entry.actor_id != holder:
+                reading = TAKEN_OFF
+            holder = None
+        found.append(reading)
+    return found
+
+
+def label_of(event: str, reading: str = "") -> str:
+    """The Chinese label of an event as read (`readings`); '' for an event newer than the table."""
+    return READING_LABELS.get(reading) or EVENT_LABELS.get(event, "")
+
+
+def code_of(event: str, reading: str = "") -> str:
+    """The code shown beside the label: the event's, with the reading when there is one."""
+    return f"{event} ({reading})" if reading else event
+
+
+def event_label(event: str, reading: str = "") -> str:
+    label = label_of(event, reading)
+    code = code_of(event, reading)
+    return f"{label} {code}" if label else code
 
 
 def role_label(role: str) -> str:
@@ -123,13 +163,14 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
-def entry_to_json(entry: HistoryEntry) -> dict[str, Any]:
-    """Every field of one event, plus its display label."""
+def entry_to_json(entry: HistoryEntry, reading: str = "") -> dict[str, Any]:
+    """Every field of one event, plus its display label and reading (`readings`)."""
     return {
         "case_id": str(entry.case_id),
         "version": entry.version,
         "event": entry.event,
-        "label": EVENT_LABELS.get(entry.event, ""),
+        "reading": reading,
+        "label": label_of(entry.event, reading),
         "topic": entry.topic,
         "at": entry.at.isoformat(),
         "actor_id": entry.actor_id,
@@ -153,7 +194,9 @@ def case_document(
         "case_id": str(state.get("id", entries[0].case_id if entries else "")),
         "kind": state.get("kind", ""),
         "as_of": dict(as_of) if as_of is not None else None,
-        "events": [entry_to_json(e) for e in entries],
+        "events": [
+            entry_to_json(e, reading) for e, reading in zip(entries, readings(entries), strict=True)
+        ],
         "state": jsonable(state),
     }
 
@@ -188,12 +231,12 @@ def format_details(details: Mapping[str, Any]) -> str:
     return " ".join(pairs)
 
 
-def render_entry(entry: HistoryEntry, version_width: int = 2) -> str:
+def render_entry(entry: HistoryEntry, version_width: int = 2, reading: str = "") -> str:
     """One line: version, time, event, actor and role, tier, reason, details, short hash."""
     parts = [
         f"v{entry.version:<{version_width}}",
         _time(entry.at),
-        event_label(entry.event),
+        event_label(entry.event, reading),
         f"{entry.actor_id} ({role_label(entry.actor_role)})",
         f"@ {tier_label(entry.tier)}",
     ]
@@ -215,7 +258,10 @@ def render_header(state: Mapping[str, Any]) -> str:
 
 def render_timeline(entries: Sequence[HistoryEntry]) -> str:
     width = len(str(entries[-1].version)) if entries else 1
-    return "\n".join("  " + render_entry(e, width) for e in entries)
+    return "\n".join(
+        "  " + render_entry(e, width, reading)
+        for e, reading in zip(entries, readings(entries), strict=True)
+    )
 
 
 _STATE_LABELLED = {

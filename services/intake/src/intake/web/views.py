@@ -15,9 +15,11 @@ from typing import Any
 from casework import Case, Tier, VerifyResult
 from casework.audit import HistoryEntry
 from casework.timeline import (
-    EVENT_LABELS,
+    code_of,
     format_details,
     kind_label,
+    label_of,
+    readings,
     role_label,
     status_label,
     tier_label,
@@ -38,6 +40,8 @@ class TimelineRow:
     version: int
     at: str
     event: str
+    code: str
+    """The event's code, with its reading when it has one (`AssignmentDeclined (taken_off)`)."""
     label: str
     actor_id: str
     role: str
@@ -93,7 +97,8 @@ def timeline_rows(entries: Sequence[HistoryEntry], version: int) -> list[Timelin
             version=e.version,
             at=local(e.at),
             event=e.event,
-            label=EVENT_LABELS.get(e.event, ""),
+            code=code_of(e.event, reading),
+            label=label_of(e.event, reading),
             actor_id=e.actor_id,
             role=role_label(e.actor_role),
             tier=tier_label(e.tier),
@@ -102,7 +107,7 @@ def timeline_rows(entries: Sequence[HistoryEntry], version: int) -> list[Timelin
             hash=e.hash[:12],
             when="current" if e.version == version else "past" if e.version < version else "later",
         )
-        for e in entries
+        for e, reading in zip(entries, readings(entries), strict=True)
     ]
 
 

@@ -3,7 +3,8 @@
     casework-dispatch [--host H] [--port P]       serve (reads CASEWORK_STORE, NATS_URL, …):
                                                   the API, the consumer, the scheduler, the queue
     casework-dispatch token --actor ID --role ROLE [--place PATH]
-                                                  make an access token (casework-token make)
+                                                  make an access token (casework-token make;
+        [--expires-in 90d | --expires-at T | --no-expiry] 90 days unless told)
 
 Every replica is the same process; run more of them against the same store and NATS to scale.
 SIGTERM or Ctrl-C stops it gracefully: the message in hand is finished and acked, the rest is

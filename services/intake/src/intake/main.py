@@ -2,7 +2,8 @@
 
     casework-intake --port 8000                     serve (reads CASEWORK_STORE, NATS_URL)
     casework-intake token --actor ID --role ROLE [--place PATH]
-                                                    make a token; printed on the last line
+                                                    make a token; printed on the last line;
+        [--expires-in 90d | --expires-at T | --no-expiry]   it expires in 90 days unless told
     casework-intake measures [--compound C] [--from T] [--to T] [--json] [--rebuild]
                                                     the measures (also `casework measures`)
 

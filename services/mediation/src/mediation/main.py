@@ -2,7 +2,8 @@
 
     casework-mediation --port 8002                  serve (reads CASEWORK_STORE, NATS_URL)
     casework-mediation token --actor ID --role ROLE [--place PATH]
-                                                    make a token; printed on the last line
+                                                    make a token; printed on the last line;
+        [--expires-in 90d | --expires-at T | --no-expiry]   it expires in 90 days unless told
 
 Tokens live in the file every Casework service shares (`CASEWORK_TOKENS_FILE`, default
 var/tokens.json), which keeps only each token's SHA-256.

@@ -48,6 +48,7 @@ EVENT_LABELS: dict[str, str] = {
     "WaterStopped": "已止水",
     "CauseRecorded": "已查明原因",
     # dispute 矛盾纠纷
+    "LeadMediatorNamed": "确定主调解人",
     "MediationConvened": "已召集调解",
     "ParticipantInvited": "追加邀请参会",
     "ParticipantJoined": "临时加入调解",

@@ -18,6 +18,7 @@ from casework.contracts.payloads import (
     DeadlinesSetFields,
     DisputeReportedFields,
     EscalatedFields,
+    LeadMediatorNamedFields,
     LeakReportedFields,
     LinkedToCaseFields,
     MediationConvenedFields,
@@ -251,6 +252,12 @@ class DisputeParticipantInvitedV1(ParticipantInvitedFields, DisputeEvent):
     )
 
 
+class DisputeLeadMediatorNamedV1(LeadMediatorNamedFields, DisputeEvent):
+    type: Literal["casework.dispute.lead_mediator_named.v1"] = (
+        "casework.dispute.lead_mediator_named.v1"
+    )
+
+
 class DisputeMeetingRescheduledV1(MeetingRescheduledFields, DisputeEvent):
     type: Literal["casework.dispute.meeting_rescheduled.v1"] = (
         "casework.dispute.meeting_rescheduled.v1"
@@ -407,6 +414,7 @@ EVENT_MODELS: tuple[type[CaseEvent], ...] = (
     DisputeMediationConvenedV1,
     DisputeParticipantJoinedV1,
     DisputeParticipantInvitedV1,
+    DisputeLeadMediatorNamedV1,
     DisputeMeetingRescheduledV1,
     DisputeMeetingCancelledV1,
     DisputeRoundHeldV1,

@@ -130,6 +130,14 @@ class ParticipantInvitedFields(Contract):
     )
 
 
+class LeadMediatorNamedFields(Contract):
+    lead_id: str = Field(
+        description="who leads the dispute at its tier from now: the actor, who took the lead, "
+        "or a mediator the tier's head named; `reason` says why. Lapses when the dispute climbs"
+    )
+    lead_role: str
+
+
 class MeetingRescheduledFields(Contract):
     meeting_id: str
     scheduled_for: AwareDatetime = Field(description="the next round's new time")

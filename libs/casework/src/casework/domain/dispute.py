@@ -13,7 +13,7 @@ from typing import Any
 
 from casework.domain.actors import Actor, Role, check_may
 from casework.domain.case import Case, Status, _require_text
-from casework.domain.errors import InvalidTransitionError, ValidationError
+from casework.domain.errors import InvalidTransitionError, NotPermittedError, ValidationError
 from casework.domain.ladder import FAILED_ROUNDS_BEFORE_ESCALATION, LOCAL_TIME
 from casework.domain.places import Address, Tier
 
@@ -75,6 +75,16 @@ CONVENERS: dict[Tier, frozenset[Role]] = {
 """Who mediates at each tier: the building leader in the building (the compound's trinity may
 step in), the trinity at the compound (the community officer may sit in), the community at the
 community, where the compound's party branch may lead, as in the article's gate case."""
+
+TIER_HEADS: dict[Tier, Role] = {
+    Tier.BUILDING: Role.BUILDING_LEADER,
+    Tier.COMPOUND: Role.PARTY_SECRETARY,
+    Tier.COMMUNITY: Role.COMMUNITY_OFFICER,
+}
+"""Who heads mediation at each tier, and so may name which of the tier's mediators leads a
+dispute there: the building leader (楼栋长), the compound's party branch secretary (who often
+chairs the owners' committee too, 一肩挑), the community officer (社区干部). Anyone in `CONVENERS`
+for the tier may take the lead themself."""
 
 MATTERS: dict[str, tuple[str, Tier]] = {
     "household_terms": ("住户间的赔偿与约定 terms between households", Tier.BUILDING),
@@ -296,8 +306,27 @@ class Dispute(Case):
         def apply_to(self, case: Any) -> None:
             case.commitments[self.commitment_index]["status"] = "due"
 
+    @dataclass(frozen=True)
+    class LeadMediatorNamed(Case.Event):
+        """Who answers for the dispute at `tier` from now on: a mediator there who took the lead
+        (`lead_id` is the actor) or whom the tier's head named; `reason` says why. The lead
+        lapses when the dispute climbs: the tier above has its own people."""
+
+        lead_id: str
+        lead_role: str
+
+        def apply_to(self, case: Any) -> None:
+            case.lead = {
+                "id": self.lead_id,
+                "role": self.lead_role,
+                "tier": self.tier,
+                "named_by": self.actor_id,
+                "since": self.timestamp.isoformat(),
+            }
+
     def __init__(self) -> None:
         super().__init__()
+        self.lead: dict[str, str] | None = None
         self.category = ""
         self.parties: list[str] = []
         self.meetings: dict[str, dict[str, Any]] = {}
@@ -804,6 +833,63 @@ class Dispute(Case):
             raise ValidationError(f"grounds must be one of {', '.join(ESCALATION_GROUNDS)}")
         self.escalate(actor, at, f"{stated}: {said}" if said else stated)
 
+    @property
+    def lead_mediator(self) -> dict[str, str] | None:
+        """Who leads the dispute at its current tier (`id`, `role`, `named_by`, `since`), or
+        None: nobody took it, or its lead was at a tier it has since climbed from."""
+        lead = self.lead
+        if lead is None or lead["tier"] != self.tier.value:
+            return None
+        return dict(lead)
+
+    def name_lead_mediator(self, actor: Actor, at: datetime, lead: Actor, reason: str) -> None:
+        """Make `lead` the one who answers for the dispute at its tier, so a dispute with no
+        meeting yet is still on someone's own list. A mediator of the tier (`CONVENERS`) takes it
+        themself (`lead` is the actor), unless a colleague leads it already; the tier's head
+        (`TIER_HEADS`) names any of them, a colleague's lead included. Either way with a reason."""
+        check_may(actor, "convene_mediation")
+        self.check_unsettled("take a lead mediator")
+        head = TIER_HEADS[self.tier]
+        current = self.lead_mediator
+        if lead.id == actor.id:
+            if lead.role is not actor.role:
+                raise ValidationError(
+                    f"{actor.id} acts as a {actor.role.value}, so leads as one, not as a "
+                    f"{lead.role.value}"
+                )
+            self.check_mediator(actor, "lead its mediation")
+            if current is not None and current["id"] != actor.id and actor.role is not head:
+                raise InvalidTransitionError(
+                    f"{current['id']} ({current['role']}) leads dispute {self.id} at the "
+                    f"{self.tier.value} since {current['since']}; the {head.value} ({head.label}) "
+                    "can name another lead"
+                )
+        else:
+            if actor.role is not head:
+                raise NotPermittedError(
+                    f"only the {head.value} ({head.label}) names who leads a dispute at the "
+                    f"{self.tier.value}; a {actor.role.value} may take the lead themself"
+                )
+            if lead.role not in CONVENERS[self.tier]:
+                who = ", ".join(sorted(r.value for r in CONVENERS[self.tier]))
+                raise InvalidTransitionError(
+                    f"a {lead.role.value} does not mediate at the {self.tier.value} tier, so "
+                    f"cannot lead a dispute there; who does: {who}"
+                )
+        if current is not None and current["id"] == lead.id:
+            raise InvalidTransitionError(
+                f"{lead.id} already leads dispute {self.id} at the {self.tier.value} "
+                f"(since {current['since']})"
+            )
+        self._record(
+            self.LeadMediatorNamed,
+            actor,
+            at,
+            reason=_require_text(reason, "the reason for this lead"),
+            lead_id=lead.id,
+            lead_role=lead.role.value,
+        )
+
     def tally_citation(self) -> str:
         """ "tally of round 3 of meeting m1: site A 41, site B 37" for the latest tallied round."""
         if self.last_tally_round is None:
@@ -863,6 +949,7 @@ class Dispute(Case):
         return {
             "category": self.category,
             "parties": list(self.parties),
+            "lead_mediator": self.lead_mediator,
             "meetings": {k: dict(v) for k, v in self.meetings.items()},
             "rounds_held": self.rounds_held,
             "failed_rounds_at_tier": self.failed_rounds_at_tier,

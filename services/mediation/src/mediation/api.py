@@ -22,6 +22,7 @@ from casework.domain.dispute import (
     MATTERS,
     MEETING_FORMS,
     OPEN_FORMS,
+    TIER_HEADS,
 )
 from casework.domain.ladder import FAILED_ROUNDS_BEFORE_ESCALATION
 from casework_web import (
@@ -49,6 +50,7 @@ from mediation.schemas import (
     FollowUpCreate,
     FormRule,
     InvitationCreate,
+    LeadCreate,
     MatterRule,
     MediationRules,
     MeetingCancel,
@@ -81,6 +83,12 @@ class MediationMetrics(Metrics):
             "mediation_meetings_changed_total",
             "Meetings rescheduled, cancelled or with people invited",
             ["change"],
+            registry=self.registry,
+        )
+        self.leads = Counter(
+            "mediation_leads_total",
+            "Lead mediators recorded: taken by themselves, or named by the tier's head",
+            ["how"],
             registry=self.registry,
         )
         self.rounds = Counter(
@@ -152,9 +160,13 @@ def list_disputes(
     mine: Annotated[
         bool,
         Query(
-            description="only the disputes you convened a meeting of, or were invited to one "
-            "of (at its convening, after it, or as a walk-in)"
+            description="only the disputes you lead, convened a meeting of, or were invited "
+            "to one of (at its convening, after it, or as a walk-in)"
         ),
+    ] = False,
+    unled: Annotated[
+        bool,
+        Query(description="only the disputes nobody leads at their tier (POST .../lead)"),
     ] = False,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -167,6 +179,7 @@ def list_disputes(
         status=status.value if status else None,
         include_closed=include_closed,
         mine=mine,
+        unled=unled,
         offset=offset,
         limit=limit,
     )
@@ -203,6 +216,21 @@ def convene(case_id: CaseId, body: MeetingCreate, who: Who, request: Request) ->
     meeting = rt.desk.convene(who, case_id, body)
     rt.metrics.meetings.labels(meeting.form, meeting.tier).inc()
     return meeting
+
+
+@disputes.post(
+    "/{case_id}/lead",
+    response_model=DisputePublic,
+    responses=_ACTION,
+    summary="Take the lead of the dispute at its tier yourself, or (the tier's head) name its "
+    "lead mediator, with the reason; the lead lapses when the dispute climbs",
+)
+def lead(case_id: CaseId, body: LeadCreate, who: Who, request: Request) -> DisputePublic:
+    rt = runtime(request)
+    request.state.case_id = case_id
+    dispute = rt.desk.lead(who, case_id, body)
+    rt.metrics.leads.labels("taken" if body.lead is None else "named").inc()
+    return dispute
 
 
 @meetings.post(
@@ -350,6 +378,7 @@ MEDIATION_RULES = MediationRules(
             tier=tier,
             label=tier.label,
             mediators=sorted(r.value for r in CONVENERS[tier]),
+            head=TIER_HEADS[tier].value,
             forms=[f for f, (_, tiers) in MEETING_FORMS.items() if tier in tiers],
         )
         for tier in Tier

@@ -141,6 +141,22 @@ class InvitationCreate(Body):
     )
 
 
+class LeadIn(Body):
+    id: Id = Field(description="the mediator who is to lead")
+    role: Role = Field(description="their role: one of those who mediate at the dispute's tier")
+
+
+class LeadCreate(Body):
+    lead: LeadIn | None = Field(
+        default=None,
+        description="omitted: you take the lead yourself (you must mediate at the dispute's "
+        "tier). Named: the tier's head (GET /mediation-rules, `head`) names one of its mediators",
+    )
+    reason: LongText = Field(
+        description="why this lead, e.g. 'the cars are in the car park I run', for the case file"
+    )
+
+
 class MeetingReschedule(Body):
     scheduled_for: AwareDatetime = Field(description="the next round's new time, with its timezone")
     place: Text | None = Field(default=None, description="a new place; omitted keeps the place")
@@ -263,6 +279,14 @@ class EscalationPublic(BaseModel):
     reason: str
 
 
+class LeadPublic(BaseModel):
+    id: str
+    role: str
+    named_by: str = Field(description="who took the lead (the lead) or named them (the head)")
+    since: datetime
+    reason: str
+
+
 class DisputePublic(BaseModel):
     case_id: str
     version: int
@@ -287,6 +311,10 @@ class DisputePublic(BaseModel):
     settled_tier: str | None
     links: list[dict[str, str]]
     next_action: str
+    lead: LeadPublic | None = Field(
+        description="who answers for the dispute at its tier; none when nobody took it or it "
+        "climbed since (the lead lapses on a climb)"
+    )
 
 
 class RoundRecorded(BaseModel):
@@ -321,6 +349,8 @@ class WorkItem(BaseModel):
         description="the soonest of: a deadline that escalates it, its next meeting, a "
         "commitment's due date (the list is sorted by it)"
     )
+    lead_id: str | None = Field(description="its lead mediator at its tier, if any")
+    lead_role: str | None
 
 
 class WorkPage(BaseModel):
@@ -342,6 +372,7 @@ class TierRule(BaseModel):
     tier: Tier
     label: str
     mediators: list[str]
+    head: str = Field(description="the role that may name which mediator leads a dispute here")
     forms: list[str]
 
 

@@ -5,7 +5,8 @@ feed, the API and the scheduler can all `refresh` it from the case they just rea
 a row is replaced only by one from a later version of the case. Moments are kept as UTC ISO
 strings so that SQL compares them correctly. Meetings are indexed too, so that
 `POST /meetings/{id}/rounds` finds its dispute without the caller naming it, and so are the people
-at its meetings (who convened one, who was invited or walked in), for a mediator's own list.
+at its meetings (who convened one, who was invited or walked in), for a mediator's own list,
+beside the dispute's lead mediator at its tier (`lead_id`), which also puts it on that list.
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ create table if not exists disputes (
     from_leak text,
     next_action text not null,
     attention_at text,
-    open integer not null
+    open integer not null,
+    lead_id text,
+    lead_role text
 );
 create index if not exists disputes_place on disputes (community, compound, tier);
 create index if not exists disputes_attention on disputes (open, attention_at);
@@ -76,9 +79,13 @@ create index if not exists meetings_case on meetings (case_id);
 """
 
 
-SCHEMA_VERSION = 2
-"""The worklist file's `user_version`: 2 indexes the people at each dispute's meetings. A file
-from before (0) gets the index filled once, at start, from the store (`behind`, `caught_up`)."""
+SCHEMA_VERSION = 3
+"""The worklist file's `user_version`: 2 indexes the people at each dispute's meetings, 3 adds
+the lead mediator's columns. A file from before gets the columns added and every row filled once,
+at start, from the store (`behind`, `caught_up`)."""
+
+_ADDED_COLUMNS = (("lead_id", "text"), ("lead_role", "text"))
+"""Columns added to `disputes` after its first version, last in the table as in `WorkRow`."""
 
 
 def utc(moment: datetime | None) -> str | None:
@@ -115,6 +122,8 @@ class WorkRow:
     next_action: str
     attention_at: str | None
     open: int
+    lead_id: str | None = None
+    lead_role: str | None = None
 
 
 def awaits_round(meeting: dict[str, Any]) -> bool:
@@ -190,6 +199,7 @@ def row_for(case: Dispute) -> WorkRow:
     next_meeting = min(upcoming) if upcoming else None
     next_due = min(pending_due) if pending_due else None
     moments = [m for m in (escalation_due, next_meeting, next_due) if m is not None]
+    lead = case.lead_mediator
     return WorkRow(
         case_id=str(case.id),
         version=case.version,
@@ -217,6 +227,8 @@ def row_for(case: Dispute) -> WorkRow:
         next_action=next_action(case),
         attention_at=utc(min(moments)) if moments else None,
         open=0 if case.status is Status.CLOSED else 1,
+        lead_id=lead["id"] if lead else None,
+        lead_role=lead["role"] if lead else None,
     )
 
 
@@ -224,6 +236,10 @@ class Worklist(SqliteReadModel):
     def __init__(self, path: Path) -> None:
         super().__init__(path, _SCHEMA)
         with self._lock:
+            have = {row[1] for row in self._db.execute("pragma table_info(disputes)")}
+            for column, kind in _ADDED_COLUMNS:
+                if column not in have:  # a file from before the column: `behind` refills it
+                    self._db.execute(f"alter table disputes add column {column} {kind}")
             empty = self._db.execute("select count(*) from disputes").fetchone()[0] == 0
         if empty:
             self.caught_up()
@@ -316,15 +332,22 @@ class Worklist(SqliteReadModel):
         status: str | None = None,
         include_closed: bool = False,
         mine: str | None = None,
+        unled: bool = False,
         offset: int = 0,
         limit: int = 50,
     ) -> tuple[int, list[WorkRow]]:
         """What needs attention soonest first (a due escalation, meeting or check-back); with
-        `mine`, only the disputes that person convened a meeting of or was invited to."""
+        `mine`, only the disputes that person leads, convened a meeting of or was invited to;
+        with `unled`, only those nobody leads at their tier."""
         where, args = scope.where("dispute_people")
         if mine is not None:
-            where.append("case_id in (select case_id from meeting_people where actor_id = ?)")
-            args.append(mine)
+            where.append(
+                "(lead_id = ? or case_id in "
+                "(select case_id from meeting_people where actor_id = ?))"
+            )
+            args.extend([mine, mine])
+        if unled:
+            where.append("lead_id is null")
         if compound is not None:
             condition, named = compound_where(compound)
             where.append(condition)

@@ -184,6 +184,21 @@ def test_the_stories_end_where_the_article_says(demo: DemoRun) -> None:
     seated = {p["role"] for p in council.details["participants"]}
     assert "county_department_rep" in seated
     assert "Escalated" in events(str(gate.id))
+    # The secretary took the lead at the compound and invited the building leader before the
+    # round; after the climb the community officer took it (the compound's lead had lapsed).
+    gate_file = events(str(gate.id))
+    assert gate_file.index("ParticipantInvited") < gate_file.index("RoundHeld")
+    leads = [
+        (e.details["lead_id"], e.tier)
+        for e in histories[str(gate.id)]
+        if e.event == "LeadMediatorNamed"
+    ]
+    assert leads == [
+        ("party-secretary-wanxin", "compound"),
+        ("community-officer-jiayu-xx", "community"),
+    ]
+    assert gate.lead_mediator is not None
+    assert gate.lead_mediator["id"] == "community-officer-jiayu-xx"
 
     shed = next(c for c in disputes if c.category == "ev_charging")
     rounds = [e for e in histories[str(shed.id)] if e.event == "RoundHeld"]
@@ -208,6 +223,8 @@ def test_rebuilding_the_read_models_from_the_store_gives_what_the_events_built(
     incremental = _tables(intake_db, tables), _tables(mediation_db, worklist)
     assert incremental[0]["cases"], "the intake's index was fed during the demo"
     assert incremental[1]["disputes"], "mediation's worklist was fed during the demo"
+    leads = [row[-2] for row in incremental[1]["disputes"]]  # lead_id, lead_role last
+    assert "community-officer-jiayu-xx" in leads, "a lead on the worklist, fed over NATS"
 
     done = subprocess.run(
         [str(CASEWORK), "rebuild"],
@@ -339,15 +356,16 @@ def test_an_auditor_sees_the_demos_stories_in_chromium(demo: DemoRun, tmp_path: 
                     "起点 entered here"
                 )
 
-                page.get_by_test_id("asof-3").click()  # the residents' talk, in the compound
-                expect(page.get_by_test_id("asof-label")).to_contain_text(f"event 3 of {events}")
+                # the residents' talk, in the compound (after the secretary took the lead)
+                page.get_by_test_id("asof-4").click()
+                expect(page.get_by_test_id("asof-label")).to_contain_text(f"event 4 of {events}")
                 expect(page.get_by_test_id("state")).to_contain_text("调解中 in_mediation")
                 expect(ladder.locator('[data-tier="compound"]')).to_contain_text(
                     "当前 the case is here"
                 )
                 expect(ladder.locator('[data-tier="community"]')).not_to_contain_text("settled")
                 timeline = page.get_by_test_id("timeline")
-                expect(timeline.locator("tr.later")).to_have_count(events - 3)
+                expect(timeline.locator("tr.later")).to_have_count(events - 4)
                 page.screenshot(path=str(ARTIFACTS / "demo-case-file-as-of.png"), full_page=True)
             finally:
                 browser.close()

@@ -293,6 +293,30 @@ class Mediation:
         )
         return item
 
+    def take_lead(self, who: Person, case_id: str, reason: str) -> None:
+        """The mediator answers for the dispute at its tier from now (until it climbs)."""
+        done = self.api.post("mediation", f"/disputes/{case_id}/lead", who, {"reason": reason})
+        self.scene.say(f"{who} → mediation: takes the lead at the {done['tier']} tier")
+
+    def invite(
+        self, who: Person, meeting_id: str, invitees: list[Person | tuple[str, str]], reason: str
+    ) -> None:
+        """More people asked to the meeting before its round, with the reason."""
+        seats = [
+            {"id": p.actor_id, "role": p.role}
+            if isinstance(p, Person)
+            else {"id": p[0], "role": p[1]}
+            for p in invitees
+        ]
+        self.api.post(
+            "mediation",
+            f"/meetings/{meeting_id}/invitations",
+            who,
+            {"participants": seats, "reason": reason},
+        )
+        names = ", ".join(seat["id"] for seat in seats)
+        self.scene.say(f"{who} → mediation: invites {names} before the round")
+
     def round(
         self, who: Person, case_id: str, meeting_id: str, outcome: str, **record: Any
     ) -> None:
@@ -584,6 +608,7 @@ def gate_story(scene: Scene) -> list[str]:
     committee = scene.person("owners-committee-wanxin", "owners_committee_member", WANXIN)
     manager = scene.person("property-manager-wanxin", "property_manager", WANXIN)
     officer = scene.person("community-officer-jiayu-xx", "community_officer", COMMUNITY)
+    leader = scene.person("building-leader-b12", "building_leader", f"{WANXIN}/b12")
     county = [
         ("housing-bureau", "county_department_rep"),
         ("fire-brigade", "county_department_rep"),
@@ -603,6 +628,9 @@ def gate_story(scene: Scene) -> list[str]:
         },
     )
     mediation.wait_on_worklist(secretary, case)
+    mediation.take_lead(
+        secretary, case, "the main road is the compound's to keep clear; I chair the committee"
+    )
     talk = mediation.convene(
         secretary,
         case,
@@ -610,12 +638,24 @@ def gate_story(scene: Scene) -> list[str]:
         "Wanxin International clubhouse",
         [secretary, committee, manager, resident],
     )
+    mediation.invite(
+        secretary,
+        talk,
+        [leader],
+        "the cars park outside building 12; its building leader knows the drivers",
+    )
     mediation.round(
         secretary,
         case,
         talk,
         "failed",
-        attendees=[secretary.actor_id, committee.actor_id, manager.actor_id, resident.actor_id],
+        attendees=[
+            secretary.actor_id,
+            committee.actor_id,
+            manager.actor_id,
+            resident.actor_id,
+            leader.actor_id,
+        ],
         positions={
             "drivers parking on the road": "not enough spaces",
             "drivers passing through": "the road must be kept clear",
@@ -629,6 +669,9 @@ def gate_story(scene: Scene) -> list[str]:
         "outside_powers",
         "the gates and the fire lane are beyond the compound's powers",
         "gates_and_traffic",
+    )
+    mediation.take_lead(
+        officer, case, "the gates are the community's to decide; I chair the council"
     )
     council = mediation.convene(
         officer,

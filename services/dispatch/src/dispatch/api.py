@@ -64,10 +64,13 @@ from dispatch.schemas import (
     MemberPage,
     MemberPublic,
     OrderIn,
+    PauseIn,
     Person,
     PlacesIn,
     QueuePage,
     ReassignIn,
+    RecurrenceChangeIn,
+    RecurrencePublic,
     RetireIn,
     ServiceEntryPublic,
     ServiceList,
@@ -187,6 +190,14 @@ def demand_public(demand: Demand) -> DemandPublic:
         active=demand.active,
         tasks_ordered=demand.tasks_ordered,
         recorded_at=demand.recorded_at,
+        recurrence=(
+            RecurrencePublic(**demand.recurrence.to_dict(), words=demand.recurrence.describe())
+            if demand.recurrence is not None
+            else None
+        ),
+        paused=demand.paused,
+        next_occurrence=demand.next_occurrence(),
+        last_occurrence=demand.last_occurrence,
     )
 
 
@@ -633,6 +644,7 @@ def record_demand(body: DemandIn, who: Who, request: Request) -> DemandPublic:
         need=body.need,
         description=body.description,
         how_often=body.how_often,
+        recurrence=body.recurrence.model_dump(mode="json") if body.recurrence else None,
     )
     rt.board.catch_up()
     return demand_public(demand)
@@ -666,6 +678,53 @@ def retire_demand(demand_id: DemandId, body: RetireIn, who: Who, request: Reques
     check_changes(who)
     _visible_demand(rt, who, demand_id)
     demand = rt.app.retire_demand(who.actor, demand_id, body.reason)
+    rt.board.catch_up()
+    return demand_public(demand)
+
+
+@demands.put(
+    "/{demand_id}/recurrence",
+    response_model=DemandPublic,
+    summary="Set how the need recurs (weekly on weekdays, or every N days, at a UTC+8 time): "
+    "the scheduler raises each occurrence's task when it falls due",
+)
+def set_recurrence(
+    demand_id: DemandId, body: RecurrenceChangeIn, who: Who, request: Request
+) -> DemandPublic:
+    rt = rt_of(request)
+    check_changes(who)
+    _visible_demand(rt, who, demand_id)
+    demand = rt.app.set_recurrence(
+        who.actor, demand_id, body.recurrence.model_dump(mode="json"), body.reason
+    )
+    rt.board.catch_up()
+    return demand_public(demand)
+
+
+@demands.post(
+    "/{demand_id}/pause",
+    response_model=DemandPublic,
+    summary="Pause a recurring need (in hospital, away): no occurrence is raised until resumed",
+)
+def pause_demand(demand_id: DemandId, body: PauseIn, who: Who, request: Request) -> DemandPublic:
+    rt = rt_of(request)
+    check_changes(who)
+    _visible_demand(rt, who, demand_id)
+    demand = rt.app.pause_demand(who.actor, demand_id, body.reason)
+    rt.board.catch_up()
+    return demand_public(demand)
+
+
+@demands.post(
+    "/{demand_id}/resume",
+    response_model=DemandPublic,
+    summary="Resume a paused need: occurrences after now are raised (none owed for the pause)",
+)
+def resume_demand(demand_id: DemandId, body: PauseIn, who: Who, request: Request) -> DemandPublic:
+    rt = rt_of(request)
+    check_changes(who)
+    _visible_demand(rt, who, demand_id)
+    demand = rt.app.resume_demand(who.actor, demand_id, body.reason)
     rt.board.catch_up()
     return demand_public(demand)
 

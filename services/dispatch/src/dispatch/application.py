@@ -22,6 +22,7 @@ from uuid import UUID
 from casework import Casework
 from casework.contracts import CaseEvent
 from casework.domain import (
+    SYSTEM,
     Actor,
     Address,
     Case,
@@ -38,9 +39,16 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from dispatch.domain.availability import DEFAULT_TIMEZONE
-from dispatch.domain.demand import OPEN_TASK, Demand, ServiceTask, TaskStatus
+from dispatch.domain.demand import (
+    OPEN_TASK,
+    Demand,
+    ServiceTask,
+    TaskStatus,
+    occurrence_task_id,
+)
 from dispatch.domain.handover import check_reassigner, taken_off_why
 from dispatch.domain.member import Member, member_id
+from dispatch.domain.recurrence import CST, Recurrence
 from dispatch.domain.roster import ROSTER_ID, Roster
 from dispatch.domain.rule import Candidate, Decision, Work, decide
 from dispatch.domain.skills import LEAK_SKILL, skill_for_repair
@@ -93,6 +101,16 @@ def work_summary(case: Case) -> str:
         cause = f"; cause: {case.cause}" if case.cause else ""
         return f"leak from {case.source_unit} attended, water stopped{cause}"
     return f"{case.KIND} settled"
+
+
+@dataclass(frozen=True)
+class Raised:
+    """One occurrence of a recurring need raised as a task, and where the task went."""
+
+    demand_id: str
+    occurrence: datetime
+    missed: int
+    outcome: Outcome
 
 
 @dataclass(frozen=True)
@@ -744,7 +762,10 @@ class Dispatch(Casework):
         need: str,
         description: str,
         how_often: str = "",
+        recurrence: dict[str, Any] | None = None,
     ) -> Demand:
+        """A standing need, with its recurrence (if given) set in the same transaction."""
+
         def change(u: Unit) -> Demand:
             demand: Demand = u.add(
                 Demand.record_need(
@@ -757,6 +778,9 @@ class Dispatch(Casework):
                     how_often=how_often,
                 )
             )
+            if recurrence is not None:
+                rule = Recurrence.parse(recurrence, u.at.astimezone(CST).date())
+                demand.set_recurrence(actor, u.at, rule, "")
             return demand
 
         return self.run(change)
@@ -766,6 +790,59 @@ class Dispatch(Casework):
             demand = u.demand(demand_id)
             demand.retire(actor, u.at, reason)
             return demand
+
+        return self.run(change)
+
+    def set_recurrence(
+        self, actor: Actor, demand_id: UUID | str, recurrence: dict[str, Any], reason: str = ""
+    ) -> Demand:
+        """Set (or change) how a need recurs; occurrences after now follow the new rule."""
+
+        def change(u: Unit) -> Demand:
+            demand = u.demand(demand_id)
+            rule = Recurrence.parse(recurrence, u.at.astimezone(CST).date())
+            demand.set_recurrence(actor, u.at, rule, reason)
+            return demand
+
+        return self.run(change)
+
+    def pause_demand(self, actor: Actor, demand_id: UUID | str, reason: str) -> Demand:
+        def change(u: Unit) -> Demand:
+            demand = u.demand(demand_id)
+            demand.pause(actor, u.at, reason)
+            return demand
+
+        return self.run(change)
+
+    def resume_demand(self, actor: Actor, demand_id: UUID | str, reason: str) -> Demand:
+        def change(u: Unit) -> Demand:
+            demand = u.demand(demand_id)
+            demand.resume(actor, u.at, reason)
+            return demand
+
+        return self.run(change)
+
+    def raise_occurrence_if_due(self, demand_id: UUID | str) -> Raised | None:
+        """Raise the task of the need's latest due occurrence, if one is due, as `scheduler`.
+
+        Decided on the freshly loaded need inside `run`'s retry loop, like `escalate_if_due`:
+        the task's id comes from the need and the occurrence, and the need's cursor moves in the
+        same transaction, so a replica raising the same occurrence at the same moment clashes
+        (on the task's id or the need's version), runs again, finds nothing due and records
+        nothing. After a restart the recorded cursor says what was raised already.
+        """
+
+        def change(u: Unit) -> Raised | None:
+            demand = u.demand(demand_id)
+            due = demand.due_occurrence(u.at)
+            if due is None:
+                return None
+            occurrence, missed = due
+            if u.get(occurrence_task_id(demand.id, occurrence)) is not None:
+                return None  # raised already (the cursor says otherwise only if tampered with)
+            task: ServiceTask = u.add(ServiceTask.for_occurrence(SYSTEM, u.at, demand, occurrence))
+            demand.raise_occurrence(SYSTEM, u.at, occurrence, str(task.id), missed)
+            return Raised(str(demand.id), occurrence, missed, self._assign_task(u, task))
 
         return self.run(change)
 

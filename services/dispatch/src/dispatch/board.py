@@ -210,6 +210,15 @@ class Board:
                     found.append(case_id)
         return found
 
+    def demands_due(self, now: datetime) -> list[UUID]:
+        """Recurring needs with an occurrence due by `now`, as folded here (one pass over the
+        active needs per tick: fine for a county's demand list)."""
+        with self._lock:
+            return sorted(
+                (d.id for d in self.demands.values() if d.due_occurrence(now) is not None),
+                key=str,
+            )
+
     def retry_later(self, case_id: UUID, at: datetime) -> None:
         """Look at the case again at the next tick after `at` (a check that failed)."""
         with self._lock:

@@ -4,6 +4,8 @@
   every event handled by `Dispatch.on_case_event` inside the toolkit's tracking block, so its
   effects (an assignment, a load) commit with the message's position, exactly once;
 - the scheduler: every `tick_seconds`, passed deadlines become `Escalated`;
+- the calendar: every `tick_seconds`, recurring needs' due occurrences become service tasks
+  (the first round, at start, raises those that fell due while nothing ran);
 - the drain: every `drain_seconds`, the queue is offered to the roster again.
 
 Any number of replicas may run: they share the durable consumer (JetStream gives each message
@@ -28,7 +30,7 @@ from nats.aio.client import Client
 from dispatch.application import Dispatch
 from dispatch.board import Board
 from dispatch.config import Settings
-from dispatch.scheduler import Drain, Scheduler, run_periodically
+from dispatch.scheduler import Calendar, Drain, Scheduler, run_periodically
 
 log = logging.getLogger("dispatch")
 
@@ -43,6 +45,7 @@ class Runtime:
     board: Board
     scheduler: Scheduler
     drain: Drain
+    calendar: Calendar
     nats: Client | None = None
     consumer: Consumer[CaseEvent] | None = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -52,7 +55,9 @@ class Runtime:
     def build(cls, settings: Settings, clock: Clock = system_clock) -> Runtime:
         app = Dispatch(settings.store, clock=clock, max_clock_skew=settings.max_clock_skew)
         board = Board(app, scheduled_kinds=settings.scheduled_kinds)
-        return cls(settings, app, board, Scheduler(app, board), Drain(app, board))
+        return cls(
+            settings, app, board, Scheduler(app, board), Drain(app, board), Calendar(app, board)
+        )
 
     async def start(self, *, background: bool = True) -> None:
         """Catch the board up, bind the consumer, and start the loops (unless `background` is
@@ -70,6 +75,14 @@ class Runtime:
                         "scheduler", self.scheduler.tick, self.settings.tick_seconds, self.stop
                     ),
                     name="dispatch-scheduler",
+                )
+            )
+            self.tasks.append(
+                asyncio.create_task(
+                    run_periodically(
+                        "calendar", self.calendar.run_once, self.settings.tick_seconds, self.stop
+                    ),
+                    name="dispatch-calendar",
                 )
             )
             self.tasks.append(

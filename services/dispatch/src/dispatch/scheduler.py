@@ -8,6 +8,13 @@ deadlines, and records nothing). A restart rebuilds the board from the log and f
 that was already escalated, because every escalation recorded the new rung's deadlines. Nothing
 here reads the wall clock; with a `FakeClock`, tests move time by hand and call `tick()`.
 
+`Calendar.run_once()` raises the task of each recurring need whose occurrence has fallen due by
+the injected clock, through `raise_occurrence_if_due`, which decides on the freshly loaded need:
+the task's id is derived from the need and the occurrence and the need's cursor moves in the same
+transaction, so two replicas raise each occurrence once, and a restarted one finds the cursor
+where the last raise left it. The first run after a start raises the latest occurrence missed
+while nothing ran (and records how many earlier ones it passes over).
+
 `Drain.run_once()` offers the queue to the roster again (someone came on duty, finished a job,
 joined): the same rule, on fresh state; a case still without anyone records nothing new.
 """
@@ -22,7 +29,7 @@ from uuid import UUID
 
 from casework.domain import SYSTEM, CaseworkError
 
-from dispatch.application import Dispatch, Outcome
+from dispatch.application import Dispatch, Outcome, Raised
 from dispatch.board import Board
 
 log = logging.getLogger("dispatch.scheduler")
@@ -57,6 +64,35 @@ class Scheduler:
         if done:
             self.board.catch_up()
         return done
+
+
+class Calendar:
+    def __init__(self, app: Dispatch, board: Board) -> None:
+        self.app = app
+        self.board = board
+
+    def run_once(self) -> list[Raised]:
+        """Raise every recurring need's due occurrence; returns what this replica raised."""
+        self.board.catch_up()
+        now = self.app.clock()
+        raised: list[Raised] = []
+        for demand_id in self.board.demands_due(now):
+            try:
+                done = self.app.raise_occurrence_if_due(demand_id)
+            except CaseworkError as error:  # kept clashing, or retired meanwhile: next round
+                log.warning("occurrence of need %s not raised, retrying: %s", demand_id, error)
+                continue
+            if done is not None:
+                log.info(
+                    "need %s: occurrence of %s raised (%s)",
+                    demand_id,
+                    done.occurrence.isoformat(),
+                    done.outcome.assigned_to or "queued",
+                )
+                raised.append(done)
+        if raised:
+            self.board.catch_up()
+        return raised
 
 
 class Drain:

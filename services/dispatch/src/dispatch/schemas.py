@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import date, datetime
+from typing import Annotated, Literal
 
 from casework.domain.leak import CONTACT_CHANNELS, CONTACT_OUTCOMES, STOP_METHODS
 from casework_web import Readiness
@@ -253,12 +253,71 @@ class QueuePage(BaseModel):
 # ------------------------------------------------------------------ demand list
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+ClockTime = Annotated[
+    str,
+    Field(
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="local time, UTC+8, 24-hour clock",
+        examples=["09:00"],
+    ),
+]
+StartsOn = Field(
+    default=None,
+    ge=date(2000, 1, 1),
+    le=date(2099, 12, 31),
+    description="first local day an occurrence may fall on (default: today, UTC+8)",
+)
+
+
+class WeeklyIn(In):
+    """On the given weekdays at a local time: `{"kind": "weekly", "weekdays": ["sat"],
+    "time": "09:00"}` is every Saturday at 09:00 (UTC+8)."""
+
+    kind: Literal["weekly"]
+    weekdays: list[Weekday] = Field(min_length=1, max_length=7, description="each once")
+    time: ClockTime
+    starts_on: date | None = StartsOn
+
+
+class EveryNDaysIn(In):
+    """Every N days at a local time, counted from `starts_on`: `{"kind": "every_n_days",
+    "every_days": 3, "time": "16:30"}`."""
+
+    kind: Literal["every_n_days"]
+    every_days: int = Field(ge=1, le=366)
+    time: ClockTime
+    starts_on: date | None = StartsOn
+
+
+RecurrenceIn = Annotated[WeeklyIn | EveryNDaysIn, Field(discriminator="kind")]
+
+
 class DemandIn(In):
     resident_id: str = Field(min_length=1, max_length=128)
     address: str = Field(max_length=260, description="the resident's flat")
     need: Need
     description: str = Text
     how_often: str = Field(default="", max_length=200, description="e.g. every Saturday morning")
+    recurrence: RecurrenceIn | None = Field(
+        default=None,
+        description="when set, the scheduler orders each occurrence's task itself when it falls "
+        "due (as `scheduler`); without it, tasks are ordered by hand",
+    )
+
+
+class RecurrenceChangeIn(In):
+    recurrence: RecurrenceIn
+    reason: str = Reason
+
+
+class RecurrencePublic(BaseModel):
+    kind: Literal["weekly", "every_n_days"]
+    weekdays: list[Weekday] | None = None
+    every_days: int | None = None
+    time: str
+    starts_on: date
+    words: str = Field(description="the rule in words, as recorded in reasons")
 
 
 class DemandPublic(BaseModel):
@@ -271,6 +330,14 @@ class DemandPublic(BaseModel):
     active: bool
     tasks_ordered: int
     recorded_at: datetime
+    recurrence: RecurrencePublic | None = None
+    paused: bool = False
+    next_occurrence: datetime | None = Field(
+        default=None, description="when the next task will be raised (none: no rule, paused)"
+    )
+    last_occurrence: datetime | None = Field(
+        default=None, description="the latest occurrence raised as a task"
+    )
 
 
 class DemandPage(BaseModel):
@@ -278,6 +345,10 @@ class DemandPage(BaseModel):
 
 
 class RetireIn(In):
+    reason: str = Text
+
+
+class PauseIn(In):
     reason: str = Text
 
 

@@ -6,21 +6,33 @@ Saturday morning". Residents order (群众点单): each time the need falls due,
 volunteer the same way it sends someone to a repair (党员接单). The task has the repair's
 lifecycle: assigned → accepted → started → finished, or declined (→ the next volunteer) or
 waiting in the queue when nobody suitable is free.
+
+A need may carry a recurrence (`recurrence.py`): then the scheduler orders each occurrence's
+task itself when it falls due, as the automatic actor `scheduler`, instead of someone ordering
+it by hand. The demand's `cursor` is the moment up to which occurrences are settled (raised,
+or passed over on purpose); each raise moves it forward in the same transaction as the task is
+created, under an id derived from the need and the occurrence, so a second raise of the same
+occurrence clashes in the store and is decided again on fresh state, where nothing is due.
+Occurrences missed while dispatch was down are not all raised: only the latest is, and the
+number passed over is recorded with it (a week-old "carry the rice up" helps nobody, and three
+volunteers sent at once for one need is worse than one). Pausing (in hospital, away) stops
+occurrences until resumed; resuming counts only occurrences after it. Retiring ends them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from casework.domain.actors import Actor, Role
 from casework.domain.errors import InvalidTransitionError, NotPermittedError, ValidationError
 from casework.domain.places import Address
 
-from dispatch.domain.audited import Audited, require_text
+from dispatch.domain.audited import Audited, named_id, require_text
+from dispatch.domain.recurrence import CST, Recurrence
 from dispatch.domain.skills import DEMAND_SKILLS, ROLES_FOR
 
 DEMAND_KEEPERS = frozenset(
@@ -28,6 +40,12 @@ DEMAND_KEEPERS = frozenset(
 )
 """Who writes residents' needs down and orders tasks: the property office, building leaders and
 the party branch (a resident tells them; residents have no dispatch token of their own yet)."""
+
+
+def occurrence_task_id(demand_id: UUID | str, occurrence: datetime) -> UUID:
+    """The task of one occurrence of a need: the same id on every replica and after a restart,
+    so raising it twice is refused by the store."""
+    return named_id("occurrence", f"{demand_id}@{occurrence.astimezone(UTC).isoformat()}")
 
 
 def check_demand_keeper(actor: Actor, action: str) -> None:
@@ -66,6 +84,41 @@ class Demand(Audited):
         def apply_to(self, demand: Any) -> None:
             demand.tasks_ordered += 1
 
+    @dataclass(frozen=True)
+    class RecurrenceSet(Audited.Event):
+        """The need recurs by this rule from now on (occurrences after the event's moment)."""
+
+        recurrence: dict[str, Any]
+
+        def apply_to(self, demand: Any) -> None:
+            rule = Recurrence.parse(self.recurrence, self.timestamp.astimezone(CST).date())
+            demand.recurrence = rule
+            demand.cursor = self.timestamp
+
+    @dataclass(frozen=True)
+    class Paused(Audited.Event):
+        def apply_to(self, demand: Any) -> None:
+            demand.paused = True
+
+    @dataclass(frozen=True)
+    class Resumed(Audited.Event):
+        """Occurrences while paused are not owed: only those after resuming are raised."""
+
+        def apply_to(self, demand: Any) -> None:
+            demand.paused = False
+            demand.cursor = self.timestamp
+
+    @dataclass(frozen=True)
+    class OccurrenceRaised(Audited.Event):
+        task_id: str
+        occurrence: datetime
+        missed: int
+
+        def apply_to(self, demand: Any) -> None:
+            demand.tasks_ordered += 1
+            demand.cursor = self.occurrence
+            demand.last_occurrence = self.occurrence
+
     def __init__(self) -> None:
         super().__init__()
         self.resident_id = ""
@@ -76,6 +129,10 @@ class Demand(Audited):
         self.active = False
         self.recorded_at: datetime
         self.tasks_ordered = 0
+        self.recurrence: Recurrence | None = None
+        self.paused = False
+        self.cursor: datetime | None = None
+        self.last_occurrence: datetime | None = None
 
     @classmethod
     def record_need(
@@ -122,6 +179,92 @@ class Demand(Audited):
         if not self.active:
             raise InvalidTransitionError(f"need {self.id} is retired; record it again if needed")
         self.record(self.TaskOrdered, actor, at, reason=note.strip(), task_id=task_id)
+
+    # ------------------------------------------------------------ recurrence
+
+    def set_recurrence(self, actor: Actor, at: datetime, rule: Recurrence, reason: str) -> None:
+        check_demand_keeper(actor, "set how residents' needs recur")
+        self.check_active("recur")
+        self.record(
+            self.RecurrenceSet,
+            actor,
+            at,
+            reason=reason.strip()[:2000] or f"recurs {rule.describe()}",
+            recurrence=rule.to_dict(),
+        )
+
+    def pause(self, actor: Actor, at: datetime, reason: str) -> None:
+        check_demand_keeper(actor, "pause residents' needs")
+        self.check_active("be paused")
+        if self.recurrence is None:
+            raise InvalidTransitionError(f"need {self.id} does not recur; nothing to pause")
+        if self.paused:
+            raise InvalidTransitionError(f"need {self.id} is already paused")
+        self.record(self.Paused, actor, at, reason=require_text(reason, "the reason"))
+
+    def resume(self, actor: Actor, at: datetime, reason: str) -> None:
+        check_demand_keeper(actor, "resume residents' needs")
+        self.check_active("be resumed")
+        if not self.paused:
+            raise InvalidTransitionError(f"need {self.id} is not paused")
+        self.record(self.Resumed, actor, at, reason=require_text(reason, "the reason"))
+
+    def check_active(self, action: str) -> None:
+        if not self.active:
+            raise InvalidTransitionError(f"need {self.id} is retired and cannot {action}")
+
+    def next_occurrence(self) -> datetime | None:
+        """The next occurrence to be raised (None: no rule, paused or retired)."""
+        if not self.active or self.paused or self.recurrence is None or self.cursor is None:
+            return None
+        return self.recurrence.next_after(self.cursor)
+
+    def due_occurrence(self, now: datetime) -> tuple[datetime, int] | None:
+        """The occurrence to raise at `now` and how many earlier ones it passes over, or None.
+
+        Only the latest occurrence at or before `now` is raised; those between the cursor and
+        it (missed while no scheduler ran) are counted, not raised.
+        """
+        following = self.next_occurrence()
+        if following is None or following > now:
+            return None
+        assert self.recurrence is not None
+        assert self.cursor is not None
+        latest = self.recurrence.latest_at_or_before(now)
+        if latest is None or latest <= self.cursor:
+            return None
+        return latest, self.recurrence.count_between(self.cursor, latest)
+
+    def raise_occurrence(
+        self, actor: Actor, at: datetime, occurrence: datetime, task_id: str, missed: int
+    ) -> None:
+        if actor.role is not Role.SYSTEM:
+            raise NotPermittedError("occurrences are raised by the scheduler; order a task instead")
+        due = self.due_occurrence(at)
+        if due is None or due[0] != occurrence:
+            raise InvalidTransitionError(f"need {self.id} has no occurrence due at {occurrence}")
+        assert self.recurrence is not None
+        rule = self.recurrence.describe()
+        reason = f"recurs {rule}: the occurrence of {local(occurrence)} fell due"
+        if missed:
+            reason += (
+                f"; {missed} earlier occurrence(s) passed while dispatch was not running and "
+                "are not raised (only the latest is: a late delivery helps nobody)"
+            )
+        self.record(
+            self.OccurrenceRaised,
+            actor,
+            at,
+            reason=reason,
+            task_id=task_id,
+            occurrence=occurrence,
+            missed=missed,
+        )
+
+
+def local(moment: datetime) -> str:
+    """A moment as the UI shows it: 2026-11-28 09:00 (UTC+8)."""
+    return moment.astimezone(CST).strftime("%Y-%m-%d %H:%M") + " (UTC+8)"
 
 
 class TaskStatus(StrEnum):
@@ -244,6 +387,29 @@ class ServiceTask(Audited):
             need=demand.need,
             description=description.strip() or demand.description,
             due_by=due_by,
+        )
+        return task
+
+    @classmethod
+    def for_occurrence(
+        cls, actor: Actor, at: datetime, demand: Demand, occurrence: datetime
+    ) -> ServiceTask:
+        """The task of one occurrence of a recurring need, raised by the scheduler under the id
+        `occurrence_task_id` gives (a second raise of it clashes in the store)."""
+        if actor.role is not Role.SYSTEM:
+            raise NotPermittedError("occurrences are raised by the scheduler; order a task instead")
+        task: ServiceTask = cls.start(
+            cls.Requested,
+            occurrence_task_id(demand.id, occurrence),
+            actor,
+            at,
+            reason=f"the need recurs; this is the occurrence of {local(occurrence)}",
+            demand_id=str(demand.id),
+            resident_id=demand.resident_id,
+            address=demand.address.path,
+            need=demand.need,
+            description=f"{demand.description} ({local(occurrence)})",
+            due_by=None,
         )
         return task
 

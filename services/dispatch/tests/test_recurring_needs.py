@@ -251,6 +251,20 @@ def test_the_manager_sets_pauses_and_resumes_a_recurrence_and_nonsense_is_a_clea
     assert (shown["tasks_ordered"], shown["last_occurrence"]) == (1, "2026-12-02T08:30:00+08:00")
     tasks = desk.get("/tasks", desk.auth(VOLUNTEER_QIAN))["items"]
     assert [t["id"] for t in tasks] == [raised.outcome.work_id]
+    history = desk.get(f"{path}/history", manager)
+    assert history["intact"] is True
+    assert [(e["event"], e["actor_id"], e["actor_role"]) for e in history["events"]] == [
+        ("Recorded", "manager-wang", "property_manager"),
+        ("RecurrenceSet", "manager-wang", "property_manager"),
+        ("RecurrenceSet", "manager-wang", "property_manager"),
+        ("Paused", "manager-wang", "property_manager"),
+        ("Resumed", "manager-wang", "property_manager"),
+        ("OccurrenceRaised", "scheduler", "system"),
+    ]
+    reasons = [e["reason"] for e in history["events"]]
+    assert reasons[1] == "recurs weekly on sat at 09:00 (UTC+8), from 2026-11-24"
+    assert reasons[2:5] == ["her daughter asked for Wednesdays too", "in hospital", "home again"]
+    assert "the occurrence of 2026-12-02 08:30 (UTC+8) fell due" in reasons[5]
 
     nonsense = [
         {"kind": "weekly", "weekdays": [], "time": "09:00"},

@@ -15,6 +15,7 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
+from uuid import UUID
 
 from casework import Case, Clock, LeakEmergency, Role, Tier, system_clock
 from casework.audit import history_entry, verify_events
@@ -48,6 +49,7 @@ from dispatch.schemas import (
     ContactIn,
     DamageDisputeIn,
     DeclineIn,
+    DemandHistory,
     DemandIn,
     DemandPage,
     DemandPublic,
@@ -538,25 +540,27 @@ def get_member(actor_id: ActorId, who: Who, request: Request) -> MemberPublic:
 def member_history(actor_id: ActorId, who: Who, request: Request) -> MemberHistory:
     rt = rt_of(request)
     member = visible_member(rt, who, actor_id)
-    stored = list(rt.app.recorder.select_events(member.id))
-    entries = [history_entry(e) for e in rt.app.events.get(member.id)]
-    return MemberHistory(
-        actor_id=actor_id,
-        intact=verify_events(member.id, stored, rt.app.mapper).ok,
-        events=[
-            AuditEntry(
-                version=e.version,
-                event=e.event,
-                at=e.at,
-                actor_id=e.actor_id,
-                actor_role=e.actor_role,
-                reason=e.reason,
-                details=e.details,
-                hash=e.hash,
-            )
-            for e in entries
-        ],
-    )
+    intact, events = audit_trail(rt, member.id)
+    return MemberHistory(actor_id=actor_id, intact=intact, events=events)
+
+
+def audit_trail(rt: Runtime, aggregate_id: UUID) -> tuple[bool, list[AuditEntry]]:
+    """A dispatch aggregate's every fact (who, when, why) and whether its hash chain verifies."""
+    stored = list(rt.app.recorder.select_events(aggregate_id))
+    entries = [history_entry(e) for e in rt.app.events.get(aggregate_id)]
+    return verify_events(aggregate_id, stored, rt.app.mapper).ok, [
+        AuditEntry(
+            version=e.version,
+            event=e.event,
+            at=e.at,
+            actor_id=e.actor_id,
+            actor_role=e.actor_role,
+            reason=e.reason,
+            details=e.details,
+            hash=e.hash,
+        )
+        for e in entries
+    ]
 
 
 def _change(request: Request, who: Principal, actor_id: str) -> Runtime:
@@ -670,6 +674,19 @@ def _visible_demand(rt: Runtime, who: Principal, demand_id: str) -> Demand:
 @demands.get("/{demand_id}", response_model=DemandPublic)
 def get_demand(demand_id: DemandId, who: Who, request: Request) -> DemandPublic:
     return demand_public(_visible_demand(rt_of(request), who, demand_id))
+
+
+@demands.get(
+    "/{demand_id}/history",
+    response_model=DemandHistory,
+    summary="Every fact of a need: recorded, recurrence set, paused, resumed, each occurrence "
+    "raised (by the scheduler), retired; who, when, why; and whether it verifies",
+)
+def demand_history(demand_id: DemandId, who: Who, request: Request) -> DemandHistory:
+    rt = rt_of(request)
+    demand = _visible_demand(rt, who, demand_id)
+    intact, events = audit_trail(rt, demand.id)
+    return DemandHistory(demand_id=str(demand.id), intact=intact, events=events)
 
 
 @demands.post("/{demand_id}/retire", response_model=DemandPublic)

@@ -340,6 +340,12 @@ class DemandPublic(BaseModel):
     )
 
 
+class DemandHistory(BaseModel):
+    demand_id: str
+    intact: bool = Field(description="the need's record verifies (hash chain)")
+    events: list[AuditEntry]
+
+
 class DemandPage(BaseModel):
     items: list[DemandPublic]
 

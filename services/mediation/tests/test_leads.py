@@ -6,6 +6,8 @@ the store's log or NATS, and filled in at start for a worklist file from before 
 from __future__ import annotations
 
 import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -145,6 +147,24 @@ def test_the_lead_lapses_when_the_dispute_climbs_and_the_tier_above_takes_it(
     assert listed(m, m.officer(), mine="true") == [gate]
     assert listed(m, m.officer(), unled="true") == []
     assert m.get(f"/disputes/{gate}", m.officer())["lead"]["id"] == "community-officer-jiayu-xx"
+
+
+def test_two_mediators_taking_the_lead_at_once_get_one_lead_and_one_refusal(
+    mediators: Mediators,
+) -> None:
+    m = mediators
+    fees = report(m)
+    start = threading.Barrier(2)
+
+    def take(headers: dict[str, str]) -> int:
+        start.wait()
+        response = m.client.post(f"/disputes/{fees}/lead", json={"reason": "mine"}, headers=headers)
+        return response.status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        codes = sorted(pool.map(take, [manager(m), committee(m)]))
+    assert codes == [200, 409]
+    assert [h.event for h in m.app.history(fees)].count("LeadMediatorNamed") == 1
 
 
 def take_lead_behind_the_apis_back(m: Mediators, case_id: str) -> None:

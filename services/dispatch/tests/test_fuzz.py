@@ -27,6 +27,15 @@ def fuzz_desk(tmp_path: Path) -> Iterator[Desk]:
         small_roster(desk.app)
         case_id = desk.app.report_repair(RESIDENT, FLAT, "the kitchen tap drips", "plumbing")
         desk.dispatch_case(case_id)
+        # A recurring need, so the demand list's answers carry a recurrence to check.
+        desk.app.record_demand(
+            MANAGER,
+            resident_id="r-0302",
+            address=FLAT,
+            need="carrying",
+            description="rice and water carried up",
+            recurrence={"kind": "weekly", "weekdays": ["sat"], "time": "09:00"},
+        )
         yield desk
 
 

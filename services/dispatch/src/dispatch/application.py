@@ -104,16 +104,6 @@ def work_summary(case: Case) -> str:
 
 
 @dataclass(frozen=True)
-class Raised:
-    """One occurrence of a recurring need raised as a task, and where the task went."""
-
-    demand_id: str
-    occurrence: datetime
-    missed: int
-    outcome: Outcome
-
-
-@dataclass(frozen=True)
 class Outcome:
     """What a dispatch decision did: assigned to someone, or queued (or already was)."""
 
@@ -125,6 +115,16 @@ class Outcome:
     @property
     def queued(self) -> bool:
         return self.assigned_to is None
+
+
+@dataclass(frozen=True)
+class Raised:
+    """One occurrence of a recurring need raised as a task, and where the task went."""
+
+    demand_id: str
+    occurrence: datetime
+    missed: int
+    outcome: Outcome
 
 
 class Unit:

@@ -5,6 +5,7 @@ resuming owes none for the pause, retiring ends them. And the manager's API for 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
@@ -19,6 +20,7 @@ from dispatch.application import Dispatch, Raised
 from dispatch.board import Board
 from dispatch.domain.demand import ServiceTask, occurrence_task_id
 from dispatch.domain.recurrence import CST
+from dispatch.runtime import Runtime
 from dispatch.scheduler import Calendar
 from dispatch.testing import FLAT, MANAGER, T0, VOLUNTEER_QIAN, Desk, make_settings, small_roster
 from fastapi.testclient import TestClient
@@ -159,6 +161,32 @@ def test_after_a_restart_only_the_latest_missed_occurrence_is_raised_and_the_res
         assert [r.occurrence for r in after.run_once()] == [SATURDAY_9 + 4 * WEEK]
     finally:
         restarted.close()
+
+
+def test_a_replica_starting_after_downtime_raises_the_latest_missed_occurrence_at_once(
+    store_url: str, tmp_path: Path
+) -> None:
+    """Not on the first tick_seconds: the loops run their first round as they start."""
+    clock = FakeClock(T0)
+    app, _ = replica(store_url, clock)
+    small_roster(app)
+    need_id = recurring_need(app)
+    app.close()
+    clock.set(SATURDAY_9 + WEEK + timedelta(hours=2))  # two Saturdays passed while down
+    runtime = Runtime.build(make_settings(tmp_path, store_url, DISPATCH_TICK_SECONDS=3600), clock)
+
+    async def start_and_stop() -> None:
+        await runtime.start(background=True)
+        await asyncio.sleep(0)  # the loops enter their first round
+        await runtime.close()  # waits for the round in flight, then stops
+
+    asyncio.run(start_and_stop())
+    reader = Dispatch(store_url, clock=clock)
+    try:
+        [fact] = raised_occurrences(reader, need_id)
+        assert (fact.occurrence, fact.missed, fact.actor_id) == (SATURDAY_9 + WEEK, 1, "scheduler")
+    finally:
+        reader.close()
 
 
 def test_paused_needs_raise_nothing_resumed_ones_owe_nothing_and_retired_ones_end(

@@ -1,18 +1,26 @@
 """Dispatch's own cost per report: decisions per second with N members covering the place.
 
     uv run python bench/dispatch.py [--members 300] [--reports 600] [--stores sqlite,postgres]
+                                    [--batch 10]
 
 In one process, on a fresh store: N property staff join dispatch's roster (all covering the
 compound, always on duty, up to 20 pieces of work each). Then routine repairs are reported one
 after another (not timed), and each is handled as dispatch's consumer handles it: its
-`Reported` event through `handle_tracked` (the decision, `Assigned` + `WorkTaken`, the tracking
-record: one transaction), then its `DeadlinesSet` and the `Assigned` the relay brings back
-(nothing to do, but messages to acknowledge, each with its tracking record). A report's time is
-its three messages together: what one report costs dispatch. No HTTP, no NATS: this is the
-consumer's handler against the store.
+`Reported` event (the decision, `Assigned` + `WorkTaken`, the tracking record: one
+transaction), then its `DeadlinesSet` and the `Assigned` the relay brings back (nothing to do,
+but messages to acknowledge, each with its tracking record). A report's time is its three
+messages together: what one report costs dispatch. No HTTP, no NATS: this is the consumer's
+handler against the store, as the consumer runs it: messages whose handler writes nothing have
+their positions recorded together, one transaction per `--batch` messages (the consumer's fetch
+batch; the transaction's time counts to the report whose message ended the batch).
 
-Baselines, measured in the same run on the same store once the reports are done (so the
-members carry the histories the run gave them):
+Baselines, measured in the same run on the same kind of store:
+
+- *a commit per message*: the same reports handled as the consumer did before it recorded the
+  positions of messages that change nothing together (`handle_tracked`: each message its own
+  transaction), on its own fresh store with the same roster, run first;
+
+and once the reports are done (so the members carry the histories the run gave them):
 
 - *replay every candidate*: what a decision cost before dispatch followed the roster in memory
   (`Dispatch.decide` loaded each covering member from the store, a replay of its whole history)
@@ -40,12 +48,13 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 from casework import Actor, Role  # noqa: E402
 from casework.contracts import CasePlace, to_contract  # noqa: E402
-from casework.messaging.consumer import handle_tracked, position  # noqa: E402
+from casework.messaging.consumer import handle_deferring, handle_tracked, position  # noqa: E402
 from dispatch.application import Dispatch, work_for_case  # noqa: E402
 from dispatch.domain.member import member_id  # noqa: E402
 from dispatch.domain.roster import ROSTER_ID  # noqa: E402
 from dispatch.domain.rule import Candidate, decide  # noqa: E402
 from dispatch.runtime import handle  # noqa: E402
+from eventsourcing.persistence import Tracking  # noqa: E402
 
 COMPOUND = "jiayu-xx/wanxin-intl"
 BUILDINGS = 62
@@ -86,21 +95,49 @@ def timed(series: Series) -> Iterator[None]:
     series.seconds += elapsed
 
 
-def consume(app: Dispatch, event: object, place: CasePlace, sequence: int) -> None:
-    """As dispatch's consumer handles message `sequence`: the handler inside a tracking block."""
-    contract = to_contract(event, place)
-    handle_tracked(app, handle, contract, position("dispatch", "CASEWORK", sequence))
+class Consumption:
+    """Messages handled as dispatch's consumer handles them: the handler inside a tracking block;
+    positions of messages it wrote nothing for recorded together every `batch` messages (with
+    `batch` 0, every message is its own transaction, as before)."""
+
+    def __init__(self, app: Dispatch, batch: int) -> None:
+        self.app = app
+        self.batch = batch
+        self.sequence = 0
+        self.unrecorded: list[Tracking] = []
+
+    def consume(self, event: object, place: CasePlace) -> None:
+        self.sequence += 1
+        contract = to_contract(event, place)
+        tracking = position("dispatch", "CASEWORK", self.sequence)
+        if not self.batch:
+            handle_tracked(self.app, handle, contract, tracking)
+            return
+        _, unrecorded = handle_deferring(self.app, handle, contract, tracking, position_alone=False)
+        if unrecorded:
+            self.unrecorded.append(tracking)
+        if self.sequence % self.batch == 0:
+            self.flush()
+
+    def flush(self) -> None:
+        self.app.record_positions(self.unrecorded)
+        self.unrecorded.clear()
 
 
 def address(n: int) -> str:
     return f"{COMPOUND}/b{n % BUILDINGS + 1}/{n // BUILDINGS + 101:04d}"
 
 
-def run(store: str, members: int, reports: int, sample: int) -> list[Series]:
-    handled = Series(f"dispatch handles a report (its 3 messages), {members} members")
+def run(store: str, members: int, reports: int, sample: int, batch: int) -> list[Series]:
+    what = f"dispatch handles a report (its 3 messages), {members} members"
+    if batch:
+        handled = Series(f"{what}, positions of no-ops recorded per {batch} messages")
+    else:
+        handled = Series(f"baseline: {what}, a commit per message")
     replay = Series(f"baseline: replay every candidate + the rule, {members} members")
     floor = Series("baseline: library floor, `Casework.assign` alone")
     with Dispatch(store) as app:
+        consumption = Consumption(app, batch)
         for n in range(members):
             app.join(
                 MANAGER,
@@ -111,22 +148,24 @@ def run(store: str, members: int, reports: int, sample: int) -> list[Series]:
                 availability=["daily 00:00-24:00"],
                 max_load=MAX_LOAD,
             )
-        sequence = 0
         resident = Actor("resident-bench", Role.RESIDENT)
         for n in range(reports):
             case = app.report_repair(resident, address(n), f"corridor light {n} is out", "lighting")
             reported = next(iter(app.events.get(case)))
             place = CasePlace.of(reported)
-            sequence += 1
             with timed(handled):
-                consume(app, reported, place, sequence)
+                consumption.consume(reported, place)
             # DeadlinesSet, and what dispatch recorded (Assigned), as the relay brings them
             for event in list(app.events.get(case, gt=1)):
-                sequence += 1
                 t0 = time.perf_counter()
-                consume(app, event, place, sequence)
+                consumption.consume(event, place)
                 handled.latencies[-1] += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        consumption.flush()
+        handled.latencies[-1] += time.perf_counter() - t0
         handled.seconds = sum(handled.latencies)
+        if not sample:
+            return [handled]
 
         roster = app.repository.get(ROSTER_ID)
         worker = Actor("staff-floor", Role.PROPERTY_STAFF)
@@ -162,15 +201,31 @@ def main() -> int:
     parser.add_argument("--reports", type=int, default=600)
     parser.add_argument("--sample", type=int, default=50, help="decisions in each baseline")
     parser.add_argument("--stores", default="sqlite,postgres")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=10,
+        help="messages per recording of no-op positions (the consumer's fetch batch)",
+    )
     args = parser.parse_args()
     if args.reports > args.members * MAX_LOAD:
         parser.error(f"{args.members} members hold at most {args.members * MAX_LOAD} repairs")
     rows: list[Series] = []
     for kind in args.stores.split(","):
         prefix = f"casework-bench-dispatch-{kind}-"
-        with tempfile.TemporaryDirectory(prefix=prefix) as tmp, store_for(kind, Path(tmp)) as store:
-            print(f"[{kind}] {args.members} members, {args.reports} reports", file=sys.stderr)
-            found = run(store, args.members, args.reports, args.sample)
+        runs: list[list[Series]] = []
+        for batch, sample in ((0, 0), (args.batch, args.sample)):
+            with (
+                tempfile.TemporaryDirectory(prefix=prefix) as tmp,
+                store_for(kind, Path(tmp)) as store,
+            ):
+                print(
+                    f"[{kind}] {args.members} members, {args.reports} reports, batch {batch}",
+                    file=sys.stderr,
+                )
+                runs.append(run(store, args.members, args.reports, sample, batch))
+        (per_message,), (batched, *baselines) = runs
+        found = [batched, per_message, *baselines]
         for series in found:
             series.name = f"{kind}: {series.name}"
         rows.extend(found)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
@@ -143,12 +143,17 @@ class Casework(Application[UUID]):
     # ------------------------------------------------------ exactly once
 
     @contextmanager
-    def tracking(self, tracking: Tracking) -> Iterator[ProcessingEvent[UUID]]:
+    def tracking(
+        self, tracking: Tracking, *, position_alone: bool = True
+    ) -> Iterator[ProcessingEvent[UUID]]:
         """Handle one upstream message as one transaction: its events and its position together.
 
         Inside the block, commands do not write: their saves are collected (and later commands
         see the cases as the earlier ones left them). On a clean exit everything collected is
-        written with `tracking` in one transaction; the tracking record alone if nothing was.
+        written with `tracking` in one transaction; the tracking record alone if nothing was —
+        unless `position_alone` is False: then a block that collected nothing writes nothing,
+        and the caller must record the position itself (`record_positions`, which writes a
+        run of them in one transaction) before it acknowledges the message.
         If the position was recorded already (a redelivery raced us) or a case changed under
         us, eventsourcing raises `IntegrityError` and nothing of the block is written; the
         caller asks `is_tracked` to tell the two apart. Nested blocks are refused.
@@ -161,9 +166,33 @@ class Casework(Application[UUID]):
             yield processing
         finally:
             _processing.reset(token)
+        if not processing.events and not position_alone:
+            return
         recordings = self._record(processing)
         self._take_snapshots(processing)
         self._notify(recordings)
+
+    def record_positions(self, trackings: Sequence[Tracking]) -> None:
+        """Record the positions of messages whose handling wrote nothing, in one transaction.
+
+        A consumer handles most messages without writing (another service's fact, its own
+        event coming back): one commit for a run of them instead of one each. All or none: if
+        one position is recorded already (a redelivery raced us), eventsourcing raises
+        `IntegrityError` and none of them is written; the caller records them one by one.
+        """
+        if not trackings:
+            return
+        recorder: Any = self.process_recorder
+        datastore = getattr(recorder, "datastore", None)
+        if datastore is None or not hasattr(recorder, "_insert_tracking"):
+            for tracking in trackings:  # a recorder we do not know the insides of
+                recorder.insert_tracking(tracking)
+            return
+        # eventsourcing's own SQLite and PostgreSQL recorders: their tracking insert, several
+        # times in one of their transactions (the public `insert_tracking` commits each).
+        with datastore.transaction(commit=True) as cursor:
+            for tracking in trackings:
+                recorder._insert_tracking(cursor, tracking)
 
     def is_tracked(self, tracking: Tracking) -> bool:
         """Whether the message at this position was already handled (its effects recorded)."""

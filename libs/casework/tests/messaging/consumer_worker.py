@@ -4,6 +4,7 @@ The messages are test messages (`casework.test.note_requested.v1`: "add note n t
 case events: the toolkit takes any parser, and a note per message makes every effect countable
 in the case file. `--die-after-commits N` SIGKILLs the process right after its N-th handler
 transaction commits and before the message is acked: the exact window exactly-once is about.
+`--write-every K`: only every K-th message adds its note; the others write nothing.
 
     python consumer_worker.py --nats URL --store URL [--service S] [--die-after-commits N]
 
@@ -77,10 +78,20 @@ class DyingCasework(Casework):
 class ReportingConsumer(Consumer[NoteRequested]):
     """Prints each message's outcome as it is settled, so a test can read a killed worker."""
 
-    async def handle(self, msg: Msg) -> Outcome:
-        outcome = await super().handle(msg)
+    def settled(self, msg: Msg, outcome: Outcome) -> None:
+        super().settled(msg, outcome)
         print(f"{outcome.value} {msg.metadata.sequence.stream}", flush=True)
-        return outcome
+
+
+def writing_every(handler: Any, every: int) -> Any:
+    """Only message n with n % every == 0 takes effect; the others write nothing (as most
+    case events are nothing to a service), so their positions are recorded in batches."""
+
+    def handle(event: NoteRequested, app: Casework) -> None:
+        if event.n % every == 0:
+            handler(event, app)
+
+    return handle
 
 
 def slow(handler: Any, delay: float) -> Any:
@@ -101,6 +112,7 @@ async def main(argv: list[str]) -> None:
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--ack-wait", type=float, default=2.0)
     parser.add_argument("--handler-delay", type=float, default=0.0)
+    parser.add_argument("--write-every", type=int, default=1)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
 
@@ -115,7 +127,8 @@ async def main(argv: list[str]) -> None:
         ack_wait=args.ack_wait,
         fetch_timeout=0.5,
     )
-    consumer = ReportingConsumer(nc, app, slow(add_note, args.handler_delay), parse, settings)
+    handler = slow(writing_every(add_note, args.write_every), args.handler_delay)
+    consumer = ReportingConsumer(nc, app, handler, parse, settings)
     await consumer.subscribe()
     consumer.stop_on_signals(signal.SIGTERM)
     print("ready", flush=True)

@@ -8,6 +8,7 @@ redelivered, retried, killed or shut down on the way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import json
 import random
@@ -37,6 +38,7 @@ from casework.messaging.consumer import (
 from casework.messaging.dead_letter import DeadLetter, Reason
 from casework.messaging.nats_server import NatsServer
 from casework.testing.nats import jetstream, read_stream
+from eventsourcing.persistence import IntegrityError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nats.aio.client import Client
@@ -231,6 +233,24 @@ def test_two_commands_in_one_handler_commit_together_and_see_each_other(
     assert casework.get_case(case_id).version == before + 2
 
 
+def test_positions_recorded_together_are_recorded_all_or_none(any_store: str) -> None:
+    app = Casework(any_store)
+    try:
+        service = f"positions-{time.time_ns()}"
+        a, b, c = (position(service, "CASEWORK", n) for n in (1, 2, 3))
+        app.record_positions([a, b])
+        assert app.is_tracked(a)
+        assert app.is_tracked(b)
+        with pytest.raises(IntegrityError):
+            app.record_positions([c, b])  # b was recorded: a redelivery raced us
+        assert not app.is_tracked(c), "none of a failed run is recorded"
+        app.record_positions([c])
+        assert app.is_tracked(c)
+        app.record_positions([])
+    finally:
+        app.close()
+
+
 # ------------------------------------------------------- with nats-server
 
 
@@ -263,6 +283,57 @@ async def test_a_redelivered_message_that_was_already_handled_changes_nothing(
 
     assert consumer.stats.counts[Outcome.DONE] == 0
     assert note_counts(casework, [case_id]) == Counter({(case_id, "message 1"): 1})
+    info = await context.consumer_info("CASEWORK", "dispatch")
+    assert info.num_ack_pending == 0
+    assert info.num_pending == 0
+
+
+@pytest.mark.anyio
+async def test_messages_whose_handler_writes_nothing_are_recorded_a_batch_at_a_time_then_acked(
+    js: tuple[Client, JetStreamContext], casework: Casework, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nc, context = js
+    case_ids = report_cases(casework, 3)
+    total = 30
+    for n in range(total):
+        await publish(context, case_ids[n % 3], n)  # message n is stream sequence n + 1
+    runs: list[int] = []
+    record_positions = casework.record_positions
+
+    def counting(trackings: Any) -> None:
+        runs.append(len(trackings))
+        record_positions(trackings)
+
+    monkeypatch.setattr(casework, "record_positions", counting)
+    raced = position("dispatch", "CASEWORK", 11)  # message 10, which writes nothing
+
+    def handler(event: Any, app: Casework) -> None:
+        if event.n % 3 == 0:
+            worker.add_note(event, app)
+        elif event.n == 11:
+            # Another replica, redelivered message 10, records its position first.
+            with contextlib.suppress(IntegrityError):
+                record_positions([raced])
+
+    consumer = Consumer(nc, casework, handler, worker.parse, subscription(batch=5))
+    runner = asyncio.create_task(consumer.run())
+    await wait_for(
+        lambda: (
+            consumer.stats.counts[Outcome.DONE] + consumer.stats.counts[Outcome.DUPLICATE] >= total
+        )
+    )
+    await consumer.stop()
+    await runner
+
+    assert note_counts(casework, case_ids) == Counter(
+        {(case_ids[n % 3], worker.note_text(n)): 1 for n in range(0, total, 3)}
+    )
+    for sequence in range(1, total + 1):
+        assert casework.is_tracked(position("dispatch", "CASEWORK", sequence)), sequence
+    assert consumer.stats.counts[Outcome.DUPLICATE] == 1, "the raced one, and only it"
+    assert consumer.stats.counts[Outcome.DONE] == total - 1
+    assert max(runs) > 1, "several positions in one transaction"
+    assert sum(runs) < 2 * (total - total // 3), "not one transaction per message"
     info = await context.consumer_info("CASEWORK", "dispatch")
     assert info.num_ack_pending == 0
     assert info.num_pending == 0
@@ -527,6 +598,57 @@ async def test_a_consumer_process_killed_mid_batch_and_restarted_records_each_ef
         assert set(done) | set(again) == set(range(1, total + 1))
         assert again, "a message committed but not acked came back and was recognised"
         assert "dead_lettered" not in settled_as
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                _finish(process, signal.SIGKILL)
+        app.close()
+
+
+@pytest.mark.anyio
+async def test_a_process_killed_with_positions_waiting_to_be_recorded_loses_and_repeats_nothing(
+    nats_server: NatsServer, js: tuple[Client, JetStreamContext], store: str
+) -> None:
+    """Most messages write nothing: killed between handling them and recording their
+    positions, they come back and are handled again (writing nothing again)."""
+    _, context = js
+    app = Casework(store)
+    processes: list[subprocess.Popen[str]] = []
+    lines: list[str] = []
+    try:
+        case_ids = report_cases(app, 4)
+        total = 90
+        for n in range(total):
+            await publish(context, case_ids[n % 4], n)
+        options = ("--write-every", "3", "--batch", "10")
+
+        def recorded() -> int:
+            return sum(note_counts(app, case_ids).values())
+
+        processes.append(_start_worker(nats_server.url, store, *options, "--handler-delay", "0.01"))
+        await wait_for(lambda: recorded() >= random.randint(5, 15), timeout=60)
+        lines += _finish(processes[-1], signal.SIGKILL)
+        assert recorded() < total // 3, "killed before the end"
+        processes.append(_start_worker(nats_server.url, store, *options))
+
+        async def all_acked() -> bool:
+            info = await context.consumer_info("CASEWORK", "dispatch")
+            return info.num_ack_pending == 0 and info.num_pending == 0
+
+        deadline = time.monotonic() + 60
+        while not await all_acked():
+            assert time.monotonic() < deadline, "messages left unacked"
+            await asyncio.sleep(0.1)
+        lines += _finish(processes[-1], signal.SIGTERM)
+        assert processes[-1].returncode == 0
+
+        assert note_counts(app, case_ids) == Counter(
+            {(case_ids[n % 4], worker.note_text(n)): 1 for n in range(0, total, 3)}
+        )
+        for sequence in range(1, total + 1):
+            assert app.is_tracked(position("dispatch", "CASEWORK", sequence)), sequence
+        done = [int(line.split()[1]) for line in lines if line.startswith("done ")]
+        assert len(done) == len(set(done)), "no message settled as done twice"
     finally:
         for process in processes:
             if process.poll() is None:

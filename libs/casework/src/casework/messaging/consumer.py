@@ -16,6 +16,11 @@ Failures: a handler that raises is nak'ed with a growing delay and tried again, 
 acked, and the consumer moves on. A message that cannot be parsed is dead-lettered at once.
 Nothing is acked before it is done or filed as a dead letter.
 
+Most messages change nothing (another service's fact, a service's own event coming back): their
+handler writes nothing, and their positions are recorded together, one transaction for the run
+of them in a fetched batch, before they are acked (`Casework.record_positions`). A message whose
+handler writes commits its effects with its own position at once, as above.
+
 Replays: `casework dlq replay` puts a dead letter back on its original subject, where every
 service's consumer sees it, with a `Casework-Replay-For: <service>` header; only that service
 handles it, the others ack it untouched (`Outcome.NOT_OURS`).
@@ -165,6 +170,8 @@ class Consumer(Generic[E]):
         self._finished = asyncio.Event()
         self._sub: JetStreamContext.PullSubscription | None = None
         self._in_hand: Msg | None = None
+        self._unrecorded: list[tuple[Msg, Tracking]] = []
+        """Handled, nothing written, position not yet recorded: not acked until it is."""
         self._runner: asyncio.Task[None] | None = None
         self._abandoned = False
 
@@ -215,9 +222,12 @@ class Consumer(Generic[E]):
                         break
                     self._in_hand = msg
                     try:
-                        self.stats.add(await self.handle(msg))
+                        outcome = await self._settle(msg, batched=True)
                     finally:
                         self._in_hand = None
+                    if outcome is not None:
+                        self.settled(msg, outcome)
+                await self._record_unrecorded()
         except asyncio.CancelledError:
             if not self._abandoned:
                 raise
@@ -238,6 +248,8 @@ class Consumer(Generic[E]):
                 # Its thread may still commit; if so the redelivery finds it tracked and acks.
                 await self._return([msg])
                 log.warning("gave back message %s unfinished at shutdown", msg.metadata.sequence)
+            unrecorded, self._unrecorded = self._unrecorded, []
+            await self._return([m for m, _ in unrecorded])  # handled again: nothing was written
             self._abandoned = True
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -262,8 +274,21 @@ class Consumer(Generic[E]):
 
     # ------------------------------------------------------------- handling
 
+    def settled(self, msg: Msg, outcome: Outcome) -> None:
+        """Called once `run` has acked, nak'ed or dead-lettered a message (for the stats; a
+        subclass may report more). A message whose handler wrote nothing is settled when its
+        position is recorded, after the rest of its batch was handled."""
+        self.stats.add(outcome)
+
     async def handle(self, msg: Msg) -> Outcome:
         """Settle one message: ack, nak or dead-letter it; never ack work that was not done."""
+        outcome = await self._settle(msg, batched=False)
+        assert outcome is not None
+        return outcome
+
+    async def _settle(self, msg: Msg, *, batched: bool) -> Outcome | None:
+        """As `handle`; but `batched`, a handler that wrote nothing leaves its message unacked
+        in `_unrecorded` (None), for `_record_unrecorded` to record and ack with the others."""
         s = self.settings
         meta = msg.metadata
         tracking = position(s.service, meta.stream, meta.sequence.stream)
@@ -276,8 +301,8 @@ class Consumer(Generic[E]):
         except Exception as error:
             return await self._dead_letter(msg, Reason.MALFORMED, _describe(error))
         try:
-            outcome = await self._with_progress(
-                msg, asyncio.to_thread(self._process, event, tracking)
+            outcome, unrecorded = await self._with_progress(
+                msg, asyncio.to_thread(self._process, event, tracking, batched)
             )
         except Exception as error:
             if meta.num_delivered >= s.max_attempts:
@@ -291,24 +316,79 @@ class Consumer(Generic[E]):
             )
             await msg.nak(delay=self._delay(meta.num_delivered))
             return Outcome.RETRY
+        if unrecorded:
+            self._unrecorded.append((msg, tracking))
+            return None
         await msg.ack()
         return outcome
 
-    def _process(self, event: E, tracking: Tracking) -> Outcome:
-        return handle_tracked(
-            self.app, self.handler, event, tracking, self.settings.conflict_attempts
+    def _process(self, event: E, tracking: Tracking, batched: bool) -> tuple[Outcome, bool]:
+        return handle_deferring(
+            self.app,
+            self.handler,
+            event,
+            tracking,
+            self.settings.conflict_attempts,
+            position_alone=not batched,
         )
 
-    async def _with_progress(self, msg: Msg, work: Coroutine[Any, Any, Outcome]) -> Outcome:
-        """Await the handler, telling JetStream every third of `ack_wait` that we are on it."""
+    async def _record_unrecorded(self) -> None:
+        """Record the positions of the messages handled with nothing written, then ack them.
+
+        One transaction for all of them; if one was recorded meanwhile (a redelivery handled
+        by another replica), one by one, and that one is a duplicate. If the store cannot take
+        them, they are nak'ed: handled again later, they write nothing again.
+        """
+        unrecorded, self._unrecorded = self._unrecorded, []
+        if not unrecorded:
+            return
+        trackings = [tracking for _, tracking in unrecorded]
+        try:
+            outcomes = await asyncio.to_thread(self._record_positions, trackings)
+        except Exception:
+            log.warning("could not record %s positions; given back", len(trackings), exc_info=True)
+            for msg, _ in unrecorded:
+                with contextlib.suppress(nats.errors.Error):
+                    await msg.nak(delay=self._delay(msg.metadata.num_delivered))
+                self.settled(msg, Outcome.RETRY)
+            return
+        for (msg, _), outcome in zip(unrecorded, outcomes, strict=True):
+            await msg.ack()
+            self.settled(msg, outcome)
+
+    def _record_positions(self, trackings: Sequence[Tracking]) -> list[Outcome]:
+        try:
+            self.app.record_positions(trackings)
+        except IntegrityError:
+            pass
+        else:
+            return [Outcome.DONE] * len(trackings)
+        outcomes = []
+        for tracking in trackings:
+            try:
+                self.app.record_positions([tracking])
+            except IntegrityError:
+                if not self.app.is_tracked(tracking):
+                    raise
+                outcomes.append(Outcome.DUPLICATE)
+            else:
+                outcomes.append(Outcome.DONE)
+        return outcomes
+
+    async def _with_progress(
+        self, msg: Msg, work: Coroutine[Any, Any, tuple[Outcome, bool]]
+    ) -> tuple[Outcome, bool]:
+        """Await the handler, telling JetStream every third of `ack_wait` that we are on it (and
+        on the messages handled before it whose positions wait to be recorded)."""
         task = asyncio.ensure_future(work)
         interval = max(self.settings.ack_wait / 3, 0.1)
         while True:
             done, _ = await asyncio.wait({task}, timeout=interval)
             if done:
                 return task.result()
-            with contextlib.suppress(nats.errors.Error):
-                await msg.in_progress()
+            for waiting in (msg, *(m for m, _ in self._unrecorded)):
+                with contextlib.suppress(nats.errors.Error):
+                    await waiting.in_progress()
 
     async def _dead_letter(self, msg: Msg, reason: Reason, error: str) -> Outcome:
         try:
@@ -326,7 +406,7 @@ class Consumer(Generic[E]):
         for msg in msgs:
             with contextlib.suppress(nats.errors.Error):
                 await msg.nak()
-            self.stats.add(Outcome.RETURNED)
+            self.settled(msg, Outcome.RETURNED)
 
     def _delay(self, delivered: int) -> float:
         steps = self.settings.backoff or (1.0,)
@@ -348,18 +428,34 @@ def handle_tracked(
     case changed while the handler decided: run it again on fresh state, a bounded number of
     times. Synchronous: call it from a worker thread.
     """
+    outcome, _ = handle_deferring(app, handler, event, tracking, conflict_attempts)
+    return outcome
+
+
+def handle_deferring(
+    app: Casework,
+    handler: Handler[E],
+    event: E,
+    tracking: Tracking,
+    conflict_attempts: int = 5,
+    *,
+    position_alone: bool = True,
+) -> tuple[Outcome, bool]:
+    """`handle_tracked`, and whether the position is still to be recorded: with
+    `position_alone` False, a handler that wrote nothing leaves that to the caller, who
+    records it (`Casework.record_positions`, a run of them at once) before acknowledging."""
     if app.is_tracked(tracking):
-        return Outcome.DUPLICATE
+        return Outcome.DUPLICATE, False
     for attempt in range(conflict_attempts):
         try:
-            with app.tracking(tracking):
+            with app.tracking(tracking, position_alone=position_alone) as processing:
                 handler(event, app)
         except IntegrityError:
             if app.is_tracked(tracking):
-                return Outcome.DUPLICATE
+                return Outcome.DUPLICATE, False
             time.sleep(random.uniform(0, 0.005 * 2**attempt))
             continue
-        return Outcome.DONE
+        return Outcome.DONE, not position_alone and not processing.events
     raise ConcurrencyConflictError(
         f"the cases {tracking.application_name} touches kept changing under its handler"
     )

@@ -484,6 +484,13 @@ class Casework(Application[UUID]):
             lambda c, at: c.invite_participants(actor, at, meeting_id, participants, reason),
         )
 
+    def name_lead_mediator(
+        self, case_id: UUID | str, actor: Actor, lead: Actor, reason: str
+    ) -> None:
+        """`lead` answers for the dispute at its current tier (the actor themself, or named by
+        the tier's head); the domain decides who may."""
+        self._update(case_id, Dispute, lambda c, at: c.name_lead_mediator(actor, at, lead, reason))
+
     def cancel_meeting(
         self, case_id: UUID | str, actor: Actor, meeting_id: str, reason: str
     ) -> None:

@@ -119,19 +119,10 @@ class Desk:
         return next(m for m in after.meetings if m.meeting_id == meeting_id)
 
     def lead(self, who: Principal, case_id: str, body: LeadCreate) -> DisputePublic:
-        """The caller takes the lead, or (the tier's head) names its lead; the domain decides.
-
-        `Casework` has no command for it yet (application.py was being changed by others when
-        this was written): its generic retrying update runs `Dispute.name_lead_mediator` the way
-        each of its dispute commands does. Move it there as `Casework.name_lead_mediator`.
-        """
+        """The caller takes the lead, or (the tier's head) names its lead; the domain decides."""
         case = self._writable(who, case_id)
         lead = who.actor if body.lead is None else Actor(body.lead.id, body.lead.role)
-        self.app._update(
-            case.id,
-            Dispute,
-            lambda c, at: c.name_lead_mediator(who.actor, at, lead, body.reason),
-        )
+        self.app.name_lead_mediator(case.id, who.actor, lead, body.reason)
         return self._done(case.id)
 
     def reschedule(self, who: Principal, meeting_id: str, body: MeetingReschedule) -> MeetingPublic:

@@ -23,10 +23,10 @@ from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
-from casework.messaging.subjects import HEADER_MSG_ID
+from casework.messaging.subjects import DLQ, HEADER_MSG_ID
 
 DLQ_STREAM = "CASEWORK_DLQ"
-DLQ_PREFIX = "casework.dlq"
+DLQ_PREFIX = DLQ
 HEADER_PREFIX = "Casework-Dlq-"
 HEADER_DLQ_SERVICE = f"{HEADER_PREFIX}Service"
 """The service that gave up on the message (also the last token of the letter's subject)."""

@@ -23,6 +23,7 @@ STREAM_SUBJECTS = ("casework.>",)
 EVENTS = "casework.*.*.*.*"
 """Every case event (five tokens); dead letters have three and never match."""
 DLQ = "casework.dlq"
+"""Dead letters: `casework.dlq.<service>` (see `dead_letter.dead_letter_subject`)."""
 DUPLICATE_WINDOW = 120.0
 """Seconds JetStream remembers a Nats-Msg-Id: a re-publish inside it is dropped."""
 
@@ -58,10 +59,6 @@ def subject_for(contract: CaseEvent) -> str:
     """`casework.leak.water_stopped.jiayu-xx.wanxin-intl` for a water-stopped contract."""
     _, kind, event, _version = contract.type.split(".")
     return event_subject(kind, event, contract.community, contract.compound)
-
-
-def dlq_subject(service: str) -> str:
-    return f"{DLQ}.{_token(service, 'service')}"
 
 
 def source_for(contract: CaseEvent) -> str:

@@ -99,18 +99,30 @@ def test_a_relay_killed_mid_stream_and_restarted_misses_nothing_and_repeats_noth
         app.close()
 
 
-async def _wait_until_stream_holds(url: str, count: int, timeout: float = 25.0) -> int:
+async def _wait_until_stream_holds(
+    url: str, count: int, timeout: float = 25.0, relay: Relay | None = None
+) -> int:
     deadline = time.monotonic() + timeout
+    held = None
     while True:
         try:
             async with jetstream(url) as (_, js):
                 info = await js.stream_info(STREAM)
-                if info.state.messages >= count:
-                    return int(info.state.messages)
+                held = info.state.messages
+                if held >= count:
+                    return int(held)
         except Exception:  # stream not created yet
             pass
         if time.monotonic() > deadline:
-            raise AssertionError(f"the stream did not reach {count} messages in {timeout} s")
+            state = (
+                ""
+                if relay is None
+                else f"; the relay is at notification {relay.position}, published "
+                f"{relay.published}, duplicates {relay.duplicates}"
+            )
+            raise AssertionError(
+                f"the stream did not reach {count} messages in {timeout} s (holds {held}{state})"
+            )
         await asyncio.sleep(0.02)
 
 
@@ -137,7 +149,7 @@ async def test_when_nats_goes_away_and_comes_back_the_relay_catches_up_and_loses
         assert not done.is_set(), "the outage should fall while events are being written"
         await asyncio.to_thread(nats_server.start)
         await writing
-        await _wait_until_stream_holds(nats_server.url, 600)
+        await _wait_until_stream_holds(nats_server.url, 600, relay=relay)
         await asyncio.sleep(0.5)
     finally:
         stop.set()

@@ -42,7 +42,13 @@ from casework.domain.errors import (
 from casework.domain.leak import LeakEmergency
 from casework.domain.places import Address, Tier
 from casework.domain.repair import Repair
-from casework.settings import DEFAULT_MAX_CLOCK_SKEW, clock_skew, persistence_env, store_url
+from casework.settings import (
+    DEFAULT_MAX_CLOCK_SKEW,
+    clock_skew,
+    persistence_env,
+    read_only_env,
+    store_url,
+)
 from casework.settings import max_clock_skew as max_clock_skew_setting
 from casework.topics import is_case_topic
 
@@ -83,16 +89,21 @@ class Casework(Application[UUID]):
         env: Mapping[str, str] | None = None,
         max_attempts: int = MAX_ATTEMPTS,
         max_clock_skew: timedelta | None = None,
+        read_only: bool = False,
     ) -> None:
         """`max_clock_skew` None: `CASEWORK_MAX_CLOCK_SKEW` (seconds), else 5 s. Read here, with
         the store, so every process that writes (services, relay, CLI) honours it, and a bad
-        value stops the process at start instead of surfacing at the first late command."""
+        value stops the process at start instead of surfacing at the first late command.
+
+        `read_only`: for commands that only read (audit, measures, rebuild): a SQLite store must
+        exist (`StoreNotFoundError` otherwise) and is opened read-only (`read_only_env`)."""
         skew = (
             max_clock_skew_setting()
             if max_clock_skew is None
             else clock_skew(max_clock_skew, "max_clock_skew")
         )
-        settings = persistence_env(store or store_url())
+        url = store or store_url()
+        settings = read_only_env(url) if read_only else persistence_env(url)
         settings.update(env or {})
         super().__init__(env=settings)
         self.clock = clock

@@ -14,9 +14,9 @@ import math
 import os
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import parse_qs, quote, unquote, urlparse
 
-from casework.domain.errors import ValidationError
+from casework.domain.errors import CaseworkError, ValidationError
 
 DEFAULT_VAR_DIR = Path("var")
 DEFAULT_STORE = f"sqlite:///{DEFAULT_VAR_DIR / 'casework.db'}"
@@ -144,3 +144,39 @@ def _count(query: dict[str, list[str]], key: str, default: str, *, minimum: int)
             f"CASEWORK_STORE {key} must be a whole number, at least {minimum}; got {value!r}"
         )
     return str(int(value))
+
+
+# ------------------------------------------------------------- read-only opening
+
+
+class StoreNotFoundError(CaseworkError):
+    """A command that only reads was pointed at a SQLite store that does not exist."""
+
+
+def read_only_env(url: str) -> dict[str, str]:
+    """eventsourcing settings for a command that only reads the store (verify, history, …).
+
+    A `sqlite:///` store must already exist: SQLite (and `persistence_env`, which makes the
+    folder) would otherwise create an empty store where a typo pointed, and the auditor would
+    read "no case files" instead of "wrong path". The existence check gives the one-line answer;
+    the file is then opened with SQLite's `mode=ro` URI (eventsourcing connects with
+    `uri=True`) and without creating tables, so even a file removed between the check and the
+    connect is never recreated, and nothing the command does can write to the store.
+    PostgreSQL URLs get the ordinary settings (a server's database is not made by connecting).
+    """
+    if not url.startswith("sqlite:///") or url == "sqlite:///:memory:":
+        return persistence_env(url)
+    path = Path(url.removeprefix("sqlite:///"))
+    if not path.exists():
+        raise StoreNotFoundError(
+            f"no store at {path} (CASEWORK_STORE={url}); nothing was created. Check the path, "
+            f"or CASEWORK_VAR_DIR / CASEWORK_STORE"
+        )
+    if not path.is_file():
+        raise StoreNotFoundError(f"the store {path} is not a file (CASEWORK_STORE={url})")
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": f"file:{quote(str(path.resolve()))}?mode=ro",
+        "SQLITE_LOCK_TIMEOUT": "10",
+        "CREATE_TABLE": "n",
+    }

@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlparse
 
 from casework.domain.errors import CaseworkError, ValidationError
+from casework.files import private_file
 
 DEFAULT_VAR_DIR = Path("var")
 DEFAULT_STORE = f"sqlite:///{DEFAULT_VAR_DIR / 'casework.db'}"
@@ -80,7 +81,7 @@ def persistence_env(url: str) -> dict[str, str]:
             )
         if path == ":memory:":
             return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        private_file(Path(path))  # 0600 in 0700 folders; SQLite's -wal/-shm take its mode
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": path,

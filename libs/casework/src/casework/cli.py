@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 import traceback
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 from typing import Any
 
+from casework import logs
 from casework.domain.errors import CaseworkError
 
 COMMAND_MODULES = (
@@ -91,18 +93,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CaseworkError as error:
         if args.debug:
             traceback.print_exc()
-        print(f"casework: {error}", file=sys.stderr)
+        _report(f"casework: {error}", error)
         return 2
     except Exception as error:
-        if args.debug:
+        if args.debug and not logs.configured():
             traceback.print_exc()
-        else:
-            print(
-                f"casework: {type(error).__name__}: {error} (run with --debug for details)",
-                file=sys.stderr,
-            )
+        _report(f"casework: {type(error).__name__}: {error} (run with --debug for details)", error)
         return 1
     return code
+
+
+def _report(line: str, error: BaseException) -> None:
+    """The error as one line on stderr; a command whose process logs JSON (the relay) logs it
+    as one JSON object instead, traceback inside, so its log stays one object per line."""
+    if logs.configured():
+        logging.getLogger("casework.cli").error(line, exc_info=error)
+    else:
+        print(line, file=sys.stderr)
 
 
 if __name__ == "__main__":

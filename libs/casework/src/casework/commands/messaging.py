@@ -12,6 +12,7 @@ from typing import Any
 
 from casework.application import Casework
 from casework.contracts.asyncapi import render
+from casework.logs import configure_logging
 from casework.messaging.nats_server import embedded_nats
 from casework.messaging.relay import Relay
 
@@ -39,11 +40,7 @@ def register(subparsers: Any) -> None:
 
 
 def run_relay(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging("WARNING" if args.quiet else "INFO")  # JSON lines, as the services'
     app = Casework()
     try:
         with embedded_nats() as url:

@@ -116,3 +116,39 @@ def test_the_relays_last_words_are_json_too(tmp_path: Path) -> None:
     assert last["message"].startswith("casework: CASEWORK_STORE must be sqlite:///")
     assert "ValidationError" in last["exc_info"]
     assert list(tmp_path.iterdir()) == []
+
+
+STRAY = textwrap.dedent(
+    """
+    import logging, sys
+    from casework.logs import capture_stray_output, configure_logging
+    configure_logging("INFO")
+    capture_stray_output()
+    configure_logging("INFO")  # a service sets logging up again, with its own level
+    print("a plain line on stdout")
+    print("casework-intake: INTAKE_PORT is not a number\\nsecond line", file=sys.stderr)
+    logging.getLogger("intake").info("case opened")
+    sys.stderr.write('{"already": "json"}\\n')
+    sys.stderr.write("no newline at the end")
+    """
+)
+
+
+def test_stray_prints_become_json_lines_and_log_records_pass_through_once() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", STRAY], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    out = [json.loads(line) for line in done.stdout.splitlines()]
+    err = [json.loads(line) for line in done.stderr.splitlines()]
+    assert [(e["logger"], e["level"], e["message"]) for e in out] == [
+        ("stdout", "info", "a plain line on stdout")
+    ]
+    assert [(e.get("logger"), e.get("message")) for e in err] == [
+        ("stderr", "casework-intake: INTAKE_PORT is not a number"),
+        ("stderr", "second line"),
+        ("intake", "case opened"),
+        (None, None),
+        ("stderr", "no newline at the end"),
+    ]
+    assert err[3] == {"already": "json"}

@@ -189,7 +189,8 @@ class Stack:
         )
 
     def relay_spec(self) -> ProcessSpec:
-        argv = [sys.executable, "-m", "casework.cli", "relay"]
+        argv = [sys.executable, "-m", "casework_stack.launch", "casework", "casework.cli:main"]
+        argv.append("relay")
         return ProcessSpec("relay", argv, self.child_env(), self.log_path("relay"))
 
     def service_spec(self, name: str) -> ProcessSpec:

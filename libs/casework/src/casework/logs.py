@@ -9,7 +9,9 @@ process (the services, the relay, the stack's children) sets logging up once, he
   propagates to it, and loggers that brought a handler of their own lose it;
 - Python warnings become log records (`py.warnings`);
 - an uncaught exception, in the main thread or another, or one Python can only report as
-  "ignored", is logged with its traceback inside the object (`exc_info`), not printed.
+  "ignored", is logged with its traceback inside the object (`exc_info`), not printed;
+- with `capture_stray_output` (the stack's children), whatever is still printed to stdout or
+  stderr (a startup error, a library writing to the stream) becomes one object per line too.
 
 `logging_config` is the same setup as a `logging.config.dictConfig` dictionary, handed to uvicorn
 as its `log_config` so uvicorn applies exactly this and nothing of its own.
@@ -17,13 +19,16 @@ as its `log_config` so uvicorn applies exactly this and nothing of its own.
 
 from __future__ import annotations
 
+import atexit
+import io
+import json
 import logging
 import logging.config
 import sys
 import threading
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, TextIO
 
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
@@ -60,16 +65,17 @@ def logging_config(level: str = "INFO", formatter: str = FORMATTER) -> dict[str,
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": formatter}},
-        "handlers": {
-            "stderr": {
-                "class": "logging.StreamHandler",
-                "formatter": "json",
-                "stream": "ext://sys.stderr",
-            }
-        },
+        "handlers": {"stderr": {"()": "casework.logs.stderr_handler", "formatter": "json"}},
         "root": {"handlers": ["stderr"], "level": level.upper()},
         "loggers": {name: {"handlers": [], "propagate": True} for name in THIRD_PARTY},
     }
+
+
+def stderr_handler() -> logging.Handler:
+    """A handler on stderr; on the stream under `StrayLines` if stderr is wrapped (its records
+    are JSON already)."""
+    stream = sys.stderr
+    return logging.StreamHandler(stream.target if isinstance(stream, StrayLines) else stream)
 
 
 def configure_logging(level: str = "INFO", formatter: str = FORMATTER) -> None:
@@ -122,3 +128,70 @@ def _unraisable(args: Any) -> None:
         args.object,
         exc_info=(kind, args.exc_value or kind(), args.exc_traceback),
     )
+
+
+class StrayLines(io.TextIOBase):
+    """A text stream that passes on each line that already is a JSON object (a log record) and
+    wraps any other line as one (`logger` "stdout" or "stderr"), so a `print` cannot break a
+    log that is read line by line."""
+
+    def __init__(self, target: TextIO, name: str, level: str) -> None:
+        super().__init__()
+        self.target, self.name, self.level = target, name, level
+        self._pending = ""
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._pending += text
+            *lines, self._pending = self._pending.split("\n")
+            for line in lines:
+                self.target.write(self._as_json(line) + "\n")
+            if lines:
+                self.target.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._pending:
+                self.target.write(self._as_json(self._pending) + "\n")
+                self._pending = ""
+            self.target.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self.target.fileno()
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self.target.encoding
+
+    def _as_json(self, line: str) -> str:
+        if line.startswith("{"):
+            try:
+                if isinstance(json.loads(line), dict):
+                    return line
+            except ValueError:
+                pass
+        entry = {
+            "time": datetime.now(UTC).isoformat(),
+            "level": self.level,
+            "logger": self.name,
+            "message": line,
+        }
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def capture_stray_output() -> None:
+    """Make whatever this process prints to stdout or stderr JSON lines (see `StrayLines`)."""
+    if not isinstance(sys.stdout, StrayLines):
+        sys.stdout = StrayLines(sys.stdout, "stdout", "info")
+    if not isinstance(sys.stderr, StrayLines):
+        sys.stderr = StrayLines(sys.stderr, "stderr", "warning")
+    atexit.register(sys.stdout.flush)
+    atexit.register(sys.stderr.flush)

@@ -79,6 +79,19 @@ def test_a_folder_where_the_store_should_be_is_named_not_opened(
     assert list(store.iterdir()) == []
 
 
+def test_an_empty_store_file_is_named_as_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "casework.db"
+    store.touch()
+    _point_at(monkeypatch, store, tmp_path / "var")
+
+    assert main(["verify"]) == 2
+    assert f"the store {store} is empty" in capsys.readouterr().err
+    assert store.stat().st_size == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["casework.db"]
+
+
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

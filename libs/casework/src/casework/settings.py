@@ -175,6 +175,8 @@ def read_only_env(url: str) -> dict[str, str]:
         )
     if not path.is_file():
         raise StoreNotFoundError(f"the store {path} is not a file (CASEWORK_STORE={url})")
+    if path.stat().st_size == 0:  # made, but nothing ever recorded: not even its tables
+        raise StoreNotFoundError(f"the store {path} is empty: nothing was ever recorded in it")
     return {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": f"file:{quote(str(path.resolve()))}?mode=ro",

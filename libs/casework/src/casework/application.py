@@ -42,13 +42,7 @@ from casework.domain.errors import (
 from casework.domain.leak import LeakEmergency
 from casework.domain.places import Address, Tier
 from casework.domain.repair import Repair
-from casework.settings import (
-    DEFAULT_MAX_CLOCK_SKEW,
-    clock_skew,
-    persistence_env,
-    read_only_env,
-    store_url,
-)
+from casework.settings import DEFAULT_MAX_CLOCK_SKEW, clock_skew, persistence_env, store_url
 from casework.settings import max_clock_skew as max_clock_skew_setting
 from casework.topics import is_case_topic
 
@@ -103,8 +97,10 @@ class Casework(Application[UUID]):
             else clock_skew(max_clock_skew, "max_clock_skew")
         )
         url = store or store_url()
-        settings = read_only_env(url) if read_only else persistence_env(url)
-        settings.update(env or {})
+        own = persistence_env(url, read_only=read_only)
+        settings = {**own, **(env or {})}
+        if read_only:  # a caller's env (e.g. shorter timeouts) cannot reopen the store writable
+            settings.update(own)
         super().__init__(env=settings)
         self.clock = clock
         self.max_attempts = max_attempts

@@ -25,6 +25,7 @@ from typing import Any
 
 from casework import logs
 from casework.domain.errors import CaseworkError
+from casework.settings import require_store, store_url
 
 COMMAND_MODULES = (
     "casework.commands.audit",
@@ -87,6 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        # A command that only reads the store sets `reads_store=True` in its defaults: a
+        # sqlite:/// store that does not exist is refused before the command makes anything.
+        if getattr(args, "reads_store", False):
+            require_store(store_url())
         code: int = args.handler(args)
     except KeyboardInterrupt:
         return 130

@@ -70,8 +70,11 @@ def max_clock_skew() -> timedelta:
     return clock_skew(given) if given.strip() else DEFAULT_MAX_CLOCK_SKEW
 
 
-def persistence_env(url: str) -> dict[str, str]:
-    """eventsourcing environment keys for a store URL; a bad URL gets a message saying why."""
+def persistence_env(url: str, *, read_only: bool = False) -> dict[str, str]:
+    """eventsourcing environment keys for a store URL; a bad URL gets a message saying why.
+    `read_only`: for a command that only reads (`read_only_env`)."""
+    if read_only:
+        return read_only_env(url)
     if url.startswith("sqlite://"):
         # As SQLAlchemy spells it: sqlite:///relative/file.db, sqlite:////absolute/file.db
         path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
@@ -165,8 +168,22 @@ def read_only_env(url: str) -> dict[str, str]:
     connect is never recreated, and nothing the command does can write to the store.
     PostgreSQL URLs get the ordinary settings (a server's database is not made by connecting).
     """
-    if not url.startswith("sqlite:///") or url == "sqlite:///:memory:":
+    path = require_store(url)
+    if path is None:
         return persistence_env(url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": f"file:{quote(str(path.resolve()))}?mode=ro",
+        "SQLITE_LOCK_TIMEOUT": "10",
+        "CREATE_TABLE": "n",
+    }
+
+
+def require_store(url: str) -> Path | None:
+    """The file of a `sqlite:///` store that exists and holds something (None for other URLs);
+    `StoreNotFoundError`, in words an operator can act on, otherwise. Creates nothing."""
+    if not url.startswith("sqlite:///") or url == "sqlite:///:memory:":
+        return None
     path = Path(url.removeprefix("sqlite:///"))
     if not path.exists():
         raise StoreNotFoundError(
@@ -177,9 +194,4 @@ def read_only_env(url: str) -> dict[str, str]:
         raise StoreNotFoundError(f"the store {path} is not a file (CASEWORK_STORE={url})")
     if path.stat().st_size == 0:  # made, but nothing ever recorded: not even its tables
         raise StoreNotFoundError(f"the store {path} is empty: nothing was ever recorded in it")
-    return {
-        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-        "SQLITE_DBNAME": f"file:{quote(str(path.resolve()))}?mode=ro",
-        "SQLITE_LOCK_TIMEOUT": "10",
-        "CREATE_TABLE": "n",
-    }
+    return path

@@ -41,7 +41,7 @@ def register(subparsers: Any) -> None:
     )
     moment.add_argument("--version", type=int, metavar="N", help="after the case's Nth event")
     history.add_argument("--json", action="store_true", help="one JSON document instead of text")
-    history.set_defaults(handler=run_history)
+    history.set_defaults(handler=run_history, reads_store=True)
 
     verify = subparsers.add_parser(
         "verify",
@@ -56,14 +56,14 @@ def register(subparsers: Any) -> None:
     verify.add_argument(
         "-v", "--verbose", action="store_true", help="list every case, not only broken ones"
     )
-    verify.set_defaults(handler=run_verify)
+    verify.set_defaults(handler=run_verify, reads_store=True)
 
     anchors = subparsers.add_parser(
         "anchors",
         help="write every case's head (version, hash) as JSON for a later verify --anchors",
     )
     anchors.add_argument("--out", type=Path, metavar="FILE", help="default: standard output")
-    anchors.set_defaults(handler=run_anchors)
+    anchors.set_defaults(handler=run_anchors, reads_store=True)
 
 
 # ---------------------------------------------------------------- history

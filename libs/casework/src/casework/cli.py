@@ -23,9 +23,8 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 from typing import Any
 
-from casework import logs
+from casework import logs, settings
 from casework.domain.errors import CaseworkError
-from casework.settings import require_store, store_url
 
 COMMAND_MODULES = (
     "casework.commands.audit",
@@ -91,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A command that only reads the store sets `reads_store=True` in its defaults: a
         # sqlite:/// store that does not exist is refused before the command makes anything.
         if getattr(args, "reads_store", False):
-            require_store(store_url())
+            settings.require_store(settings.store_url())
         code: int = args.handler(args)
     except KeyboardInterrupt:
         return 130

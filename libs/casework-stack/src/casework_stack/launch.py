@@ -7,7 +7,8 @@ if run by hand.
 
 Every line a child writes to its log is one JSON object (`casework.logs`): logging is set up
 before the service's code runs, and whatever it still prints (a settings error at start) is
-wrapped the same way. The relay is started through here too (`casework.cli:main relay`).
+wrapped the same way. (The relay, `casework relay`, sets up the same JSON logging itself and
+logs its last words rather than printing them.)
 """
 
 from __future__ import annotations

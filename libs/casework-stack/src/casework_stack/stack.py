@@ -189,8 +189,7 @@ class Stack:
         )
 
     def relay_spec(self) -> ProcessSpec:
-        argv = [sys.executable, "-m", "casework_stack.launch", "casework", "casework.cli:main"]
-        argv.append("relay")
+        argv = [sys.executable, "-m", "casework.cli", "relay"]  # it sets up its JSON logs itself
         return ProcessSpec("relay", argv, self.child_env(), self.log_path("relay"))
 
     def service_spec(self, name: str) -> ProcessSpec:

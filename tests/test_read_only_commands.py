@@ -66,6 +66,20 @@ def test_a_read_only_command_on_a_missing_sqlite_store_says_so_and_creates_nothi
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+def test_the_intakes_own_measures_command_creates_nothing_either(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from intake.main import main as intake_main
+
+    store = tmp_path / "typo" / "casework.db"
+    _point_at(monkeypatch, store, tmp_path / "var")
+
+    assert intake_main(["measures"]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"casework-intake: no store at {store}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_a_folder_where_the_store_should_be_is_named_not_opened(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,0 +1,311 @@
+"""Riding out outages of the store (PostgreSQL, SQLite) and of NATS, and failing fast in one-shots.
+
+Long-running parts (the relay, every consumer, the schedulers, the read-side followers) never exit
+because a dependency is unreachable. Each keeps an `Outages` watch: an error that means "the
+store / NATS cannot be reached" (`STORE_DOWN`, `NATS_DOWN`) is logged ONCE when the part first
+sees it (down), the work is retried with a capped, jittered exponential backoff (tenacity), and
+one line is logged when it works again (up, with how long it was down). Nothing else is logged per
+retry, so a long outage does not flood the logs. Any other error is not an outage and is left to
+the caller (a bug should be seen).
+
+The backoff starts at `INITIAL_BACKOFF` seconds and doubles up to `CASEWORK_OUTAGE_BACKOFF_MAX`
+seconds (default 5; an environment variable of this module, read when a retry loop is built),
+with up to 20 % of the cap added at random so replicas do not retry in step. The cap bounds how
+long a part takes to notice that its dependency is back.
+
+One-shot commands (`casework relay --once`, `dlq`, `history`, `verify`) must not wait: they call
+`check_store` / `connect_nats_once`, which give up within `ONE_SHOT_TIMEOUT` seconds with
+`UnreachableError`, one line naming the host:port, which the `casework` script prints as such.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlparse
+
+import nats
+import nats.errors
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError
+from nats.aio.client import Client
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    wait_exponential,
+    wait_random,
+)
+from tenacity.wait import wait_base
+
+from casework.settings import persistence_env, store_url
+
+log = logging.getLogger("casework.outages")
+
+STORE_DOWN: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+"""What eventsourcing and psycopg raise when the store cannot be reached (a pool timeout, a
+refused or broken connection, a locked SQLite file)."""
+
+NATS_DOWN: tuple[type[BaseException], ...] = (nats.errors.Error, TimeoutError, OSError)
+"""What nats-py raises when NATS cannot be reached or does not answer in time."""
+
+OUTAGES = STORE_DOWN + NATS_DOWN
+
+BACKOFF_ENV = "CASEWORK_OUTAGE_BACKOFF_MAX"
+DEFAULT_BACKOFF_MAX = 5.0
+INITIAL_BACKOFF = 0.2
+ONE_SHOT_TIMEOUT = 8.0
+"""Seconds a one-shot command gives a dependency before it says it is unreachable."""
+
+
+class UnreachableError(RuntimeError):
+    """A one-shot command could not reach the store or NATS; the message names host:port."""
+
+
+class StoppedError(Exception):
+    """Raised out of a retry loop when its part was asked to stop while waiting."""
+
+
+def backoff_max() -> float:
+    """`CASEWORK_OUTAGE_BACKOFF_MAX` in seconds (a positive number), else 5."""
+    given = os.environ.get(BACKOFF_ENV, "").strip()
+    try:
+        value = float(given) if given else DEFAULT_BACKOFF_MAX
+    except ValueError:
+        value = DEFAULT_BACKOFF_MAX
+    return value if value > 0 else DEFAULT_BACKOFF_MAX
+
+
+def backoff(maximum: float | None = None) -> wait_base:
+    """Exponential from `INITIAL_BACKOFF`, capped at 80 % of the cap, plus up to 20 % jitter."""
+    cap = maximum if maximum is not None else backoff_max()
+    return wait_exponential(multiplier=INITIAL_BACKOFF, max=cap * 0.8) + wait_random(0, cap * 0.2)
+
+
+def dependency_of(error: BaseException) -> str | None:
+    """ "store" or "NATS" when `error` means that dependency is unreachable, else None."""
+    if isinstance(error, STORE_DOWN):
+        return "store"
+    if isinstance(error, NATS_DOWN):
+        return "NATS"
+    return None
+
+
+def describe(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text[:300]}" if text else type(error).__name__
+
+
+class Outages:
+    """One part's view of its dependencies: each state change logged once (see the docstring)."""
+
+    def __init__(self, part: str, logger: logging.Logger | None = None) -> None:
+        self.part = part
+        self.log = logger or log
+        self._since: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self.outages = 0
+        """How many outages this part has seen begin (for tests and metrics)."""
+
+    def is_down(self, dependency: str) -> bool:
+        return dependency in self._since
+
+    @property
+    def down(self) -> tuple[str, ...]:
+        return tuple(self._since)
+
+    def failed(self, error: BaseException) -> bool:
+        """Note `error`; True when it is an outage (logged if it starts one), False otherwise."""
+        dependency = dependency_of(error)
+        if dependency is None:
+            return False
+        with self._lock:
+            if dependency in self._since:
+                return True
+            self._since[dependency] = time.monotonic()
+            self.outages += 1
+        self.log.warning(
+            "%s: %s unreachable (%s); retrying with backoff (at most %.1f s apart) until it "
+            "is back",
+            self.part,
+            dependency,
+            describe(error),
+            backoff_max(),
+            extra={"dependency": dependency, "dependency_state": "down"},
+        )
+        return True
+
+    def recovered(self, *dependencies: str) -> None:
+        """The work that needed `dependencies` (all, if none named) went through: log each
+        one that was down as up again."""
+        with self._lock:
+            back = [
+                (name, since)
+                for name, since in self._since.items()
+                if not dependencies or name in dependencies
+            ]
+            for name, _ in back:
+                del self._since[name]
+        for name, since in back:
+            self.log.warning(
+                "%s: %s reachable again after %.1f s; resumed",
+                self.part,
+                name,
+                time.monotonic() - since,
+                extra={"dependency": name, "dependency_state": "up"},
+            )
+
+    # -------------------------------------------------------------- retry loops
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        assert state.outcome is not None
+        error = state.outcome.exception()
+        if error is not None:
+            self.failed(error)
+
+    def retrying(
+        self, stop: asyncio.Event | None = None, on: tuple[type[BaseException], ...] = OUTAGES
+    ) -> AsyncRetrying:
+        """`async for attempt in outages.retrying(stop): with attempt: ...`: the block again
+        after each outage error, backing off, until it goes through; `StoppedError` if `stop`
+        is set meanwhile. Call `recovered()` after it."""
+
+        async def sleep(seconds: float) -> None:
+            if stop is None:
+                await asyncio.sleep(seconds)
+                return
+            try:
+                await asyncio.wait_for(stop.wait(), seconds)
+            except TimeoutError:
+                return
+            raise StoppedError
+
+        return AsyncRetrying(
+            sleep=sleep,
+            wait=backoff(),
+            retry=retry_if_exception_type(on),
+            before_sleep=self._before_sleep,
+            reraise=True,
+        )
+
+    def retrying_sync(
+        self, stop: threading.Event | None = None, on: tuple[type[BaseException], ...] = OUTAGES
+    ) -> Retrying:
+        """`retrying` for a worker thread; `stop` is a `threading.Event`."""
+
+        def sleep(seconds: float) -> None:
+            if stop is None:
+                time.sleep(seconds)
+            elif stop.wait(seconds):
+                raise StoppedError
+
+        return Retrying(
+            sleep=sleep,
+            wait=backoff(),
+            retry=retry_if_exception_type(on),
+            before_sleep=self._before_sleep,
+            reraise=True,
+        )
+
+    def call_sync(self, work: Callable[[], Any], stop: threading.Event | None = None) -> Any:
+        """`work()` in a worker thread, through outages (see `retrying_sync`)."""
+        result: Any = None
+        for attempt in self.retrying_sync(stop):
+            with attempt:
+                result = work()
+        self.recovered()
+        return result
+
+
+# ------------------------------------------------------------------ one-shot commands
+
+
+def store_address(env: dict[str, str]) -> str | None:
+    """host:port of a PostgreSQL store from its eventsourcing settings; None for SQLite."""
+    if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
+        return None
+    return f"{env.get('POSTGRES_HOST', '127.0.0.1')}:{env.get('POSTGRES_PORT', '5432')}"
+
+
+def one_shot_store_env(env: dict[str, str]) -> dict[str, str]:
+    """eventsourcing settings that make a one-shot command's store calls give up quickly."""
+    if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
+        return {}
+    return {"POSTGRES_CONNECT_TIMEOUT": str(int(ONE_SHOT_TIMEOUT // 2) or 1)}
+
+
+def one_shot_env() -> dict[str, str]:
+    """For a one-shot command's `Casework(env=...)`: checks first that the store named by
+    `CASEWORK_STORE` answers (`UnreachableError` within `ONE_SHOT_TIMEOUT` if not), then
+    shortens the pool's wait so a store lost midway fails the command soon too."""
+    env = persistence_env(store_url())
+    check_store(env)
+    return one_shot_store_env(env)
+
+
+def check_store(env: dict[str, str], timeout: float = ONE_SHOT_TIMEOUT) -> None:
+    """Raise `UnreachableError` unless the PostgreSQL store named by `env` answers within
+    `timeout` seconds (SQLite: nothing to check)."""
+    address = store_address(env)
+    if address is None:
+        return
+    try:
+        with psycopg.connect(
+            host=env.get("POSTGRES_HOST", "127.0.0.1"),
+            port=env.get("POSTGRES_PORT", "5432"),
+            user=env.get("POSTGRES_USER", "postgres"),
+            password=env.get("POSTGRES_PASSWORD", ""),
+            dbname=env.get("POSTGRES_DBNAME", "postgres"),
+            connect_timeout=max(1, int(timeout)),
+        ) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.OperationalError as error:
+        reason = " ".join(str(error).split()).split(": ")[-1][:200] or type(error).__name__
+        raise UnreachableError(
+            f"the store (PostgreSQL at {address}) is unreachable: {reason}"
+        ) from None
+
+
+def nats_address(url: str) -> str:
+    parts = urlparse(url if "://" in url else f"nats://{url}")
+    return f"{parts.hostname or '127.0.0.1'}:{parts.port or 4222}"
+
+
+async def connect_nats_once(url: str, timeout: float = ONE_SHOT_TIMEOUT, **options: Any) -> Client:
+    """A NATS connection for a one-shot command, or `UnreachableError` within `timeout` s.
+
+    nats-py retries a first connect for ever unless `max_reconnect_attempts` is positive (0 and
+    -1 alike loop), so it is 1 here (two tries), no reconnecting afterwards, and the whole
+    attempt is bounded by `timeout` besides.
+    """
+    seen: list[Exception] = []
+
+    async def remember(error: Exception) -> None:  # the one line below says it all
+        seen.append(error)
+
+    options = {
+        "connect_timeout": max(1, int(timeout / 3)),
+        "allow_reconnect": False,
+        "max_reconnect_attempts": 1,
+        "reconnect_time_wait": 0.2,
+        "error_cb": remember,
+        **options,
+    }
+    try:
+        return await asyncio.wait_for(nats.connect(url, **options), timeout)
+    except NATS_DOWN as error:  # socket.gaierror is an OSError
+        cause = seen[-1] if seen else error
+        raise UnreachableError(
+            f"NATS at {nats_address(url)} is unreachable: {describe(cause)}"
+        ) from None

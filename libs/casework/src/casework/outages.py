@@ -309,3 +309,56 @@ async def connect_nats_once(url: str, timeout: float = ONE_SHOT_TIMEOUT, **optio
         raise UnreachableError(
             f"NATS at {nats_address(url)} is unreachable: {describe(cause)}"
         ) from None
+
+
+# ------------------------------------------------------------------ periodic work
+
+
+def repeat(
+    step: Callable[[], object],
+    seconds: float,
+    stop: threading.Event,
+    outages: Outages,
+    *,
+    on_error: Callable[[], None] | None = None,
+) -> None:
+    """Call `step()` every `seconds` until `stop` (on a thread of its own); for pollers and
+    schedulers. An outage is ridden out with backoff (logged once, and once when over); any
+    other error is logged with its traceback and the step runs again next round. `on_error`
+    runs after every failure (e.g. to drop a cache)."""
+    while not stop.is_set():
+        try:
+            for attempt in outages.retrying_sync(stop):
+                with attempt:
+                    try:
+                        step()
+                    except Exception:
+                        if on_error is not None:
+                            on_error()
+                        raise
+            outages.recovered()
+        except StoppedError:
+            return
+        except Exception:  # not an outage: a bug to see; the next round tries again
+            outages.log.exception("%s failed; trying again in %.1f s", outages.part, seconds)
+        stop.wait(seconds)
+
+
+async def repeat_async(
+    step: Callable[[], object], seconds: float, stop: asyncio.Event, outages: Outages
+) -> None:
+    """`repeat` for an event loop: the blocking `step()` runs in a worker thread."""
+    while not stop.is_set():
+        try:
+            async for attempt in outages.retrying(stop):
+                with attempt:
+                    await asyncio.to_thread(step)
+            outages.recovered()
+        except StoppedError:
+            return
+        except Exception:  # not an outage: a bug to see; the next round tries again
+            outages.log.exception("%s failed; trying again in %.1f s", outages.part, seconds)
+        try:
+            await asyncio.wait_for(stop.wait(), seconds)
+        except TimeoutError:
+            continue

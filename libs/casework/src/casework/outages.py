@@ -228,6 +228,23 @@ class Outages:
         return result
 
 
+POOL_RECONNECT_TIMEOUT = 5.0
+
+
+def quick_reconnects(recorder: object) -> None:
+    """Let a PostgreSQL store be noticed back soon after an outage of any length.
+
+    psycopg's pool retries a lost connection with a doubling delay for 5 minutes (its
+    `reconnect_timeout`, which eventsourcing does not expose), so after an outage of N seconds
+    it could take about N more to try again. With a few seconds, a slot whose reconnecting
+    failed is given up and the next request for a connection starts a fresh attempt (the parts'
+    own backoff paces those requests). SQLite has no pool: nothing to do.
+    """
+    pool = getattr(getattr(recorder, "datastore", None), "pool", None)
+    if pool is not None and hasattr(pool, "reconnect_timeout"):
+        pool.reconnect_timeout = POOL_RECONNECT_TIMEOUT
+
+
 # ------------------------------------------------------------------ one-shot commands
 
 
@@ -362,3 +379,41 @@ async def repeat_async(
             await asyncio.wait_for(stop.wait(), seconds)
         except TimeoutError:
             continue
+
+
+async def connect_nats(url: str, name: str, **options: Any) -> Client:
+    """A NATS connection for a long-running part: it reconnects for ever, and says so once
+    per outage (nats-py's default would log a traceback for every reconnect attempt).
+
+    The first connect also waits for ever (nats-py retries it while reconnecting is allowed
+    with no limit): a part started before NATS waits for it instead of exiting.
+    """
+    outages = Outages(name, log)
+
+    async def on_error(error: Exception) -> None:
+        if not outages.failed(error):
+            log.warning("%s: NATS error: %s", name, describe(error))
+
+    held: list[Client] = []
+
+    async def on_disconnected() -> None:
+        if held and (held[0].is_closed or held[0].is_draining):
+            return  # closed by its owner: not an outage
+        outages.failed(nats.errors.ConnectionClosedError())
+
+    async def on_reconnected() -> None:
+        outages.recovered("NATS")
+
+    settings: dict[str, Any] = {
+        "name": name,
+        "max_reconnect_attempts": -1,
+        "reconnect_time_wait": 1.0,
+        "error_cb": on_error,
+        "disconnected_cb": on_disconnected,
+        "reconnected_cb": on_reconnected,
+        **options,
+    }
+    nc = await nats.connect(url, **settings)
+    held.append(nc)
+    outages.recovered("NATS")
+    return nc

@@ -317,6 +317,55 @@ def test_postgresql_down_past_every_pool_timeout_the_relay_and_a_consumer_ride_i
                 part.stop()
 
 
+@pytest.mark.postgres
+def test_a_poller_rides_out_postgresql_down_logging_once_each_way_and_reads_on(
+    cluster: PostgresCluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The read-side followers and the schedulers all run through `casework.outages.repeat`:
+    here a follower of the notification log, in this process, through a real outage."""
+    from casework.projections.polling import Poller
+
+    assert cluster.server is not None
+
+    class Follower(Poller):
+        thread_name = "drill-follower"
+
+        def __init__(self, app: Casework) -> None:
+            super().__init__()
+            self.app = app
+            self.seen: list[int] = []
+
+        def catch_up(self) -> int:
+            start = (self.seen[-1] + 1) if self.seen else 1
+            page = self.app.recorder.select_notifications(start=start, limit=100)
+            self.seen.extend(n.id for n in page)
+            return len(page)
+
+    with fresh_database(cluster.server) as store:
+        app = Casework(store, env={"POSTGRES_CONNECT_TIMEOUT": str(POOL_TIMEOUT)})
+        follower = Follower(app)
+        caplog.set_level("INFO", logger="casework.projections")
+        try:
+            report_cases(store, 2)
+            follower.start(0.1)
+            wait_for(lambda: len(follower.seen) == len(helpers.store_event_ids(app)), 20, "seen")
+            cluster.stop()
+            time.sleep(STORE_DOWN_FOR)
+            assert follower._thread is not None
+            assert follower._thread.is_alive()
+            cluster.start()
+            report_cases(store, 3)
+            wait_for(lambda: len(follower.seen) == len(helpers.store_event_ids(app)), 30, "read on")
+        finally:
+            follower.stop()
+            app.close()
+    assert follower.seen == sorted(set(follower.seen)), "read twice or out of order"
+    lines = [r.getMessage() for r in caplog.records if "drill-follower" in r.getMessage()]
+    assert len([m for m in lines if "store unreachable" in m]) == 1, lines
+    assert len([m for m in lines if "store reachable again" in m]) == 1, lines
+    assert not [r for r in caplog.records if r.exc_info], "an outage is no traceback"
+
+
 # ------------------------------------------------------------------ NATS
 
 

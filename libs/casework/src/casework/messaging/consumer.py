@@ -182,6 +182,8 @@ class Consumer(Generic[E]):
         """Handled, nothing written, position not yet recorded: not acked until it is."""
         self._runner: asyncio.Task[None] | None = None
         self._abandoned = False
+        self._store_failed = False
+        """A handler of the current batch failed for a store outage: give the rest back."""
         self.outages = Outages(f"consumer {settings.consumer_name}", log)
         """NATS's and the store's state as this consumer sees them; each change logged once."""
 
@@ -222,8 +224,9 @@ class Consumer(Generic[E]):
                             batch = await self._fetch()
                 except StoppedError:
                     break
+                self._store_failed = False
                 for index, msg in enumerate(batch):
-                    if self._stopping.is_set() or self.outages.is_down("store"):
+                    if self._stopping.is_set() or self._store_failed:
                         await self._return(batch[index:], delay=self._delay(1))
                         break
                     self._in_hand = msg
@@ -256,12 +259,15 @@ class Consumer(Generic[E]):
         return batch
 
     async def _wait_for_store(self) -> None:
-        """Until the store answers a small read again (backing off); StoppedError on stop."""
+        """Until the store answers a small read again (backing off); StoppedError on stop.
+
+        The store counts as back only once a handler's transaction commits (in `_settle`): a
+        store that answers reads but refuses writes (a locked SQLite file) is still down.
+        """
         recorder = self.app.recorder
         async for attempt in self.outages.retrying(self._stopping, STORE_DOWN):
             with attempt:
                 await asyncio.to_thread(recorder.max_notification_id)
-        self.outages.recovered("store")
 
     async def stop(self) -> None:
         """Start nothing new; let the message in hand finish within the grace period, or nak it."""
@@ -335,6 +341,7 @@ class Consumer(Generic[E]):
         except Exception as error:
             if dependency_of(error) == "store":  # an outage: not the message's fault
                 self.outages.failed(error)
+                self._store_failed = True
                 with contextlib.suppress(nats.errors.Error):
                     await msg.nak(delay=self._delay(meta.num_delivered))
                 return Outcome.RETRY

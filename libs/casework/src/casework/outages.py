@@ -8,14 +8,19 @@ one line is logged when it works again (up, with how long it was down). Nothing 
 retry, so a long outage does not flood the logs. Any other error is not an outage and is left to
 the caller (a bug should be seen).
 
-The backoff starts at `INITIAL_BACKOFF` seconds and doubles up to `CASEWORK_OUTAGE_BACKOFF_MAX`
-seconds (default 5; an environment variable of this module, read when a retry loop is built),
-with up to 20 % of the cap added at random so replicas do not retry in step. The cap bounds how
-long a part takes to notice that its dependency is back.
+The backoff starts at `INITIAL_BACKOFF` seconds and doubles up to 80 % of the cap,
+`CASEWORK_OUTAGE_BACKOFF_MAX` seconds (default 5; an environment variable of this module, read
+when a retry loop is built), plus up to 20 % of the cap at random so replicas do not retry in
+step: never more than the cap, which bounds how long a part takes to notice a dependency is back.
 
-One-shot commands (`casework relay --once`, `dlq`, `history`, `verify`) must not wait: they call
-`check_store` / `connect_nats_once`, which give up within `ONE_SHOT_TIMEOUT` seconds with
-`UnreachableError`, one line naming the host:port, which the `casework` script prints as such.
+Services connect to NATS through `connect_nats` (reconnects for ever, one line each way instead
+of nats-py's traceback per attempt). `quick_reconnects` makes psycopg's pool try a returned
+PostgreSQL at once instead of after its own doubling delay.
+
+One-shot commands (`casework relay --once`, `dlq`, `history`, `verify`, `anchors`) must not
+wait: they call `check_store` / `connect_nats_once`, which give up within `ONE_SHOT_TIMEOUT`
+seconds with `UnreachableError`, one line naming the host:port, which the `casework` script
+prints as such (exit 1).
 """
 
 from __future__ import annotations
@@ -218,10 +223,16 @@ class Outages:
             reraise=True,
         )
 
-    def call_sync(self, work: Callable[[], Any], stop: threading.Event | None = None) -> Any:
-        """`work()` in a worker thread, through outages (see `retrying_sync`)."""
+    def call_sync(
+        self,
+        work: Callable[[], Any],
+        stop: threading.Event | None = None,
+        on: tuple[type[BaseException], ...] = STORE_DOWN,
+    ) -> Any:
+        """`work()` until it goes through, riding out outages of the store (by default); any
+        other error (a bad setting) is raised at once."""
         result: Any = None
-        for attempt in self.retrying_sync(stop):
+        for attempt in self.retrying_sync(stop, on):
             with attempt:
                 result = work()
         self.recovered()
@@ -340,12 +351,12 @@ def repeat(
     on_error: Callable[[], None] | None = None,
 ) -> None:
     """Call `step()` every `seconds` until `stop` (on a thread of its own); for pollers and
-    schedulers. An outage is ridden out with backoff (logged once, and once when over); any
-    other error is logged with its traceback and the step runs again next round. `on_error`
-    runs after every failure (e.g. to drop a cache)."""
+    schedulers, which need the store only. A store outage is ridden out with backoff (logged
+    once, and once when over); any other error is logged with its traceback and the step runs
+    again next round. `on_error` runs after every failure (e.g. to drop a cache)."""
     while not stop.is_set():
         try:
-            for attempt in outages.retrying_sync(stop):
+            for attempt in outages.retrying_sync(stop, STORE_DOWN):
                 with attempt:
                     try:
                         step()
@@ -367,7 +378,7 @@ async def repeat_async(
     """`repeat` for an event loop: the blocking `step()` runs in a worker thread."""
     while not stop.is_set():
         try:
-            async for attempt in outages.retrying(stop):
+            async for attempt in outages.retrying(stop, STORE_DOWN):
                 with attempt:
                     await asyncio.to_thread(step)
             outages.recovered()

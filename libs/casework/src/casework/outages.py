@@ -277,7 +277,10 @@ def one_shot_env() -> dict[str, str]:
     """For a one-shot command's `Casework(env=...)`: checks first that the store named by
     `CASEWORK_STORE` answers (`UnreachableError` within `ONE_SHOT_TIMEOUT` if not), then
     shortens the pool's wait so a store lost midway fails the command soon too."""
-    env = persistence_env(store_url())
+    url = store_url()
+    if not url.startswith(("postgresql://", "postgres://")):
+        return {}  # SQLite: nothing to reach (and nothing to create here)
+    env = persistence_env(url)
     check_store(env)
     return one_shot_store_env(env)
 

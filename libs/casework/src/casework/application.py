@@ -42,6 +42,7 @@ from casework.domain.errors import (
 from casework.domain.leak import LeakEmergency
 from casework.domain.places import Address, Tier
 from casework.domain.repair import Repair
+from casework.outages import quick_reconnects
 from casework.settings import DEFAULT_MAX_CLOCK_SKEW, clock_skew, persistence_env, store_url
 from casework.settings import max_clock_skew as max_clock_skew_setting
 from casework.topics import is_case_topic
@@ -102,6 +103,7 @@ class Casework(Application[UUID]):
         if read_only:  # a caller's env (e.g. shorter timeouts) cannot reopen the store writable
             settings.update(own)
         super().__init__(env=settings)
+        quick_reconnects(self.recorder)  # a PostgreSQL back after an outage is used at once
         self.clock = clock
         self.max_attempts = max_attempts
         self.max_clock_skew = skew

@@ -3,7 +3,8 @@
 Each group of subcommands lives in `casework.commands.<name>` with a `register(subparsers)`
 function, so the audit, demo, messaging and dead-letter commands grow without touching one
 shared file.
-Errors print as one line on stderr (the full traceback only with `--debug`).
+Errors print as one line on stderr (the full traceback only with `--debug`); a store or NATS
+that cannot be reached is one line naming its host:port, exit 1 (`casework.outages`).
 
 Packages that sit *above* the library (the stack that runs the services: `casework up`, `demo`)
 plug their subcommands in through the `casework.commands` entry-point group, each entry point
@@ -25,6 +26,7 @@ from typing import Any
 
 from casework import logs, settings
 from casework.domain.errors import CaseworkError
+from casework.outages import UnreachableError
 
 COMMAND_MODULES = (
     "casework.commands.audit",
@@ -94,6 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
     except KeyboardInterrupt:
         return 130
+    except UnreachableError as error:  # one line naming host:port, whatever --debug says
+        print(f"casework: {error}", file=sys.stderr)
+        return 1
     except CaseworkError as error:
         if args.debug:
             traceback.print_exc()

@@ -20,6 +20,7 @@ from uuid import UUID
 from casework.application import Casework
 from casework.audit import Anchor, HistoryEntry
 from casework.domain.errors import CaseNotFoundError, CaseworkError, ValidationError
+from casework.outages import one_shot_env
 from casework.timeline import case_document, render_case_file
 
 EXIT_TAMPERED = 3
@@ -84,7 +85,7 @@ def parse_moment(text: str) -> datetime:
 
 
 def run_history(args: argparse.Namespace) -> int:
-    with Casework(read_only=True) as app:
+    with Casework(env=one_shot_env(), read_only=True) as app:
         # An auditor must not read an edited case file as if it were the record.
         check = app.verify(args.case_id)
         if not check.ok:
@@ -163,7 +164,7 @@ def load_anchors(path: Path) -> dict[UUID, Anchor]:
 
 def run_verify(args: argparse.Namespace) -> int:
     anchors = load_anchors(args.anchors) if args.anchors is not None else {}
-    with Casework(read_only=True) as app:
+    with Casework(env=one_shot_env(), read_only=True) as app:
         if args.case_id is not None:
             anchor = anchors.get(_case_uuid(args.case_id)) if anchors else None
             result = app.verify(args.case_id, anchor)
@@ -200,7 +201,7 @@ def _case_uuid(case_id: str) -> UUID:
 
 def run_anchors(args: argparse.Namespace) -> int:
     """Refuses to anchor a store that does not verify: an anchor vouches for what it saw."""
-    with Casework(read_only=True) as app:
+    with Casework(env=one_shot_env(), read_only=True) as app:
         results = list(app.verify_all())
         taken_at = app.clock()
     failed = [r for r in results if not r.ok]

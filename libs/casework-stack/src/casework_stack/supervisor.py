@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import signal
 import subprocess
@@ -69,8 +70,16 @@ class Child:
         self.spec = spec
         spec.log.parent.mkdir(parents=True, exist_ok=True)
         self._log = spec.log.open("ab")
-        stamp = datetime.now(UTC).isoformat(timespec="seconds")
-        self._log.write(f"--- {spec.name} started {stamp}: {' '.join(spec.argv)}\n".encode())
+        # One JSON object like every other line of the log (casework.logs' fields), so a log
+        # reader never needs to know which lines the supervisor wrote.
+        mark = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "level": "INFO",
+            "logger": "casework_stack.supervisor",
+            "message": f"{spec.name} started: {' '.join(spec.argv)}",
+            "child": spec.name,
+        }
+        self._log.write((json.dumps(mark, ensure_ascii=False) + "\n").encode())
         self._log.flush()
         self.process = subprocess.Popen(
             list(spec.argv),

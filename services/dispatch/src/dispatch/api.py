@@ -31,6 +31,7 @@ from casework_web import (
     ops_router,
     store_status,
 )
+from casework_web.fields import MOMENT_PATTERN
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from prometheus_client import Counter, Gauge
 
@@ -87,7 +88,7 @@ from dispatch.schemas import (
 log = logging.getLogger("dispatch")
 
 UNSEEN = "no such case or task among those you can see"
-ISO_MOMENT = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$"
+ISO_MOMENT = MOMENT_PATTERN
 WorkId = Annotated[str, Path(max_length=100, description="a case id or a service task id")]
 ActorId = Annotated[str, Path(max_length=128, description="the member's actor id")]
 DemandId = Annotated[str, Path(max_length=100, description="a resident's need id")]

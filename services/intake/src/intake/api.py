@@ -10,10 +10,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from casework import Case, Casework, Clock, Status, Tier, system_clock
+from casework.domain.windows import EARLIEST
 from casework_web import (
     Principal,
     TokenStore,
@@ -24,6 +24,7 @@ from casework_web import (
     ops_router,
     store_status,
 )
+from casework_web.fields import Moment
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 
 from intake.config import Settings
@@ -183,8 +184,11 @@ def case_history(
     rt: Rt,
     request: Request,
     as_of: Annotated[
-        datetime | None,
-        Query(description="a moment with its timezone, e.g. 2026-11-24T09:30:00+08:00"),
+        Moment | None,
+        Query(
+            description="a moment with its timezone, e.g. 2026-11-24T09:30:00+08:00; not before "
+            f"{EARLIEST.year}, nor later than now (give or take the writers' clock skew)"
+        ),
     ] = None,
 ) -> CaseHistory:
     state, entries = rt.intake.history(who, case_id, as_of)

@@ -10,6 +10,7 @@ from casework import Role, Status, Tier
 from casework.domain.case import CHANNELS
 from casework.domain.dispute import DISPUTE_CATEGORIES
 from casework.domain.repair import REPAIR_CATEGORIES
+from casework_web.fields import TEXT_RULES, WORDS_RULES
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 Kind = Literal["repair", "leak", "dispute"]
@@ -49,6 +50,10 @@ def _encodable(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_encodable)]
+Words = Annotated[Text, *WORDS_RULES]
+"""Free text a person must give: not blank, no control characters but newline and tab."""
+FreeText = Annotated[Text, *TEXT_RULES]
+"""Free text that may be empty, without control characters but newline and tab."""
 
 
 class Body(BaseModel):
@@ -62,7 +67,7 @@ class Reporter(Body):
 
     id: Text = Field(min_length=1, max_length=128, examples=["r-0302"])
     role: Role = Field(default=Role.RESIDENT)
-    contact: Text | None = Field(
+    contact: FreeText | None = Field(
         default=None, max_length=64, description="phone or WeChat id, for a call back"
     )
 
@@ -70,7 +75,7 @@ class Reporter(Body):
 class CaseCreate(Body):
     """A report. Give `kind` if known; otherwise the description is triaged by the rules."""
 
-    description: Text = Field(min_length=1, max_length=4000)
+    description: Words = Field(min_length=1, max_length=4000)
     address: Text = Field(
         min_length=3,
         max_length=260,
@@ -230,26 +235,26 @@ class VerifyPublic(BaseModel):
 
 
 class ReopenIn(Body):
-    reason: Text = Field(min_length=1, max_length=2000)
+    reason: Words = Field(min_length=1, max_length=2000)
 
 
 class RatingIn(Body):
     score: StrictInt = Field(ge=1, le=5)
-    comment: Text = Field(default="", max_length=2000)
+    comment: FreeText = Field(default="", max_length=2000)
 
 
 class ReturnVisitIn(Body):
-    note: Text = Field(min_length=1, max_length=2000)
+    note: Words = Field(min_length=1, max_length=2000)
 
 
 class AcknowledgementIn(Body):
-    note: Text = Field(
+    note: FreeText = Field(
         default="", max_length=2000, examples=["the compound's property office takes it over"]
     )
 
 
 class ClosureIn(Body):
-    reason: Text = Field(
+    reason: FreeText = Field(
         default="", max_length=2000, examples=["confirmed, rated and visited back: all well"]
     )
 

@@ -38,8 +38,8 @@ def _moment_text(value: Any) -> Any:
     if not isinstance(value, str) or not _MOMENT.fullmatch(value):
         raise PydanticCustomError(
             "iso_moment",
-            "give a time as an ISO 8601 string with its offset, e.g. 2026-11-24T09:30:00+08:00; "
-            "offsets run from -14:00 to +14:00",
+            "give a time as an ISO 8601 string with its timezone offset, e.g. "
+            "2026-11-24T09:30:00+08:00; offsets run from -14:00 to +14:00",
         )
     return value
 
@@ -79,7 +79,9 @@ def _due_text(value: Any) -> Any:
             pass
     raise PydanticCustomError(
         "iso_due",
-        "give an ISO 8601 date (2026-12-01) or a time with its offset (2026-12-01T18:00+08:00)",
+        "{given} is not an ISO date: give an ISO 8601 date (2026-12-01) or a time with its "
+        "offset (2026-12-01T18:00+08:00)",
+        {"given": repr(value)[:60]},
     )
 
 

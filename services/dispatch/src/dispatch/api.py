@@ -32,6 +32,7 @@ from casework_web import (
     store_status,
 )
 from casework_web.fields import MOMENT_PATTERN
+from casework_web.unapplied import in_memory, unapplied, watch_unapplied
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from prometheus_client import Counter, Gauge
 
@@ -114,6 +115,7 @@ class DispatchMetrics(Metrics):
             ["action"],
             registry=self.registry,
         )
+        self.unapplied = watch_unapplied(self, {})
         self.queue_length = Gauge(
             "dispatch_queue_length",
             "Work waiting for someone suitable to be free (as this replica's board sees it)",
@@ -821,6 +823,7 @@ def readiness(request: Request) -> DispatchReadiness:
         consumer=consumer,
         board_position=rt.board.position,
         roster_position=rt.app.followed.position,
+        **vars(unapplied({"board": in_memory(rt.board.skipped)})),
     )
 
 
@@ -840,6 +843,7 @@ def create_app(
         rt = Runtime.build(settings, clock)
         api.state.runtime = rt
         metrics.queue_length.set_function(lambda: len(rt.board.waiting()))
+        metrics.unapplied.labels(read_model="board").set_function(lambda: len(rt.board.skipped))
         await rt.start(background=background)
         log.info("dispatch ready", extra={"store": settings.store.split("@")[-1]})
         try:

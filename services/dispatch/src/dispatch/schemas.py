@@ -9,6 +9,7 @@ from casework.domain.leak import CONTACT_CHANNELS, CONTACT_OUTCOMES, STOP_METHOD
 from casework.domain.windows import RECURRENCE_START, TASK_DUE
 from casework_web import Readiness
 from casework_web.fields import Day, Moment, Text100, Text200, Text2000, Words2000, window_words
+from casework_web.unapplied import Unapplied
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.domain.availability import DEFAULT_TIMEZONE
@@ -388,7 +389,7 @@ class ServiceList(BaseModel):
     items: list[ServiceEntryPublic]
 
 
-class DispatchReadiness(Readiness):
+class DispatchReadiness(Readiness, Unapplied):
     consumer: str = Field(description="bound, or why not")
     board_position: int = Field(description="notification id the board has read up to")
     roster_position: int = Field(

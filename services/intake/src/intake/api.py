@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -25,6 +25,7 @@ from casework_web import (
     store_status,
 )
 from casework_web.fields import Moment
+from casework_web.unapplied import HoldsSkipped, unapplied, watch_unapplied
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 
 from intake.config import Settings
@@ -338,7 +339,16 @@ def readiness(request: Request) -> Readiness:
         store=store,
         nats=nats,
         index_position=rt.intake.index.position(source),
+        **vars(unapplied(read_models(rt))),
     )
+
+
+def read_models(rt: Runtime) -> dict[str, HoldsSkipped]:
+    """The intake's read models by name: the case index, and the measures when kept."""
+    held: dict[str, HoldsSkipped] = {"case index": rt.intake.index}
+    if rt.measures is not None:
+        held["measures"] = rt.measures.model
+    return held
 
 
 ops = ops_router(
@@ -414,6 +424,16 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         lifespan=lifespan,
     )
     install(api, "intake", tokens, metrics_holder)
+
+    def skipped_by(name: str) -> Callable[[], int]:
+        def count() -> int:
+            rt: Runtime | None = getattr(api.state, "runtime", None)
+            model = read_models(rt).get(name) if rt is not None else None
+            return model.skipped_count() if model is not None else 0
+
+        return count
+
+    watch_unapplied(metrics_holder, {name: skipped_by(name) for name in ("case index", "measures")})
     api.include_router(cases)
     api.include_router(measures_router)
     api.include_router(pages_router)

@@ -11,6 +11,7 @@ from casework.domain.case import CHANNELS
 from casework.domain.dispute import DISPUTE_CATEGORIES
 from casework.domain.repair import REPAIR_CATEGORIES
 from casework_web.fields import TEXT_RULES, WORDS_RULES
+from casework_web.unapplied import Unapplied
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 Kind = Literal["repair", "leak", "dispute"]
@@ -259,7 +260,7 @@ class ClosureIn(Body):
     )
 
 
-class Readiness(casework_web.Readiness):
+class Readiness(casework_web.Readiness, Unapplied):
     """The shared readiness answer, and how far the case index has read."""
 
     index_position: int

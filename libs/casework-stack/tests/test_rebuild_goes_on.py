@@ -68,7 +68,8 @@ def test_rebuild_records_what_it_cannot_apply_and_goes_on_with_the_rest(
     assert run_rebuild(argparse.Namespace(only=None, quiet=True)) == 0
 
     summary = capsys.readouterr().out
-    assert "intake: rebuilt" in summary and "mediation: rebuilt worklist" in summary
+    assert "intake: rebuilt" in summary
+    assert "mediation: rebuilt worklist" in summary
     assert "2 events could not be applied and were passed over" in summary  # each service's
     assert summary.rstrip().endswith("4 events passed over")
     assert skipped(var / "mediation.db", "worklist_skipped") == sorted(

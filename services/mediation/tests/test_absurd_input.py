@@ -48,7 +48,11 @@ def noise_with_a_meeting(m: Mediators) -> tuple[str, str]:
         ),
         (
             "convene",
-            {"form": "building_talk", "scheduled_for": "2021-03-16T19:00+08:00", "place": "a\x00"},
+            {
+                "form": "building_talk",
+                "scheduled_for": "2021-03-16T19:00:00+08:00",
+                "place": "a\x00",
+            },
             "control character U+0000",
         ),
         ("agreement", {"terms": ["quiet\x00"], "commitments": []}, "control character"),

@@ -14,14 +14,24 @@ from typing import Annotated, Any
 
 from casework.domain.text import CONTROL, TEXT_PATTERN, WORDS_PATTERN
 from casework.domain.windows import EARLIEST, LATEST, Window
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    StrictInt,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
 _OFFSET = r"(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9]|[+-]14:00)"
-_TIME = r"T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
-_DATE = r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+_TIME = r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"
+_YEAR = r"([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
+"""Years 0001 to 9999: RFC 3339 allows 0000, which no calendar here has."""
+_DATE = rf"{_YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
 MOMENT_PATTERN = rf"^{_DATE}{_TIME}{_OFFSET}$"
-"""An RFC 3339 time with its offset, and the offset within ±14:00 (the widest in use)."""
+"""An RFC 3339 time (seconds included, up to microseconds) with its offset, the offset within
+±14:00 (the widest in use)."""
 DATE_PATTERN = rf"^{_DATE}$"
 
 _MOMENT = re.compile(MOMENT_PATTERN)
@@ -80,7 +90,7 @@ def _due_text(value: Any) -> Any:
     raise PydanticCustomError(
         "iso_due",
         "{given} is not an ISO date: give an ISO 8601 date (2026-12-01) or a time with its "
-        "offset (2026-12-01T18:00+08:00)",
+        "offset (2026-12-01T18:00:00+08:00)",
         {"given": repr(value)[:60]},
     )
 
@@ -99,6 +109,23 @@ DueDate = Annotated[
     ),
 ]
 """When something falls due: a date (the end of that day) or a time with its offset."""
+
+
+def _whole(value: Any) -> Any:
+    """1.0 is the integer 1 to JSON Schema (and to a generated client); "1" and true are not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[StrictInt, BeforeValidator(_whole)]
+"""A JSON integer: 3 or 3.0, never "3" nor true."""
+
+
+def keys_like(key_schema: dict[str, Any]) -> dict[str, Any]:
+    """The JSON Schema of a mapping whose every key is `key_schema` (pydantic states a key's
+    pattern as `patternProperties`, which lets a key that does not match through)."""
+    return {"propertyNames": {"type": "string", **key_schema}, "additionalProperties": False}
 
 
 def window_words(window: Window) -> str:

@@ -782,7 +782,7 @@ def service_list(
         str | None,
         Query(
             pattern=ISO_MOMENT,
-            description="entries from this moment on, with its zone: 2026-11-24T09:30+08:00",
+            description="entries from this moment on, with its zone: 2026-11-24T09:30:00+08:00",
         ),
     ] = None,
 ) -> ServiceList:
@@ -807,7 +807,7 @@ def moment(text: str, what: str) -> datetime:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ValidationError(
-            f"{what}: {text!r} is not a moment like 2026-11-24T09:30+08:00"
+            f"{what}: {text!r} is not a moment like 2026-11-24T09:30:00+08:00"
         ) from None
 
 

@@ -40,10 +40,8 @@ class MemberIn(In):
         "building_repairs, general_repairs, carrying, cleaning, tutoring, visiting, "
         "escorting); a repair category (appliance, lighting, lift, roof) names its skill",
     )
-    places: list[str] | None = Field(
+    places: Annotated[list[str], Field(min_length=1, max_length=20)] | None = Field(
         default=None,
-        min_length=1,
-        max_length=20,
         description="compounds or buildings covered, e.g. jiayu-xx/wanxin-intl/b12; "
         "default: the place of the person adding them",
     )
@@ -220,10 +218,8 @@ class ReassignIn(In):
     reason: Words2000 = Field(
         description="why it is taken off its holder (ill, not answering, away): on the record",
     )
-    to: str | None = Field(
+    to: Annotated[str, Field(min_length=1, max_length=128)] | None = Field(
         default=None,
-        min_length=1,
-        max_length=128,
         description="the member (actor id on the roster) to give it to; omitted: the next "
         "suitable person by the rule, never the one taken off (or the queue if nobody is)",
     )

@@ -10,9 +10,9 @@ from casework import Role, Status, Tier
 from casework.domain.case import CHANNELS
 from casework.domain.dispute import DISPUTE_CATEGORIES
 from casework.domain.repair import REPAIR_CATEGORIES
-from casework_web.fields import TEXT_RULES, WORDS_RULES
+from casework_web.fields import TEXT_RULES, WORDS_RULES, WholeNumber
 from casework_web.unapplied import Unapplied
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 Kind = Literal["repair", "leak", "dispute"]
 PriorityName = Literal["routine", "urgent", "emergency"]
@@ -68,9 +68,9 @@ class Reporter(Body):
 
     id: Text = Field(min_length=1, max_length=128, examples=["r-0302"])
     role: Role = Field(default=Role.RESIDENT)
-    contact: FreeText | None = Field(
-        default=None, max_length=64, description="phone or WeChat id, for a call back"
-    )
+    contact: (
+        Annotated[str, Field(max_length=64), *TEXT_RULES, AfterValidator(_encodable)] | None
+    ) = Field(default=None, description="phone or WeChat id, for a call back")
 
 
 class CaseCreate(Body):
@@ -98,9 +98,9 @@ class CaseCreate(Body):
     photos: list[Annotated[Text, Field(min_length=1, max_length=500)]] = Field(
         default_factory=list, max_length=10, description="references to stored photos"
     )
-    source_unit: Text | None = Field(
-        default=None, pattern=SEGMENT_PATTERN, description="leak: the flat the water comes from"
-    )
+    source_unit: (
+        Annotated[str, Field(pattern=SEGMENT_PATTERN), AfterValidator(_encodable)] | None
+    ) = Field(default=None, description="leak: the flat the water comes from")
     source_unoccupied: StrictBool | None = Field(
         default=None, description="leak: nobody lives there"
     )
@@ -240,7 +240,7 @@ class ReopenIn(Body):
 
 
 class RatingIn(Body):
-    score: StrictInt = Field(ge=1, le=5)
+    score: WholeNumber = Field(ge=1, le=5)
     comment: FreeText = Field(default="", max_length=2000)
 
 

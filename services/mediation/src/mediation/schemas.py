@@ -12,8 +12,17 @@ from casework.domain.dispute import (
     MATTERS,
     MEETING_FORMS,
 )
+from casework.domain.text import WORDS_PATTERN
 from casework.domain.windows import COMMITMENT_DUE, MEETING
-from casework_web.fields import DueDate, Moment, Text4000, Words1000, Words4000, window_words
+from casework_web.fields import (
+    DueDate,
+    Moment,
+    Text4000,
+    Words1000,
+    Words4000,
+    keys_like,
+    window_words,
+)
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 
@@ -48,7 +57,8 @@ Matter = Annotated[
 Grounds = Literal["failed_rounds", "deadline_passed", "outside_powers", "other"]
 Outcome = Literal["progress", "failed", "agreed"]
 
-Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
+ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+Id = Annotated[str, Field(min_length=1, max_length=128, pattern=ID_PATTERN)]
 Text = Words1000
 LongText = Words4000
 
@@ -58,6 +68,10 @@ class Body(BaseModel):
 
 
 class ParticipantIn(Body):
+    """Someone at a meeting. Between its fields: only a county_department_rep names a
+    `department`, and must (or give an id '<department>:<person>'); an auditor or the system
+    takes part in no meeting. Refused otherwise (422)."""
+
     id: Id = Field(description="the person (or, for a county department, its representative)")
     role: Role
     department: Department | None = Field(
@@ -113,13 +127,19 @@ class RoundCreate(Body):
         description="who came, or for an opinion collection who was consulted",
     )
     outcome: Outcome = Field(description="progress, failed (counts towards escalation), or agreed")
-    positions: dict[Id, Text] = Field(default_factory=dict, description="party -> position")
+    positions: dict[Id, Text] = Field(
+        default_factory=dict,
+        description="party -> position",
+        json_schema_extra=keys_like({"minLength": 1, "maxLength": 128, "pattern": ID_PATTERN}),
+    )
     proposals: list[Text] = Field(default_factory=list, max_length=100)
     options: list[Text] = Field(
         default_factory=list, max_length=100, description="the options put to the vote"
     )
     tally: dict[Text, Annotated[int, Field(ge=0, le=1_000_000)]] = Field(
-        default_factory=dict, description="option -> how many chose it, in this round"
+        default_factory=dict,
+        description="option -> how many chose it, in this round (options from `options`)",
+        json_schema_extra=keys_like({"minLength": 1, "maxLength": 1000, "pattern": WORDS_PATTERN}),
     )
     note: Text4000 = ""
     walk_ins: list[WalkIn] = Field(

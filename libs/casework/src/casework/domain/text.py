@@ -18,7 +18,10 @@ CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 TEXT_PATTERN = r"^[^\x00-\x08\x0b-\x1f\x7f]*$"
 """The same rule as a JSON Schema pattern, for the services' OpenAPI documents."""
 
-WORDS_PATTERN = r"^[^\x00-\x08\x0b-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x08\x0b-\x1f\x7f]*$"
+NOT_BLANK = r"[^\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+"""A character `str.strip` keeps: spelled out, since `\\s` differs between regex dialects
+(ECMA's, which a client generated from the schema uses, leaves out U+0085)."""
+WORDS_PATTERN = rf"^[^\x00-\x08\x0b-\x1f\x7f]*{NOT_BLANK}[^\x00-\x08\x0b-\x1f\x7f]*$"
 """Text with at least one character that is not blank (what `require_text` wants), as a
 pattern: a required text that is all spaces is refused, and the schema says so."""
 

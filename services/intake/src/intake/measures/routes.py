@@ -24,14 +24,13 @@ from intake.measures.desk import MeasuresDesk
 
 
 class MeasuresQuery(BaseModel):
-    """Which cases: a compound (default: every place you answer for) and a reporting window."""
+    """Which cases: a compound (default: every place you answer for) and a reporting window,
+    'from' before 'to' when both are given."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    compound: str | None = Field(
+    compound: Annotated[str, Field(min_length=1, max_length=130)] | None = Field(
         default=None,
-        min_length=1,
-        max_length=130,
         description="a compound id (wanxin-intl) or community/compound (jiayu-xx/wanxin-intl)",
     )
     from_: Moment | None = Field(

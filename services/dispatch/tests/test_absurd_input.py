@@ -9,12 +9,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from casework import Case
+from casework import Actor, Case, Role
 from casework.clock import FakeClock
 from casework.domain.repair import Repair
 from casework.testing.unchecked import record_unchecked
 from dispatch.api import create_app
-from dispatch.testing import FLAT, MANAGER, RESIDENT, T0, Desk, make_settings, small_roster
+from dispatch.domain.member import Member, member_id
+from dispatch.testing import (
+    FLAT,
+    MANAGER,
+    RESIDENT,
+    T0,
+    VOLUNTEER_QIAN,
+    Desk,
+    make_settings,
+    small_roster,
+)
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 from fastapi.testclient import TestClient
@@ -128,3 +138,41 @@ def test_the_board_goes_on_past_events_it_cannot_fold_in_and_says_so(desk: Desk)
     assert 'dispatch_unapplied_events{read_model="board"} 1.0' in desk.client.get("/metrics").text
     board.catch_up()  # read again: nothing is recorded twice
     assert len(board.skipped) == 1
+
+
+def test_the_followed_roster_goes_on_past_a_member_event_it_cannot_read(desk: Desk) -> None:
+    """The roster the rule reads, folded from the log: an undecodable event of one member is
+    recorded and shown; the members after it are folded in."""
+    qian = member_id(VOLUNTEER_QIAN.id)
+    version = desk.app.recorder.select_events(qian, desc=True, limit=1)[0].originator_version + 1
+    desk.app.recorder.insert_events(
+        [
+            StoredEvent(
+                originator_id=qian,
+                originator_version=version,
+                topic=get_topic(Member.MaxLoadSet),
+                state=b"{ not json",
+            )
+        ]
+    )
+    later = Actor("vol-sun", Role.VOLUNTEER)
+    desk.post(
+        "/roster/members",
+        desk.auth(MANAGER),
+        {"actor_id": later.id, "role": "volunteer", "skills": ["carrying"]},
+        status=201,
+    )
+    followed = desk.app.followed
+    followed.catch_up()
+    assert member_id(later.id) in followed.members
+
+    ready = desk.client.get("/readyz").json()
+    assert ready["unapplied_events"] == 1
+    (seen,) = ready["unapplied"]
+    assert (seen["read_model"], seen["case_id"], seen["version"], seen["event"]) == (
+        "roster",
+        str(qian),
+        version,
+        "Member.MaxLoadSet",
+    )
+    assert 'dispatch_unapplied_events{read_model="roster"} 1.0' in desk.client.get("/metrics").text

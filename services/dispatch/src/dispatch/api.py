@@ -823,7 +823,14 @@ def readiness(request: Request) -> DispatchReadiness:
         consumer=consumer,
         board_position=rt.board.position,
         roster_position=rt.app.followed.position,
-        **vars(unapplied({"board": in_memory(rt.board.skipped)})),
+        **vars(
+            unapplied(
+                {
+                    "board": in_memory(rt.board.skipped),
+                    "roster": in_memory(rt.app.followed.skipped),
+                }
+            )
+        ),
     )
 
 
@@ -844,6 +851,9 @@ def create_app(
         api.state.runtime = rt
         metrics.queue_length.set_function(lambda: len(rt.board.waiting()))
         metrics.unapplied.labels(read_model="board").set_function(lambda: len(rt.board.skipped))
+        metrics.unapplied.labels(read_model="roster").set_function(
+            lambda: len(rt.app.followed.skipped)
+        )
         await rt.start(background=background)
         log.info("dispatch ready", extra={"store": settings.store.split("@")[-1]})
         try:

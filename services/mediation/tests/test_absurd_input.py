@@ -135,7 +135,10 @@ def test_a_dispute_holding_the_issues_meeting_time_still_takes_writes_and_is_sho
     metrics = m.client.get("/metrics").text
     assert 'mediation_unapplied_events{read_model="worklist"}' in metrics
 
-    # Later writes to the dispute are answered (the new time replaces the absurd one) ...
+    # The dispute is still shown as stored, and later writes to it are answered (the new time
+    # replaces the absurd one) ...
+    shown = m.client.get(f"/disputes/{case_id}", headers=m.secretary())
+    assert shown.status_code == 200, shown.text
     moved = m.client.post(
         f"/meetings/{meeting_id}/reschedule",
         json={"scheduled_for": (m.clock() + timedelta(days=2)).isoformat(), "reason": "again"},

@@ -243,7 +243,7 @@ def _ours(kind: str, n: int) -> list[Step]:
             SECRETARY,
             ids[-n - 1],
             ["a charging shed at site a"],
-            [{"who": "property", "what": "build the shed", "due": "2026-12-31"}],
+            [{"who": "property", "what": "build the shed", "due": _later(30).date().isoformat()}],
         ),
         lambda app, ids: app.resolve(ids[n], SECRETARY, "agreement reached"),
     ]
@@ -381,7 +381,11 @@ def _plain(kind: str, n: int) -> list[Step]:
                     "meeting_id": meeting,
                     "terms": ["a charging shed at site a"],
                     "commitments": [
-                        {"who": "property", "what": "build the shed", "due": "2026-12-31"}
+                        {
+                            "who": "property",
+                            "what": "build the shed",
+                            "due": _later(30).date().isoformat(),
+                        }
                     ],
                 },
             )

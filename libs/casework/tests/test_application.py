@@ -222,6 +222,7 @@ def test_state_as_of_reads_a_version_or_a_moment_from_the_case_file(
     assert app.state_as_of(case_id, version=3).status is Status.ACKNOWLEDGED
     assert app.state_as_of(case_id, at=t0 + timedelta(minutes=59)).version == 2
     assert app.state_as_of(case_id, at=t0 + timedelta(hours=1)).version == 3
+    clock.advance(timedelta(days=9))  # an as-of moment is never in the reader's future
     assert app.state_as_of(case_id, at=t0 + timedelta(days=9)).version == 4
     with pytest.raises(ValidationError, match="did not exist yet"):
         app.state_as_of(case_id, at=t0 - MINUTE)

@@ -347,7 +347,7 @@ def test_an_agreed_dispute_is_not_overdue_to_settle_while_its_commitments_run(
         MANAGER,
         meeting,
         ["no drums after 21:00"],
-        [{"who": "r-0402", "what": "fit a mat", "due": "2099-01-01"}],
+        [{"who": "r-0402", "what": "fit a mat", "due": "2028-01-01"}],  # within 2 years
     )
     case = app.get_case(case_id)
     assert case.settle_by is not None

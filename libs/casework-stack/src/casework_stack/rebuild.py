@@ -38,6 +38,8 @@ class Rebuilt:
     events: int
     seconds: float
     where: str
+    skipped: int = 0
+    """Events its read models could not apply and passed over (listed on its `/readyz`)."""
 
 
 def rebuild_intake(app: Casework, var_dir: Path, progress: ProgressCallback) -> Rebuilt:
@@ -46,7 +48,9 @@ def rebuild_intake(app: Casework, var_dir: Path, progress: ProgressCallback) -> 
 
     db_path = Settings().db_path
     report = rebuild(app, db_path, progress=progress)
-    return Rebuilt("intake", report.read_models, report.events, report.seconds, str(db_path))
+    return Rebuilt(
+        "intake", report.read_models, report.events, report.seconds, str(db_path), report.skipped
+    )
 
 
 def rebuild_mediation(app: Casework, var_dir: Path, progress: ProgressCallback) -> Rebuilt:
@@ -60,8 +64,10 @@ def rebuild_mediation(app: Casework, var_dir: Path, progress: ProgressCallback) 
 
     live = Settings().db_path
     began = time.perf_counter()
-    events = rebuild_state_model(app, live, Worklist, refresh, progress)
-    return Rebuilt("mediation", ("worklist",), events, time.perf_counter() - began, str(live))
+    events, skipped = rebuild_state_model(app, live, Worklist, refresh, progress)
+    return Rebuilt(
+        "mediation", ("worklist",), events, time.perf_counter() - began, str(live), skipped
+    )
 
 
 def rebuild_state_model(
@@ -70,14 +76,16 @@ def rebuild_state_model(
     open_model: Callable[[Path], Any],
     refresh: Callable[[Any, object], bool],
     progress: ProgressCallback,
-) -> int:
+) -> tuple[int, int]:
     """Build a state-based read model afresh beside the live file, then swap its tables in.
 
     For read models whose rows are a function of each case's latest state (the service's own
     class makes and `refresh`es them): every case is loaded and refreshed into a new file, and
     then, in one transaction on the live file, every table of the new file replaces the live
     one's rows, so a running service's readers see the old model or the new one, never half.
-    Returns how many events were replayed (the cases' versions added up).
+    Returns how many events were replayed (the cases' versions added up) and how many the
+    model passed over: a case that cannot be replayed is recorded as skipped at its first
+    unreadable event (the model's `record_skipped`) and the rebuild goes on with the next.
     """
     fresh = live.with_name(f".{live.name}.rebuild.db")
     fresh.unlink(missing_ok=True)
@@ -86,20 +94,46 @@ def rebuild_state_model(
     model = open_model(fresh)
     try:
         for done, case_id in enumerate(case_ids, 1):
-            case = app.get_case(case_id)
-            events += case.version
-            refresh(model, case)
+            try:
+                case = app.get_case(case_id)
+            except Exception as error:  # one case's file, not the rebuild's: noted, passed over
+                version, event = _first_unreadable(app, case_id)
+                model.record_skipped(str(case_id), version, event, error)
+            else:
+                events += case.version
+                refresh(model, case)
             progress(done, len(case_ids))
     finally:
         model.close()
-    open_model(live).close()  # the live file and its schema exist
+    opened = open_model(live)  # the live file and its schema exist
+    opened.close()
     try:
         _swap_tables(live, fresh)
     finally:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{fresh}{suffix}").unlink(missing_ok=True)
     progress(len(case_ids), len(case_ids))
-    return events
+    counted = open_model(live)
+    try:
+        skipped = int(counted.skipped_count())
+    finally:
+        counted.close()
+    return events, skipped
+
+
+def _first_unreadable(app: Casework, case_id: Any) -> tuple[int, str]:
+    """The version and event name of the first event of the case that does not decode (or
+    else, replayed in order, does not apply), for the record of what was skipped."""
+    from casework.projections.skipped import event_name
+
+    case: Any = None
+    for stored in app.recorder.select_events(case_id):
+        try:
+            event: Any = app.mapper.to_domain_event(stored)
+            case = event.mutate(case)
+        except Exception:
+            return stored.originator_version, event_name(stored.topic)
+    return 0, "?"
 
 
 def _swap_tables(live: Path, fresh: Path) -> None:
@@ -160,9 +194,15 @@ def run_rebuild(args: argparse.Namespace) -> int:
     events = sum(r.events for r in results)
     for r in results:
         rate = r.events / r.seconds if r.seconds > 0 else 0.0
+        passed = (
+            f"; {r.skipped:,} events could not be applied and were passed over (see its "
+            "/readyz and the log)"
+            if r.skipped
+            else ""
+        )
         print(
             f"{r.service}: rebuilt {', '.join(r.read_models)} in {r.where}: "
-            f"{r.events:,} events in {r.seconds:.2f} s ({rate:,.0f} events/s)"
+            f"{r.events:,} events in {r.seconds:.2f} s ({rate:,.0f} events/s){passed}"
         )
     if not args.only:
         print(
@@ -170,8 +210,10 @@ def run_rebuild(args: argparse.Namespace) -> int:
             "store at every start)"
         )
     total_rate = events / seconds if seconds > 0 else 0.0
+    skipped = sum(r.skipped for r in results)
     print(
         f"rebuild: {events:,} events replayed in {seconds:.2f} s, {total_rate:,.0f} events/s "
-        f"({len(results)} services' read models; store {shown_store(store)})"
+        f"({len(results)} services' read models; store {shown_store(store)}); "
+        f"{skipped:,} events passed over"
     )
     return 0

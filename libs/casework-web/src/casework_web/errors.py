@@ -94,6 +94,14 @@ def install_error_handlers(app: FastAPI, service: str) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            # FastAPI reports a body that does not parse as a validation error; it is not one
+            # (nothing was there to validate): 400, as the README and OpenAPI documents say.
+            return error(
+                400,
+                "invalid_json",
+                "the body is not valid JSON; send UTF-8 JSON as application/json",
+            )
         details = [
             {"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")}
             for e in exc.errors()

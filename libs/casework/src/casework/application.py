@@ -42,6 +42,7 @@ from casework.domain.errors import (
 from casework.domain.leak import LeakEmergency
 from casework.domain.places import Address, Tier
 from casework.domain.repair import Repair
+from casework.domain.windows import check_as_of
 from casework.outages import quick_reconnects
 from casework.settings import DEFAULT_MAX_CLOCK_SKEW, clock_skew, persistence_env, store_url
 from casework.settings import max_clock_skew as max_clock_skew_setting
@@ -617,6 +618,7 @@ class Casework(Application[UUID]):
         assert at is not None
         if at.tzinfo is None:
             raise ValidationError("as-of times must carry a timezone, e.g. 2026-11-24T09:30+08:00")
+        check_as_of(at, self.clock() + self.max_clock_skew)
         last = 0
         for entry in self.history(case_id):
             if entry.at > at:

@@ -24,6 +24,7 @@ from casework.contracts import (
     type_name,
 )
 from casework.domain.case import Case
+from casework.domain.text import CONTROL
 from casework.testing.stories import every_story, leak_story, repair_story
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -150,7 +151,10 @@ def test_an_event_other_than_the_first_needs_the_cases_place() -> None:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    description=st.text(min_size=1, max_size=200).filter(lambda s: s.strip() and "\x00" not in s),
+    # Any text the domain takes: not blank, no control characters but newline and tab.
+    description=st.text(min_size=1, max_size=200).filter(
+        lambda s: s.strip() and CONTROL.search(s) is None
+    ),
     story=st.sampled_from([repair_story, leak_story]),
 )
 def test_any_description_survives_the_round_trip(description: str, story: Any) -> None:

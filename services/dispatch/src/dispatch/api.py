@@ -31,6 +31,8 @@ from casework_web import (
     ops_router,
     store_status,
 )
+from casework_web.fields import MOMENT_PATTERN
+from casework_web.unapplied import in_memory, unapplied, watch_unapplied
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from prometheus_client import Counter, Gauge
 
@@ -87,7 +89,7 @@ from dispatch.schemas import (
 log = logging.getLogger("dispatch")
 
 UNSEEN = "no such case or task among those you can see"
-ISO_MOMENT = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$"
+ISO_MOMENT = MOMENT_PATTERN
 WorkId = Annotated[str, Path(max_length=100, description="a case id or a service task id")]
 ActorId = Annotated[str, Path(max_length=128, description="the member's actor id")]
 DemandId = Annotated[str, Path(max_length=100, description="a resident's need id")]
@@ -113,6 +115,7 @@ class DispatchMetrics(Metrics):
             ["action"],
             registry=self.registry,
         )
+        self.unapplied = watch_unapplied(self, {})
         self.queue_length = Gauge(
             "dispatch_queue_length",
             "Work waiting for someone suitable to be free (as this replica's board sees it)",
@@ -779,7 +782,7 @@ def service_list(
         str | None,
         Query(
             pattern=ISO_MOMENT,
-            description="entries from this moment on, with its zone: 2026-11-24T09:30+08:00",
+            description="entries from this moment on, with its zone: 2026-11-24T09:30:00+08:00",
         ),
     ] = None,
 ) -> ServiceList:
@@ -804,7 +807,7 @@ def moment(text: str, what: str) -> datetime:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ValidationError(
-            f"{what}: {text!r} is not a moment like 2026-11-24T09:30+08:00"
+            f"{what}: {text!r} is not a moment like 2026-11-24T09:30:00+08:00"
         ) from None
 
 
@@ -820,6 +823,14 @@ def readiness(request: Request) -> DispatchReadiness:
         consumer=consumer,
         board_position=rt.board.position,
         roster_position=rt.app.followed.position,
+        **vars(
+            unapplied(
+                {
+                    "board": in_memory(rt.board.skipped),
+                    "roster": in_memory(rt.app.followed.skipped),
+                }
+            )
+        ),
     )
 
 
@@ -839,6 +850,10 @@ def create_app(
         rt = Runtime.build(settings, clock)
         api.state.runtime = rt
         metrics.queue_length.set_function(lambda: len(rt.board.waiting()))
+        metrics.unapplied.labels(read_model="board").set_function(lambda: len(rt.board.skipped))
+        metrics.unapplied.labels(read_model="roster").set_function(
+            lambda: len(rt.app.followed.skipped)
+        )
         await rt.start(background=background)
         log.info("dispatch ready", extra={"store": settings.store.split("@")[-1]})
         try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from typing import Any
 from uuid import UUID
 
 from casework.domain import Case, LeakEmergency, Status, Tier
+from casework.projections.skipped import SkippedEvent, describe, event_name
 from casework.topics import is_case_topic
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Notification
@@ -32,6 +34,8 @@ from eventsourcing.utils import get_topic
 from dispatch.application import Dispatch, needs_assignment
 from dispatch.domain.demand import OPEN_TASK, Demand, ServiceTask, TaskStatus
 from dispatch.domain.member import Member
+
+log = logging.getLogger("dispatch.board")
 
 _TASK_PREFIX = get_topic(ServiceTask) + "."
 _DEMAND_PREFIX = get_topic(Demand) + "."
@@ -89,6 +93,8 @@ class Board:
         self._due: list[tuple[datetime, int, UUID, int]] = []
         self._order = itertools.count()
         self._lock = threading.RLock()
+        self.skipped: list[SkippedEvent] = []
+        """Events the board could not fold in and passed over, oldest first."""
 
     # ------------------------------------------------------------- following
 
@@ -104,9 +110,31 @@ class Board:
                     return read
                 for notification in page:
                     if notification.id > self.position:
-                        self._apply(notification)
+                        self._apply_or_skip(notification)
                         self.position = notification.id
                 read += len(page)
+
+    def _apply_or_skip(self, notification: Notification) -> None:
+        """Fold the event in; one that cannot be read or applied is recorded in `skipped` (and
+        logged) and the board goes on with the next: the same event would fail every retry."""
+        try:
+            self._apply(notification)
+        except Exception as error:
+            skipped = SkippedEvent(
+                str(notification.originator_id),
+                notification.originator_version,
+                event_name(notification.topic),
+                describe(error),
+            )
+            self.skipped.append(skipped)
+            log.error(
+                "the board skipped %s v%s of %s: %s; it goes on with the next event",
+                skipped.event,
+                skipped.version,
+                skipped.case_id,
+                skipped.error,
+                extra={"case_id": skipped.case_id},
+            )
 
     def _apply(self, notification: Notification) -> None:
         topic = notification.topic

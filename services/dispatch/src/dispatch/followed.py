@@ -19,17 +19,21 @@ changed clashes and decides again, as it did when every candidate was loaded.
 from __future__ import annotations
 
 import copy
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
+from casework.projections.skipped import SkippedEvent, describe, event_name
 from eventsourcing.application import Application
 from eventsourcing.utils import get_topic
 
 from dispatch.domain.member import Member
 from dispatch.domain.roster import ROSTER_ID, Roster
+
+log = logging.getLogger("dispatch.roster")
 
 
 def _event_topics(aggregate: type) -> list[str]:
@@ -52,6 +56,8 @@ class FollowedRoster:
         self.roster: Roster | None = None
         self.topics = tuple(_event_topics(Member) + _event_topics(Roster))
         self._lock = threading.RLock()
+        self.skipped: list[SkippedEvent] = []
+        """Roster events passed over, oldest first (shown on /readyz)."""
 
     def catch_up(self) -> None:
         """Fold in the roster's events recorded since the last call."""
@@ -66,11 +72,32 @@ class FollowedRoster:
                     inclusive_of_start=False,
                 )
                 for notification in page:
-                    self._fold(self.app.mapper.to_domain_event(notification))
+                    try:
+                        self._fold(self.app.mapper.to_domain_event(notification))
+                    except Exception as error:  # the same event fails every retry: go on
+                        self._skip(notification, error)
                     self.position = notification.id
                 if len(page) < self.batch:
                     break  # nothing more of ours up to `newest`
             self.position = max(self.position, newest)
+
+    def _skip(self, notification: Any, error: Exception) -> None:
+        """Note a roster event that cannot be read or folded in; the member it concerns stays as
+        last folded (and a write that loads them from the store meets the same error)."""
+        skipped = SkippedEvent(
+            str(notification.originator_id),
+            notification.originator_version,
+            event_name(notification.topic),
+            describe(error),
+        )
+        self.skipped.append(skipped)
+        log.error(
+            "the followed roster skipped %s v%s of %s: %s; it goes on with the next event",
+            skipped.event,
+            skipped.version,
+            skipped.case_id,
+            skipped.error,
+        )
 
     def _fold(self, event: Any) -> None:
         if event.originator_id == ROSTER_ID:

@@ -6,8 +6,11 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from casework.domain.leak import CONTACT_CHANNELS, CONTACT_OUTCOMES, STOP_METHODS
+from casework.domain.windows import RECURRENCE_START, TASK_DUE
 from casework_web import Readiness
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from casework_web.fields import Day, Moment, Text100, Text200, Text2000, Words2000, window_words
+from casework_web.unapplied import Unapplied
+from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.domain.availability import DEFAULT_TIMEZONE
 
@@ -16,8 +19,7 @@ Need = Literal["carrying", "cleaning", "tutoring", "visiting", "escorting"]
 Channel = Literal[CONTACT_CHANNELS]  # type: ignore[valid-type]
 ContactOutcome = Literal[CONTACT_OUTCOMES]  # type: ignore[valid-type]
 StopMethod = Literal[STOP_METHODS]  # type: ignore[valid-type]
-Text = Field(min_length=1, max_length=2000)
-Reason = Field(default="", max_length=2000, description="why (recorded on the event)")
+Reason = Field(default="", description="why (recorded on the event)")
 
 
 class In(BaseModel):
@@ -30,7 +32,7 @@ class In(BaseModel):
 class MemberIn(In):
     actor_id: str = Field(min_length=1, max_length=128, description="their id in every service")
     role: WorkerRole
-    name: str = Field(default="", max_length=100, description="display name; default the id")
+    name: Text100 = Field(default="", description="display name; default the id")
     skills: list[str] = Field(
         min_length=1,
         max_length=20,
@@ -38,10 +40,8 @@ class MemberIn(In):
         "building_repairs, general_repairs, carrying, cleaning, tutoring, visiting, "
         "escorting); a repair category (appliance, lighting, lift, roof) names its skill",
     )
-    places: list[str] | None = Field(
+    places: Annotated[list[str], Field(min_length=1, max_length=20)] | None = Field(
         default=None,
-        min_length=1,
-        max_length=20,
         description="compounds or buildings covered, e.g. jiayu-xx/wanxin-intl/b12; "
         "default: the place of the person adding them",
     )
@@ -52,32 +52,32 @@ class MemberIn(In):
     )
     timezone: str = Field(default=DEFAULT_TIMEZONE, max_length=64)
     max_load: int = Field(default=3, ge=1, le=20, description="work held at once")
-    reason: str = Reason
+    reason: Text2000 = Reason
 
 
 class SkillsIn(In):
     skills: list[str] = Field(min_length=1, max_length=20)
-    reason: str = Reason
+    reason: Text2000 = Reason
 
 
 class PlacesIn(In):
     places: list[str] = Field(min_length=1, max_length=20)
-    reason: str = Reason
+    reason: Text2000 = Reason
 
 
 class AvailabilityIn(In):
     availability: list[str] = Field(max_length=28)
     timezone: str = Field(default=DEFAULT_TIMEZONE, max_length=64)
-    reason: str = Reason
+    reason: Text2000 = Reason
 
 
 class MaxLoadIn(In):
     max_load: int = Field(ge=1, le=20)
-    reason: str = Reason
+    reason: Text2000 = Reason
 
 
 class LeaveIn(In):
-    reason: str = Text
+    reason: Words2000
     hand_on: bool = Field(
         default=False,
         description="if they hold work: take each piece off them and give it to the next "
@@ -179,33 +179,33 @@ class TaskList(BaseModel):
 
 
 class DeclineIn(In):
-    reason: str = Text
+    reason: Words2000
 
 
 class FinishIn(In):
-    summary: str = Text
+    summary: Words2000
 
 
 class ContactIn(In):
     channel: Channel
     outcome: ContactOutcome
-    note: str = Field(default="", max_length=2000)
+    note: Text2000 = ""
 
 
 class WaterStoppedIn(In):
     method: StopMethod
-    note: str = Field(default="", max_length=2000)
+    note: Text2000 = ""
 
 
 class CauseIn(In):
-    cause: str = Text
-    damage: str = Field(default="", max_length=2000)
+    cause: Words2000
+    damage: Text2000 = ""
     damaged_units: list[str] = Field(default=[], max_length=50)
 
 
 class DamageDisputeIn(In):
     address: str = Field(max_length=260, description="the damaged flat")
-    description: str = Text
+    description: Words2000
     parties: list[str] = Field(default=[], max_length=20, description="residents involved")
 
 
@@ -215,15 +215,11 @@ class DisputeOpened(BaseModel):
 
 
 class ReassignIn(In):
-    reason: str = Field(
-        min_length=1,
-        max_length=2000,
+    reason: Words2000 = Field(
         description="why it is taken off its holder (ill, not answering, away): on the record",
     )
-    to: str | None = Field(
+    to: Annotated[str, Field(min_length=1, max_length=128)] | None = Field(
         default=None,
-        min_length=1,
-        max_length=128,
         description="the member (actor id on the roster) to give it to; omitted: the next "
         "suitable person by the rule, never the one taken off (or the queue if nobody is)",
     )
@@ -231,7 +227,7 @@ class ReassignIn(In):
 
 class HandAssignIn(In):
     member: str = Field(min_length=1, max_length=128, description="actor id on the roster")
-    why: str = Text
+    why: Words2000
 
 
 class WaitingPublic(BaseModel):
@@ -264,9 +260,8 @@ ClockTime = Annotated[
 ]
 StartsOn = Field(
     default=None,
-    ge=date(2000, 1, 1),
-    le=date(2099, 12, 31),
-    description="first local day an occurrence may fall on (default: today, UTC+8)",
+    description="first local day an occurrence may fall on (default: today, UTC+8); "
+    + window_words(RECURRENCE_START),
 )
 
 
@@ -277,7 +272,7 @@ class WeeklyIn(In):
     kind: Literal["weekly"]
     weekdays: list[Weekday] = Field(min_length=1, max_length=7, description="each once")
     time: ClockTime
-    starts_on: date | None = StartsOn
+    starts_on: Day | None = StartsOn
 
 
 class EveryNDaysIn(In):
@@ -287,7 +282,7 @@ class EveryNDaysIn(In):
     kind: Literal["every_n_days"]
     every_days: int = Field(ge=1, le=366)
     time: ClockTime
-    starts_on: date | None = StartsOn
+    starts_on: Day | None = StartsOn
 
 
 RecurrenceIn = Annotated[WeeklyIn | EveryNDaysIn, Field(discriminator="kind")]
@@ -297,8 +292,8 @@ class DemandIn(In):
     resident_id: str = Field(min_length=1, max_length=128)
     address: str = Field(max_length=260, description="the resident's flat")
     need: Need
-    description: str = Text
-    how_often: str = Field(default="", max_length=200, description="e.g. every Saturday morning")
+    description: Words2000
+    how_often: Text200 = Field(default="", description="e.g. every Saturday morning")
     recurrence: RecurrenceIn | None = Field(
         default=None,
         description="when set, the scheduler orders each occurrence's task itself when it falls "
@@ -308,7 +303,7 @@ class DemandIn(In):
 
 class RecurrenceChangeIn(In):
     recurrence: RecurrenceIn
-    reason: str = Reason
+    reason: Text2000 = Reason
 
 
 class RecurrencePublic(BaseModel):
@@ -351,20 +346,22 @@ class DemandPage(BaseModel):
 
 
 class RetireIn(In):
-    reason: str = Text
+    reason: Words2000
 
 
 class PauseIn(In):
-    reason: str = Text
+    reason: Words2000
 
 
 class OrderIn(In):
-    description: str = Field(default="", max_length=2000, description="this time's details")
-    due_by: AwareDatetime | None = None
+    description: Text2000 = Field(default="", description="this time's details")
+    due_by: Moment | None = Field(
+        default=None, description="by when, with its timezone; " + window_words(TASK_DUE)
+    )
 
 
 class CancelIn(In):
-    reason: str = Text
+    reason: Words2000
 
 
 class TaskOrdered(BaseModel):
@@ -388,7 +385,7 @@ class ServiceList(BaseModel):
     items: list[ServiceEntryPublic]
 
 
-class DispatchReadiness(Readiness):
+class DispatchReadiness(Readiness, Unapplied):
     consumer: str = Field(description="bound, or why not")
     board_position: int = Field(description="notification id the board has read up to")
     roster_position: int = Field(

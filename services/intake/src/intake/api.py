@@ -8,12 +8,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from casework import Case, Casework, Clock, Status, Tier, system_clock
+from casework.domain.windows import EARLIEST
 from casework_web import (
     Principal,
     TokenStore,
@@ -24,6 +24,8 @@ from casework_web import (
     ops_router,
     store_status,
 )
+from casework_web.fields import Moment
+from casework_web.unapplied import HoldsSkipped, unapplied, watch_unapplied
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 
 from intake.config import Settings
@@ -183,8 +185,11 @@ def case_history(
     rt: Rt,
     request: Request,
     as_of: Annotated[
-        datetime | None,
-        Query(description="a moment with its timezone, e.g. 2026-11-24T09:30:00+08:00"),
+        Moment | None,
+        Query(
+            description="a moment with its timezone, e.g. 2026-11-24T09:30:00+08:00; not before "
+            f"{EARLIEST.year}, nor later than now (give or take the writers' clock skew)"
+        ),
     ] = None,
 ) -> CaseHistory:
     state, entries = rt.intake.history(who, case_id, as_of)
@@ -334,7 +339,16 @@ def readiness(request: Request) -> Readiness:
         store=store,
         nats=nats,
         index_position=rt.intake.index.position(source),
+        **vars(unapplied(read_models(rt))),
     )
+
+
+def read_models(rt: Runtime) -> dict[str, HoldsSkipped]:
+    """The intake's read models by name: the case index, and the measures when kept."""
+    held: dict[str, HoldsSkipped] = {"case index": rt.intake.index}
+    if rt.measures is not None:
+        held["measures"] = rt.measures.model
+    return held
 
 
 ops = ops_router(
@@ -410,6 +424,16 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         lifespan=lifespan,
     )
     install(api, "intake", tokens, metrics_holder)
+
+    def skipped_by(name: str) -> Callable[[], int]:
+        def count() -> int:
+            rt: Runtime | None = getattr(api.state, "runtime", None)
+            model = read_models(rt).get(name) if rt is not None else None
+            return model.skipped_count() if model is not None else 0
+
+        return count
+
+    watch_unapplied(metrics_holder, {name: skipped_by(name) for name in ("case index", "measures")})
     api.include_router(cases)
     api.include_router(measures_router)
     api.include_router(pages_router)

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from casework import Casework
 from casework.audit import history_entry
 from casework.projections.polling import Poller
+from casework.projections.skipped import event_name
 
 from intake.read_model import KIND_OF_CLASS, CaseIndex, Fact
 
@@ -34,6 +35,11 @@ class ReadModel(Protocol):
 
     def position(self, source: str) -> int:
         """How far this read model has read from `source`."""
+
+    def record_skipped(
+        self, case_id: str, version: int, event: str, error: BaseException | str
+    ) -> None:
+        """Note an event it passes over (`casework.projections.skipped`)."""
 
 
 def fact_from_domain_event(event: Any) -> Fact | None:
@@ -88,7 +94,19 @@ class StoreFeed(Poller):
                     return applied
                 facts = []
                 for notification in page:
-                    fact = fact_from_domain_event(self.app.mapper.to_domain_event(notification))
+                    try:
+                        event = self.app.mapper.to_domain_event(notification)
+                    except Exception as error:  # undecodable: skipped and shown, not a stop
+                        for model in self.read_models:
+                            if model.position(STORE_SOURCE) < notification.id:
+                                model.record_skipped(
+                                    str(notification.originator_id),
+                                    notification.originator_version,
+                                    event_name(notification.topic),
+                                    error,
+                                )
+                        continue
+                    fact = fact_from_domain_event(event)
                     if fact is not None:
                         facts.append(fact)
                 applied += self.index.apply(facts, STORE_SOURCE, page[-1].id)

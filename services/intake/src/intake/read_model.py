@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from casework import Status
+from casework.projections.skipped import apply_fact_or_skip, skipped_schema
 from casework.projections.sqlite import Scope, SqliteReadModel, compound_where
 
 KIND_OF_CLASS = {"Repair": "repair", "LeakEmergency": "leak", "Dispute": "dispute"}
@@ -49,8 +50,8 @@ create table if not exists case_people (
 );
 create index if not exists case_people_actor on case_people (actor_id);
 create table if not exists positions (source text primary key, position integer not null);
-"""
-TABLES = ("cases", "case_people", "positions")
+""" + skipped_schema("case_index_skipped")
+TABLES = ("cases", "case_people", "positions", "case_index_skipped")
 
 
 class GapError(RuntimeError):
@@ -86,6 +87,10 @@ class CaseRow:
 
 
 class CaseIndex(SqliteReadModel):
+    NAME = "case index"
+    SKIPPED_TABLE = "case_index_skipped"
+    ROWS_TABLE = "cases"
+
     def __init__(self, path: Path) -> None:
         super().__init__(path, SCHEMA)
 
@@ -96,7 +101,7 @@ class CaseIndex(SqliteReadModel):
         applied = 0
         with self.transaction() as db:
             for fact in facts:
-                applied += apply_fact(db, fact)
+                applied += apply_or_skip_fact(db, fact)
             if source is not None:
                 db.execute(
                     "insert into positions values (?, ?) on conflict(source) do update "
@@ -151,6 +156,21 @@ class CaseIndex(SqliteReadModel):
                 [*args, limit, offset],
             ).fetchall()
         return int(total), [CaseRow(*row) for row in rows]
+
+
+def apply_or_skip_fact(db: sqlite3.Connection, fact: Fact) -> int:
+    """`apply_fact`, or, for an event the index cannot apply, record it as skipped and go on."""
+    return apply_fact_or_skip(
+        db,
+        CaseIndex.SKIPPED_TABLE,
+        CaseIndex.NAME,
+        "cases",
+        fact.case_id,
+        fact.version,
+        fact.name,
+        lambda: apply_fact(db, fact),
+        gap=GapError,
+    )
 
 
 def apply_fact(db: sqlite3.Connection, fact: Fact) -> int:

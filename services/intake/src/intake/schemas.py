@@ -10,7 +10,9 @@ from casework import Role, Status, Tier
 from casework.domain.case import CHANNELS
 from casework.domain.dispute import DISPUTE_CATEGORIES
 from casework.domain.repair import REPAIR_CATEGORIES
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from casework_web.fields import TEXT_RULES, WORDS_RULES, WholeNumber
+from casework_web.unapplied import Unapplied
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 Kind = Literal["repair", "leak", "dispute"]
 PriorityName = Literal["routine", "urgent", "emergency"]
@@ -49,6 +51,10 @@ def _encodable(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_encodable)]
+Words = Annotated[Text, *WORDS_RULES]
+"""Free text a person must give: not blank, no control characters but newline and tab."""
+FreeText = Annotated[Text, *TEXT_RULES]
+"""Free text that may be empty, without control characters but newline and tab."""
 
 
 class Body(BaseModel):
@@ -62,15 +68,15 @@ class Reporter(Body):
 
     id: Text = Field(min_length=1, max_length=128, examples=["r-0302"])
     role: Role = Field(default=Role.RESIDENT)
-    contact: Text | None = Field(
-        default=None, max_length=64, description="phone or WeChat id, for a call back"
-    )
+    contact: (
+        Annotated[str, Field(max_length=64), *TEXT_RULES, AfterValidator(_encodable)] | None
+    ) = Field(default=None, description="phone or WeChat id, for a call back")
 
 
 class CaseCreate(Body):
     """A report. Give `kind` if known; otherwise the description is triaged by the rules."""
 
-    description: Text = Field(min_length=1, max_length=4000)
+    description: Words = Field(min_length=1, max_length=4000)
     address: Text = Field(
         min_length=3,
         max_length=260,
@@ -92,9 +98,9 @@ class CaseCreate(Body):
     photos: list[Annotated[Text, Field(min_length=1, max_length=500)]] = Field(
         default_factory=list, max_length=10, description="references to stored photos"
     )
-    source_unit: Text | None = Field(
-        default=None, pattern=SEGMENT_PATTERN, description="leak: the flat the water comes from"
-    )
+    source_unit: (
+        Annotated[str, Field(pattern=SEGMENT_PATTERN), AfterValidator(_encodable)] | None
+    ) = Field(default=None, description="leak: the flat the water comes from")
     source_unoccupied: StrictBool | None = Field(
         default=None, description="leak: nobody lives there"
     )
@@ -230,31 +236,31 @@ class VerifyPublic(BaseModel):
 
 
 class ReopenIn(Body):
-    reason: Text = Field(min_length=1, max_length=2000)
+    reason: Words = Field(min_length=1, max_length=2000)
 
 
 class RatingIn(Body):
-    score: StrictInt = Field(ge=1, le=5)
-    comment: Text = Field(default="", max_length=2000)
+    score: WholeNumber = Field(ge=1, le=5)
+    comment: FreeText = Field(default="", max_length=2000)
 
 
 class ReturnVisitIn(Body):
-    note: Text = Field(min_length=1, max_length=2000)
+    note: Words = Field(min_length=1, max_length=2000)
 
 
 class AcknowledgementIn(Body):
-    note: Text = Field(
+    note: FreeText = Field(
         default="", max_length=2000, examples=["the compound's property office takes it over"]
     )
 
 
 class ClosureIn(Body):
-    reason: Text = Field(
+    reason: FreeText = Field(
         default="", max_length=2000, examples=["confirmed, rated and visited back: all well"]
     )
 
 
-class Readiness(casework_web.Readiness):
+class Readiness(casework_web.Readiness, Unapplied):
     """The shared readiness answer, and how far the case index has read."""
 
     index_position: int

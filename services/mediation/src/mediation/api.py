@@ -36,6 +36,7 @@ from casework_web import (
     ops_router,
     store_status,
 )
+from casework_web.unapplied import Unapplied, unapplied, watch_unapplied
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from prometheus_client import Counter
 from pydantic import Field
@@ -393,7 +394,7 @@ MEDIATION_RULES = MediationRules(
 )
 
 
-class MediationReadiness(Readiness):
+class MediationReadiness(Readiness, Unapplied):
     worklist_rows: int = Field(description="disputes on the worklist (open and closed)")
 
 
@@ -408,6 +409,7 @@ def ready(request: Request) -> MediationReadiness:
         store=store,
         nats=nats,
         worklist_rows=rt.worklist.count(),
+        **vars(unapplied({"worklist": rt.worklist})),
     )
 
 
@@ -476,4 +478,10 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     api.include_router(meetings)
     api.include_router(rules)
     api.include_router(ops_router(ready, MediationReadiness))
+
+    def worklist_skipped() -> int:
+        rt: Runtime | None = getattr(api.state, "runtime", None)
+        return rt.worklist.skipped_count() if rt is not None else 0
+
+    watch_unapplied(metrics, {"worklist": worklist_skipped})
     return api

@@ -32,6 +32,7 @@ from casework.messaging.consumer import (
 from casework.messaging.relay import ensure_stream
 from casework.outages import connect_nats
 from casework.projections.polling import Poller
+from casework.projections.skipped import event_name
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import Tracking
 
@@ -45,14 +46,14 @@ SUBJECTS = ("casework.dispute.>", "casework.leak.cause_recorded.>")
 STORE_TRACKING = "mediation-store"
 
 
-def refresh(app: Casework, worklist: Worklist, case_id: str | UUID) -> None:
+def refresh(app: Casework, worklist: Worklist, case_id: str | UUID, event: str = "") -> None:
     """The dispute's row from its committed state (never from a handler's unsaved work)."""
     try:
         case: Any = app.repository.get(UUID(str(case_id)))
     except (AggregateNotFoundError, ValueError):
         return
     if isinstance(case, Dispute):
-        worklist.refresh(case)
+        worklist.refresh(case, event=event)
 
 
 def catch_up_schema(app: Casework, worklist: Worklist) -> int:
@@ -78,7 +79,7 @@ class Handler:
 
     def __call__(self, notice: Notice, app: Casework) -> None:
         if notice.kind == "dispute":
-            refresh(app, self.worklist, notice.case_id)
+            refresh(app, self.worklist, notice.case_id, notice.event)
         for line in react(notice, app):
             log.info(line, extra={"case_id": notice.case_id})
 
@@ -155,7 +156,20 @@ class StoreFeed(Poller):
                 if not page:
                     return handled
                 for notification in page:
-                    notice = Notice.from_domain_event(self.app.mapper.to_domain_event(notification))
+                    try:
+                        event = self.app.mapper.to_domain_event(notification)
+                    except Exception as error:  # undecodable: skipped and shown, not a stop
+                        self.handler.worklist.record_skipped(
+                            str(notification.originator_id),
+                            notification.originator_version,
+                            event_name(notification.topic),
+                            error,
+                        )
+                        with self.app.tracking(Tracking(STORE_TRACKING, notification.id)):
+                            pass
+                        self._position = notification.id
+                        continue
+                    notice = Notice.from_domain_event(event)
                     if notice is not None and concerns_mediation(notice):
                         tracking = Tracking(STORE_TRACKING, notification.id)
                         try:

@@ -12,7 +12,18 @@ from casework.domain.dispute import (
     MATTERS,
     MEETING_FORMS,
 )
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from casework.domain.text import WORDS_PATTERN
+from casework.domain.windows import COMMITMENT_DUE, MEETING
+from casework_web.fields import (
+    DueDate,
+    Moment,
+    Text4000,
+    Words1000,
+    Words4000,
+    keys_like,
+    window_words,
+)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 
 def _one_of(options: Iterable[str], what: str) -> Callable[[str], str]:
@@ -46,9 +57,10 @@ Matter = Annotated[
 Grounds = Literal["failed_rounds", "deadline_passed", "outside_powers", "other"]
 Outcome = Literal["progress", "failed", "agreed"]
 
-Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
-Text = Annotated[str, Field(min_length=1, max_length=1000)]
-LongText = Annotated[str, Field(min_length=1, max_length=4000)]
+ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+Id = Annotated[str, Field(min_length=1, max_length=128, pattern=ID_PATTERN)]
+Text = Words1000
+LongText = Words4000
 
 
 class Body(BaseModel):
@@ -56,6 +68,10 @@ class Body(BaseModel):
 
 
 class ParticipantIn(Body):
+    """Someone at a meeting. Between its fields: only a county_department_rep names a
+    `department`, and must (or give an id '<department>:<person>'); an auditor or the system
+    takes part in no meeting. Refused otherwise (422)."""
+
     id: Id = Field(description="the person (or, for a county department, its representative)")
     role: Role
     department: Department | None = Field(
@@ -99,7 +115,7 @@ class MeetingCreate(Body):
     form: MeetingForm = Field(
         description="the form of meeting; each is held at given tiers (GET /mediation-rules)"
     )
-    scheduled_for: AwareDatetime = Field(description="when, with its timezone")
+    scheduled_for: Moment = Field(description="when, with its timezone; " + window_words(MEETING))
     place: Text = Field(description="where, e.g. 'building 3 lobby', 'door to door'")
     participants: list[ParticipantIn] = Field(default_factory=list, max_length=500)
 
@@ -111,15 +127,21 @@ class RoundCreate(Body):
         description="who came, or for an opinion collection who was consulted",
     )
     outcome: Outcome = Field(description="progress, failed (counts towards escalation), or agreed")
-    positions: dict[Id, Text] = Field(default_factory=dict, description="party -> position")
+    positions: dict[Id, Text] = Field(
+        default_factory=dict,
+        description="party -> position",
+        json_schema_extra=keys_like({"minLength": 1, "maxLength": 128, "pattern": ID_PATTERN}),
+    )
     proposals: list[Text] = Field(default_factory=list, max_length=100)
     options: list[Text] = Field(
         default_factory=list, max_length=100, description="the options put to the vote"
     )
     tally: dict[Text, Annotated[int, Field(ge=0, le=1_000_000)]] = Field(
-        default_factory=dict, description="option -> how many chose it, in this round"
+        default_factory=dict,
+        description="option -> how many chose it, in this round (options from `options`)",
+        json_schema_extra=keys_like({"minLength": 1, "maxLength": 1000, "pattern": WORDS_PATTERN}),
     )
-    note: str = Field(default="", max_length=4000)
+    note: Text4000 = ""
     walk_ins: list[WalkIn] = Field(
         default_factory=list,
         max_length=100,
@@ -158,7 +180,9 @@ class LeadCreate(Body):
 
 
 class MeetingReschedule(Body):
-    scheduled_for: AwareDatetime = Field(description="the next round's new time, with its timezone")
+    scheduled_for: Moment = Field(
+        description="the next round's new time, with its timezone; " + window_words(MEETING)
+    )
     place: Text | None = Field(default=None, description="a new place; omitted keeps the place")
     reason: LongText = Field(description="why it moves, for the parties and the case file")
 
@@ -170,8 +194,9 @@ class MeetingCancel(Body):
 class CommitmentIn(Body):
     who: Id
     what: Text
-    due: Annotated[str, Field(min_length=10, max_length=40)] = Field(
-        description="an ISO date (due by the end of that day, China time) or date-time"
+    due: DueDate = Field(
+        description="an ISO date (due by the end of that day, China time) or date-time with its "
+        "offset; " + window_words(COMMITMENT_DUE)
     )
 
 
@@ -179,9 +204,8 @@ class AgreementCreate(Body):
     meeting_id: Id = Field(description="the meeting that reached it")
     terms: list[Text] = Field(min_length=1, max_length=100)
     commitments: list[CommitmentIn] = Field(default_factory=list, max_length=100)
-    basis: str = Field(
+    basis: Text4000 = Field(
         default="",
-        max_length=4000,
         description="what decided it; the latest tally is cited after it automatically",
     )
 
@@ -193,7 +217,7 @@ class EscalationCreate(Body):
     matter: Matter | None = Field(
         default=None, description="for outside_powers: the matter beyond this tier's powers"
     )
-    reason: str = Field(default="", max_length=4000, description="the mediator's words")
+    reason: Text4000 = Field(default="", description="the mediator's words")
 
 
 class FollowUpCreate(Body):

@@ -233,6 +233,9 @@ def row_for(case: Dispute) -> WorkRow:
 
 
 class Worklist(SqliteReadModel):
+    NAME = "worklist"
+    SKIPPED_TABLE = "worklist_skipped"
+
     def __init__(self, path: Path) -> None:
         super().__init__(path, _SCHEMA)
         with self._lock:
@@ -257,10 +260,19 @@ class Worklist(SqliteReadModel):
 
     # ----------------------------------------------------------------- writing
 
-    def refresh(self, case: Dispute, *, again: bool = False) -> bool:
+    def refresh(self, case: Dispute, *, again: bool = False, event: str = "") -> bool:
         """Put the dispute's row (and meetings) in, unless a row from a later version is there
-        (or, `again`, from a later one than this)."""
-        row = row_for(case)
+        (or, `again`, from a later one than this).
+
+        A state the row cannot be made from (a stored time no calendar reaches, from before the
+        domain refused it) leaves the dispute's row as it was, is recorded as skipped (the
+        `event` that brought the dispute to this version) and answers False: the feed, the API
+        and a rebuild go on with the next dispute."""
+        try:
+            row = row_for(case)
+        except Exception as error:  # the state's, not the file's: the same state fails again
+            self.record_skipped(str(case.id), case.version, event or "Dispute", error)
+            return False
         people = sorted({*case.reporter_ids, *case.parties})
         with self.transaction() as db:
             held = db.execute(

@@ -25,6 +25,8 @@ from casework.domain.ladder import (
     deadlines_for,
 )
 from casework.domain.places import Address, Tier
+from casework.domain.storable import check_storable
+from casework.domain.text import check_text
 
 
 class Status(StrEnum):
@@ -73,7 +75,7 @@ TCase = TypeVar("TCase", bound="Case")
 
 
 def _require_text(value: str, what: str, limit: int = 4000) -> str:
-    text = value.strip()
+    text = check_text(value, what).strip()
     if not text:
         raise ValidationError(f"{what} must not be empty")
     if len(text) > limit:
@@ -370,6 +372,7 @@ class Case(Aggregate):
         """Chain every new event to its predecessor and stamp the tier it happened at."""
         kwargs.setdefault("tier", self.tier.value)
         kwargs.setdefault("reason", "")
+        check_storable(kwargs)
         super().trigger_event(event_class, prev_hash=self.chain_head, hash="", **kwargs)
 
     def _record(self, event_class: Any, actor: Actor, at: datetime, **kwargs: Any) -> None:
@@ -403,9 +406,7 @@ class Case(Aggregate):
             )
         if channel not in CHANNELS:
             raise ValidationError(f"channel must be one of {', '.join(CHANNELS)}, not {channel!r}")
-        case = cls._create(
-            event_class,
-            id=uuid4(),
+        fields: dict[str, Any] = dict(
             timestamp=_require_aware(at),
             actor_id=actor.id,
             actor_role=actor.role.value,
@@ -419,6 +420,8 @@ class Case(Aggregate):
             channel=channel,
             **kwargs,
         )
+        check_storable(fields)
+        case = cls._create(event_class, id=uuid4(), **fields)
         case._set_deadlines(actor, at)
         return case
 

@@ -16,6 +16,7 @@ from casework.domain.case import Case, Status, _require_text
 from casework.domain.errors import InvalidTransitionError, NotPermittedError, ValidationError
 from casework.domain.ladder import FAILED_ROUNDS_BEFORE_ESCALATION, LOCAL_TIME
 from casework.domain.places import Address, Tier
+from casework.domain.windows import COMMITMENT_DUE, MEETING
 
 DISPUTE_CATEGORIES = (
     "noise",
@@ -131,6 +132,16 @@ def commitment_due_at(due: str) -> datetime:
     if "T" not in due and " " not in due.strip():
         return datetime.combine(moment.date(), time(), LOCAL_TIME) + timedelta(days=1)
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=LOCAL_TIME)
+
+
+def check_commitment_due(due: str, now: datetime) -> str:
+    """`due` if it is an ISO date or time inside `COMMITMENT_DUE` around `now`; else refused."""
+    try:
+        moment = commitment_due_at(due)
+    except (ValueError, OverflowError):
+        raise ValidationError(f"commitment due date {due!r} is not an ISO date") from None
+    COMMITMENT_DUE.check(moment, now)
+    return due
 
 
 def starting_tier(category: str, address: Address, *, needs_county: bool = False) -> Tier:
@@ -409,7 +420,7 @@ class Dispute(Case):
             at,
             meeting_id=meeting_id,
             form=form,
-            scheduled_for=scheduled_for,
+            scheduled_for=MEETING.check(scheduled_for, at),
             place=_require_text(place, "the place"),
             participants=people,
         )
@@ -642,6 +653,7 @@ class Dispute(Case):
         meeting = self._check_meeting_here(meeting_id, "be rescheduled")
         if scheduled_for.tzinfo is None:
             raise ValidationError("the new time needs its timezone")
+        MEETING.check(scheduled_for, at)
         where = _require_text(place, "the place")
         same_time = datetime.fromisoformat(meeting["scheduled_for"]) == scheduled_for
         if same_time and where == meeting["place"] and meeting.get("awaits_round", True):
@@ -725,10 +737,7 @@ class Dispute(Case):
             who, what, due = (str(c.get(k, "")).strip() for k in ("who", "what", "due"))
             if not who or not what:
                 raise ValidationError("each commitment names who does what, and by when ('due')")
-            try:
-                commitment_due_at(due)
-            except ValueError:
-                raise ValidationError(f"commitment due date {due!r} is not an ISO date") from None
+            check_commitment_due(due, at)
             clean.append({"who": who, "what": what, "due": due})
         self._record(
             self.AgreementReached,

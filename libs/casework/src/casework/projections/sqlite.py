@@ -14,13 +14,31 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+from casework.projections.skipped import (
+    SkippedEvent,
+    count_skipped,
+    record_skipped,
+    skip_unreadable,
+    skipped_in,
+    skipped_schema,
+)
 
 from casework.files import private_file
 
 
 class SqliteReadModel:
-    """Base of the services' read models: a connection to `path`, its schema applied once."""
+    """Base of the services' read models: a connection to `path`, its schema applied once.
+
+    Each keeps the events it could not apply in its own table, `SKIPPED_TABLE` (see
+    `casework.projections.skipped`), under its `NAME`.
+    """
+
+    NAME: ClassVar[str] = "read model"
+    SKIPPED_TABLE: ClassVar[str] = "skipped_events"
+    ROWS_TABLE: ClassVar[str | None] = None
+    """A table with a row per case holding its `version`, moved on past a skipped event."""
 
     def __init__(self, path: Path, schema: str) -> None:
         private_file(path)  # residents' data: 0600, and so its -wal/-shm
@@ -29,7 +47,36 @@ class SqliteReadModel:
         self._db.execute("pragma journal_mode=wal")
         self._db.execute("pragma busy_timeout=10000")
         self._db.executescript(schema)
+        self._db.executescript(skipped_schema(self.SKIPPED_TABLE))
         self._lock = threading.Lock()
+
+    def record_skipped(
+        self, case_id: str, version: int, event: str, error: BaseException | str
+    ) -> None:
+        """Note an event this read model passes over (one it could not even read, say)."""
+        with self.transaction() as db:
+            if isinstance(error, BaseException):
+                skip_unreadable(
+                    db,
+                    self.SKIPPED_TABLE,
+                    self.NAME,
+                    self.ROWS_TABLE,
+                    case_id,
+                    version,
+                    event,
+                    error,
+                )
+            else:
+                record_skipped(db, self.SKIPPED_TABLE, self.NAME, case_id, version, event, error)
+
+    def skipped(self, limit: int = 20) -> list[SkippedEvent]:
+        """The latest events this read model passed over, newest first."""
+        with self._lock:
+            return skipped_in(self._db, self.SKIPPED_TABLE, limit)
+
+    def skipped_count(self) -> int:
+        with self._lock:
+            return count_skipped(self._db, self.SKIPPED_TABLE)
 
     def close(self) -> None:
         with self._lock:

@@ -15,6 +15,8 @@ from uuid import UUID, uuid5
 from casework.domain.actors import Actor
 from casework.domain.chain import GENESIS, event_digest
 from casework.domain.errors import ValidationError
+from casework.domain.storable import check_storable
+from casework.domain.text import check_text
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
@@ -27,7 +29,7 @@ def named_id(kind: str, name: str) -> UUID:
 
 
 def require_text(value: str, what: str, limit: int = 2000) -> str:
-    text = value.strip()
+    text = check_text(value, what).strip()
     if not text:
         raise ValidationError(f"{what} must not be empty")
     if len(text) > limit:
@@ -77,6 +79,7 @@ class Audited(Aggregate):
 
     def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
         kwargs.setdefault("reason", "")
+        check_storable(kwargs)
         super().trigger_event(event_class, prev_hash=self.chain_head, hash="", **kwargs)
 
     def record(self, event_class: Any, actor: Actor, at: datetime, **kwargs: Any) -> None:
@@ -93,9 +96,7 @@ class Audited(Aggregate):
         cls, event_class: Any, aggregate_id: UUID, actor: Actor, at: datetime, **kwargs: Any
     ) -> Any:
         kwargs.setdefault("reason", "")
-        return cls._create(
-            event_class,
-            id=aggregate_id,
+        fields: dict[str, Any] = dict(
             timestamp=require_aware(at),
             actor_id=actor.id,
             actor_role=actor.role.value,
@@ -103,3 +104,5 @@ class Audited(Aggregate):
             hash="",
             **kwargs,
         )
+        check_storable(fields)
+        return cls._create(event_class, id=aggregate_id, **fields)

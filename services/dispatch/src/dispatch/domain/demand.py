@@ -30,6 +30,7 @@ from uuid import UUID, uuid4
 from casework.domain.actors import Actor, Role
 from casework.domain.errors import InvalidTransitionError, NotPermittedError, ValidationError
 from casework.domain.places import Address
+from casework.domain.windows import RECURRENCE_START, TASK_DUE
 
 from dispatch.domain.audited import Audited, named_id, require_text
 from dispatch.domain.recurrence import CST, Recurrence
@@ -185,6 +186,7 @@ class Demand(Audited):
     def set_recurrence(self, actor: Actor, at: datetime, rule: Recurrence, reason: str) -> None:
         check_demand_keeper(actor, "set how residents' needs recur")
         self.check_active("recur")
+        RECURRENCE_START.check_day(rule.starts_on, at.astimezone(CST).date())
         self.record(
             self.RecurrenceSet,
             actor,
@@ -376,6 +378,8 @@ class ServiceTask(Audited):
         check_demand_keeper(actor, "order tasks")
         if due_by is not None and due_by.tzinfo is None:
             raise ValidationError("due_by must carry a timezone, e.g. 2026-11-28T10:00:00+08:00")
+        if due_by is not None:
+            TASK_DUE.check(due_by, at)
         task: ServiceTask = cls.start(
             cls.Requested,
             uuid4(),

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from casework.domain.case import ANSWERS_A_TIER
+from casework.projections.skipped import apply_fact_or_skip, skipped_schema
 from casework.projections.sqlite import SqliteReadModel
 
 from intake.read_model import Fact, GapError
@@ -74,8 +75,8 @@ create index if not exists measure_tasks_assignee on measure_tasks (assignee_id)
 create table if not exists measure_positions (source text primary key, position integer not null);
 create table if not exists measure_schema (name text primary key, version integer not null);
 insert or replace into measure_schema values ('measures', {SCHEMA_VERSION});
-"""
-TABLES = ("measure_cases", "measure_tasks", "measure_positions")
+""" + skipped_schema("measure_skipped")
+TABLES = ("measure_cases", "measure_tasks", "measure_positions", "measure_skipped")
 
 ANSWERS = ANSWERS_A_TIER
 """Events that answer a case at its tier, the first of them its first response: the domain's own
@@ -161,6 +162,10 @@ _TASK_COLUMNS = (
 class MeasuresModel(SqliteReadModel):
     """The read model in a SQLite file (by default the intake's own `intake.db`)."""
 
+    NAME = "measures"
+    SKIPPED_TABLE = "measure_skipped"
+    ROWS_TABLE = "measure_cases"
+
     def __init__(self, path: Path) -> None:
         retire_outdated(path)
         super().__init__(path, SCHEMA)
@@ -170,7 +175,7 @@ class MeasuresModel(SqliteReadModel):
     def apply(self, facts: Iterable[Fact], source: str | None = None, position: int = 0) -> int:
         """Apply facts in order, with the feed's position, in one transaction; returns applied."""
         with self.transaction() as db:
-            applied = sum(apply_fact(db, fact) for fact in facts)
+            applied = sum(apply_or_skip_fact(db, fact) for fact in facts)
             if source is not None:
                 record_position(db, source, position)
         return applied
@@ -291,6 +296,21 @@ def record_position(db: sqlite3.Connection, source: str, position: int) -> None:
         "insert into measure_positions values (?, ?) on conflict(source) do update "
         "set position = max(position, excluded.position)",
         (source, position),
+    )
+
+
+def apply_or_skip_fact(db: sqlite3.Connection, fact: Fact) -> int:
+    """`apply_fact`, or, for an event the measures cannot apply, record it as skipped and go on."""
+    return apply_fact_or_skip(
+        db,
+        MeasuresModel.SKIPPED_TABLE,
+        MeasuresModel.NAME,
+        "measure_cases",
+        fact.case_id,
+        fact.version,
+        fact.name,
+        lambda: apply_fact(db, fact),
+        gap=GapError,
     )
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from casework import Casework
 from casework.files import private_file
+from casework.projections.skipped import count_skipped, event_name, skip_unreadable
 from casework.projections.sqlite import Scope
 
 from intake import read_model
@@ -41,17 +42,29 @@ class ReadModelTables:
     tables: tuple[str, ...]
     positions: str
     apply: Callable[[sqlite3.Connection, Fact], int]
+    skipped: str
+    """The table of the events it could not apply (`casework.projections.skipped`)."""
+    rows: str
+    """Its table with a row per case and the case's version."""
 
 
 MEASURES = ReadModelTables(
-    "measures", model.SCHEMA, model.TABLES, "measure_positions", model.apply_fact
+    "measures",
+    model.SCHEMA,
+    model.TABLES,
+    "measure_positions",
+    model.apply_or_skip_fact,
+    model.MeasuresModel.SKIPPED_TABLE,
+    "measure_cases",
 )
 CASE_INDEX = ReadModelTables(
     "case index",
     read_model.SCHEMA,
     read_model.TABLES,
     "positions",
-    read_model.apply_fact,
+    read_model.apply_or_skip_fact,
+    read_model.CaseIndex.SKIPPED_TABLE,
+    "cases",
 )
 INTAKE_READ_MODELS = (MEASURES, CASE_INDEX)
 
@@ -63,6 +76,8 @@ class RebuildReport:
     """Case events read from the log (every kind's), including those read during the swap."""
     position: int
     seconds: float
+    skipped: int = 0
+    """Events the read models could not apply and passed over (each read model's own count)."""
 
     @property
     def events_per_second(self) -> float:
@@ -100,11 +115,17 @@ def rebuild(
         fresh_path.unlink(missing_ok=True)
     if progress is not None:
         progress(position, max(total, position))
+    live = sqlite3.connect(db_path)
+    try:
+        skipped = sum(count_skipped(live, rm.skipped) for rm in read_models)
+    finally:
+        live.close()
     return RebuildReport(
         tuple(rm.name for rm in read_models),
         events + more,
         position,
         time.perf_counter() - started,
+        skipped,
     )
 
 
@@ -136,7 +157,21 @@ def _follow(
         if not page:
             break
         for notification in page:
-            fact = fact_from_domain_event(app.mapper.to_domain_event(notification))
+            try:
+                fact = fact_from_domain_event(app.mapper.to_domain_event(notification))
+            except Exception as error:  # an event no reader can decode: skipped, not a stop
+                for rm in read_models:
+                    skip_unreadable(
+                        db,
+                        rm.skipped,
+                        rm.name,
+                        rm.rows,
+                        str(notification.originator_id),
+                        notification.originator_version,
+                        event_name(notification.topic),
+                        error,
+                    )
+                continue
             if fact is None:
                 continue
             events += 1

@@ -6,15 +6,13 @@ half-open, [from, to), on the moment each case was reported; both ends need a ti
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from casework_web import Who, error_responses
+from casework_web.fields import Moment
 from fastapi import APIRouter, Query, Request
 from pydantic import (
-    AwareDatetime,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     model_validator,
@@ -24,30 +22,15 @@ from pydantic_core import PydanticCustomError
 from intake.measures.definitions import Measures
 from intake.measures.desk import MeasuresDesk
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]")
-
-
-def _iso_moment(value: Any) -> Any:
-    """Only an ISO 8601 moment: pydantic would also read `0.5` as seconds since 1970."""
-    if isinstance(value, str) and not _ISO_DATE.match(value):
-        raise PydanticCustomError(
-            "iso_moment", "give an ISO 8601 moment with its timezone, e.g. 2026-11-01T00:00+08:00"
-        )
-    return value
-
-
-Moment = Annotated[AwareDatetime, BeforeValidator(_iso_moment)]
-
 
 class MeasuresQuery(BaseModel):
-    """Which cases: a compound (default: every place you answer for) and a reporting window."""
+    """Which cases: a compound (default: every place you answer for) and a reporting window,
+    'from' before 'to' when both are given."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    compound: str | None = Field(
+    compound: Annotated[str, Field(min_length=1, max_length=130)] | None = Field(
         default=None,
-        min_length=1,
-        max_length=130,
         description="a compound id (wanxin-intl) or community/compound (jiayu-xx/wanxin-intl)",
     )
     from_: Moment | None = Field(

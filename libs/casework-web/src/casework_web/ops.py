@@ -14,6 +14,8 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
+from casework_web.errors import RETRY_AFTER_SECONDS
+
 
 class Health(BaseModel):
     status: Literal["ok"]
@@ -23,8 +25,12 @@ class Readiness(BaseModel):
     """What every service reports; a service may subclass it to add its own fields."""
 
     ready: bool
-    store: str = Field(description="ok, or why the case store cannot be reached")
+    store: str = Field(description="ok, or why the case store cannot be reached, and where")
     nats: str = Field(description="ok, not configured, or unreachable")
+    down: list[str] = Field(
+        default_factory=list,
+        description="the dependencies that cannot be reached now (store, nats), if any",
+    )
 
 
 R = TypeVar("R", bound=Readiness)
@@ -35,7 +41,9 @@ def store_status(recorder: Any) -> str:
     try:
         recorder.max_notification_id()
     except Exception as error:  # any failure here means "not ready", with the reason shown
-        return f"unreachable: {type(error).__name__}"
+        lines = str(error).strip().splitlines()
+        detail = f": {lines[0][:200]}" if lines else ""
+        return f"unreachable: {type(error).__name__}{detail}"
     return "ok"
 
 
@@ -68,8 +76,17 @@ def ops_router(
     )
     def readyz(request: Request, response: Response) -> Any:
         answer = readiness(request)
+        if answer.store != "ok":
+            place = getattr(getattr(request.app.state, "casework_web", None), "store", None)
+            answer.store = f"{answer.store} ({place})" if place else answer.store
+        answer.down = [
+            name
+            for name, status in (("store", answer.store), ("nats", answer.nats))
+            if status.startswith("unreachable")
+        ]
         if not answer.ready:
             response.status_code = 503
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return answer
 
     @router.get(

@@ -857,7 +857,14 @@ def create_app(
         ),
         lifespan=lifespan,
     )
-    install(api, "dispatch", tokens, metrics)
+    install(
+        api,
+        "dispatch",
+        tokens,
+        metrics,
+        store=settings.store,
+        casework=lambda a: a.state.runtime.app if hasattr(a.state, "runtime") else None,
+    )
     for router in (tasks, leaks, queue, roster, demands, services):
         api.include_router(router)
     api.include_router(ops_router(readiness, DispatchReadiness))

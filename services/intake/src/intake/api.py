@@ -409,7 +409,14 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         ),
         lifespan=lifespan,
     )
-    install(api, "intake", tokens, metrics_holder)
+    install(
+        api,
+        "intake",
+        tokens,
+        metrics_holder,
+        store=settings.store,
+        casework=lambda a: a.state.runtime.intake.app if hasattr(a.state, "runtime") else None,
+    )
     api.include_router(cases)
     api.include_router(measures_router)
     api.include_router(pages_router)

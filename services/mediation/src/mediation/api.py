@@ -471,7 +471,14 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         ),
         lifespan=lifespan,
     )
-    install(api, "mediation", TokenStore(settings.tokens_path, clock), metrics)
+    install(
+        api,
+        "mediation",
+        TokenStore(settings.tokens_path, clock),
+        metrics,
+        store=settings.store,
+        casework=lambda a: a.state.runtime.app if hasattr(a.state, "runtime") else None,
+    )
     api.include_router(disputes)
     api.include_router(meetings)
     api.include_router(rules)

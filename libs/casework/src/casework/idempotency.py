@@ -97,7 +97,7 @@ class IdempotencyRecords:
                     f"VALUES ({m}, {m}, {m}, {m}) ON CONFLICT (scope, key) DO NOTHING",
                     (scope, key, fingerprint, now),
                 )
-                if cursor.rowcount == 1:
+                if _rowcount(cursor) == 1:
                     return Claim("started")
                 cursor.execute(
                     f"SELECT fingerprint, started_at, status, headers, body FROM {self.table} "
@@ -119,7 +119,7 @@ class IdempotencyRecords:
                     f"AND status IS NULL AND started_at = {m}",
                     (now, scope, key, row["started_at"]),
                 )
-                return Claim("started" if cursor.rowcount == 1 else "in_flight")
+                return Claim("started" if _rowcount(cursor) == 1 else "in_flight")
         return Claim("in_flight")
 
     def finish(self, scope: str, key: str, answer: Answer) -> None:
@@ -149,7 +149,7 @@ class IdempotencyRecords:
                 f"DELETE FROM {self.table} WHERE started_at < {self.mark}",
                 (self.now() - older_than,),
             )
-            return int(cursor.rowcount or 0)
+            return _rowcount(cursor)
 
     # ------------------------------------------------------------------ housekeeping
 
@@ -187,6 +187,11 @@ class IdempotencyRecords:
             return
         self._last_purge = now
         self.purge()
+
+
+def _rowcount(cursor: Any) -> int:
+    """Rows the last statement touched (eventsourcing wraps SQLite's cursor without it)."""
+    return int(getattr(cursor, "sqlite_cursor", cursor).rowcount or 0)
 
 
 def records_for(app: Application[Any]) -> IdempotencyRecords:

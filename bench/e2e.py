@@ -6,8 +6,8 @@
 For each store, the whole stack runs as `casework up` runs it (nats-server, relay, intake,
 dispatch, mediation: separate processes, free loopback ports, a temp var dir; PostgreSQL is a
 throwaway cluster with fsync off, as the test fixture starts it). Property staff are put on
-dispatch's roster through its API. Then routine repairs are reported to the intake's `POST
-/cases` (each with its own `Idempotency-Key`, never retried), open-loop: report n is due at
+dispatch's roster through its API. Then routine repairs are reported to the intake's
+`POST /cases` (each with its own `Idempotency-Key`, never retried), open-loop: report n is due at
 start + n/rate whatever the answers do, and every time is counted from when its report was due
 (no coordinated omission). A core NATS subscription to `casework.repair.assigned.>` sees each
 `Assigned` the relay publishes; a repair's time is from its report being due to its `Assigned`

@@ -5,6 +5,7 @@ body is a 422; a retry while the first is in flight is a 409; failures are not k
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -14,9 +15,10 @@ from typing import Any
 import pytest
 from casework import Casework, ValidationError
 from casework.testing.postgres import STORE_PARAMS, empty_store_url
+from casework.testing.postgres_outage import StoppablePostgres, stoppable_postgres  # noqa: F401
 from casework_web import TokenStore, Who, install
 from eventsourcing.persistence import OperationalError
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
@@ -54,11 +56,12 @@ def build(store: str, tokens: Path, desk: Desk) -> FastAPI:
     )
 
     @app.post("/notes", status_code=201)
-    def add(note: Note, who: Who, response: Response) -> dict[str, Any]:
+    def add(note: Note, who: Who, request: Request, response: Response) -> dict[str, Any]:
         desk.entered.set()
         assert desk.release.wait(30)
         if desk.failures:
             raise desk.failures.pop(0)
+        request.app.state.casework.recorder.max_notification_id()  # the store must answer
         desk.done.append(note.text)
         response.headers["Location"] = f"/notes/{len(desk.done)}"
         return {"n": len(desk.done), "by": who.actor.id, "text": note.text}
@@ -182,3 +185,34 @@ def test_the_header_is_documented_on_every_post(notes: Notes) -> None:
     operation = notes.client.get("/openapi.json").json()["paths"]["/notes"]["post"]
     assert "Idempotency-Key" in [p["name"] for p in operation["parameters"]]
     assert {"400", "409", "422"} <= set(operation["responses"])
+
+
+@pytest.mark.postgres
+def test_a_claim_the_store_dropped_mid_request_is_freed_once_the_store_is_back(
+    stoppable_postgres: StoppablePostgres,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The request claimed its key, then PostgreSQL went away: 503, and the key could not be
+    freed then. Its retry once PostgreSQL is back is handled, not told "in flight" for a minute."""
+    pg = stoppable_postgres
+    pg.server.create_database("notes")
+    url = pg.server.url("notes", timeout=1)
+    casework = Casework(url)
+    try:
+        notes = running(casework, url, tmp_path)
+        notes.desk.release.clear()
+        with ThreadPoolExecutor(1) as pool:
+            first = pool.submit(notes.post, "lift stuck", "k-1")
+            assert notes.desk.entered.wait(30)
+            pg.stop()
+            notes.desk.release.set()
+            assert first.result(30).status_code == 503
+        pg.start()
+        back = time.monotonic()
+        while (retried := notes.post("lift stuck", key="k-1")).status_code == 503:
+            assert time.monotonic() - back < 10, "the store did not come back"
+            time.sleep(0.2)
+        assert retried.status_code == 201, retried.text
+        assert notes.desk.done == ["lift stuck"]
+    finally:
+        casework.close()

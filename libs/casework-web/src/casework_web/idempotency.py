@@ -104,6 +104,10 @@ class IdempotencyKeys:
         self.app = app
         self.records = records
         self.store = store
+        self.orphans: set[tuple[str, str]] = set()
+        """Claims this process could not free because the store was down (a request failed with
+        503 mid-way): freed before the next claim, so their retry is not told "in flight" until
+        the lease runs out."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         given = _header(scope, HEADER.lower().encode()) if scope["type"] == "http" else None
@@ -132,6 +136,9 @@ class IdempotencyKeys:
         body = await _read_body(receive)
         where = f"{actor} POST {scope.get('path', '')}"
         try:
+            for orphan in list(self.orphans):
+                await run_in_threadpool(records.abandon, *orphan)
+                self.orphans.discard(orphan)
             claim = await run_in_threadpool(records.claim, where, key, fingerprint(scope, body))
         except PersistenceError as down:
             log.warning("idempotency record not reachable: %s", down)
@@ -212,12 +219,12 @@ class IdempotencyKeys:
         for message in held:
             await send(message)
 
-    @staticmethod
-    async def _abandon(records: IdempotencyRecords, where: str, key: str) -> None:
+    async def _abandon(self, records: IdempotencyRecords, where: str, key: str) -> None:
         try:
             await run_in_threadpool(records.abandon, where, key)
-        except PersistenceError as down:  # the claim lapses after its lease instead
-            log.warning("could not free %s %s: %s", where, key, down)
+        except PersistenceError as down:  # freed before the next claim, or when its lease ends
+            log.warning("could not free %s %s yet: %s", where, key, down)
+            self.orphans.add((where, key))
 
 
 async def _read_body(receive: Receive) -> bytes:

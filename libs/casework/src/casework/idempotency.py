@@ -32,9 +32,10 @@ from eventsourcing.persistence import PersistenceError
 TABLE = "casework_idempotency"
 KEEP = 24 * 3600.0
 """Seconds a record is kept at least (the draft asks for a documented expiry; ours is a day)."""
-IN_FLIGHT_LEASE = 120.0
-"""Seconds after which an unfinished claim counts as abandoned (its process died mid-request);
-far longer than any request may take (they give up on the store within seconds)."""
+IN_FLIGHT_LEASE = 60.0
+"""Seconds after which an unfinished claim counts as abandoned (its process died mid-request,
+or could not free it); far longer than a request takes (each store operation gives up within
+`CASEWORK_STORE_TIMEOUT`)."""
 PURGE_EVERY = 600.0
 """Seconds between purges of records older than `KEEP`, per process."""
 

@@ -12,6 +12,7 @@ One table of the three services, one POST each whose effect shows in the store's
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -296,6 +297,23 @@ def test_while_postgresql_is_down_every_service_answers_503_quickly_and_recovers
             read = service.client.get(service.reads_store, headers=service.headers)
             assert read.status_code == 503
             assert "retry-after" in read.headers
+
+        # Every documented route, as found in the service's own OpenAPI document: no 500, no
+        # wait past the bound, and a 503 always says when to come back.
+        for path, operations in service.client.get("/openapi.json").json()["paths"].items():
+            for method in operations:
+                concrete = re.sub(r"\{[^}]+\}", "00000000-0000-4000-8000-000000000001", path)
+                started = time.monotonic()
+                answer = service.client.request(
+                    method.upper(),
+                    concrete,
+                    headers=service.headers,
+                    json={} if method in ("post", "put", "patch") else None,
+                )
+                where = f"{method.upper()} {path}: {answer.status_code} {answer.text[:200]}"
+                assert answer.status_code < 500 or answer.status_code == 503, where
+                assert answer.status_code != 503 or "retry-after" in answer.headers, where
+                assert time.monotonic() - started < BOUND, where
 
         # Down longer than every pool timeout (the 1 s store timeout, the pool's 5 s reconnection
         # window): still a quick 503 each time, the same key each time (a client retrying).

@@ -7,6 +7,7 @@ in Prometheus's text format.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
@@ -48,10 +49,21 @@ def store_status(recorder: Any) -> str:
 
 
 def nats_status(client: Any, configured: bool, unconfigured: str = "not configured") -> str:
-    """`ok`, `unreachable`, or `unconfigured` when the service runs without NATS."""
+    """`ok`, `unreachable: <where and why>`, or `unconfigured` when the service runs without
+    NATS. Test with `startswith("unreachable")`."""
     if not configured:
         return unconfigured
-    return "ok" if client is not None and getattr(client, "is_connected", False) else "unreachable"
+    if client is not None and getattr(client, "is_connected", False):
+        return "ok"
+    if client is None:
+        return "unreachable: not connected yet"
+    servers = []
+    for server in getattr(client, "servers", None) or []:
+        with contextlib.suppress(ValueError):  # host:port only, never a user or password
+            servers.append(f"{server.hostname}:{server.port}")
+    error = getattr(client, "last_error", None)
+    why = f"{type(error).__name__}: {str(error)[:120]}" if error is not None else "reconnecting"
+    return f"unreachable: {', '.join(servers) or 'nats'} ({why})"
 
 
 def ops_router(
@@ -84,6 +96,7 @@ def ops_router(
             for name, status in (("store", answer.store), ("nats", answer.nats))
             if status.startswith("unreachable")
         ]
+        answer.ready = answer.ready and not answer.down
         if not answer.ready:
             response.status_code = 503
             response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)

@@ -814,7 +814,7 @@ def readiness(request: Request) -> DispatchReadiness:
     nats = nats_status(rt.nats, configured=rt.settings.nats_url is not None)
     consumer = "bound" if rt.consumer is not None else "not running (NATS_URL unset)"
     return DispatchReadiness(
-        ready=store == "ok" and nats != "unreachable",
+        ready=store == "ok" and not nats.startswith("unreachable"),
         store=store,
         nats=nats,
         consumer=consumer,

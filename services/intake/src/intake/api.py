@@ -330,7 +330,7 @@ def readiness(request: Request) -> Readiness:
     )
     source = STORE_SOURCE if rt.store_feed is not None else rt.settings.durable
     return Readiness(
-        ready=store == "ok" and nats != "unreachable",
+        ready=store == "ok" and not nats.startswith("unreachable"),
         store=store,
         nats=nats,
         index_position=rt.intake.index.position(source),

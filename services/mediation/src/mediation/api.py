@@ -404,7 +404,7 @@ def ready(request: Request) -> MediationReadiness:
         rt.nats, configured=rt.settings.nats_url is not None, unconfigured="not configured"
     )
     return MediationReadiness(
-        ready=store == "ok" and nats != "unreachable",
+        ready=store == "ok" and not nats.startswith("unreachable"),
         store=store,
         nats=nats,
         worklist_rows=rt.worklist.count(),

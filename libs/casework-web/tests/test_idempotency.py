@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +40,8 @@ class Desk:
     entered: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     failures: list[Exception] = field(default_factory=list)
+    after: list[Callable[[], None]] = field(default_factory=list)
+    """Run once the route's effect is done, before it answers (e.g. stop the store)."""
 
     def __post_init__(self) -> None:
         self.release.set()
@@ -63,6 +65,8 @@ def build(store: str, tokens: Path, desk: Desk) -> FastAPI:
             raise desk.failures.pop(0)
         request.app.state.casework.recorder.max_notification_id()  # the store must answer
         desk.done.append(note.text)
+        while desk.after:
+            desk.after.pop(0)()
         response.headers["Location"] = f"/notes/{len(desk.done)}"
         return {"n": len(desk.done), "by": who.actor.id, "text": note.text}
 
@@ -213,6 +217,35 @@ def test_a_claim_the_store_dropped_mid_request_is_freed_once_the_store_is_back(
             assert time.monotonic() - back < 10, "the store did not come back"
             time.sleep(0.2)
         assert retried.status_code == 201, retried.text
+        assert notes.desk.done == ["lift stuck"]
+    finally:
+        casework.close()
+
+
+@pytest.mark.postgres
+def test_an_answer_the_store_went_down_before_keeping_is_kept_once_it_is_back(
+    stoppable_postgres: StoppablePostgres,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The effect happened, then PostgreSQL went away before the answer was kept: the client
+    still gets it, and a retry once PostgreSQL is back is replayed, not done again."""
+    pg = stoppable_postgres
+    pg.server.create_database("notes")
+    url = pg.server.url("notes", timeout=1)
+    casework = Casework(url)
+    try:
+        notes = running(casework, url, tmp_path)
+        notes.desk.after.append(pg.stop)
+        first = notes.post("lift stuck", key="k-1")
+        assert first.status_code == 201
+        assert first.json()["n"] == 1
+        pg.start()
+        back = time.monotonic()
+        while (retried := notes.post("lift stuck", key="k-1")).status_code == 503:
+            assert time.monotonic() - back < 10, "the store did not come back"
+            time.sleep(0.2)
+        assert (retried.status_code, retried.json()) == (201, first.json())
+        assert retried.headers["idempotent-replayed"] == "true"
         assert notes.desk.done == ["lift stuck"]
     finally:
         casework.close()

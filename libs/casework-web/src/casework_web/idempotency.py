@@ -108,6 +108,9 @@ class IdempotencyKeys:
         """Claims this process could not free because the store was down (a request failed with
         503 mid-way): freed before the next claim, so their retry is not told "in flight" until
         the lease runs out."""
+        self.unkept: dict[tuple[str, str], Answer] = {}
+        """Answers this process gave but could not keep (the store went down right after the
+        request's effect): kept before the next claim, so their retry is replayed, not redone."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         given = _header(scope, HEADER.lower().encode()) if scope["type"] == "http" else None
@@ -136,9 +139,7 @@ class IdempotencyKeys:
         body = await _read_body(receive)
         where = f"{actor} POST {scope.get('path', '')}"
         try:
-            for orphan in list(self.orphans):
-                await run_in_threadpool(records.abandon, *orphan)
-                self.orphans.discard(orphan)
+            await self._catch_up(records)
             claim = await run_in_threadpool(records.claim, where, key, fingerprint(scope, body))
         except PersistenceError as down:
             log.warning("idempotency record not reachable: %s", down)
@@ -211,13 +212,23 @@ class IdempotencyKeys:
             try:
                 await run_in_threadpool(records.finish, where, key, answer)
             except PersistenceError as down:
-                # The effect happened; the client gets its answer. A retry within the lease is
-                # told "in flight", after it the request is handled again (see casework docs).
-                log.warning("could not keep the answer for %s %s: %s", where, key, down)
+                # The effect happened; the client gets its answer, and it is kept as soon as
+                # the store answers again (a retry meanwhile is told "in flight").
+                log.warning("could not keep the answer for %s %s yet: %s", where, key, down)
+                self.unkept[(where, key)] = answer
         else:
             await self._abandon(records, where, key)
         for message in held:
             await send(message)
+
+    async def _catch_up(self, records: IdempotencyRecords) -> None:
+        """Keep the answers and free the claims the store was down for (see `__init__`)."""
+        for claim, answer in list(self.unkept.items()):
+            await run_in_threadpool(records.finish, *claim, answer)
+            self.unkept.pop(claim, None)
+        for orphan in list(self.orphans):
+            await run_in_threadpool(records.abandon, *orphan)
+            self.orphans.discard(orphan)
 
     async def _abandon(self, records: IdempotencyRecords, where: str, key: str) -> None:
         try:

@@ -31,7 +31,7 @@ import mediation.testing
 import pytest
 from casework import Casework
 from casework.clock import FakeClock
-from casework.postgres import RECONNECT_WINDOW
+from casework.outages import POOL_RECONNECT_TIMEOUT
 from casework.testing.postgres_outage import StoppablePostgres, stoppable_postgres  # noqa: F401
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -317,7 +317,7 @@ def test_while_postgresql_is_down_every_service_answers_503_quickly_and_recovers
 
         # Down longer than every pool timeout (the 1 s store timeout, the pool's 5 s reconnection
         # window): still a quick 503 each time, the same key each time (a client retrying).
-        while time.monotonic() - down_since < RECONNECT_WINDOW + 3:
+        while time.monotonic() - down_since < POOL_RECONNECT_TIMEOUT + 3:
             took, response = timed_post(keys[0])
             assert (response.status_code, took < BOUND) == (503, True), response.text
             time.sleep(0.5)

@@ -15,6 +15,7 @@ import os
 import re
 import socket
 import sqlite3
+import stat
 import subprocess
 import sys
 import time
@@ -74,6 +75,7 @@ def _run_demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
         text=True,
         timeout=240,
         check=False,
+        umask=0o022,  # the usual default, which would leave files readable by every account
     )
     return DemoRun(done.returncode, done.stdout, done.stderr, home / "var" / "demo-stack")
 
@@ -120,6 +122,51 @@ def test_a_second_run_prints_the_same_apart_from_ids_times_and_hashes(
     assert first.splitlines() == second.splitlines()
     assert "<id>" in first  # the stand-ins did replace something
     assert "<time>" in first
+
+
+PYTHON_PROCESSES = ("relay", "intake", "dispatch", "mediation")
+
+
+def test_every_line_of_every_python_processs_log_is_one_json_object(demo: DemoRun) -> None:
+    """nats-server's own log (logs/nats.log) is Go's plain text: it has no JSON option."""
+    assert demo.code == 0, demo.err[-2000:]
+    logs = demo.var / "logs"
+    assert {p.name for p in logs.iterdir()} >= {f"{name}.log" for name in PYTHON_PROCESSES}
+    loggers: set[str] = set()
+    for name in PYTHON_PROCESSES:
+        lines = (logs / f"{name}.log").read_text(encoding="utf-8").splitlines()
+        entries = []
+        for number, line in enumerate(lines, 1):
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                pytest.fail(f"{name}.log line {number} is not one JSON object: {line!r}")
+            assert isinstance(entry, dict), line
+            assert {"time", "level", "logger", "message"} <= set(entry), line
+            entries.append(entry)
+        assert entries[0]["message"].startswith(f"{name} started: "), entries[0]  # supervisor
+        assert len(entries) > 1, f"{name} logged nothing"
+        loggers |= {e["logger"] for e in entries}
+    assert {"uvicorn.error", "casework.messaging.relay", "intake.access"} <= loggers
+
+
+def test_every_file_the_demo_made_is_the_owners_only(demo: DemoRun) -> None:
+    """Run under umask 022: the store, read models, tokens, logs, JetStream's files 0600,
+    the folders 0700."""
+    assert demo.code == 0, demo.err[-2000:]
+    loose = {}
+    for folder, dirs, files in os.walk(demo.var):
+        for name in (*dirs, *files):
+            path = Path(folder) / name
+            mode = stat.S_IMODE(path.stat().st_mode)
+            if mode != (0o700 if path.is_dir() else 0o600):
+                loose[str(path.relative_to(demo.var))] = oct(mode)
+    assert loose == {}
+    assert stat.S_IMODE(demo.var.stat().st_mode) == 0o700
+    assert stat.S_IMODE(demo.var.parent.stat().st_mode) == 0o700
+    made = {str(p.relative_to(demo.var)) for p in demo.var.rglob("*")}
+    assert {"casework.db", "intake.db", "tokens.json", "logs/relay.log", "nats"} <= made
+    assert any(p.endswith(".blk") for p in made)
 
 
 def test_every_process_the_demo_started_is_gone(demo: DemoRun) -> None:

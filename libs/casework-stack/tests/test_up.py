@@ -2,7 +2,8 @@
 
 Each test starts the installed `casework up` on free ports in its own var dir, reads where each
 part listens from what it prints, and checks what it promises: every part answers, a signal
-stops them all (no child left behind), a child that dies takes the rest down with a message,
+stops them all (no child left behind), a child that dies is named and started again while the
+rest run on,
 and the store and NATS named by `CASEWORK_STORE` / `NATS_URL` are used instead of the embedded
 ones with no other change.
 """
@@ -133,9 +134,37 @@ def test_up_starts_every_part_prints_where_it_listens_and_ctrl_c_stops_them_all(
     assert (var / "logs" / "intake.log").exists()
 
 
+def _children(pid: int) -> dict[int, str]:
+    """The live child processes of `pid`, with their command lines."""
+    found: dict[int, str] = {}
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            pids = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in map(int, pids):
+            try:
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            if _alive(child):
+                found[child] = cmdline.decode(errors="replace")
+    return found
+
+
+def _relay_pid(up: Up, other_than: int, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for pid, cmdline in _children(up.process.pid).items():
+            if pid != other_than and "casework.cli relay" in cmdline:
+                return pid
+        time.sleep(0.1)
+    raise AssertionError(f"no new relay within {timeout:.0f} s")
+
+
 @pytest.mark.nats
 @pytest.mark.postgres
-def test_a_child_that_dies_is_named_and_takes_the_rest_down_on_the_configured_store_and_nats(
+def test_a_sigkilled_child_is_named_and_started_again_on_the_configured_store_and_nats(
     tmp_path: Path, up_factory: list[Up], postgres_url: str, nats_server: NatsServer
 ) -> None:
     ports = Ports.free()
@@ -149,15 +178,26 @@ def test_a_child_that_dies_is_named_and_takes_the_rest_down_on_the_configured_st
     readiness = httpx.get(f"http://127.0.0.1:{ports.intake}/readyz", timeout=5).json()
     assert (readiness["store"], readiness["nats"]) == ("ok", "ok")
 
+    killed_at = time.monotonic()
     os.kill(up.pids["relay"], signal.SIGKILL)
-    code, err = up.finish(None)  # no signal from us: it must notice by itself
+    again = _relay_pid(up, other_than=up.pids["relay"], timeout=20)  # it must notice by itself
+    back_in = time.monotonic() - killed_at
 
-    assert code == 1
+    assert up.process.poll() is None, "casework up must go on running"
+    for name, pid in up.pids.items():
+        if name != "relay":
+            assert _alive(pid), f"{name} was stopped because the relay died"
+    assert httpx.get(f"http://127.0.0.1:{ports.intake}/readyz", timeout=5).status_code == 200
+    code, err = up.finish(signal.SIGTERM)
+    assert code == 0, err
     assert f"relay (pid {up.pids['relay']}) exited with signal SIGKILL" in err
-    assert "stopping the rest" in err
-    for pid in up.pids.values():
+    assert "restarting relay in 1 s (restart 1)" in err
+    assert f"restarted relay (pid {again})" in err
+    assert "all stopped" in err
+    for pid in [*up.pids.values(), again]:
         assert _gone(pid)
     assert nats_server.running, "an external NATS is not ours to stop"
+    print(f"\nrelay back {back_in:.1f} s after its SIGKILL")
 
 
 def test_up_refuses_to_start_when_a_fixed_port_is_taken(tmp_path: Path) -> None:

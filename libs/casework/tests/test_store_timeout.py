@@ -20,11 +20,14 @@ def test_the_store_timeout_is_a_setting_with_a_default_and_a_url_override(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv(STORE_TIMEOUT_ENV, raising=False)
+    monkeypatch.delenv("POSTGRES_CONNECT_TIMEOUT", raising=False)
     env = persistence_env("postgresql://h/db")
     assert env["POSTGRES_CONNECT_TIMEOUT"] == str(DEFAULT_STORE_TIMEOUT)
     assert env["POSTGRES_PRE_PING"] == "y"
     assert env["PROCESS_RECORDER_TOPIC"] == "casework.postgres:FailFastProcessRecorder"
-    monkeypatch.setenv(STORE_TIMEOUT_ENV, "7")
+    monkeypatch.setenv("POSTGRES_CONNECT_TIMEOUT", "4")  # eventsourcing's own key still works
+    assert persistence_env("postgresql://h/db")["POSTGRES_CONNECT_TIMEOUT"] == "4"
+    monkeypatch.setenv(STORE_TIMEOUT_ENV, "7")  # ours wins
     assert persistence_env("postgresql://h/db")["POSTGRES_CONNECT_TIMEOUT"] == "7"
     assert persistence_env("postgresql://h/db?timeout=3")["POSTGRES_CONNECT_TIMEOUT"] == "3"
 
@@ -33,6 +36,7 @@ def test_the_store_timeout_is_a_setting_with_a_default_and_a_url_override(
 def test_a_store_timeout_that_is_not_a_whole_number_of_seconds_is_refused(
     given: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("POSTGRES_CONNECT_TIMEOUT", raising=False)
     monkeypatch.setenv(STORE_TIMEOUT_ENV, given)
     with pytest.raises(ValidationError, match=f"{STORE_TIMEOUT_ENV} must be a whole number"):
         persistence_env("postgresql://h/db")

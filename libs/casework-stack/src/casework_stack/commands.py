@@ -139,4 +139,4 @@ def register_rebuild(subparsers: Any) -> None:
         help="rebuild only this service's read models (repeatable)",
     )
     rebuild.add_argument("--quiet", action="store_true", help="no progress bar")
-    rebuild.set_defaults(handler=_handler("rebuild:run_rebuild"))
+    rebuild.set_defaults(handler=_handler("rebuild:run_rebuild"), reads_store=True)

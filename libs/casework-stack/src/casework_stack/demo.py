@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+from casework.files import private_dir
+
 from casework_stack.client import Api, Cast, StepFailedError
 from casework_stack.commands import services_from
 from casework_stack.progress import Progress
@@ -48,7 +50,7 @@ def run_demo(args: argparse.Namespace) -> int:
     var = demo_var_dir(args.var_dir)
     if var.exists():
         shutil.rmtree(var)
-    var.mkdir(parents=True)
+    private_dir(var)
     config = StackConfig(
         var_dir=var,
         store=args.store or sqlite_store(var),

@@ -151,7 +151,7 @@ def run_rebuild(args: argparse.Namespace) -> int:
     began = time.perf_counter()
     store = store_url()
     results: list[Rebuilt] = []
-    with Casework(store) as app:
+    with Casework(store, read_only=True) as app:  # reads the store, writes read models
         for name in chosen:
             rebuild, unit = REBUILDERS[name]
             results.append(rebuild(app, var_dir(), _bar(progress, name, unit)))

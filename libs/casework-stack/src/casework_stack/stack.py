@@ -30,6 +30,7 @@ from types import TracebackType
 from urllib.parse import urlparse
 
 import httpx2 as httpx
+from casework.files import private_dir, private_file
 from casework.messaging.nats_server import find_binary
 
 from casework_stack.supervisor import Child, ChildFailedError, ProcessSpec, Supervisor
@@ -167,7 +168,9 @@ class Stack:
         return env
 
     def log_path(self, name: str) -> Path:
-        return self.config.var_dir / "logs" / f"{name}.log"
+        """The child's log, made 0600 in a 0700 folder before the supervisor appends to it
+        (logs carry case ids, actors and errors)."""
+        return private_file(self.config.var_dir / "logs" / f"{name}.log")
 
     def nats_spec(self) -> ProcessSpec:
         c = self.config
@@ -186,7 +189,7 @@ class Stack:
         )
 
     def relay_spec(self) -> ProcessSpec:
-        argv = [sys.executable, "-m", "casework.cli", "relay"]
+        argv = [sys.executable, "-m", "casework.cli", "relay"]  # it sets up its JSON logs itself
         return ProcessSpec("relay", argv, self.child_env(), self.log_path("relay"))
 
     def service_spec(self, name: str) -> ProcessSpec:
@@ -204,7 +207,7 @@ class Stack:
     def start(self) -> Stack:
         began = time.monotonic()
         c = self.config
-        c.var_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(c.var_dir)
         try:
             if c.nats_url is None:
                 self.on_step(f"starting nats-server on {c.nats}")

@@ -9,12 +9,21 @@ name. On Linux each child also asks the kernel for SIGTERM should the supervisor
 
 Each child's stdout and stderr go to its own log file; when a child dies, the last lines of its
 log say why.
+
+Restarts (`Restarts`): a child that exits while the stack runs is started again, by the same
+command into the same log, after a delay: 1 s after a crash, doubling with each crash that
+follows quickly (within `STABLE_AFTER` seconds of its start) up to `MAX_DELAY` (30 s), and back to
+1 s once a child has run for `STABLE_AFTER` (60 s) before exiting. So a child that dies
+instantly again and again is tried at most every 30 s instead of spinning, and a child that
+crashes once a day comes back in a second. There is no limit on the number of restarts: a
+dependency that is away for an hour (the store, NATS) must not leave the stack down after it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import signal
 import subprocess
@@ -61,8 +70,16 @@ class Child:
         self.spec = spec
         spec.log.parent.mkdir(parents=True, exist_ok=True)
         self._log = spec.log.open("ab")
-        stamp = datetime.now(UTC).isoformat(timespec="seconds")
-        self._log.write(f"--- {spec.name} started {stamp}: {' '.join(spec.argv)}\n".encode())
+        # One JSON object like every other line of the log (casework.logs' fields), so a log
+        # reader never needs to know which lines the supervisor wrote.
+        mark = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "level": "INFO",
+            "logger": "casework_stack.supervisor",
+            "message": f"{spec.name} started: {' '.join(spec.argv)}",
+            "child": spec.name,
+        }
+        self._log.write((json.dumps(mark, ensure_ascii=False) + "\n").encode())
         self._log.flush()
         self.process = subprocess.Popen(
             list(spec.argv),
@@ -75,6 +92,7 @@ class Child:
         )
         self.pid = self.process.pid
         self.pgid = self.pid  # setsid made the child the leader of its own group
+        self.started_at = time.monotonic()
         self._stopped = False
 
     @property
@@ -163,6 +181,17 @@ class Supervisor:
     def first_dead(self) -> Child | None:
         return next((c for c in self.children if not c.running), None)
 
+    def dead(self) -> list[Child]:
+        return [c for c in self.children if not c.running]
+
+    def restart(self, child: Child) -> Child:
+        """Start `child`'s command again in its place (same log, appended); the dead one's
+        process group is cleared first, so nothing it left behind holds its ports."""
+        child.stop(grace=0)
+        again = Child(child.spec)
+        self.children[self.children.index(child)] = again
+        return again
+
     def stop_all(self, layers: Sequence[Sequence[str]] | None = None) -> dict[str, int | None]:
         """Stop every child: layer by layer (names), all of one layer at once, the rest last.
 
@@ -180,3 +209,35 @@ class Supervisor:
             for child in group:
                 codes[child.name] = child.stop(self.grace)
         return codes
+
+
+INITIAL_DELAY = 1.0
+MAX_DELAY = 30.0
+STABLE_AFTER = 60.0
+
+
+@dataclass
+class Restarts:
+    """When to start a dead child again (the policy in the module docstring).
+
+    Hand-written rather than tenacity: the watch loop must keep watching every other child and
+    the signals while one waits, so it needs "when is it due", not a sleeping retry call.
+    """
+
+    initial: float = INITIAL_DELAY
+    maximum: float = MAX_DELAY
+    stable_after: float = STABLE_AFTER
+    delays: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def delay_for(self, child: Child, now: float | None = None) -> float:
+        """The wait before restarting `child`, which has just been seen dead."""
+        ran_for = (now if now is not None else time.monotonic()) - child.started_at
+        previous = self.delays.get(child.name)
+        if previous is None or ran_for >= self.stable_after:
+            delay = self.initial
+        else:
+            delay = min(previous * 2, self.maximum)
+        self.delays[child.name] = delay
+        self.counts[child.name] = self.counts.get(child.name, 0) + 1
+        return delay

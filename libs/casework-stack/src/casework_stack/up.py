@@ -2,9 +2,12 @@
 
 Before starting, it checks that the fixed ports are free, so a second `casework up` says so at
 once instead of leaving half a stack behind. While running it watches every child: if one dies,
-it says which (with the end of its log) and stops the rest, exiting 1. The first Ctrl-C stops
-everything in order (services, relay, NATS), each with a grace period; a second one cuts the
-grace short.
+it says which (with the end of its log) and starts it again after a delay, the rest running on
+meanwhile. The delay is 1 s, doubling with each quick crash of the same child up to 30 s, and
+back to 1 s once it ran a minute (`supervisor.Restarts`): a child that dies instantly again and
+again does not spin, one that crashed once comes back at once. The first Ctrl-C (or SIGTERM)
+stops everything in order (services, relay, NATS), each with a grace period, restarts due or not;
+a second one cuts the grace short. A failure while starting still stops everything (exit 1).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import argparse
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -20,7 +24,7 @@ from typing import Any
 
 from casework_stack.commands import ports_from, services_from
 from casework_stack.stack import Endpoint, Stack, StackConfig, shown_store
-from casework_stack.supervisor import ChildFailedError
+from casework_stack.supervisor import Child, ChildFailedError, Restarts
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -99,14 +103,31 @@ def _run_until_stopped(stack: Stack) -> int:
         stop.set()
 
     code = 0
+    restarts = Restarts()
+    due: dict[str, tuple[Child, float]] = {}
     with signals_to(on_signal):
         while not stop.wait(0.2):
-            dead = stack.first_dead()
-            if dead is not None:
-                print(f"casework up: {dead.describe_exit()}", file=sys.stderr)
-                print("casework up: stopping the rest", file=sys.stderr)
-                code = 1
-                break
+            now = time.monotonic()
+            for dead in stack.supervisor.dead():
+                if dead.name not in due:
+                    delay = restarts.delay_for(dead, now)
+                    due[dead.name] = (dead, now + delay)
+                    print(f"casework up: {dead.describe_exit()}", file=sys.stderr)
+                    print(
+                        f"casework up: restarting {dead.name} in {delay:.0f} s "
+                        f"(restart {restarts.counts[dead.name]})",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+            for name, (dead, at) in list(due.items()):
+                if now >= at and not stop.is_set():
+                    del due[name]
+                    child = stack.supervisor.restart(dead)
+                    print(
+                        f"casework up: restarted {name} (pid {child.pid})",
+                        file=sys.stderr,
+                        flush=True,
+                    )
         if received:
             name = signal.Signals(received[0]).name
             print(f"casework up: {name}: stopping services, relay, NATS", file=sys.stderr)

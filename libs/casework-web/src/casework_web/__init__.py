@@ -14,7 +14,13 @@ from casework_web.auth import (
     well_formed_place,
 )
 from casework_web.errors import ErrorBody, error, error_responses, settings_problem
-from casework_web.observability import JsonFormatter, Metrics, RequestContext, configure_logging
+from casework_web.observability import (
+    JsonFormatter,
+    Metrics,
+    RequestContext,
+    configure_logging,
+    uvicorn_log_config,
+)
 from casework_web.ops import Health, Readiness, nats_status, ops_router, store_status
 from casework_web.query import reject_unknown_query
 from casework_web.standards import Standards, install
@@ -46,5 +52,6 @@ __all__ = [
     "reject_unknown_query",
     "settings_problem",
     "store_status",
+    "uvicorn_log_config",
     "well_formed_place",
 ]

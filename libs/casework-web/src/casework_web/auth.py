@@ -33,6 +33,7 @@ from typing import Annotated, Any
 
 from casework import Actor, Address, Role, ValidationError
 from casework.clock import Clock, system_clock
+from casework.files import private_dir, private_file, write_private
 from casework.projections.sqlite import Scope
 from casework.settings import var_dir
 from fastapi import Depends, HTTPException, Request
@@ -286,9 +287,9 @@ class TokenStore:
     def _writing(self) -> Iterator[None]:
         """One writer at a time, across threads and processes (the CLI beside a service), so
         two tokens made at once are both kept: read, change and replace under a file lock."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         lock_path = self.path.with_name(f".{self.path.name}.lock")
-        with self._lock, open(lock_path, "a") as lock:
+        with self._lock, open(private_file(lock_path), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 yield
@@ -297,8 +298,7 @@ class TokenStore:
 
     def _write(self, tokens: dict[str, dict[str, Any]]) -> None:
         temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(tokens, indent=1, sort_keys=True), encoding="utf-8")
-        os.chmod(temporary, 0o600)
+        write_private(temporary, json.dumps(tokens, indent=1, sort_keys=True))
         temporary.replace(self.path)
 
 

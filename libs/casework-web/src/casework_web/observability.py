@@ -9,15 +9,14 @@ a service adds its own counters to `metrics.registry`.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
 import uuid
 from contextvars import ContextVar
-from datetime import UTC, datetime
 from typing import Any
 
+from casework import logs
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,39 +27,33 @@ _METRIC_PREFIX = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request id, and any extras."""
+class JsonFormatter(logs.JsonFormatter):
+    """The library's JSON lines (time, level, logger, message, extras, `exc_info`), plus the
+    request id: the record's own (the access line's) or the one of the request being served."""
 
-    _PLAIN = frozenset(vars(logging.makeLogRecord({})))
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        super().add_fields(log_data, record, message_dict)
+        log_data["request_id"] = getattr(record, "request_id", None) or request_id_var.get()
 
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", None) or request_id_var.get(),
-        }
-        for key, value in vars(record).items():
-            if key not in self._PLAIN and key not in entry and not key.startswith("_"):
-                entry[key] = value
-        if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+
+FORMATTER = f"{__name__}.JsonFormatter"
 
 
 def configure_logging(service: str, level: str = "INFO", *also: str) -> None:
-    """JSON lines on stderr for the service's loggers (`service`, `service.access`, ...).
+    """Every line the service's process logs is one JSON object on stderr with the request id:
+    its own loggers (`service`, `service.access`, ...), uvicorn's, nats-py's, `casework.*`,
+    warnings and uncaught tracebacks alike (`casework.logs.configure_logging`, which sends
+    every logger to the root's one handler; `also` is kept for callers that name more trees).
+    Hand `uvicorn_log_config(level)` to `uvicorn.run` so uvicorn applies the same setup."""
+    del service, also  # every logger tree goes through the root handler now
+    logs.configure_logging(level, FORMATTER)
 
-    `also` names more logger trees to format the same way (e.g. "casework", "nats").
-    """
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
-    for name in (service, *also):
-        root = logging.getLogger(name)
-        root.handlers[:] = [handler]
-        root.setLevel(level.upper())
-        root.propagate = False
+
+def uvicorn_log_config(level: str = "INFO") -> dict[str, Any]:
+    """`configure_logging`'s setup as uvicorn's `log_config` (a dictConfig dictionary)."""
+    return logs.logging_config(level, FORMATTER)
 
 
 class Metrics:

@@ -42,6 +42,7 @@ from casework.domain.errors import (
 from casework.domain.leak import LeakEmergency
 from casework.domain.places import Address, Tier
 from casework.domain.repair import Repair
+from casework.outages import quick_reconnects
 from casework.settings import DEFAULT_MAX_CLOCK_SKEW, clock_skew, persistence_env, store_url
 from casework.settings import max_clock_skew as max_clock_skew_setting
 from casework.topics import is_case_topic
@@ -83,18 +84,26 @@ class Casework(Application[UUID]):
         env: Mapping[str, str] | None = None,
         max_attempts: int = MAX_ATTEMPTS,
         max_clock_skew: timedelta | None = None,
+        read_only: bool = False,
     ) -> None:
         """`max_clock_skew` None: `CASEWORK_MAX_CLOCK_SKEW` (seconds), else 5 s. Read here, with
         the store, so every process that writes (services, relay, CLI) honours it, and a bad
-        value stops the process at start instead of surfacing at the first late command."""
+        value stops the process at start instead of surfacing at the first late command.
+
+        `read_only`: for commands that only read (audit, measures, rebuild): a SQLite store must
+        exist (`StoreNotFoundError` otherwise) and is opened read-only (`read_only_env`)."""
         skew = (
             max_clock_skew_setting()
             if max_clock_skew is None
             else clock_skew(max_clock_skew, "max_clock_skew")
         )
-        settings = persistence_env(store or store_url())
-        settings.update(env or {})
+        url = store or store_url()
+        own = persistence_env(url, read_only=read_only)
+        settings = {**own, **(env or {})}
+        if read_only:  # a caller's env (e.g. shorter timeouts) cannot reopen the store writable
+            settings.update(own)
         super().__init__(env=settings)
+        quick_reconnects(self.recorder)  # a PostgreSQL back after an outage is used at once
         self.clock = clock
         self.max_attempts = max_attempts
         self.max_clock_skew = skew

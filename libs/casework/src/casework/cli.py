@@ -3,7 +3,8 @@
 Each group of subcommands lives in `casework.commands.<name>` with a `register(subparsers)`
 function, so the audit, demo, messaging and dead-letter commands grow without touching one
 shared file.
-Errors print as one line on stderr (the full traceback only with `--debug`).
+Errors print as one line on stderr (the full traceback only with `--debug`); a store or NATS
+that cannot be reached is one line naming its host:port, exit 1 (`casework.outages`).
 
 Packages that sit *above* the library (the stack that runs the services: `casework up`, `demo`)
 plug their subcommands in through the `casework.commands` entry-point group, each entry point
@@ -16,13 +17,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 import traceback
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 from typing import Any
 
+from casework import logs, settings
 from casework.domain.errors import CaseworkError
+from casework.outages import UnreachableError
 
 COMMAND_MODULES = (
     "casework.commands.audit",
@@ -85,24 +89,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        # A command that only reads the store sets `reads_store=True` in its defaults: a
+        # sqlite:/// store that does not exist is refused before the command makes anything.
+        if getattr(args, "reads_store", False):
+            settings.require_store(settings.store_url())
         code: int = args.handler(args)
     except KeyboardInterrupt:
         return 130
+    except UnreachableError as error:  # one line naming host:port, whatever --debug says
+        print(f"casework: {error}", file=sys.stderr)
+        return 1
     except CaseworkError as error:
         if args.debug:
             traceback.print_exc()
-        print(f"casework: {error}", file=sys.stderr)
+        _report(f"casework: {error}", error)
         return 2
     except Exception as error:
-        if args.debug:
+        if args.debug and not logs.configured():
             traceback.print_exc()
-        else:
-            print(
-                f"casework: {type(error).__name__}: {error} (run with --debug for details)",
-                file=sys.stderr,
-            )
+        _report(f"casework: {type(error).__name__}: {error} (run with --debug for details)", error)
         return 1
     return code
+
+
+def _report(line: str, error: BaseException) -> None:
+    """The error as one line on stderr; a command whose process logs JSON (the relay) logs it
+    as one JSON object instead, traceback inside, so its log stays one object per line."""
+    if logs.configured():
+        logging.getLogger("casework.cli").error(line, exc_info=error)
+    else:
+        print(line, file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -7,10 +7,7 @@ broke under it); when the pool could not hand out a connection within `CASEWORK_
 the store is down, and waiting longer helps nobody: the error goes up at once, and a service
 answers 503 + Retry-After (a long-running part backs off and tries again on its own).
 
-And it comes back at once: psycopg's pool, once PostgreSQL went away, tries to reconnect with a
-doubling pause for 5 minutes, so after a long outage the first connection could come a minute or
-two after PostgreSQL was back. Here a series of reconnection attempts gives up after
-`RECONNECT_WINDOW`, and the next request that wants a connection starts a new one at once.
+(Noticing PostgreSQL back soon after a long outage is `casework.outages.quick_reconnects`.)
 
 Selected by `casework.settings.persistence_env` through eventsourcing's `PROCESS_RECORDER_TOPIC`.
 """
@@ -23,13 +20,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from eventsourcing.persistence import InterfaceError, OperationalError
-from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
+from eventsourcing.postgres import PostgresProcessRecorder
 from psycopg_pool import PoolTimeout
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-RECONNECT_WINDOW = 5.0
-"""Seconds one series of pool reconnection attempts lasts (psycopg's default is 300)."""
 
 QUICK_RETRY_WAIT = 0.1
 """Seconds before the one retry of a quick failure (a broken connection is replaced by then)."""
@@ -63,12 +57,7 @@ def fail_fast(method: F) -> F:
 
 
 class FailFastProcessRecorder(PostgresProcessRecorder):
-    """eventsourcing's PostgreSQL process recorder; its retried operations fail fast, and its
-    pool reconnects soon after PostgreSQL is back."""
-
-    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
-        super().__init__(datastore, **kwargs)
-        datastore.pool.reconnect_timeout = RECONNECT_WINDOW
+    """eventsourcing's PostgreSQL process recorder; its retried operations fail fast."""
 
     insert_events = fail_fast(PostgresProcessRecorder.insert_events)
     select_events = fail_fast(PostgresProcessRecorder.select_events)

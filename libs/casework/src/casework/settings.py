@@ -19,9 +19,10 @@ import math
 import os
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import parse_qs, quote, unquote, urlparse
 
-from casework.domain.errors import ValidationError
+from casework.domain.errors import CaseworkError, ValidationError
+from casework.files import private_file
 
 DEFAULT_VAR_DIR = Path("var")
 DEFAULT_STORE = f"sqlite:///{DEFAULT_VAR_DIR / 'casework.db'}"
@@ -74,8 +75,11 @@ def max_clock_skew() -> timedelta:
     return clock_skew(given) if given.strip() else DEFAULT_MAX_CLOCK_SKEW
 
 
-def persistence_env(url: str) -> dict[str, str]:
-    """eventsourcing environment keys for a store URL; a bad URL gets a message saying why."""
+def persistence_env(url: str, *, read_only: bool = False) -> dict[str, str]:
+    """eventsourcing environment keys for a store URL; a bad URL gets a message saying why.
+    `read_only`: for a command that only reads (`read_only_env`)."""
+    if read_only:
+        return read_only_env(url)
     if url.startswith("sqlite://"):
         # As SQLAlchemy spells it: sqlite:///relative/file.db, sqlite:////absolute/file.db
         path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
@@ -85,7 +89,7 @@ def persistence_env(url: str) -> dict[str, str]:
             )
         if path == ":memory:":
             return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        private_file(Path(path))  # 0600 in 0700 folders; SQLite's -wal/-shm take its mode
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": path,
@@ -107,12 +111,14 @@ DEFAULT_STORE_TIMEOUT = 2
 
 
 def store_timeout() -> int:
-    """`CASEWORK_STORE_TIMEOUT` in whole seconds (eventsourcing reads an int), at least 1, else
-    2; a bad value is refused with the reason, not ignored."""
-    given = os.environ.get(STORE_TIMEOUT_ENV, "").strip()
-    if not given:
-        return DEFAULT_STORE_TIMEOUT
-    return int(_count({"x": [given]}, "x", "", minimum=1, name=STORE_TIMEOUT_ENV))
+    """`CASEWORK_STORE_TIMEOUT` in whole seconds (eventsourcing reads an int), at least 1; else
+    eventsourcing's own `POSTGRES_CONNECT_TIMEOUT` if set (it keeps working); else 2. A bad
+    value is refused with the reason, not ignored."""
+    for name in (STORE_TIMEOUT_ENV, "POSTGRES_CONNECT_TIMEOUT"):
+        given = os.environ.get(name, "").strip()
+        if given:
+            return int(_count({"x": [given]}, "x", "", minimum=1, name=name))
+    return DEFAULT_STORE_TIMEOUT
 
 
 def store_place(url: str) -> str:
@@ -185,3 +191,50 @@ def _count(
             f"got {value!r}"
         )
     return str(int(value))
+
+
+# ------------------------------------------------------------- read-only opening
+
+
+class StoreNotFoundError(CaseworkError):
+    """A command that only reads was pointed at a SQLite store that does not exist."""
+
+
+def read_only_env(url: str) -> dict[str, str]:
+    """eventsourcing settings for a command that only reads the store (verify, history, …).
+
+    A `sqlite:///` store must already exist: SQLite (and `persistence_env`, which makes the
+    folder) would otherwise create an empty store where a typo pointed, and the auditor would
+    read "no case files" instead of "wrong path". The existence check gives the one-line answer;
+    the file is then opened with SQLite's `mode=ro` URI (eventsourcing connects with
+    `uri=True`) and without creating tables, so even a file removed between the check and the
+    connect is never recreated, and nothing the command does can write to the store.
+    PostgreSQL URLs get the ordinary settings (a server's database is not made by connecting).
+    """
+    path = require_store(url)
+    if path is None:
+        return persistence_env(url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": f"file:{quote(str(path.resolve()))}?mode=ro",
+        "SQLITE_LOCK_TIMEOUT": "10",
+        "CREATE_TABLE": "n",
+    }
+
+
+def require_store(url: str) -> Path | None:
+    """The file of a `sqlite:///` store that exists and holds something (None for other URLs);
+    `StoreNotFoundError`, in words an operator can act on, otherwise. Creates nothing."""
+    if not url.startswith("sqlite:///") or url == "sqlite:///:memory:":
+        return None
+    path = Path(url.removeprefix("sqlite:///"))
+    if not path.exists():
+        raise StoreNotFoundError(
+            f"no store at {path} (CASEWORK_STORE={url}); nothing was created. Check the path, "
+            f"or CASEWORK_VAR_DIR / CASEWORK_STORE"
+        )
+    if not path.is_file():
+        raise StoreNotFoundError(f"the store {path} is not a file (CASEWORK_STORE={url})")
+    if path.stat().st_size == 0:  # made, but nothing ever recorded: not even its tables
+        raise StoreNotFoundError(f"the store {path} is empty: nothing was ever recorded in it")
+    return path

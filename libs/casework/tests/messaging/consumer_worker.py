@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import nats
 from casework.application import Casework
 from casework.domain import Actor, Role
 from casework.messaging.consumer import Consumer, Outcome, SubscriptionSettings
+from casework.outages import connect_nats
 from eventsourcing.persistence import Recording
 from nats.aio.msg import Msg
 
@@ -118,7 +118,7 @@ async def main(argv: list[str]) -> None:
 
     app = DyingCasework(args.store)
     app.die_after = args.die_after_commits
-    nc = await nats.connect(args.nats)
+    nc = await connect_nats(args.nats, "consumer-worker")
     settings = SubscriptionSettings(
         service=args.service,
         stream=args.stream,

@@ -654,3 +654,54 @@ async def test_a_process_killed_with_positions_waiting_to_be_recorded_loses_and_
             if process.poll() is None:
                 _finish(process, signal.SIGKILL)
         app.close()
+
+
+# ------------------------------------------------- outages
+
+
+@pytest.mark.anyio
+async def test_a_store_that_cannot_take_writes_is_an_outage_and_never_a_dead_letter(
+    js: tuple[Client, JetStreamContext], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A locked SQLite file (a real lock held by another connection) refuses every write, for
+    more deliveries than `max_attempts`: the messages wait (nak'ed, not counted) and are each
+    handled once when the store takes writes again; nothing is dead-lettered."""
+    import sqlite3
+
+    nc, context = js
+    path = tmp_path / "locked.db"
+    app = Casework("sqlite:///" + str(path), env={"SQLITE_LOCK_TIMEOUT": "1"})
+    case_ids = report_cases(app, 1)
+    consumer: Consumer[Any] = Consumer(
+        nc, app, worker.add_note, worker.parse, subscription(max_attempts=2, backoff=(0.1,))
+    )
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    await consumer.subscribe()
+    running = asyncio.create_task(consumer.run())
+    try:
+        for n in range(3):
+            await publish(context, case_ids[0], n)
+        await wait_for(settled(consumer, Outcome.RETRY, 3), timeout=60)
+        assert consumer.outages.is_down("store")
+        holder.execute("ROLLBACK")
+        await wait_for(settled(consumer, Outcome.DONE, 3), timeout=60)
+    finally:
+        holder.close()
+        await consumer.stop()
+        await running
+    try:
+        assert consumer.stats.counts[Outcome.DEAD_LETTERED] == 0
+        assert await dead_letters(context) == []
+        assert note_counts(app, case_ids) == Counter(
+            {(case_ids[0], worker.note_text(n)): 1 for n in range(3)}
+        )
+        assert not consumer.outages.down
+        said = [
+            r.getMessage() for r in caplog.records if "consumer dispatch: store" in r.getMessage()
+        ]
+        assert len(said) == 2, said  # once down, once up: not once per retry
+        assert "unreachable (OperationalError: database is locked)" in said[0]
+        assert "reachable again" in said[1]
+    finally:
+        app.close()

@@ -60,16 +60,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def serve(settings: Settings, host: str | None, port: int | None) -> int:
     import uvicorn
-    from casework_web import configure_logging
+    from casework_web import configure_logging, uvicorn_log_config
 
     from dispatch.api import create_app
 
-    configure_logging("dispatch", settings.log_level, "casework")
+    configure_logging("dispatch", settings.log_level)
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,
         port=settings.port if port is None else port,
-        log_config=None,
+        log_config=uvicorn_log_config(settings.log_level),
         access_log=False,
     )
     return 0

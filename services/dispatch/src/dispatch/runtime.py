@@ -20,11 +20,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-import nats
 from casework.clock import Clock, system_clock
 from casework.contracts import CaseEvent
 from casework.messaging.consumer import Consumer, SubscriptionSettings, parse_contract
 from casework.messaging.relay import ensure_stream
+from casework.outages import connect_nats
 from nats.aio.client import Client
 
 from dispatch.application import Dispatch
@@ -95,7 +95,7 @@ class Runtime:
             )
 
     async def start_consumer(self, url: str) -> None:
-        self.nats = await nats.connect(url, name="casework-dispatch", max_reconnect_attempts=-1)
+        self.nats = await connect_nats(url, "casework-dispatch")
         consumer: Consumer[CaseEvent] = Consumer(
             self.nats,
             self.app,

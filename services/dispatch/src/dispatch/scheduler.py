@@ -22,12 +22,12 @@ joined): the same rule, on fresh state; a case still without anyone records noth
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from uuid import UUID
 
 from casework.domain import SYSTEM, CaseworkError
+from casework.outages import Outages, repeat_async
 
 from dispatch.application import Dispatch, Outcome, Raised
 from dispatch.board import Board
@@ -118,12 +118,7 @@ class Drain:
 
 
 async def run_periodically(name: str, step: object, every: float, stop: asyncio.Event) -> None:
-    """Run `step()` (blocking: in a worker thread) every `every` seconds until `stop`."""
+    """Run `step()` (blocking: in a worker thread) every `every` seconds until `stop`; a store
+    outage is logged once and ridden out with backoff (`casework.outages.repeat_async`)."""
     assert callable(step)
-    while not stop.is_set():
-        try:
-            await asyncio.to_thread(step)
-        except Exception:  # a store outage: log it and try again next round
-            log.exception("%s failed; trying again in %.1fs", name, every)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), every)
+    await repeat_async(step, every, stop, Outages(f"dispatch {name}", log))

@@ -84,7 +84,8 @@ def run_measures(args: argparse.Namespace) -> int:
     start, end = _moment(args.start, "--from"), _moment(args.end, "--to")
     settings = Settings()
     places = Places.load(settings.places_file)
-    with Casework(settings.store, max_clock_skew=settings.max_clock_skew) as app:
+    # Only reads the store (a missing SQLite store is refused before any read model is made).
+    with Casework(settings.store, max_clock_skew=settings.max_clock_skew, read_only=True) as app:
         if args.rebuild:
 
             def show(reached: int, total: int) -> None:

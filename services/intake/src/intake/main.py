@@ -90,7 +90,7 @@ def make_token(
 
 def serve(settings: Settings, host: str | None, port: int | None) -> int:
     import uvicorn
-    from casework_web import configure_logging
+    from casework_web import configure_logging, uvicorn_log_config
 
     from intake.api import create_app
 
@@ -99,7 +99,7 @@ def serve(settings: Settings, host: str | None, port: int | None) -> int:
         create_app(settings),
         host=host or settings.host,
         port=port or settings.port,
-        log_config=None,
+        log_config=uvicorn_log_config(settings.log_level),
         access_log=False,
     )
     return 0

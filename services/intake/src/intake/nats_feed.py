@@ -17,11 +17,11 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any
 
-import nats
 from casework import Casework
 from casework.contracts import CaseEvent, parse_event
 from casework.messaging.consumer import Consumer, SubscriptionSettings
 from casework.messaging.relay import ensure_stream
+from casework.outages import connect_nats
 from nats.aio.msg import Msg
 
 from intake.read_model import Fact
@@ -74,9 +74,7 @@ async def start_nats_feed(rt: Runtime) -> None:
         if rt.measures is not None:
             rt.measures.model.apply([fact], source, sequence)
 
-    rt.nats = await nats.connect(
-        rt.settings.nats_url, name="casework-intake", max_reconnect_attempts=-1
-    )
+    rt.nats = await connect_nats(rt.settings.nats_url, "casework-intake")
     consumer: Consumer[tuple[CaseEvent, int]] = Consumer(
         rt.nats,
         rt.intake.app,

@@ -13,6 +13,8 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
+from casework.files import private_file
+
 _SCHEMA = """
 create table if not exists contacts (
     case_id text not null,
@@ -32,7 +34,7 @@ create table if not exists duplicate_keys (
 
 class Records:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # contacts: 0600, and so its -wal/-shm
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("pragma journal_mode=wal")
         self._db.execute("pragma busy_timeout=10000")

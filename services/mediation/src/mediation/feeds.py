@@ -21,7 +21,6 @@ import threading
 from typing import Any
 from uuid import UUID
 
-import nats
 from casework import Casework, CaseworkError, Dispute
 from casework.contracts import CaseEvent
 from casework.messaging.consumer import (
@@ -31,6 +30,7 @@ from casework.messaging.consumer import (
     parse_contract,
 )
 from casework.messaging.relay import ensure_stream
+from casework.outages import connect_nats
 from casework.projections.polling import Poller
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import Tracking
@@ -93,7 +93,7 @@ async def start_consumer(
     nats_url: str, app: Casework, worklist: Worklist, durable: str, **options: Any
 ) -> tuple[Any, Consumer[CaseEvent], asyncio.Task[None]]:
     """Connect, bind the durable consumer and run it in the background."""
-    nc = await nats.connect(nats_url, name="casework-mediation", max_reconnect_attempts=-1)
+    nc = await connect_nats(nats_url, "casework-mediation")
     handler = Handler(worklist)
     consumer: Consumer[CaseEvent] = Consumer(
         nc,

@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def serve(settings: Settings, host: str | None, port: int | None) -> int:
     import uvicorn
-    from casework_web import configure_logging
+    from casework_web import configure_logging, uvicorn_log_config
 
     from mediation.api import create_app
 
@@ -66,7 +66,7 @@ def serve(settings: Settings, host: str | None, port: int | None) -> int:
         create_app(settings),
         host=host or settings.host,
         port=port or settings.port,
-        log_config=None,
+        log_config=uvicorn_log_config(settings.log_level),
         access_log=False,
     )
     return 0

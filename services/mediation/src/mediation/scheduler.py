@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from casework import Casework, CaseworkError, Clock
 from casework.domain.ladder import FAILED_ROUNDS_BEFORE_ESCALATION
+from casework.outages import Outages, repeat
 
 from mediation.feeds import refresh
 from mediation.reactions import MEDIATION
@@ -79,8 +80,6 @@ class Scheduler:
             self._thread.join(timeout=10)
 
     def _run(self, seconds: float) -> None:
-        while not self._stop.wait(seconds):
-            try:
-                self.tick()
-            except Exception:  # the store may be down for a moment: the next tick retries
-                log.exception("scheduler tick failed")
+        """Tick every `seconds`; a store outage is logged once and ridden out with backoff."""
+        if not self._stop.wait(seconds):
+            repeat(self.tick, seconds, self._stop, Outages("mediation scheduler", log))

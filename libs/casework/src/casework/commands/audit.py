@@ -20,6 +20,7 @@ from uuid import UUID
 from casework.application import Casework
 from casework.audit import Anchor, HistoryEntry
 from casework.domain.errors import CaseNotFoundError, CaseworkError, ValidationError
+from casework.outages import one_shot_env
 from casework.timeline import case_document, render_case_file
 
 EXIT_TAMPERED = 3
@@ -41,7 +42,7 @@ def register(subparsers: Any) -> None:
     )
     moment.add_argument("--version", type=int, metavar="N", help="after the case's Nth event")
     history.add_argument("--json", action="store_true", help="one JSON document instead of text")
-    history.set_defaults(handler=run_history)
+    history.set_defaults(handler=run_history, reads_store=True)
 
     verify = subparsers.add_parser(
         "verify",
@@ -56,14 +57,14 @@ def register(subparsers: Any) -> None:
     verify.add_argument(
         "-v", "--verbose", action="store_true", help="list every case, not only broken ones"
     )
-    verify.set_defaults(handler=run_verify)
+    verify.set_defaults(handler=run_verify, reads_store=True)
 
     anchors = subparsers.add_parser(
         "anchors",
         help="write every case's head (version, hash) as JSON for a later verify --anchors",
     )
     anchors.add_argument("--out", type=Path, metavar="FILE", help="default: standard output")
-    anchors.set_defaults(handler=run_anchors)
+    anchors.set_defaults(handler=run_anchors, reads_store=True)
 
 
 # ---------------------------------------------------------------- history
@@ -84,7 +85,7 @@ def parse_moment(text: str) -> datetime:
 
 
 def run_history(args: argparse.Namespace) -> int:
-    with Casework() as app:
+    with Casework(env=one_shot_env(), read_only=True) as app:
         # An auditor must not read an edited case file as if it were the record.
         check = app.verify(args.case_id)
         if not check.ok:
@@ -163,7 +164,7 @@ def load_anchors(path: Path) -> dict[UUID, Anchor]:
 
 def run_verify(args: argparse.Namespace) -> int:
     anchors = load_anchors(args.anchors) if args.anchors is not None else {}
-    with Casework() as app:
+    with Casework(env=one_shot_env(), read_only=True) as app:
         if args.case_id is not None:
             anchor = anchors.get(_case_uuid(args.case_id)) if anchors else None
             result = app.verify(args.case_id, anchor)
@@ -200,7 +201,7 @@ def _case_uuid(case_id: str) -> UUID:
 
 def run_anchors(args: argparse.Namespace) -> int:
     """Refuses to anchor a store that does not verify: an anchor vouches for what it saw."""
-    with Casework() as app:
+    with Casework(env=one_shot_env(), read_only=True) as app:
         results = list(app.verify_all())
         taken_at = app.clock()
     failed = [r for r in results if not r.ok]

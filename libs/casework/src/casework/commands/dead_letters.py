@@ -2,7 +2,8 @@
 
 They talk to the NATS at `NATS_URL` (or the embedded one under the var dir, like `relay`).
 A sequence that names no dead letter is a bad request (exit 2, one line on stderr); a publish
-that fails leaves the letter where it was (exit 1). See `messaging/dead_letter_office.py`.
+that fails leaves the letter where it was (exit 1); a NATS that does not answer within a few
+seconds is one line naming its host:port (exit 1). See `messaging/dead_letter_office.py`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import nats
 from nats.js import JetStreamContext
 
 from casework.domain.errors import ValidationError
@@ -27,6 +27,7 @@ from casework.messaging.dead_letter_office import (
     summary,
 )
 from casework.messaging.nats_server import embedded_nats
+from casework.outages import connect_nats_once
 
 
 def register(subparsers: Any) -> None:
@@ -68,7 +69,7 @@ def register(subparsers: Any) -> None:
 
 @asynccontextmanager
 async def _jetstream(url: str) -> AsyncIterator[JetStreamContext]:
-    nc = await nats.connect(url, connect_timeout=5, max_reconnect_attempts=0)
+    nc = await connect_nats_once(url)
     try:
         yield nc.jetstream()
     finally:

@@ -12,8 +12,15 @@ from typing import Any
 
 from casework.application import Casework
 from casework.contracts.asyncapi import render
+from casework.logs import configure_logging
 from casework.messaging.nats_server import embedded_nats
 from casework.messaging.relay import Relay
+from casework.outages import (
+    Outages,
+    UnreachableError,
+    connect_nats_once,
+    one_shot_env,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -39,23 +46,33 @@ def register(subparsers: Any) -> None:
 
 
 def run_relay(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
-    app = Casework()
+    configure_logging("WARNING" if args.quiet else "INFO")  # JSON lines, as the services'
+    if args.once:  # a one-shot: an unreachable store or NATS is one line, within seconds
+        app = Casework(env=one_shot_env())
+    else:  # runs for good: waits for the store however long it is away (logged once)
+        app = Outages("relay", logging.getLogger("casework.messaging.relay")).call_sync(Casework)
     try:
         with embedded_nats() as url:
             relay = Relay(app, url, batch_size=args.batch_size)
             if args.once:
-                count = asyncio.run(relay.run_once())
+                count = asyncio.run(_once(relay))
                 print(f"published {count} event(s); {relay.duplicates} already on the stream")
                 return 0
             asyncio.run(_run_until_signalled(relay))
             return 0
     finally:
         app.close()
+
+
+async def _once(relay: Relay) -> int:
+    """`run_once`, after making sure NATS answers (else one line naming it, in seconds)."""
+    try:
+        probe = await connect_nats_once(relay.nats_url)
+    except UnreachableError:
+        await relay.close()
+        raise
+    await probe.close()
+    return await relay.run_once()
 
 
 async def _run_until_signalled(relay: Relay) -> None:

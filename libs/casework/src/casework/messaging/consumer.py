@@ -25,6 +25,13 @@ Replays: `casework dlq replay` puts a dead letter back on its original subject, 
 service's consumer sees it, with a `Casework-Replay-For: <service>` header; only that service
 handles it, the others ack it untouched (`Outcome.NOT_OURS`).
 
+Outages (`casework.outages`): the consumer never ends because NATS or the store is away. A fetch
+that fails (NATS restarting) is retried with a capped, jittered backoff; a handler that fails
+because the store cannot be reached is nak'ed with a delay WITHOUT counting towards the
+dead-letter limit (an outage is nobody's bad message), the rest of its batch is given back, and
+the consumer fetches nothing more until the store answers again. Each outage is logged once when
+it starts and once when it ends.
+
 Shutdown (`stop`): no new message is started; the one in hand finishes (and is acked) within
 `shutdown_grace`, or is nak'ed; fetched messages not yet started are nak'ed for another replica.
 Handlers are synchronous, like eventsourcing, and run in a worker thread.
@@ -62,6 +69,7 @@ from casework.messaging.dead_letter import (
     publish_dead_letter,
 )
 from casework.messaging.subjects import EVENTS, STREAM
+from casework.outages import STORE_DOWN, Outages, StoppedError, dependency_of
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +182,10 @@ class Consumer(Generic[E]):
         """Handled, nothing written, position not yet recorded: not acked until it is."""
         self._runner: asyncio.Task[None] | None = None
         self._abandoned = False
+        self._store_failed = False
+        """A handler of the current batch failed for a store outage: give the rest back."""
+        self.outages = Outages(f"consumer {settings.consumer_name}", log)
+        """NATS's and the store's state as this consumer sees them; each change logged once."""
 
     # ------------------------------------------------------------ lifecycle
 
@@ -205,20 +217,17 @@ class Consumer(Generic[E]):
         try:
             while not self._stopping.is_set():
                 try:
-                    batch = await self._sub.fetch(
-                        self.settings.batch, timeout=self.settings.fetch_timeout
-                    )
-                except TimeoutError:  # nothing to do (nats-py raises both kinds)
-                    continue
-                except nats.errors.ConnectionClosedError:
-                    raise
-                except nats.errors.Error as error:  # reconnecting, server restarting
-                    log.warning("fetch failed, trying again shortly: %r", error)
-                    await asyncio.sleep(min(self.settings.fetch_timeout, 1.0))
-                    continue
+                    if self.outages.is_down("store"):
+                        await self._wait_for_store()
+                    async for attempt in self.outages.retrying(self._stopping, _FETCH_FAILED):
+                        with attempt:
+                            batch = await self._fetch()
+                except StoppedError:
+                    break
+                self._store_failed = False
                 for index, msg in enumerate(batch):
-                    if self._stopping.is_set():
-                        await self._return(batch[index:])
+                    if self._stopping.is_set() or self._store_failed:
+                        await self._return(batch[index:], delay=self._delay(1))
                         break
                     self._in_hand = msg
                     try:
@@ -234,6 +243,31 @@ class Consumer(Generic[E]):
         finally:
             await self._unsubscribe()
             self._finished.set()
+
+    async def _fetch(self) -> list[Msg]:
+        """The next batch, [] when there is none; NATS counts as up once a fetch goes through."""
+        assert self._sub is not None
+        try:
+            batch = await self._sub.fetch(self.settings.batch, timeout=self.settings.fetch_timeout)
+        except TimeoutError:  # nothing to do (nats-py raises both kinds)
+            if self.nc.is_connected:
+                self.outages.recovered("NATS")
+            return []
+        except nats.errors.ConnectionClosedError as error:  # closed by its owner: not an outage
+            raise _ClosedError(str(error)) from error
+        self.outages.recovered("NATS")
+        return batch
+
+    async def _wait_for_store(self) -> None:
+        """Until the store answers a small read again (backing off); StoppedError on stop.
+
+        The store counts as back only once a handler's transaction commits (in `_settle`): a
+        store that answers reads but refuses writes (a locked SQLite file) is still down.
+        """
+        recorder = self.app.recorder
+        async for attempt in self.outages.retrying(self._stopping, STORE_DOWN):
+            with attempt:
+                await asyncio.to_thread(recorder.max_notification_id)
 
     async def stop(self) -> None:
         """Start nothing new; let the message in hand finish within the grace period, or nak it."""
@@ -305,6 +339,12 @@ class Consumer(Generic[E]):
                 msg, asyncio.to_thread(self._process, event, tracking, batched)
             )
         except Exception as error:
+            if dependency_of(error) == "store":  # an outage: not the message's fault
+                self.outages.failed(error)
+                self._store_failed = True
+                with contextlib.suppress(nats.errors.Error):
+                    await msg.nak(delay=self._delay(meta.num_delivered))
+                return Outcome.RETRY
             if meta.num_delivered >= s.max_attempts:
                 return await self._dead_letter(msg, Reason.FAILED, _describe(error))
             log.info(
@@ -316,6 +356,7 @@ class Consumer(Generic[E]):
             )
             await msg.nak(delay=self._delay(meta.num_delivered))
             return Outcome.RETRY
+        self.outages.recovered("store")
         if unrecorded:
             self._unrecorded.append((msg, tracking))
             return None
@@ -345,8 +386,11 @@ class Consumer(Generic[E]):
         trackings = [tracking for _, tracking in unrecorded]
         try:
             outcomes = await asyncio.to_thread(self._record_positions, trackings)
-        except Exception:
-            log.warning("could not record %s positions; given back", len(trackings), exc_info=True)
+        except Exception as error:
+            if not self.outages.failed(error):  # an outage is logged once, by `failed`
+                log.warning(
+                    "could not record %s positions; given back", len(trackings), exc_info=True
+                )
             for msg, _ in unrecorded:
                 with contextlib.suppress(nats.errors.Error):
                     await msg.nak(delay=self._delay(msg.metadata.num_delivered))
@@ -396,22 +440,31 @@ class Consumer(Generic[E]):
         except Exception:
             # Not filed, so not acked: it comes back and we try to file it again.
             log.exception("could not dead-letter message %s", msg.metadata.sequence)
-            await msg.nak(delay=self._delay(msg.metadata.num_delivered))
+            with contextlib.suppress(nats.errors.Error):
+                await msg.nak(delay=self._delay(msg.metadata.num_delivered))
             return Outcome.RETRY
         await msg.ack()
         log.warning("dead-lettered message %s (%s): %s", msg.metadata.sequence, reason, error)
         return Outcome.DEAD_LETTERED
 
-    async def _return(self, msgs: Sequence[Msg]) -> None:
+    async def _return(self, msgs: Sequence[Msg], delay: float | None = None) -> None:
         for msg in msgs:
             with contextlib.suppress(nats.errors.Error):
-                await msg.nak()
+                await msg.nak(delay=delay)
             self.settled(msg, Outcome.RETURNED)
 
     def _delay(self, delivered: int) -> float:
         steps = self.settings.backoff or (1.0,)
         base = steps[min(delivered, len(steps)) - 1]
         return base * random.uniform(0.8, 1.2)
+
+
+class _ClosedError(RuntimeError):
+    """The NATS connection was closed by its owner: the consumer ends (not an outage)."""
+
+
+_FETCH_FAILED: tuple[type[BaseException], ...] = (nats.errors.Error,)
+"""A fetch that failed for want of NATS (reconnecting, server restarting): fetched again."""
 
 
 def handle_tracked(

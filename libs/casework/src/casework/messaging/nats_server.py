@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
+from casework.files import private_dir, private_file
 from casework.settings import var_dir
 
 BINARY_NAME = "nats-server"
@@ -116,7 +117,8 @@ class NatsServer:
         raise AssertionError("unreachable")
 
     def _start(self, binary: Path) -> NatsServer:
-        self.store_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.store_dir)  # nats-server makes its JetStream files 0600 in 0700
+        private_file(self.log_file)  # it would make its log 0640
         command = [
             str(binary),
             "--jetstream",

@@ -17,6 +17,11 @@ Messages go out in windows, pipelined on one connection (so in order); after a f
 window restarts from the stream's position. eventsourcing is synchronous: store reads run in a
 worker thread. On PostgreSQL a LISTEN thread wakes the relay when events are written; it also
 polls, so a lost NOTIFY (eventsourcing issue #305) only delays it by one poll interval.
+
+Outages (`casework.outages`): `run` never ends because the store or NATS is unreachable, however
+long: it logs the outage once, retries with a capped, jittered backoff, logs when it is back, and
+re-reads its position from the stream, so nothing is skipped or published twice. `run_once` is a
+one-shot: it gives up after a few attempts and raises.
 """
 
 from __future__ import annotations
@@ -54,11 +59,13 @@ from casework.messaging.subjects import (
     source_for,
     subject_for,
 )
+from casework.outages import NATS_DOWN, OUTAGES, STORE_DOWN, Outages, StoppedError
 from casework.topics import is_case_topic
 
 log = logging.getLogger(__name__)
 
-RETRYABLE: tuple[type[BaseException], ...] = (nats.errors.Error, asyncio.TimeoutError, OSError)
+RETRYABLE: tuple[type[BaseException], ...] = OUTAGES
+"""Errors after which the relay forgets its position and tries again: NATS or the store away."""
 
 
 @dataclass(frozen=True)
@@ -211,10 +218,17 @@ class StoreReader:
 class PostgresWaker:
     """LISTEN on the store's channel in a thread; each NOTIFY sets an asyncio event."""
 
-    def __init__(self, app: Casework, loop: asyncio.AbstractEventLoop, wake: asyncio.Event):
+    def __init__(
+        self,
+        app: Casework,
+        loop: asyncio.AbstractEventLoop,
+        wake: asyncio.Event,
+        outages: Outages | None = None,
+    ):
         self.app = app
         self.loop = loop
         self.wake = wake
+        self.outages = outages or Outages("relay (LISTEN)", log)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._listen, name="relay-listen", daemon=True)
 
@@ -233,14 +247,24 @@ class PostgresWaker:
         from psycopg.sql import SQL, Identifier
 
         recorder: Any = self.app.recorder
-        while not self._stopping.is_set():
+
+        def listen() -> None:
+            with recorder.datastore.get_connection() as conn:
+                conn.execute(SQL("LISTEN {0}").format(Identifier(recorder.channel_name)))
+                self.outages.recovered()
+                self.loop.call_soon_threadsafe(self.wake.set)  # anything written meanwhile
+                while not self._stopping.is_set():
+                    for _ in conn.notifies(timeout=0.5, stop_after=1):
+                        self.loop.call_soon_threadsafe(self.wake.set)
+
+        while not self._stopping.is_set():  # the poll keeps the relay going meanwhile
             try:
-                with recorder.datastore.get_connection() as conn:
-                    conn.execute(SQL("LISTEN {0}").format(Identifier(recorder.channel_name)))
-                    while not self._stopping.is_set():
-                        for _ in conn.notifies(timeout=0.5, stop_after=1):
-                            self.loop.call_soon_threadsafe(self.wake.set)
-            except Exception as error:  # the poll keeps the relay going meanwhile
+                for attempt in self.outages.retrying_sync(self._stopping):
+                    with attempt:
+                        listen()
+            except StoppedError:
+                return
+            except Exception as error:  # not an outage: say so, and listen again shortly
                 log.warning("relay: LISTEN failed (%s); polling until it is back", error)
                 self._stopping.wait(2.0)
 
@@ -279,6 +303,8 @@ class Relay:
         self._js: JetStreamContext | None = None
         self._wake: asyncio.Event | None = None
         self._closing = False
+        self.outages = Outages("relay", log)
+        """The store's and NATS's state as the relay sees them; each change logged once."""
 
     # ------------------------------------------------------------ entry points
 
@@ -293,12 +319,12 @@ class Relay:
         try:
             while not stop.is_set():
                 try:
-                    sent = await self._step(stop)
-                except RETRYABLE as error:
-                    log.warning("relay: NATS unavailable (%s); retrying", type(error).__name__)
-                    self.position = None  # re-read from the stream once it is back
-                    await self._sleep(self.retry_wait, stop)
-                    continue
+                    async for attempt in self.outages.retrying(stop, RETRYABLE):
+                        with attempt:
+                            sent = await self._forgetting(self._step(stop))
+                except StoppedError:
+                    break
+                self.outages.recovered()
                 if sent == 0:
                     await self._idle(stop)
         finally:
@@ -307,23 +333,39 @@ class Relay:
             await self.close()
 
     async def run_once(self, attempts: int = 20) -> int:
-        """Publish whatever is not yet on the stream, then return how many were new."""
+        """Publish whatever is not yet on the stream, then return how many were new.
+
+        A one-shot: a failure is tried again up to `attempts` times in a row (`retry_wait`
+        apart), then raised. Connecting to NATS is bounded: an unreachable server fails the
+        first attempt within `connect_timeout` and is not waited for.
+        """
         stop = asyncio.Event()
         failures = 0
         try:
             while True:
                 try:
-                    if await self._step(stop) == 0:
+                    if await self._forgetting(self._step(stop)) == 0:
                         return self.published
                     failures = 0
-                except RETRYABLE:
+                except RETRYABLE as error:
                     failures += 1
-                    self.position = None
-                    if failures >= attempts:
+                    if failures >= attempts or self._nc is None or isinstance(error, STORE_DOWN):
                         raise
                     await asyncio.sleep(self.retry_wait)
         finally:
             await self.close()
+
+    async def _forgetting(self, step: Any) -> int:
+        """Await one step; after an outage error, re-read the position from the stream (and
+        reconnect, if the connection gave up) before the next one."""
+        try:
+            sent: int = await step
+        except RETRYABLE as error:
+            self.position = None
+            if isinstance(error, NATS_DOWN) and self._nc is not None and self._nc.is_closed:
+                self._nc, self._js = None, None
+            raise
+        return sent
 
     async def close(self) -> None:
         self._closing = True
@@ -378,17 +420,22 @@ class Relay:
             if not self._nc.is_connected:
                 raise nats.errors.ConnectionClosedError
             return self._js
-        self._nc = await nats.connect(
-            self.nats_url,
-            name="casework-relay",
-            connect_timeout=2,
-            reconnect_time_wait=0.2,
-            max_reconnect_attempts=-1,
-            allow_reconnect=True,
-            error_cb=self._on_error,
-            disconnected_cb=self._on_disconnected,
-            reconnected_cb=self._on_reconnected,
+        # nats-py retries a first connect for ever when reconnecting is allowed: a bounded
+        # attempt here, and the outage loop around `_step` for the retries.
+        nc = await asyncio.wait_for(
+            nats.connect(
+                self.nats_url,
+                name="casework-relay",
+                connect_timeout=2,
+                allow_reconnect=False,
+                max_reconnect_attempts=1,
+                reconnect_time_wait=0.2,
+                error_cb=self._on_error,
+                disconnected_cb=self._on_disconnected,
+            ),
+            self.publish_timeout,
         )
+        self._nc = nc
         self._js = self._nc.jetstream(timeout=self.publish_timeout)
         await ensure_stream(self._js, self.stream)
         return self._js
@@ -409,17 +456,9 @@ class Relay:
             stopping.cancel()
         self._wake.clear()
 
-    @staticmethod
-    async def _sleep(seconds: float, stop: asyncio.Event) -> None:
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stop.wait(), seconds)
-
     async def _on_error(self, error: Exception) -> None:
         log.debug("relay: nats error: %s", error)
 
     async def _on_disconnected(self) -> None:
         if not self._closing:
-            log.warning("relay: disconnected from NATS; waiting for it to come back")
-
-    async def _on_reconnected(self) -> None:
-        log.info("relay: reconnected to NATS")
+            self.outages.failed(nats.errors.ConnectionClosedError())

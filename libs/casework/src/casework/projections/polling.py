@@ -1,14 +1,18 @@
 """Following the store's notification log on a background thread.
 
 A service without NATS (the embedded default) keeps its read models and reactions current by
-polling the log. The loop never dies of one failure: it logs it, lets the follower forget what
-it cached, and tries again at the next poll from the last position the follower recorded.
+polling the log. The loop never dies of one failure: it lets the follower forget what it cached
+and tries again from the last position the follower recorded. An unreachable store is an outage
+(`casework.outages.repeat`): logged once when it starts and once when it ends, retried with a
+capped, jittered backoff meanwhile; any other failure is logged with its traceback each time.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+
+from casework.outages import Outages, repeat
 
 log = logging.getLogger("casework.projections")
 
@@ -21,6 +25,7 @@ class Poller:
     def __init__(self) -> None:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.outages = Outages(self.thread_name, log)
 
     def catch_up(self) -> int:
         """Apply everything recorded since the last call; how many events mattered."""
@@ -41,10 +46,4 @@ class Poller:
             self._thread.join(timeout=10)
 
     def _run(self, poll_seconds: float) -> None:
-        while not self._stop.is_set():
-            try:
-                self.catch_up()
-            except Exception:  # keep following; the next poll retries
-                log.exception("%s failed; retrying in %ss", self.thread_name, poll_seconds)
-                self.forget()
-            self._stop.wait(poll_seconds)
+        repeat(self.catch_up, poll_seconds, self._stop, self.outages, on_error=self.forget)

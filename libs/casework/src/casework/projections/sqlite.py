@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from casework.files import private_file
+
 
 class SqliteReadModel:
     """Base of the services' read models: a connection to `path`, its schema applied once."""
 
     def __init__(self, path: Path, schema: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # residents' data: 0600, and so its -wal/-shm
         self.path = path
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("pragma journal_mode=wal")

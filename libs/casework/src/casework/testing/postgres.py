@@ -16,7 +16,8 @@ Fixtures (register with `pytest_plugins = ["casework.testing.postgres"]`):
 
 A conftest that defines its own `store_url` hides this one; see `empty_store_url` for the
 two-line override. Outside pytest (benchmarks, demos), use the context managers
-`throwaway_postgres()` and `fresh_database(server)`.
+`throwaway_postgres()` and `fresh_database(server)`; `restartable_postgres()` gives the cluster
+itself, to stop and start again on the same port (outage drills).
 
 Tests that use PostgreSQL should carry the `postgres` marker (`store_url` adds it itself).
 """
@@ -234,42 +235,22 @@ def _tail(log: Path, lines: int = 20) -> str:
     return "(no log)"
 
 
-@contextlib.contextmanager
-def throwaway_postgres(
-    bindir: Path | None = None,
-    *,
-    durable: bool = False,
-    settings: dict[str, str] | None = None,
-) -> Iterator[PostgresServer]:
-    """A new PostgreSQL cluster in a temporary folder, stopped by pid and deleted on exit.
-
-    `durable=True` keeps PostgreSQL's default fsync/commit settings (for benchmarks that want
-    numbers closer to a real deployment); by default the cluster skips every disk flush.
-    Raises `PostgresUnavailableError` when there are no binaries or the cluster will not start.
-    """
-    bindir = bindir or find_bindir()
-    if bindir is None:
-        raise PostgresUnavailableError(
-            f"no PostgreSQL binaries (initdb, postgres) found; install PostgreSQL, set "
-            f"{BINDIR_ENV}, or point {TEST_POSTGRES_ENV} at a server"
-        )
-    run_as = _RunAs.current()
+def _initdb(bindir: Path, root: Path, run_as: _RunAs) -> str:
+    """A new cluster in `root/data` (sockets in `root/run`); returns the superuser's password."""
     password = secrets.token_urlsafe(16)
-    root = Path(tempfile.mkdtemp(prefix="casework-pg-"))
-    process: subprocess.Popen[bytes] | None = None
+    os.chown(root, run_as.uid, run_as.gid)
+    sockets = root / "run"
+    sockets.mkdir()
+    pwfile = root / "pwfile"
+    pwfile.write_text(password + "\n")
+    for path in (sockets, pwfile):
+        os.chown(path, run_as.uid, run_as.gid)
     try:
-        os.chown(root, run_as.uid, run_as.gid)
-        data, sockets, log = root / "data", root / "run", root / "postgres.log"
-        sockets.mkdir()
-        pwfile = root / "pwfile"
-        pwfile.write_text(password + "\n")
-        for path in (sockets, pwfile):
-            os.chown(path, run_as.uid, run_as.gid)
         subprocess.run(
             [
                 str(bindir / "initdb"),
                 "--pgdata",
-                str(data),
+                str(root / "data"),
                 "--username",
                 SUPERUSER,
                 "--pwfile",
@@ -291,44 +272,128 @@ def throwaway_postgres(
             cwd=root,
             **run_as.popen_kwargs(),
         )
-        pwfile.unlink()
-        options = {} if durable else dict(_FAST_SETTINGS)
-        options.update(settings or {})
-        for attempt in range(3):
-            port = free_port()
-            args = [str(bindir / "postgres"), "-D", str(data)]
-            args += ["-c", "listen_addresses=127.0.0.1", "-c", f"port={port}"]
-            args += ["-c", f"unix_socket_directories={sockets}"]
-            for key, value in options.items():
-                args += ["-c", f"{key}={value}"]
-            with log.open("ab") as log_file:
-                process = subprocess.Popen(
-                    args,
-                    stdout=log_file,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    cwd=root,
-                    start_new_session=True,  # a Ctrl-C in the terminal is ours to handle
-                    **run_as.popen_kwargs(),
-                )
-            server = PostgresServer("127.0.0.1", port, SUPERUSER, password)
-            try:
-                _wait_until_ready(process, server, log, STARTUP_TIMEOUT)
-            except PostgresUnavailableError:
-                _stop(process)
-                process = None
-                if attempt == 2 or "could not bind" not in _tail(log):
-                    raise
-                continue
-            break
-        yield server
     except subprocess.CalledProcessError as error:
         output = error.stdout.decode(errors="replace") if error.stdout else ""
         raise PostgresUnavailableError(f"initdb failed:\n{output}") from error
-    finally:
-        if process is not None:
+    pwfile.unlink()
+    return password
+
+
+def _launch(
+    bindir: Path, root: Path, run_as: _RunAs, port: int, options: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    args = [str(bindir / "postgres"), "-D", str(root / "data")]
+    args += ["-c", "listen_addresses=127.0.0.1", "-c", f"port={port}"]
+    args += ["-c", f"unix_socket_directories={root / 'run'}"]
+    for key, value in options.items():
+        args += ["-c", f"{key}={value}"]
+    with (root / "postgres.log").open("ab") as log_file:
+        return subprocess.Popen(
+            args,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=root,
+            start_new_session=True,  # a Ctrl-C in the terminal is ours to handle
+            **run_as.popen_kwargs(),
+        )
+
+
+class PostgresCluster:
+    """A throwaway cluster that can be stopped and started again on the same port and data:
+    for drills of a store outage (`restartable_postgres`)."""
+
+    def __init__(self, bindir: Path, root: Path, options: dict[str, str]) -> None:
+        self.bindir = bindir
+        self.root = root
+        self.options = options
+        self.run_as = _RunAs.current()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.server: PostgresServer | None = None
+
+    def create(self) -> PostgresServer:
+        password = _initdb(self.bindir, self.root, self.run_as)
+        for attempt in range(3):
+            self.server = PostgresServer("127.0.0.1", free_port(), SUPERUSER, password)
+            try:
+                self.start()
+            except PostgresUnavailableError:
+                if attempt == 2 or "could not bind" not in _tail(self.root / "postgres.log"):
+                    raise
+                continue
+            break
+        assert self.server is not None
+        return self.server
+
+    def start(self) -> None:
+        """Start (again) on the same port; returns once it accepts connections."""
+        assert self.server is not None
+        assert self.process is None
+        process = _launch(self.bindir, self.root, self.run_as, self.server.port, self.options)
+        try:
+            _wait_until_ready(process, self.server, self.root / "postgres.log", STARTUP_TIMEOUT)
+        except PostgresUnavailableError:
             _stop(process)
-        shutil.rmtree(root, ignore_errors=True)
+            raise
+        self.process = process
+
+    def stop(self) -> None:
+        """A fast shutdown, as an operator's `pg_ctl stop -m fast`: clients are disconnected."""
+        if self.process is not None:
+            _stop(self.process)
+            self.process = None
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+@contextlib.contextmanager
+def restartable_postgres(bindir: Path | None = None) -> Iterator[PostgresCluster]:
+    """`throwaway_postgres`, but the cluster itself, to `stop()` and `start()` at will."""
+    bindir = bindir or find_bindir()
+    if bindir is None:
+        raise PostgresUnavailableError(
+            f"no PostgreSQL binaries (initdb, postgres); set {BINDIR_ENV}"
+        )
+    cluster = PostgresCluster(
+        bindir, Path(tempfile.mkdtemp(prefix="casework-pg-")), dict(_FAST_SETTINGS)
+    )
+    try:
+        cluster.create()
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(cluster.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def throwaway_postgres(
+    bindir: Path | None = None,
+    *,
+    durable: bool = False,
+    settings: dict[str, str] | None = None,
+) -> Iterator[PostgresServer]:
+    """A new PostgreSQL cluster in a temporary folder, stopped by pid and deleted on exit.
+
+    `durable=True` keeps PostgreSQL's default fsync/commit settings (for benchmarks that want
+    numbers closer to a real deployment); by default the cluster skips every disk flush.
+    Raises `PostgresUnavailableError` when there are no binaries or the cluster will not start.
+    """
+    bindir = bindir or find_bindir()
+    if bindir is None:
+        raise PostgresUnavailableError(
+            f"no PostgreSQL binaries (initdb, postgres) found; install PostgreSQL, set "
+            f"{BINDIR_ENV}, or point {TEST_POSTGRES_ENV} at a server"
+        )
+    options = {} if durable else dict(_FAST_SETTINGS)
+    options.update(settings or {})
+    cluster = PostgresCluster(bindir, Path(tempfile.mkdtemp(prefix="casework-pg-")), options)
+    try:
+        yield cluster.create()
+    finally:
+        cluster.stop()
+        shutil.rmtree(cluster.root, ignore_errors=True)
 
 
 @contextlib.contextmanager

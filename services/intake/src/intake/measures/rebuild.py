@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from casework import Casework
+from casework.files import private_file
 from casework.projections.sqlite import Scope
 
 from intake import read_model
@@ -78,11 +79,11 @@ def rebuild(
 ) -> RebuildReport:
     """Replay the whole log into `read_models` and swap them into `db_path` atomically."""
     started = time.perf_counter()
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(db_path)
     fresh_path = db_path.with_name(f".{db_path.name}.rebuild.db")
     fresh_path.unlink(missing_ok=True)
     total = app.recorder.max_notification_id() or 0
-    fresh = sqlite3.connect(fresh_path, isolation_level=None)
+    fresh = sqlite3.connect(private_file(fresh_path), isolation_level=None)
     try:
         fresh.execute("pragma journal_mode=off")
         fresh.execute("pragma synchronous=off")

@@ -31,6 +31,5 @@ def stoppable_postgres() -> Iterator[PostgresCluster]:
     (failed under CI=true)."""
     if find_bindir() is None:
         unavailable("no PostgreSQL binaries found for an outage drill")
-    with restartable_postgres() as cluster:
-        cluster.create()
+    with restartable_postgres() as cluster:  # created and running
         yield cluster

@@ -27,7 +27,7 @@ def readiness(request: Request) -> DispatchReadiness:
     nats = nats_status(rt.nats, configured=rt.settings.nats_url is not None)
     consumer = "bound" if rt.consumer is not None else "not running (NATS_URL unset)"
     return DispatchReadiness(
-        ready=store == "ok" and nats != "unreachable",
+        ready=store == "ok" and not nats.startswith("unreachable"),
         store=store,
         nats=nats,
         consumer=consumer,
@@ -82,7 +82,14 @@ def create_app(
         ),
         lifespan=lifespan,
     )
-    install(api, "dispatch", tokens, metrics)
+    install(
+        api,
+        "dispatch",
+        tokens,
+        metrics,
+        store=settings.store,
+        casework=lambda a: a.state.runtime.app.casework if hasattr(a.state, "runtime") else None,
+    )
     for routes in (tasks, leaks, queue, roster, demands, services):
         api.include_router(routes.router)
     api.include_router(ops_router(readiness, DispatchReadiness))

@@ -15,7 +15,7 @@ from casework.domain import (
     Tier,
     ValidationError,
 )
-from casework.domain.dispute import starting_tier
+from casework.domain.mediation_rules import starting_tier
 
 FLAT = Address.parse("jiayu-xx/wanxin-intl/b12/0302")
 COMPOUND = Address.parse("jiayu-xx/wanxin-intl")

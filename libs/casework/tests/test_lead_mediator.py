@@ -19,8 +19,8 @@ from casework.domain import (
     Role,
     ValidationError,
 )
-from casework.domain.dispute import CONVENERS, TIER_HEADS
 from casework.domain.ladder import LOCAL_TIME
+from casework.domain.mediation_rules import CONVENERS, TIER_HEADS
 from casework.domain.places import Tier
 from casework.timeline import EVENT_LABELS
 from hypothesis import given, settings

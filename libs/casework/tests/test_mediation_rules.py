@@ -19,8 +19,8 @@ from casework.domain import (
     Tier,
     ValidationError,
 )
-from casework.domain.dispute import MATTERS, commitment_due_at, county_department
 from casework.domain.ladder import FAILED_ROUNDS_BEFORE_ESCALATION, LOCAL_TIME
+from casework.domain.mediation_rules import MATTERS, commitment_due_at, county_department
 
 COMPOUND = Address.parse("jiayu-xx/wanxin-intl")
 FLAT = Address.parse("jiayu-xx/wanxin-intl/b12/0302")

@@ -19,8 +19,8 @@ from casework.domain import (
     Status,
     ValidationError,
 )
-from casework.domain.dispute import MEETING_FORMS, OPEN_FORMS
 from casework.domain.ladder import LOCAL_TIME
+from casework.domain.mediation_rules import MEETING_FORMS, OPEN_FORMS
 from casework.timeline import EVENT_LABELS
 from hypothesis import given, settings
 from hypothesis import strategies as st

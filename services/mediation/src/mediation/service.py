@@ -22,7 +22,7 @@ from casework import (
     NotPermittedError,
 )
 from casework.audit import HistoryEntry
-from casework.domain.dispute import MEETING_FORMS, OPEN_FORMS, county_department
+from casework.domain.mediation_rules import MEETING_FORMS, OPEN_FORMS, county_department
 from casework_web import Principal
 
 from mediation.feeds import refresh

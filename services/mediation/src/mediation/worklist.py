@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from casework import Dispute, Status
-from casework.domain.dispute import OPEN_COMMITMENT, commitment_due_at
 from casework.domain.ladder import FAILED_ROUNDS_BEFORE_ESCALATION
+from casework.domain.mediation_rules import OPEN_COMMITMENT, commitment_due_at
 from casework.projections.sqlite import Scope, SqliteReadModel, compound_where
 
 _SCHEMA = """

@@ -16,48 +16,33 @@ from casework.domain.actors import Actor, Role, check_may
 from casework.domain.case import Case, Status, _require_text
 from casework.domain.errors import InvalidTransitionError, NotPermittedError, ValidationError
 from casework.domain.ladder import FAILED_ROUNDS_BEFORE_ESCALATION
+from casework.domain.mediation_checks import (
+    check_attendance,
+    check_commitments,
+    check_county_seats,
+    check_participants,
+    check_round,
+    check_walk_ins,
+)
+from casework.domain.mediation_records import (
+    Commitment,
+    Lead,
+    Meeting,
+    Round,
+    participant_dict,
+    participant_of,
+)
 from casework.domain.mediation_rules import (
     CONVENERS,
-    COUNTY_DEPARTMENTS,
-    COUNTY_SEAT_FORMS,
     DISPUTE_CATEGORIES,
     ESCALATION_GROUNDS,
     MATTERS,
     MEETING_FORMS,
-    OPEN_COMMITMENT,
-    OPEN_FORMS,
-    ROUND_OUTCOMES,
     TIER_HEADS,
-    check_commitment_due,
-    commitment_due_at,
-    county_department,
     starting_tier,
 )
 from casework.domain.places import Address, Tier
 from casework.domain.windows import MEETING
-
-
-def _participants(raw: list[dict[str, str]]) -> list[dict[str, str]]:
-    clean: list[dict[str, str]] = []
-    for p in raw:
-        try:
-            actor = Actor(str(p.get("id", "")), Role(p.get("role", "")))
-        except ValueError:
-            known = ", ".join(role.value for role in Role if role is not Role.SYSTEM)
-            raise ValidationError(
-                f"participant {p.get('id')!r} has an unknown role {p.get('role')!r}; "
-                f"the roles are: {known}"
-            ) from None
-        if actor.role is Role.COUNTY_REPRESENTATIVE and county_department(actor.id) is None:
-            raise ValidationError(
-                f"county representative {actor.id!r} must name the department: "
-                "'<department>' or '<department>:<person>', department one of "
-                + ", ".join(COUNTY_DEPARTMENTS)
-            )
-        if any(c["id"] == actor.id for c in clean):
-            raise ValidationError(f"participant {actor.id!r} is listed twice")
-        clean.append({"id": actor.id, "role": actor.role.value})
-    return clean
 
 
 class Dispute(Case):
@@ -83,17 +68,14 @@ class Dispute(Case):
 
         def apply_to(self, case: Any) -> None:
             case.status = Status.IN_MEDIATION
-            case.meetings[self.meeting_id] = {
-                "form": self.form,
-                "tier": self.tier,
-                "rounds": 0,
-                "scheduled_for": self.scheduled_for.isoformat(),
-                "place": self.place,
-                "participants": [dict(p) for p in self.participants],
-                "convened_by": self.actor_id,
-                "awaits_round": True,
-                "cancelled": False,
-            }
+            case.meetings[self.meeting_id] = Meeting(
+                form=self.form,
+                tier=Tier(self.tier),
+                scheduled_for=self.scheduled_for,
+                place=self.place,
+                participants=tuple(participant_of(p) for p in self.participants),
+                convened_by=self.actor_id,
+            )
             case.note_response(self.timestamp)  # convening is this tier's response
 
     @dataclass(frozen=True)
@@ -104,7 +86,8 @@ class Dispute(Case):
         participant: dict[str, str]
 
         def apply_to(self, case: Any) -> None:
-            case.meetings[self.meeting_id]["participants"].append(dict(self.participant))
+            meeting = case.meetings[self.meeting_id]
+            case.meetings[self.meeting_id] = meeting.joined_by(participant_of(self.participant))
 
     @dataclass(frozen=True)
     class ParticipantInvited(Case.Event):
@@ -115,7 +98,8 @@ class Dispute(Case):
         participant: dict[str, str]
 
         def apply_to(self, case: Any) -> None:
-            case.meetings[self.meeting_id]["participants"].append(dict(self.participant))
+            meeting = case.meetings[self.meeting_id]
+            case.meetings[self.meeting_id] = meeting.joined_by(participant_of(self.participant))
 
     @dataclass(frozen=True)
     class MeetingRescheduled(Case.Event):
@@ -127,9 +111,7 @@ class Dispute(Case):
 
         def apply_to(self, case: Any) -> None:
             meeting = case.meetings[self.meeting_id]
-            meeting["scheduled_for"] = self.scheduled_for.isoformat()
-            meeting["place"] = self.place
-            meeting["awaits_round"] = True
+            case.meetings[self.meeting_id] = meeting.rescheduled(self.scheduled_for, self.place)
 
     @dataclass(frozen=True)
     class MeetingCancelled(Case.Event):
@@ -138,8 +120,7 @@ class Dispute(Case):
         meeting_id: str
 
         def apply_to(self, case: Any) -> None:
-            case.meetings[self.meeting_id]["cancelled"] = True
-            case.meetings[self.meeting_id]["awaits_round"] = False
+            case.meetings[self.meeting_id] = case.meetings[self.meeting_id].called_off()
 
     @dataclass(frozen=True)
     class RoundHeld(Case.Event):
@@ -155,12 +136,11 @@ class Dispute(Case):
         outcome: str
 
         def apply_to(self, case: Any) -> None:
-            case.meetings[self.meeting_id]["rounds"] = self.round_no
-            case.meetings[self.meeting_id]["awaits_round"] = False
+            meeting = case.meetings[self.meeting_id]
+            case.meetings[self.meeting_id] = meeting.after_round(self.round_no)
             case.rounds_held += 1
             if self.tally:
-                case.last_tally = dict(self.tally)
-                case.last_tally_round = (self.meeting_id, self.round_no)
+                case.last_tallied = Round(self.meeting_id, self.round_no, tuple(self.tally.items()))
 
     @dataclass(frozen=True)
     class MediationFailed(Case.Event):
@@ -180,7 +160,10 @@ class Dispute(Case):
         def apply_to(self, case: Any) -> None:
             case.status = Status.AGREED
             case.terms = list(self.terms)
-            case.commitments = [dict(c, status="pending") for c in self.commitments]
+            case.commitments = [
+                Commitment(str(c.get("who", "")), str(c.get("what", "")), str(c.get("due", "")))
+                for c in self.commitments
+            ]
 
     @dataclass(frozen=True)
     class CommitmentFollowedUp(Case.Event):
@@ -189,7 +172,8 @@ class Dispute(Case):
         note: str
 
         def apply_to(self, case: Any) -> None:
-            case.commitments[self.commitment_index]["status"] = "kept" if self.kept else "broken"
+            promised = case.commitments[self.commitment_index]
+            case.commitments[self.commitment_index] = promised.followed_up(self.kept)
 
     @dataclass(frozen=True)
     class CommitmentFellDue(Case.Event):
@@ -199,7 +183,8 @@ class Dispute(Case):
         due: str
 
         def apply_to(self, case: Any) -> None:
-            case.commitments[self.commitment_index]["status"] = "due"
+            promised = case.commitments[self.commitment_index]
+            case.commitments[self.commitment_index] = promised.fallen_due()
 
     @dataclass(frozen=True)
     class LeadMediatorNamed(Case.Event):
@@ -211,25 +196,24 @@ class Dispute(Case):
         lead_role: str
 
         def apply_to(self, case: Any) -> None:
-            case.lead = {
-                "id": self.lead_id,
-                "role": self.lead_role,
-                "tier": self.tier,
-                "named_by": self.actor_id,
-                "since": self.timestamp.isoformat(),
-            }
+            case.lead = Lead(
+                id=self.lead_id,
+                role=Role(self.lead_role),
+                tier=Tier(self.tier),
+                named_by=self.actor_id,
+                since=self.timestamp,
+            )
 
     def __init__(self) -> None:
         super().__init__()
-        self.lead: dict[str, str] | None = None
+        self.lead: Lead | None = None
         self.category = ""
         self.parties: list[str] = []
-        self.meetings: dict[str, dict[str, Any]] = {}
+        self.meetings: dict[str, Meeting] = {}
         self.rounds_held = 0
-        self.last_tally: dict[str, int] = {}
-        self.last_tally_round: tuple[str, int] | None = None
+        self.last_tallied: Round | None = None
         self.terms: list[str] = []
-        self.commitments: list[dict[str, str]] = []
+        self.commitments: list[Commitment] = []
 
     @classmethod
     def report(
@@ -287,17 +271,8 @@ class Dispute(Case):
             )
         if meeting_id in self.meetings:
             raise InvalidTransitionError(f"meeting {meeting_id} is already convened")
-        people = _participants(participants)
-        county = [p for p in people if p["role"] == Role.COUNTY_REPRESENTATIVE.value]
-        if county and self.tier is not Tier.COMMUNITY:
-            raise InvalidTransitionError(
-                "county departments sit at the community's deliberation council; escalate first"
-            )
-        if county and form not in COUNTY_SEAT_FORMS:
-            raise InvalidTransitionError(
-                f"county departments are seated at a deliberation council (党群议事会), "
-                f"not at a {form} ({label})"
-            )
+        people = check_participants(participants)
+        check_county_seats(people, self.tier, form)
         self._record(
             self.MediationConvened,
             actor,
@@ -306,7 +281,7 @@ class Dispute(Case):
             form=form,
             scheduled_for=MEETING.check(scheduled_for, at),
             place=_require_text(place, "the place"),
-            participants=people,
+            participants=[participant_dict(p) for p in people],
         )
 
     def hold_round(
@@ -329,35 +304,28 @@ class Dispute(Case):
         check_may(actor, "hold_round")
         self.check_unsettled("hold a round")
         self.check_mediator(actor, "record a round")
-        self._check_meeting_here(meeting_id, "take a round")
-        if outcome not in ROUND_OUTCOMES:
-            raise ValidationError(f"round outcome must be one of {', '.join(ROUND_OUTCOMES)}")
+        meeting = self._check_meeting_here(meeting_id, "take a round")
         tally = dict(tally or {})
         options = list(options or [])
-        unknown = set(tally) - set(options)
-        if unknown:
-            raise ValidationError(
-                f"tally names options not on the list: {', '.join(sorted(unknown))}"
-            )
-        if any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in tally.values()):
-            raise ValidationError("tally counts must be whole numbers, zero or more")
-        joining = self._walk_ins(meeting_id, walk_ins or [])
+        check_round(outcome, options, tally)
+        joining = check_walk_ins(meeting_id, meeting, self.invited(meeting_id), walk_ins or [])
         attendees = list(attendees) + [
-            w["id"] for w in joining if w["id"] not in {a.strip() for a in attendees}
+            w.id for w, _ in joining if w.id not in {a.strip() for a in attendees}
         ]
         if not attendees:
             raise ValidationError("a round needs its attendees")
-        self.check_attendance(meeting_id, attendees, actor, joining)
-        for w in joining:
+        also = {actor.id} | {w.id for w, _ in joining}
+        check_attendance(meeting_id, meeting, attendees, self.invited(meeting_id), also)
+        for person, why in joining:
             self._record(
                 self.ParticipantJoined,
                 actor,
                 at,
-                reason=w["reason"],
+                reason=why,
                 meeting_id=meeting_id,
-                participant={"id": w["id"], "role": w["role"]},
+                participant=participant_dict(person),
             )
-        round_no = int(self.meetings[meeting_id]["rounds"]) + 1
+        round_no = meeting.rounds + 1
         self._record(
             self.RoundHeld,
             actor,
@@ -381,6 +349,20 @@ class Dispute(Case):
                 meeting_id=meeting_id,
             )
 
+    def check_attendance(
+        self,
+        meeting_id: str,
+        attendees: list[str],
+        actor: Actor,
+        walk_ins: list[dict[str, str]] | None = None,
+    ) -> None:
+        """A round's attendees are people the meeting invited (see `invited`), the mediator
+        recording it, or walk-ins named with a reason, so the case file never shows someone at
+        a table nobody asked them to. An open form's attendance is not checked (`OPEN_FORMS`)."""
+        walked_in = {actor.id} | {str(w.get("id", "")) for w in walk_ins or []}
+        invited = self.invited(meeting_id)
+        check_attendance(meeting_id, self.meetings[meeting_id], attendees, invited, walked_in)
+
     def invite_participants(
         self,
         actor: Actor,
@@ -396,31 +378,21 @@ class Dispute(Case):
         self.check_unsettled("invite people to a meeting")
         self.check_mediator(actor, "invite people to a meeting")
         meeting = self._check_meeting_here(meeting_id, "take invitations")
-        if not meeting.get("awaits_round", int(meeting["rounds"]) == 0):
+        if not meeting.awaits_round:
             raise InvalidTransitionError(
-                f"meeting {meeting_id} was held (round {meeting['rounds']}) and no next round "
+                f"meeting {meeting_id} was held (round {meeting.rounds}) and no next round "
                 "is set; reschedule it for its next round, then invite, or convene a new meeting"
             )
-        people = _participants(participants)
+        people = check_participants(participants)
         if not people:
             raise ValidationError("name at least one person to invite")
         for person in people:
-            already = self._invited_as(meeting_id, person["id"])
+            already = self._invited_as(meeting_id, person.id)
             if already:
                 raise InvalidTransitionError(
-                    f"{person['id']} is already invited to meeting {meeting_id} ({already})"
+                    f"{person.id} is already invited to meeting {meeting_id} ({already})"
                 )
-        label = MEETING_FORMS[meeting["form"]][0]
-        if any(p["role"] == Role.COUNTY_REPRESENTATIVE.value for p in people):
-            if self.tier is not Tier.COMMUNITY:
-                raise InvalidTransitionError(
-                    "county departments sit at the community's deliberation council; escalate first"
-                )
-            if meeting["form"] not in COUNTY_SEAT_FORMS:
-                raise InvalidTransitionError(
-                    f"county departments are seated at a deliberation council (党群议事会), "
-                    f"not at a {meeting['form']} ({label})"
-                )
+        check_county_seats(people, self.tier, meeting.form)
         why = _require_text(reason, "the reason for inviting them")
         for person in people:
             self._record(
@@ -429,19 +401,19 @@ class Dispute(Case):
                 at,
                 reason=why,
                 meeting_id=meeting_id,
-                participant=person,
+                participant=participant_dict(person),
             )
 
     def _invited_as(self, meeting_id: str, person: str) -> str:
         """How `person` is already invited to the meeting, in words; empty if they are not."""
         meeting = self.meetings[meeting_id]
-        if any(p["id"] == person for p in meeting["participants"]):
+        if meeting.names(person):
             return "a participant"
         if person in self.parties:
             return "a party to the dispute"
         if person in self.reporter_ids:
             return "who reported the dispute"
-        if person == meeting.get("convened_by"):
+        if person == meeting.convened_by:
             return "who convened it"
         return ""
 
@@ -451,72 +423,25 @@ class Dispute(Case):
         and whoever convened it."""
         meeting = self.meetings[meeting_id]
         return {
-            *(p["id"] for p in meeting["participants"]),
+            *(p.id for p in meeting.participants),
             *self.parties,
             *self.reporter_ids,
-            str(meeting.get("convened_by", "")),
+            meeting.convened_by,
         } - {""}
 
-    def check_attendance(
-        self,
-        meeting_id: str,
-        attendees: list[str],
-        actor: Actor,
-        walk_ins: list[dict[str, str]] | None = None,
-    ) -> None:
-        """A round's attendees are people the meeting invited (see `invited`), the mediator
-        recording it, or walk-ins named with a reason, so the case file never shows someone at
-        a table nobody asked them to. An open form's attendance is not checked (`OPEN_FORMS`)."""
-        cleaned = [a.strip() for a in attendees]
-        if any(not a for a in cleaned):
-            raise ValidationError("an attendee's id is empty")
-        doubled = sorted({a for a in cleaned if cleaned.count(a) > 1})
-        if doubled:
-            raise ValidationError(f"attendees listed twice: {', '.join(doubled)}")
-        if self.meetings[meeting_id]["form"] in OPEN_FORMS:
-            return
-        allowed = self.invited(meeting_id) | {actor.id} | {w["id"] for w in walk_ins or []}
-        strangers = [a for a in cleaned if a not in allowed]
-        if strangers:
-            raise InvalidTransitionError(
-                f"{', '.join(strangers)} {'was' if len(strangers) == 1 else 'were'} not invited "
-                f"to meeting {meeting_id} (invited: {', '.join(sorted(self.invited(meeting_id)))})"
-                "; name them as walk-ins with the reason they took part, or correct the attendees"
-            )
-
-    def _walk_ins(self, meeting_id: str, raw: list[dict[str, str]]) -> list[dict[str, str]]:
-        people = _participants([{"id": w.get("id", ""), "role": w.get("role", "")} for w in raw])
-        invited = self.invited(meeting_id)
-        joining: list[dict[str, str]] = []
-        for person, w in zip(people, raw, strict=True):
-            if person["id"] in invited:
-                raise ValidationError(
-                    f"{person['id']} was invited to meeting {meeting_id}; list them among the "
-                    "attendees, not as a walk-in"
-                )
-            if person["role"] == Role.COUNTY_REPRESENTATIVE.value and (
-                self.meetings[meeting_id]["form"] not in COUNTY_SEAT_FORMS
-            ):
-                raise InvalidTransitionError(
-                    "county departments are seated at a deliberation council (党群议事会) only"
-                )
-            reason = _require_text(str(w.get("reason", "")), f"the reason {person['id']} joined")
-            joining.append({**person, "reason": reason})
-        return joining
-
-    def _check_meeting_here(self, meeting_id: str, action: str) -> dict[str, Any]:
+    def _check_meeting_here(self, meeting_id: str, action: str) -> Meeting:
         """The meeting exists, was convened at this tier and is not cancelled."""
         if meeting_id not in self.meetings:
             raise InvalidTransitionError(f"meeting {meeting_id} was not convened for this dispute")
         meeting = self.meetings[meeting_id]
-        if meeting.get("cancelled"):
+        if meeting.cancelled:
             raise InvalidTransitionError(
                 f"meeting {meeting_id} was cancelled, so it cannot {action}; convene a new one"
             )
-        if meeting["tier"] != self.tier.value:
+        if meeting.tier is not self.tier:
             raise InvalidTransitionError(
-                f"meeting {meeting_id} was convened at the {meeting['tier']} tier, so it cannot "
-                f"{action}; convene a new one at this tier"
+                f"meeting {meeting_id} was convened at the {meeting.tier.value} tier, so it "
+                f"cannot {action}; convene a new one at this tier"
             )
         return meeting
 
@@ -539,11 +464,11 @@ class Dispute(Case):
             raise ValidationError("the new time needs its timezone")
         MEETING.check(scheduled_for, at)
         where = _require_text(place, "the place")
-        same_time = datetime.fromisoformat(meeting["scheduled_for"]) == scheduled_for
-        if same_time and where == meeting["place"] and meeting.get("awaits_round", True):
+        same_time = meeting.scheduled_for == scheduled_for
+        if same_time and where == meeting.place and meeting.awaits_round:
             raise ValidationError(
-                f"meeting {meeting_id} is already set for {meeting['scheduled_for']} at "
-                f"{meeting['place']}; give a new time or place"
+                f"meeting {meeting_id} is already set for {meeting.scheduled_for.isoformat()} "
+                f"at {meeting.place}; give a new time or place"
             )
         self._record(
             self.MeetingRescheduled,
@@ -563,7 +488,7 @@ class Dispute(Case):
         self.check_mediator(actor, "cancel a meeting")
         if meeting_id not in self.meetings:
             raise InvalidTransitionError(f"meeting {meeting_id} was not convened for this dispute")
-        if self.meetings[meeting_id].get("cancelled"):
+        if self.meetings[meeting_id].cancelled:
             raise InvalidTransitionError(f"meeting {meeting_id} was already cancelled")
         self._record(
             self.MeetingCancelled,
@@ -608,7 +533,7 @@ class Dispute(Case):
         self.check_mediator(actor, "record an agreement")
         if meeting_id not in self.meetings:
             raise InvalidTransitionError(f"meeting {meeting_id} was not convened for this dispute")
-        if self.meetings[meeting_id].get("cancelled"):
+        if self.meetings[meeting_id].cancelled:
             raise InvalidTransitionError(
                 f"meeting {meeting_id} was cancelled; record the agreement at the meeting that "
                 "reached it"
@@ -616,13 +541,6 @@ class Dispute(Case):
         clean_terms = [_require_text(t, "a term", 1000) for t in terms]
         if not clean_terms:
             raise ValidationError("an agreement needs at least one term")
-        clean: list[dict[str, str]] = []
-        for c in commitments:
-            who, what, due = (str(c.get(k, "")).strip() for k in ("who", "what", "due"))
-            if not who or not what:
-                raise ValidationError("each commitment names who does what, and by when ('due')")
-            check_commitment_due(due, at)
-            clean.append({"who": who, "what": what, "due": due})
         self._record(
             self.AgreementReached,
             actor,
@@ -630,7 +548,7 @@ class Dispute(Case):
             reason="; ".join(part for part in (basis.strip(), self.tally_citation()) if part),
             meeting_id=meeting_id,
             terms=clean_terms,
-            commitments=clean,
+            commitments=check_commitments(commitments, at),
         )
 
     def record_follow_up(
@@ -641,7 +559,7 @@ class Dispute(Case):
         self.check_open("follow up a commitment")
         if not 0 <= commitment_index < len(self.commitments):
             raise ValidationError(f"there is no commitment #{commitment_index} on this dispute")
-        if self.commitments[commitment_index]["status"] not in OPEN_COMMITMENT:
+        if not self.commitments[commitment_index].is_open:
             raise InvalidTransitionError(f"commitment #{commitment_index} was already followed up")
         self._record(
             self.CommitmentFollowedUp,
@@ -652,7 +570,7 @@ class Dispute(Case):
             note=_require_text(note, "the follow-up note"),
         )
         if not kept and self.status in (Status.AGREED, Status.RESOLVED, Status.CONFIRMED):
-            what = self.commitments[commitment_index]["what"]
+            what = self.commitments[commitment_index].what
             self._reopen(actor, at, f"commitment broken: {what}")
 
     def check_back_commitments(self, actor: Actor, at: datetime) -> list[int]:
@@ -662,14 +580,14 @@ class Dispute(Case):
         self.check_open("check back its commitments")
         fell_due: list[int] = []
         for index, c in enumerate(self.commitments):
-            if c["status"] == "pending" and commitment_due_at(c["due"]) <= at:
+            if c.falls_due_by(at):
                 self._record(
                     self.CommitmentFellDue,
                     actor,
                     at,
-                    reason=f"{c['who']} was to {c['what']} by {c['due']}; check it back",
+                    reason=f"{c.who} was to {c.what} by {c.due}; check it back",
                     commitment_index=index,
-                    due=c["due"],
+                    due=c.due,
                 )
                 fell_due.append(index)
         return fell_due
@@ -727,13 +645,13 @@ class Dispute(Case):
         self.escalate(actor, at, f"{stated}: {said}" if said else stated)
 
     @property
-    def lead_mediator(self) -> dict[str, str] | None:
-        """Who leads the dispute at its current tier (`id`, `role`, `named_by`, `since`), or
-        None: nobody took it, or its lead was at a tier it has since climbed from."""
+    def lead_mediator(self) -> Lead | None:
+        """Who leads the dispute at its current tier, or None: nobody took it, or its lead was
+        at a tier it has since climbed from."""
         lead = self.lead
-        if lead is None or lead["tier"] != self.tier.value:
+        if lead is None or not lead.leads_at(self.tier):
             return None
-        return dict(lead)
+        return lead
 
     def name_lead_mediator(self, actor: Actor, at: datetime, lead: Actor, reason: str) -> None:
         """Make `lead` the one who answers for the dispute at its tier, so a dispute with no
@@ -751,11 +669,11 @@ class Dispute(Case):
                     f"{lead.role.value}"
                 )
             self.check_mediator(actor, "lead its mediation")
-            if current is not None and current["id"] != actor.id and actor.role is not head:
+            if current is not None and current.id != actor.id and actor.role is not head:
                 raise InvalidTransitionError(
-                    f"{current['id']} ({current['role']}) leads dispute {self.id} at the "
-                    f"{self.tier.value} since {current['since']}; the {head.value} ({head.label}) "
-                    "can name another lead"
+                    f"{current.id} ({current.role.value}) leads dispute {self.id} at the "
+                    f"{self.tier.value} since {current.since.isoformat()}; the {head.value} "
+                    f"({head.label}) can name another lead"
                 )
         else:
             if actor.role is not head:
@@ -769,10 +687,10 @@ class Dispute(Case):
                     f"a {lead.role.value} does not mediate at the {self.tier.value} tier, so "
                     f"cannot lead a dispute there; who does: {who}"
                 )
-        if current is not None and current["id"] == lead.id:
+        if current is not None and current.id == lead.id:
             raise InvalidTransitionError(
                 f"{lead.id} already leads dispute {self.id} at the {self.tier.value} "
-                f"(since {current['since']})"
+                f"(since {current.since.isoformat()})"
             )
         self._record(
             self.LeadMediatorNamed,
@@ -783,14 +701,14 @@ class Dispute(Case):
             lead_role=lead.role.value,
         )
 
+    @property
+    def last_tally(self) -> dict[str, int]:
+        """The counts of the latest tallied round (empty if no round was tallied)."""
+        return self.last_tallied.counts if self.last_tallied else {}
+
     def tally_citation(self) -> str:
-        """ "tally of round 3 of meeting m1: site A 41, site B 37" for the latest tallied round."""
-        if self.last_tally_round is None:
-            return ""
-        meeting_id, round_no = self.last_tally_round
-        counts = sorted(self.last_tally.items(), key=lambda kv: (-kv[1], kv[0]))
-        shown = ", ".join(f"{option} {count}" for option, count in counts)
-        return f"tally of round {round_no} of meeting {meeting_id}: {shown}"
+        """The latest tallied round's citation (see `Round.citation`), or empty."""
+        return self.last_tallied.citation() if self.last_tallied else ""
 
     def check_mediator(self, actor: Actor, action: str) -> None:
         """Each tier has its own people: see `CONVENERS`."""
@@ -813,7 +731,7 @@ class Dispute(Case):
         dispute: so the file stays open until each has been checked back. Numbered as
         `record_follow_up` takes them (from 0)."""
         super().check_closable(at)
-        waiting = [i for i, c in enumerate(self.commitments) if c["status"] in OPEN_COMMITMENT]
+        waiting = [i for i, c in enumerate(self.commitments) if c.is_open]
         if waiting:
             raise InvalidTransitionError(
                 f"dispute {self.id} has commitments not yet checked back "
@@ -842,12 +760,12 @@ class Dispute(Case):
         return {
             "category": self.category,
             "parties": list(self.parties),
-            "lead_mediator": self.lead_mediator,
-            "meetings": {k: dict(v) for k, v in self.meetings.items()},
+            "lead_mediator": self.lead_mediator.as_dict() if self.lead_mediator else None,
+            "meetings": {k: v.as_dict() for k, v in self.meetings.items()},
             "rounds_held": self.rounds_held,
             "failed_rounds_at_tier": self.failed_rounds_at_tier,
             "last_tally": dict(self.last_tally),
             "tally_citation": self.tally_citation(),
             "terms": list(self.terms),
-            "commitments": [dict(c) for c in self.commitments],
+            "commitments": [c.as_dict() for c in self.commitments],
         }

@@ -14,11 +14,12 @@ from typing import Any
 
 from casework.domain.actors import Actor, Role, check_may
 from casework.domain.case import Case, Status, _require_text
-from casework.domain.errors import InvalidTransitionError, NotPermittedError, ValidationError
+from casework.domain.errors import InvalidTransitionError, ValidationError
 from casework.domain.ladder import FAILED_ROUNDS_BEFORE_ESCALATION
 from casework.domain.mediation_checks import (
     check_commitments,
 )
+from casework.domain.mediation_lead import LeadCommands
 from casework.domain.mediation_meetings import MeetingCommands
 from casework.domain.mediation_records import (
     Commitment,
@@ -28,17 +29,15 @@ from casework.domain.mediation_records import (
     participant_of,
 )
 from casework.domain.mediation_rules import (
-    CONVENERS,
     DISPUTE_CATEGORIES,
     ESCALATION_GROUNDS,
     MATTERS,
-    TIER_HEADS,
     starting_tier,
 )
 from casework.domain.places import Address, Tier
 
 
-class Dispute(MeetingCommands, Case):
+class Dispute(LeadCommands, MeetingCommands, Case):
     KIND = "dispute"
 
     @dataclass(frozen=True)
@@ -48,6 +47,7 @@ class Dispute(MeetingCommands, Case):
 
         def apply_to(self, case: Any) -> None:
             super().apply_to(case)
+            assert isinstance(case, Dispute)
             case.category = self.category
             case.parties = list(self.parties)
 
@@ -60,6 +60,7 @@ class Dispute(MeetingCommands, Case):
         participants: list[dict[str, str]]
 
         def apply_to(self, case: Any) -> None:
+            assert isinstance(case, Dispute)
             case.status = Status.IN_MEDIATION
             case.meetings[self.meeting_id] = Meeting(
                 form=self.form,
@@ -79,6 +80,7 @@ class Dispute(MeetingCommands, Case):
         participant: dict[str, str]
 
         def apply_to(self, case: Any) -> None:
+            assert isinstance(case, Dispute)
             meeting = case.meetings[self.meeting_id]
             case.meetings[self.meeting_id] = meeting.joined_by(participant_of(self.participant))
 
@@ -91,6 +93,7 @@ class Dispute(MeetingCommands, Case):
         participant: dict[str, str]
 
         def apply_to(self, case: Any) -> None:
+            assert isinstance(case, Dispute)
             meeting = case.meetings[self.meeting_id]
             case.meetings[self.meeting_id] = meeting.joined_by(participant_of(self.participant))
 
@@ -103,6 +106,7 @@ class Dispute(MeetingCommands, Case):
         place: str
 
         def apply_to(self, case: Any) -> None:
+            assert isinstance(case, Dispute)
             meeting = case.meetings[self.meeting_id]
             case.meetings[self.meeting_id] = meeting.rescheduled(self.scheduled_for, self.place)
 
@@ -113,6 +117,7 @@ class Dispute(MeetingCommands, Case):
         meeting_id: str
 
         def apply_to(self, case: Any) -> None:
+            assert isinstance(case, Dispute)
             case.meetings[self.meeting_id] = case.meetings[self.meeting_id].called_off()
 
     @dataclass(frozen=True)
@@ -129,6 +134,7 @@ class Dispute(MeetingCommands, Case):
         outcome: str
 
         def apply_to(self, case: Any) -> None:
+            assert isinstance(case, Dispute)
             meeting = case.meetings[self.meeting_id]
             case.meetings[self.meeting_id] = meeting.after_round(self.round_no)
             case.rounds_held += 1
@@ -140,6 +146,7 @@ class Dispute(MeetingCommands, Case):
         meeting_id: str
 
         def apply_to(self, case: Any) -> None:
+            assert isinstance(case, Dispute)
             case.failed_rounds_at_tier += 1
 
     @dataclass(frozen=True)
@@ -151,6 +158,7 @@ class Dispute(MeetingCommands, Case):
         commitments: list[dict[str, str]]
 
         def apply_to(self, case: Any) -> None:
+            assert isinstance(case, Dispute)
             case.status = Status.AGREED
             case.terms = list(self.terms)
             case.commitments = [
@@ -165,6 +173,7 @@ class Dispute(MeetingCommands, Case):
         note: str
 
         def apply_to(self, case: Any) -> None:
+            assert isinstance(case, Dispute)
             promised = case.commitments[self.commitment_index]
             case.commitments[self.commitment_index] = promised.followed_up(self.kept)
 
@@ -176,6 +185,7 @@ class Dispute(MeetingCommands, Case):
         due: str
 
         def apply_to(self, case: Any) -> None:
+            assert isinstance(case, Dispute)
             promised = case.commitments[self.commitment_index]
             case.commitments[self.commitment_index] = promised.fallen_due()
 
@@ -189,6 +199,7 @@ class Dispute(MeetingCommands, Case):
         lead_role: str
 
         def apply_to(self, case: Any) -> None:
+            assert isinstance(case, Dispute)
             case.lead = Lead(
                 id=self.lead_id,
                 role=Role(self.lead_role),
@@ -385,63 +396,6 @@ class Dispute(MeetingCommands, Case):
         else:
             raise ValidationError(f"grounds must be one of {', '.join(ESCALATION_GROUNDS)}")
         self.escalate(actor, at, f"{stated}: {said}" if said else stated)
-
-    @property
-    def lead_mediator(self) -> Lead | None:
-        """Who leads the dispute at its current tier, or None: nobody took it, or its lead was
-        at a tier it has since climbed from."""
-        lead = self.lead
-        if lead is None or not lead.leads_at(self.tier):
-            return None
-        return lead
-
-    def name_lead_mediator(self, actor: Actor, at: datetime, lead: Actor, reason: str) -> None:
-        """Make `lead` the one who answers for the dispute at its tier, so a dispute with no
-        meeting yet is still on someone's own list. A mediator of the tier (`CONVENERS`) takes it
-        themself (`lead` is the actor), unless a colleague leads it already; the tier's head
-        (`TIER_HEADS`) names any of them, a colleague's lead included. Either way with a reason."""
-        check_may(actor, "convene_mediation")
-        self.check_unsettled("take a lead mediator")
-        head = TIER_HEADS[self.tier]
-        current = self.lead_mediator
-        if lead.id == actor.id:
-            if lead.role is not actor.role:
-                raise ValidationError(
-                    f"{actor.id} acts as a {actor.role.value}, so leads as one, not as a "
-                    f"{lead.role.value}"
-                )
-            self.check_mediator(actor, "lead its mediation")
-            if current is not None and current.id != actor.id and actor.role is not head:
-                raise InvalidTransitionError(
-                    f"{current.id} ({current.role.value}) leads dispute {self.id} at the "
-                    f"{self.tier.value} since {current.since.isoformat()}; the {head.value} "
-                    f"({head.label}) can name another lead"
-                )
-        else:
-            if actor.role is not head:
-                raise NotPermittedError(
-                    f"only the {head.value} ({head.label}) names who leads a dispute at the "
-                    f"{self.tier.value}; a {actor.role.value} may take the lead themself"
-                )
-            if lead.role not in CONVENERS[self.tier]:
-                who = ", ".join(sorted(r.value for r in CONVENERS[self.tier]))
-                raise InvalidTransitionError(
-                    f"a {lead.role.value} does not mediate at the {self.tier.value} tier, so "
-                    f"cannot lead a dispute there; who does: {who}"
-                )
-        if current is not None and current.id == lead.id:
-            raise InvalidTransitionError(
-                f"{lead.id} already leads dispute {self.id} at the {self.tier.value} "
-                f"(since {current.since.isoformat()})"
-            )
-        self._record(
-            self.LeadMediatorNamed,
-            actor,
-            at,
-            reason=_require_text(reason, "the reason for this lead"),
-            lead_id=lead.id,
-            lead_role=lead.role.value,
-        )
 
     @property
     def last_tally(self) -> dict[str, int]:

@@ -67,13 +67,9 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def play(config: StackConfig, progress: Progress) -> int:
     """Up, the stories, the case files, the measures, down; the exit status."""
-    from casework_stack.stories import (
-        STORIES,
-        Scene,
-        print_measures,
-        show_case,
-        wait_read_models,
-    )
+    from casework_stack.case_files import print_measures, show_case, wait_read_models
+    from casework_stack.scene import Scene
+    from casework_stack.stories import STORIES
 
     began = time.monotonic()
     stack = Stack(config, on_step=progress.step)

@@ -8,10 +8,13 @@ services' HTTP APIs. A story never calls a teller, so every telling is of the sa
 
 from __future__ import annotations
 
-from casework.stories import leak, main_road, volunteer_repair
+from casework.stories import charging_sheds, leak, main_road, parking, volunteer_repair
 from casework.stories.steps import Story
 
 IN_PROCESS_DEMO: tuple[Story, ...] = (leak.STORY, main_road.STORY, volunteer_repair.STORY)
 """The stories `casework demo --in-process` tells, in this order, as (a), (b), (c)."""
 
-__all__ = ["IN_PROCESS_DEMO", "Story"]
+EVERY_STORY: tuple[Story, ...] = (*IN_PROCESS_DEMO, parking.STORY, charging_sheds.STORY)
+"""Every story here; `casework demo` over the services tells parking and charging sheds too."""
+
+__all__ = ["EVERY_STORY", "IN_PROCESS_DEMO", "Story"]

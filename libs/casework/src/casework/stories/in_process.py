@@ -141,6 +141,20 @@ class InProcess:
                 )
             case s.FollowUp():
                 app.record_follow_up(case, step.who, step.index, step.kept, step.note)
+            case s.AwaitWorklist():
+                pass  # no worklist in process: the case is on the record already
+            case s.TakeLead():
+                app.name_lead_mediator(case, step.who, step.who, step.why)
+            case s.Invite():
+                app.invite_participants(
+                    case,
+                    step.who,
+                    told.meetings[step.meeting],
+                    [{"id": seat.id, "role": seat.role} for seat in step.seats],
+                    step.why,
+                )
+            case s.EscalateOnGrounds():
+                app.escalate_dispute(case, step.who, step.grounds, step.why, step.matter)
             case _:
                 raise TypeError(f"the in-process teller has no means for {step!r}")
 

@@ -9,6 +9,7 @@ are the command's, so that a teller maps each step to one call of its own medium
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -258,6 +259,45 @@ class Agree:
 
 
 @dataclass(frozen=True)
+class AwaitWorklist:
+    """The dispute reaches `who`'s worklist: mediation's own read model, fed over NATS, so a
+    teller on the services waits for it; in process the case is on the record already and
+    there is no worklist to wait for, so that teller lets the step pass."""
+
+    case: str
+    who: Actor
+
+
+@dataclass(frozen=True)
+class TakeLead:
+    """`who` answers for the dispute at its tier from now (until it climbs)."""
+
+    case: str
+    who: Actor
+    why: str
+
+
+@dataclass(frozen=True)
+class Invite:
+    case: str
+    meeting: str
+    who: Actor
+    seats: tuple[Seat, ...]
+    why: str
+
+
+@dataclass(frozen=True)
+class EscalateOnGrounds:
+    """Up one rung on grounds the case file bears out (mediation's escalation)."""
+
+    case: str
+    who: Actor
+    grounds: str
+    why: str
+    matter: str | None = None
+
+
+@dataclass(frozen=True)
 class FollowUp:
     case: str
     who: Actor
@@ -293,13 +333,21 @@ Step = (
     | HoldRound
     | Agree
     | FollowUp
+    | AwaitWorklist
+    | TakeLead
+    | Invite
+    | EscalateOnGrounds
 )
 
 
 @dataclass(frozen=True)
 class Story:
-    """One story of the article: its title, its steps, and the cases it shows at the end."""
+    """One story of the article: its title, its steps, and the cases it shows at the end.
+
+    `places` says where each person answers (an address prefix, by actor id): the services
+    scope a person's token to it; the library's commands do not need it."""
 
     title: str
     steps: tuple[Step, ...]
     shows: tuple[str, ...]
+    places: Mapping[str, str] = field(default_factory=dict)

@@ -1,0 +1,144 @@
+"""The HTTP teller: a story of `casework.stories`, told to the running services by its people.
+
+Each step becomes the request its person makes of the service that owns it (a report to the
+intake, a meeting or a round to mediation), narrated as `Mediation` narrates it; what a service
+does by itself on the events it hears over NATS (`AwaitWorklist`) is waited for, never done
+for it. The services keep real time, so the story's own clock (`At`, `After`) is kept only to
+turn its dates into the same distances from now: a meeting the story holds a day after the
+report is convened for a day from now, a commitment due in a week is due a week from today.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from casework.domain.actors import Actor
+from casework.stories import steps as s
+
+from casework_stack.client import Person, StepFailedError
+from casework_stack.scene import Mediation, Scene, due_in
+
+
+class HttpTeller:
+    """One story told in one scene: the ids the services gave its cases and meetings."""
+
+    def __init__(self, scene: Scene, story: s.Story) -> None:
+        self.scene, self.story = scene, story
+        self.mediation = Mediation(scene)
+        self.clock: datetime | None = None
+        self.cases: dict[str, str] = {}
+        self.kinds: dict[str, str] = {}
+        self.meetings: dict[str, str] = {}
+        self.confirmed: set[str] = set()
+
+    def tell(self) -> list[str]:
+        for step in self.story.steps:
+            self.do(step)
+        return [self.cases[label] for label in self.story.shows]
+
+    def person(self, actor: Actor) -> Person:
+        return self.scene.person(actor.id, actor.role.value, self.story.places.get(actor.id))
+
+    def from_now(self, when: datetime) -> str:
+        """`when`, as far from now as it is from the story's clock."""
+        ahead = when - self.clock if self.clock is not None else timedelta(0)
+        return (datetime.now(UTC) + ahead).astimezone(when.tzinfo).isoformat()
+
+    def due_from_today(self, due: str) -> str:
+        today = self.clock.date() if self.clock is not None else date.fromisoformat(due)
+        return due_in((date.fromisoformat(due) - today).days)
+
+    def do(self, step: s.Step) -> None:
+        match step:
+            case s.At(when):
+                self.clock = when
+            case s.After(delta):
+                self.clock = self.clock + delta if self.clock is not None else None
+            case s.ReportDispute():
+                body = {
+                    "kind": "dispute",
+                    "category": step.category,
+                    "address": step.address,
+                    "description": step.description,
+                    "parties": list(step.parties),
+                    "channel": step.channel,
+                }
+                self.cases[step.case] = self.scene.report(self.person(step.who), body)
+                self.kinds[step.case] = "dispute"
+            case _:
+                self.act(step, self.case_of(step))
+
+    def case_of(self, step: s.Step) -> str:
+        label = getattr(step, "case", None)
+        if label not in self.cases:
+            raise StepFailedError(f"{type(step).__name__} names case {label!r}, not opened")
+        return self.cases[label]
+
+    def act(self, step: s.Step, case: str) -> None:
+        """A step on a case the story has opened: the request of the service that owns it."""
+        mediation, api = self.mediation, self.scene.api
+        match step:
+            case s.AwaitWorklist():
+                mediation.wait_on_worklist(self.person(step.who), case)
+            case s.Convene():
+                self.meetings[step.meeting] = mediation.convene(
+                    self.person(step.who),
+                    case,
+                    step.form,
+                    step.place,
+                    [(seat.id, seat.role) for seat in step.seats],
+                    scheduled_for=self.from_now(step.scheduled_for),
+                )
+            case s.HoldRound():
+                record = {
+                    "attendees": list(step.attendees),
+                    "positions": dict(step.positions),
+                    "proposals": list(step.proposals),
+                    "options": list(step.options),
+                    "tally": dict(step.tally),
+                    "note": step.note,
+                }
+                mediation.round(
+                    self.person(step.who),
+                    case,
+                    self.meetings[step.meeting],
+                    step.outcome,
+                    **{k: v for k, v in record.items() if v},
+                )
+            case s.Agree():
+                mediation.agree(
+                    self.person(step.who),
+                    case,
+                    self.meetings[step.meeting],
+                    list(step.terms),
+                    [
+                        {"who": c.who, "what": c.what, "due": self.due_from_today(c.due)}
+                        for c in step.commitments
+                    ],
+                    step.basis,
+                )
+            case s.TakeLead():
+                mediation.take_lead(self.person(step.who), case, step.why)
+            case s.Invite():
+                seats: list[Person | tuple[str, str]] = [(t.id, t.role) for t in step.seats]
+                mediation.invite(
+                    self.person(step.who), self.meetings[step.meeting], seats, step.why
+                )
+            case s.EscalateOnGrounds():
+                mediation.escalate(self.person(step.who), case, step.grounds, step.why, step.matter)
+            case s.FollowUp():
+                mediation.follow_up(self.person(step.who), case, step.index, step.kept, step.note)
+            case s.Resolve() if self.kinds.get(step.case) == "dispute":
+                mediation.resolve(self.person(step.who), case, step.summary)
+            case s.Confirm():
+                api.post("intake", f"/cases/{case}/confirmation", self.person(step.who))
+                self.confirmed.add(step.case)
+            case s.Rate():
+                who = self.person(step.who)
+                body = {"score": step.score, "comment": step.comment}
+                api.post("intake", f"/cases/{case}/rating", who, body)
+                what = "settlement" if self.kinds.get(step.case) == "dispute" else "work"
+                confirms = f"confirms the {what} and " if step.case in self.confirmed else ""
+                self.scene.say(f"{who} → intake: {confirms}rates it {step.score}")
+            case _:
+                raise StepFailedError(f"the HTTP teller has no means yet for {step!r}")

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from casework.stories import charging_sheds, parking
+from casework.stories import charging_sheds, main_road, parking
 from casework.stories import steps as library
 
 from casework_stack.scene import (
-    COMMUNITY,
     JIATING,
-    WANXIN,
     Dispatch,
     Mediation,
     Scene,
@@ -179,169 +177,6 @@ def volunteer_repair_story(scene: Scene) -> list[str]:
     return [case]
 
 
-# ------------------------------------------------------------------ (d) the main road
-
-
-def gate_story(scene: Scene) -> list[str]:
-    """万鑫国际: the main road blocked by parked cars; the county decides the south gate."""
-    resident = scene.person("resident-wanxin-b12-0302", "resident")
-    secretary = scene.person("party-secretary-wanxin", "party_secretary", WANXIN)
-    committee = scene.person("owners-committee-wanxin", "owners_committee_member", WANXIN)
-    manager = scene.person("property-manager-wanxin", "property_manager", WANXIN)
-    officer = scene.person("community-officer-jiayu-xx", "community_officer", COMMUNITY)
-    leader = scene.person("building-leader-b12", "building_leader", f"{WANXIN}/b12")
-    county = [
-        ("housing-bureau", "county_department_rep"),
-        ("fire-brigade", "county_department_rep"),
-        ("development-reform-bureau", "county_department_rep"),
-    ]
-    mediation = Mediation(scene)
-    case = scene.report(
-        resident,
-        {
-            "kind": "dispute",
-            "category": "road_and_gates",
-            "address": WANXIN,
-            "description": "主干道停满了车，擦车擦人，邻里天天吵 — cars parked along the "
-            "main road block it; cars get scraped, a child was grazed, neighbours quarrel",
-            "parties": ["residents parking on the main road", "residents driving through"],
-            "channel": "walk_in",
-        },
-    )
-    mediation.wait_on_worklist(secretary, case)
-    mediation.take_lead(
-        secretary, case, "the main road is the compound's to keep clear; I chair the committee"
-    )
-    talk = mediation.convene(
-        secretary,
-        case,
-        "residents_talk_meeting",
-        "Wanxin International clubhouse",
-        [secretary, committee, manager, resident],
-    )
-    mediation.invite(
-        secretary,
-        talk,
-        [leader],
-        "the cars park outside building 12; its building leader knows the drivers",
-    )
-    mediation.round(
-        secretary,
-        case,
-        talk,
-        "failed",
-        attendees=[
-            secretary.actor_id,
-            committee.actor_id,
-            manager.actor_id,
-            resident.actor_id,
-            leader.actor_id,
-        ],
-        positions={
-            "drivers parking on the road": "not enough spaces",
-            "drivers passing through": "the road must be kept clear",
-        },
-        proposals=["ban parking on the main road", "change how the gates are used"],
-        note="no agreement: changing the gates needs the county",
-    )
-    mediation.escalate(
-        secretary,
-        case,
-        "outside_powers",
-        "the gates and the fire lane are beyond the compound's powers",
-        "gates_and_traffic",
-    )
-    mediation.take_lead(
-        officer, case, "the gates are the community's to decide; I chair the council"
-    )
-    council = mediation.convene(
-        officer,
-        case,
-        "deliberation_council",
-        "community service centre",
-        [officer, secretary, committee, manager, *county],
-        days=3,
-    )
-    options = ["south gate entry-only", "keep every gate two-way"]
-    mediation.round(
-        officer,
-        case,
-        council,
-        "progress",
-        attendees=[
-            officer.actor_id,
-            secretary.actor_id,
-            committee.actor_id,
-            manager.actor_id,
-            *(c[0] for c in county),
-        ],
-        positions={
-            "housing-bureau": "an entry-only gate needs no building works",
-            "fire-brigade": "the main road is a fire lane and must stay clear",
-            "development-reform-bureau": "no funds to widen the road this year",
-        },
-        proposals=["south gate entry-only; everyone leaves by the east and west gates"],
-        note="ask the residents before deciding",
-    )
-    survey = mediation.convene(
-        officer,
-        case,
-        "opinion_collection",
-        "door to door and the owners' WeChat group",
-        [officer, committee],
-        days=4,
-    )
-    mediation.round(
-        officer,
-        case,
-        survey,
-        "progress",
-        attendees=[officer.actor_id, committee.actor_id],
-        options=options,
-        tally={options[0]: 1093, options[1]: 187},
-        note="opinions from 1,280 of 1,650 households",
-    )
-    mediation.round(
-        officer,
-        case,
-        council,
-        "agreed",
-        attendees=[
-            officer.actor_id,
-            secretary.actor_id,
-            committee.actor_id,
-            manager.actor_id,
-            *(c[0] for c in county),
-        ],
-        note="the council decides for the south gate entry-only",
-    )
-    mediation.agree(
-        officer,
-        case,
-        council,
-        [
-            "the south gate, by the bus stop and Nanjia middle school, is entry-only",
-            "everyone leaves by the east and west gates",
-            "no parking on the main road: it is kept clear as a fire lane",
-        ],
-        [
-            {"who": "housing-bureau", "what": "approve the new traffic plan", "due": due_in(5)},
-            {
-                "who": manager.actor_id,
-                "what": "fit an entry-only barrier and signs",
-                "due": due_in(9),
-            },
-        ],
-        "opinion collection: 1,093 households for, 187 against",
-    )
-    mediation.follow_up(officer, case, 0, True, "traffic plan approved")
-    mediation.follow_up(officer, case, 1, True, "barrier and signs in place")
-    mediation.resolve(
-        officer, case, "south gate entry-only; exits by the east and west gates; main road clear"
-    )
-    return [case]
-
-
 def told(story: library.Story) -> Callable[[Scene], list[str]]:
     """A story of `casework.stories`, told to the services by the HTTP teller."""
     return lambda scene: HttpTeller(scene, story).tell()
@@ -361,11 +196,6 @@ STORIES: tuple[Story, ...] = (
         volunteer_repair_story,
     ),
     Story("c", parking.STORY.title, ("intake", "mediation"), told(parking.STORY)),
-    Story(
-        "d",
-        "the blocked main road and the south gate (主干道拥堵·南门只进不出)",
-        ("intake", "mediation"),
-        gate_story,
-    ),
+    Story("d", main_road.STORY.title, ("intake", "mediation"), told(main_road.STORY)),
     Story("e", charging_sheds.STORY.title, ("intake", "mediation"), told(charging_sheds.STORY)),
 )

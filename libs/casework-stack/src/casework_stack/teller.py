@@ -29,12 +29,24 @@ class HttpTeller:
         self.cases: dict[str, str] = {}
         self.kinds: dict[str, str] = {}
         self.meetings: dict[str, str] = {}
-        self.confirmed: set[str] = set()
+        self.confirming: tuple[Person, str] | None = None
 
     def tell(self) -> list[str]:
         for step in self.story.steps:
+            if self.confirming is not None and not isinstance(step, s.Rate):
+                self.say_confirmed()
             self.do(step)
+        if self.confirming is not None:
+            self.say_confirmed()
         return [self.cases[label] for label in self.story.shows]
+
+    def say_confirmed(self, rating: int | None = None) -> None:
+        """A confirmation is said in one line with the rating that follows it, if one does."""
+        assert self.confirming is not None
+        who, what = self.confirming
+        self.confirming = None
+        rated = f" and rates it {rating}" if rating is not None else ""
+        self.scene.say(f"{who} → intake: confirms the {what}{rated}")
 
     def person(self, actor: Actor) -> Person:
         return self.scene.person(actor.id, actor.role.value, self.story.places.get(actor.id))
@@ -131,14 +143,25 @@ class HttpTeller:
             case s.Resolve() if self.kinds.get(step.case) == "dispute":
                 mediation.resolve(self.person(step.who), case, step.summary)
             case s.Confirm():
-                api.post("intake", f"/cases/{case}/confirmation", self.person(step.who))
-                self.confirmed.add(step.case)
+                who = self.person(step.who)
+                api.post("intake", f"/cases/{case}/confirmation", who)
+                what = "settlement" if self.kinds.get(step.case) == "dispute" else "work"
+                self.confirming = (who, what)
             case s.Rate():
                 who = self.person(step.who)
                 body = {"score": step.score, "comment": step.comment}
                 api.post("intake", f"/cases/{case}/rating", who, body)
-                what = "settlement" if self.kinds.get(step.case) == "dispute" else "work"
-                confirms = f"confirms the {what} and " if step.case in self.confirmed else ""
-                self.scene.say(f"{who} → intake: {confirms}rates it {step.score}")
+                if self.confirming is not None:
+                    self.say_confirmed(step.score)
+                else:
+                    self.scene.say(f"{who} → intake: rates it {step.score}")
+            case s.ReturnVisit():
+                who = self.person(step.who)
+                api.post("intake", f"/cases/{case}/return-visits", who, {"note": step.note})
+                self.scene.say(f"{who} → intake: return visit recorded")
+            case s.Close():
+                who = self.person(step.who)
+                api.post("intake", f"/cases/{case}/closure", who, {"reason": step.why})
+                self.scene.say(f"{who} → intake: closes the case file (结案)")
             case _:
                 raise StepFailedError(f"the HTTP teller has no means yet for {step!r}")

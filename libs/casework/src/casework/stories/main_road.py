@@ -1,7 +1,8 @@
-"""(主干道拥堵·南门只进不出) 万鑫国际: the main road blocked by parked cars. The residents' talk
-in the compound fails, the case climbs to the community, and a deliberation council with the
-county's housing bureau, fire brigade and DRC decides, after asking the households, that the
-south gate is entry-only (大事不出社区)."""
+"""(主干道拥堵·南门只进不出) 万鑫国际: the main road blocked by parked cars. The party secretary
+takes the lead in the compound and asks building 12's leader to the residents' talk; the talk
+fails, the case climbs to the community on the grounds that the gates are outside the
+compound's powers, and a deliberation council with the county's housing bureau, fire brigade
+and DRC decides, after asking the households, that the south gate is entry-only (大事不出社区)."""
 
 from __future__ import annotations
 
@@ -9,21 +10,23 @@ from datetime import datetime
 
 from casework.domain.actors import Actor, Role
 from casework.stories.steps import (
-    Acknowledge,
     Agree,
     At,
+    AwaitWorklist,
     Close,
     Commitment,
     Confirm,
     Convene,
-    Escalate,
+    EscalateOnGrounds,
     FollowUp,
     HoldRound,
+    Invite,
     ReportDispute,
     Resolve,
     ReturnVisit,
     Seat,
     Story,
+    TakeLead,
 )
 from casework.stories.when import CHINA, hours, minutes
 
@@ -32,6 +35,8 @@ SECRETARY = Actor("party-secretary-wanxin", Role.PARTY_SECRETARY)
 COMMITTEE = Actor("owners-committee-wanxin", Role.OWNERS_COMMITTEE)
 MANAGER = Actor("property-manager-wanxin", Role.PROPERTY_MANAGER)
 OFFICER = Actor("community-officer-jiayu-xx", Role.COMMUNITY_OFFICER)
+LEADER = Actor("building-leader-b12", Role.BUILDING_LEADER)
+WANXIN = "jiayu-xx/wanxin-intl"
 HOUSING, FIRE, DRC = "housing-bureau", "fire-brigade", "development-reform-bureau"
 COUNTY = tuple(Seat(d, "county_department_rep") for d in (HOUSING, FIRE, DRC))
 COUNCIL = (OFFICER.id, SECRETARY.id, COMMITTEE.id, MANAGER.id, HOUSING, FIRE, DRC)
@@ -58,8 +63,13 @@ STORY = Story(
             ("residents parking on the main road", "residents driving through"),
             channel="walk_in",
         ),
+        AwaitWorklist("road", SECRETARY),
         hours(1),
-        Acknowledge("road", SECRETARY, "party branch, owners' committee and property take it up"),
+        TakeLead(
+            "road",
+            SECRETARY,
+            "the main road is the compound's to keep clear; I chair the committee",
+        ),
         minutes(5),
         Convene(
             "road",
@@ -70,12 +80,20 @@ STORY = Story(
             "Wanxin International clubhouse",
             seats(SECRETARY, COMMITTEE, MANAGER, RESIDENT),
         ),
+        minutes(5),
+        Invite(
+            "road",
+            "talk",
+            SECRETARY,
+            (Seat.of(LEADER),),
+            "the cars park outside building 12; its building leader knows the drivers",
+        ),
         At(TALK_AT),
         HoldRound(
             "road",
             "talk",
             SECRETARY,
-            (SECRETARY.id, COMMITTEE.id, MANAGER.id, RESIDENT.id, "42 residents"),
+            (SECRETARY.id, COMMITTEE.id, MANAGER.id, RESIDENT.id, LEADER.id),
             "failed",
             positions={
                 "drivers parking on the road": "there are not enough spaces; nowhere else to park",
@@ -86,13 +104,17 @@ STORY = Story(
             "the gates needs the county",
         ),
         At(datetime(2021, 3, 19, 9, 0, tzinfo=CHINA)),
-        Escalate(
+        EscalateOnGrounds(
             "road",
             SECRETARY,
+            "outside_powers",
             "the gates and the fire lane are beyond the compound's powers; county departments "
             "needed",
+            "gates_and_traffic",
         ),
-        hours(2),
+        hours(1),
+        TakeLead("road", OFFICER, "the gates are the community's to decide; I chair the council"),
+        hours(1),
         Convene(
             "road",
             "council",
@@ -192,4 +214,11 @@ STORY = Story(
         Close("road", OFFICER),
     ),
     shows=("road",),
+    places={
+        SECRETARY.id: WANXIN,
+        COMMITTEE.id: WANXIN,
+        MANAGER.id: WANXIN,
+        OFFICER.id: "jiayu-xx",
+        LEADER.id: f"{WANXIN}/b12",
+    },
 )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from casework.stories import charging_sheds, main_road, parking
+from casework.stories import charging_sheds, main_road, parking, volunteer_repair
 from casework.stories import steps as library
 
 from casework_stack.scene import (
@@ -138,45 +138,6 @@ def leak_story(scene: Scene) -> list[str]:
     return [leak, dispute]
 
 
-# ------------------------------------------------------------------ (b) the volunteer repair
-
-
-def volunteer_repair_story(scene: Scene) -> list[str]:
-    """嘉庭 building 5: a water heater fixed by a party-member volunteer (群众点单、物业接单)."""
-    resident = scene.person("resident-b5-0201", "resident")
-    manager = scene.person("property-manager-jiating", "property_manager", JIATING)
-    staff = scene.person("property-staff-liu", "property_staff", JIATING)
-    volunteer = scene.person("volunteer-chen", "volunteer", f"{JIATING}/b5")
-    dispatch = Dispatch(scene)
-    dispatch.put_on_roster(manager, volunteer, ["appliances", "electrical"], [f"{JIATING}/b5"])
-    case = scene.report(
-        resident,
-        {
-            "kind": "repair",
-            "category": "appliance",
-            "address": f"{JIATING}/b5/0201",
-            "description": "热水器显示E4，没有热水 — the water heater shows error E4 "
-            "and gives no hot water",
-            "channel": "wechat",
-        },
-    )
-    dispatch.wait_assigned(case)
-    dispatch.task(volunteer, case, "accept")
-    dispatch.task(volunteer, case, "start")
-    dispatch.task(
-        volunteer,
-        case,
-        "finish",
-        {"summary": "cleaned the clogged igniter, replaced a worn valve seal; hot water again"},
-    )
-    scene.wait_case(case, lambda c: c["status"] == "resolved", "dispatch settles the done work")
-    scene.say("dispatch (on WorkDone) settles the repair for the resident to confirm")
-    resident_closes_the_loop(
-        scene, resident, staff, case, "came within the hour and showed me how to clean it"
-    )
-    return [case]
-
-
 def told(story: library.Story) -> Callable[[Scene], list[str]]:
     """A story of `casework.stories`, told to the services by the HTTP teller."""
     return lambda scene: HttpTeller(scene, story).tell()
@@ -189,12 +150,7 @@ STORIES: tuple[Story, ...] = (
         ("intake", "dispatch"),
         leak_story,
     ),
-    Story(
-        "b",
-        "a repair done by a party-member volunteer (党员志愿者上门维修)",
-        ("intake", "dispatch"),
-        volunteer_repair_story,
-    ),
+    Story("b", volunteer_repair.STORY.title, ("intake", "dispatch"), told(volunteer_repair.STORY)),
     Story("c", parking.STORY.title, ("intake", "mediation"), told(parking.STORY)),
     Story("d", main_road.STORY.title, ("intake", "mediation"), told(main_road.STORY)),
     Story("e", charging_sheds.STORY.title, ("intake", "mediation"), told(charging_sheds.STORY)),

@@ -11,12 +11,13 @@ report is convened for a day from now, a commitment due in a week is due a week 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from casework.domain.actors import Actor
 from casework.stories import steps as s
 
 from casework_stack.client import Person, StepFailedError
-from casework_stack.scene import Mediation, Scene, due_in
+from casework_stack.scene import Dispatch, Mediation, Scene, due_in
 
 
 class HttpTeller:
@@ -25,6 +26,7 @@ class HttpTeller:
     def __init__(self, scene: Scene, story: s.Story) -> None:
         self.scene, self.story = scene, story
         self.mediation = Mediation(scene)
+        self.dispatch = Dispatch(scene)
         self.clock: datetime | None = None
         self.cases: dict[str, str] = {}
         self.kinds: dict[str, str] = {}
@@ -33,7 +35,7 @@ class HttpTeller:
 
     def tell(self) -> list[str]:
         for step in self.story.steps:
-            if self.confirming is not None and not isinstance(step, s.Rate):
+            if self.confirming is not None and not isinstance(step, s.Rate | s.At | s.After):
                 self.say_confirmed()
             self.do(step)
         if self.confirming is not None:
@@ -66,8 +68,25 @@ class HttpTeller:
                 self.clock = when
             case s.After(delta):
                 self.clock = self.clock + delta if self.clock is not None else None
+            case s.PutOnRoster():
+                self.dispatch.put_on_roster(
+                    self.person(step.who),
+                    self.person(step.member),
+                    list(step.skills),
+                    list(step.places),
+                )
+            case s.ReportRepair():
+                body: dict[str, Any] = {
+                    "kind": "repair",
+                    "category": step.category,
+                    "address": step.address,
+                    "description": step.description,
+                    "channel": step.channel,
+                }
+                self.cases[step.case] = self.scene.report(self.person(step.who), body)
+                self.kinds[step.case] = "repair"
             case s.ReportDispute():
-                body = {
+                dispute: dict[str, Any] = {
                     "kind": "dispute",
                     "category": step.category,
                     "address": step.address,
@@ -75,7 +94,7 @@ class HttpTeller:
                     "parties": list(step.parties),
                     "channel": step.channel,
                 }
-                self.cases[step.case] = self.scene.report(self.person(step.who), body)
+                self.cases[step.case] = self.scene.report(self.person(step.who), dispute)
                 self.kinds[step.case] = "dispute"
             case _:
                 self.act(step, self.case_of(step))
@@ -88,8 +107,20 @@ class HttpTeller:
 
     def act(self, step: s.Step, case: str) -> None:
         """A step on a case the story has opened: the request of the service that owns it."""
-        mediation, api = self.mediation, self.scene.api
+        mediation, dispatch, api = self.mediation, self.dispatch, self.scene.api
         match step:
+            case s.Match():
+                assigned = dispatch.wait_assigned(case)["assignee"]
+                if assigned["id"] != step.assignee.id:
+                    raise StepFailedError(
+                        f"dispatch assigned {assigned['id']}, the story has {step.assignee.id}"
+                    )
+            case s.AcceptTask():
+                dispatch.task(self.person(step.who), case, "accept")
+            case s.StartWork():
+                dispatch.task(self.person(step.who), case, "start")
+            case s.FinishWork():
+                dispatch.task(self.person(step.who), case, "finish", {"summary": step.summary})
             case s.AwaitWorklist():
                 mediation.wait_on_worklist(self.person(step.who), case)
             case s.Convene():
@@ -142,6 +173,14 @@ class HttpTeller:
                 mediation.follow_up(self.person(step.who), case, step.index, step.kept, step.note)
             case s.Resolve() if self.kinds.get(step.case) == "dispute":
                 mediation.resolve(self.person(step.who), case, step.summary)
+            case s.Resolve():
+                kind = self.kinds.get(step.case, "case")
+                self.scene.wait_case(
+                    case, lambda c: c["status"] == "resolved", "dispatch settles the done work"
+                )
+                self.scene.say(
+                    f"dispatch (on WorkDone) settles the {kind} for the resident to confirm"
+                )
             case s.Confirm():
                 who = self.person(step.who)
                 api.post("intake", f"/cases/{case}/confirmation", who)

@@ -70,6 +70,8 @@ class InProcess:
                     step.place,
                     [{"id": seat.id, "role": seat.role} for seat in step.seats],
                 )
+            case s.PutOnRoster():
+                pass  # the roster is dispatch's; the library keeps none
             case s.SchedulerTick():
                 reason = app.escalate_if_due(_known(case, step), SYSTEM)
                 now = self.clock().strftime("%H:%M")
@@ -105,6 +107,10 @@ class InProcess:
                 app.close_case(case, step.who, step.why)
             case s.Assign():
                 app.assign(case, step.who, step.assignee, step.why)
+            case s.Match():
+                app.assign(case, step.who, step.assignee, step.why)
+            case s.AcceptTask():
+                app.accept_assignment(case, step.who)
             case s.StartWork():
                 app.start_work(case, step.who)
             case s.FinishWork():

@@ -109,6 +109,9 @@ class LinkCases:
 
 @dataclass(frozen=True)
 class Resolve:
+    """The case is settled. Over the services dispatch settles a repair or a leak by itself
+    once the work is done, so that teller waits for it; a dispute is resolved by `who`."""
+
     case: str
     who: Actor
     summary: str
@@ -151,6 +154,36 @@ class Assign:
     who: Actor
     assignee: Actor
     why: str
+
+
+@dataclass(frozen=True)
+class PutOnRoster:
+    """`member` joins the supply list (党员供给清单) with skills and places. The roster is
+    dispatch's, not the library's: the in-process teller has nothing to record it in and lets
+    it pass; over the services it is dispatch's roster that the matching reads."""
+
+    who: Actor
+    member: Actor
+    skills: tuple[str, ...]
+    places: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Match:
+    """The case goes to `assignee`, the one on the roster who fits. Over the services
+    dispatch's matcher does this by itself on the Reported event, so that teller waits for it
+    and checks it chose `assignee`; in process `who` assigns by hand, with `why`."""
+
+    case: str
+    who: Actor
+    assignee: Actor
+    why: str
+
+
+@dataclass(frozen=True)
+class AcceptTask:
+    case: str
+    who: Actor
 
 
 @dataclass(frozen=True)
@@ -334,6 +367,9 @@ Step = (
     | Agree
     | FollowUp
     | AwaitWorklist
+    | PutOnRoster
+    | Match
+    | AcceptTask
     | TakeLead
     | Invite
     | EscalateOnGrounds

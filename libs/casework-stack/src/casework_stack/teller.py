@@ -85,6 +85,35 @@ class HttpTeller:
                 }
                 self.cases[step.case] = self.scene.report(self.person(step.who), body)
                 self.kinds[step.case] = "repair"
+            case s.ReportLeak():
+                leak: dict[str, Any] = {
+                    "kind": "leak",
+                    "address": step.address,
+                    "description": step.description,
+                    "source_unit": step.source_unit,
+                    "source_unoccupied": step.source_unoccupied,
+                    "channel": step.channel,
+                }
+                self.cases[step.case] = self.scene.report(self.person(step.who), leak)
+                self.kinds[step.case] = "leak"
+            case s.OpenDamageDispute():
+                who = self.person(step.who)
+                body = {
+                    "address": step.address,
+                    "description": step.description,
+                    "parties": list(step.parties),
+                }
+                leak_id = self.cases[step.leak]
+                opened = self.scene.api.post(
+                    "dispatch", f"/leaks/{leak_id}/damage-dispute", who, body
+                )
+                self.cases[step.case] = dispute_id = str(opened["dispute_id"])
+                self.kinds[step.case] = "dispute"
+                self.scene.cases.append(dispute_id)
+                flat = step.address.rsplit("/", 1)[-1]
+                self.scene.say(
+                    f"{who} → dispatch: opens a damage dispute for {flat}, linked to the leak"
+                )
             case s.ReportDispute():
                 dispute: dict[str, Any] = {
                     "kind": "dispute",
@@ -109,6 +138,38 @@ class HttpTeller:
         """A step on a case the story has opened: the request of the service that owns it."""
         mediation, dispatch, api = self.mediation, self.dispatch, self.scene.api
         match step:
+            case s.SchedulerTick():
+                pass  # dispatch's scheduler keeps real time: in a demo's seconds nothing is due
+            case s.AwaitFindings():
+                self.scene.wait_event(case, "NoteAdded")
+                self.scene.say(
+                    "mediation (on the link, over NATS) notes the leak's findings on the dispute"
+                )
+            case s.AttemptContact():
+                body: dict[str, Any] = {
+                    "channel": step.channel,
+                    "outcome": step.outcome,
+                    "note": step.note,
+                }
+                said = f"contacts the owner ({step.channel}): {step.outcome}".replace("_", " ")
+                dispatch.leak(self.person(step.who), case, "contact-attempts", body, said)
+            case s.ArriveOnSite():
+                dispatch.leak(self.person(step.who), case, "arrival", {}, "on site")
+            case s.StopWater():
+                body = {"method": step.method, "note": step.note}
+                said = f"water stopped ({step.method})".replace("_", " ")
+                dispatch.leak(self.person(step.who), case, "water-stopped", body, said)
+            case s.RecordCause():
+                body = {
+                    "cause": step.cause,
+                    "damage": step.damage,
+                    "damaged_units": list(step.damaged_units),
+                }
+                said = f"cause recorded; damaged: {', '.join(step.damaged_units)}"
+                dispatch.leak(self.person(step.who), case, "cause", body, said)
+            case s.Resolve() if self.kinds.get(step.case) == "leak":
+                # a leak's work is its protocol: finishing it settles the leak
+                dispatch.task(self.person(step.who), case, "finish", {"summary": step.summary})
             case s.Match():
                 assigned = dispatch.wait_assigned(case)["assignee"]
                 if assigned["id"] != step.assignee.id:

@@ -70,6 +70,16 @@ class InProcess:
                     step.place,
                     [{"id": seat.id, "role": seat.role} for seat in step.seats],
                 )
+            case s.OpenDamageDispute():
+                leak = told.cases[step.leak]
+                told.cases[step.case] = damage = app.report_dispute(
+                    step.who,
+                    step.address,
+                    step.description,
+                    "leak_between_flats",
+                    list(step.parties),
+                )
+                app.link_cases(leak, damage, step.who, "damage_dispute")
             case s.PutOnRoster():
                 pass  # the roster is dispatch's; the library keeps none
             case s.SchedulerTick():
@@ -147,6 +157,8 @@ class InProcess:
                 )
             case s.FollowUp():
                 app.record_follow_up(case, step.who, step.index, step.kept, step.note)
+            case s.AwaitFindings():
+                pass  # mediation, a service, notes the findings; the library alone has no one
             case s.AwaitWorklist():
                 pass  # no worklist in process: the case is on the record already
             case s.TakeLead():

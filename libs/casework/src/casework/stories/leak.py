@@ -1,30 +1,32 @@
 """(装修房漏水) 嘉庭小区 building 3: water under the door of 0502, being renovated, nobody living
-there. The owner is called until reached, the compound takes over when he is not reached in
-time, the water is stopped, and the damage below becomes a dispute settled in the building
-(微事不出楼栋)."""
+there. The leak goes to the property's staff on the roster, the owner is called until reached
+(the compound takes over when he is not reached in time), the water is stopped, and the damage
+below becomes a dispute settled in the building (微事不出楼栋)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from casework.domain.actors import Actor, Role
 from casework.stories.steps import (
-    AddNote,
-    After,
+    AcceptTask,
     Agree,
     ArriveOnSite,
     At,
     AttemptContact,
+    AwaitFindings,
+    AwaitWorklist,
     Close,
     Commitment,
     Confirm,
     Convene,
     FollowUp,
     HoldRound,
-    LinkCases,
+    Match,
+    OpenDamageDispute,
+    PutOnRoster,
     Rate,
     RecordCause,
-    ReportDispute,
     ReportLeak,
     Resolve,
     ReturnVisit,
@@ -41,29 +43,35 @@ STAFF = Actor("property-staff-liu", Role.PROPERTY_STAFF)
 MANAGER = Actor("property-manager-jiating", Role.PROPERTY_MANAGER)
 LEADER = Actor("building-leader-b3", Role.BUILDING_LEADER)
 OWNER = "owner-b3-0502"
+JIATING = "jiayu-xx/jiating"
 TALK_AT = datetime(2021, 3, 3, 19, 0, tzinfo=CHINA)
 
 STORY = Story(
     "the leak from the flat under renovation (装修房漏水)",
     (
+        At(datetime(2021, 3, 1, 8, 0, tzinfo=CHINA)),
+        PutOnRoster(MANAGER, STAFF, ("plumbing", "general_repairs"), (JIATING,)),
         At(datetime(2021, 3, 1, 19, 40, tzinfo=CHINA)),
         ReportLeak(
             "leak",
             NEIGHBOUR,
-            "jiayu-xx/jiating/b3/0501",
-            "water seeping out under the door of 0502 opposite; it is being renovated and "
-            "nobody lives there yet, so nobody inside will notice",
+            f"{JIATING}/b3/0501",
+            "对门0502在装修没人住，水从门缝里渗出来 — water seeping out under the door of 0502 "
+            "opposite; it is being renovated and nobody lives there yet, so nobody inside will "
+            "notice",
             "0502",
             source_unoccupied=True,
             channel="wechat",
         ),
-        minutes(2),
+        Match("leak", MANAGER, STAFF, "on duty for the compound's plumbing tonight"),
+        minutes(1),
+        AcceptTask("leak", STAFF),
+        minutes(1),
         AttemptContact("leak", STAFF, "phone", "no_answer", "owner's number on file"),
         minutes(3),
         AttemptContact("leak", STAFF, "wechat", "message_left", "sent photos of the water"),
         minutes(3),
         ArriveOnSite("leak", STAFF),
-        AddNote("leak", STAFF, "door of 0502 locked; water spreading across the landing"),
         minutes(4),
         SchedulerTick("leak"),
         minutes(1),
@@ -72,7 +80,7 @@ STORY = Story(
         SchedulerTick("leak"),  # 16 minutes and the owner not reached: up to the compound
         minutes(2),
         AttemptContact(
-            "leak", MANAGER, "phone", "reached", "owner answered the third call; on his way"
+            "leak", STAFF, "phone", "reached", "owner answered the third call; on his way"
         ),
         minutes(22),
         StopWater(
@@ -90,18 +98,17 @@ STORY = Story(
             ("0402",),
         ),
         minutes(15),
-        ReportDispute(
+        OpenDamageDispute(
             "damage",
-            BELOW,
-            "jiayu-xx/jiating/b3/0402",
-            "water from the renovation in 0502 came through our kitchen ceiling; "
-            "who pays for repainting it and for the cabinet?",
-            "leak_between_flats",
+            "leak",
+            STAFF,
+            f"{JIATING}/b3/0402",
+            "楼上装修漏水，厨房天花板被泡 — water from the renovation in 0502 came through the "
+            "kitchen ceiling of 0402; who pays for repainting it and for the cabinet?",
             (BELOW.id, OWNER),
         ),
-        minutes(1),
-        LinkCases("leak", "damage", STAFF, "damage_dispute"),
-        minutes(9),
+        AwaitFindings("damage"),
+        minutes(10),
         Resolve(
             "leak",
             STAFF,
@@ -115,8 +122,9 @@ STORY = Story(
         minutes(90),
         ReturnVisit("leak", STAFF, "called 0501 and the owner of 0502: no more water"),
         minutes(5),
-        Close("leak", STAFF),
+        Close("leak", STAFF, "confirmed and visited back"),
         # The damage dispute stays in the building: 微事不出楼栋.
+        AwaitWorklist("damage", LEADER),
         minutes(20),
         Convene(
             "damage",
@@ -167,13 +175,7 @@ STORY = Story(
         FollowUp("damage", LEADER, 0, True, "ceiling repainted; 0402 satisfied"),
         minutes(10),
         Resolve("damage", LEADER, "damage repaired and paid for as agreed, within the building"),
-        After(timedelta(hours=2)),
-        Confirm("damage", BELOW),
-        Rate("damage", BELOW, 5),
-        At(datetime(2021, 3, 8, 9, 0, tzinfo=CHINA)),
-        ReturnVisit("damage", LEADER, "visited 0402: ceiling dry and repainted, new cabinet in"),
-        minutes(5),
-        Close("damage", LEADER),
     ),
     shows=("leak", "damage"),
+    places={MANAGER.id: JIATING, STAFF.id: JIATING, LEADER.id: f"{JIATING}/b3"},
 )

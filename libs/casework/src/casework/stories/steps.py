@@ -234,6 +234,28 @@ class RecordCause:
     damaged_units: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class OpenDamageDispute:
+    """The leak's damage to another flat becomes a dispute for mediation, linked both ways.
+    Over the services it is one request to dispatch (one transaction); in process `who`
+    reports the dispute and links the two case files, as dispatch does."""
+
+    case: str
+    leak: str
+    who: Actor
+    address: str
+    description: str
+    parties: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AwaitFindings:
+    """Mediation, hearing of the link, notes the leak's findings on the dispute. Only the
+    services have a mediation to do it, so the in-process teller lets the step pass."""
+
+    case: str
+
+
 # ---------------------------------------------------------------- disputes
 
 
@@ -370,6 +392,8 @@ Step = (
     | PutOnRoster
     | Match
     | AcceptTask
+    | OpenDamageDispute
+    | AwaitFindings
     | TakeLead
     | Invite
     | EscalateOnGrounds

@@ -53,8 +53,10 @@ class HttpTeller:
     def person(self, actor: Actor) -> Person:
         return self.scene.person(actor.id, actor.role.value, self.story.places.get(actor.id))
 
-    def from_now(self, when: datetime) -> str:
-        """`when`, as far from now as it is from the story's clock."""
+    def from_now(self, when: datetime | timedelta) -> str:
+        """`when`, as far from now as it is from the story's clock (a `timedelta`: from now)."""
+        if isinstance(when, timedelta):
+            return (datetime.now(UTC) + when).isoformat()
         ahead = when - self.clock if self.clock is not None else timedelta(0)
         return (datetime.now(UTC) + ahead).astimezone(when.tzinfo).isoformat()
 

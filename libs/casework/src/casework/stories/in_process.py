@@ -4,6 +4,7 @@ on a hand-moved clock, so a story tells the same on every run apart from ids and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from uuid import UUID
 
 from casework.application import Casework
@@ -62,11 +63,12 @@ class InProcess:
                     channel=step.channel,
                 )
             case s.Convene():
+                scheduled = step.scheduled_for
                 told.meetings[step.meeting] = app.convene_mediation(
                     _known(case, step),
                     step.who,
                     step.form,
-                    step.scheduled_for,
+                    self.clock() + scheduled if isinstance(scheduled, timedelta) else scheduled,
                     step.place,
                     [{"id": seat.id, "role": seat.role} for seat in step.seats],
                 )
@@ -157,6 +159,14 @@ class InProcess:
                 )
             case s.FollowUp():
                 app.record_follow_up(case, step.who, step.index, step.kept, step.note)
+            case s.AddReporter():
+                app.add_reporter(case, step.who, step.channel)
+            case s.Reopen():
+                app.reopen(case, step.who, step.why)
+            case s.DeclineAssignment():
+                app.decline_assignment(case, step.who, step.why)
+            case s.MediationFailed():
+                app.record_mediation_failed(case, step.who, told.meetings[step.meeting], step.why)
             case s.AwaitFindings():
                 pass  # mediation, a service, notes the findings; the library alone has no one
             case s.AwaitWorklist():

@@ -71,6 +71,22 @@ class ReportDispute:
 
 
 @dataclass(frozen=True)
+class AddReporter:
+    """Someone else reports the same case (a second reporter, not a second case)."""
+
+    case: str
+    who: Actor
+    channel: str = "phone"
+
+
+@dataclass(frozen=True)
+class Reopen:
+    case: str
+    who: Actor
+    why: str
+
+
+@dataclass(frozen=True)
 class Acknowledge:
     case: str
     who: Actor
@@ -181,6 +197,13 @@ class Match:
 
 
 @dataclass(frozen=True)
+class DeclineAssignment:
+    case: str
+    who: Actor
+    why: str
+
+
+@dataclass(frozen=True)
 class AcceptTask:
     case: str
     who: Actor
@@ -277,7 +300,8 @@ class Convene:
     meeting: str
     who: Actor
     form: str
-    scheduled_for: datetime
+    scheduled_for: datetime | timedelta
+    """When the meeting is to be held; a `timedelta` is that long after the story's now."""
     place: str
     seats: tuple[Seat, ...]
 
@@ -294,6 +318,14 @@ class HoldRound:
     options: tuple[str, ...] = ()
     tally: dict[str, int] = field(default_factory=dict)
     note: str = ""
+
+
+@dataclass(frozen=True)
+class MediationFailed:
+    case: str
+    meeting: str
+    who: Actor
+    why: str
 
 
 @dataclass(frozen=True)
@@ -392,6 +424,10 @@ Step = (
     | PutOnRoster
     | Match
     | AcceptTask
+    | AddReporter
+    | Reopen
+    | DeclineAssignment
+    | MediationFailed
     | OpenDamageDispute
     | AwaitFindings
     | TakeLead

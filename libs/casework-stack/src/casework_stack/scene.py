@@ -289,20 +289,3 @@ class Mediation:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def resident_closes_the_loop(
-    scene: Scene, resident: Person, staff: Person, case_id: str, comment: str
-) -> None:
-    """Confirm, rate 5, the return visit (回访), then staff close the case file (结案)."""
-    scene.api.post("intake", f"/cases/{case_id}/confirmation", resident)
-    scene.api.post("intake", f"/cases/{case_id}/rating", resident, {"score": 5, "comment": comment})
-    scene.say(f"{resident} → intake: confirms the work and rates it 5")
-    scene.api.post(
-        "intake", f"/cases/{case_id}/return-visits", staff, {"note": "called back: all well"}
-    )
-    scene.say(f"{staff} → intake: return visit recorded")
-    scene.api.post(
-        "intake", f"/cases/{case_id}/closure", staff, {"reason": "confirmed and visited back"}
-    )
-    scene.say(f"{staff} → intake: closes the case file (结案)")

@@ -5,20 +5,22 @@ told to the running services by `casework demo` (libs/casework-stack/tests/test_
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from casework.application import Casework
 from casework.clock import FakeClock
 from casework.domain import Dispute, Tier
-from casework.stories import EVERY_STORY, Story, charging_sheds, parking
+from casework.stories import EVERY_STORY, Story, charging_sheds, every_event, parking
 from casework.stories.in_process import InProcess, Told
-from casework.stories.steps import At
+from casework.stories.steps import At, Step
 
 
 def _tell(story: Story, store: Path) -> tuple[Casework, Told]:
-    first = next(step.when for step in story.steps if isinstance(step, At))
-    clock = FakeClock(first)
+    first = next((step.when for step in story.steps if isinstance(step, At)), None)
+    clock = FakeClock(first or datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     app = Casework(f"sqlite:///{store}", clock=clock)
     return app, InProcess(app, clock).tell(story)
 
@@ -57,3 +59,15 @@ def test_the_charging_shed_sites_are_chosen_over_tallied_rounds(tmp_path: Path) 
         case = app.get_case(told.cases["sheds"])
         assert isinstance(case, Dispute)
         assert case.settled_tier is Tier.COMPOUND
+
+
+def test_every_step_of_the_vocabulary_is_told_by_some_story_or_walk(tmp_path: Path) -> None:
+    """A step no story uses is a step no teller is ever tried on: each one is used somewhere,
+    so the in-process tellings here (and the stack demo's over HTTP) exercise it."""
+    walks = (every_event.every(),)
+    used = {type(step) for story in (*EVERY_STORY, *walks) for step in story.steps}
+    assert set(get_args(Step)) - used == set()
+    app, told = _tell(walks[0], tmp_path / "w.db")
+    with app:
+        assert all(r.ok for r in app.verify_all())
+        assert len(told.cases) == 5

@@ -14,10 +14,9 @@ from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.utils import get_topic
 
 from casework.domain.actors import Actor, Role, check_may
-from casework.domain.chain import GENESIS, event_digest
+from casework.domain.chained import Chained, require_aware
 from casework.domain.errors import InvalidTransitionError, OutOfOrderError, ValidationError
 from casework.domain.ladder import (
     PRIORITIES,
@@ -25,8 +24,7 @@ from casework.domain.ladder import (
     deadlines_for,
 )
 from casework.domain.places import Address, Tier
-from casework.domain.storable import check_storable
-from casework.domain.text import check_text
+from casework.domain.text import require_text
 
 
 class Status(StrEnum):
@@ -75,61 +73,27 @@ TCase = TypeVar("TCase", bound="Case")
 
 
 def _require_text(value: str, what: str, limit: int = 4000) -> str:
-    text = check_text(value, what).strip()
-    if not text:
-        raise ValidationError(f"{what} must not be empty")
-    if len(text) > limit:
-        raise ValidationError(f"{what} is {len(text)} characters; the limit is {limit}")
-    return text
+    """A case's free text: at most 4000 characters unless said otherwise."""
+    return require_text(value, what, limit)
 
 
-def _require_aware(at: datetime) -> datetime:
-    if at.tzinfo is None:
-        raise ValidationError("times must carry a timezone (e.g. 2026-11-24T09:30:00+08:00)")
-    return at
-
-
-class Case(Aggregate):
+class Case(Chained):
     """Shared lifecycle: report, respond, escalate, resolve, confirm or reopen, rate, close."""
 
     KIND: ClassVar[str] = "case"
     ASSIGNABLE: ClassVar[bool] = False
 
     @dataclass(frozen=True)
-    class Event(Aggregate.Event):
+    class Event(Chained.Event):
         """Every fact: who (id and role), when (`timestamp`), at which tier, and why."""
 
-        actor_id: str
-        actor_role: str
         tier: str
-        reason: str
-        prev_hash: str
-        hash: str
-
-        def __post_init__(self) -> None:
-            super().__post_init__()
-            if not self.hash:
-                object.__setattr__(self, "hash", self.compute_hash())
-
-        def compute_hash(self) -> str:
-            """The digest `verify` will recompute from the stored state."""
-            state: dict[str, Any] = dict(vars(self))
-            class_version = getattr(type(self), "class_version", 1)
-            if class_version > 1:
-                state["class_version"] = class_version
-            return event_digest(
-                get_topic(type(self)), self.originator_id, self.originator_version, state
-            )
 
         def apply(self, aggregate: Any) -> None:
             assert isinstance(aggregate, Case)
-            aggregate.chain_head = self.hash
-            self.apply_to(aggregate)
+            super().apply(aggregate)
             if type(self).__name__ in ANSWERS_A_TIER:
                 aggregate.note_response(self.timestamp)
-
-        def apply_to(self, case: Any) -> None:
-            """Evolve the case; subclasses override. Never read the clock here."""
 
     @dataclass(frozen=True)
     class Opened(Event, Aggregate.Created):
@@ -312,7 +276,7 @@ class Case(Aggregate):
     # ------------------------------------------------------------------ state
 
     def __init__(self) -> None:
-        self.chain_head: str = GENESIS
+        super().__init__()
         self.address: Address
         self.priority: Priority
         self.tier: Tier
@@ -371,19 +335,11 @@ class Case(Aggregate):
     def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
         """Chain every new event to its predecessor and stamp the tier it happened at."""
         kwargs.setdefault("tier", self.tier.value)
-        kwargs.setdefault("reason", "")
-        check_storable(kwargs)
-        super().trigger_event(event_class, prev_hash=self.chain_head, hash="", **kwargs)
+        super().trigger_event(event_class, **kwargs)
 
     def _record(self, event_class: Any, actor: Actor, at: datetime, **kwargs: Any) -> None:
-        self.check_in_order(_require_aware(at))
-        self.trigger_event(
-            event_class,
-            timestamp=at,
-            actor_id=actor.id,
-            actor_role=actor.role.value,
-            **kwargs,
-        )
+        self.check_in_order(require_aware(at))
+        self.record(event_class, actor, at, **kwargs)
 
     @classmethod
     def _open(
@@ -406,22 +362,18 @@ class Case(Aggregate):
             )
         if channel not in CHANNELS:
             raise ValidationError(f"channel must be one of {', '.join(CHANNELS)}, not {channel!r}")
-        fields: dict[str, Any] = dict(
-            timestamp=_require_aware(at),
-            actor_id=actor.id,
-            actor_role=actor.role.value,
+        case = cls.start(
+            event_class,
+            uuid4(),
+            actor,
+            at,
             tier=tier.value,
-            reason="",
-            prev_hash=GENESIS,
-            hash="",
             address=address.path,
             priority=priority,
             description=_require_text(description, "the description"),
             channel=channel,
             **kwargs,
         )
-        check_storable(fields)
-        case = cls._create(event_class, id=uuid4(), **fields)
         case._set_deadlines(actor, at)
         return case
 
@@ -690,7 +642,7 @@ class Case(Aggregate):
         `check_closable` here, in the aggregate, not in one caller.
         """
         check_may(actor, "close_case")
-        self.check_closable(_require_aware(at))
+        self.check_closable(require_aware(at))
         self._record(self.Closed, actor, at, reason=reason.strip())
 
     def check_closable(self, at: datetime) -> None:

@@ -87,6 +87,10 @@ class Case(Chained):
     class Event(Chained.Event):
         """Every fact: who (id and role), when (`timestamp`), at which tier, and why."""
 
+        LABEL: ClassVar[str] = ""
+        """What residents and officers call it (Chinese), shown beside the class name by the
+        timeline; every recorded event declares its own (`casework.domain.catalogue`)."""
+
         tier: str
 
         def apply(self, aggregate: Any) -> None:
@@ -98,6 +102,8 @@ class Case(Chained):
     @dataclass(frozen=True)
     class Opened(Event, Aggregate.Created):
         """Base of each kind's `Reported` event (the first in every case file)."""
+
+        LABEL = "已上报"
 
         address: str
         priority: str
@@ -119,6 +125,8 @@ class Case(Chained):
     class ReporterAdded(Event):
         """A second report of the same matter: the reporter joins the case instead of a new one."""
 
+        LABEL = "追加报告人"
+
         reporter_id: str
         channel: str
 
@@ -132,6 +140,8 @@ class Case(Chained):
         Entering a tier starts its response clock afresh: what a lower tier did does not answer
         for this one (`responded_at_tier`).
         """
+
+        LABEL = "已定时限"
 
         respond_by: datetime
         settle_by: datetime
@@ -151,6 +161,8 @@ class Case(Chained):
         work where it stands.
         """
 
+        LABEL = "已受理"
+
         def apply_to(self, case: Any) -> None:
             if case.status is Status.REPORTED:
                 case.status = Status.ACKNOWLEDGED
@@ -158,6 +170,8 @@ class Case(Chained):
     @dataclass(frozen=True)
     class Assigned(Event):
         """`reason` says why this person: skill, place, availability, load."""
+
+        LABEL = "已派单"
 
         assignee_id: str
         assignee_role: str
@@ -172,6 +186,8 @@ class Case(Chained):
     class AssignmentAccepted(Event):
         """The assignee took the work on (接单); the case stays assigned until work starts."""
 
+        LABEL = "已接单"
+
         def apply_to(self, case: Any) -> None:
             case.accepted_at = self.timestamp
 
@@ -180,6 +196,8 @@ class Case(Chained):
         """The work given back undone, with the reason: by its assignee (退单), or taken off
         them by the property manager (`Case.take_off`: ill, not answering, gone away). Either
         way the one who held it is not offered this case by the rule again."""
+
+        LABEL = "已退单"
 
         def apply_to(self, case: Any) -> None:
             case.declined_by.append(case.assignee.id if case.assignee else self.actor_id)
@@ -191,12 +209,16 @@ class Case(Chained):
     class QueuedForAssignment(Event):
         """Nobody suitable was free; `reason` says why. Not a response: the deadline runs on."""
 
+        LABEL = "排队待派"
+
         def apply_to(self, case: Any) -> None:
             case.queued_at = self.timestamp
 
     @dataclass(frozen=True)
     class Escalated(Event):
         """`tier`: where the case was; `to_tier`: the rung above; `automatic`: a deadline did it."""
+
+        LABEL = "已升级"
 
         to_tier: str
         automatic: bool
@@ -210,6 +232,8 @@ class Case(Chained):
     class Resolved(Event):
         """Settled at `tier`: the headline measure of how well a compound is governed."""
 
+        LABEL = "已解决"
+
         summary: str
 
         def apply_to(self, case: Any) -> None:
@@ -220,11 +244,15 @@ class Case(Chained):
 
     @dataclass(frozen=True)
     class ConfirmedByResident(Event):
+        LABEL = "居民已确认"
+
         def apply_to(self, case: Any) -> None:
             case.status = Status.CONFIRMED
 
     @dataclass(frozen=True)
     class Reopened(Event):
+        LABEL = "已重开"
+
         def apply_to(self, case: Any) -> None:
             case.reopen_count += 1
             case.settled_tier = None
@@ -234,6 +262,8 @@ class Case(Chained):
 
     @dataclass(frozen=True)
     class SatisfactionRated(Event):
+        LABEL = "已评满意度"
+
         score: int
         comment: str
 
@@ -244,6 +274,8 @@ class Case(Chained):
     class ReturnVisitRecorded(Event):
         """回访: staff call back after the work to hear how it went."""
 
+        LABEL = "已回访"
+
         note: str
 
         def apply_to(self, case: Any) -> None:
@@ -252,12 +284,16 @@ class Case(Chained):
 
     @dataclass(frozen=True)
     class Closed(Event):
+        LABEL = "已结案"
+
         def apply_to(self, case: Any) -> None:
             case.status = Status.CLOSED
             case.closed_at = self.timestamp
 
     @dataclass(frozen=True)
     class NoteAdded(Event):
+        LABEL = "已加备注"
+
         text: str
 
         def apply_to(self, case: Any) -> None:
@@ -266,6 +302,8 @@ class Case(Chained):
     @dataclass(frozen=True)
     class LinkedToCase(Event):
         """`relation` e.g. 'damage_dispute' (a leak's damage opened it) or 'duplicate_of'."""
+
+        LABEL = "已关联案件"
 
         other_case_id: str
         relation: str

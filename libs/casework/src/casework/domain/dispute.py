@@ -191,6 +191,8 @@ class Dispute(Case):
 
     @dataclass(frozen=True)
     class MediationConvened(Case.Event):
+        LABEL = "已召集调解"
+
         meeting_id: str
         form: str
         scheduled_for: datetime
@@ -216,6 +218,8 @@ class Dispute(Case):
     class ParticipantJoined(Case.Event):
         """Someone not invited took part (a neighbour who walked in); `reason` says why."""
 
+        LABEL = "临时加入调解"
+
         meeting_id: str
         participant: dict[str, str]
 
@@ -227,6 +231,8 @@ class Dispute(Case):
         """Someone was invited to the meeting after its convening, before the round they are to
         sit at (a county department, a neighbour); `reason` says why."""
 
+        LABEL = "追加邀请参会"
+
         meeting_id: str
         participant: dict[str, str]
 
@@ -236,6 +242,8 @@ class Dispute(Case):
     @dataclass(frozen=True)
     class MeetingRescheduled(Case.Event):
         """The meeting's next round moves to a new time and place; `reason` says why."""
+
+        LABEL = "调解会改期"
 
         meeting_id: str
         scheduled_for: datetime
@@ -251,6 +259,8 @@ class Dispute(Case):
     class MeetingCancelled(Case.Event):
         """The meeting is called off (its rounds, if any, stand); `reason` says why."""
 
+        LABEL = "调解会取消"
+
         meeting_id: str
 
         def apply_to(self, case: Any) -> None:
@@ -260,6 +270,8 @@ class Dispute(Case):
     @dataclass(frozen=True)
     class RoundHeld(Case.Event):
         """One round: who came, their positions, proposals, and for consultations the tally."""
+
+        LABEL = "调解一轮"
 
         meeting_id: str
         round_no: int
@@ -280,6 +292,8 @@ class Dispute(Case):
 
     @dataclass(frozen=True)
     class MediationFailed(Case.Event):
+        LABEL = "调解未成"
+
         meeting_id: str
 
         def apply_to(self, case: Any) -> None:
@@ -288,6 +302,8 @@ class Dispute(Case):
     @dataclass(frozen=True)
     class AgreementReached(Case.Event):
         """Terms and commitments; `reason` cites what decided it (e.g. the final tally)."""
+
+        LABEL = "已达成协议"
 
         meeting_id: str
         terms: list[str]
@@ -300,6 +316,8 @@ class Dispute(Case):
 
     @dataclass(frozen=True)
     class CommitmentFollowedUp(Case.Event):
+        LABEL = "已跟进承诺"
+
         commitment_index: int
         kept: bool
         note: str
@@ -310,6 +328,8 @@ class Dispute(Case):
     @dataclass(frozen=True)
     class CommitmentFellDue(Case.Event):
         """The check-back: a commitment's due date passed with no follow-up yet recorded."""
+
+        LABEL = "承诺到期待回访"
 
         commitment_index: int
         due: str
@@ -322,6 +342,8 @@ class Dispute(Case):
         """Who answers for the dispute at `tier` from now on: a mediator there who took the lead
         (`lead_id` is the actor) or whom the tier's head named; `reason` says why. The lead
         lapses when the dispute climbs: the tier above has its own people."""
+
+        LABEL = "确定主调解人"
 
         lead_id: str
         lead_role: str

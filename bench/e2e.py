@@ -7,12 +7,12 @@ For each store, the whole stack runs as `casework up` runs it (nats-server, rela
 dispatch, mediation: separate processes, free loopback ports, a temp var dir; PostgreSQL is a
 throwaway cluster with fsync off, as the test fixture starts it). Property staff are put on
 dispatch's roster through its API. Then routine repairs are reported to the intake's
-`POST /cases`, open-loop: report n is due at start + n/rate whatever the answers do, and every
-time is counted from when its report was due (no coordinated omission). A core NATS
-subscription to `casework.repair.assigned.>` sees each `Assigned` the relay publishes; a
-repair's time is from its report being due to its `Assigned` being seen, i.e. everything a
-user waits for: the intake's request, the store, the relay, JetStream, dispatch's consumer and
-decision, the store and the relay again.
+`POST /cases` (each with its own `Idempotency-Key`, never retried), open-loop: report n is due at
+start + n/rate whatever the answers do, and every time is counted from when its report was due
+(no coordinated omission). A core NATS subscription to `casework.repair.assigned.>` sees each
+`Assigned` the relay publishes; a repair's time is from its report being due to its `Assigned`
+being seen, i.e. everything a user waits for: the intake's request, the store, the relay,
+JetStream, dispatch's consumer and decision, the store and the relay again.
 
 Baselines measured in the same run, on the same store:
 
@@ -34,6 +34,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,8 +148,9 @@ async def offered_load(
                 "channel": "app",
                 "reporter": {"id": f"resident-bench-{n}", "role": "resident"},
             }
+            key = {"Idempotency-Key": str(uuid.uuid4())}  # one per report; never retried here
             with contextlib.suppress(httpx.HTTPError):
-                response = await client.post("/cases", json=body)
+                response = await client.post("/cases", json=body, headers=key)
                 if response.status_code == 201:
                     posted.latencies.append(time.perf_counter() - due)
                     due_of[response.json()["case_id"]] = due

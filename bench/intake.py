@@ -10,7 +10,9 @@ the same `CaseCreate` body and answers 201 with no store, no triage and no auth:
 The load is open-loop: requests are sent on a fixed schedule (`--rate` per second) whatever the
 answers do, and each latency is counted from when its request was due, so a server that falls
 behind shows it in p99 instead of slowing the load down (no coordinated omission). Each report
-is a routine repair at a different flat, so no report joins another as a duplicate.
+is a routine repair at a different flat, so no report joins another as a duplicate. Each report
+carries its own `Idempotency-Key`, as a client that may retry sends it (so its cost is in the
+numbers); the load never retries, which would hide a slow server behind a second send.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,7 +135,8 @@ async def offered_load(url: str, token: str, rate: float, seconds: float, name: 
                 "description": f"corridor light {n} is out",
                 "channel": "app",
             }
-            response = await c.post("/cases", json=body)
+            key = {"Idempotency-Key": str(uuid.uuid4())}  # one per report
+            response = await c.post("/cases", json=body, headers=key)
             latencies.append(time.perf_counter() - due)
             if response.status_code == 201:
                 ok += 1

@@ -65,8 +65,11 @@ def test_metrics_count_requests_by_route_template_per_app(client: TestClient) ->
 
 def test_readiness_is_a_503_with_the_reason_when_a_dependency_is_down(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").json() == {"ready": True, "store": "ok", "nats": "ok"}
+    ready = {"ready": True, "store": "ok", "nats": "ok", "down": []}
+    assert client.get("/readyz").json() == ready
     client.app.state.ready = False  # type: ignore[attr-defined]
     down = client.get("/readyz")
     assert down.status_code == 503
-    assert down.json()["store"] == "unreachable: OperationalError"
+    assert down.headers["Retry-After"] == "5"
+    assert down.json()["store"] == "unreachable: OperationalError (the case store)"
+    assert down.json()["down"] == ["store"]

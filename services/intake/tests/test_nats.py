@@ -92,7 +92,9 @@ def test_readiness_follows_the_nats_connection(nats_desk: Desk, nats_server: Nat
     nats_server.stop()
     down = eventually(lambda: desk.client.get("/readyz").status_code == 503)
     assert down
-    assert desk.client.get("/readyz").json()["nats"] == "unreachable"
+    readiness = desk.client.get("/readyz").json()
+    assert readiness["nats"].startswith(f"unreachable: 127.0.0.1:{nats_server.port}")
+    assert readiness["down"] == ["nats"]
     assert desk.client.get("/healthz").status_code == 200
     nats_server.start()
     assert eventually(lambda: desk.client.get("/readyz").status_code == 200)

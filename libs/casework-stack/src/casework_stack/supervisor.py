@@ -73,8 +73,8 @@ class Child:
         # One JSON object like every other line of the log (casework.logs' fields), so a log
         # reader never needs to know which lines the supervisor wrote.
         mark = {
-            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
-            "level": "INFO",
+            "time": datetime.now(UTC).isoformat(),
+            "level": "info",
             "logger": "casework_stack.supervisor",
             "message": f"{spec.name} started: {' '.join(spec.argv)}",
             "child": spec.name,

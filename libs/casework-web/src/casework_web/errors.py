@@ -53,7 +53,7 @@ DESCRIPTIONS: dict[int, str] = {
     404: "no such case among those you can see",
     409: "the case is not in a state for this, or kept changing",
     422: "the request is malformed; the message says where",
-    503: "the case store cannot be reached; try again",
+    503: "the case store cannot be reached; retry after the Retry-After header's seconds",
 }
 
 
@@ -69,6 +69,22 @@ def error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
     body = ErrorBody(code=code, message=message, **extra).model_dump(exclude_none=True)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+RETRY_AFTER_SECONDS = 5
+"""What a 503 asks a client to wait before retrying (the store's outages seen last longer)."""
+
+
+def store_unavailable(store: str) -> JSONResponse:
+    """503 + Retry-After, naming the store that cannot be reached (never its password)."""
+    response = error(
+        503,
+        "store_unavailable",
+        f"the case store ({store}) cannot be reached; try again in {RETRY_AFTER_SECONDS} "
+        f"seconds (a retried POST with the same Idempotency-Key is never done twice)",
+    )
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def _allowed_methods(request: Request) -> list[str]:
@@ -131,10 +147,11 @@ def install_error_handlers(app: FastAPI, service: str) -> None:
 
     @app.exception_handler(PersistenceError)
     async def store_down(request: Request, exc: PersistenceError) -> JSONResponse:
-        log.error("store error: %s", exc, exc_info=exc)
-        response = error(503, "store_unavailable", "the case store cannot be reached; try again")
-        response.headers["Retry-After"] = "5"
-        return response
+        # One line, no traceback: during an outage every request ends here, and the cause is
+        # the store, not this code (`/readyz` says the same with detail).
+        log.warning("store unreachable: %s", exc, extra={"error": type(exc).__name__})
+        standards = getattr(request.app.state, "casework_web", None)
+        return store_unavailable(getattr(standards, "store", None) or "the case store")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

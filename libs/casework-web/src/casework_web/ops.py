@@ -7,12 +7,15 @@ in Prometheus's text format.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
+
+from casework_web.errors import RETRY_AFTER_SECONDS
 
 
 class Health(BaseModel):
@@ -23,8 +26,12 @@ class Readiness(BaseModel):
     """What every service reports; a service may subclass it to add its own fields."""
 
     ready: bool
-    store: str = Field(description="ok, or why the case store cannot be reached")
+    store: str = Field(description="ok, or why the case store cannot be reached, and where")
     nats: str = Field(description="ok, not configured, or unreachable")
+    down: list[str] = Field(
+        default_factory=list,
+        description="the dependencies that cannot be reached now (store, nats), if any",
+    )
 
 
 R = TypeVar("R", bound=Readiness)
@@ -35,15 +42,28 @@ def store_status(recorder: Any) -> str:
     try:
         recorder.max_notification_id()
     except Exception as error:  # any failure here means "not ready", with the reason shown
-        return f"unreachable: {type(error).__name__}"
+        lines = str(error).strip().splitlines()
+        detail = f": {lines[0][:200]}" if lines else ""
+        return f"unreachable: {type(error).__name__}{detail}"
     return "ok"
 
 
 def nats_status(client: Any, configured: bool, unconfigured: str = "not configured") -> str:
-    """`ok`, `unreachable`, or `unconfigured` when the service runs without NATS."""
+    """`ok`, `unreachable: <where and why>`, or `unconfigured` when the service runs without
+    NATS. Test with `startswith("unreachable")`."""
     if not configured:
         return unconfigured
-    return "ok" if client is not None and getattr(client, "is_connected", False) else "unreachable"
+    if client is not None and getattr(client, "is_connected", False):
+        return "ok"
+    if client is None:
+        return "unreachable: not connected yet"
+    servers = []
+    for server in getattr(client, "servers", None) or []:
+        with contextlib.suppress(ValueError):  # host:port only, never a user or password
+            servers.append(f"{server.hostname}:{server.port}")
+    error = getattr(client, "last_error", None)
+    why = f"{type(error).__name__}: {str(error)[:120]}" if error is not None else "reconnecting"
+    return f"unreachable: {', '.join(servers) or 'nats'} ({why})"
 
 
 def ops_router(
@@ -68,8 +88,18 @@ def ops_router(
     )
     def readyz(request: Request, response: Response) -> Any:
         answer = readiness(request)
+        if answer.store != "ok":
+            place = getattr(getattr(request.app.state, "casework_web", None), "store", None)
+            answer.store = f"{answer.store} ({place})" if place else answer.store
+        answer.down = [
+            name
+            for name, status in (("store", answer.store), ("nats", answer.nats))
+            if status.startswith("unreachable")
+        ]
+        answer.ready = answer.ready and not answer.down
         if not answer.ready:
             response.status_code = 503
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return answer
 
     @router.get(

@@ -3,6 +3,11 @@
 `sqlite:///path/to/file.db` (the default, under `./var/`) or a `postgresql://` URL. eventsourcing's
 own recorders do the storing; this module only translates the URL into their settings.
 
+`CASEWORK_STORE_TIMEOUT` (whole seconds, default 2; or `?timeout=` on a postgresql URL): how long
+one store operation waits for a connection before giving up with `OperationalError`, which the
+services answer as 503 + Retry-After. Without it a request hung for minutes while PostgreSQL was
+down (eventsourcing waits 30 s for a connection, and tries 10 times).
+
 Also `CASEWORK_MAX_CLOCK_SKEW`: how many seconds a writer's clock may be behind a case's latest
 event and still have its command recorded (see `Casework.dated`); 5 unless set.
 """
@@ -99,7 +104,34 @@ def persistence_env(url: str, *, read_only: bool = False) -> dict[str, str]:
     )
 
 
-POSTGRES_QUERY_KEYS = ("pool_size", "max_overflow", "schema")
+POSTGRES_QUERY_KEYS = ("pool_size", "max_overflow", "schema", "timeout")
+
+STORE_TIMEOUT_ENV = "CASEWORK_STORE_TIMEOUT"
+DEFAULT_STORE_TIMEOUT = 2
+
+
+def store_timeout() -> int:
+    """`CASEWORK_STORE_TIMEOUT` in whole seconds (eventsourcing reads an int), at least 1; else
+    eventsourcing's own `POSTGRES_CONNECT_TIMEOUT` if set (it keeps working); else 2. A bad
+    value is refused with the reason, not ignored."""
+    for name in (STORE_TIMEOUT_ENV, "POSTGRES_CONNECT_TIMEOUT"):
+        given = os.environ.get(name, "").strip()
+        if given:
+            return int(_count({"x": [given]}, "x", "", minimum=1, name=name))
+    return DEFAULT_STORE_TIMEOUT
+
+
+def store_place(url: str) -> str:
+    """Where a store URL points, for messages: never its password."""
+    if url.startswith(("postgresql://", "postgres://")):
+        parts = urlparse(url)
+        try:
+            port = parts.port or 5432
+        except ValueError:
+            port = 5432
+        host = unquote(parts.hostname or "127.0.0.1")
+        return f"PostgreSQL at {host}:{port}/{unquote(parts.path.lstrip('/'))}"
+    return f"SQLite file {url.removeprefix('sqlite:///')}"
 
 
 def _postgres_env(url: str) -> dict[str, str]:
@@ -135,17 +167,28 @@ def _postgres_env(url: str) -> dict[str, str]:
         "POSTGRES_POOL_SIZE": _count(query, "pool_size", "5", minimum=1),
         "POSTGRES_MAX_OVERFLOW": _count(query, "max_overflow", "10", minimum=0),
         "POSTGRES_CONN_MAX_AGE": "600",
+        # Give up on a connection after the store timeout, check a pooled connection before
+        # handing it out (one left broken by a restart is replaced, not failed on), and try an
+        # operation once more only if that failure was quick (see casework.postgres).
+        "POSTGRES_CONNECT_TIMEOUT": (
+            _count(query, "timeout", "", minimum=1) if "timeout" in query else str(store_timeout())
+        ),
+        "POSTGRES_PRE_PING": "y",
+        "PROCESS_RECORDER_TOPIC": "casework.postgres:FailFastProcessRecorder",
     }
     if "schema" in query:
         env["POSTGRES_SCHEMA"] = query["schema"][-1]
     return env
 
 
-def _count(query: dict[str, list[str]], key: str, default: str, *, minimum: int) -> str:
+def _count(
+    query: dict[str, list[str]], key: str, default: str, *, minimum: int, name: str = ""
+) -> str:
     value = query.get(key, [default])[-1]
     if not (value.isascii() and value.isdigit()) or int(value) < minimum:
         raise ValidationError(
-            f"CASEWORK_STORE {key} must be a whole number, at least {minimum}; got {value!r}"
+            f"{name or 'CASEWORK_STORE ' + key} must be a whole number, at least {minimum}; "
+            f"got {value!r}"
         )
     return str(int(value))
 

@@ -335,7 +335,7 @@ def readiness(request: Request) -> Readiness:
     )
     source = STORE_SOURCE if rt.store_feed is not None else rt.settings.durable
     return Readiness(
-        ready=store == "ok" and nats != "unreachable",
+        ready=store == "ok" and not nats.startswith("unreachable"),
         store=store,
         nats=nats,
         index_position=rt.intake.index.position(source),
@@ -423,7 +423,14 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         ),
         lifespan=lifespan,
     )
-    install(api, "intake", tokens, metrics_holder)
+    install(
+        api,
+        "intake",
+        tokens,
+        metrics_holder,
+        store=settings.store,
+        casework=lambda a: a.state.runtime.intake.app if hasattr(a.state, "runtime") else None,
+    )
 
     def skipped_by(name: str) -> Callable[[], int]:
         def count() -> int:

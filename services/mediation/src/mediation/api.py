@@ -405,7 +405,7 @@ def ready(request: Request) -> MediationReadiness:
         rt.nats, configured=rt.settings.nats_url is not None, unconfigured="not configured"
     )
     return MediationReadiness(
-        ready=store == "ok" and nats != "unreachable",
+        ready=store == "ok" and not nats.startswith("unreachable"),
         store=store,
         nats=nats,
         worklist_rows=rt.worklist.count(),
@@ -473,7 +473,14 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         ),
         lifespan=lifespan,
     )
-    install(api, "mediation", TokenStore(settings.tokens_path, clock), metrics)
+    install(
+        api,
+        "mediation",
+        TokenStore(settings.tokens_path, clock),
+        metrics,
+        store=settings.store,
+        casework=lambda a: a.state.runtime.app if hasattr(a.state, "runtime") else None,
+    )
     api.include_router(disputes)
     api.include_router(meetings)
     api.include_router(rules)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from casework.files import private_file
 from casework.projections.skipped import (
     SkippedEvent,
     count_skipped,
@@ -24,8 +25,6 @@ from casework.projections.skipped import (
     skipped_in,
     skipped_schema,
 )
-
-from casework.files import private_file
 
 
 class SqliteReadModel:

@@ -1,0 +1,285 @@
+"""`Idempotency-Key` on every POST (IETF httpapi draft "The Idempotency-Key HTTP Header Field").
+
+A client that sends a POST with a key it made (a UUID) may send it again, with the same key,
+when it got no answer (timeout, dropped connection, 503): the first answer comes back, marked
+`Idempotent-Replayed: true`, and nothing happens twice. Keys are scoped per caller (the bearer
+token's actor) and path, and kept for a day in the shared store (`casework.idempotency`), so
+any replica answers a retry the same way. The same key with a different request is refused with
+422; a retry while the first is still being handled gets 409 and `Retry-After`. Only answers
+below 400 are kept: a refused or failed request (4xx, 5xx, 503 while the store was down) did
+nothing, and its retry is handled afresh.
+
+A pure ASGI middleware (it must see the whole answer to keep it), inside the request-context
+one so replays are logged and counted like any answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from casework.idempotency import Answer, IdempotencyRecords
+from eventsourcing.persistence import PersistenceError
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from casework_web.errors import error, store_unavailable
+
+HEADER = "Idempotency-Key"
+REPLAYED = "Idempotent-Replayed"
+MAX_KEY = 255
+_KEY = re.compile(r'^"?([\x21\x23-\x7e]{1,255})"?$')
+"""Visible ASCII without `"`; the draft's form is a quoted sf-string, a bare one is accepted."""
+IN_FLIGHT_RETRY_AFTER = "1"
+
+PARAMETER: dict[str, Any] = {
+    "name": HEADER,
+    "in": "header",
+    "required": False,
+    "description": (
+        "A key you make for this request (a UUID), sent again unchanged when you retry it: a "
+        "retry gets the first answer (marked Idempotent-Replayed: true) and nothing happens "
+        "twice. Kept for 24 hours per caller and path. Reusing a key for a different request is "
+        "a 422; retrying while the first is still being handled is a 409."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY, "pattern": _KEY.pattern},
+}
+
+Records = Callable[[Any], IdempotencyRecords | None]
+"""Given the ASGI app (the FastAPI instance), the records of its store, None before start."""
+
+log = logging.getLogger("casework_web.idempotency")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _actor(scope: Scope) -> str | None:
+    """The caller's actor id from the bearer token, or None (the route answers the 401)."""
+    authorization = _header(scope, b"authorization") or ""
+    kind, _, token = authorization.partition(" ")
+    if kind.lower() != "bearer" or not token.strip():
+        return None
+    standards = getattr(scope["app"].state, "casework_web", None)
+    if standards is None:
+        return None
+    who = standards.tokens.authenticate(token.strip())
+    return None if who is None else str(who.actor.id)
+
+
+def fingerprint(scope: Scope, body: bytes) -> str:
+    """What makes two requests the same request: method, path, query, content type, body."""
+    digest = hashlib.sha256()
+    for part in (
+        scope.get("method", ""),
+        scope.get("path", ""),
+        scope.get("query_string", b"").decode("latin-1"),
+        _header(scope, b"content-type") or "",
+    ):
+        digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
+    digest.update(body)
+    return digest.hexdigest()
+
+
+async def _send_json(send: Send, response: Any) -> None:
+    """Send a Starlette response object through `send` (outside the routing machinery)."""
+    await response({"type": "http"}, _nothing, send)
+
+
+async def _nothing() -> Message:
+    return {"type": "http.disconnect"}
+
+
+class IdempotencyKeys:
+    """Pure ASGI middleware: see the module docstring."""
+
+    def __init__(self, app: ASGIApp, records: Records, store: str = "the case store") -> None:
+        self.app = app
+        self.records = records
+        self.store = store
+        self.orphans: set[tuple[str, str]] = set()
+        """Claims this process could not free because the store was down (a request failed with
+        503 mid-way): freed before the next claim, so their retry is not told "in flight" until
+        the lease runs out."""
+        self.unkept: dict[tuple[str, str], Answer] = {}
+        """Answers this process gave but could not keep (the store went down right after the
+        request's effect): kept before the next claim, so their retry is replayed, not redone."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        given = _header(scope, HEADER.lower().encode()) if scope["type"] == "http" else None
+        if given is None or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+        match = _KEY.match(given.strip())
+        if match is None:
+            await _send_json(
+                send,
+                error(
+                    400,
+                    "invalid_idempotency_key",
+                    f"{HEADER} must be 1-{MAX_KEY} visible ASCII characters, e.g. a UUID "
+                    f"(optionally in double quotes); make one per request and resend it "
+                    f"unchanged on retry",
+                ),
+            )
+            return
+        key = match.group(1)
+        actor = _actor(scope)
+        records = self.records(scope["app"])
+        if actor is None or records is None:
+            await self.app(scope, receive, send)  # unauthenticated: the route refuses it
+            return
+        body = await _read_body(receive)
+        where = f"{actor} POST {scope.get('path', '')}"
+        try:
+            await self._catch_up(records)
+            claim = await run_in_threadpool(records.claim, where, key, fingerprint(scope, body))
+        except PersistenceError as down:
+            log.warning("idempotency record not reachable: %s", down)
+            await _send_json(send, store_unavailable(self.store))
+            return
+        if claim.outcome == "mismatch":
+            await _send_json(
+                send,
+                error(
+                    422,
+                    "idempotency_key_reused",
+                    f"{HEADER} {key!r} was used for a different request to {scope['path']} "
+                    f"(another body or query); use a new key for a new request",
+                ),
+            )
+            return
+        if claim.outcome == "in_flight":
+            response = error(
+                409,
+                "request_in_flight",
+                f"the request with {HEADER} {key!r} is still being handled; retry in a moment "
+                f"to get its answer",
+            )
+            response.headers["Retry-After"] = IN_FLIGHT_RETRY_AFTER
+            await _send_json(send, response)
+            return
+        if claim.outcome == "replay" and claim.answer is not None:
+            await _replay(send, claim.answer)
+            return
+        await self._first(scope, receive, send, body, records, where, key)
+
+    async def _first(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        body: bytes,
+        records: IdempotencyRecords,
+        where: str,
+        key: str,
+    ) -> None:
+        """Handle the request, keep its answer if it succeeded (else free the key), send it."""
+        delivered = False
+
+        async def replayed_body() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        held: list[Message] = []
+
+        async def hold(message: Message) -> None:
+            held.append(message)
+
+        try:
+            await self.app(scope, replayed_body, hold)
+        except BaseException:
+            await self._abandon(records, where, key)
+            raise
+        start = next((m for m in held if m["type"] == "http.response.start"), None)
+        status = int(start["status"]) if start is not None else 500
+        if status < 400 and start is not None:
+            answer = Answer(
+                status,
+                [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start.get("headers", [])],
+                b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body"),
+            )
+            try:
+                await run_in_threadpool(records.finish, where, key, answer)
+            except PersistenceError as down:
+                # The effect happened; the client gets its answer, and it is kept as soon as
+                # the store answers again (a retry meanwhile is told "in flight").
+                log.warning("could not keep the answer for %s %s yet: %s", where, key, down)
+                self.unkept[(where, key)] = answer
+        else:
+            await self._abandon(records, where, key)
+        for message in held:
+            await send(message)
+
+    async def _catch_up(self, records: IdempotencyRecords) -> None:
+        """Keep the answers and free the claims the store was down for (see `__init__`)."""
+        for claim, answer in list(self.unkept.items()):
+            await run_in_threadpool(records.finish, *claim, answer)
+            self.unkept.pop(claim, None)
+        for orphan in list(self.orphans):
+            await run_in_threadpool(records.abandon, *orphan)
+            self.orphans.discard(orphan)
+
+    async def _abandon(self, records: IdempotencyRecords, where: str, key: str) -> None:
+        try:
+            await run_in_threadpool(records.abandon, where, key)
+        except PersistenceError as down:  # freed before the next claim, or when its lease ends
+            log.warning("could not free %s %s yet: %s", where, key, down)
+            self.orphans.add((where, key))
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _replay(send: Send, answer: Answer) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]
+    headers.append((REPLAYED.lower().encode(), b"true"))
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": answer.body, "more_body": False})
+
+
+def document(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Add the header, and the 400/409/422 it may cause, to every POST of an OpenAPI document."""
+    for operations in openapi.get("paths", {}).values():
+        operation = operations.get("post")
+        if operation is None:
+            continue
+        parameters = operation.setdefault("parameters", [])
+        if not any(p.get("name") == HEADER for p in parameters):
+            parameters.append(dict(PARAMETER))
+        responses = operation.setdefault("responses", {})
+        body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+        for status, words, also in (
+            ("400", "the body is not valid JSON", "or the Idempotency-Key is malformed"),
+            (
+                "409",
+                "refused as in conflict",
+                "or this Idempotency-Key is in flight",
+            ),
+            ("422", "the request is malformed", "or its Idempotency-Key was used for another"),
+        ):
+            if status not in responses:
+                responses[status] = {"description": f"{words}, {also}", "content": body}
+            elif HEADER not in responses[status].get("description", ""):
+                described = responses[status].get("description") or words
+                responses[status]["description"] = f"{described}, {also}"
+    return openapi

@@ -1,0 +1,204 @@
+"""Idempotency records: the first answer to a request sent with an `Idempotency-Key`, kept so a
+retry of that request gets the same answer instead of a second effect.
+
+A record is claimed before the request is handled (one claimant wins, on any replica: the
+table's primary key decides), finished with the answer once it succeeded, or abandoned when it
+failed so that a retry may try again. A retry finds the answer (replayed), a request still in
+flight (the caller answers 409), or a different request under the same key (422).
+
+Why a table and not events: a record is bookkeeping about a delivery, not a fact about a case;
+it must be claimed with an atomic insert-if-absent, read back by key, and forgotten after a day,
+none of which an append-only, replayed event log is for (and nothing in a case file's history or
+a projection should ever see it). It lives in the store's own database, next to the events
+(`CASEWORK_STORE`, through the application's own eventsourcing datastore and its pool), so every
+replica of every service answers a retry the same way; the library stays the only writer there.
+
+Records are kept at least `KEEP` (24 h); older ones are purged now and then as claims arrive.
+A claim left unfinished by a process that died is taken over after `IN_FLIGHT_LEASE`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import PersistenceError
+
+TABLE = "casework_idempotency"
+KEEP = 24 * 3600.0
+"""Seconds a record is kept at least (the draft asks for a documented expiry; ours is a day)."""
+IN_FLIGHT_LEASE = 60.0
+"""Seconds after which an unfinished claim counts as abandoned (its process died mid-request,
+or could not free it); far longer than a request takes (each store operation gives up within
+`CASEWORK_STORE_TIMEOUT`)."""
+PURGE_EVERY = 600.0
+"""Seconds between purges of records older than `KEEP`, per process."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP answer as it was first sent: status, headers (latin-1 pairs), body bytes."""
+
+    status: int
+    headers: Sequence[tuple[str, str]]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What `claim` found: the caller goes ahead ("started"), replays `answer` ("replay"),
+    or refuses: the first request is still in flight ("in_flight"), or the key was used for a
+    different request ("mismatch")."""
+
+    outcome: Literal["started", "replay", "in_flight", "mismatch"]
+    answer: Answer | None = None
+
+
+class IdempotencyRecords:
+    """The records of one store, through its eventsourcing datastore (SQLite or PostgreSQL)."""
+
+    def __init__(self, datastore: Any, *, now: Callable[[], float] = time.time) -> None:
+        self.datastore = datastore
+        self.now = now
+        kind = type(datastore).__module__
+        if kind.endswith(".postgres"):
+            schema = getattr(datastore, "schema", "public") or "public"
+            self.table = f'"{schema}".{TABLE}'
+            self.mark = "%s"
+            self.blob = "BYTEA"
+            self.real = "DOUBLE PRECISION"
+        elif kind.endswith(".sqlite"):
+            self.table = TABLE
+            self.mark = "?"
+            self.blob = "BLOB"
+            self.real = "REAL"
+        else:
+            raise TypeError(f"no idempotency records for a {type(datastore).__name__} store")
+        self._made = False
+        self._lock = threading.Lock()
+        self._last_purge = 0.0
+
+    # ------------------------------------------------------------------ the protocol
+
+    def claim(self, scope: str, key: str, fingerprint: str) -> Claim:
+        """Claim `key` within `scope` for the request whose digest is `fingerprint`."""
+        self._make_table()
+        self._purge_now_and_then()
+        m = self.mark
+        for _ in range(3):  # a record may vanish between our insert and read (abandoned)
+            now = self.now()
+            with self.datastore.transaction(commit=True) as cursor:
+                cursor.execute(
+                    f"INSERT INTO {self.table} (scope, key, fingerprint, started_at) "
+                    f"VALUES ({m}, {m}, {m}, {m}) ON CONFLICT (scope, key) DO NOTHING",
+                    (scope, key, fingerprint, now),
+                )
+                if _rowcount(cursor) == 1:
+                    return Claim("started")
+                cursor.execute(
+                    f"SELECT fingerprint, started_at, status, headers, body FROM {self.table} "
+                    f"WHERE scope = {m} AND key = {m}",
+                    (scope, key),
+                )
+                row = cursor.fetchone()
+                if row is None:
+                    continue
+                if row["fingerprint"] != fingerprint:
+                    return Claim("mismatch")
+                if row["status"] is not None:
+                    headers = [(str(k), str(v)) for k, v in json.loads(row["headers"])]
+                    return Claim("replay", Answer(row["status"], headers, bytes(row["body"])))
+                if row["started_at"] > now - IN_FLIGHT_LEASE:
+                    return Claim("in_flight")
+                cursor.execute(  # its claimant died: take it over, unless another did first
+                    f"UPDATE {self.table} SET started_at = {m} WHERE scope = {m} AND key = {m} "
+                    f"AND status IS NULL AND started_at = {m}",
+                    (now, scope, key, row["started_at"]),
+                )
+                return Claim("started" if _rowcount(cursor) == 1 else "in_flight")
+        return Claim("in_flight")
+
+    def finish(self, scope: str, key: str, answer: Answer) -> None:
+        """Keep `answer` as the one every retry of the claimed request gets."""
+        m = self.mark
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                f"UPDATE {self.table} SET status = {m}, headers = {m}, body = {m} "
+                f"WHERE scope = {m} AND key = {m}",
+                (answer.status, json.dumps(list(answer.headers)), answer.body, scope, key),
+            )
+
+    def abandon(self, scope: str, key: str) -> None:
+        """Forget an unfinished claim (the request failed): a retry may try again."""
+        m = self.mark
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                f"DELETE FROM {self.table} WHERE scope = {m} AND key = {m} AND status IS NULL",
+                (scope, key),
+            )
+
+    def purge(self, older_than: float = KEEP) -> int:
+        """Delete records claimed more than `older_than` seconds ago; how many went."""
+        self._make_table()
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                f"DELETE FROM {self.table} WHERE started_at < {self.mark}",
+                (self.now() - older_than,),
+            )
+            return _rowcount(cursor)
+
+    # ------------------------------------------------------------------ housekeeping
+
+    def _make_table(self) -> None:
+        if self._made:
+            return
+        with self._lock:
+            if self._made:
+                return
+            statements = [
+                f"CREATE TABLE IF NOT EXISTS {self.table} ("
+                "scope TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, "
+                f"started_at {self.real} NOT NULL, status INTEGER, headers TEXT, "
+                f"body {self.blob}, PRIMARY KEY (scope, key))",
+                f"CREATE INDEX IF NOT EXISTS {TABLE}_started ON {self.table} (started_at)",
+            ]
+            for attempt in range(5):
+                try:
+                    with self.datastore.transaction(commit=True) as cursor:
+                        for statement in statements:
+                            cursor.execute(statement)
+                    break
+                except PersistenceError as error:
+                    # Replicas starting together race on PostgreSQL's catalogue; the statements
+                    # are idempotent, so the loser tries again and finds them made.
+                    raced = any(w in str(error) for w in ("concurrently", "already", "duplicate"))
+                    if attempt == 4 or not raced:
+                        raise
+                    time.sleep(0.05 * (attempt + 1))
+            self._made = True
+
+    def _purge_now_and_then(self) -> None:
+        now = self.now()
+        if now - self._last_purge < PURGE_EVERY:
+            return
+        self._last_purge = now
+        self.purge()
+
+
+def _rowcount(cursor: Any) -> int:
+    """Rows the last statement touched (eventsourcing wraps SQLite's cursor without it)."""
+    return int(getattr(cursor, "sqlite_cursor", cursor).rowcount or 0)
+
+
+def records_for(app: Application[Any]) -> IdempotencyRecords:
+    """The idempotency records in `app`'s store (one per application, made on first use)."""
+    records = getattr(app, "_casework_idempotency", None)
+    if records is None:
+        records = IdempotencyRecords(app.recorder.datastore)  # type: ignore[attr-defined]
+        app._casework_idempotency = records  # type: ignore[attr-defined]
+    return records

@@ -1,0 +1,68 @@
+"""The PostgreSQL process recorder every Casework process uses: eventsourcing's, failing fast.
+
+eventsourcing tries each store operation 10 times when PostgreSQL cannot be reached, and each try
+waits up to the pool timeout for a connection: with PostgreSQL down, one HTTP request hung for
+minutes. Here an operation is tried once more only when its failure was quick (a connection that
+broke under it); when the pool could not hand out a connection within `CASEWORK_STORE_TIMEOUT`,
+the store is down, and waiting longer helps nobody: the error goes up at once, and a service
+answers 503 + Retry-After (a long-running part backs off and tries again on its own).
+
+(Noticing PostgreSQL back soon after a long outage is `casework.outages.quick_reconnects`.)
+
+Selected by `casework.settings.persistence_env` through eventsourcing's `PROCESS_RECORDER_TOPIC`.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.postgres import PostgresProcessRecorder
+from psycopg_pool import PoolTimeout
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+QUICK_RETRY_WAIT = 0.1
+"""Seconds before the one retry of a quick failure (a broken connection is replaced by then)."""
+
+
+def _pool_timed_out(error: BaseException) -> bool:
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, PoolTimeout):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def fail_fast(method: F) -> F:
+    """eventsourcing's `method` without its retry loop, tried again once unless the pool timed
+    out (then the store is down, and the error is raised after one timeout, not ten)."""
+    inner = getattr(method, "__wrapped__", method)
+
+    @functools.wraps(inner)
+    def attempt(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return inner(*args, **kwargs)
+        except (InterfaceError, OperationalError) as error:
+            if _pool_timed_out(error):
+                raise
+        time.sleep(QUICK_RETRY_WAIT)
+        return inner(*args, **kwargs)
+
+    return cast(F, attempt)
+
+
+class FailFastProcessRecorder(PostgresProcessRecorder):
+    """eventsourcing's PostgreSQL process recorder; its retried operations fail fast."""
+
+    insert_events = fail_fast(PostgresProcessRecorder.insert_events)
+    select_events = fail_fast(PostgresProcessRecorder.select_events)
+    select_notifications = fail_fast(PostgresProcessRecorder.select_notifications)
+    max_notification_id = fail_fast(PostgresProcessRecorder.max_notification_id)
+    insert_tracking = fail_fast(PostgresProcessRecorder.insert_tracking)
+    max_tracking_id = fail_fast(PostgresProcessRecorder.max_tracking_id)
+    has_tracking_id = fail_fast(PostgresProcessRecorder.has_tracking_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -18,8 +19,10 @@ import pytest
 from casework.application import Casework
 from casework.audit import _decode, verify_events
 from casework.clock import FakeClock
+from dispatch.api import create_app
 from dispatch.domain.member import Member
-from dispatch.testing import B12, MANAGER, OFFICE_HOURS, STAFF_LI, T0
+from dispatch.testing import B12, COMPOUND, MANAGER, OFFICE_HOURS, STAFF_LI, T0, Desk, make_settings
+from fastapi.testclient import TestClient
 
 
 def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -121,3 +124,32 @@ def test_an_altered_class_version_is_caught(
     result = verify_events(member_id, altered, store.mapper)
     assert not result.ok
     assert result.problem == "content does not match its hash (altered)"
+
+
+def test_the_member_history_page_says_intact_across_the_upgrade(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What an auditor reads: GET /roster/members/{id}/history over v1 and v2 records."""
+    clock = FakeClock(T0)
+    settings = make_settings(tmp_path, store_url)
+    with TestClient(create_app(settings, clock, background=False)) as client:
+        desk = Desk(client, clock, settings)
+        manager = desk.auth(MANAGER)
+        body = {"actor_id": STAFF_LI.id, "role": STAFF_LI.role.value, "skills": ["plumbing"]}
+        desk.post("/roster/members", manager, {**body, "places": [COMPOUND]}, status=201)
+
+        def skills(names: list[str]) -> None:
+            answer = client.put(
+                f"/roster/members/{STAFF_LI.id}/skills",
+                json={"skills": names, "reason": "the roster review"},
+                headers=manager,
+            )
+            assert answer.status_code == 200, answer.text
+
+        skills(["plumbing", "electrical"])
+        upgrade(monkeypatch)
+        skills(["carrying"])
+        history = desk.get(f"/roster/members/{STAFF_LI.id}/history", desk.auth(MANAGER))
+    assert history["intact"] is True
+    assert [e["event"] for e in history["events"]] == ["Joined", "SkillsChanged", "SkillsChanged"]
+    assert history["events"][1]["details"]["skills"] == ["electrical", "plumbing"]

@@ -53,6 +53,8 @@ class Dispute(LeadCommands, MeetingCommands, Case):
 
     @dataclass(frozen=True)
     class MediationConvened(Case.Event):
+        LABEL = "已召集调解"
+
         meeting_id: str
         form: str
         scheduled_for: datetime
@@ -76,6 +78,8 @@ class Dispute(LeadCommands, MeetingCommands, Case):
     class ParticipantJoined(Case.Event):
         """Someone not invited took part (a neighbour who walked in); `reason` says why."""
 
+        LABEL = "临时加入调解"
+
         meeting_id: str
         participant: dict[str, str]
 
@@ -89,6 +93,8 @@ class Dispute(LeadCommands, MeetingCommands, Case):
         """Someone was invited to the meeting after its convening, before the round they are to
         sit at (a county department, a neighbour); `reason` says why."""
 
+        LABEL = "追加邀请参会"
+
         meeting_id: str
         participant: dict[str, str]
 
@@ -100,6 +106,8 @@ class Dispute(LeadCommands, MeetingCommands, Case):
     @dataclass(frozen=True)
     class MeetingRescheduled(Case.Event):
         """The meeting's next round moves to a new time and place; `reason` says why."""
+
+        LABEL = "调解会改期"
 
         meeting_id: str
         scheduled_for: datetime
@@ -114,6 +122,8 @@ class Dispute(LeadCommands, MeetingCommands, Case):
     class MeetingCancelled(Case.Event):
         """The meeting is called off (its rounds, if any, stand); `reason` says why."""
 
+        LABEL = "调解会取消"
+
         meeting_id: str
 
         def apply_to(self, case: Any) -> None:
@@ -123,6 +133,8 @@ class Dispute(LeadCommands, MeetingCommands, Case):
     @dataclass(frozen=True)
     class RoundHeld(Case.Event):
         """One round: who came, their positions, proposals, and for consultations the tally."""
+
+        LABEL = "调解一轮"
 
         meeting_id: str
         round_no: int
@@ -143,6 +155,8 @@ class Dispute(LeadCommands, MeetingCommands, Case):
 
     @dataclass(frozen=True)
     class MediationFailed(Case.Event):
+        LABEL = "调解未成"
+
         meeting_id: str
 
         def apply_to(self, case: Any) -> None:
@@ -152,6 +166,8 @@ class Dispute(LeadCommands, MeetingCommands, Case):
     @dataclass(frozen=True)
     class AgreementReached(Case.Event):
         """Terms and commitments; `reason` cites what decided it (e.g. the final tally)."""
+
+        LABEL = "已达成协议"
 
         meeting_id: str
         terms: list[str]
@@ -168,6 +184,8 @@ class Dispute(LeadCommands, MeetingCommands, Case):
 
     @dataclass(frozen=True)
     class CommitmentFollowedUp(Case.Event):
+        LABEL = "已跟进承诺"
+
         commitment_index: int
         kept: bool
         note: str
@@ -180,6 +198,8 @@ class Dispute(LeadCommands, MeetingCommands, Case):
     @dataclass(frozen=True)
     class CommitmentFellDue(Case.Event):
         """The check-back: a commitment's due date passed with no follow-up yet recorded."""
+
+        LABEL = "承诺到期待回访"
 
         commitment_index: int
         due: str
@@ -194,6 +214,8 @@ class Dispute(LeadCommands, MeetingCommands, Case):
         """Who answers for the dispute at `tier` from now on: a mediator there who took the lead
         (`lead_id` is the actor) or whom the tier's head named; `reason` says why. The lead
         lapses when the dispute climbs: the tier above has its own people."""
+
+        LABEL = "确定主调解人"
 
         lead_id: str
         lead_role: str

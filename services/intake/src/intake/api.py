@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from casework import Case, Casework, Clock, Status, Tier, system_clock
 from casework.domain.windows import EARLIEST
+from casework.projections.polling import catch_up_after_write
 from casework_web import (
     Principal,
     TokenStore,
@@ -109,8 +110,8 @@ def report_case(
     request.state.case_id = str(case.id)
     if done.outcome != "opened":
         response.status_code = 200
-    if rt.store_feed is not None:
-        rt.store_feed.catch_up()  # the reporter's next listing shows the case
+    if rt.store_feed is not None:  # the reporter's next listing shows the case
+        catch_up_after_write(rt.store_feed, log)  # stored already: a failure here is not theirs
     rt.metrics.reported.labels(case.kind, done.outcome).inc()
     log.info(
         "case %s %s",

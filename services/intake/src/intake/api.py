@@ -72,8 +72,8 @@ class Runtime:
     metrics: Metrics
     store_feed: StoreFeed | None = None
     measures: MeasuresDesk | None = None
-    nats: Any = None
-    consumer: Any = None
+    feed: Any = None
+    """The NATS feed (`casework.messaging.background.ConsumerInBackground`), when configured."""
     background: list[asyncio.Task[Any]] = field(default_factory=list)
 
 
@@ -330,7 +330,7 @@ def readiness(request: Request) -> Readiness:
     rt: Runtime = request.app.state.runtime
     store = store_status(rt.intake.app.recorder)
     nats = nats_status(
-        rt.nats,
+        rt.feed.nc if rt.feed is not None else None,
         configured=rt.settings.nats_url is not None,
         unconfigured="not configured (case index fed from the store)",
     )
@@ -402,7 +402,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         try:
             yield
         finally:
-            if rt.nats is not None:
+            if rt.feed is not None:
                 from intake.nats_feed import stop_nats_feed
 
                 await stop_nats_feed(rt)

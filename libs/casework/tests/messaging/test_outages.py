@@ -264,7 +264,7 @@ def cluster() -> Iterator[PostgresCluster]:
 POOL_TIMEOUT = 1
 """POSTGRES_CONNECT_TIMEOUT (eventsourcing's pool wait, s) for the drill's processes."""
 STORE_DOWN_FOR = 20.0
-"""Past every wait: eventsourcing tries 10 times, each waiting POOL_TIMEOUT for the pool."""
+"""Far past the pool wait: each store operation waits POOL_TIMEOUT once, then fails fast."""
 
 
 @pytest.mark.nats

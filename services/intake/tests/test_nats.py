@@ -132,3 +132,26 @@ def test_with_nats_down_at_start_the_app_serves_says_so_and_connects_once_it_is_
         if not entered.is_alive():
             client.__exit__(None, None, None)
         server.stop()
+
+
+def test_a_feed_that_jetstream_refuses_for_good_is_said_in_readyz_not_retried_silently(
+    nats_desk: Desk,
+) -> None:
+    """The CASEWORK stream deleted under the running feed: its consumer cannot be recreated
+    (that is no outage), so the feed stops, loudly, and /readyz says so until a restart."""
+    desk = nats_desk
+    feed = desk.client.app.state.runtime.feed  # type: ignore[attr-defined]
+    assert eventually(lambda: feed.consumer is not None)  # connected, stream made, bound
+    assert desk.client.get("/readyz").json()["nats"] == "ok"
+    assert desk.settings.nats_url is not None
+    url = desk.settings.nats_url
+
+    async def delete_stream() -> None:
+        async with jetstream(url) as (_, js):
+            await js.delete_stream("CASEWORK")
+
+    asyncio.run(delete_stream())
+    assert eventually(lambda: desk.client.get("/readyz").status_code == 503)
+    readiness = desk.client.get("/readyz").json()
+    assert readiness["down"] == ["nats"]
+    assert "the consumer stopped (NotFoundError" in readiness["nats"]

@@ -334,6 +334,8 @@ def readiness(request: Request) -> Readiness:
         configured=rt.settings.nats_url is not None,
         unconfigured="not configured (case index fed from the store)",
     )
+    if rt.feed is not None and rt.feed.status() is not None:
+        nats = rt.feed.status()
     source = STORE_SOURCE if rt.store_feed is not None else rt.settings.durable
     return Readiness(
         ready=store == "ok" and not nats.startswith("unreachable"),

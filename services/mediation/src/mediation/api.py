@@ -405,6 +405,8 @@ def ready(request: Request) -> MediationReadiness:
         configured=rt.settings.nats_url is not None,
         unconfigured="not configured",
     )
+    if rt.feed is not None and rt.feed.status() is not None:
+        nats = rt.feed.status()
     return MediationReadiness(
         ready=store == "ok" and not nats.startswith("unreachable"),
         store=store,

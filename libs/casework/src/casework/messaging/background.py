@@ -20,7 +20,7 @@ from nats.aio.client import Client
 
 from casework.messaging.consumer import Consumer
 from casework.messaging.relay import ensure_stream
-from casework.outages import NATS_DOWN, Outages, StoppedError, connect_nats
+from casework.outages import NATS_DOWN, Outages, StoppedError, connect_nats, describe
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,8 @@ class ConsumerInBackground:
         self.nc: Client | None = None
         self.consumer: Consumer[Any] | None = None
         self.task: asyncio.Task[None] | None = None
+        self.ended: BaseException | None = None
+        """Why the consumer stopped on its own (not an outage: those it rides out)."""
         self._stopping = asyncio.Event()
 
     def start(self) -> None:
@@ -62,7 +64,14 @@ class ConsumerInBackground:
             return
         error = task.exception()
         if error is not None:  # run() has logged its own; this covers connecting and binding
+            self.ended = error
             log.error("%s: the NATS consumer ended", self.name, exc_info=error)
+
+    def status(self) -> str | None:
+        """For `/readyz`: why the consumer is not running, or None while it is (or connects)."""
+        if self.ended is None:
+            return None
+        return f"unreachable: the consumer stopped ({describe(self.ended)}); restart the service"
 
     async def stop(self) -> None:
         """Stop the consumer (it settles what it holds), or stop waiting for NATS; drain."""

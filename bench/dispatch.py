@@ -53,7 +53,7 @@ from dispatch.application import Dispatch, work_for_case  # noqa: E402
 from dispatch.domain.member import member_id  # noqa: E402
 from dispatch.domain.roster import ROSTER_ID  # noqa: E402
 from dispatch.domain.rule import Candidate, decide  # noqa: E402
-from dispatch.runtime import handle  # noqa: E402
+from dispatch.runtime import handler  # noqa: E402
 from eventsourcing.persistence import Tracking  # noqa: E402
 
 COMPOUND = "jiayu-xx/wanxin-intl"
@@ -111,16 +111,18 @@ class Consumption:
         contract = to_contract(event, place)
         tracking = position("dispatch", "CASEWORK", self.sequence)
         if not self.batch:
-            handle_tracked(self.app, handle, contract, tracking)
+            handle_tracked(self.app.casework, handler(self.app), contract, tracking)
             return
-        _, unrecorded = handle_deferring(self.app, handle, contract, tracking, position_alone=False)
+        _, unrecorded = handle_deferring(
+            self.app.casework, handler(self.app), contract, tracking, position_alone=False
+        )
         if unrecorded:
             self.unrecorded.append(tracking)
         if self.sequence % self.batch == 0:
             self.flush()
 
     def flush(self) -> None:
-        self.app.record_positions(self.unrecorded)
+        self.app.casework.record_positions(self.unrecorded)
         self.unrecorded.clear()
 
 
@@ -150,13 +152,15 @@ def run(store: str, members: int, reports: int, sample: int, batch: int) -> list
             )
         resident = Actor("resident-bench", Role.RESIDENT)
         for n in range(reports):
-            case = app.report_repair(resident, address(n), f"corridor light {n} is out", "lighting")
-            reported = next(iter(app.events.get(case)))
+            case = app.casework.report_repair(
+                resident, address(n), f"corridor light {n} is out", "lighting"
+            )
+            reported = next(iter(app.casework.events.get(case)))
             place = CasePlace.of(reported)
             with timed(handled):
                 consumption.consume(reported, place)
             # DeadlinesSet, and what dispatch recorded (Assigned), as the relay brings them
-            for event in list(app.events.get(case, gt=1)):
+            for event in list(app.casework.events.get(case, gt=1)):
                 t0 = time.perf_counter()
                 consumption.consume(event, place)
                 handled.latencies[-1] += time.perf_counter() - t0
@@ -167,20 +171,22 @@ def run(store: str, members: int, reports: int, sample: int, batch: int) -> list
         if not sample:
             return [handled]
 
-        roster = app.repository.get(ROSTER_ID)
+        roster = app.casework.repository.get(ROSTER_ID)
         worker = Actor("staff-floor", Role.PROPERTY_STAFF)
         at = app.clock()
         for n in range(sample):
-            case = app.report_repair(resident, address(n), f"baseline light {n}", "lighting")
-            work = work_for_case(app.get_case(case))
+            case = app.casework.report_repair(
+                resident, address(n), f"baseline light {n}", "lighting"
+            )
+            work = work_for_case(app.casework.get_case(case))
             with timed(replay):
                 candidates = [
-                    Candidate.of(app.repository.get(member_id(actor_id)))
+                    Candidate.of(app.casework.repository.get(member_id(actor_id)))
                     for actor_id in roster.covering(work.address)
                 ]
                 decide(work, candidates, at)
             with timed(floor):
-                app.assign(case, MANAGER, worker, "by hand, for the floor")
+                app.casework.assign(case, MANAGER, worker, "by hand, for the floor")
     return [handled, replay, floor]
 
 

@@ -101,7 +101,7 @@ def dispatch_running(tmp_path: Path, store: str) -> Iterator[Running]:
                 "skills": ["plumbing"],
                 "places": [dispatch.testing.COMPOUND],
             },
-            desk.app,
+            desk.app.casework,
         )
 
 

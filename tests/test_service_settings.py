@@ -56,7 +56,7 @@ SERVICES = [
         "dispatch",
         dispatch.config.Settings,
         lambda s: dispatch.api.create_app(s, FakeClock(dispatch.testing.T0), background=False),
-        lambda runtime: runtime.app,
+        lambda runtime: runtime.app.casework,
         dispatch.main.main,
     ),
     Service(

@@ -245,7 +245,7 @@ def test_the_stories_end_where_the_article_says(demo: DemoRun) -> None:
         ("community-officer-jiayu-xx", "community"),
     ]
     assert gate.lead_mediator is not None
-    assert gate.lead_mediator["id"] == "community-officer-jiayu-xx"
+    assert gate.lead_mediator.id == "community-officer-jiayu-xx"
 
     shed = next(c for c in disputes if c.category == "ev_charging")
     rounds = [e for e in histories[str(shed.id)] if e.event == "RoundHeld"]

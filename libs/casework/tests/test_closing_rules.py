@@ -48,9 +48,7 @@ def close(case: Case, at: datetime) -> None:
 def advance(case: Any, at: datetime) -> None:
     """The next step along the usual path, so that random runs also reach the closable states
     (commands drawn blindly would mostly be refused long before)."""
-    waiting = [
-        i for i, c in enumerate(getattr(case, "commitments", [])) if c["status"] == "pending"
-    ]
+    waiting = [i for i, c in enumerate(getattr(case, "commitments", [])) if c.status == "pending"]
     steps: dict[Status, Command] = {
         Status.REPORTED: lambda c, at: c.assign(STAFF, at, STAFF, "on duty"),
         Status.ACKNOWLEDGED: lambda c, at: c.assign(STAFF, at, STAFF, "on duty"),

@@ -116,7 +116,7 @@ def test_the_stories_settle_at_the_tiers_and_in_the_ways_the_article_tells(
         assert gate.settled_tier is Tier.COMMUNITY
         assert any("south gate" in t and "entry-only" in t for t in gate.terms)
         assert gate.commitments
-        assert all(c["status"] == "kept" for c in gate.commitments)
+        assert all(c.status == "kept" for c in gate.commitments)
 
         repair = app.get_case(repair_id)
         assert isinstance(repair, Repair)

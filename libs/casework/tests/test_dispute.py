@@ -15,7 +15,7 @@ from casework.domain import (
     Tier,
     ValidationError,
 )
-from casework.domain.dispute import starting_tier
+from casework.domain.mediation_rules import starting_tier
 
 FLAT = Address.parse("jiayu-xx/wanxin-intl/b12/0302")
 COMPOUND = Address.parse("jiayu-xx/wanxin-intl")
@@ -103,7 +103,7 @@ def test_the_charging_shed_story_rounds_then_agreement_then_commitments_kept(
         agreed.reason == "round 3 tally; tally of round 3 of meeting shed: north wall 23, gate 2 10"
     )
     assert case.status is Status.AGREED
-    assert case.commitments == [
+    assert [c.as_dict() for c in case.commitments] == [
         {"who": "property-co", "what": "build the sheds", "due": "2026-12-31", "status": "pending"}
     ]
     case.resolve(secretary, t0 + 301 * HOUR, "three sheds agreed")
@@ -115,7 +115,7 @@ def test_the_charging_shed_story_rounds_then_agreement_then_commitments_kept(
     ):
         case.close_case(secretary, t0 + 302 * HOUR)
     case.record_follow_up(secretary, t0 + 900 * HOUR, 0, True, "sheds built")
-    assert case.commitments[0]["status"] == "kept"
+    assert case.commitments[0].status == "kept"
     with pytest.raises(InvalidTransitionError, match="already followed up"):
         case.record_follow_up(secretary, t0 + 901 * HOUR, 0, True, "again")
     case.close_case(secretary, t0 + 902 * HOUR)
@@ -206,7 +206,7 @@ def test_county_representatives_are_refused_below_the_community(
     case.convene_mediation(
         officer, t0 + 2 * HOUR, "council", "deliberation_council", t0 + 50 * HOUR, "hall", county
     )
-    assert case.meetings["council"]["tier"] == "community"
+    assert case.meetings["council"].tier == "community"
     assert case.pending_events[-1].participants == county
 
 

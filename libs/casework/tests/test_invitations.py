@@ -89,7 +89,7 @@ def test_an_invitee_sits_at_the_round_and_an_invitation_is_refused_only_for_the_
             case.hold_round(SECRETARY, T0 + 24 * HOUR, "m1", attendees, "progress")
     else:
         case.hold_round(SECRETARY, T0 + 24 * HOUR, "m1", attendees, "progress")
-        assert case.meetings["m1"]["rounds"] == 1
+        assert case.meetings["m1"].rounds == 1
 
 
 def test_an_invitation_is_recorded_with_who_when_and_why() -> None:
@@ -113,7 +113,10 @@ def test_an_invitation_is_recorded_with_who_when_and_why() -> None:
         T0 + HOUR,
         "they live above the path the cables cross",
     )
-    assert case.meetings["m1"]["participants"][-2:] == [first.participant, second.participant]
+    assert case.meetings["m1"].as_dict()["participants"][-2:] == [
+        first.participant,
+        second.participant,
+    ]
     # An invitee is no walk-in: naming them as one is refused, as for those invited at first.
     with pytest.raises(ValidationError, match="list them among the attendees"):
         case.hold_round(
@@ -204,7 +207,7 @@ def test_a_council_takes_a_county_department_invited_after_its_convening() -> No
         "the gate is on a fire lane",
     )
     case.hold_round(officer, T0 + 24 * HOUR, "c1", ["fire-brigade:wu", "resident-0302"], "progress")
-    assert case.meetings["c1"]["rounds"] == 1
+    assert case.meetings["c1"].rounds == 1
     case.convene_mediation(officer, T0 + 25 * HOUR, "r1", "roundtable", T0 + 48 * HOUR, "hall", [])
     with pytest.raises(InvalidTransitionError, match="not at a roundtable"):
         case.invite_participants(

@@ -19,8 +19,8 @@ from casework.domain import (
     Role,
     ValidationError,
 )
-from casework.domain.dispute import CONVENERS, TIER_HEADS
 from casework.domain.ladder import LOCAL_TIME
+from casework.domain.mediation_rules import CONVENERS, TIER_HEADS
 from casework.domain.places import Tier
 from casework.timeline import EVENT_LABELS
 from hypothesis import given, settings
@@ -43,7 +43,8 @@ def parking() -> Dispute:
 def test_a_mediator_of_the_tier_takes_the_lead_with_a_reason() -> None:
     case = parking()
     case.name_lead_mediator(MANAGER, T0 + MINUTE, MANAGER, "the cars are in my car park")
-    assert case.lead_mediator == {
+    assert case.lead_mediator is not None
+    assert case.lead_mediator.as_dict() == {
         "id": "manager-wang",
         "role": "property_manager",
         "tier": "compound",
@@ -70,10 +71,10 @@ def test_a_colleague_cannot_take_over_a_lead_but_the_head_can_name_another() -> 
     case.name_lead_mediator(SECRETARY, T0 + 3 * MINUTE, COMMITTEE, "knows the owners")
     lead = case.lead_mediator
     assert lead is not None
-    assert (lead["id"], lead["named_by"]) == ("committee-liu", "party-secretary-wanxin")
+    assert (lead.id, lead.named_by) == ("committee-liu", "party-secretary-wanxin")
     case.name_lead_mediator(SECRETARY, T0 + 4 * MINUTE, SECRETARY, "I take it over myself")
     assert case.lead_mediator is not None
-    assert case.lead_mediator["id"] == SECRETARY.id
+    assert case.lead_mediator.id == SECRETARY.id
 
 
 def test_only_the_tiers_head_names_someone_else() -> None:
@@ -110,7 +111,7 @@ def test_the_lead_lapses_when_the_dispute_climbs_and_the_new_tier_takes_it() -> 
         case.name_lead_mediator(MANAGER, T0 + 3 * MINUTE, MANAGER, "still mine")
     case.name_lead_mediator(OFFICER, T0 + 3 * MINUTE, OFFICER, "the gates are ours")
     assert case.lead_mediator is not None
-    assert case.lead_mediator["tier"] == "community"
+    assert case.lead_mediator.tier == "community"
 
 
 def test_a_settled_dispute_takes_no_lead() -> None:
@@ -186,7 +187,7 @@ def test_the_lead_is_whoever_was_last_named_at_the_tier_and_only_as_the_rules_al
             with pytest.raises((InvalidTransitionError, NotPermittedError)):
                 case.name_lead_mediator(actor, at, lead, "why")
         current = case.lead_mediator
-        assert (current["id"] if current else None) == expected
+        assert (current.id if current else None) == expected
 
 
 def test_the_lead_is_a_public_contract_with_a_label(app: Casework, clock: FakeClock) -> None:
@@ -211,5 +212,5 @@ def test_the_lead_is_a_public_contract_with_a_label(app: Casework, clock: FakeCl
     reloaded = app.get_case(case_id)
     assert isinstance(reloaded, Dispute)
     assert reloaded.lead_mediator is not None
-    assert reloaded.lead_mediator["id"] == "manager-wang"
+    assert reloaded.lead_mediator.id == "manager-wang"
     assert app.verify(case_id).ok

@@ -19,8 +19,8 @@ from casework.domain import (
     Tier,
     ValidationError,
 )
-from casework.domain.dispute import MATTERS, commitment_due_at, county_department
 from casework.domain.ladder import FAILED_ROUNDS_BEFORE_ESCALATION, LOCAL_TIME
+from casework.domain.mediation_rules import MATTERS, commitment_due_at, county_department
 
 COMPOUND = Address.parse("jiayu-xx/wanxin-intl")
 FLAT = Address.parse("jiayu-xx/wanxin-intl/b12/0302")
@@ -57,7 +57,7 @@ def test_county_departments_sit_only_at_the_communitys_deliberation_council(
             officer, t0, "c", "deliberation_council", t0 + HOUR, "hall", COUNTY + COUNTY[:1]
         )
     case.convene_mediation(officer, t0, "c", "deliberation_council", t0 + HOUR, "hall", COUNTY)
-    meeting = case.meetings["c"]
+    meeting = case.meetings["c"].as_dict()
     assert meeting["participants"] == COUNTY
     assert meeting["scheduled_for"] == (t0 + HOUR).isoformat()
     assert meeting["place"] == "hall"
@@ -193,10 +193,10 @@ def test_commitments_fall_due_once_and_a_due_one_can_still_be_followed_up(
     assert isinstance(fell, Dispute.CommitmentFellDue)
     assert (fell.commitment_index, fell.due, fell.actor_role) == (0, due, "system")
     assert "check it back" in fell.reason
-    assert case.commitments[0]["status"] == "due"
+    assert case.commitments[0].status == "due"
     assert case.check_back_commitments(SYSTEM, end_of_due_day + HOUR) == []  # once only
     case.record_follow_up(leader, end_of_due_day + HOUR, 0, True, "drums in the basement")
-    assert [c["status"] for c in case.commitments] == ["kept", "pending"]
+    assert [c.status for c in case.commitments] == ["kept", "pending"]
 
 
 def test_an_agreement_after_an_opinion_collection_cites_the_latest_tally(

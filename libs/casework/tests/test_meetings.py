@@ -19,8 +19,8 @@ from casework.domain import (
     Status,
     ValidationError,
 )
-from casework.domain.dispute import MEETING_FORMS, OPEN_FORMS
 from casework.domain.ladder import LOCAL_TIME
+from casework.domain.mediation_rules import MEETING_FORMS, OPEN_FORMS
 from casework.timeline import EVENT_LABELS
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -67,7 +67,7 @@ def test_a_seated_meeting_takes_only_the_invited_the_parties_and_the_mediator(
         assert not any(isinstance(e, Dispute.RoundHeld) for e in case.pending_events)
     else:
         case.hold_round(secretary, t0 + 24 * HOUR, "m1", attendees, "progress")
-        assert case.meetings["m1"]["rounds"] == 1
+        assert case.meetings["m1"].rounds == 1
 
 
 @pytest.mark.parametrize("form", sorted(OPEN_FORMS))
@@ -76,7 +76,7 @@ def test_open_forms_take_whoever_came_or_was_consulted(
 ) -> None:
     case = roundtable(resident, secretary, t0, form)
     case.hold_round(secretary, t0 + 24 * HOUR, "m1", ["42 residents", "b7 households"], "progress")
-    assert case.meetings["m1"]["rounds"] == 1
+    assert case.meetings["m1"].rounds == 1
     assert set(OPEN_FORMS) < set(MEETING_FORMS)
 
 
@@ -129,7 +129,7 @@ def test_a_walk_in_needs_a_reason_and_must_be_new(
     case = roundtable(resident, secretary, t0)
     with pytest.raises(error, match=message):
         case.hold_round(secretary, t0 + 24 * HOUR, "m1", [], "progress", walk_ins=[walk_in])
-    assert case.meetings["m1"]["rounds"] == 0
+    assert case.meetings["m1"].rounds == 0
 
 
 def test_attendees_listed_twice_are_refused(
@@ -154,8 +154,8 @@ def test_a_rescheduled_meeting_moves_its_next_round(
         "hall flooded",
         "party_secretary",
     )
-    assert case.meetings["m1"]["scheduled_for"] == later.isoformat()
-    assert case.meetings["m1"]["place"] == "community hall"
+    assert case.meetings["m1"].scheduled_for.isoformat() == later.isoformat()
+    assert case.meetings["m1"].place == "community hall"
     with pytest.raises(ValidationError, match="give a new time or place"):
         case.reschedule_meeting(secretary, t0 + HOUR, "m1", later, "community hall", "again")
     with pytest.raises(ValidationError, match="reason for rescheduling"):
@@ -164,9 +164,9 @@ def test_a_rescheduled_meeting_moves_its_next_round(
         case.reschedule_meeting(secretary, t0 + HOUR, "m9", later, "hall", "why")
     # After a round, the same time and place may be set again for the next round.
     case.hold_round(secretary, later, "m1", ["resident-0302"], "progress")
-    assert not case.meetings["m1"]["awaits_round"]
+    assert not case.meetings["m1"].awaits_round
     case.reschedule_meeting(secretary, later, "m1", later, "community hall", "round 2, same place")
-    assert case.meetings["m1"]["awaits_round"]
+    assert case.meetings["m1"].awaits_round
 
 
 def test_a_cancelled_meeting_takes_no_rounds_and_no_agreement(

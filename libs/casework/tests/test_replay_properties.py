@@ -27,8 +27,8 @@ from casework.domain import (
     Repair,
     Role,
 )
-from casework.domain.dispute import MEETING_FORMS
 from casework.domain.leak import CONTACT_OUTCOMES, STOP_METHODS
+from casework.domain.mediation_rules import MEETING_FORMS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

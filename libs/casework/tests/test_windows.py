@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from casework import Actor, Casework, FakeClock, Role, ValidationError
-from casework.domain.dispute import Dispute, check_commitment_due
+from casework.domain.dispute import Dispute
+from casework.domain.mediation_rules import check_commitment_due
 from casework.domain.text import CONTROL, check_text
 from casework.domain.windows import (
     COMMITMENT_DUE,

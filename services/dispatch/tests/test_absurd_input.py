@@ -49,7 +49,7 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
 
 
 def events_in(desk: Desk) -> int:
-    return desk.app.recorder.max_notification_id() or 0
+    return desk.app.casework.recorder.max_notification_id() or 0
 
 
 WEEKLY = {"kind": "weekly", "weekdays": ["sat"], "time": "09:00"}
@@ -95,9 +95,9 @@ def test_the_board_goes_on_past_events_it_cannot_fold_in_and_says_so(desk: Desk)
     """Two events from before the rules: deadlines no calendar reaches (the board folds them in:
     it compares times, never converts them), and one that does not even decode: the board
     records it (case, version, error) and folds in what follows."""
-    absurd = desk.app.report_repair(RESIDENT, FLAT, "the kitchen tap drips", "plumbing")
+    absurd = desk.app.casework.report_repair(RESIDENT, FLAT, "the kitchen tap drips", "plumbing")
     record_unchecked(
-        desk.app,
+        desk.app.casework,
         absurd,
         Case.DeadlinesSet,
         timestamp=desk.clock(),
@@ -106,8 +106,8 @@ def test_the_board_goes_on_past_events_it_cannot_fold_in_and_says_so(desk: Desk)
         respond_by=datetime.fromisoformat(THE_ISSUES_TIME),
         settle_by=datetime.fromisoformat(THE_ISSUES_TIME),
     )
-    broken = desk.app.report_repair(RESIDENT, FLAT, "the hall light is out", "lighting")
-    desk.app.recorder.insert_events(
+    broken = desk.app.casework.report_repair(RESIDENT, FLAT, "the hall light is out", "lighting")
+    desk.app.casework.recorder.insert_events(
         [
             StoredEvent(
                 originator_id=broken,
@@ -117,7 +117,7 @@ def test_the_board_goes_on_past_events_it_cannot_fold_in_and_says_so(desk: Desk)
             )
         ]
     )
-    after = desk.app.report_repair(RESIDENT, FLAT, "the lift judders", "lift")
+    after = desk.app.casework.report_repair(RESIDENT, FLAT, "the lift judders", "lift")
 
     board = desk.runtime.board
     board.catch_up()
@@ -144,8 +144,10 @@ def test_the_followed_roster_goes_on_past_a_member_event_it_cannot_read(desk: De
     """The roster the rule reads, folded from the log: an undecodable event of one member is
     recorded and shown; the members after it are folded in."""
     qian = member_id(VOLUNTEER_QIAN.id)
-    version = desk.app.recorder.select_events(qian, desc=True, limit=1)[0].originator_version + 1
-    desk.app.recorder.insert_events(
+    version = (
+        desk.app.casework.recorder.select_events(qian, desc=True, limit=1)[0].originator_version + 1
+    )
+    desk.app.casework.recorder.insert_events(
         [
             StoredEvent(
                 originator_id=qian,

@@ -61,7 +61,9 @@ def test_a_repair_is_assigned_and_its_assignee_works_it_through_the_api(desk: De
     put_on_roster(
         desk, STAFF_LI, name="李师傅", availability=["mon-fri 08:00-18:00"], reason="plumber"
     )
-    case_id = str(desk.app.report_repair(RESIDENT, FLAT, "the kitchen tap drips", "plumbing"))
+    case_id = str(
+        desk.app.casework.report_repair(RESIDENT, FLAT, "the kitchen tap drips", "plumbing")
+    )
     desk.dispatch_case(case_id)
     li = desk.auth(STAFF_LI)
     mine = desk.get("/tasks", li)
@@ -88,7 +90,9 @@ def test_someone_elses_task_or_anothers_compound_answers_like_an_unknown_id(
 ) -> None:
     desk = lite_desk
     put_on_roster(desk, STAFF_LI)
-    case_id = str(desk.app.report_repair(RESIDENT, FLAT, "the kitchen tap drips", "plumbing"))
+    case_id = str(
+        desk.app.casework.report_repair(RESIDENT, FLAT, "the kitchen tap drips", "plumbing")
+    )
     desk.dispatch_case(case_id)
     stranger = desk.auth(OTHER_STAFF, place="jiayu-xx/jiating")
     unknown = desk.client.post(
@@ -109,7 +113,9 @@ def test_a_decline_needs_a_reason_and_hands_the_work_to_the_next_person(lite_des
     desk = lite_desk
     put_on_roster(desk, STAFF_LI)
     put_on_roster(desk, STAFF_ZHOU)
-    case_id = str(desk.app.report_repair(RESIDENT, FLAT, "the kitchen tap drips", "plumbing"))
+    case_id = str(
+        desk.app.casework.report_repair(RESIDENT, FLAT, "the kitchen tap drips", "plumbing")
+    )
     desk.dispatch_case(case_id)
     li = desk.auth(STAFF_LI)
     missing = desk.client.post(f"/tasks/{case_id}/decline", json={}, headers=li)
@@ -124,7 +130,7 @@ def test_the_leak_protocol_through_the_api_and_its_refusals(lite_desk: Desk) -> 
     desk = lite_desk
     put_on_roster(desk, STAFF_ZHOU)
     leak_id = str(
-        desk.app.report_leak(
+        desk.app.casework.report_leak(
             RESIDENT, FLAT, "water under 0402's door", "0402", source_unoccupied=True
         )
     )
@@ -161,22 +167,24 @@ def test_the_leak_protocol_through_the_api_and_its_refusals(lite_desk: Desk) -> 
         {"address": FLAT, "description": "who pays to repaint 0302?", "parties": ["r-0302"]},
         status=201,
     )
-    assert desk.app.get_case(opened["dispute_id"]).links == [(leak_id, "damage_dispute")]
+    assert desk.app.casework.get_case(opened["dispute_id"]).links == [(leak_id, "damage_dispute")]
     done = desk.post(f"/tasks/{leak_id}/finish", zhou, {"summary": "valve closed, owner told"})
     assert done["status"] == "resolved"
-    repair = str(desk.app.report_repair(RESIDENT, FLAT, "tap", "plumbing"))
+    repair = str(desk.app.casework.report_repair(RESIDENT, FLAT, "tap", "plumbing"))
     not_leak = desk.client.post(f"/leaks/{repair}/arrival", headers=desk.auth(MANAGER))
     assert not_leak.status_code == 404
 
 
 def test_an_escalated_leak_is_on_the_managers_and_then_the_officers_list(lite_desk: Desk) -> None:
     desk = lite_desk
-    leak_id = str(desk.app.report_leak(RESIDENT, FLAT, "water", "0402", source_unoccupied=True))
+    leak_id = str(
+        desk.app.casework.report_leak(RESIDENT, FLAT, "water", "0402", source_unoccupied=True)
+    )
     manager, officer = desk.auth(MANAGER), desk.auth(OFFICER, place="jiayu-xx")
     assert desk.get("/tasks", manager)["decisions"] == []
-    desk.app.escalate(leak_id, STAFF_LI, "owner not reached")
+    desk.app.casework.escalate(leak_id, STAFF_LI, "owner not reached")
     assert [d["id"] for d in desk.get("/tasks", manager)["decisions"]] == [leak_id]
-    desk.app.escalate(leak_id, MANAGER, "riser valve cannot be reached")
+    desk.app.casework.escalate(leak_id, MANAGER, "riser valve cannot be reached")
     assert desk.get("/tasks", manager)["decisions"] == []
     assert [d["tier"] for d in desk.get("/tasks", officer)["decisions"]] == ["community"]
     desk.post(f"/leaks/{leak_id}/water-stopped", officer, {"method": "entry_with_witnesses"})
@@ -189,7 +197,9 @@ def test_the_queue_shows_why_work_waits_and_the_manager_can_send_someone_by_hand
     desk = lite_desk
     put_on_roster(desk, STAFF_LI, availability=["mon-fri 08:00-18:00"])
     desk.clock.set(NIGHT)
-    case_id = str(desk.app.report_repair(RESIDENT, FLAT, "no water at all", "plumbing", "urgent"))
+    case_id = str(
+        desk.app.casework.report_repair(RESIDENT, FLAT, "no water at all", "plumbing", "urgent")
+    )
     desk.dispatch_case(case_id)
     queue = desk.get("/queue", desk.auth(MANAGER))["items"]
     assert [(q["work_id"], q["kind"], q["priority"]) for q in queue] == [
@@ -357,9 +367,11 @@ def test_a_token_works_until_its_expiry_by_the_services_clock(lite_desk: Desk) -
 def test_a_leak_nobody_on_the_roster_covers_is_still_handled_by_the_office(lite_desk: Desk) -> None:
     """No roster yet: the leak waits in the queue, and the staff on site run the protocol."""
     desk = lite_desk
-    leak_id = str(desk.app.report_leak(RESIDENT, FLAT, "water", "0402", source_unoccupied=True))
+    leak_id = str(
+        desk.app.casework.report_leak(RESIDENT, FLAT, "water", "0402", source_unoccupied=True)
+    )
     desk.dispatch_case(leak_id)
-    assert desk.app.get_case(leak_id).queued_at is not None
+    assert desk.app.casework.get_case(leak_id).queued_at is not None
     staff = desk.auth(STAFF_LI)
     desk.post(
         f"/leaks/{leak_id}/contact-attempts", staff, {"channel": "phone", "outcome": "reached"}

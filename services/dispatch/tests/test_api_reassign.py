@@ -34,7 +34,9 @@ def desk(store_url: str, tmp_path: Path) -> Iterator[Desk]:
 
 
 def reported(desk: Desk) -> str:
-    case_id = str(desk.app.report_repair(RESIDENT, FLAT, "the kitchen tap drips", "plumbing"))
+    case_id = str(
+        desk.app.casework.report_repair(RESIDENT, FLAT, "the kitchen tap drips", "plumbing")
+    )
     desk.dispatch_case(case_id)
     return case_id
 

@@ -30,7 +30,7 @@ from dispatch.testing import (
 
 
 def report_tap(app: Dispatch, address: str = FLAT) -> str:
-    return str(app.report_repair(RESIDENT, address, "the kitchen tap drips", "plumbing"))
+    return str(app.casework.report_repair(RESIDENT, address, "the kitchen tap drips", "plumbing"))
 
 
 def dispatch_all(app: Dispatch, case_id: str) -> None:
@@ -103,7 +103,7 @@ def test_nobody_suitable_free_queues_the_case_once_and_the_deadline_runs_on(
         "nobody suitable is free for this repair needing plumbing at "
         "jiayu-xx/wanxin-intl/b12/0302: 1 off duty now (first back on duty 2026-11-25T08:00+08:00)"
     )
-    case = lite.get_case(case_id)
+    case = lite.casework.get_case(case_id)
     assert case.acknowledged_at is None
     assert case.escalation_due_at() == case.respond_by
     # Next morning Li comes on duty; the queue's drain sends him.
@@ -111,7 +111,7 @@ def test_nobody_suitable_free_queues_the_case_once_and_the_deadline_runs_on(
     outcome = lite.redispatch(case_id)
     assert outcome is not None
     assert outcome.assigned_to == "staff-li"
-    assert lite.get_case(case_id).queued_at is None
+    assert lite.casework.get_case(case_id).queued_at is None
 
 
 def test_a_decline_goes_to_the_next_suitable_person_in_the_same_transaction(
@@ -130,7 +130,7 @@ def test_a_decline_goes_to_the_next_suitable_person_in_the_same_transaction(
     assert event_names(app, case_id).count("Assigned") == 2
     # Zhou declines too: nobody else is free at 10:00 (Zhao works days), so it waits.
     app.decline(STAFF_ZHOU, case_id, "at a burst pipe in b3")
-    case = app.get_case(case_id)
+    case = app.casework.get_case(case_id)
     assert case.assignee is None
     assert case.queued_at is not None
     assert "2 declined it" in last_event(app, case_id, "QueuedForAssignment").reason
@@ -156,14 +156,14 @@ def test_the_assignees_actions_appear_on_the_case_and_the_done_work_on_the_servi
         "dispatch",
         "work done by staff-li: replaced the tap washer; for the resident to confirm",
     )
-    app.confirm_resolution(case_id, RESIDENT)  # the resident can now confirm (or reopen)
+    app.casework.confirm_resolution(case_id, RESIDENT)  # the resident can now confirm (or reopen)
     li = app.member("staff-li")
     assert (li.load, li.completed) == (0, 1)
-    done = [e for e in app.events.get(li.id) if type(e).__name__ == "WorkCompleted"]
+    done = [e for e in app.casework.events.get(li.id) if type(e).__name__ == "WorkCompleted"]
     assert [(d.work_id, d.summary, d.for_whom) for d in done] == [
         (case_id, "replaced the tap washer", ["r-0302"])
     ]
-    assert app.verify(case_id).ok
+    assert app.casework.verify(case_id).ok
 
 
 def test_a_leak_goes_to_on_duty_staff_and_its_protocol_completes_the_work(
@@ -172,7 +172,7 @@ def test_a_leak_goes_to_on_duty_staff_and_its_protocol_completes_the_work(
     small_roster(app)
     clock.set(NIGHT)
     leak_id = str(
-        app.report_leak(
+        app.casework.report_leak(
             RESIDENT, FLAT, "water under the door of 0402", "0402", source_unoccupied=True
         )
     )
@@ -198,7 +198,7 @@ def test_a_leak_goes_to_on_duty_staff_and_its_protocol_completes_the_work(
 
 def test_leak_damage_opens_a_dispute_linked_both_ways(lite: Dispatch) -> None:
     small_roster(lite)
-    leak_id = lite.report_leak(RESIDENT, FLAT, "water through the ceiling", "0402")
+    leak_id = lite.casework.report_leak(RESIDENT, FLAT, "water through the ceiling", "0402")
     dispute_id = lite.open_damage_dispute(
         STAFF_LI,
         leak_id,
@@ -206,10 +206,10 @@ def test_leak_damage_opens_a_dispute_linked_both_ways(lite: Dispatch) -> None:
         description="the ceiling of 0302 is stained; who pays for repainting?",
         parties=["r-0302", "owner-0402"],
     )
-    dispute = lite.get_case(dispute_id)
+    dispute = lite.casework.get_case(dispute_id)
     assert dispute.KIND == "dispute"
     assert dispute.links == [(str(leak_id), "damage_dispute")]
-    assert lite.get_case(leak_id).links == [(str(dispute_id), "damage_dispute")]
+    assert lite.casework.get_case(leak_id).links == [(str(dispute_id), "damage_dispute")]
     assert getattr(dispute, "category", "") == "leak_between_flats"
 
 
@@ -247,7 +247,7 @@ def test_residents_needs_are_ordered_and_sent_to_volunteers_the_same_way(
     assert done.status.value == "done"
     qian = app.member("vol-qian")
     assert (qian.load, qian.completed) == (0, 1)
-    events = [type(e).__name__ for e in app.events.get(task.id)]
+    events = [type(e).__name__ for e in app.casework.events.get(task.id)]
     assert events == ["Requested", "Assigned", "Accepted", "Started", "Finished"]
     assert app.demand(demand.id).tasks_ordered == 1
 
@@ -262,7 +262,7 @@ def test_only_roster_keepers_change_the_roster_and_every_change_says_who_and_why
     lite.set_availability(VOLUNTEER_ZHAO, "vol-zhao", [], reason="in hospital this week")
     with pytest.raises(NotPermittedError, match="someone else's availability"):
         lite.set_availability(VOLUNTEER_ZHAO, "staff-li", [], reason="he is away")
-    events = list(lite.events.get(lite.member("vol-zhao").id))
+    events = list(lite.casework.events.get(lite.member("vol-zhao").id))
     last = events[-1]
     assert type(last).__name__ == "AvailabilitySet"
     assert (last.actor_id, last.actor_role, last.reason) == (
@@ -273,8 +273,8 @@ def test_only_roster_keepers_change_the_roster_and_every_change_says_who_and_why
     from casework.audit import verify_events
 
     member_id = lite.member("staff-li").id
-    stored = list(lite.recorder.select_events(member_id))
-    assert verify_events(member_id, stored, lite.mapper).ok
+    stored = list(lite.casework.recorder.select_events(member_id))
+    assert verify_events(member_id, stored, lite.casework.mapper).ok
 
 
 def test_two_dispatchers_racing_on_one_case_assign_it_once(
@@ -316,7 +316,7 @@ def test_dispatch_refuses_a_leak_action_on_a_repair_and_a_case_it_cannot_find(
         lite.water_stopped(STAFF_LI, case_id, "staff_closed_valve")
     with pytest.raises(Exception, match="not a case or task id"):
         lite.accept(STAFF_LI, "not-a-uuid")
-    assert lite.get_case(case_id).status is Status.REPORTED
+    assert lite.casework.get_case(case_id).status is Status.REPORTED
     assert DISPATCHER.role.value == "system"
 
 
@@ -326,9 +326,9 @@ def test_a_repair_done_by_someone_off_the_roster_is_still_resolved_for_the_resid
     """Assigned and finished through the library elsewhere; dispatch hears it over the stream."""
     case_id = report_tap(lite)
     outsider = Actor("staff-temp", Role.PROPERTY_STAFF)
-    lite.assign(case_id, MANAGER, outsider, "temporary plumber, by phone")
-    lite.start_work(case_id, outsider)
-    lite.finish_work(case_id, outsider, "tap replaced")
+    lite.casework.assign(case_id, MANAGER, outsider, "temporary plumber, by phone")
+    lite.casework.start_work(case_id, outsider)
+    lite.casework.finish_work(case_id, outsider, "tap replaced")
     dispatch_all(lite, case_id)
-    assert lite.get_case(case_id).status is Status.RESOLVED
+    assert lite.casework.get_case(case_id).status is Status.RESOLVED
     assert event_names(lite, case_id).count("Resolved") == 1

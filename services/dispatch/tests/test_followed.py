@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 
 
 def report_tap(app: Dispatch) -> str:
-    return str(app.report_repair(RESIDENT, FLAT, "the kitchen tap drips", "plumbing"))
+    return str(app.casework.report_repair(RESIDENT, FLAT, "the kitchen tap drips", "plumbing"))
 
 
 def dispatch_all(app: Dispatch, case_id: str) -> None:
@@ -51,14 +51,14 @@ def state(aggregate: Any) -> tuple[Any, ...]:
 def assert_follows_the_store(follower: Dispatch) -> None:
     everyone = [member_id(m.id) for m in (STAFF_LI, STAFF_ZHOU, VOLUNTEER_ZHAO)]
     for uid in [*everyone, ROSTER_ID]:  # before catching up: a stale copy, fast-forwarded
-        assert state(follower.load(uid)) == state(follower.repository.get(uid))
+        assert state(follower.load(uid)) == state(follower.casework.repository.get(uid))
     follower.followed.catch_up()
     with follower.followed.reading() as now:
         assert now.roster is not None
-        assert state(now.roster) == state(follower.repository.get(ROSTER_ID))
+        assert state(now.roster) == state(follower.casework.repository.get(ROSTER_ID))
         assert {member_id(a) for a in now.roster.places} <= set(now.members)
         for uid, member in now.members.items():
-            assert state(member) == state(follower.repository.get(uid))
+            assert state(member) == state(follower.casework.repository.get(uid))
 
 
 OPERATIONS = st.lists(
@@ -126,7 +126,7 @@ def test_a_decision_weighs_the_load_another_replica_recorded_a_moment_ago(
         small_roster(first)
         first.followed.catch_up()
         dispatch_all(second, report_tap(second))  # the other replica gives Li the first repair
-        work = work_for_case(first.get_case(report_tap(first)))
+        work = work_for_case(first.casework.get_case(report_tap(first)))
         decision = first.decide(first.read(), work)
         loads = {a.candidate.actor.id: a.candidate.load for a in decision.ranked}
         assert loads == {"staff-li": 1, "staff-zhou": 0}

@@ -25,7 +25,9 @@ def fuzz_desk(tmp_path: Path) -> Iterator[Desk]:
     with TestClient(create_app(config, clock, background=False)) as client:
         desk = Desk(client, clock, config)
         small_roster(desk.app)
-        case_id = desk.app.report_repair(RESIDENT, FLAT, "the kitchen tap drips", "plumbing")
+        case_id = desk.app.casework.report_repair(
+            RESIDENT, FLAT, "the kitchen tap drips", "plumbing"
+        )
         desk.dispatch_case(case_id)
         # A recurring need, so the demand list's answers carry a recurrence to check.
         desk.app.record_demand(

@@ -66,7 +66,7 @@ def test_a_repair_reported_through_the_library_is_assigned_within_one_round_trip
     # relay was still reading, so that one may go out in this run or the next
     published = relay(desk)
     assert published >= 2
-    assert eventually(lambda: desk.app.get_case(case_id).assignee is not None)
+    assert eventually(lambda: desk.app.casework.get_case(case_id).assignee is not None)
     # The assignment is the effect of the report's own events: the very next fact on the case.
     assert event_names(desk.app, case_id) == ["Reported", "DeadlinesSet", "Assigned"]
     consumer = desk.runtime.consumer
@@ -110,9 +110,11 @@ def test_a_malformed_message_is_dead_lettered_and_the_consumer_goes_on(
             )
 
     asyncio.run(publish_garbage())
-    case_id = str(desk.app.report_repair(RESIDENT, FLAT, "the kitchen tap drips", "plumbing"))
+    case_id = str(
+        desk.app.casework.report_repair(RESIDENT, FLAT, "the kitchen tap drips", "plumbing")
+    )
     relay(desk)
-    assert eventually(lambda: desk.app.get_case(case_id).assignee is not None)
+    assert eventually(lambda: desk.app.casework.get_case(case_id).assignee is not None)
 
     async def dead_letters() -> list[Any]:
         async with jetstream(nats_server.url) as (_, js):

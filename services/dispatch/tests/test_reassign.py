@@ -14,7 +14,8 @@ import pytest
 from casework import Actor, FakeClock, Role
 from casework.domain import InvalidTransitionError, NotPermittedError, Status, ValidationError
 from casework.domain.errors import ConcurrencyConflictError
-from dispatch.application import HOLDING, Dispatch
+from dispatch.application import Dispatch
+from dispatch.application.work import HOLDING
 from dispatch.testing import (
     FLAT,
     MANAGER,
@@ -34,7 +35,7 @@ PARTY_SECRETARY = Actor("secretary-chen", Role.PARTY_SECRETARY)
 
 
 def report_tap(app: Dispatch, address: str = FLAT) -> str:
-    return str(app.report_repair(RESIDENT, address, "the kitchen tap drips", "plumbing"))
+    return str(app.casework.report_repair(RESIDENT, address, "the kitchen tap drips", "plumbing"))
 
 
 def dispatch_all(app: Dispatch, case_id: str) -> None:
@@ -66,12 +67,12 @@ def test_reassigned_to_a_named_member_the_case_says_who_why_and_the_load_moves(
     assigned = last_event(app, case_id, "Assigned")
     assert (assigned.actor_id, assigned.details["assignee_id"]) == ("manager-wang", "staff-zhou")
     assert assigned.reason == "reassigned from staff-li: Li fell ill this morning"
-    case = app.get_case(case_id)
+    case = app.casework.get_case(case_id)
     assert case.status is Status.ASSIGNED
     assert case.declined_by == ["staff-li"]
     assert case.accepted_at is None
     assert (app.member("staff-li").load, app.member("staff-zhou").load) == (0, 1)
-    released = list(app.events.get(app.member("staff-li").id))[-1]
+    released = list(app.casework.events.get(app.member("staff-li").id))[-1]
     assert type(released).__name__ == "WorkReleased"
     assert released.reason == "taken off by manager-wang: Li fell ill this morning"
     dispatch_all(app, case_id)  # the consumer hears it all later: nothing more happens
@@ -95,7 +96,7 @@ def test_reassigned_by_the_rule_never_goes_back_to_the_one_taken_off_and_may_que
     # Zhou taken off too: Li is excluded, Zhao is at work (10:00), nobody else plumbs: it waits.
     outcome = app.reassign(MANAGER, case_id, "called away to a burst main")
     assert outcome.queued
-    case = app.get_case(case_id)
+    case = app.casework.get_case(case_id)
     assert case.assignee is None
     assert case.queued_at is not None
     assert case.declined_by == ["staff-li", "staff-zhou"]
@@ -135,7 +136,7 @@ def test_a_service_task_is_reassigned_the_same_way(lite: Dispatch) -> None:
     lite.assign_by_hand(MANAGER, task.id, "vol-zhao", "neighbour, willing")
     outcome = lite.reassign(MANAGER, task.id, "Zhao went to her daughter's", to="vol-qian")
     assert outcome.assigned_to == "vol-qian"
-    names = [type(e).__name__ for e in lite.events.get(task.id)]
+    names = [type(e).__name__ for e in lite.casework.events.get(task.id)]
     assert names[-2:] == ["Declined", "Assigned"]
     assert loads(lite) == {"staff-li": 0, "staff-zhou": 0, "vol-qian": 1, "vol-zhao": 0}
 
@@ -159,7 +160,7 @@ def test_leaving_with_work_is_refused_with_the_list_or_hands_it_on(app: Dispatch
     assert not member.active
     # The first goes to Zhou by the rule; the second was taken off Zhou before, so it waits.
     assert {o.work_id: o.assigned_to for o in outcomes} == {first: "staff-zhou", second: None}
-    assert app.get_case(second).queued_at is not None
+    assert app.casework.get_case(second).queued_at is not None
     for case_id in (first, second):
         taken_off = last_event(app, case_id, "AssignmentDeclined")
         assert taken_off.reason == "staff-li leaves the roster: moved to another compound"
@@ -222,7 +223,7 @@ def test_reassigning_while_the_holder_acts_ends_one_way_or_the_other_never_both(
                 t.start()
             for t in threads:
                 t.join(timeout=60)
-            case = manager_side.get_case(case_id)
+            case = manager_side.casework.get_case(case_id)
             if "reassign" in errors:  # the holder got there first: the work stayed theirs
                 assert "holder" not in errors
                 assert holder_acts == "finish"  # an accept leaves the work held: still movable
@@ -247,8 +248,8 @@ def open_assigned(app: Dispatch) -> int:
     """Open cases and tasks the record says someone on the roster holds (the ground truth)."""
     listed = {m.actor.id for m in app.members()}
     count = 0
-    for case_id in app.case_ids():
-        case = app.get_case(case_id)
+    for case_id in app.casework.case_ids():
+        case = app.casework.get_case(case_id)
         if case.status in HOLDING and case.assignee is not None and case.assignee.id in listed:
             count += 1
     return count
@@ -309,7 +310,7 @@ def test_load_over_members_equals_the_open_assigned_work_after_any_sequence(
                 app.reassign(MANAGER, case_id, "ill", to=staff[i % len(staff)].id)
             elif op == "finish" and holder is not None:
                 worker = Actor(holder, Role.PROPERTY_STAFF)
-                if app.get_case(case_id).status is Status.ASSIGNED:
+                if app.casework.get_case(case_id).status is Status.ASSIGNED:
                     app.start(worker, case_id)
                 app.finish(worker, case_id, "done")
         except KEEP_GOING:
@@ -317,9 +318,9 @@ def test_load_over_members_equals_the_open_assigned_work_after_any_sequence(
         dispatch_all(app, case_id)  # the consumer hearing it later changes nothing either
         held_by: dict[str, set[str]] = {p.id: set(app.member(p.id).holding) for p in staff}
         open_here = {
-            c: app.get_case(c).assignee.id  # type: ignore[union-attr]
+            c: app.casework.get_case(c).assignee.id  # type: ignore[union-attr]
             for c in cases
-            if app.get_case(c).status in HOLDING
+            if app.casework.get_case(c).status in HOLDING
         }
         assert sum(len(h) for h in held_by.values()) == len(open_here)
         for c, who in open_here.items():

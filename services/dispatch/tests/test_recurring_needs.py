@@ -50,7 +50,9 @@ def recurring_need(app: Dispatch, rule: dict[str, Any] | None = None, flat: str 
 
 
 def raised_occurrences(app: Dispatch, need_id: str) -> list[Any]:
-    return [e for e in app.events.get(UUID(need_id)) if type(e).__name__ == "OccurrenceRaised"]
+    return [
+        e for e in app.casework.events.get(UUID(need_id)) if type(e).__name__ == "OccurrenceRaised"
+    ]
 
 
 @pytest.fixture
@@ -80,7 +82,7 @@ def test_each_occurrence_is_raised_when_due_once_by_the_scheduler_and_sent_to_a_
     assert calendar.run_once() == []  # ticked again at the same moment: nothing more
     task = app.task(raised.outcome.work_id)
     assert task.id == occurrence_task_id(need_id, SATURDAY_9)
-    requested = next(iter(app.events.get(task.id)))
+    requested = next(iter(app.casework.events.get(task.id)))
     assert (requested.actor_id, requested.actor_role) == ("scheduler", "system")
     assert "2026-11-28 09:00 (UTC+8)" in requested.reason
     [fact] = raised_occurrences(app, need_id)
@@ -208,7 +210,7 @@ def test_paused_needs_raise_nothing_resumed_ones_owe_nothing_and_retired_ones_en
     app.retire_demand(MANAGER, need_id, "moved in with family")
     clock.set(first + timedelta(days=30))
     assert calendar.run_once() == []
-    names = [type(e).__name__ for e in app.events.get(UUID(need_id))]
+    names = [type(e).__name__ for e in app.casework.events.get(UUID(need_id))]
     assert names == [
         "Recorded",
         "RecurrenceSet",

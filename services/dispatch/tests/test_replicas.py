@@ -158,11 +158,11 @@ def test_two_processes_assign_every_case_once_and_lose_none_when_one_is_killed(
                 n = len(case_ids)
                 address = f"jiayu-xx/wanxin-intl/b{n % 9 + 1}/0{n % 4 + 1}01"
                 case_ids.append(
-                    str(app.report_repair(RESIDENT, address, f"light {n} out", "lighting"))
+                    str(app.casework.report_repair(RESIDENT, address, f"light {n} out", "lighting"))
                 )
 
         def assigned() -> int:
-            return sum(1 for c in case_ids if app.get_case(c).assignee is not None)
+            return sum(1 for c in case_ids if app.casework.get_case(c).assignee is not None)
 
         # Half the cases; once the first replica is assigning, it dies without warning (what
         # it had fetched and not acked comes back after ack_wait); then the other half.
@@ -173,14 +173,14 @@ def test_two_processes_assign_every_case_once_and_lose_none_when_one_is_killed(
         report(CASES - CASES // 2)
         eventually(lambda: assigned() == CASES, 90, "every case to be assigned")
         for case_id in case_ids:
-            names = [e.event for e in app.history(case_id)]
+            names = [e.event for e in app.casework.history(case_id)]
             assert names.count("Assigned") == 1, (case_id, names)
         loads = {m.actor.id: m.load for m in app.members()}
         assert sum(loads.values()) == CASES
         taken = [
             e.work_id
             for m in app.members()
-            for e in app.events.get(m.id)
+            for e in app.casework.events.get(m.id)
             if type(e).__name__ == "WorkTaken"
         ]
         assert sorted(taken) == sorted(case_ids)  # counted once each against an assignee

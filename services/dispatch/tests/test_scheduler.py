@@ -40,7 +40,7 @@ def replica(store_url: str, clock: FakeClock) -> tuple[Dispatch, Scheduler]:
 def escalations(app: Dispatch, case_id: UUID | str) -> list[tuple[str, str, str, bool, str]]:
     return [
         (e.tier, e.details["to_tier"], e.reason, e.details["automatic"], e.actor_id)
-        for e in app.history(case_id)
+        for e in app.casework.history(case_id)
         if e.event == "Escalated"
     ]
 
@@ -49,7 +49,7 @@ def unanswered_leak(app: Dispatch, clock: FakeClock) -> str:
     """23:00: water under the door of a flat nobody lives in; the on-call plumber is sent and
     rings the owner, who does not answer."""
     leak_id = str(
-        app.report_leak(
+        app.casework.report_leak(
             RESIDENT, FLAT, "water seeping under 0402's door", "0402", source_unoccupied=True
         )
     )
@@ -91,7 +91,7 @@ def test_an_unanswered_leak_climbs_building_compound_community_with_its_reasons(
         ("building", "compound", OWNER_NOT_REACHED, True, "scheduler"),
         ("compound", "community", OWNER_NOT_REACHED, True, "scheduler"),
     ]
-    history = small_roster_app.history(leak_id)
+    history = small_roster_app.casework.history(leak_id)
     climbed = [e.at for e in history if e.event == "Escalated"]
     assert climbed == [
         NIGHT + timedelta(minutes=15) + SECOND,
@@ -110,9 +110,9 @@ def _story(store_url: str) -> tuple[list[tuple[Any, ...]], dict[str, Any], Dispa
     leak_id = run_leak_story(app, scheduler, clock)
     lines = [
         (e.version, e.event, e.tier, e.reason, e.actor_id, e.actor_role, e.at - NIGHT)
-        for e in app.history(leak_id)
+        for e in app.casework.history(leak_id)
     ]
-    return lines, app.get_case(leak_id).snapshot(), app, leak_id
+    return lines, app.casework.get_case(leak_id).snapshot(), app, leak_id
 
 
 def test_the_leak_story_replays_identically_from_the_store_and_when_run_again(
@@ -121,13 +121,13 @@ def test_the_leak_story_replays_identically_from_the_store_and_when_run_again(
     first_lines, first_state, app, leak_id = _story(f"sqlite:///{tmp_path / 'one.db'}")
     # Replayed from the store by a fresh application: the same case, and every step of it.
     reader = Dispatch(f"sqlite:///{tmp_path / 'one.db'}")
-    assert reader.get_case(leak_id).snapshot() == first_state
+    assert reader.casework.get_case(leak_id).snapshot() == first_state
     for version in range(1, len(first_lines) + 1):
         assert (
-            reader.state_as_of(leak_id, version=version).snapshot()
-            == app.state_as_of(leak_id, version=version).snapshot()
+            reader.casework.state_as_of(leak_id, version=version).snapshot()
+            == app.casework.state_as_of(leak_id, version=version).snapshot()
         )
-    assert reader.verify(leak_id).ok
+    assert reader.casework.verify(leak_id).ok
     # Run again from scratch on the same fake clock: the same facts at the same moments.
     second_lines, second_state, again, _ = _story(f"sqlite:///{tmp_path / 'two.db'}")
     assert second_lines == first_lines
@@ -146,7 +146,7 @@ def test_two_replicas_ticking_at_the_same_moment_escalate_each_case_once(
     (one, s1), (two, s2) = replica(store_url, clock), replica(store_url, clock)
     try:
         cases = [
-            str(one.report_repair(RESIDENT, FLAT, f"corridor light {n} out", "lighting"))
+            str(one.casework.report_repair(RESIDENT, FLAT, f"corridor light {n} out", "lighting"))
             for n in range(5)
         ]
         # Nobody answers: the routine repair's 4-hour response deadline passes.
@@ -184,7 +184,7 @@ def test_after_a_restart_nothing_is_escalated_twice_and_the_next_rung_comes_on_t
 ) -> None:
     clock = FakeClock(T0)
     app, scheduler = replica(store_url, clock)
-    case_id = str(app.report_repair(RESIDENT, FLAT, "the lift is stuck", "lift", "urgent"))
+    case_id = str(app.casework.report_repair(RESIDENT, FLAT, "the lift is stuck", "lift", "urgent"))
     clock.advance(timedelta(minutes=31))
     assert len(scheduler.tick()) == 1
     app.close()
@@ -215,7 +215,9 @@ def test_a_waiting_repair_is_escalated_by_its_deadline_and_drained_when_someone_
         places=["jiayu-xx/wanxin-intl"],
         availability=["mon-fri 08:00-18:00"],
     )
-    case_id = str(app.report_repair(RESIDENT, FLAT, "the toilet overflows", "plumbing", "urgent"))
+    case_id = str(
+        app.casework.report_repair(RESIDENT, FLAT, "the toilet overflows", "plumbing", "urgent")
+    )
     for event in case_events(app, case_id):
         app.on_case_event(event)
     board = scheduler.board

@@ -2,10 +2,11 @@
 
 It brings the whole stack up in a fresh demo var dir (`<var>/demo-stack/`, wiped first; free
 ports, so it runs beside a `casework up`), gives each person of the stories a token in the
-stack's tokens file, and plays the stories (`stories.py`) as those people would: reports to the
-intake, work through dispatch, meetings through mediation; whatever a service does by itself
-on the events it hears over NATS (assigning a repair, opening a damage dispute) is waited for,
-never done for it. Then, for each case, the case file as the intake's history API returns it
+stack's tokens file, and plays the stories (`casework.stories`, listed in `stories.py`, told
+by `teller.py`) as those people would: reports to the intake, work through dispatch, meetings
+through mediation; whatever a service does by itself on the events it hears over NATS
+(assigning a repair, noting a leak's findings on its damage dispute) is waited for, never done
+for it. Then, for each case, the case file as the intake's history API returns it
 (drawn as a timeline by `casework.timeline`), its verify result, the measures, and the stack
 is stopped. The demo's store and logs stay in the demo var dir for a look afterwards.
 
@@ -67,13 +68,9 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def play(config: StackConfig, progress: Progress) -> int:
     """Up, the stories, the case files, the measures, down; the exit status."""
-    from casework_stack.stories import (
-        STORIES,
-        Scene,
-        print_measures,
-        show_case,
-        wait_read_models,
-    )
+    from casework_stack.case_files import print_measures, show_case, wait_read_models
+    from casework_stack.scene import Scene
+    from casework_stack.stories import STORIES
 
     began = time.monotonic()
     stack = Stack(config, on_step=progress.step)

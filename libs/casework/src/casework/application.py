@@ -3,13 +3,12 @@
 Services call these commands with plain values and an `Actor`; they never build events or write
 SQL. Each command loads the case, lets the domain decide, and saves; when another command on the
 same case won the race (eventsourcing's optimistic concurrency raises `IntegrityError`), it
-reloads and decides again, a bounded number of times.
+reloads and decides again, a bounded number of times: one `UnitOfWork` and one retry
+(`casework.unit_of_work`) for the library and the services alike.
 """
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -20,12 +19,11 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import MutableOrImmutableAggregate
 from eventsourcing.persistence import (
-    IntegrityError,
-    PersistenceError,
     ProcessRecorder,
     Recording,
     Tracking,
 )
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from casework.audit import Anchor, HistoryEntry, VerifyResult, history_entry, verify_events
 from casework.clock import Clock, system_clock
@@ -34,7 +32,6 @@ from casework.domain.case import Case
 from casework.domain.dispute import Dispute
 from casework.domain.errors import (
     CaseNotFoundError,
-    ConcurrencyConflictError,
     InvalidTransitionError,
     TamperedError,
     ValidationError,
@@ -47,10 +44,10 @@ from casework.outages import quick_reconnects
 from casework.settings import DEFAULT_MAX_CLOCK_SKEW, clock_skew, persistence_env, store_url
 from casework.settings import max_clock_skew as max_clock_skew_setting
 from casework.topics import is_case_topic
+from casework.unit_of_work import MAX_ATTEMPTS, UnitOfWork, run_unit
 
 TCase = TypeVar("TCase", bound=Case)
-
-MAX_ATTEMPTS = 8
+T = TypeVar("T")
 
 MAX_CLOCK_SKEW = DEFAULT_MAX_CLOCK_SKEW
 """How far behind a case's latest event a writer's clock may be and still have its command
@@ -135,14 +132,13 @@ class Casework(Application[UUID]):
         concurrently updated" or a duplicate in its catalogue. The statements are idempotent,
         so a loser tries again (a bounded number of times) and finds them made.
         """
-        for attempt in range(CREATE_ATTEMPTS):
-            try:
-                return self.factory.process_recorder()
-            except PersistenceError as error:
-                if attempt == CREATE_ATTEMPTS - 1 or not _lost_creation_race(error):
-                    raise
-                time.sleep(random.uniform(0.01, 0.05) * 2**attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+        retrying = Retrying(
+            stop=stop_after_attempt(CREATE_ATTEMPTS),
+            wait=wait_random_exponential(multiplier=0.05, min=0.01),
+            retry=retry_if_exception(_lost_creation_race),
+            reraise=True,
+        )
+        return retrying(self.factory.process_recorder)
 
     @property
     def process_recorder(self) -> ProcessRecorder:
@@ -358,19 +354,13 @@ class Casework(Application[UUID]):
     ) -> None:
         """Both case files record the link, in one transaction."""
         first, second = _as_uuid(case_id), _as_uuid(other_id)
-        for attempt in range(self.max_attempts):
-            a, b = self.get_case(first), self.get_case(second)
-            latest = a if a.last_event_at >= b.last_event_at else b
-            at = self.dated(latest, self.clock())
-            a.link(actor, at, second, relation)
-            b.link(actor, at, first, relation)
-            try:
-                self.save(a, b)
-            except IntegrityError:
-                self._backoff(attempt)
-                continue
-            return
-        raise self._conflict(first)
+
+        def change(unit: UnitOfWork) -> None:
+            a, b = unit.case(first), unit.case(second)
+            a.link(actor, unit.at, second, relation)
+            b.link(actor, unit.at, first, relation)
+
+        self.run(change, what=f"case {first}")
 
     # ---------------------------------------------------------------- repair
 
@@ -709,30 +699,29 @@ class Casework(Application[UUID]):
         action: Callable[[TCase, datetime], Any],
     ) -> TCase:
         uid = _as_uuid(case_id)
-        for attempt in range(self.max_attempts):
-            case = self.get_case(uid)
+
+        def change(unit: UnitOfWork) -> TCase:
+            case = unit.case(uid)
             if not isinstance(case, kind):
                 raise InvalidTransitionError(
                     f"case {uid} is a {case.KIND}; that command is for a {kind.KIND}"
                 )
-            action(case, self.dated(case, self.clock()))
-            if not case.pending_events:
-                return case
-            try:
-                self.save(case)
-            except IntegrityError:
-                self._backoff(attempt)
-                continue
+            action(case, unit.at)
             return case
-        raise self._conflict(uid)
 
-    def _backoff(self, attempt: int) -> None:
-        time.sleep(random.uniform(0, 0.002 * (2**attempt)))
+        return self.run(change, what=f"case {uid}")
 
-    def _conflict(self, case_id: UUID) -> ConcurrencyConflictError:
-        return ConcurrencyConflictError(
-            f"case {case_id} kept changing under {self.max_attempts} attempts; try again"
-        )
+    def run(self, change: Callable[[UnitOfWork], T], *, what: str = "the work") -> T:
+        """Run `change` in a unit of work and save what it changed, retrying on a clash
+        (`casework.unit_of_work`); for commands that touch more than one case."""
+        return run_unit(lambda: UnitOfWork(self), change, attempts=self.max_attempts, what=what)
+
+    def load(self, aggregate_id: UUID) -> Any | None:
+        """Any aggregate of this store as recorded now, or None (what a unit of work loads)."""
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
 
 
 CREATE_ATTEMPTS = 6

@@ -61,7 +61,7 @@ class HistoryEntry:
     prev_hash: str = ""
 
 
-_COMMON = frozenset(
+RECORD_FIELDS = frozenset(
     {
         "originator_id",
         "originator_version",
@@ -75,6 +75,7 @@ _COMMON = frozenset(
         "prev_hash",
     }
 )
+"""What every case event carries beside its own details (who, when, tier, why, the chain)."""
 
 
 def event_name(topic: str) -> str:
@@ -95,7 +96,7 @@ def history_entry(event: Any) -> HistoryEntry:
         actor_role=state.get("actor_role", ""),
         tier=state.get("tier", ""),
         reason=state.get("reason", ""),
-        details={k: v for k, v in state.items() if k not in _COMMON},
+        details={k: v for k, v in state.items() if k not in RECORD_FIELDS},
         hash=state.get("hash", ""),
         prev_hash=state.get("prev_hash", ""),
     )

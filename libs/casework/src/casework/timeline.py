@@ -17,50 +17,12 @@ from uuid import UUID
 
 from casework.audit import HistoryEntry
 from casework.domain.actors import ROLE_LABELS
+from casework.domain.catalogue import event_labels
 from casework.domain.places import Tier
 
-EVENT_LABELS: dict[str, str] = {
-    # shared lifecycle (every kind)
-    "Reported": "已上报",
-    "ReporterAdded": "追加报告人",
-    "DeadlinesSet": "已定时限",
-    "Acknowledged": "已受理",
-    "Assigned": "已派单",
-    "AssignmentAccepted": "已接单",
-    "AssignmentDeclined": "已退单",
-    "QueuedForAssignment": "排队待派",
-    "Escalated": "已升级",
-    "Resolved": "已解决",
-    "ConfirmedByResident": "居民已确认",
-    "Reopened": "已重开",
-    "SatisfactionRated": "已评满意度",
-    "ReturnVisitRecorded": "已回访",
-    "Closed": "已结案",
-    "NoteAdded": "已加备注",
-    "LinkedToCase": "已关联案件",
-    # repair 报修
-    "WorkStarted": "已开工",
-    "WorkDone": "已完工",
-    # leak emergency 漏水应急
-    "OwnerContactAttempted": "联系业主",
-    "OwnerReached": "已联系上业主",
-    "ArrivedOnSite": "已到场",
-    "WaterStopped": "已止水",
-    "CauseRecorded": "已查明原因",
-    # dispute 矛盾纠纷
-    "LeadMediatorNamed": "确定主调解人",
-    "MediationConvened": "已召集调解",
-    "ParticipantInvited": "追加邀请参会",
-    "ParticipantJoined": "临时加入调解",
-    "MeetingRescheduled": "调解会改期",
-    "MeetingCancelled": "调解会取消",
-    "RoundHeld": "调解一轮",
-    "MediationFailed": "调解未成",
-    "AgreementReached": "已达成协议",
-    "CommitmentFollowedUp": "已跟进承诺",
-    "CommitmentFellDue": "承诺到期待回访",
-}
-"""Every event a case file can hold, by the event's class name."""
+EVENT_LABELS: dict[str, str] = event_labels()
+"""Every event a case file can hold, by the event's class name; each event declares its own
+(`LABEL`, see `casework.domain.catalogue`)."""
 
 TAKEN_OFF = "taken_off"
 READING_LABELS: dict[str, str] = {TAKEN_OFF: "已撤回派单"}

@@ -103,7 +103,7 @@ class Board:
         read = 0
         with self._lock:
             while True:
-                page = self.app.recorder.select_notifications(
+                page = self.app.casework.recorder.select_notifications(
                     start=self.position, limit=self.batch, inclusive_of_start=False
                 )
                 if not page:
@@ -139,16 +139,16 @@ class Board:
     def _apply(self, notification: Notification) -> None:
         topic = notification.topic
         if topic.startswith(_TASK_PREFIX):
-            self._fold_task(self.app.mapper.to_domain_event(notification))
+            self._fold_task(self.app.casework.mapper.to_domain_event(notification))
         elif topic.startswith(_DEMAND_PREFIX):
-            self._fold_demand(self.app.mapper.to_domain_event(notification))
+            self._fold_demand(self.app.casework.mapper.to_domain_event(notification))
         elif topic == _MEMBER_JOINED:
-            event: Any = self.app.mapper.to_domain_event(notification)
+            event: Any = self.app.casework.mapper.to_domain_event(notification)
             self._members[event.originator_id] = (event.member_actor_id, event.member_role)
         elif topic == _WORK_COMPLETED:
-            self._record_service(self.app.mapper.to_domain_event(notification))
+            self._record_service(self.app.casework.mapper.to_domain_event(notification))
         elif is_case_topic(topic):
-            self._fold_case(self.app.mapper.to_domain_event(notification))
+            self._fold_case(self.app.casework.mapper.to_domain_event(notification))
 
     def _fold_case(self, event: Any) -> None:
         case_id: UUID = event.originator_id

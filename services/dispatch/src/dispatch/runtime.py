@@ -20,9 +20,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from casework import Casework
 from casework.clock import Clock, system_clock
 from casework.contracts import CaseEvent
-from casework.messaging.consumer import Consumer, SubscriptionSettings, parse_contract
+from casework.messaging.consumer import Consumer, Handler, SubscriptionSettings, parse_contract
 from casework.messaging.relay import ensure_stream
 from casework.outages import connect_nats
 from nats.aio.client import Client
@@ -98,8 +99,8 @@ class Runtime:
         self.nats = await connect_nats(url, "casework-dispatch")
         consumer: Consumer[CaseEvent] = Consumer(
             self.nats,
-            self.app,
-            handle,
+            self.app.casework,
+            handler(self.app),
             parse_contract,
             SubscriptionSettings(
                 service="dispatch",
@@ -127,13 +128,18 @@ class Runtime:
         self.app.close()
 
 
-def handle(event: CaseEvent, app: Any) -> None:
-    """The consumer's handler: whatever the event, bring the case's assignment in line."""
-    assert isinstance(app, Dispatch)
-    outcome = app.on_case_event(event)
-    if outcome is not None:
-        extra = {"case_id": str(event.case_id)}
-        if outcome.queued:
-            log.info("case %s waits: %s", event.case_id, outcome.why, extra=extra)
-        else:
-            log.info("case %s assigned to %s", event.case_id, outcome.assigned_to, extra=extra)
+def handler(app: Dispatch) -> Handler[CaseEvent]:
+    """The consumer's handler for `app`: whatever the event, bring the case's assignment in
+    line. The consumer opens its tracking block on `app.casework`, which the handler is given."""
+
+    def handle(event: CaseEvent, casework: Casework) -> None:
+        assert casework is app.casework
+        outcome = app.on_case_event(event)
+        if outcome is not None:
+            extra = {"case_id": str(event.case_id)}
+            if outcome.queued:
+                log.info("case %s waits: %s", event.case_id, outcome.why, extra=extra)
+            else:
+                log.info("case %s assigned to %s", event.case_id, outcome.assigned_to, extra=extra)
+
+    return handle

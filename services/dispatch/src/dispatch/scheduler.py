@@ -53,7 +53,7 @@ class Scheduler:
         done: list[Escalation] = []
         for case_id in self.board.due(now):
             try:
-                reason = self.app.escalate_if_due(case_id, SYSTEM)
+                reason = self.app.casework.escalate_if_due(case_id, SYSTEM)
             except CaseworkError as error:  # kept clashing, or the case changed shape: retry
                 log.warning("escalation check of %s failed, retrying: %s", case_id, error)
                 self.board.retry_later(case_id, now)

@@ -77,25 +77,30 @@ def small_roster(app: Dispatch) -> None:
     )
 
 
-def case_events(app: Casework, case_id: UUID | str) -> list[CaseEvent]:
+def _casework(app: Casework | Dispatch) -> Casework:
+    """The case store's application: `app`, or the one a `Dispatch` holds."""
+    return app.casework if isinstance(app, Dispatch) else app
+
+
+def case_events(app: Casework | Dispatch, case_id: UUID | str) -> list[CaseEvent]:
     """The case's events as the relay publishes them (public contracts)."""
-    events = list(app.events.get(UUID(str(case_id))))
+    events = list(_casework(app).events.get(UUID(str(case_id))))
     place = CasePlace.of(events[0])
     return [to_contract(e, place) for e in events]
 
 
-def event_names(app: Casework, case_id: UUID | str) -> list[str]:
-    return [e.event for e in app.history(case_id)]
+def event_names(app: Casework | Dispatch, case_id: UUID | str) -> list[str]:
+    return [e.event for e in _casework(app).history(case_id)]
 
 
-def last_event(app: Casework, case_id: UUID | str, name: str) -> Any:
-    matching = [e for e in app.history(case_id) if e.event == name]
+def last_event(app: Casework | Dispatch, case_id: UUID | str, name: str) -> Any:
+    matching = [e for e in _casework(app).history(case_id) if e.event == name]
     assert matching, f"case {case_id} has no {name} event"
     return matching[-1]
 
 
-def assignee_of(app: Casework, case_id: UUID | str) -> str | None:
-    case: Case = app.get_case(case_id)
+def assignee_of(app: Casework | Dispatch, case_id: UUID | str) -> str | None:
+    case: Case = _casework(app).get_case(case_id)
     return case.assignee.id if case.assignee else None
 
 
@@ -153,7 +158,7 @@ class Desk:
 
     def dispatch_case(self, case_id: UUID | str) -> None:
         """What the consumer does with the case's events (without NATS)."""
-        for event in case_events(self.app, case_id):
+        for event in case_events(self.app.casework, case_id):
             self.app.on_case_event(event)
 
     def post(self, path: str, who: dict[str, str], body: Any = None, status: int = 200) -> Any:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import casework_web
 from casework import Role, Status, Tier
 from casework.domain.case import CHANNELS
-from casework.domain.dispute import DISPUTE_CATEGORIES
+from casework.domain.mediation_rules import DISPUTE_CATEGORIES
 from casework.domain.repair import REPAIR_CATEGORIES
 from casework_web.fields import TEXT_RULES, WORDS_RULES, WholeNumber
 from casework_web.unapplied import Unapplied

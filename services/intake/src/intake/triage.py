@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from casework import Address, Tier, ValidationError
-from casework.domain.dispute import DISPUTE_CATEGORIES
 from casework.domain.ladder import KINDS, PRIORITIES
+from casework.domain.mediation_rules import DISPUTE_CATEGORIES
 from casework.domain.repair import REPAIR_CATEGORIES
 
 

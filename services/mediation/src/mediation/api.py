@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
 from casework import Casework, Clock, Status, Tier, system_clock
-from casework.domain.dispute import (
+from casework.domain.ladder import FAILED_ROUNDS_BEFORE_ESCALATION
+from casework.domain.mediation_rules import (
     CONVENERS,
     COUNTY_DEPARTMENTS,
     COUNTY_SEAT_FORMS,
@@ -24,7 +25,6 @@ from casework.domain.dispute import (
     OPEN_FORMS,
     TIER_HEADS,
 )
-from casework.domain.ladder import FAILED_ROUNDS_BEFORE_ESCALATION
 from casework_web import (
     Metrics,
     Readiness,

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from casework import Role, Tier
-from casework.domain.dispute import (
+from casework.domain.mediation_rules import (
     COUNTY_DEPARTMENTS,
     MATTERS,
     MEETING_FORMS,

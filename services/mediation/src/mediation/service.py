@@ -10,7 +10,6 @@ the mediator's next listing shows it without waiting for the feed.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -22,7 +21,8 @@ from casework import (
     NotPermittedError,
 )
 from casework.audit import HistoryEntry
-from casework.domain.dispute import MEETING_FORMS, OPEN_FORMS, county_department
+from casework.domain.mediation_records import participant_dict
+from casework.domain.mediation_rules import county_department
 from casework_web import Principal
 
 from mediation.feeds import refresh
@@ -46,7 +46,7 @@ from mediation.schemas import (
     RoundCreate,
     RoundPublic,
 )
-from mediation.worklist import Worklist, WorkRow, awaits_round, next_action
+from mediation.worklist import Worklist, WorkRow, next_action
 
 AUDITORS_READ_ONLY = "auditors read everything and change nothing"
 
@@ -129,7 +129,7 @@ class Desk:
         case = self._writable(who, self._case_of_meeting(meeting_id))
         place = body.place
         if place is None:
-            place = str(case.meetings[meeting_id]["place"])
+            place = case.meetings[meeting_id].place
         self.app.reschedule_meeting(
             case.id, who.actor, meeting_id, body.scheduled_for, place, body.reason
         )
@@ -243,12 +243,6 @@ _CHANGES: dict[str, Literal["rescheduled", "cancelled", "joined", "invited"]] = 
 }
 
 
-def meeting_status(m: dict[str, Any]) -> Literal["scheduled", "held", "cancelled"]:
-    if m.get("cancelled"):
-        return "cancelled"
-    return "scheduled" if awaits_round(m) else "held"
-
-
 def _participant(p: dict[str, str]) -> Participant:
     department = county_department(p["id"]) if p["role"] == "county_department_rep" else None
     return Participant(id=p["id"], role=p["role"], department=department)
@@ -308,14 +302,14 @@ def view(case: Dispute, history: list[HistoryEntry]) -> DisputePublic:
         MeetingPublic(
             meeting_id=meeting_id,
             case_id=str(case.id),
-            form=m["form"],
-            label=MEETING_FORMS[m["form"]][0],
-            tier=m["tier"],
-            scheduled_for=datetime.fromisoformat(m["scheduled_for"]),
-            place=m["place"],
-            status=meeting_status(m),
-            checks_attendance=m["form"] not in OPEN_FORMS,
-            participants=[_participant(p) for p in m["participants"]],
+            form=m.form,
+            label=m.label,
+            tier=m.tier.value,
+            scheduled_for=m.scheduled_for,
+            place=m.place,
+            status=m.status,
+            checks_attendance=m.checks_attendance,
+            participants=[_participant(participant_dict(p)) for p in m.participants],
             rounds=rounds.get(meeting_id, []),
             changes=changes.get(meeting_id, []),
         )
@@ -341,7 +335,7 @@ def view(case: Dispute, history: list[HistoryEntry]) -> DisputePublic:
         meetings=meetings,
         terms=list(case.terms),
         commitments=[
-            CommitmentPublic(index=i, **c)  # type: ignore[arg-type]
+            CommitmentPublic(index=i, who=c.who, what=c.what, due=c.due, status=c.status.value)
             for i, c in enumerate(case.commitments)
         ],
         tally_citation=case.tally_citation(),
@@ -359,9 +353,9 @@ def _lead(case: Dispute, reason: str) -> LeadPublic | None:
     if lead is None:
         return None
     return LeadPublic(
-        id=lead["id"],
-        role=lead["role"],
-        named_by=lead["named_by"],
-        since=datetime.fromisoformat(lead["since"]),
+        id=lead.id,
+        role=lead.role.value,
+        named_by=lead.named_by,
+        since=lead.since,
         reason=reason,
     )

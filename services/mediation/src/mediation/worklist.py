@@ -14,11 +14,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from casework import Dispute, Status
-from casework.domain.dispute import OPEN_COMMITMENT, commitment_due_at
 from casework.domain.ladder import FAILED_ROUNDS_BEFORE_ESCALATION
+from casework.domain.mediation_records import CommitmentStatus, Meeting
 from casework.projections.sqlite import Scope, SqliteReadModel, compound_where
 
 _SCHEMA = """
@@ -126,54 +125,39 @@ class WorkRow:
     lead_role: str | None = None
 
 
-def awaits_round(meeting: dict[str, Any]) -> bool:
-    """A round is expected at the meeting's `scheduled_for`: it was convened or rescheduled and
-    no round has been recorded since, and it is not cancelled. (State from before rescheduling
-    existed has no `awaits_round`: a meeting then awaited only its first round.)"""
-    if meeting.get("cancelled"):
-        return False
-    return bool(meeting.get("awaits_round", int(meeting["rounds"]) == 0))
-
-
 def next_action(case: Dispute) -> str:
     """What a mediator does next with this dispute, in a few words."""
     if case.status is Status.CLOSED:
         return "nothing: closed"
-    due = [i for i, c in enumerate(case.commitments) if c["status"] == "due"]
+    due = [i for i, c in enumerate(case.commitments) if c.status is CommitmentStatus.DUE]
     if due:
         return "check back commitment " + ", ".join(f"#{i}" for i in due) + " (due)"
     if case.status is Status.AGREED:
         return "record the resolution: an agreement was reached"
     if case.status in (Status.RESOLVED, Status.CONFIRMED):
-        waiting = [c for c in case.commitments if c["status"] in OPEN_COMMITMENT]
+        waiting = [c for c in case.commitments if c.is_open]
         if waiting:
-            first = min(waiting, key=lambda c: commitment_due_at(c["due"]))
-            return f"check back when commitments fall due (next {first['due']})"
+            first = min(waiting, key=lambda c: c.due_at())
+            return f"check back when commitments fall due (next {first.due})"
         return "close the case: settled and followed up"
     here = live_meetings(case)
     if not here:
         return f"convene a meeting at the {case.tier.value}"
-    waiting_round = sorted(
-        (datetime.fromisoformat(m["scheduled_for"]), k) for k, m in here.items() if awaits_round(m)
-    )
+    waiting_round = sorted((m.scheduled_for, k) for k, m in here.items() if m.expects_round)
     if waiting_round:
         when, meeting_id = waiting_round[0]
         meeting = case.meetings[meeting_id]
         return (
-            f"hold round {int(meeting['rounds']) + 1} of the {meeting['form']} {meeting_id} "
-            f"({when.isoformat()}, {meeting['place']})"
+            f"hold round {meeting.rounds + 1} of the {meeting.form} {meeting_id} "
+            f"({when.isoformat()}, {meeting.place})"
         )
     left = FAILED_ROUNDS_BEFORE_ESCALATION - case.failed_rounds_at_tier
     return f"hold the next round or record the agreement ({left} failed round(s) before it climbs)"
 
 
-def live_meetings(case: Dispute) -> dict[str, dict[str, Any]]:
+def live_meetings(case: Dispute) -> dict[str, Meeting]:
     """The meetings convened at the dispute's tier and not cancelled."""
-    return {
-        k: m
-        for k, m in case.meetings.items()
-        if m["tier"] == case.tier.value and not m.get("cancelled")
-    }
+    return {k: m for k, m in case.meetings.items() if m.tier is case.tier and not m.cancelled}
 
 
 def meeting_people(case: Dispute) -> set[str]:
@@ -181,19 +165,17 @@ def meeting_people(case: Dispute) -> set[str]:
     after it, or as a walk-in), cancelled meetings and those left at a lower tier included."""
     people: set[str] = set()
     for m in case.meetings.values():
-        people.add(str(m.get("convened_by", "")))
-        people.update(p["id"] for p in m["participants"])
+        people.add(m.convened_by)
+        people.update(p.id for p in m.participants)
     return people - {""}
 
 
 def row_for(case: Dispute) -> WorkRow:
     address = case.address
     here = list(live_meetings(case).values())
-    upcoming = [datetime.fromisoformat(m["scheduled_for"]) for m in here if awaits_round(m)]
-    open_commitments = [c for c in case.commitments if c["status"] in OPEN_COMMITMENT]
-    pending_due = [
-        commitment_due_at(c["due"]) for c in case.commitments if c["status"] == "pending"
-    ]
+    upcoming = [m.scheduled_for for m in here if m.expects_round]
+    open_commitments = [c for c in case.commitments if c.is_open]
+    pending_due = [c.due_at() for c in case.commitments if c.status is CommitmentStatus.PENDING]
     from_leak = next((other for other, rel in case.links if rel == "damage_dispute"), None)
     escalation_due = case.escalation_due_at()
     next_meeting = min(upcoming) if upcoming else None
@@ -221,14 +203,14 @@ def row_for(case: Dispute) -> WorkRow:
         meetings_at_tier=len(here),
         next_meeting_at=utc(next_meeting),
         commitments_open=len(open_commitments),
-        commitments_due=sum(1 for c in case.commitments if c["status"] == "due"),
+        commitments_due=sum(1 for c in case.commitments if c.status is CommitmentStatus.DUE),
         next_commitment_due=utc(next_due),
         from_leak=from_leak,
         next_action=next_action(case),
         attention_at=utc(min(moments)) if moments else None,
         open=0 if case.status is Status.CLOSED else 1,
-        lead_id=lead["id"] if lead else None,
-        lead_role=lead["role"] if lead else None,
+        lead_id=lead.id if lead else None,
+        lead_role=lead.role.value if lead else None,
     )
 
 
@@ -304,11 +286,11 @@ class Worklist(SqliteReadModel):
                     (
                         meeting_id,
                         row.case_id,
-                        m["form"],
-                        m["tier"],
-                        m["scheduled_for"],
-                        m["place"],
-                        int(m["rounds"]),
+                        m.form,
+                        m.tier.value,
+                        m.scheduled_for.isoformat(),
+                        m.place,
+                        m.rounds,
                     )
                     for meeting_id, m in case.meetings.items()
                 ],

@@ -14,10 +14,9 @@ from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.utils import get_topic
 
 from casework.domain.actors import Actor, Role, check_may
-from casework.domain.chain import GENESIS, event_digest
+from casework.domain.chained import Chained, require_aware
 from casework.domain.errors import InvalidTransitionError, OutOfOrderError, ValidationError
 from casework.domain.ladder import (
     PRIORITIES,
@@ -25,8 +24,7 @@ from casework.domain.ladder import (
     deadlines_for,
 )
 from casework.domain.places import Address, Tier
-from casework.domain.storable import check_storable
-from casework.domain.text import check_text
+from casework.domain.text import require_text
 
 
 class Status(StrEnum):
@@ -75,65 +73,37 @@ TCase = TypeVar("TCase", bound="Case")
 
 
 def _require_text(value: str, what: str, limit: int = 4000) -> str:
-    text = check_text(value, what).strip()
-    if not text:
-        raise ValidationError(f"{what} must not be empty")
-    if len(text) > limit:
-        raise ValidationError(f"{what} is {len(text)} characters; the limit is {limit}")
-    return text
+    """A case's free text: at most 4000 characters unless said otherwise."""
+    return require_text(value, what, limit)
 
 
-def _require_aware(at: datetime) -> datetime:
-    if at.tzinfo is None:
-        raise ValidationError("times must carry a timezone (e.g. 2026-11-24T09:30:00+08:00)")
-    return at
-
-
-class Case(Aggregate):
+class Case(Chained):
     """Shared lifecycle: report, respond, escalate, resolve, confirm or reopen, rate, close."""
 
     KIND: ClassVar[str] = "case"
     ASSIGNABLE: ClassVar[bool] = False
 
     @dataclass(frozen=True)
-    class Event(Aggregate.Event):
+    class Event(Chained.Event):
         """Every fact: who (id and role), when (`timestamp`), at which tier, and why."""
 
-        actor_id: str
-        actor_role: str
+        LABEL: ClassVar[str] = ""
+        """What residents and officers call it (Chinese), shown beside the class name by the
+        timeline; every recorded event declares its own (`casework.domain.catalogue`)."""
+
         tier: str
-        reason: str
-        prev_hash: str
-        hash: str
-
-        def __post_init__(self) -> None:
-            super().__post_init__()
-            if not self.hash:
-                object.__setattr__(self, "hash", self.compute_hash())
-
-        def compute_hash(self) -> str:
-            """The digest `verify` will recompute from the stored state."""
-            state: dict[str, Any] = dict(vars(self))
-            class_version = getattr(type(self), "class_version", 1)
-            if class_version > 1:
-                state["class_version"] = class_version
-            return event_digest(
-                get_topic(type(self)), self.originator_id, self.originator_version, state
-            )
 
         def apply(self, aggregate: Any) -> None:
             assert isinstance(aggregate, Case)
-            aggregate.chain_head = self.hash
-            self.apply_to(aggregate)
+            super().apply(aggregate)
             if type(self).__name__ in ANSWERS_A_TIER:
                 aggregate.note_response(self.timestamp)
-
-        def apply_to(self, case: Any) -> None:
-            """Evolve the case; subclasses override. Never read the clock here."""
 
     @dataclass(frozen=True)
     class Opened(Event, Aggregate.Created):
         """Base of each kind's `Reported` event (the first in every case file)."""
+
+        LABEL = "已上报"
 
         address: str
         priority: str
@@ -155,6 +125,8 @@ class Case(Aggregate):
     class ReporterAdded(Event):
         """A second report of the same matter: the reporter joins the case instead of a new one."""
 
+        LABEL = "追加报告人"
+
         reporter_id: str
         channel: str
 
@@ -168,6 +140,8 @@ class Case(Aggregate):
         Entering a tier starts its response clock afresh: what a lower tier did does not answer
         for this one (`responded_at_tier`).
         """
+
+        LABEL = "已定时限"
 
         respond_by: datetime
         settle_by: datetime
@@ -187,6 +161,8 @@ class Case(Aggregate):
         work where it stands.
         """
 
+        LABEL = "已受理"
+
         def apply_to(self, case: Any) -> None:
             if case.status is Status.REPORTED:
                 case.status = Status.ACKNOWLEDGED
@@ -194,6 +170,8 @@ class Case(Aggregate):
     @dataclass(frozen=True)
     class Assigned(Event):
         """`reason` says why this person: skill, place, availability, load."""
+
+        LABEL = "已派单"
 
         assignee_id: str
         assignee_role: str
@@ -208,6 +186,8 @@ class Case(Aggregate):
     class AssignmentAccepted(Event):
         """The assignee took the work on (接单); the case stays assigned until work starts."""
 
+        LABEL = "已接单"
+
         def apply_to(self, case: Any) -> None:
             case.accepted_at = self.timestamp
 
@@ -216,6 +196,8 @@ class Case(Aggregate):
         """The work given back undone, with the reason: by its assignee (退单), or taken off
         them by the property manager (`Case.take_off`: ill, not answering, gone away). Either
         way the one who held it is not offered this case by the rule again."""
+
+        LABEL = "已退单"
 
         def apply_to(self, case: Any) -> None:
             case.declined_by.append(case.assignee.id if case.assignee else self.actor_id)
@@ -227,12 +209,16 @@ class Case(Aggregate):
     class QueuedForAssignment(Event):
         """Nobody suitable was free; `reason` says why. Not a response: the deadline runs on."""
 
+        LABEL = "排队待派"
+
         def apply_to(self, case: Any) -> None:
             case.queued_at = self.timestamp
 
     @dataclass(frozen=True)
     class Escalated(Event):
         """`tier`: where the case was; `to_tier`: the rung above; `automatic`: a deadline did it."""
+
+        LABEL = "已升级"
 
         to_tier: str
         automatic: bool
@@ -246,6 +232,8 @@ class Case(Aggregate):
     class Resolved(Event):
         """Settled at `tier`: the headline measure of how well a compound is governed."""
 
+        LABEL = "已解决"
+
         summary: str
 
         def apply_to(self, case: Any) -> None:
@@ -256,11 +244,15 @@ class Case(Aggregate):
 
     @dataclass(frozen=True)
     class ConfirmedByResident(Event):
+        LABEL = "居民已确认"
+
         def apply_to(self, case: Any) -> None:
             case.status = Status.CONFIRMED
 
     @dataclass(frozen=True)
     class Reopened(Event):
+        LABEL = "已重开"
+
         def apply_to(self, case: Any) -> None:
             case.reopen_count += 1
             case.settled_tier = None
@@ -270,6 +262,8 @@ class Case(Aggregate):
 
     @dataclass(frozen=True)
     class SatisfactionRated(Event):
+        LABEL = "已评满意度"
+
         score: int
         comment: str
 
@@ -280,6 +274,8 @@ class Case(Aggregate):
     class ReturnVisitRecorded(Event):
         """回访: staff call back after the work to hear how it went."""
 
+        LABEL = "已回访"
+
         note: str
 
         def apply_to(self, case: Any) -> None:
@@ -288,12 +284,16 @@ class Case(Aggregate):
 
     @dataclass(frozen=True)
     class Closed(Event):
+        LABEL = "已结案"
+
         def apply_to(self, case: Any) -> None:
             case.status = Status.CLOSED
             case.closed_at = self.timestamp
 
     @dataclass(frozen=True)
     class NoteAdded(Event):
+        LABEL = "已加备注"
+
         text: str
 
         def apply_to(self, case: Any) -> None:
@@ -302,6 +302,8 @@ class Case(Aggregate):
     @dataclass(frozen=True)
     class LinkedToCase(Event):
         """`relation` e.g. 'damage_dispute' (a leak's damage opened it) or 'duplicate_of'."""
+
+        LABEL = "已关联案件"
 
         other_case_id: str
         relation: str
@@ -312,7 +314,7 @@ class Case(Aggregate):
     # ------------------------------------------------------------------ state
 
     def __init__(self) -> None:
-        self.chain_head: str = GENESIS
+        super().__init__()
         self.address: Address
         self.priority: Priority
         self.tier: Tier
@@ -371,19 +373,11 @@ class Case(Aggregate):
     def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
         """Chain every new event to its predecessor and stamp the tier it happened at."""
         kwargs.setdefault("tier", self.tier.value)
-        kwargs.setdefault("reason", "")
-        check_storable(kwargs)
-        super().trigger_event(event_class, prev_hash=self.chain_head, hash="", **kwargs)
+        super().trigger_event(event_class, **kwargs)
 
     def _record(self, event_class: Any, actor: Actor, at: datetime, **kwargs: Any) -> None:
-        self.check_in_order(_require_aware(at))
-        self.trigger_event(
-            event_class,
-            timestamp=at,
-            actor_id=actor.id,
-            actor_role=actor.role.value,
-            **kwargs,
-        )
+        self.check_in_order(require_aware(at))
+        self.record(event_class, actor, at, **kwargs)
 
     @classmethod
     def _open(
@@ -406,22 +400,18 @@ class Case(Aggregate):
             )
         if channel not in CHANNELS:
             raise ValidationError(f"channel must be one of {', '.join(CHANNELS)}, not {channel!r}")
-        fields: dict[str, Any] = dict(
-            timestamp=_require_aware(at),
-            actor_id=actor.id,
-            actor_role=actor.role.value,
+        case = cls.start(
+            event_class,
+            uuid4(),
+            actor,
+            at,
             tier=tier.value,
-            reason="",
-            prev_hash=GENESIS,
-            hash="",
             address=address.path,
             priority=priority,
             description=_require_text(description, "the description"),
             channel=channel,
             **kwargs,
         )
-        check_storable(fields)
-        case = cls._create(event_class, id=uuid4(), **fields)
         case._set_deadlines(actor, at)
         return case
 
@@ -690,7 +680,7 @@ class Case(Aggregate):
         `check_closable` here, in the aggregate, not in one caller.
         """
         check_may(actor, "close_case")
-        self.check_closable(_require_aware(at))
+        self.check_closable(require_aware(at))
         self._record(self.Closed, actor, at, reason=reason.strip())
 
     def check_closable(self, at: datetime) -> None:

@@ -49,6 +49,8 @@ class LeakEmergency(Case):
 
     @dataclass(frozen=True)
     class OwnerContactAttempted(Case.Event):
+        LABEL = "联系业主"
+
         channel: str
         outcome: str
 
@@ -57,17 +59,23 @@ class LeakEmergency(Case):
 
     @dataclass(frozen=True)
     class OwnerReached(Case.Event):
+        LABEL = "已联系上业主"
+
         def apply_to(self, case: Any) -> None:
             case.owner_reached_at = self.timestamp
 
     @dataclass(frozen=True)
     class ArrivedOnSite(Case.Event):
+        LABEL = "已到场"
+
         def apply_to(self, case: Any) -> None:
             case.on_site_at = self.timestamp
             case.status = Status.IN_PROGRESS
 
     @dataclass(frozen=True)
     class WaterStopped(Case.Event):
+        LABEL = "已止水"
+
         method: str
 
         def apply_to(self, case: Any) -> None:
@@ -77,6 +85,8 @@ class LeakEmergency(Case):
 
     @dataclass(frozen=True)
     class CauseRecorded(Case.Event):
+        LABEL = "已查明原因"
+
         cause: str
         damage: str
         damaged_units: list[str]

@@ -51,11 +51,15 @@ class Repair(Case):
 
     @dataclass(frozen=True)
     class WorkStarted(Case.Event):
+        LABEL = "已开工"
+
         def apply_to(self, case: Any) -> None:
             case.status = Status.IN_PROGRESS
 
     @dataclass(frozen=True)
     class WorkDone(Case.Event):
+        LABEL = "已完工"
+
         summary: str
 
         def apply_to(self, case: Any) -> None:

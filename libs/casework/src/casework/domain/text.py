@@ -35,3 +35,13 @@ def check_text(value: str, what: str) -> str:
             f"{found.start()}; text may hold newlines and tabs, no other control characters"
         )
     return value
+
+
+def require_text(value: str, what: str, limit: int) -> str:
+    """`value` stripped; refused if it is empty, longer than `limit` or holds a control char."""
+    text = check_text(value, what).strip()
+    if not text:
+        raise ValidationError(f"{what} must not be empty")
+    if len(text) > limit:
+        raise ValidationError(f"{what} is {len(text)} characters; the limit is {limit}")
+    return text

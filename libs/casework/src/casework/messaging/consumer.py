@@ -44,7 +44,6 @@ import contextlib
 import logging
 import random
 import signal
-import time
 import traceback
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -62,7 +61,6 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from casework.application import Casework
 from casework.contracts import CaseEvent
 from casework.contracts.registry import parse_event
-from casework.domain.errors import ConcurrencyConflictError
 from casework.messaging.dead_letter import (
     HEADER_REPLAY_FOR,
     Reason,
@@ -71,6 +69,7 @@ from casework.messaging.dead_letter import (
 )
 from casework.messaging.subjects import EVENTS, STREAM
 from casework.outages import NATS_DOWN, STORE_DOWN, Outages, StoppedError, dependency_of
+from casework.unit_of_work import retrying_on_conflict
 
 log = logging.getLogger(__name__)
 
@@ -529,18 +528,21 @@ def handle_deferring(
     records it (`Casework.record_positions`, a run of them at once) before acknowledging."""
     if app.is_tracked(tracking):
         return Outcome.DUPLICATE, False
-    for attempt in range(conflict_attempts):
+
+    def attempt() -> tuple[Outcome, bool]:
         try:
             with app.tracking(tracking, position_alone=position_alone) as processing:
                 handler(event, app)
         except IntegrityError:
             if app.is_tracked(tracking):
                 return Outcome.DUPLICATE, False
-            time.sleep(random.uniform(0, 0.005 * 2**attempt))
-            continue
+            raise  # a case changed under the handler: run it again on fresh state
         return Outcome.DONE, not position_alone and not processing.events
-    raise ConcurrencyConflictError(
-        f"the cases {tracking.application_name} touches kept changing under its handler"
+
+    return retrying_on_conflict(
+        attempt,
+        attempts=conflict_attempts,
+        what=f"the cases {tracking.application_name} touches",
     )
 
 

@@ -1,0 +1,24 @@
+"""Dispatch's own metrics beside the web standard's: actions, the queue, unapplied events."""
+
+from __future__ import annotations
+
+from casework_web import Metrics
+from casework_web.unapplied import watch_unapplied
+from prometheus_client import Counter, Gauge
+
+
+class DispatchMetrics(Metrics):
+    def __init__(self) -> None:
+        super().__init__("dispatch")
+        self.actions = Counter(
+            "dispatch_actions_total",
+            "Actions on work through the API, by action",
+            ["action"],
+            registry=self.registry,
+        )
+        self.unapplied = watch_unapplied(self, {})
+        self.queue_length = Gauge(
+            "dispatch_queue_length",
+            "Work waiting for someone suitable to be free (as this replica's board sees it)",
+            registry=self.registry,
+        )

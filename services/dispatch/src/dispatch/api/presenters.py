@@ -1,0 +1,117 @@
+"""The domain's objects as the API shows them (the response models of `dispatch.schemas`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from casework import Case, LeakEmergency
+from casework.audit import history_entry, verify_events
+
+from dispatch.domain.availability import available_at
+from dispatch.domain.demand import Demand, ServiceTask
+from dispatch.domain.member import Member
+from dispatch.runtime import Runtime
+from dispatch.schemas import (
+    AuditEntry,
+    DemandPublic,
+    MemberPublic,
+    Person,
+    RecurrencePublic,
+    WorkPublic,
+)
+
+
+def work_public(work: Any, why: str | None = None) -> WorkPublic:
+    if isinstance(work, ServiceTask):
+        return WorkPublic(
+            id=str(work.id),
+            kind="task",
+            status=work.status.value,
+            address=work.address.path,
+            description=work.description,
+            need=work.need,
+            due_by=work.due_by,
+            assignee=Person(id=work.assignee.id, role=work.assignee.role.value)
+            if work.assignee
+            else None,
+            accepted_at=work.accepted_at,
+            queued_at=work.queued_at,
+            why=why,
+            version=work.version,
+        )
+    assert isinstance(work, Case)
+    leak = work if isinstance(work, LeakEmergency) else None
+    return WorkPublic(
+        id=str(work.id),
+        kind=work.KIND,  # type: ignore[arg-type]
+        status=work.status.value,
+        address=work.address.path,
+        description=work.description,
+        need=getattr(work, "category", None) or ("plumbing" if leak else None),
+        priority=work.priority.value,
+        tier=work.tier.value,
+        respond_by=work.respond_by,
+        settle_by=work.settle_by,
+        assignee=Person(id=work.assignee.id, role=work.assignee.role.value)
+        if work.assignee
+        else None,
+        accepted_at=work.accepted_at,
+        queued_at=work.queued_at,
+        why=why,
+        source_unit=leak.source_unit if leak else None,
+        owner_reached=(leak.owner_reached_at is not None) if leak else None,
+        water_stopped=(leak.water_stopped_at is not None) if leak else None,
+        version=work.version,
+    )
+
+
+def member_public(member: Member, now: datetime) -> MemberPublic:
+    p = member.profile()
+    return MemberPublic(
+        **{k: v for k, v in p.items() if k != "last_taken_at"},
+        last_taken_at=member.last_taken_at,
+        available_now=member.active and available_at(member.availability, member.timezone, now),
+    )
+
+
+def demand_public(demand: Demand) -> DemandPublic:
+    return DemandPublic(
+        id=str(demand.id),
+        resident_id=demand.resident_id,
+        address=demand.address.path,
+        need=demand.need,
+        description=demand.description,
+        how_often=demand.how_often,
+        active=demand.active,
+        tasks_ordered=demand.tasks_ordered,
+        recorded_at=demand.recorded_at,
+        recurrence=(
+            RecurrencePublic(**demand.recurrence.to_dict(), words=demand.recurrence.describe())
+            if demand.recurrence is not None
+            else None
+        ),
+        paused=demand.paused,
+        next_occurrence=demand.next_occurrence(),
+        last_occurrence=demand.last_occurrence,
+    )
+
+
+def audit_trail(rt: Runtime, aggregate_id: UUID) -> tuple[bool, list[AuditEntry]]:
+    """A dispatch aggregate's every fact (who, when, why) and whether its hash chain verifies."""
+    stored = list(rt.app.casework.recorder.select_events(aggregate_id))
+    entries = [history_entry(e) for e in rt.app.casework.events.get(aggregate_id)]
+    return verify_events(aggregate_id, stored, rt.app.casework.mapper).ok, [
+        AuditEntry(
+            version=e.version,
+            event=e.event,
+            at=e.at,
+            actor_id=e.actor_id,
+            actor_role=e.actor_role,
+            reason=e.reason,
+            details=e.details,
+            hash=e.hash,
+        )
+        for e in entries
+    ]

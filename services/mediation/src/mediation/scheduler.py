@@ -71,6 +71,8 @@ class Scheduler:
                 if row.case_id not in self._failing:  # once per dispute, not once per round
                     self._failing.add(row.case_id)
                     log.exception("scheduler: dispute skipped", extra={"case_id": row.case_id})
+            else:
+                self._failing.discard(row.case_id)  # if it fails again later, say so again
         for case_id, reason in done.escalated.items():
             log.info("escalated automatically: %s", reason, extra={"case_id": case_id})
         for case_id, marked in done.fell_due.items():

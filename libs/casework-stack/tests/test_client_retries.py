@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx
 import pytest
+import uvicorn
 from casework import Casework
 from casework_stack.client import Api, Cast, StepFailedError
 from casework_web import TokenStore, Who, install
@@ -21,6 +26,8 @@ class Desk:
         self.failures: list[Exception] = []
         self.keys: list[str | None] = []
         self.done: list[str] = []
+        self.slow_first = 0.0
+        """Seconds the first call takes after doing its work (its answer comes late)."""
 
 
 def build(tokens: Path, casework: Casework, desk: Desk) -> FastAPI:
@@ -33,6 +40,9 @@ def build(tokens: Path, casework: Casework, desk: Desk) -> FastAPI:
         if desk.failures:
             raise desk.failures.pop(0)
         desk.done.append(body["text"])
+        if desk.slow_first:
+            wait, desk.slow_first = desk.slow_first, 0.0
+            time.sleep(wait)
         return {"n": len(desk.done)}
 
     return app
@@ -78,3 +88,65 @@ def test_a_store_down_for_every_try_fails_the_step_naming_the_503(
     assert len(desk.keys) == 3
     assert len(set(desk.keys)) == 1
     assert desk.done == []
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Api, Desk, Cast, list[tuple[int, str]]]]:
+    """The same app behind uvicorn on a loopback port, reached over real HTTP with a short
+    read timeout; `seen` holds every answer's status and error code, as the client got them."""
+    casework = Casework(f"sqlite:///{tmp_path / 'cases.db'}")
+    desk = Desk()
+    tokens = tmp_path / "tokens.json"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            build(tokens, casework, desk),
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+        )
+    )
+    thread = threading.Thread(target=server.run, name="notes-under-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive(), "the server stopped while starting"
+        assert time.monotonic() < deadline, "the server did not start in 20 s"
+        time.sleep(0.05)
+    seen: list[tuple[int, str]] = []
+
+    def note(response: httpx.Response) -> None:
+        response.read()
+        code = response.json().get("code", "") if response.status_code >= 400 else ""
+        seen.append((response.status_code, code))
+
+    api = Api({"notes": f"http://127.0.0.1:{port}"}, attempts=30, longest_pause=0.3)
+    api.http.close()
+    api.http = httpx.Client(timeout=0.3, event_hooks={"response": [note]})
+    try:
+        yield api, desk, Cast(tokens), seen
+    finally:
+        api.close()
+        server.should_exit = True
+        thread.join(timeout=10)
+        casework.close()
+
+
+def test_a_post_with_no_answer_is_sent_again_told_in_flight_then_given_the_first_answer(
+    served: tuple[Api, Desk, Cast, list[tuple[int, str]]],
+) -> None:
+    """The first send is handled slower than the client waits (no answer: it may have
+    happened); the retry, same key, finds it in flight (409) and is retried until the first
+    answer is there, which it gets: one note."""
+    api, desk, cast, seen = served
+    desk.slow_first = 1.0
+    answer = api.post("notes", "/notes", cast.person("r-0302", "resident"), {"text": "leak"})
+    assert answer == {"n": 1}
+    assert desk.done == ["leak"]
+    assert (409, "request_in_flight") in seen  # the in-flight refusal was retried, not failed
+    assert seen[-1] == (201, "")
+    assert len(desk.keys) == 1  # the handler ran once; retries were answered for it
+    assert api.retries >= 2  # one for the missing answer, at least one for the 409

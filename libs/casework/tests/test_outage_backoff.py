@@ -4,6 +4,8 @@ is jittered (replicas do not retry in step)."""
 
 from __future__ import annotations
 
+import nats.errors
+import nats.js.errors
 import pytest
 from casework.outages import (
     BACKOFF_ENV,
@@ -63,3 +65,36 @@ def test_outage_errors_name_their_dependency_and_others_are_not_outages() -> Non
     assert dependency_of(NoServersError()) == "NATS"
     assert dependency_of(ConnectionRefusedError()) == "NATS"
     assert dependency_of(ValueError("a bug")) is None
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        nats.js.errors.NotFoundError(),  # a deleted consumer or stream
+        nats.js.errors.BadRequestError(),
+        nats.js.errors.APIError(code=409, description="consumer deleted"),
+        nats.errors.BadSubjectError(),
+        nats.errors.AuthorizationError(),
+        PermissionError("a file"),
+        FileNotFoundError("a file"),
+    ],
+)
+def test_jetstream_refusals_and_other_os_errors_are_not_nats_outages(error: Exception) -> None:
+    """Retrying these for ever as "NATS unreachable" would hide a real fault."""
+    assert dependency_of(error) is None
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        nats.errors.ConnectionClosedError(),
+        nats.errors.TimeoutError(),
+        nats.errors.StaleConnectionError(),
+        nats.errors.OutboundBufferLimitError(),
+        TimeoutError(),
+        ConnectionResetError(),
+        BrokenPipeError(),
+    ],
+)
+def test_connection_and_timeout_errors_are_nats_outages(error: Exception) -> None:
+    assert dependency_of(error) == "NATS"

@@ -4,11 +4,18 @@ long (it used to wait 30 s ten times over), and works again once PostgreSQL is b
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from casework import Actor, Casework, Role, ValidationError
 from casework.postgres import FailFastProcessRecorder
-from casework.settings import DEFAULT_STORE_TIMEOUT, STORE_TIMEOUT_ENV, persistence_env
+from casework.settings import (
+    DEFAULT_SQLITE_LOCK_TIMEOUT,
+    DEFAULT_STORE_TIMEOUT,
+    SQLITE_LOCK_TIMEOUT_ENV,
+    STORE_TIMEOUT_ENV,
+    persistence_env,
+)
 from casework.testing.postgres_outage import StoppablePostgres, stoppable_postgres  # noqa: F401
 from eventsourcing.persistence import OperationalError
 
@@ -43,6 +50,20 @@ def test_a_store_timeout_that_is_not_a_whole_number_of_seconds_is_refused(
     monkeypatch.delenv(STORE_TIMEOUT_ENV)
     with pytest.raises(ValidationError, match="CASEWORK_STORE timeout must be a whole number"):
         persistence_env(f"postgresql://h/db?timeout={given}")
+
+
+def test_sqlite_waits_for_a_lock_as_long_as_its_own_setting_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CASEWORK_STORE_TIMEOUT bounds PostgreSQL; SQLite's lock wait has its own setting."""
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    monkeypatch.delenv(SQLITE_LOCK_TIMEOUT_ENV, raising=False)
+    assert persistence_env(url)["SQLITE_LOCK_TIMEOUT"] == str(DEFAULT_SQLITE_LOCK_TIMEOUT)
+    monkeypatch.setenv(SQLITE_LOCK_TIMEOUT_ENV, "3")
+    assert persistence_env(url)["SQLITE_LOCK_TIMEOUT"] == "3"
+    monkeypatch.setenv(SQLITE_LOCK_TIMEOUT_ENV, "0.5")
+    with pytest.raises(ValidationError, match=f"{SQLITE_LOCK_TIMEOUT_ENV} must be a whole"):
+        persistence_env(url)
 
 
 @pytest.mark.postgres

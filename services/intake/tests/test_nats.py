@@ -4,6 +4,7 @@ durable consumer -> index. And no contact detail ever reaches the stream."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 from casework import Actor, Role
 from casework.clock import FakeClock
-from casework.messaging.nats_server import NatsServer
+from casework.messaging.nats_server import NatsServer, free_port
 from casework.testing.nats import jetstream, read_stream, relay_once
 from casework.testing.waiting import eventually
 from fastapi.testclient import TestClient
@@ -88,7 +89,7 @@ def test_no_contact_detail_reaches_the_stream(nats_desk: Desk) -> None:
 
 def test_readiness_follows_the_nats_connection(nats_desk: Desk, nats_server: NatsServer) -> None:
     desk = nats_desk
-    assert desk.client.get("/readyz").json()["nats"] == "ok"
+    assert eventually(lambda: desk.client.get("/readyz").json()["nats"] == "ok")  # connecting
     nats_server.stop()
     down = eventually(lambda: desk.client.get("/readyz").status_code == 503)
     assert down
@@ -99,3 +100,58 @@ def test_readiness_follows_the_nats_connection(nats_desk: Desk, nats_server: Nat
     nats_server.start()
     assert eventually(lambda: desk.client.get("/readyz").status_code == 200)
     assert desk.client.get("/cases", headers=desk.staff(COMPOUND)).status_code == 200
+
+
+def test_with_nats_down_at_start_the_app_serves_says_so_and_connects_once_it_is_up(
+    tmp_path: Path,
+) -> None:
+    """The lifespan does not wait for NATS: /readyz names it as down until a nats-server
+    started after the app is reached; then reports relayed after that reach the index."""
+    server = NatsServer(tmp_path / "nats", port=free_port())  # not started yet
+    config = make_settings(tmp_path, f"sqlite:///{tmp_path / 'cases.db'}", NATS_URL=server.url)
+    client = TestClient(create_app(config, clock=FakeClock(T0)))
+    entered = threading.Thread(target=client.__enter__, daemon=True)
+    entered.start()
+    entered.join(timeout=15)
+    assert not entered.is_alive(), "the app waited for NATS before serving"
+    try:
+        desk = Desk(client, FakeClock(T0), config)
+        readiness = client.get("/readyz")
+        assert readiness.status_code == 503
+        assert readiness.json()["down"] == ["nats"]
+        assert readiness.json()["store"] == "ok"
+        server.start()
+        assert eventually(lambda: client.get("/readyz").status_code == 200, timeout=30)
+        case_id = desk.report(desk.resident())["case_id"]
+        relay(desk)
+        listed = eventually(
+            lambda: client.get("/cases", headers=desk.staff()).json()["items"], timeout=30
+        )
+        assert [row["case_id"] for row in listed] == [case_id]
+    finally:
+        if not entered.is_alive():
+            client.__exit__(None, None, None)
+        server.stop()
+
+
+def test_a_feed_that_jetstream_refuses_for_good_is_said_in_readyz_not_retried_silently(
+    nats_desk: Desk,
+) -> None:
+    """The CASEWORK stream deleted under the running feed: its consumer cannot be recreated
+    (that is no outage), so the feed stops, loudly, and /readyz says so until a restart."""
+    desk = nats_desk
+    feed = desk.client.app.state.runtime.feed  # type: ignore[attr-defined]
+    assert eventually(lambda: feed.consumer is not None)  # connected, stream made, bound
+    assert desk.client.get("/readyz").json()["nats"] == "ok"
+    assert desk.settings.nats_url is not None
+    url = desk.settings.nats_url
+
+    async def delete_stream() -> None:
+        async with jetstream(url) as (_, js):
+            await js.delete_stream("CASEWORK")
+
+    asyncio.run(delete_stream())
+    assert eventually(lambda: desk.client.get("/readyz").status_code == 503)
+    readiness = desk.client.get("/readyz").json()
+    assert readiness["down"] == ["nats"]
+    assert "the consumer stopped (NotFoundError" in readiness["nats"]

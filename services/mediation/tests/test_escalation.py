@@ -4,12 +4,15 @@ dispute record one climb."""
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from casework import Actor, Casework, CaseworkError, Dispute, Role, Tier
@@ -207,3 +210,39 @@ def test_two_schedulers_racing_on_one_dispute_record_one_climb(
             assert isinstance(found, Dispute)
             assert found.escalations == 1
             assert found.tier is Tier.COMMUNITY
+
+
+def test_a_dispute_the_scheduler_cannot_load_is_logged_once_and_the_rest_still_climb(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One dispute whose stored event no longer decodes (a real fault, not a CaseworkError)
+    must not stop the disputes after it in the same round."""
+    clock = FakeClock(T0)
+    store = tmp_path / "c.db"
+    with mediation_over(f"sqlite:///{store}", clock, tmp_path / "m.db") as (app, sched, feed):
+        cases = [str(app.report_dispute(RESIDENT, COMPOUND, f"fees {n}", "fees")) for n in range(3)]
+        feed.catch_up()
+        clock.advance(timedelta(days=2, minutes=1))
+        broken = sched.worklist.due(clock())[0].case_id  # the first the round meets
+        with sqlite3.connect(store) as db:
+            tables = [r[0] for r in db.execute("select name from sqlite_master where type='table'")]
+            table = next(t for t in tables if "event" in t)
+            changed = sum(  # the id as the store keeps it (hex text on SQLite)
+                db.execute(
+                    f"update {table} set state = ? where originator_id = ?",
+                    (b"\x00not an event", key),
+                ).rowcount
+                for key in (UUID(broken).hex, broken)
+            )
+        assert changed
+        with caplog.at_level(logging.ERROR, logger="mediation.scheduler"):
+            tick = sched.tick()
+        assert sorted(tick.escalated) == sorted(c for c in cases if c != broken)
+        assert list(tick.failed) == [broken]
+        failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(failures) == 1
+        assert getattr(failures[0], "case_id", None) == broken
+        caplog.clear()
+        with caplog.at_level(logging.ERROR, logger="mediation.scheduler"):
+            assert list(sched.tick().failed) == [broken]
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # not every round

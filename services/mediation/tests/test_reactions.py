@@ -6,16 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from casework import Actor, Role
+from casework.clock import FakeClock
 from casework.messaging.dead_letter import DeadLetter
+from casework.messaging.nats_server import NatsServer, free_port
 from casework.testing.nats import jetstream, read_stream
+from fastapi.testclient import TestClient
+from mediation.api import create_app
 from mediation.feeds import StoreFeed
 from mediation.reactions import MEDIATION
-from mediation.testing import CHINA, COMPOUND, RESIDENT, Mediators, eventually
+from mediation.testing import CHINA, COMPOUND, RESIDENT, Mediators, eventually, make_settings
 
 SECRETARY = Actor("party-secretary-wanxin", Role.PARTY_SECRETARY)
 STAFF = Actor("property-staff-liu", Role.PROPERTY_STAFF)
@@ -201,3 +207,36 @@ def test_without_nats_the_store_feed_reacts_the_same_way(mediators: Mediators) -
     assert len(notes(m, dispute)) == 1
     assert [h[0] for h in history(m, case)].count("Escalated") == 1
     assert json.dumps(m.get("/disputes", m.officer())["items"])  # both on the worklist
+
+
+@pytest.mark.nats
+def test_with_nats_down_at_start_the_app_serves_says_so_and_reacts_once_it_is_up(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """The lifespan does not wait for NATS: /readyz names it as down until a nats-server
+    started after the app is reached; then the consumer reacts to what is relayed."""
+    server = NatsServer(tmp_path / "nats", port=free_port())  # not started yet
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'c.db'}", NATS_URL=server.url)
+    client = TestClient(create_app(settings, clock=clock))
+    entered = threading.Thread(target=client.__enter__, daemon=True)
+    entered.start()
+    entered.join(timeout=15)
+    assert not entered.is_alive(), "the app waited for NATS before serving"
+    try:
+        m = Mediators(client, clock, settings)
+        readiness = client.get("/readyz")
+        assert readiness.status_code == 503
+        assert readiness.json()["nats"].startswith("unreachable")
+        assert readiness.json()["store"] == "ok"
+        server.start()
+        assert eventually(lambda: client.get("/readyz").status_code == 200, timeout=30)
+        case = three_failed_rounds(m)
+        m.relay()
+        escalated = eventually(
+            lambda: [h for h in history(m, case) if h[0] == "Escalated"], timeout=30
+        )
+        assert escalated == [("Escalated", MEDIATION.id)]
+    finally:
+        if not entered.is_alive():
+            client.__exit__(None, None, None)
+        server.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
@@ -87,6 +88,20 @@ def store_unavailable(store: str) -> JSONResponse:
     return response
 
 
+READ_MODEL_BUSY = {5, 6, 10, 13, 14}
+"""SQLite's primary result codes for a file that cannot be used now (BUSY, LOCKED, IOERR, FULL,
+CANTOPEN), as opposed to a bug such as a missing table."""
+
+
+def read_model_unavailable(error: sqlite3.OperationalError) -> bool:
+    """True when a read model's own SQLite error means "try again later", not a bug."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in READ_MODEL_BUSY
+    text = str(error).lower()
+    return any(w in text for w in ("locked", "disk", "unable to open", "busy"))
+
+
 def _allowed_methods(request: Request) -> list[str]:
     """Every method the API documents at this path (Starlette's own `Allow` names only one)."""
     methods: set[str] = set()
@@ -152,6 +167,23 @@ def install_error_handlers(app: FastAPI, service: str) -> None:
         log.warning("store unreachable: %s", exc, extra={"error": type(exc).__name__})
         standards = getattr(request.app.state, "casework_web", None)
         return store_unavailable(getattr(standards, "store", None) or "the case store")
+
+    @app.exception_handler(sqlite3.OperationalError)
+    async def read_model_down(request: Request, exc: sqlite3.OperationalError) -> JSONResponse:
+        # A read model's own file, locked past CASEWORK_SQLITE_LOCK_TIMEOUT or on a full disk:
+        # nothing this request can do, so one line and 503 + Retry-After, as for the store.
+        if not read_model_unavailable(exc):
+            return await unexpected(request, exc)
+        log.warning("read model unavailable: %s", exc, extra={"error": type(exc).__name__})
+        response = error(
+            503,
+            "read_model_unavailable",
+            f"this service's read model is busy or out of space ({exc}); try again in "
+            f"{RETRY_AFTER_SECONDS} seconds (a retried POST with the same Idempotency-Key is "
+            f"never done twice)",
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from urllib.parse import urlparse
 
 import nats
 import nats.errors
+import nats.js.errors
 import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError
 from nats.aio.client import Client
@@ -62,8 +64,23 @@ STORE_DOWN: tuple[type[BaseException], ...] = (
 """What eventsourcing and psycopg raise when the store cannot be reached (a pool timeout, a
 refused or broken connection, a locked SQLite file)."""
 
-NATS_DOWN: tuple[type[BaseException], ...] = (nats.errors.Error, TimeoutError, OSError)
-"""What nats-py raises when NATS cannot be reached or does not answer in time."""
+NATS_DOWN: tuple[type[BaseException], ...] = (
+    nats.errors.ConnectionClosedError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.NoServersError,
+    nats.errors.StaleConnectionError,
+    nats.errors.OutboundBufferLimitError,
+    nats.errors.FlushTimeoutError,
+    nats.errors.NoRespondersError,
+    nats.errors.TimeoutError,
+    nats.js.errors.ServiceUnavailableError,  # JetStream not answering (starting again)
+    TimeoutError,
+    ConnectionError,  # refused, reset, aborted, broken pipe
+    socket.gaierror,  # a name that does not resolve (yet)
+)
+"""What nats-py raises when NATS cannot be reached or does not answer in time. Only these: a
+JetStream API error (a deleted consumer, a bad request) or any other OSError is not an outage
+and must surface, not be retried for ever as "NATS unreachable"."""
 
 OUTAGES = STORE_DOWN + NATS_DOWN
 

@@ -8,6 +8,11 @@ one store operation waits for a connection before giving up with `OperationalErr
 services answer as 503 + Retry-After. Without it a request hung for minutes while PostgreSQL was
 down (eventsourcing waits 30 s for a connection, and tries 10 times).
 
+`CASEWORK_SQLITE_LOCK_TIMEOUT` (whole seconds, default 10): how long a SQLite file (the store on
+`sqlite:///`, and every service's read-model file) waits for another writer's lock before giving
+up (the store's `OperationalError` and a read model's `sqlite3.OperationalError` both become 503 +
+Retry-After). `CASEWORK_STORE_TIMEOUT` bounds PostgreSQL only; this bounds SQLite.
+
 Also `CASEWORK_MAX_CLOCK_SKEW`: how many seconds a writer's clock may be behind a case's latest
 event and still have its command recorded (see `Casework.dated`); 5 unless set.
 """
@@ -93,7 +98,7 @@ def persistence_env(url: str, *, read_only: bool = False) -> dict[str, str]:
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": path,
-            "SQLITE_LOCK_TIMEOUT": "10",
+            "SQLITE_LOCK_TIMEOUT": str(sqlite_lock_timeout()),
         }
     if url.startswith(("postgresql://", "postgres://")):
         return _postgres_env(url)
@@ -108,6 +113,17 @@ POSTGRES_QUERY_KEYS = ("pool_size", "max_overflow", "schema", "timeout")
 
 STORE_TIMEOUT_ENV = "CASEWORK_STORE_TIMEOUT"
 DEFAULT_STORE_TIMEOUT = 2
+SQLITE_LOCK_TIMEOUT_ENV = "CASEWORK_SQLITE_LOCK_TIMEOUT"
+DEFAULT_SQLITE_LOCK_TIMEOUT = 10
+
+
+def sqlite_lock_timeout() -> int:
+    """`CASEWORK_SQLITE_LOCK_TIMEOUT` in whole seconds (eventsourcing reads an int), at least 1;
+    else 10. A bad value is refused with the reason, not ignored."""
+    given = os.environ.get(SQLITE_LOCK_TIMEOUT_ENV, "").strip()
+    if not given:
+        return DEFAULT_SQLITE_LOCK_TIMEOUT
+    return int(_count({"x": [given]}, "x", "", minimum=1, name=SQLITE_LOCK_TIMEOUT_ENV))
 
 
 def store_timeout() -> int:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import importlib.util
 import json
+import logging
 import random
 import re
 import signal
@@ -661,7 +662,10 @@ async def test_a_process_killed_with_positions_waiting_to_be_recorded_loses_and_
 
 @pytest.mark.anyio
 async def test_a_store_that_cannot_take_writes_is_an_outage_and_never_a_dead_letter(
-    js: tuple[Client, JetStreamContext], tmp_path: Path, caplog: pytest.LogCaptureFixture
+    js: tuple[Client, JetStreamContext],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A locked SQLite file (a real lock held by another connection) refuses every write, for
     more deliveries than `max_attempts`: the messages wait (nak'ed, not counted) and are each
@@ -672,8 +676,24 @@ async def test_a_store_that_cannot_take_writes_is_an_outage_and_never_a_dead_let
     path = tmp_path / "locked.db"
     app = Casework("sqlite:///" + str(path), env={"SQLITE_LOCK_TIMEOUT": "1"})
     case_ids = report_cases(app, 1)
-    consumer: Consumer[Any] = Consumer(
-        nc, app, worker.add_note, worker.parse, subscription(max_attempts=2, backoff=(0.1,))
+    monkeypatch.setenv("CASEWORK_OUTAGE_BACKOFF_MAX", "0.5")
+
+    class Counting(Consumer[Any]):
+        """Notes how often JetStream has delivered each message it settles."""
+
+        most_deliveries = 0
+
+        def settled(self, msg: Any, outcome: Outcome) -> None:
+            self.most_deliveries = max(self.most_deliveries, msg.metadata.num_delivered)
+            super().settled(msg, outcome)
+
+    max_attempts = 2
+    consumer = Counting(
+        nc,
+        app,
+        worker.add_note,
+        worker.parse,
+        subscription(max_attempts=max_attempts, backoff=(0.1,)),
     )
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
@@ -682,7 +702,8 @@ async def test_a_store_that_cannot_take_writes_is_an_outage_and_never_a_dead_let
     try:
         for n in range(3):
             await publish(context, case_ids[0], n)
-        await wait_for(settled(consumer, Outcome.RETRY, 3), timeout=60)
+        # Held until a message was delivered more often than max_attempts would allow a failure.
+        await wait_for(lambda: consumer.most_deliveries > max_attempts, timeout=60)
         assert consumer.outages.is_down("store")
         holder.execute("ROLLBACK")
         await wait_for(settled(consumer, Outcome.DONE, 3), timeout=60)
@@ -705,3 +726,32 @@ async def test_a_store_that_cannot_take_writes_is_an_outage_and_never_a_dead_let
         assert "reachable again" in said[1]
     finally:
         app.close()
+
+
+@pytest.mark.anyio
+async def test_a_durable_consumer_deleted_under_a_running_consumer_is_recreated_and_said(
+    js: tuple[Client, JetStreamContext], casework: Casework, caplog: pytest.LogCaptureFixture
+) -> None:
+    """JetStream's refusal is not "NATS unreachable": the consumer says what happened (with the
+    error) and recreates its durable consumer, as at start; later messages are handled once."""
+    nc, context = js
+    case_ids = report_cases(casework, 2)
+    await publish(context, case_ids[0], 1)
+    consumer = Consumer(nc, casework, worker.add_note, worker.parse, subscription())
+    runner = asyncio.create_task(consumer.run())
+    await wait_for(settled(consumer, Outcome.DONE, 1))
+    with caplog.at_level(logging.WARNING, logger="casework"):
+        await context.delete_consumer("CASEWORK", "dispatch")
+        await wait_for(lambda: any("missing" in r.getMessage() for r in caplog.records), 10)
+        await publish(context, case_ids[1], 2)
+        await wait_for(settled(consumer, Outcome.DONE, 2), 20)
+    await consumer.stop()
+    await runner
+    said = [r for r in caplog.records if "durable consumer dispatch is missing" in r.getMessage()]
+    assert len(said) == 1
+    assert said[0].exc_info is not None  # with JetStream's error
+    assert not [r for r in caplog.records if "NATS unreachable" in r.getMessage()]
+    assert consumer.outages.outages == 0
+    assert note_counts(casework, case_ids) == Counter(
+        {(case_ids[0], "message 1"): 1, (case_ids[1], "message 2"): 1}
+    )

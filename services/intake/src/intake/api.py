@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from casework import Case, Casework, Clock, Status, Tier, system_clock
 from casework.domain.windows import EARLIEST
+from casework.projections.polling import catch_up_after_write
 from casework_web import (
     Principal,
     TokenStore,
@@ -71,8 +72,8 @@ class Runtime:
     metrics: Metrics
     store_feed: StoreFeed | None = None
     measures: MeasuresDesk | None = None
-    nats: Any = None
-    consumer: Any = None
+    feed: Any = None
+    """The NATS feed (`casework.messaging.background.ConsumerInBackground`), when configured."""
     background: list[asyncio.Task[Any]] = field(default_factory=list)
 
 
@@ -109,8 +110,8 @@ def report_case(
     request.state.case_id = str(case.id)
     if done.outcome != "opened":
         response.status_code = 200
-    if rt.store_feed is not None:
-        rt.store_feed.catch_up()  # the reporter's next listing shows the case
+    if rt.store_feed is not None:  # the reporter's next listing shows the case
+        catch_up_after_write(rt.store_feed, log)  # stored already: a failure here is not theirs
     rt.metrics.reported.labels(case.kind, done.outcome).inc()
     log.info(
         "case %s %s",
@@ -329,10 +330,12 @@ def readiness(request: Request) -> Readiness:
     rt: Runtime = request.app.state.runtime
     store = store_status(rt.intake.app.recorder)
     nats = nats_status(
-        rt.nats,
+        rt.feed.nc if rt.feed is not None else None,
         configured=rt.settings.nats_url is not None,
         unconfigured="not configured (case index fed from the store)",
     )
+    if rt.feed is not None and rt.feed.status() is not None:
+        nats = rt.feed.status()
     source = STORE_SOURCE if rt.store_feed is not None else rt.settings.durable
     return Readiness(
         ready=store == "ok" and not nats.startswith("unreachable"),
@@ -401,7 +404,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         try:
             yield
         finally:
-            if rt.nats is not None:
+            if rt.feed is not None:
                 from intake.nats_feed import stop_nats_feed
 
                 await stop_nats_feed(rt)

@@ -11,17 +11,15 @@ toolkit naks it and it is applied once the earlier one is in.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from casework import Casework
 from casework.contracts import CaseEvent, parse_event
+from casework.messaging.background import ConsumerInBackground
 from casework.messaging.consumer import Consumer, SubscriptionSettings
-from casework.messaging.relay import ensure_stream
-from casework.outages import connect_nats
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 from intake.read_model import Fact
@@ -62,7 +60,8 @@ def parse_message(msg: Msg) -> tuple[CaseEvent, int]:
 
 
 async def start_nats_feed(rt: Runtime) -> None:
-    """Connect, bind the durable consumer and run it in the background until shutdown."""
+    """Connect, bind the durable consumer and run it, in the background until shutdown: the
+    app serves meanwhile, and `/readyz` says NATS is unreachable until it is connected."""
     assert rt.settings.nats_url is not None
     index = rt.intake.index
     source = rt.settings.durable
@@ -74,32 +73,24 @@ async def start_nats_feed(rt: Runtime) -> None:
         if rt.measures is not None:
             rt.measures.model.apply([fact], source, sequence)
 
-    rt.nats = await connect_nats(rt.settings.nats_url, "casework-intake")
-    consumer: Consumer[tuple[CaseEvent, int]] = Consumer(
-        rt.nats,
-        rt.intake.app,
-        handle,
-        parse_message,
-        SubscriptionSettings(
-            service="intake",
-            durable=source,
-            filter_subjects=CASE_SUBJECTS,
-            fetch_timeout=0.5,
-        ),
-    )
-    await ensure_stream(rt.nats.jetstream())  # the relay may not have run yet
-    await consumer.subscribe()
-    rt.consumer = consumer
-    rt.background.append(asyncio.create_task(consumer.run(), name="intake-nats-feed"))
+    def build(nc: Client) -> Consumer[tuple[CaseEvent, int]]:
+        return Consumer(
+            nc,
+            rt.intake.app,
+            handle,
+            parse_message,
+            SubscriptionSettings(
+                service="intake",
+                durable=source,
+                filter_subjects=CASE_SUBJECTS,
+                fetch_timeout=0.5,
+            ),
+        )
+
+    rt.feed = ConsumerInBackground(rt.settings.nats_url, "casework-intake", build)
+    rt.feed.start()
 
 
 async def stop_nats_feed(rt: Runtime) -> None:
-    consumer: Any = rt.consumer
-    if consumer is not None:
-        await consumer.stop()
-    for task in rt.background:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-    if rt.nats is not None:
-        with contextlib.suppress(Exception):
-            await rt.nats.drain()
+    if rt.feed is not None:
+        await rt.feed.stop()

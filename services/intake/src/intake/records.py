@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from casework.files import private_file
+from casework.settings import sqlite_lock_timeout
 
 _SCHEMA = """
 create table if not exists contacts (
@@ -37,7 +38,7 @@ class Records:
         private_file(path)  # contacts: 0600, and so its -wal/-shm
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("pragma journal_mode=wal")
-        self._db.execute("pragma busy_timeout=10000")
+        self._db.execute(f"pragma busy_timeout={sqlite_lock_timeout() * 1000}")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
 

@@ -42,7 +42,7 @@ from prometheus_client import Counter
 from pydantic import Field
 
 from mediation.config import Settings
-from mediation.feeds import StoreFeed, catch_up_schema, start_consumer, stop_consumer
+from mediation.feeds import StoreFeed, catch_up_schema, start_consumer
 from mediation.scheduler import Scheduler
 from mediation.schemas import (
     AgreementCreate,
@@ -123,9 +123,8 @@ class Runtime:
     scheduler: Scheduler
     metrics: MediationMetrics
     store_feed: StoreFeed | None = None
-    nats: Any = None
-    consumer: Any = None
-    consumer_task: Any = None
+    feed: Any = None
+    """The NATS consumer (`casework.messaging.background.ConsumerInBackground`), if configured."""
 
 
 def runtime(request: Request) -> Runtime:
@@ -402,8 +401,12 @@ def ready(request: Request) -> MediationReadiness:
     rt = runtime(request)
     store = store_status(rt.app.recorder)
     nats = nats_status(
-        rt.nats, configured=rt.settings.nats_url is not None, unconfigured="not configured"
+        rt.feed.nc if rt.feed is not None else None,
+        configured=rt.settings.nats_url is not None,
+        unconfigured="not configured",
     )
+    if rt.feed is not None and rt.feed.status() is not None:
+        nats = rt.feed.status()
     return MediationReadiness(
         ready=store == "ok" and not nats.startswith("unreachable"),
         store=store,
@@ -445,9 +448,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
             rt.store_feed.start(settings.feed_poll_seconds)
         else:
             assert settings.nats_url is not None
-            rt.nats, rt.consumer, rt.consumer_task = await start_consumer(
-                settings.nats_url, rt.app, rt.worklist, settings.durable
-            )
+            rt.feed = start_consumer(settings.nats_url, rt.app, rt.worklist, settings.durable)
         if settings.scheduler_seconds > 0:
             rt.scheduler.start(settings.scheduler_seconds)
         log.info("mediation ready", extra={"store": settings.store.split("@")[-1]})
@@ -455,8 +456,8 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
             yield
         finally:
             rt.scheduler.stop()
-            if rt.consumer is not None:
-                await stop_consumer(rt.nats, rt.consumer, rt.consumer_task)
+            if rt.feed is not None:
+                await rt.feed.stop()
             if rt.store_feed is not None:
                 rt.store_feed.stop()
             rt.worklist.close()

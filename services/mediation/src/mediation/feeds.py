@@ -14,8 +14,6 @@ the reaction's effects and the event's position one transaction (docs/adr/004).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import threading
 from typing import Any
@@ -23,18 +21,18 @@ from uuid import UUID
 
 from casework import Casework, CaseworkError, Dispute
 from casework.contracts import CaseEvent
+from casework.messaging.background import ConsumerInBackground
 from casework.messaging.consumer import (
     Consumer,
     SubscriptionSettings,
     handle_tracked,
     parse_contract,
 )
-from casework.messaging.relay import ensure_stream
-from casework.outages import connect_nats
 from casework.projections.polling import Poller
 from casework.projections.skipped import event_name
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import Tracking
+from nats.aio.client import Client
 
 from mediation.reactions import Notice, concerns_mediation, react
 from mediation.worklist import Worklist
@@ -90,37 +88,31 @@ class Handler:
 # ------------------------------------------------------------------ NATS
 
 
-async def start_consumer(
+def start_consumer(
     nats_url: str, app: Casework, worklist: Worklist, durable: str, **options: Any
-) -> tuple[Any, Consumer[CaseEvent], asyncio.Task[None]]:
-    """Connect, bind the durable consumer and run it in the background."""
-    nc = await connect_nats(nats_url, "casework-mediation")
+) -> ConsumerInBackground:
+    """Connect, bind the durable consumer and run it, all in the background: the app serves
+    meanwhile, and `/readyz` says NATS is unreachable until it is connected."""
     handler = Handler(worklist)
-    consumer: Consumer[CaseEvent] = Consumer(
-        nc,
-        app,
-        handler.from_contract,
-        parse_contract,
-        SubscriptionSettings(
-            service="mediation",
-            durable=durable,
-            filter_subjects=SUBJECTS,
-            fetch_timeout=0.5,
-            **options,
-        ),
-    )
-    await ensure_stream(nc.jetstream())  # the relay may not have run yet
-    await consumer.subscribe()
-    task = asyncio.create_task(consumer.run(), name="mediation-consumer")
-    return nc, consumer, task
 
+    def build(nc: Client) -> Consumer[CaseEvent]:
+        return Consumer(
+            nc,
+            app,
+            handler.from_contract,
+            parse_contract,
+            SubscriptionSettings(
+                service="mediation",
+                durable=durable,
+                filter_subjects=SUBJECTS,
+                fetch_timeout=0.5,
+                **options,
+            ),
+        )
 
-async def stop_consumer(nc: Any, consumer: Consumer[CaseEvent], task: asyncio.Task[None]) -> None:
-    await consumer.stop()
-    with contextlib.suppress(asyncio.CancelledError, Exception):
-        await task
-    with contextlib.suppress(Exception):
-        await nc.drain()
+    feed = ConsumerInBackground(nats_url, "casework-mediation", build)
+    feed.start()
+    return feed
 
 
 # ------------------------------------------------------------------ the store

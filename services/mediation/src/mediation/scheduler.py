@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from casework import Casework, CaseworkError, Clock
 from casework.domain.ladder import FAILED_ROUNDS_BEFORE_ESCALATION
-from casework.outages import Outages, repeat
+from casework.outages import OUTAGES, Outages, describe, repeat
 
 from mediation.feeds import refresh
 from mediation.reactions import MEDIATION
@@ -41,6 +41,7 @@ class Scheduler:
         self.clock = clock
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._failing: set[str] = set()
 
     def tick(self) -> Tick:
         now = self.clock()
@@ -58,10 +59,20 @@ class Scheduler:
                     marked = self.app.check_back_commitments(row.case_id, MEDIATION)
                     if marked:
                         done.fell_due[row.case_id] = marked
+                refresh(self.app, self.worklist, row.case_id)
             except CaseworkError as error:  # e.g. closed meanwhile: say so, go on with the rest
                 done.failed[row.case_id] = str(error)
                 log.warning("scheduler: %s", error, extra={"case_id": row.case_id})
-            refresh(self.app, self.worklist, row.case_id)
+                refresh(self.app, self.worklist, row.case_id)
+            except OUTAGES:
+                raise  # the whole round waits for the store (`repeat` logs it once each way)
+            except Exception as error:  # one dispute's fault must not stop the rest of the round
+                done.failed[row.case_id] = describe(error)
+                if row.case_id not in self._failing:  # once per dispute, not once per round
+                    self._failing.add(row.case_id)
+                    log.exception("scheduler: dispute skipped", extra={"case_id": row.case_id})
+            else:
+                self._failing.discard(row.case_id)  # if it fails again later, say so again
         for case_id, reason in done.escalated.items():
             log.info("escalated automatically: %s", reason, extra={"case_id": case_id})
         for case_id, marked in done.fell_due.items():

@@ -51,6 +51,7 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 import nats.errors
+import nats.js.errors
 from eventsourcing.persistence import IntegrityError, Tracking
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -67,7 +68,7 @@ from casework.messaging.dead_letter import (
     publish_dead_letter,
 )
 from casework.messaging.subjects import EVENTS, STREAM
-from casework.outages import STORE_DOWN, Outages, StoppedError, dependency_of
+from casework.outages import NATS_DOWN, STORE_DOWN, Outages, StoppedError, dependency_of
 from casework.unit_of_work import retrying_on_conflict
 
 log = logging.getLogger(__name__)
@@ -239,6 +240,11 @@ class Consumer(Generic[E]):
         except asyncio.CancelledError:
             if not self._abandoned:
                 raise
+        except _ClosedError:
+            raise
+        except Exception:  # not an outage: end, loudly, so the process (or its owner) sees it
+            log.exception("consumer %s stopped", self.settings.consumer_name)
+            raise
         finally:
             await self._unsubscribe()
             self._finished.set()
@@ -254,8 +260,31 @@ class Consumer(Generic[E]):
             return []
         except nats.errors.ConnectionClosedError as error:  # closed by its owner: not an outage
             raise _ClosedError(str(error)) from error
+        except nats.js.errors.APIError as error:
+            await self._recreate_if_missing(error)
+            return []
         self.outages.recovered("NATS")
         return batch
+
+    async def _recreate_if_missing(self, error: nats.js.errors.APIError) -> None:
+        """A fetch refused by JetStream: if our durable consumer is gone (deleted by an operator
+        or with its stream), recreate it as `subscribe` does at start, saying so with the error;
+        if it is there, JetStream itself is not answering (an outage, retried); anything else
+        is raised, to be seen."""
+        s = self.settings
+        try:
+            await self.js.consumer_info(s.stream, s.consumer_name)
+        except nats.js.errors.NotFoundError:
+            log.error(
+                "durable consumer %s is missing from stream %s (deleted?); recreating it",
+                s.consumer_name,
+                s.stream,
+                exc_info=error,
+            )
+            await self._unsubscribe()
+            await self.subscribe()
+            return
+        raise error  # in NATS_DOWN (JetStream not answering): retried; else it ends `run`
 
     async def _wait_for_store(self) -> None:
         """Until the store answers a small read again (backing off); StoppedError on stop.
@@ -462,8 +491,9 @@ class _ClosedError(RuntimeError):
     """The NATS connection was closed by its owner: the consumer ends (not an outage)."""
 
 
-_FETCH_FAILED: tuple[type[BaseException], ...] = (nats.errors.Error,)
-"""A fetch that failed for want of NATS (reconnecting, server restarting): fetched again."""
+_FETCH_FAILED: tuple[type[BaseException], ...] = NATS_DOWN
+"""A fetch that failed for want of NATS (reconnecting, server restarting): fetched again. Any
+other error (a JetStream API error other than a missing consumer) ends `run` with it."""
 
 
 def handle_tracked(

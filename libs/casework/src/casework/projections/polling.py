@@ -10,9 +10,10 @@ capped, jittered backoff meanwhile; any other failure is logged with its traceba
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 
-from casework.outages import Outages, repeat
+from casework.outages import OUTAGES, Outages, describe, repeat
 
 log = logging.getLogger("casework.projections")
 
@@ -47,3 +48,28 @@ class Poller:
 
     def _run(self, poll_seconds: float) -> None:
         repeat(self.catch_up, poll_seconds, self._stop, self.outages, on_error=self.forget)
+
+
+def catch_up_after_write(feed: Poller, logger: logging.Logger | None = None) -> bool:
+    """Bring the read models up to a write that is already stored, without failing the write.
+
+    Called by a request after its write was recorded, so the writer's next read shows it. If the
+    store or the read model fails right then, the request must still succeed: failing it would
+    tell the client to retry (and release its Idempotency-Key) for a write that is done. The
+    failure is logged (one line for an outage or a busy read model, a traceback otherwise) and
+    the poller applies the write on its next round. Returns whether the catch-up worked.
+    """
+    try:
+        feed.catch_up()
+    except Exception as error:
+        feed.forget()
+        said = logger or log
+        busy = isinstance(error, (sqlite3.OperationalError, *OUTAGES))
+        if busy:
+            said.warning(
+                "read model not caught up after a write (the poller will): %s", describe(error)
+            )
+        else:
+            said.exception("read model not caught up after a write (the poller will)")
+        return False
+    return True

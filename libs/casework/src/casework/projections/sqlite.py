@@ -25,6 +25,7 @@ from casework.projections.skipped import (
     skipped_in,
     skipped_schema,
 )
+from casework.settings import sqlite_lock_timeout
 
 
 class SqliteReadModel:
@@ -44,7 +45,7 @@ class SqliteReadModel:
         self.path = path
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("pragma journal_mode=wal")
-        self._db.execute("pragma busy_timeout=10000")
+        self._db.execute(f"pragma busy_timeout={sqlite_lock_timeout() * 1000}")
         self._db.executescript(schema)
         self._db.executescript(skipped_schema(self.SKIPPED_TABLE))
         self._lock = threading.Lock()

@@ -1,0 +1,89 @@
+"""A service's NATS consumer, connected and bound in the background.
+
+A service must serve (and its `/readyz` say "NATS unreachable") while NATS is away, also when
+NATS is away at start: so the lifespan only starts this; connecting (which waits for NATS for
+ever, one line each way, `casework.outages.connect_nats`), making sure the stream exists and
+binding the durable consumer (retried through outages with backoff) happen in a task, which
+then runs the consumer until `stop`. `nc` is None until connected (`/readyz`: "not connected
+yet").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from nats.aio.client import Client
+
+from casework.messaging.consumer import Consumer
+from casework.messaging.relay import ensure_stream
+from casework.outages import NATS_DOWN, Outages, StoppedError, connect_nats, describe
+
+log = logging.getLogger(__name__)
+
+
+class ConsumerInBackground:
+    """Connect to `url` as `name`, bind `build(nc)`'s consumer and run it, in one task."""
+
+    def __init__(self, url: str, name: str, build: Callable[[Client], Consumer[Any]]) -> None:
+        self.url = url
+        self.name = name
+        self.build = build
+        self.nc: Client | None = None
+        self.consumer: Consumer[Any] | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.ended: BaseException | None = None
+        """Why the consumer stopped on its own (not an outage: those it rides out)."""
+        self._stopping = asyncio.Event()
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._run(), name=self.name)
+        self.task.add_done_callback(self._ended)
+
+    async def _run(self) -> None:
+        self.nc = await connect_nats(self.url, self.name)
+        consumer = self.build(self.nc)
+        outages = Outages(self.name, log)
+        try:
+            async for attempt in outages.retrying(self._stopping, NATS_DOWN):
+                with attempt:
+                    await ensure_stream(self.nc.jetstream())  # the relay may not have run yet
+                    await consumer.subscribe()
+        except StoppedError:
+            return
+        outages.recovered()
+        self.consumer = consumer
+        if not self._stopping.is_set():
+            await consumer.run()
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or self._stopping.is_set():
+            return
+        error = task.exception()
+        if error is not None:  # run() has logged its own; this covers connecting and binding
+            self.ended = error
+            log.error("%s: the NATS consumer ended", self.name, exc_info=error)
+
+    def status(self) -> str | None:
+        """For `/readyz`: why the consumer is not running, or None while it is (or connects)."""
+        if self.ended is None:
+            return None
+        return f"unreachable: the consumer stopped ({describe(self.ended)}); restart the service"
+
+    async def stop(self) -> None:
+        """Stop the consumer (it settles what it holds), or stop waiting for NATS; drain."""
+        self._stopping.set()
+        if self.consumer is not None:
+            await self.consumer.stop()
+        task = self.task
+        if task is not None:
+            if self.consumer is None:
+                task.cancel()  # still connecting or binding: nothing in hand
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.nc is not None:
+            with contextlib.suppress(Exception):
+                await self.nc.drain()

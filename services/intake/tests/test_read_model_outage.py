@@ -1,0 +1,117 @@
+"""A read model's own SQLite file that cannot be written now (another connection holds its lock
+past CASEWORK_SQLITE_LOCK_TIMEOUT): a request that needs it answers 503 + Retry-After, never a
+500; a report already stored is still 201, once, and the index catches up afterwards."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from casework import Actor, Role
+from casework.clock import FakeClock
+from casework.projections.polling import catch_up_after_write
+from casework.testing.postgres_outage import StoppablePostgres, stoppable_postgres  # noqa: F401
+from fastapi.testclient import TestClient
+from intake.api import create_app
+from intake.testing import FLAT, Desk, make_settings
+
+
+@pytest.fixture
+def locked_desk(
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Desk]:
+    monkeypatch.setenv("CASEWORK_SQLITE_LOCK_TIMEOUT", "1")
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'cases.db'}")
+    with TestClient(create_app(settings, clock=clock)) as client:
+        yield Desk(client, clock, settings)
+
+
+@contextmanager
+def write_lock(path: Path) -> Iterator[None]:
+    """Another process's writer on the read model's file, as `begin immediate` takes it."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("begin immediate")
+    try:
+        yield
+    finally:
+        holder.execute("rollback")
+        holder.close()
+
+
+def test_a_locked_read_model_is_a_503_with_retry_after_not_a_500(
+    locked_desk: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    desk = locked_desk
+    desk.report(desk.resident())
+    intake = desk.client.app.state.runtime.intake  # type: ignore[attr-defined]
+    with write_lock(desk.settings.db_path), caplog.at_level(logging.WARNING):
+        # A case recorded by another replica: the next /measures must apply it first.
+        intake.app.report_repair(Actor("r-0303", Role.RESIDENT), FLAT, "another leak")
+        response = desk.client.get("/measures", headers=desk.auditor())
+    assert response.status_code == 503, response.text
+    assert response.headers["Retry-After"].isdigit()
+    assert response.json()["code"] == "read_model_unavailable"
+    said = [r for r in caplog.records if "read model unavailable" in r.getMessage()]
+    assert len(said) == 1
+    assert said[0].exc_info is None  # one line, no traceback
+    assert desk.client.get("/measures", headers=desk.auditor()).status_code == 200
+
+
+def test_a_report_stored_while_the_read_model_is_locked_is_201_and_stored_once(
+    locked_desk: Desk,
+) -> None:
+    desk = locked_desk
+    with write_lock(desk.settings.db_path):
+        response = desk.client.post(
+            "/cases",
+            json={"kind": "repair", "address": FLAT, "description": "tap drips"},
+            headers={**desk.resident(), "Idempotency-Key": "tap-1"},
+        )
+    assert response.status_code == 201, response.text
+    again = desk.client.post(
+        "/cases",
+        json={"kind": "repair", "address": FLAT, "description": "tap drips"},
+        headers={**desk.resident(), "Idempotency-Key": "tap-1"},
+    )
+    assert again.json()["case_id"] == response.json()["case_id"]
+    intake = desk.client.app.state.runtime.intake  # type: ignore[attr-defined]
+    cases = {n.originator_id for n in intake.app.recorder.select_notifications(1, 100)}
+    assert len(cases) == 1
+
+
+@pytest.mark.postgres
+def test_a_catch_up_failing_on_the_store_after_a_write_is_logged_and_the_poller_catches_up(
+    stoppable_postgres: StoppablePostgres,  # noqa: F811
+    tmp_path: Path,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The store goes away between a stored report and its catch-up: the helper says so in one
+    line and returns False (the request is not failed); the poller applies it once it is back."""
+    monkeypatch.setenv("CASEWORK_STORE_TIMEOUT", "1")
+    assert stoppable_postgres.server is not None
+    stoppable_postgres.server.create_database("intake")
+    settings = make_settings(tmp_path, stoppable_postgres.server.url("intake"))
+    with TestClient(create_app(settings, clock=clock)) as client:
+        desk = Desk(client, clock, settings)
+        rt = client.app.state.runtime  # type: ignore[attr-defined]
+        rt.store_feed.stop()  # only this test's calls catch up until the store is back
+        case_id = str(rt.intake.app.report_repair(Actor("r-0302", Role.RESIDENT), FLAT, "leak"))
+        stoppable_postgres.stop()
+        with caplog.at_level(logging.WARNING, logger="intake"):
+            assert catch_up_after_write(rt.store_feed, logging.getLogger("intake")) is False
+        said = [r for r in caplog.records if "not caught up after a write" in r.getMessage()]
+        assert len(said) == 1
+        assert said[0].exc_info is None
+        stoppable_postgres.start()
+        deadline = time.monotonic() + 15  # the pool drops its dead connections first
+        while not catch_up_after_write(rt.store_feed) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        listed = client.get("/cases", headers=desk.staff()).json()
+        assert [c["case_id"] for c in listed["items"]] == [case_id]

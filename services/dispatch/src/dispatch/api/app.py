@@ -24,8 +24,17 @@ log = logging.getLogger("dispatch")
 def readiness(request: Request) -> DispatchReadiness:
     rt = rt_of(request)
     store = store_status(rt.app.casework.recorder)
-    nats = nats_status(rt.nats, configured=rt.settings.nats_url is not None)
-    consumer = "bound" if rt.consumer is not None else "not running (NATS_URL unset)"
+    feed = rt.feed
+    nats = nats_status(feed.nc if feed is not None else None, configured=feed is not None)
+    stopped = feed.status() if feed is not None else None
+    if stopped is not None:  # a real fault (not an outage) ended the consumer
+        nats = stopped
+    if feed is None:
+        consumer = "not running (NATS_URL unset)"
+    elif feed.consumer is not None:
+        consumer = "bound"
+    else:
+        consumer = "not bound yet (waiting for NATS)" if feed.ended is None else "stopped"
     return DispatchReadiness(
         ready=store == "ok" and not nats.startswith("unreachable"),
         store=store,

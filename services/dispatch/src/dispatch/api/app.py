@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from casework import Clock, system_clock
-from casework_web import TokenStore, install, nats_status, ops_router, store_status
+from casework_web import TokenStore, feed_status, install, ops_router, store_status
 from casework_web.unapplied import in_memory, unapplied
 from fastapi import FastAPI, Request
 
@@ -25,10 +25,7 @@ def readiness(request: Request) -> DispatchReadiness:
     rt = rt_of(request)
     store = store_status(rt.app.casework.recorder)
     feed = rt.feed
-    nats = nats_status(feed.nc if feed is not None else None, configured=feed is not None)
-    stopped = feed.status() if feed is not None else None
-    if stopped is not None:  # a real fault (not an outage) ended the consumer
-        nats = stopped
+    nats = feed_status(feed)
     if feed is None:
         consumer = "not running (NATS_URL unset)"
     elif feed.consumer is not None:

@@ -6,7 +6,6 @@ malformed message is dead-lettered while the consumer goes on."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from casework import Casework, FakeClock
 from casework.messaging.consumer import Outcome
 from casework.messaging.nats_server import NatsServer, free_port
 from casework.testing.nats import jetstream, read_stream, relay_once
-from casework.testing.waiting import eventually
+from casework.testing.waiting import eventually, served_without_waiting
 from dispatch.api import create_app
 from dispatch.testing import (
     COMPOUND,
@@ -136,37 +135,34 @@ def test_with_nats_down_at_start_the_app_serves_says_so_and_assigns_once_it_is_u
     config = make_settings(tmp_path, f"sqlite:///{tmp_path / 'cases.db'}", NATS_URL=server.url)
     clock = FakeClock(T0)
     client = TestClient(create_app(config, clock, background=False))
-    entered = threading.Thread(target=client.__enter__, daemon=True)
-    entered.start()
-    entered.join(timeout=15)
-    assert not entered.is_alive(), "the app waited for NATS before serving"
     try:
-        desk = Desk(client, clock, config)
-        readiness = client.get("/readyz")
-        assert readiness.status_code == 503
-        assert readiness.json()["down"] == ["nats"]
-        assert readiness.json()["nats"].startswith("unreachable")
-        assert readiness.json()["consumer"] == "not bound yet (waiting for NATS)"
-        assert readiness.json()["store"] == "ok"
-        desk.post(
-            "/roster/members",
-            desk.auth(MANAGER),
-            {"actor_id": "staff-li", "role": "property_staff", "skills": ["plumbing"]},
-            status=201,
-        )
-        server.start()
-        assert eventually(lambda: client.get("/readyz").status_code == 200, timeout=30)
-        assert eventually(lambda: client.get("/readyz").json()["consumer"] == "bound")
-        reporter = Casework(config.store, clock=clock)
-        case_id = str(reporter.report_repair(RESIDENT, FLAT, "the kitchen tap drips", "plumbing"))
-        reporter.close()
-        assert relay(desk) >= 2
-        eventually(lambda: desk.app.casework.get_case(case_id).assignee is not None, timeout=30)
-        assert event_names(desk.app, case_id) == ["Reported", "DeadlinesSet", "Assigned"]
-        assert desk.app.casework.get_case(case_id).assignee.id == "staff-li"
+        with served_without_waiting(client):
+            desk = Desk(client, clock, config)
+            readiness = client.get("/readyz")
+            assert readiness.status_code == 503
+            assert readiness.json()["down"] == ["nats"]
+            assert readiness.json()["nats"].startswith("unreachable")
+            assert readiness.json()["consumer"] == "not bound yet (waiting for NATS)"
+            assert readiness.json()["store"] == "ok"
+            desk.post(
+                "/roster/members",
+                desk.auth(MANAGER),
+                {"actor_id": "staff-li", "role": "property_staff", "skills": ["plumbing"]},
+                status=201,
+            )
+            server.start()
+            assert eventually(lambda: client.get("/readyz").status_code == 200, timeout=30)
+            assert eventually(lambda: client.get("/readyz").json()["consumer"] == "bound")
+            reporter = Casework(config.store, clock=clock)
+            case_id = str(
+                reporter.report_repair(RESIDENT, FLAT, "the kitchen tap drips", "plumbing")
+            )
+            reporter.close()
+            assert relay(desk) >= 2
+            eventually(lambda: desk.app.casework.get_case(case_id).assignee is not None, timeout=30)
+            assert event_names(desk.app, case_id) == ["Reported", "DeadlinesSet", "Assigned"]
+            assert desk.app.casework.get_case(case_id).assignee.id == "staff-li"
     finally:
-        if not entered.is_alive():
-            client.__exit__(None, None, None)
         server.stop()
 
 

@@ -38,7 +38,10 @@ def nats_desk(store_url: str, tmp_path: Path, nats_server: NatsServer) -> Iterat
     config = make_settings(tmp_path, store_url, NATS_URL=nats_server.url)
     clock = FakeClock(T0)
     with TestClient(create_app(config, clock, background=False)) as client:
-        yield Desk(client, clock, config)
+        desk = Desk(client, clock, config)
+        # the consumer binds in the background (the stream made first): these tests start after
+        assert eventually(lambda: desk.runtime.consumer is not None)
+        yield desk
 
 
 def relay(desk: Desk) -> int:

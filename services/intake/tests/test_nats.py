@@ -4,7 +4,6 @@ durable consumer -> index. And no contact detail ever reaches the stream."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from casework import Actor, Role
 from casework.clock import FakeClock
 from casework.messaging.nats_server import NatsServer, free_port
 from casework.testing.nats import jetstream, read_stream, relay_once
-from casework.testing.waiting import eventually
+from casework.testing.waiting import eventually, served_without_waiting
 from fastapi.testclient import TestClient
 from intake.api import create_app
 from intake.testing import COMPOUND, T0, Desk, make_settings
@@ -110,27 +109,22 @@ def test_with_nats_down_at_start_the_app_serves_says_so_and_connects_once_it_is_
     server = NatsServer(tmp_path / "nats", port=free_port())  # not started yet
     config = make_settings(tmp_path, f"sqlite:///{tmp_path / 'cases.db'}", NATS_URL=server.url)
     client = TestClient(create_app(config, clock=FakeClock(T0)))
-    entered = threading.Thread(target=client.__enter__, daemon=True)
-    entered.start()
-    entered.join(timeout=15)
-    assert not entered.is_alive(), "the app waited for NATS before serving"
     try:
-        desk = Desk(client, FakeClock(T0), config)
-        readiness = client.get("/readyz")
-        assert readiness.status_code == 503
-        assert readiness.json()["down"] == ["nats"]
-        assert readiness.json()["store"] == "ok"
-        server.start()
-        assert eventually(lambda: client.get("/readyz").status_code == 200, timeout=30)
-        case_id = desk.report(desk.resident())["case_id"]
-        relay(desk)
-        listed = eventually(
-            lambda: client.get("/cases", headers=desk.staff()).json()["items"], timeout=30
-        )
-        assert [row["case_id"] for row in listed] == [case_id]
+        with served_without_waiting(client):
+            desk = Desk(client, FakeClock(T0), config)
+            readiness = client.get("/readyz")
+            assert readiness.status_code == 503
+            assert readiness.json()["down"] == ["nats"]
+            assert readiness.json()["store"] == "ok"
+            server.start()
+            assert eventually(lambda: client.get("/readyz").status_code == 200, timeout=30)
+            case_id = desk.report(desk.resident())["case_id"]
+            relay(desk)
+            listed = eventually(
+                lambda: client.get("/cases", headers=desk.staff()).json()["items"], timeout=30
+            )
+            assert [row["case_id"] for row in listed] == [case_id]
     finally:
-        if not entered.is_alive():
-            client.__exit__(None, None, None)
         server.stop()
 
 

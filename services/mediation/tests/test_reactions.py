@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from casework.clock import FakeClock
 from casework.messaging.dead_letter import DeadLetter
 from casework.messaging.nats_server import NatsServer, free_port
 from casework.testing.nats import jetstream, read_stream
+from casework.testing.waiting import served_without_waiting
 from fastapi.testclient import TestClient
 from mediation.api import create_app
 from mediation.feeds import StoreFeed
@@ -218,25 +218,20 @@ def test_with_nats_down_at_start_the_app_serves_says_so_and_reacts_once_it_is_up
     server = NatsServer(tmp_path / "nats", port=free_port())  # not started yet
     settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'c.db'}", NATS_URL=server.url)
     client = TestClient(create_app(settings, clock=clock))
-    entered = threading.Thread(target=client.__enter__, daemon=True)
-    entered.start()
-    entered.join(timeout=15)
-    assert not entered.is_alive(), "the app waited for NATS before serving"
     try:
-        m = Mediators(client, clock, settings)
-        readiness = client.get("/readyz")
-        assert readiness.status_code == 503
-        assert readiness.json()["nats"].startswith("unreachable")
-        assert readiness.json()["store"] == "ok"
-        server.start()
-        assert eventually(lambda: client.get("/readyz").status_code == 200, timeout=30)
-        case = three_failed_rounds(m)
-        m.relay()
-        escalated = eventually(
-            lambda: [h for h in history(m, case) if h[0] == "Escalated"], timeout=30
-        )
-        assert escalated == [("Escalated", MEDIATION.id)]
+        with served_without_waiting(client):
+            m = Mediators(client, clock, settings)
+            readiness = client.get("/readyz")
+            assert readiness.status_code == 503
+            assert readiness.json()["nats"].startswith("unreachable")
+            assert readiness.json()["store"] == "ok"
+            server.start()
+            assert eventually(lambda: client.get("/readyz").status_code == 200, timeout=30)
+            case = three_failed_rounds(m)
+            m.relay()
+            escalated = eventually(
+                lambda: [h for h in history(m, case) if h[0] == "Escalated"], timeout=30
+            )
+            assert escalated == [("Escalated", MEDIATION.id)]
     finally:
-        if not entered.is_alive():
-            client.__exit__(None, None, None)
         server.stop()

@@ -21,7 +21,14 @@ from casework_web.observability import (
     configure_logging,
     uvicorn_log_config,
 )
-from casework_web.ops import Health, Readiness, nats_status, ops_router, store_status
+from casework_web.ops import (
+    Health,
+    Readiness,
+    feed_status,
+    nats_status,
+    ops_router,
+    store_status,
+)
 from casework_web.query import reject_unknown_query
 from casework_web.standards import Standards, install
 
@@ -44,6 +51,7 @@ __all__ = [
     "default_tokens_path",
     "error",
     "error_responses",
+    "feed_status",
     "hash_token",
     "install",
     "nats_status",

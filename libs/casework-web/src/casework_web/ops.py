@@ -66,6 +66,18 @@ def nats_status(client: Any, configured: bool, unconfigured: str = "not configur
     return f"unreachable: {', '.join(servers) or 'nats'} ({why})"
 
 
+def feed_status(feed: Any, unconfigured: str = "not configured") -> str:
+    """`nats_status` for a service whose consumer runs in the background
+    (`casework.messaging.background.ConsumerInBackground`, or None without NATS): unreachable
+    until it connects, and a consumer that stopped on a real fault (not an outage) is named."""
+    if feed is None:
+        return unconfigured
+    stopped: str | None = feed.status()
+    if stopped is not None:
+        return stopped
+    return nats_status(feed.nc, configured=True)
+
+
 def ops_router(
     readiness: Callable[[Request], R],
     model: type[R],

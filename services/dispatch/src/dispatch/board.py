@@ -114,6 +114,10 @@ class Board:
                         self.position = notification.id
                 read += len(page)
 
+    def forget(self) -> None:
+        """After a failed catch-up: nothing to drop, the position moves only past what was folded
+        in (`casework.projections.polling.catch_up_after_write` calls this)."""
+
     def _apply_or_skip(self, notification: Notification) -> None:
         """Fold the event in; one that cannot be read or applied is recorded in `skipped` (and
         logged) and the board goes on with the next: the same event would fail every retry."""

@@ -23,9 +23,8 @@ from typing import Any
 from casework import Casework
 from casework.clock import Clock, system_clock
 from casework.contracts import CaseEvent
+from casework.messaging.background import ConsumerInBackground
 from casework.messaging.consumer import Consumer, Handler, SubscriptionSettings, parse_contract
-from casework.messaging.relay import ensure_stream
-from casework.outages import connect_nats
 from nats.aio.client import Client
 
 from dispatch.application import Dispatch
@@ -47,8 +46,8 @@ class Runtime:
     scheduler: Scheduler
     drain: Drain
     calendar: Calendar
-    nats: Client | None = None
-    consumer: Consumer[CaseEvent] | None = None
+    feed: ConsumerInBackground | None = None
+    """The NATS consumer, connected and bound in the background (the app serves meanwhile)."""
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
@@ -61,12 +60,13 @@ class Runtime:
         )
 
     async def start(self, *, background: bool = True) -> None:
-        """Catch the board up, bind the consumer, and start the loops (unless `background` is
-        False: tests drive the scheduler and the drain by hand on a fake clock)."""
+        """Catch the board up, start the consumer (it connects and binds in the background, so
+        the app serves while NATS is away), and start the loops (unless `background` is False:
+        tests drive the scheduler and the drain by hand on a fake clock)."""
         await asyncio.to_thread(self.board.catch_up)
         await asyncio.to_thread(self.app.followed.catch_up)  # before the first decision needs it
         if self.settings.nats_url is not None:
-            await self.start_consumer(self.settings.nats_url)
+            self.start_consumer(self.settings.nats_url)
         else:
             log.warning("NATS_URL is not set: dispatch will not see new cases; API only")
         if background:
@@ -95,36 +95,37 @@ class Runtime:
                 )
             )
 
-    async def start_consumer(self, url: str) -> None:
-        self.nats = await connect_nats(url, "casework-dispatch")
-        consumer: Consumer[CaseEvent] = Consumer(
-            self.nats,
-            self.app.casework,
-            handler(self.app),
-            parse_contract,
-            SubscriptionSettings(
-                service="dispatch",
-                durable=self.settings.durable,
-                filter_subjects=CASE_SUBJECTS,
-                fetch_timeout=0.5,
-                ack_wait=self.settings.ack_wait,
-            ),
-        )
-        await ensure_stream(self.nats.jetstream())  # the relay may not have run yet
-        await consumer.subscribe()
-        self.consumer = consumer
-        self.tasks.append(asyncio.create_task(consumer.run(), name="dispatch-consumer"))
+    def start_consumer(self, url: str) -> None:
+        def build(nc: Client) -> Consumer[CaseEvent]:
+            return Consumer(
+                nc,
+                self.app.casework,
+                handler(self.app),
+                parse_contract,
+                SubscriptionSettings(
+                    service="dispatch",
+                    durable=self.settings.durable,
+                    filter_subjects=CASE_SUBJECTS,
+                    fetch_timeout=0.5,
+                    ack_wait=self.settings.ack_wait,
+                ),
+            )
+
+        self.feed = ConsumerInBackground(url, "casework-dispatch", build)
+        self.feed.start()
+
+    @property
+    def consumer(self) -> Consumer[CaseEvent] | None:
+        """The bound consumer, or None while it connects (or without NATS)."""
+        return self.feed.consumer if self.feed is not None else None
 
     async def close(self) -> None:
         self.stop.set()
-        if self.consumer is not None:
-            await self.consumer.stop()
+        if self.feed is not None:
+            await self.feed.stop()
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self.nats is not None:
-            with contextlib.suppress(Exception):
-                await self.nats.drain()
         self.app.close()
 
 

@@ -20,8 +20,8 @@ from casework_web import (
     TokenStore,
     Who,
     error_responses,
+    feed_status,
     install,
-    nats_status,
     ops_router,
     store_status,
 )
@@ -329,13 +329,7 @@ def close_case(
 def readiness(request: Request) -> Readiness:
     rt: Runtime = request.app.state.runtime
     store = store_status(rt.intake.app.recorder)
-    nats = nats_status(
-        rt.feed.nc if rt.feed is not None else None,
-        configured=rt.settings.nats_url is not None,
-        unconfigured="not configured (case index fed from the store)",
-    )
-    if rt.feed is not None and rt.feed.status() is not None:
-        nats = rt.feed.status()
+    nats = feed_status(rt.feed, unconfigured="not configured (case index fed from the store)")
     source = STORE_SOURCE if rt.store_feed is not None else rt.settings.durable
     return Readiness(
         ready=store == "ok" and not nats.startswith("unreachable"),

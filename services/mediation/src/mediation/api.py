@@ -31,8 +31,8 @@ from casework_web import (
     TokenStore,
     Who,
     error_responses,
+    feed_status,
     install,
-    nats_status,
     ops_router,
     store_status,
 )
@@ -400,13 +400,7 @@ class MediationReadiness(Readiness, Unapplied):
 def ready(request: Request) -> MediationReadiness:
     rt = runtime(request)
     store = store_status(rt.app.recorder)
-    nats = nats_status(
-        rt.feed.nc if rt.feed is not None else None,
-        configured=rt.settings.nats_url is not None,
-        unconfigured="not configured",
-    )
-    if rt.feed is not None and rt.feed.status() is not None:
-        nats = rt.feed.status()
+    nats = feed_status(rt.feed)
     return MediationReadiness(
         ready=store == "ok" and not nats.startswith("unreachable"),
         store=store,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from typing import Protocol
 
 from casework.outages import OUTAGES, Outages, describe, repeat
 
@@ -50,7 +51,15 @@ class Poller:
         repeat(self.catch_up, poll_seconds, self._stop, self.outages, on_error=self.forget)
 
 
-def catch_up_after_write(feed: Poller, logger: logging.Logger | None = None) -> bool:
+class CatchesUp(Protocol):
+    """What `catch_up_after_write` needs: a `Poller`, or a read model kept in memory."""
+
+    def catch_up(self) -> int: ...
+
+    def forget(self) -> None: ...
+
+
+def catch_up_after_write(feed: CatchesUp, logger: logging.Logger | None = None) -> bool:
     """Bring the read models up to a write that is already stored, without failing the write.
 
     Called by a request after its write was recorded, so the writer's next read shows it. If the

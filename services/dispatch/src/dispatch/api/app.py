@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from casework import Clock, system_clock
-from casework_web import TokenStore, install, nats_status, ops_router, store_status
+from casework_web import TokenStore, feed_status, install, ops_router, store_status
 from casework_web.unapplied import in_memory, unapplied
 from fastapi import FastAPI, Request
 
@@ -24,8 +24,14 @@ log = logging.getLogger("dispatch")
 def readiness(request: Request) -> DispatchReadiness:
     rt = rt_of(request)
     store = store_status(rt.app.casework.recorder)
-    nats = nats_status(rt.nats, configured=rt.settings.nats_url is not None)
-    consumer = "bound" if rt.consumer is not None else "not running (NATS_URL unset)"
+    feed = rt.feed
+    nats = feed_status(feed)
+    if feed is None:
+        consumer = "not running (NATS_URL unset)"
+    elif feed.consumer is not None:
+        consumer = "bound"
+    else:
+        consumer = "not bound yet (waiting for NATS)" if feed.ended is None else "stopped"
     return DispatchReadiness(
         ready=store == "ok" and not nats.startswith("unreachable"),
         store=store,

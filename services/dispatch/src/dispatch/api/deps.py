@@ -5,10 +5,12 @@ the work is in their sight (else 404), the action is counted."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Annotated, Any
 
 from casework.domain.errors import ValidationError
+from casework.projections.polling import catch_up_after_write
 from casework_web import Principal
 from casework_web.fields import MOMENT_PATTERN
 from fastapi import Path, Request
@@ -23,6 +25,9 @@ ISO_MOMENT = MOMENT_PATTERN
 WorkId = Annotated[str, Path(max_length=100, description="a case id or a service task id")]
 ActorId = Annotated[str, Path(max_length=128, description="the member's actor id")]
 DemandId = Annotated[str, Path(max_length=100, description="a resident's need id")]
+
+
+log = logging.getLogger("dispatch")
 
 
 def rt_of(request: Request) -> Runtime:
@@ -45,9 +50,16 @@ def rt_metrics(request: Request) -> DispatchMetrics:
     return metrics
 
 
+def after_write(rt: Runtime) -> None:
+    """Let the board see a write that is stored (the writer's next list shows it). A failure
+    here is logged and the request still succeeds: a 503 would tell the client to retry (and
+    free its Idempotency-Key) for a write that is done; the next read catches the board up."""
+    catch_up_after_write(rt.board, log)
+
+
 def answered(rt: Runtime, work: Any) -> WorkPublic:
     """The work as changed, after the board has seen the change (lists answer consistently)."""
-    rt.board.catch_up()
+    after_write(rt)
     return work_public(work)
 
 

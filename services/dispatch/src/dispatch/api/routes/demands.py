@@ -7,7 +7,7 @@ from casework_web import Principal, Who, error_responses
 from fastapi import APIRouter, Request
 
 from dispatch.api.access import OVERSEERS, check_changes, check_keeps, sees_place
-from dispatch.api.deps import DemandId, rt_of
+from dispatch.api.deps import DemandId, after_write, rt_of
 from dispatch.api.presenters import audit_trail, demand_public, work_public
 from dispatch.application import NotFoundError
 from dispatch.domain.demand import Demand
@@ -47,7 +47,7 @@ def record_demand(body: DemandIn, who: Who, request: Request) -> DemandPublic:
         how_often=body.how_often,
         recurrence=body.recurrence.model_dump(mode="json") if body.recurrence else None,
     )
-    rt.board.catch_up()
+    after_write(rt)
     return demand_public(demand)
 
 
@@ -92,7 +92,7 @@ def retire_demand(demand_id: DemandId, body: RetireIn, who: Who, request: Reques
     check_changes(who)
     _visible_demand(rt, who, demand_id)
     demand = rt.app.retire_demand(who.actor, demand_id, body.reason)
-    rt.board.catch_up()
+    after_write(rt)
     return demand_public(demand)
 
 
@@ -111,7 +111,7 @@ def set_recurrence(
     demand = rt.app.set_recurrence(
         who.actor, demand_id, body.recurrence.model_dump(mode="json"), body.reason
     )
-    rt.board.catch_up()
+    after_write(rt)
     return demand_public(demand)
 
 
@@ -125,7 +125,7 @@ def pause_demand(demand_id: DemandId, body: PauseIn, who: Who, request: Request)
     check_changes(who)
     _visible_demand(rt, who, demand_id)
     demand = rt.app.pause_demand(who.actor, demand_id, body.reason)
-    rt.board.catch_up()
+    after_write(rt)
     return demand_public(demand)
 
 
@@ -139,7 +139,7 @@ def resume_demand(demand_id: DemandId, body: PauseIn, who: Who, request: Request
     check_changes(who)
     _visible_demand(rt, who, demand_id)
     demand = rt.app.resume_demand(who.actor, demand_id, body.reason)
-    rt.board.catch_up()
+    after_write(rt)
     return demand_public(demand)
 
 
@@ -156,5 +156,5 @@ def order_task(demand_id: DemandId, body: OrderIn, who: Who, request: Request) -
     task, outcome = rt.app.order_task(
         who.actor, demand_id, description=body.description, due_by=body.due_by
     )
-    rt.board.catch_up()
+    after_write(rt)
     return TaskOrdered(task=work_public(task), assigned_to=outcome.assigned_to, why=outcome.why)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from casework_web import Principal, Who, error_responses
 from fastapi import APIRouter, Request
 
-from dispatch.api.deps import WorkId, acting, answered
+from dispatch.api.deps import WorkId, acting, after_write, answered
 from dispatch.application import NotFoundError
 from dispatch.runtime import Runtime
 from dispatch.schemas import (
@@ -81,5 +81,5 @@ def damage_dispute(
     dispute_id = rt.app.open_damage_dispute(
         who.actor, case_id, address=body.address, description=body.description, parties=body.parties
     )
-    rt.board.catch_up()
+    after_write(rt)
     return DisputeOpened(dispute_id=str(dispute_id), leak_id=case_id)

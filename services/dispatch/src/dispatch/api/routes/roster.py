@@ -9,7 +9,7 @@ from casework_web import Principal, Who, error_responses
 from fastapi import APIRouter, Query, Request
 
 from dispatch.api.access import check_changes, check_keeps, member_in_sight, visible_member
-from dispatch.api.deps import ActorId, rt_of
+from dispatch.api.deps import ActorId, after_write, rt_of
 from dispatch.api.presenters import audit_trail, member_public
 from dispatch.runtime import Runtime
 from dispatch.schemas import (
@@ -157,7 +157,7 @@ def leave(actor_id: ActorId, body: LeaveIn, who: Who, request: Request) -> Membe
     rt = _change(request, who, actor_id)
     member, outcomes = rt.app.leave(who.actor, actor_id, body.reason, hand_on=body.hand_on)
     if outcomes:
-        rt.board.catch_up()
+        after_write(rt)
     public = member_public(member, rt.app.clock())
     handed_on = [
         HandedOn(work_id=o.work_id, assigned_to=o.assigned_to, why=o.why) for o in outcomes

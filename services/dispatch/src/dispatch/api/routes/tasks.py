@@ -7,7 +7,7 @@ from casework_web import Who, error_responses
 from fastapi import APIRouter, Request
 
 from dispatch.api.access import load_work
-from dispatch.api.deps import WorkId, acting, answered, rt_of
+from dispatch.api.deps import WorkId, acting, after_write, answered, rt_of
 from dispatch.api.presenters import work_public
 from dispatch.application import NotFoundError
 from dispatch.schemas import CancelIn, DeclineIn, FinishIn, ReassignIn, TaskList, WorkPublic
@@ -87,7 +87,7 @@ def finish(work_id: WorkId, body: FinishIn, who: Who, request: Request) -> WorkP
 def reassign(work_id: WorkId, body: ReassignIn, who: Who, request: Request) -> WorkPublic:
     rt = acting(request, who, work_id, "reassign")
     outcome = rt.app.reassign(who.actor, work_id, body.reason, body.to)
-    rt.board.catch_up()
+    after_write(rt)
     return work_public(load_work(rt, who, work_id), outcome.why)
 
 

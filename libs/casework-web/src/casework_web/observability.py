@@ -41,13 +41,11 @@ class JsonFormatter(logs.JsonFormatter):
 FORMATTER = f"{__name__}.JsonFormatter"
 
 
-def configure_logging(service: str, level: str = "INFO", *also: str) -> None:
+def configure_logging(level: str = "INFO") -> None:
     """Every line the service's process logs is one JSON object on stderr with the request id:
-    its own loggers (`service`, `service.access`, ...), uvicorn's, nats-py's, `casework.*`,
-    warnings and uncaught tracebacks alike (`casework.logs.configure_logging`, which sends
-    every logger to the root's one handler; `also` is kept for callers that name more trees).
+    its own loggers, uvicorn's, nats-py's, `casework.*`, warnings and uncaught tracebacks alike
+    (`casework.logs.configure_logging`, which sends every logger to the root's one handler).
     Hand `uvicorn_log_config(level)` to `uvicorn.run` so uvicorn applies the same setup."""
-    del service, also  # every logger tree goes through the root handler now
     logs.configure_logging(level, FORMATTER)
 
 

@@ -125,7 +125,7 @@ def serve(
     too): the flags over the settings; port 0 is any free port."""
     import uvicorn
 
-    configure_logging(name, settings.log_level)
+    configure_logging(settings.log_level)
     uvicorn.run(
         create_app(settings),
         host=settings.host if host is None else host,

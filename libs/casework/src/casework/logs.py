@@ -195,3 +195,10 @@ def capture_stray_output() -> None:
         sys.stderr = StrayLines(sys.stderr, "stderr", "warning")
     atexit.register(sys.stdout.flush)
     atexit.register(sys.stderr.flush)
+
+
+def describe(error: BaseException) -> str:
+    """The error in one line, its kind first (what an operator searches the logs for), at most
+    500 characters: for log lines and recorded failures that must stay one line."""
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}"[:500] if text else type(error).__name__

@@ -51,6 +51,7 @@ from tenacity import (
 )
 from tenacity.wait import wait_base
 
+from casework.logs import describe
 from casework.settings import persistence_env, store_url
 
 log = logging.getLogger("casework.outages")
@@ -122,11 +123,6 @@ def dependency_of(error: BaseException) -> str | None:
     if isinstance(error, NATS_DOWN):
         return "NATS"
     return None
-
-
-def describe(error: BaseException) -> str:
-    text = " ".join(str(error).split())
-    return f"{type(error).__name__}: {text[:300]}" if text else type(error).__name__
 
 
 class Outages:

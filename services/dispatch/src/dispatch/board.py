@@ -25,7 +25,8 @@ from typing import Any
 from uuid import UUID
 
 from casework.domain import Case, LeakEmergency, Status, Tier
-from casework.projections.skipped import SkippedEvent, describe, event_name
+from casework.logs import describe
+from casework.projections.skipped import SkippedEvent, event_name
 from casework.topics import is_case_topic
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Notification

@@ -26,7 +26,8 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from casework.projections.skipped import SkippedEvent, describe, event_name
+from casework.logs import describe
+from casework.projections.skipped import SkippedEvent, event_name
 from eventsourcing.application import Application
 from eventsourcing.utils import get_topic
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from casework import Casework, CaseworkError, Clock
 from casework.domain.ladder import FAILED_ROUNDS_BEFORE_ESCALATION
-from casework.outages import OUTAGES, Outages, describe, repeat
+from casework.logs import describe
+from casework.outages import OUTAGES, Outages, repeat
 
 from mediation.feeds import refresh
 from mediation.reactions import MEDIATION

@@ -18,9 +18,10 @@ from typing import Any
 
 from nats.aio.client import Client
 
+from casework.logs import describe
 from casework.messaging.consumer import Consumer
 from casework.messaging.relay import ensure_stream
-from casework.outages import NATS_DOWN, Outages, StoppedError, connect_nats, describe
+from casework.outages import NATS_DOWN, Outages, StoppedError, connect_nats
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,8 @@ import sqlite3
 import threading
 from typing import Protocol
 
-from casework.outages import OUTAGES, Outages, describe, repeat
+from casework.logs import describe
+from casework.outages import OUTAGES, Outages, repeat
 
 log = logging.getLogger("casework.projections")
 

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from casework.logs import describe
+
 log = logging.getLogger("casework.projections")
 
 T = TypeVar("T")
@@ -52,12 +54,6 @@ class SkippedEvent:
 def event_name(topic: str) -> str:
     """The event's class from its topic: `Dispute.MeetingRescheduled`, say."""
     return topic.rsplit(":", 1)[-1]
-
-
-def describe(error: BaseException) -> str:
-    """The error in one line, its kind first: what an operator searches the logs for."""
-    text = " ".join(str(error).split())
-    return f"{type(error).__name__}: {text}"[:500]
 
 
 def record_skipped(

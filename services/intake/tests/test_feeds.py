@@ -3,20 +3,46 @@ feed makes of the log is, event for event, what the relay publishes on NATS."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from casework import Actor, Casework, Role
 from casework.clock import FakeClock
-from casework.contracts import parse_event
+from casework.contracts import CaseEvent, parse_event
 from casework.messaging.relay import StoreReader
-from intake.feeds import StoreContracts
+from casework.messaging.store_contracts import StoreContracts
+from intake.feeds import StoreFeed
+from intake.read_model import CaseIndex
 from intake.testing import COMPOUND, FLAT, T0
 
 RESIDENT = Actor("r-0302", Role.RESIDENT)
 STAFF = Actor("staff-li", Role.PROPERTY_STAFF)
 MANAGER = Actor("mgr-chen", Role.PROPERTY_MANAGER)
+
+
+class Recording:
+    """A read model beside the case index that keeps every event the feed hands it."""
+
+    def __init__(self) -> None:
+        self.events: list[CaseEvent] = []
+        self.at = 0
+
+    def apply(
+        self, events: Iterable[CaseEvent], source: str | None = None, position: int = 0
+    ) -> int:
+        self.events += events
+        self.at = max(self.at, position)
+        return 0
+
+    def position(self, source: str) -> int:
+        return self.at
+
+    def record_skipped(
+        self, case_id: str, version: int, event: str, error: BaseException | str
+    ) -> None:
+        raise AssertionError(f"v{version} of case {case_id} skipped: {error}")
 
 
 @pytest.mark.parametrize("cache_size", [1, 100_000])
@@ -41,11 +67,12 @@ def test_the_store_feed_makes_of_each_event_the_contract_the_relay_publishes(
     published = [
         parse_event(out.body, out.headers["ce-type"]) for out in StoreReader(app).after(0, 1000)
     ]
-    contract = StoreContracts(app, cache_size=cache_size)
-    made = [
-        contract(app.mapper.to_domain_event(n))
-        for n in app.recorder.select_notifications(start=1, limit=1000)
-    ]
+    index = CaseIndex(tmp_path / "intake.db")
+    made = Recording()
+    feed = StoreFeed(app, index, also=[made], batch=4)
+    feed.contracts = StoreContracts(app, cache_size=cache_size)
+    feed.catch_up()
     assert len(published) == app.recorder.max_notification_id()  # every one a case event
-    assert made == published
+    assert made.events == published
+    index.close()
     app.close()

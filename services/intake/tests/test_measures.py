@@ -20,9 +20,10 @@ from casework import Actor, Casework, CaseworkError, Role
 from casework.clock import FakeClock
 from casework.contracts import CaseEvent
 from casework.domain.case import SETTLED, Status
+from casework.messaging.store_contracts import StoreContracts
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from intake.feeds import StoreContracts, StoreFeed
+from intake.feeds import StoreFeed
 from intake.measures.definitions import (
     KINDS,
     TIERS,

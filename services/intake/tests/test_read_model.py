@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from casework import Actor, Casework, CaseworkError, Role
 from casework.clock import FakeClock
+from casework.messaging.store_contracts import StoreContracts
 from casework.projections.sqlite import Scope
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from intake.feeds import StoreContracts, StoreFeed
+from intake.feeds import StoreFeed
 from intake.read_model import CaseIndex, GapError
 from intake.testing import COMPOUND, FLAT, T0
 

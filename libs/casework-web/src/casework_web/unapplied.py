@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from casework.projections.skipped import SkippedEvent
+from fastapi import FastAPI
 from prometheus_client import Gauge
 from pydantic import BaseModel, Field
 
@@ -65,6 +66,26 @@ def watch_unapplied(metrics: Metrics, counts: Mapping[str, Callable[[], int]]) -
     for name, count in counts.items():
         gauge.labels(read_model=name).set_function(count)
     return gauge
+
+
+class HoldsReadModels(Protocol):
+    """A service's runtime: its read models by name, for `/readyz` and the gauge."""
+
+    def read_models(self) -> Mapping[str, HoldsSkipped]: ...
+
+
+def watch_runtime(metrics: Metrics, app: FastAPI, names: Sequence[str]) -> Gauge:
+    """`watch_unapplied` for the read models `names` of the app's running runtime
+    (`app.state.runtime.read_models()`, see `casework_web.lifespan`); 0 before it has started."""
+
+    def count(name: str) -> Callable[[], int]:
+        def skipped() -> int:
+            runtime: HoldsReadModels | None = getattr(app.state, "runtime", None)
+            return runtime.read_models()[name].skipped_count() if runtime is not None else 0
+
+        return skipped
+
+    return watch_unapplied(metrics, {name: count(name) for name in names})
 
 
 def in_memory(skipped: Sequence[SkippedEvent]) -> HoldsSkipped:

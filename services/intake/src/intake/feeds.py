@@ -10,8 +10,8 @@ the measures):
   message) raises `GapError`, so the toolkit naks it and it is applied once the earlier one is in.
 - **The store** (no NATS): `StoreFeed` follows the notification log by "greater than the last id
   seen" (ids can have gaps) and makes each stored case event into its contract with
-  `casework.contracts.to_contract`, as the relay does, so a read model sees the same event
-  whichever way it came.
+  `casework.messaging.store_contracts.StoreContracts`, the piece the relay uses, so a read model
+  sees the same event whichever way it came.
 
 Each read model records its position with the events, in the same transaction, and is
 idempotent per case version: the store feed reads from the lowest position among them, and a read
@@ -23,17 +23,16 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
-from uuid import UUID
+from typing import Protocol
 
-from casework import Case, Casework
-from casework.contracts import MODELS_BY_TOPIC, CaseEvent, CasePlace, parse_event, to_contract
-from casework.messaging.background import ConsumerInBackground
-from casework.messaging.consumer import Consumer, SubscriptionSettings
+from casework import Casework
+from casework.contracts import CaseEvent, parse_event
+from casework.messaging.background import ConsumerInBackground, consume_in_background
+from casework.messaging.consumer import SubscriptionSettings
+from casework.messaging.store_contracts import StoreContracts
+from casework.outages import OUTAGES
 from casework.projections.polling import Poller
 from casework.projections.skipped import event_name
-from eventsourcing.utils import get_topic
-from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 from intake.read_model import CaseIndex
@@ -102,63 +101,13 @@ def start_consumer(
         event, sequence = message
         read_models.apply([event], durable, sequence)
 
-    def build(nc: Client) -> Consumer[tuple[CaseEvent, int]]:
-        return Consumer(
-            nc,
-            app,
-            handle,
-            parse_message,
-            SubscriptionSettings(
-                service="intake",
-                durable=durable,
-                filter_subjects=CASE_SUBJECTS,
-                fetch_timeout=0.5,
-            ),
-        )
-
-    feed = ConsumerInBackground(nats_url, "casework-intake", build)
-    feed.start()
-    return feed
+    settings = SubscriptionSettings(
+        service="intake", durable=durable, filter_subjects=CASE_SUBJECTS, fetch_timeout=0.5
+    )
+    return consume_in_background(nats_url, app, handle, parse_message, settings)
 
 
 # ------------------------------------------------------------------ the store
-
-
-class StoreContracts:
-    """A stored case event as its contract `CaseEvent`, the very model the relay publishes.
-
-    A contract names the case's community and compound, which only the case's first event
-    carries: each case's place is kept from its report (or read once from the store, for a case
-    whose report came before the first event seen), the oldest forgotten past `cache_size`.
-    """
-
-    def __init__(self, app: Casework, cache_size: int = 100_000) -> None:
-        self.app = app
-        self.cache_size = cache_size
-        self._places: dict[UUID, CasePlace] = {}
-
-    def __call__(self, event: Any) -> CaseEvent | None:
-        """The contract, or None for another aggregate's event (dispatch's members, say)."""
-        if get_topic(type(event)) not in MODELS_BY_TOPIC:
-            return None
-        return to_contract(event, self._place(event))
-
-    def _place(self, event: Any) -> CasePlace:
-        case_id: UUID = event.originator_id
-        place = self._places.get(case_id)
-        if place is not None:
-            return place
-        if isinstance(event, Case.Opened):
-            place = CasePlace.of(event)
-        else:
-            first = self.app.recorder.select_events(case_id, lte=1, limit=1)
-            if not first:
-                raise LookupError(f"case {case_id} has events but no report in the store")
-            place = CasePlace.of(self.app.mapper.to_domain_event(first[0]))
-        if len(self._places) >= self.cache_size:
-            del self._places[next(iter(self._places))]
-        self._places[case_id] = place
-        return place
 
 
 class StoreFeed(Poller):
@@ -197,7 +146,9 @@ class StoreFeed(Poller):
                 events = []
                 for notification in page:
                     try:
-                        event = self.contracts(self.app.mapper.to_domain_event(notification))
+                        event = self.contracts.of_notification(notification)
+                    except OUTAGES:
+                        raise  # the store is away: the poller waits, then reads this page again
                     except Exception as error:  # unreadable: skipped and shown, not a stop
                         for model in self.read_models.all:
                             if model.position(STORE_SOURCE) < notification.id:

@@ -25,7 +25,7 @@ from casework.contracts.payloads import (
     ReporterAddedFields,
 )
 from casework.projections.skipped import apply_fact_or_skip, skipped_schema
-from casework.projections.sqlite import Scope, SqliteReadModel, compound_where
+from casework.projections.sqlite import Scope, SqliteReadModel, compound_where, record_position
 
 SCHEMA = """
 create table if not exists cases (
@@ -93,6 +93,7 @@ class CaseIndex(SqliteReadModel):
     NAME = "case index"
     SKIPPED_TABLE = "case_index_skipped"
     ROWS_TABLE = "cases"
+    POSITIONS_TABLE = "positions"
 
     def __init__(self, path: Path) -> None:
         super().__init__(path, SCHEMA)
@@ -108,26 +109,8 @@ class CaseIndex(SqliteReadModel):
             for event in events:
                 applied += apply_or_skip(db, event)
             if source is not None:
-                db.execute(
-                    "insert into positions values (?, ?) on conflict(source) do update "
-                    "set position = max(position, excluded.position)",
-                    (source, position),
-                )
+                record_position(db, self.POSITIONS_TABLE, source, position)
         return applied
-
-    def position(self, source: str) -> int:
-        with self._lock:
-            row = self._db.execute(
-                "select position from positions where source = ?", (source,)
-            ).fetchone()
-        return int(row[0]) if row else 0
-
-    def version_of(self, case_id: str) -> int:
-        with self._lock:
-            row = self._db.execute(
-                "select version from cases where case_id = ?", (case_id,)
-            ).fetchone()
-        return int(row[0]) if row else 0
 
     # ----------------------------------------------------------------- reading
 

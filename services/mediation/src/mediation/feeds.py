@@ -3,10 +3,10 @@ store's log, and the one handler both hand them to.
 
 Every event arrives as the contract `casework.contracts.CaseEvent`, the model the relay
 publishes: parsed from the message on NATS, or made from the stored event by
-`casework.contracts.mapping.to_contract`, as the relay makes it. The `Handler` refreshes the
-dispute's worklist row from the committed case and then reacts (`reactions.react`), inside the
-tracking block that makes the reaction's effects and the event's position one transaction
-(docs/adr/004).
+`casework.messaging.store_contracts.StoreContracts`, the piece the relay uses. The `Handler`
+refreshes the dispute's worklist row from the committed case and then reacts
+(`reactions.react`), inside the tracking block that makes the reaction's effects and the
+event's position one transaction (docs/adr/004).
 
 - **NATS** (`NATS_URL` set): the durable consumer `mediation` (`MEDIATION_DURABLE`) on stream
   `CASEWORK`, filtered on the server to dispute events and leak causes; per-message tracking,
@@ -23,22 +23,18 @@ import threading
 from typing import Any
 from uuid import UUID
 
-from casework import Case, Casework, CaseworkError, Dispute
-from casework.contracts import CaseEvent, CasePlace, DisputeEvent, model_for_topic, to_contract
-from casework.messaging.background import ConsumerInBackground
-from casework.messaging.consumer import (
-    Consumer,
-    SubscriptionSettings,
-    handle_tracked,
-    parse_contract,
-)
+from casework import Casework, CaseworkError, Dispute
+from casework.contracts import CaseEvent, DisputeEvent, model_for_topic
+from casework.messaging.background import ConsumerInBackground, consume_in_background
+from casework.messaging.consumer import SubscriptionSettings, handle_tracked, parse_contract
+from casework.messaging.store_contracts import StoreContracts
+from casework.messaging.subjects import event_of
 from casework.outages import OUTAGES
 from casework.projections.polling import Poller
 from casework.projections.skipped import event_name
 from casework.topics import is_case_topic
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import Tracking
-from nats.aio.client import Client
 
 from mediation.reactions import concerns_mediation, react
 from mediation.worklist import Worklist
@@ -76,12 +72,6 @@ def catch_up_schema(app: Casework, worklist: Worklist) -> int:
     return len(behind)
 
 
-def short_name(event: CaseEvent) -> str:
-    """`meeting_rescheduled` for `casework.dispute.meeting_rescheduled.v1`: the name under which
-    the worklist records an event it could not apply."""
-    return event.type.split(".")[2]
-
-
 class Handler:
     """Refresh the worklist, then react; called inside the tracking block."""
 
@@ -90,7 +80,7 @@ class Handler:
 
     def __call__(self, event: CaseEvent, app: Casework) -> None:
         if isinstance(event, DisputeEvent):
-            refresh(app, self.worklist, event.case_id, short_name(event))
+            refresh(app, self.worklist, event.case_id, event_of(event))
         for line in react(event, app):
             log.info(line, extra={"case_id": str(event.case_id)})
 
@@ -103,26 +93,14 @@ def start_consumer(
 ) -> ConsumerInBackground:
     """Connect, bind the durable consumer and run it, all in the background: the app serves
     meanwhile, and `/readyz` says NATS is unreachable until it is connected."""
-    handler = Handler(worklist)
-
-    def build(nc: Client) -> Consumer[CaseEvent]:
-        return Consumer(
-            nc,
-            app,
-            handler,
-            parse_contract,
-            SubscriptionSettings(
-                service="mediation",
-                durable=durable,
-                filter_subjects=SUBJECTS,
-                fetch_timeout=0.5,
-                **options,
-            ),
-        )
-
-    feed = ConsumerInBackground(nats_url, "casework-mediation", build)
-    feed.start()
-    return feed
+    settings = SubscriptionSettings(
+        service="mediation",
+        durable=durable,
+        filter_subjects=SUBJECTS,
+        fetch_timeout=0.5,
+        **options,
+    )
+    return consume_in_background(nats_url, app, Handler(worklist), parse_contract, settings)
 
 
 # ------------------------------------------------------------------ the store
@@ -141,6 +119,7 @@ class StoreFeed(Poller):
     def __init__(self, app: Casework, worklist: Worklist, *, batch: int = 200) -> None:
         self.app = app
         self.handler = Handler(worklist)
+        self.contracts = StoreContracts(app)
         self.batch = batch
         self._position: int | None = None
         self._lock = threading.Lock()
@@ -176,8 +155,7 @@ class StoreFeed(Poller):
         try:
             if not is_case_topic(topic) or not concerns_mediation(model_for_topic(topic)):
                 return None
-            event = self.app.mapper.to_domain_event(notification)
-            return to_contract(event, self._place(event))
+            return self.contracts.of_notification(notification)
         except OUTAGES:
             raise  # the store is away: the poller waits for it and reads this one again
         except Exception as error:  # undecodable: skipped and shown, not a stop
@@ -190,17 +168,6 @@ class StoreFeed(Poller):
             with self.app.tracking(Tracking(STORE_TRACKING, notification.id)):
                 pass
             return None
-
-    def _place(self, event: Any) -> CasePlace | None:
-        """Where the event's case is, from its first event (later events do not repeat it);
-        None for the first, which carries it. One read by primary key per event: mediation
-        sees a small share of the log, so the relay's cache of places is not worth keeping."""
-        if isinstance(event, Case.Opened):
-            return None
-        first = self.app.recorder.select_events(event.originator_id, lte=1, limit=1)
-        if not first:
-            raise ValueError(f"case {event.originator_id} has events but no first event")
-        return CasePlace.of(self.app.mapper.to_domain_event(first[0]))
 
     def _handle(self, contract: CaseEvent, tracking: Tracking) -> None:
         try:

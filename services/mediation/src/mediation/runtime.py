@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from casework import Casework, Clock, system_clock
 from casework.messaging.background import ConsumerInBackground
+from casework_web.unapplied import HoldsSkipped
 
 from mediation.config import Settings
 from mediation.feeds import StoreFeed, catch_up_schema, start_consumer
@@ -52,6 +53,10 @@ class Runtime:
             scheduler=Scheduler(app, worklist, clock),
             store_feed=StoreFeed(app, worklist) if settings.nats_url is None else None,
         )
+
+    def read_models(self) -> dict[str, HoldsSkipped]:
+        """Mediation's read models by name (readiness and metrics show what each skipped)."""
+        return {"worklist": self.worklist}
 
     async def start(self) -> None:
         """Bring an older worklist file up to its schema, start the case feed (the store's log

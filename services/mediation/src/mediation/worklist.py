@@ -310,13 +310,6 @@ class Worklist(SqliteReadModel):
             ).fetchone()
         return str(row[0]) if row else None
 
-    def version_of(self, case_id: str) -> int:
-        with self._lock:
-            row = self._db.execute(
-                "select version from disputes where case_id = ?", (case_id,)
-            ).fetchone()
-        return int(row[0]) if row else 0
-
     def page(
         self,
         scope: Scope,

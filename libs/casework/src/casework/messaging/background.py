@@ -6,6 +6,10 @@ ever, one line each way, `casework.outages.connect_nats`), making sure the strea
 binding the durable consumer (retried through outages with backoff) happen in a task, which
 then runs the consumer until `stop`. `nc` is None until connected (`/readyz`: "not connected
 yet").
+
+`consume_in_background` is how a service starts its case feed on NATS: its handler, its parser
+and its `SubscriptionSettings`, nothing else, so every service connects, names itself and
+starts the same way.
 """
 
 from __future__ import annotations
@@ -14,16 +18,19 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from nats.aio.client import Client
 
+from casework.application import Casework
 from casework.logs import describe
-from casework.messaging.consumer import Consumer
+from casework.messaging.consumer import Consumer, Handler, Parser, SubscriptionSettings
 from casework.messaging.relay import ensure_stream
 from casework.outages import NATS_DOWN, Outages, StoppedError, connect_nats
 
 log = logging.getLogger(__name__)
+
+E = TypeVar("E")
 
 
 class ConsumerInBackground:
@@ -88,3 +95,22 @@ class ConsumerInBackground:
         if self.nc is not None:
             with contextlib.suppress(Exception):
                 await self.nc.drain()
+
+
+def consume_in_background(
+    url: str,
+    app: Casework,
+    handler: Handler[E],
+    parse: Parser[E],
+    settings: SubscriptionSettings,
+) -> ConsumerInBackground:
+    """Start the service's durable consumer on NATS at `url`, connected as
+    `casework-<service>` and run in a task: the app serves meanwhile, and `/readyz` says NATS is
+    unreachable until it is connected. `stop()` the answer when the service stops."""
+
+    def build(nc: Client) -> Consumer[E]:
+        return Consumer(nc, app, handler, parse, settings)
+
+    feed = ConsumerInBackground(url, f"casework-{settings.service}", build)
+    feed.start()
+    return feed

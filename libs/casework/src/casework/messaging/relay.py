@@ -30,11 +30,9 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
 import nats
 import nats.errors
@@ -44,9 +42,9 @@ from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 
 from casework.application import Casework
-from casework.contracts import CaseEvent, CasePlace, to_contract
-from casework.domain.case import Case
+from casework.contracts import CaseEvent
 from casework.messaging.dead_letter import HEADER_REPLAY_OF
+from casework.messaging.store_contracts import CACHE_SIZE, StoreContracts
 from casework.messaging.subjects import (
     CE_SPECVERSION,
     DUPLICATE_WINDOW,
@@ -60,7 +58,6 @@ from casework.messaging.subjects import (
     subject_for,
 )
 from casework.outages import NATS_DOWN, OUTAGES, STORE_DOWN, Outages, StoppedError
-from casework.topics import is_case_topic
 
 log = logging.getLogger(__name__)
 
@@ -165,12 +162,12 @@ async def stream_position(
 
 
 class StoreReader:
-    """Reads notifications after a position and turns them into outgoing messages (sync)."""
+    """Reads notifications after a position and turns them into outgoing messages (sync); each
+    event's contract is made by `StoreContracts`, as a service's store feed makes it."""
 
-    def __init__(self, app: Casework, cache_size: int = 100_000) -> None:
+    def __init__(self, app: Casework, cache_size: int = CACHE_SIZE) -> None:
         self.app = app
-        self.cache_size = cache_size
-        self._places: OrderedDict[UUID, CasePlace] = OrderedDict()
+        self.contracts = StoreContracts(app, cache_size)
 
     def after(self, position: int, limit: int) -> list[Outgoing]:
         return self.read(position, limit)[0]
@@ -189,30 +186,12 @@ class StoreReader:
             if notification.id <= position:  # never go back, whatever the recorder returns
                 continue
             last = max(last, notification.id)
-            if not is_case_topic(notification.topic):
+            contract = self.contracts.of_notification(notification)
+            if contract is None:
                 continue
-            event = self.app.mapper.to_domain_event(notification)
-            contract = to_contract(event, self._place(event))
             subject, headers, body = envelope(contract, notification.id)
             batch.append(Outgoing(notification.id, subject, headers, body))
         return batch, last
-
-    def _place(self, event: Any) -> CasePlace:
-        case_id: UUID = event.originator_id
-        if isinstance(event, Case.Opened):
-            place = CasePlace.of(event)
-        elif case_id in self._places:
-            self._places.move_to_end(case_id)
-            return self._places[case_id]
-        else:
-            first = self.app.recorder.select_events(case_id, lte=1, limit=1)
-            if not first:
-                raise RuntimeError(f"case {case_id} has events but no first event")
-            place = CasePlace.of(self.app.mapper.to_domain_event(first[0]))
-        self._places[case_id] = place
-        if len(self._places) > self.cache_size:
-            self._places.popitem(last=False)
-        return place
 
 
 class PostgresWaker:

@@ -39,6 +39,9 @@ class SqliteReadModel:
     SKIPPED_TABLE: ClassVar[str] = "skipped_events"
     ROWS_TABLE: ClassVar[str | None] = None
     """A table with a row per case holding its `version`, moved on past a skipped event."""
+    POSITIONS_TABLE: ClassVar[str | None] = None
+    """A table of (`source`, `position`): how far the read model has read from each feed, kept
+    by the feed in the transaction that applies the events (`record_position`)."""
 
     def __init__(self, path: Path, schema: str) -> None:
         private_file(path)  # residents' data: 0600, and so its -wal/-shm
@@ -49,6 +52,16 @@ class SqliteReadModel:
         self._db.executescript(schema)
         self._db.executescript(skipped_schema(self.SKIPPED_TABLE))
         self._lock = threading.Lock()
+
+    def position(self, source: str) -> int:
+        """How far this read model has read from `source` (0: nothing yet)."""
+        if self.POSITIONS_TABLE is None:
+            raise TypeError(f"{type(self).__name__} keeps no positions (POSITIONS_TABLE)")
+        with self._lock:
+            row = self._db.execute(
+                f"select position from {self.POSITIONS_TABLE} where source = ?", (source,)
+            ).fetchone()
+        return int(row[0]) if row else 0
 
     def record_skipped(
         self, case_id: str, version: int, event: str, error: BaseException | str
@@ -93,6 +106,16 @@ class SqliteReadModel:
                 self._db.execute("rollback")
                 raise
             self._db.execute("commit")
+
+
+def record_position(db: sqlite3.Connection, table: str, source: str, position: int) -> None:
+    """Note, inside the caller's transaction, that the read model has read `source` up to
+    `position`; never back (a late, smaller position from a redelivery leaves it)."""
+    db.execute(
+        f"insert into {table} values (?, ?) on conflict(source) do update "
+        "set position = max(position, excluded.position)",
+        (source, position),
+    )
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import logging
-from collections.abc import AsyncIterator, Callable
-
 from casework import Clock, system_clock
 from casework_web import TokenStore, feed_status, install, ops_router, store_status
-from casework_web.unapplied import unapplied, watch_unapplied
+from casework_web.lifespan import runtime_lifespan
+from casework_web.unapplied import unapplied, watch_runtime
 from fastapi import FastAPI, Request
 
 from intake.api.deps import runtime
@@ -18,8 +15,6 @@ from intake.observability import Metrics
 from intake.runtime import Runtime
 from intake.schemas import Readiness
 from intake.web import router as pages_router
-
-log = logging.getLogger("intake")
 
 
 def readiness(request: Request) -> Readiness:
@@ -40,16 +35,8 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     metrics = Metrics()
     tokens = TokenStore(settings.tokens_path, clock)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
-        rt = Runtime.build(settings, clock, metrics, tokens)
-        api.state.runtime = rt
-        await rt.start()
-        log.info("intake ready", extra={"store": settings.store.split("@")[-1]})
-        try:
-            yield
-        finally:
-            await rt.close()
+    def build() -> Runtime:
+        return Runtime.build(settings, clock, metrics, tokens)
 
     api = FastAPI(
         title="Casework intake",
@@ -59,7 +46,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
             "Every request needs a bearer token; every error is a JSON body with a code and a "
             "message."
         ),
-        lifespan=lifespan,
+        lifespan=runtime_lifespan("intake", build, settings.store),
     )
     install(
         api,
@@ -69,15 +56,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         store=settings.store,
         casework=lambda a: a.state.runtime.intake.app if hasattr(a.state, "runtime") else None,
     )
-
-    def skipped_by(name: str) -> Callable[[], int]:
-        def count() -> int:
-            rt: Runtime | None = getattr(api.state, "runtime", None)
-            return rt.read_models()[name].skipped_count() if rt is not None else 0
-
-        return count
-
-    watch_unapplied(metrics, {name: skipped_by(name) for name in ("case index", "measures")})
+    watch_runtime(metrics, api, ("case index", "measures"))
     for routes in (cases, measures):
         api.include_router(routes.router)
     api.include_router(pages_router)

@@ -32,7 +32,7 @@ from casework.contracts.payloads import (
 )
 from casework.domain.case import ANSWERS_A_TIER
 from casework.projections.skipped import apply_fact_or_skip, skipped_schema
-from casework.projections.sqlite import SqliteReadModel
+from casework.projections.sqlite import SqliteReadModel, record_position
 
 from intake.read_model import GapError, name_of
 
@@ -174,6 +174,7 @@ class MeasuresModel(SqliteReadModel):
     NAME = "measures"
     SKIPPED_TABLE = "measure_skipped"
     ROWS_TABLE = "measure_cases"
+    POSITIONS_TABLE = "measure_positions"
 
     def __init__(self, path: Path) -> None:
         retire_outdated(path)
@@ -188,15 +189,8 @@ class MeasuresModel(SqliteReadModel):
         with self.transaction() as db:
             applied = sum(apply_or_skip(db, event) for event in events)
             if source is not None:
-                record_position(db, source, position)
+                record_position(db, self.POSITIONS_TABLE, source, position)
         return applied
-
-    def position(self, source: str) -> int:
-        with self._lock:
-            row = self._db.execute(
-                "select position from measure_positions where source = ?", (source,)
-            ).fetchone()
-        return int(row[0]) if row else 0
 
     # ----------------------------------------------------------------- reading
 
@@ -300,14 +294,6 @@ def retire_outdated(path: Path) -> bool:
         return outdated
     finally:
         db.close()
-
-
-def record_position(db: sqlite3.Connection, source: str, position: int) -> None:
-    db.execute(
-        "insert into measure_positions values (?, ?) on conflict(source) do update "
-        "set position = max(position, excluded.position)",
-        (source, position),
-    )
 
 
 def apply_or_skip(db: sqlite3.Connection, event: CaseEvent) -> int:

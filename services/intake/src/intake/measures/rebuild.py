@@ -22,11 +22,13 @@ from pathlib import Path
 from casework import Casework
 from casework.contracts import CaseEvent
 from casework.files import private_file
+from casework.messaging.store_contracts import StoreContracts
+from casework.outages import OUTAGES
 from casework.projections.skipped import count_skipped, event_name, skip_unreadable
-from casework.projections.sqlite import Scope
+from casework.projections.sqlite import Scope, record_position
 
 from intake import read_model
-from intake.feeds import STORE_SOURCE, StoreContracts
+from intake.feeds import STORE_SOURCE
 from intake.measures import model
 from intake.read_model import CaseIndex
 
@@ -160,7 +162,9 @@ def _follow(
             break
         for notification in page:
             try:
-                event = contracts(app.mapper.to_domain_event(notification))
+                event = contracts.of_notification(notification)
+            except OUTAGES:
+                raise  # the store is away: not the event's fault, so never skipped
             except Exception as error:  # an event no reader can read: skipped, not a stop
                 for rm in read_models:
                     skip_unreadable(
@@ -181,11 +185,7 @@ def _follow(
                 rm.apply(db, event)
         position = page[-1].id
         for rm in read_models:
-            db.execute(
-                f"insert into {rm.positions} values (?, ?) on conflict(source) do update "
-                "set position = max(position, excluded.position)",
-                (STORE_SOURCE, position),
-            )
+            record_position(db, rm.positions, STORE_SOURCE, position)
         if progress is not None:
             progress(position, max(total, position))
     return events, position

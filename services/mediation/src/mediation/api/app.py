@@ -7,13 +7,10 @@ Casework service.
 
 from __future__ import annotations
 
-import contextlib
-import logging
-from collections.abc import AsyncIterator
-
 from casework import Clock, system_clock
 from casework_web import Readiness, TokenStore, feed_status, install, ops_router, store_status
-from casework_web.unapplied import Unapplied, unapplied, watch_unapplied
+from casework_web.lifespan import runtime_lifespan
+from casework_web.unapplied import Unapplied, unapplied, watch_runtime
 from fastapi import FastAPI, Request
 from pydantic import Field
 
@@ -22,8 +19,6 @@ from mediation.api.metrics import MediationMetrics
 from mediation.api.routes import disputes, meetings, rules, worklist
 from mediation.config import Settings
 from mediation.runtime import Runtime
-
-log = logging.getLogger("mediation")
 
 
 class MediationReadiness(Readiness, Unapplied):
@@ -39,7 +34,7 @@ def readiness(request: Request) -> MediationReadiness:
         store=store,
         nats=nats,
         worklist_rows=rt.worklist.count(),
-        **vars(unapplied({"worklist": rt.worklist})),
+        **vars(unapplied(rt.read_models())),
     )
 
 
@@ -47,16 +42,8 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     settings = settings or Settings()
     metrics = MediationMetrics()
 
-    @contextlib.asynccontextmanager
-    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
-        rt = Runtime.build(settings, clock)
-        api.state.runtime = rt
-        await rt.start()
-        log.info("mediation ready", extra={"store": settings.store.split("@")[-1]})
-        try:
-            yield
-        finally:
-            await rt.close()
+    def build() -> Runtime:
+        return Runtime.build(settings, clock)
 
     api = FastAPI(
         title="Casework mediation",
@@ -67,7 +54,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
             "at a time, and a mediator's worklist. Every request needs a bearer token; every "
             "error is a JSON body with a code and a message."
         ),
-        lifespan=lifespan,
+        lifespan=runtime_lifespan("mediation", build, settings.store),
     )
     install(
         api,
@@ -80,10 +67,5 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     for routes in (worklist, disputes, meetings, rules):
         api.include_router(routes.router)
     api.include_router(ops_router(readiness, MediationReadiness))
-
-    def worklist_skipped() -> int:
-        rt: Runtime | None = getattr(api.state, "runtime", None)
-        return rt.worklist.skipped_count() if rt is not None else 0
-
-    watch_unapplied(metrics, {"worklist": worklist_skipped})
+    watch_runtime(metrics, api, ("worklist",))
     return api

@@ -6,14 +6,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from casework import Actor, Casework, Role
 from casework.clock import FakeClock
-from casework.contracts import CaseEvent, parse_event
+from casework.contracts import CaseEvent, CasePlace, parse_event
 from casework.messaging.relay import StoreReader
 from casework.messaging.store_contracts import StoreContracts
-from intake.feeds import StoreFeed
+from casework.projections.sqlite import Scope
+from eventsourcing.persistence import OperationalError
+from intake.feeds import STORE_SOURCE, StoreFeed
 from intake.read_model import CaseIndex
 from intake.testing import COMPOUND, FLAT, T0
 
@@ -74,5 +77,40 @@ def test_the_store_feed_makes_of_each_event_the_contract_the_relay_publishes(
     feed.catch_up()
     assert len(published) == app.recorder.max_notification_id()  # every one a case event
     assert made.events == published
+    index.close()
+    app.close()
+
+
+class StoreAwayOnce(StoreContracts):
+    """The store goes away just as the feed reads a case's place, then comes back."""
+
+    away = True
+
+    def place(self, event: Any) -> CasePlace:
+        if self.away:
+            self.away = False
+            raise OperationalError("server closed the connection unexpectedly")
+        return super().place(event)
+
+
+def test_an_outage_while_making_a_contract_is_waited_out_not_skipped(tmp_path: Path) -> None:
+    """An unreachable store is not the event's fault: the feed stops there (the poller retries)
+    and records nothing as skipped; the next round applies the event."""
+    app = Casework(f"sqlite:///{tmp_path / 'cases.db'}", clock=FakeClock(T0))
+    case_id = app.report_repair(RESIDENT, FLAT, "light out", "lighting")
+    app.assign(case_id, STAFF, STAFF, "on duty")
+    index = CaseIndex(tmp_path / "intake.db")
+    feed = StoreFeed(app, index)
+    feed.contracts = StoreAwayOnce(app)
+
+    with pytest.raises(OperationalError):
+        feed.catch_up()
+    assert index.skipped_count() == 0
+    assert index.position(STORE_SOURCE) == 0
+
+    assert feed.catch_up() == app.recorder.max_notification_id()
+    assert index.skipped_count() == 0
+    _, [row] = index.list(Scope(everything=True))
+    assert row.version == app.get_case(case_id).version
     index.close()
     app.close()

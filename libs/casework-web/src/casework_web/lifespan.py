@@ -3,7 +3,8 @@
 The runtime (store, case feed, periodic tasks) is built when the app starts, not when it is
 made, so that making an app (for its OpenAPI, say) opens nothing. It is kept on
 `app.state.runtime`, where routes reach it (`casework_web.dependencies.runtime_of`) and so do
-the scrape-time gauges (`casework_web.unapplied.watch_runtime`); the service logs
+the scrape-time gauges (`casework_web.unapplied.watch_runtime`) and the idempotency records
+(`running_casework`); the service logs
 "<service> ready" once it has started, naming the store without its password.
 """
 
@@ -13,14 +14,19 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol
+from typing import Any, Protocol
 
 from casework.settings import store_place
+from eventsourcing.application import Application
 from fastapi import FastAPI
 
 
 class Runs(Protocol):
-    """What the lifespan needs of a service's runtime."""
+    """What the lifespan needs of a service's runtime (and `running_casework`, its `casework`)."""
+
+    @property
+    def casework(self) -> Application[Any]:
+        """The application whose store holds the case files (and the idempotency records)."""
 
     async def start(self) -> None:
         """Start the case feed and the periodic tasks (they run in the background)."""
@@ -50,3 +56,10 @@ def runtime_lifespan(service: str, build: Callable[[], Runs], store: str) -> Lif
             await runtime.close()
 
     return lifespan
+
+
+def running_casework(app: FastAPI) -> Application[Any] | None:
+    """For `casework_web.install(casework=...)`: the running runtime's `casework`, or None before
+    the lifespan has built it."""
+    runtime: Runs | None = getattr(app.state, "runtime", None)
+    return None if runtime is None else runtime.casework

@@ -70,6 +70,11 @@ class Runtime:
         return rt
 
     @property
+    def casework(self) -> Casework:
+        """The application over the case store (`casework_web.lifespan.running_casework`)."""
+        return self.intake.app
+
+    @property
     def source(self) -> str:
         """The name of the case feed's position in the read models."""
         return STORE_SOURCE if self.store_feed is not None else self.settings.durable

@@ -11,6 +11,7 @@ from casework.domain.case import CHANNELS
 from casework.domain.mediation_rules import DISPUTE_CATEGORIES
 from casework.domain.repair import REPAIR_CATEGORIES
 from casework_web.fields import TEXT_RULES, WORDS_RULES, Moment, WholeNumber
+from casework_web.history import HistoryEntryPublic
 from casework_web.unapplied import Unapplied
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, model_validator
 from pydantic_core import PydanticCustomError
@@ -204,19 +205,6 @@ class CasePage(BaseModel):
     limit: int
     items: list[CaseSummary]
     index_position: int = Field(description="how far the index has read the event stream")
-
-
-class HistoryEntryPublic(BaseModel):
-    version: int
-    event: str
-    at: datetime
-    actor_id: str
-    actor_role: str
-    tier: str
-    reason: str
-    details: dict[str, Any]
-    hash: str
-    prev_hash: str
 
 
 class CaseHistory(BaseModel):

@@ -54,6 +54,11 @@ class Runtime:
             store_feed=StoreFeed(app, worklist) if settings.nats_url is None else None,
         )
 
+    @property
+    def casework(self) -> Casework:
+        """The application over the case store (`casework_web.lifespan.running_casework`)."""
+        return self.app
+
     def read_models(self) -> dict[str, HoldsSkipped]:
         """Mediation's read models by name (readiness and metrics show what each skipped)."""
         return {"worklist": self.worklist}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from casework import Clock, system_clock
 from casework_web import TokenStore, feed_status, install, ops_router, store_status
-from casework_web.lifespan import runtime_lifespan
+from casework_web.lifespan import running_casework, runtime_lifespan
 from casework_web.unapplied import unapplied, watch_runtime
 from fastapi import FastAPI, Request
 
@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         tokens,
         metrics,
         store=settings.store,
-        casework=lambda a: a.state.runtime.intake.app if hasattr(a.state, "runtime") else None,
+        casework=running_casework,
     )
     watch_runtime(metrics, api, ("case index", "measures"))
     for routes in (cases, measures):

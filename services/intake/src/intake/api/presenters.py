@@ -12,6 +12,7 @@ from typing import Any
 from casework import Case, VerifyResult
 from casework.audit import HistoryEntry
 from casework_web import Principal
+from casework_web.history import history_public
 
 from intake.read_model import CaseRow
 from intake.records import Records
@@ -21,7 +22,6 @@ from intake.schemas import (
     CasePublic,
     CaseReported,
     CaseSummary,
-    HistoryEntryPublic,
     VerifyPublic,
 )
 from intake.service import Reported
@@ -124,21 +124,7 @@ def case_history(
         case_id=str(state.id),
         as_of=as_of,
         state=case_public(records, who, state),
-        events=[
-            HistoryEntryPublic(
-                version=e.version,
-                event=e.event,
-                at=e.at,
-                actor_id=e.actor_id,
-                actor_role=e.actor_role,
-                tier=e.tier,
-                reason=e.reason,
-                details=e.details,
-                hash=e.hash,
-                prev_hash=e.prev_hash,
-            )
-            for e in entries
-        ],
+        events=history_public(entries),
     )
 
 

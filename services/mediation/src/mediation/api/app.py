@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from casework import Clock, system_clock
 from casework_web import Readiness, TokenStore, feed_status, install, ops_router, store_status
-from casework_web.lifespan import runtime_lifespan
+from casework_web.lifespan import running_casework, runtime_lifespan
 from casework_web.unapplied import Unapplied, unapplied, watch_runtime
 from fastapi import FastAPI, Request
 from pydantic import Field
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         TokenStore(settings.tokens_path, clock),
         metrics,
         store=settings.store,
-        casework=lambda a: a.state.runtime.app if hasattr(a.state, "runtime") else None,
+        casework=running_casework,
     )
     for routes in (worklist, disputes, meetings, rules):
         api.include_router(routes.router)

@@ -25,7 +25,7 @@ from casework.contracts.payloads import (
     ReporterAddedFields,
 )
 from casework.projections.skipped import apply_fact_or_skip, skipped_schema
-from casework.projections.sqlite import Scope, SqliteReadModel, compound_where, record_position
+from casework.projections.sqlite import Scope, SqliteReadModel, listing_where, record_position
 
 SCHEMA = """
 create table if not exists cases (
@@ -125,25 +125,20 @@ class CaseIndex(SqliteReadModel):
         offset: int = 0,
         limit: int = 50,
     ) -> tuple[int, list[CaseRow]]:
-        where, args = scope.where("case_people")
-        if compound is not None:
-            condition, named = compound_where(compound)
-            where.append(condition)
-            args.append(named)
-        for column, value in (("tier", tier), ("status", status), ("kind", kind)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(value)
-        clause = " where " + " and ".join(where) if where else ""
-        with self._lock:
-            total = self._db.execute(f"select count(*) from cases{clause}", args).fetchone()[0]
-            rows = self._db.execute(
-                "select case_id, kind, category, address, tier, status, priority, reported_at, "
-                f"updated_at, version from cases{clause} "
-                "order by reported_at desc, case_id limit ? offset ?",
-                [*args, limit, offset],
-            ).fetchall()
-        return int(total), [CaseRow(*row) for row in rows]
+        where, args = listing_where(
+            scope, "case_people", compound, {"tier": tier, "status": status, "kind": kind}
+        )
+        total, rows = self.page_of(
+            "cases",
+            where,
+            args,
+            columns="case_id, kind, category, address, tier, status, priority, reported_at, "
+            "updated_at, version",
+            order="reported_at desc, case_id",
+            offset=offset,
+            limit=limit,
+        )
+        return total, [CaseRow(*row) for row in rows]
 
 
 def apply_or_skip(db: sqlite3.Connection, event: CaseEvent) -> int:

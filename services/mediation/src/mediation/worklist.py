@@ -18,7 +18,7 @@ from pathlib import Path
 from casework import Dispute, Status
 from casework.domain.ladder import FAILED_ROUNDS_BEFORE_ESCALATION
 from casework.domain.mediation_records import CommitmentStatus, Meeting
-from casework.projections.sqlite import Scope, SqliteReadModel, compound_where
+from casework.projections.sqlite import Scope, SqliteReadModel, listing_where
 
 _SCHEMA = """
 create table if not exists disputes (
@@ -326,7 +326,9 @@ class Worklist(SqliteReadModel):
         """What needs attention soonest first (a due escalation, meeting or check-back); with
         `mine`, only the disputes that person leads, convened a meeting of or was invited to;
         with `unled`, only those nobody leads at their tier."""
-        where, args = scope.where("dispute_people")
+        where, args = listing_where(
+            scope, "dispute_people", compound, {"tier": tier, "status": status}
+        )
         if mine is not None:
             where.append(
                 "(lead_id = ? or case_id in "
@@ -335,26 +337,17 @@ class Worklist(SqliteReadModel):
             args.extend([mine, mine])
         if unled:
             where.append("lead_id is null")
-        if compound is not None:
-            condition, named = compound_where(compound)
-            where.append(condition)
-            args.append(named)
-        for column, value in (("tier", tier), ("status", status)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(value)
         if not include_closed and status is None:
             where.append("open = 1")
-        clause = " where " + " and ".join(where) if where else ""
-        with self._lock:
-            total = self._db.execute(f"select count(*) from disputes{clause}", args).fetchone()[0]
-            rows = self._db.execute(
-                f"select * from disputes{clause} "
-                "order by attention_at is null, attention_at, reported_at, case_id "
-                "limit ? offset ?",
-                [*args, limit, offset],
-            ).fetchall()
-        return int(total), [WorkRow(*row) for row in rows]
+        total, rows = self.page_of(
+            "disputes",
+            where,
+            args,
+            order="attention_at is null, attention_at, reported_at, case_id",
+            offset=offset,
+            limit=limit,
+        )
+        return total, [WorkRow(*row) for row in rows]
 
     def due(self, now: datetime, limit: int = 500) -> list[WorkRow]:
         """Open disputes the scheduler should look at now: a deadline or a commitment due, or

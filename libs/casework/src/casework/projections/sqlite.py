@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +62,30 @@ class SqliteReadModel:
                 f"select position from {self.POSITIONS_TABLE} where source = ?", (source,)
             ).fetchone()
         return int(row[0]) if row else 0
+
+    def page_of(
+        self,
+        table: str,
+        where: Sequence[str],
+        args: Sequence[Any],
+        *,
+        order: str,
+        offset: int,
+        limit: int,
+        columns: str = "*",
+    ) -> tuple[int, list[Any]]:
+        """One page of a listing: how many rows of `table` meet every condition of `where`, and
+        the `columns` of those from `offset` on, at most `limit`, in `order` (which should end in
+        a unique column, so that pages neither repeat nor skip a row). One lock, so the count and
+        the rows agree."""
+        clause = " where " + " and ".join(where) if where else ""
+        with self._lock:
+            total = self._db.execute(f"select count(*) from {table}{clause}", args).fetchone()[0]
+            rows = self._db.execute(
+                f"select {columns} from {table}{clause} order by {order} limit ? offset ?",
+                [*args, limit, offset],
+            ).fetchall()
+        return int(total), rows
 
     def record_skipped(
         self, case_id: str, version: int, event: str, error: BaseException | str
@@ -144,6 +168,27 @@ class Scope:
                 like_prefix(self.place),
             ]
         return ["0"], []
+
+
+def listing_where(
+    scope: Scope,
+    people_table: str,
+    compound: str | None = None,
+    equal: Mapping[str, object | None] | None = None,
+) -> tuple[list[str], list[Any]]:
+    """The conditions (and their arguments) of a listing: within `scope` (`Scope.where`), in
+    `compound` if given (`compound_where`), and each column of `equal` equal to its value if
+    that is not None. A caller may add conditions of its own before `SqliteReadModel.page_of`."""
+    where, args = scope.where(people_table)
+    if compound is not None:
+        condition, named = compound_where(compound)
+        where.append(condition)
+        args.append(named)
+    for column, value in (equal or {}).items():
+        if value is not None:
+            where.append(f"{column} = ?")
+            args.append(value)
+    return where, args
 
 
 def compound_where(compound: str) -> tuple[str, str]:

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from casework.domain.errors import NotPermittedError
 from casework_web import Who, error_responses
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from dispatch.api.access import OVERSEERS
-from dispatch.api.deps import ISO_MOMENT, moment, rt_of
+from dispatch.api.deps import ISO_MOMENT, Rt, moment
 from dispatch.schemas import ServiceEntryPublic, ServiceList
 
 router = APIRouter(tags=["service list"], responses=error_responses(400, 401, 403, 503))
@@ -22,7 +22,7 @@ router = APIRouter(tags=["service list"], responses=error_responses(400, 401, 40
 )
 def service_list(
     who: Who,
-    request: Request,
+    rt: Rt,
     member: Annotated[str | None, Query(max_length=128)] = None,
     since: Annotated[
         str | None,
@@ -32,7 +32,6 @@ def service_list(
         ),
     ] = None,
 ) -> ServiceList:
-    rt = rt_of(request)
     start = moment(since, "since") if since is not None else None
     if not (who.is_auditor or who.actor.role in OVERSEERS or member == who.actor.id):
         raise NotPermittedError(

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from dispatch.api.access import OVERSEERS, check_changes, check_keeps, sees_place
 from dispatch.api.deps import DemandId, Rt, after_write
-from dispatch.api.presenters import audit_trail, demand_public, work_public
+from dispatch.api.presenters import audit_trail, demand_public, task_ordered
 from dispatch.application import NotFoundError
 from dispatch.domain.demand import Demand
 from dispatch.runtime import Runtime
@@ -147,4 +147,4 @@ def order_task(demand_id: DemandId, body: OrderIn, who: Who, rt: Rt) -> TaskOrde
         who.actor, demand_id, description=body.description, due_by=body.due_by
     )
     after_write(rt)
-    return TaskOrdered(task=work_public(task), assigned_to=outcome.assigned_to, why=outcome.why)
+    return task_ordered(task, outcome)

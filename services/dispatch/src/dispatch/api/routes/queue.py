@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends
 
 from dispatch.api.access import OVERSEERS, load_work
 from dispatch.api.deps import Rt, WorkId, acting, answered, names_the_work
-from dispatch.schemas import HandAssignIn, QueuePage, WaitingPublic, WorkPublic
+from dispatch.api.presenters import waiting_public
+from dispatch.schemas import HandAssignIn, QueuePage, WorkPublic
 
 router = APIRouter(
     prefix="/queue",
@@ -30,7 +31,7 @@ def waiting(who: Who, rt: Rt) -> QueuePage:
     if place is None and not who.is_auditor:
         return QueuePage(items=[])
     rows = rt.board.waiting(place)
-    return QueuePage(items=[WaitingPublic(**vars(w)) for w in rows])
+    return QueuePage(items=[waiting_public(w) for w in rows])
 
 
 @router.post(

@@ -10,11 +10,10 @@ from fastapi import APIRouter, Query
 
 from dispatch.api.access import check_changes, check_keeps, member_in_sight, visible_member
 from dispatch.api.deps import ActorId, Rt, after_write
-from dispatch.api.presenters import audit_trail, member_public
+from dispatch.api.presenters import audit_trail, member_left, member_public
 from dispatch.runtime import Runtime
 from dispatch.schemas import (
     AvailabilityIn,
-    HandedOn,
     LeaveIn,
     MaxLoadIn,
     MemberHistory,
@@ -150,8 +149,4 @@ def leave(actor_id: ActorId, body: LeaveIn, who: Who, rt: Rt) -> MemberLeft:
     member, outcomes = rt.app.leave(who.actor, actor_id, body.reason, hand_on=body.hand_on)
     if outcomes:
         after_write(rt)
-    public = member_public(member, rt.app.clock())
-    handed_on = [
-        HandedOn(work_id=o.work_id, assigned_to=o.assigned_to, why=o.why) for o in outcomes
-    ]
-    return MemberLeft(**public.model_dump(), handed_on=handed_on)
+    return member_left(member, rt.app.clock(), outcomes)

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query
 
 from dispatch.api.access import OVERSEERS
 from dispatch.api.deps import ISO_MOMENT, Rt, moment
-from dispatch.schemas import ServiceEntryPublic, ServiceList
+from dispatch.api.presenters import service_entry_public
+from dispatch.schemas import ServiceList
 
 router = APIRouter(tags=["service list"], responses=error_responses(400, 401, 403, 503))
 
@@ -41,6 +42,4 @@ def service_list(
     rt.board.catch_up()
     place = None if who.is_auditor or member == who.actor.id else who.place
     rows = rt.board.services(place=place, member=member, since=start)
-    return ServiceList(
-        items=[ServiceEntryPublic(**{**vars(e), "for_whom": list(e.for_whom)}) for e in rows]
-    )
+    return ServiceList(items=[service_entry_public(e) for e in rows])

@@ -1,4 +1,6 @@
-"""/tasks: my work and decisions at my rung; accept, decline, start, finish, reassign, cancel."""
+"""/tasks: my work and decisions at my rung; accept, decline, start, finish, reassign, cancel;
+and for a repair or a leak, what the property office writes in its case file while working it:
+an escalation by hand, a note, a link to another case."""
 
 from __future__ import annotations
 
@@ -10,7 +12,17 @@ from dispatch.api.access import load_work
 from dispatch.api.deps import Rt, WorkId, acting, after_write, answered, names_the_work
 from dispatch.api.presenters import work_public
 from dispatch.application import NotFoundError
-from dispatch.schemas import CancelIn, DeclineIn, FinishIn, ReassignIn, TaskList, WorkPublic
+from dispatch.schemas import (
+    CancelIn,
+    DeclineIn,
+    EscalationIn,
+    FinishIn,
+    LinkIn,
+    NoteIn,
+    ReassignIn,
+    TaskList,
+    WorkPublic,
+)
 
 router = APIRouter(
     prefix="/tasks",
@@ -101,3 +113,36 @@ def reassign(work_id: WorkId, body: ReassignIn, who: Who, rt: Rt) -> WorkPublic:
 def cancel(work_id: WorkId, body: CancelIn, who: Who, rt: Rt) -> WorkPublic:
     acting(rt, who, work_id, "cancel")
     return answered(rt, rt.app.cancel_task(who.actor, work_id, body.reason))
+
+
+@router.post(
+    "/{work_id}/escalation",
+    response_model=WorkPublic,
+    summary="Escalate a repair or a leak one rung by hand, with why: the tier above owes it a "
+    "response (a service task has no tiers; a dispute climbs through mediation)",
+)
+def escalate(work_id: WorkId, body: EscalationIn, who: Who, rt: Rt) -> WorkPublic:
+    acting(rt, who, work_id, "escalate")
+    return answered(rt, rt.app.escalate(who.actor, work_id, body.reason))
+
+
+@router.post(
+    "/{work_id}/notes",
+    response_model=WorkPublic,
+    summary="Write a note in a repair's or a leak's case file (parts used, who was told what)",
+)
+def add_note(work_id: WorkId, body: NoteIn, who: Who, rt: Rt) -> WorkPublic:
+    acting(rt, who, work_id, "note")
+    return answered(rt, rt.app.add_note(who.actor, work_id, body.text))
+
+
+@router.post(
+    "/{work_id}/links",
+    response_model=WorkPublic,
+    summary="Link a repair or a leak to another case within your sight: both case files record "
+    "it, in one transaction",
+)
+def link(work_id: WorkId, body: LinkIn, who: Who, rt: Rt) -> WorkPublic:
+    acting(rt, who, work_id, "link")
+    load_work(rt, who, str(body.case_id))  # the other case too: 404 outside your sight
+    return answered(rt, rt.app.link(who.actor, work_id, body.case_id, body.relation))

@@ -24,7 +24,7 @@ from typing import Any
 
 import dispatch.api
 import dispatch.testing
-import intake.api
+import intake.api.app
 import intake.testing
 import mediation.api
 import mediation.testing
@@ -66,7 +66,7 @@ class Running:
 def intake_running(tmp_path: Path, store: str) -> Iterator[Running]:
     config = intake.testing.make_settings(tmp_path, store)
     clock = FakeClock(intake.testing.T0)
-    with TestClient(intake.api.create_app(config, clock=clock)) as client:
+    with TestClient(intake.api.app.create_app(config, clock=clock)) as client:
         desk = intake.testing.Desk(client, clock, config)
         running = Running(
             client,
@@ -141,7 +141,7 @@ SERVICES: dict[str, Callable[[Path, str], contextlib.AbstractContextManager[Runn
     "mediation": mediation_running,
 }
 APPS: dict[str, Callable[[], FastAPI]] = {
-    "intake": intake.api.create_app,
+    "intake": intake.api.app.create_app,
     "dispatch": dispatch.api.create_app,
     "mediation": mediation.api.create_app,
 }

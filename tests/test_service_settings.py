@@ -15,7 +15,7 @@ import dispatch.api
 import dispatch.config
 import dispatch.main
 import dispatch.testing
-import intake.api
+import intake.api.app
 import intake.config
 import intake.main
 import intake.testing
@@ -48,7 +48,7 @@ SERVICES = [
     Service(
         "intake",
         intake.config.Settings,
-        lambda s: intake.api.create_app(s, clock=FakeClock(intake.testing.T0)),
+        lambda s: intake.api.app.create_app(s, clock=FakeClock(intake.testing.T0)),
         lambda runtime: runtime.intake.app,
         intake.main.main,
     ),

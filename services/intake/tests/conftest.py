@@ -19,7 +19,7 @@ from casework.testing.postgres import (  # noqa: F401
     postgres_url,
 )
 from fastapi.testclient import TestClient
-from intake.api import create_app
+from intake.api.app import create_app
 from intake.testing import T0, Desk, make_settings
 
 

@@ -27,7 +27,7 @@ from casework import Actor, Casework, Role
 from casework.clock import FakeClock
 from casework.testing.stories import every_story
 from casework_web import TokenStore
-from intake.api import create_app
+from intake.api.app import create_app
 from intake.places import Places
 from intake.testing import FLAT, T0, make_settings
 

@@ -13,7 +13,7 @@ from casework.clock import FakeClock
 from casework_web.fuzzing import send, unstated_rule
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
-from intake.api import create_app
+from intake.api.app import create_app
 from intake.testing import COMPOUND, T0, Desk, make_settings
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 

@@ -18,10 +18,11 @@ from uuid import UUID
 import pytest
 from casework import Actor, Casework, CaseworkError, Role
 from casework.clock import FakeClock
+from casework.contracts import CaseEvent
 from casework.domain.case import SETTLED, Status
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from intake.feeds import StoreFeed, fact_from_domain_event
+from intake.feeds import StoreContracts, StoreFeed
 from intake.measures.definitions import (
     KINDS,
     TIERS,
@@ -31,7 +32,7 @@ from intake.measures.definitions import (
 )
 from intake.measures.model import CaseRecord, MeasuresModel, TaskRecord, from_us, to_us
 from intake.measures.rebuild import MEASURES, backfill, rebuild
-from intake.read_model import CaseIndex, Fact, GapError
+from intake.read_model import CaseIndex, GapError
 from intake.testing import COMPOUND, FLAT, T0
 
 RESIDENT = Actor("r-0302", Role.RESIDENT)
@@ -125,13 +126,15 @@ def play(app: Casework, clock: FakeClock, kinds: list[str], plan: Plan) -> list[
     return cases
 
 
-def all_facts(app: Casework) -> list[Fact]:
-    facts = []
+def all_events(app: Casework) -> list[CaseEvent]:
+    """Every case event in the store, as the case feed hands it to the read models."""
+    contract = StoreContracts(app)
+    events = []
     for notification in app.recorder.select_notifications(start=1, limit=100_000):
-        fact = fact_from_domain_event(app.mapper.to_domain_event(notification))
-        if fact is not None:
-            facts.append(fact)
-    return facts
+        event = contract(app.mapper.to_domain_event(notification))
+        if event is not None:
+            events.append(event)
+    return events
 
 
 def _us(at: datetime | None) -> int | None:
@@ -203,16 +206,16 @@ def test_measures_fed_in_any_batches_equal_a_rebuild_and_what_the_case_files_say
         live = MeasuresModel(Path(tmp) / "live.db")
         try:
             cases = play(app, clock, kinds, plan)
-            facts = all_facts(app)
+            events = all_events(app)
             # incremental: odd batch sizes, each batch delivered twice (a redelivery)
             start, turn = 0, 0
-            while start < len(facts):
+            while start < len(events):
                 size = cuts[turn % len(cuts)]
-                live.apply(facts[start : start + size])
-                live.apply(facts[max(0, start - 2) : start + size])
+                live.apply(events[start : start + size])
+                live.apply(events[max(0, start - 2) : start + size])
                 start, turn = start + size, turn + 1
             report = rebuild(app, Path(tmp) / "rebuilt.db", read_models=[MEASURES])
-            assert report.events == len(facts)
+            assert report.events == len(events)
             rebuilt = MeasuresModel(Path(tmp) / "rebuilt.db")
             try:
                 assert live.records() == rebuilt.records()
@@ -282,7 +285,7 @@ def test_an_event_ahead_of_its_predecessor_is_refused(tmp_path: Path) -> None:
     model = MeasuresModel(tmp_path / "m.db")
     case_id = app.report_repair(RESIDENT, FLAT, "light out", "lighting")
     app.acknowledge(case_id, STAFF)
-    reported, deadlines, acknowledged = all_facts(app)
+    reported, deadlines, acknowledged = all_events(app)
     model.apply([reported])
     with pytest.raises(GapError):
         model.apply([acknowledged])
@@ -306,7 +309,7 @@ def test_a_tier_the_case_climbed_to_or_was_reopened_at_owes_its_own_response(
     app.escalate(case_id, MANAGER, "needs the compound's electrician")
 
     def measured(after: timedelta) -> tuple[set[tuple[str, ...]], tuple[int, int]]:
-        model.apply(all_facts(app))
+        model.apply(all_events(app))
         case = app.get_case(case_id)
         assert case.respond_by is not None
         m = compute(*model.records(), case.respond_by + after)
@@ -353,7 +356,7 @@ def test_an_agreed_dispute_is_not_overdue_to_settle_while_its_commitments_run(
     assert case.settle_by is not None
     later = case.settle_by + timedelta(days=1)
     assert case.escalation_reason(later) is None
-    model.apply(all_facts(app))
+    model.apply(all_events(app))
     assert compute(*model.records(), later).overdue == []
     model.close()
     app.close()
@@ -376,7 +379,7 @@ def test_work_taken_off_a_volunteer_by_the_manager_is_not_held_against_them(
     second = app.report_repair(RESIDENT, FLAT, "tap drips", "plumbing")
     app.assign(second, MANAGER, unwilling, "plumber nearby")
     app.decline_assignment(second, unwilling, "not my trade")
-    model.apply(all_facts(app))
+    model.apply(all_events(app))
     lines = {v.volunteer_id: v for v in compute(*model.records(), clock()).volunteers}
     assert (lines["vol-ill"].tasks, lines["vol-ill"].declined) == (1, 0)
     assert (lines["vol-no"].tasks, lines["vol-no"].declined) == (1, 1)

@@ -15,7 +15,7 @@ from casework.messaging.nats_server import NatsServer
 from casework.testing.nats import relay_once
 from casework.testing.waiting import eventually
 from fastapi.testclient import TestClient
-from intake.api import create_app
+from intake.api.app import create_app
 from intake.testing import T0, Desk, make_settings
 
 pytestmark = pytest.mark.nats

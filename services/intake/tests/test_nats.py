@@ -15,7 +15,7 @@ from casework.messaging.nats_server import NatsServer, free_port
 from casework.testing.nats import jetstream, read_stream, relay_once
 from casework.testing.waiting import eventually, served_without_waiting
 from fastapi.testclient import TestClient
-from intake.api import create_app
+from intake.api.app import create_app
 from intake.testing import COMPOUND, T0, Desk, make_settings
 
 pytestmark = pytest.mark.nats

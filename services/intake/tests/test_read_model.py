@@ -16,7 +16,7 @@ from casework.clock import FakeClock
 from casework.projections.sqlite import Scope
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from intake.feeds import StoreFeed, fact_from_domain_event
+from intake.feeds import StoreContracts, StoreFeed
 from intake.read_model import CaseIndex, GapError
 from intake.testing import COMPOUND, FLAT, T0
 
@@ -109,8 +109,9 @@ def test_the_index_matches_the_case_file_after_any_commands(kind: str, commands:
             ]
             _, mine = index.list(Scope(person=RESIDENT.id))
             assert len(mine) == 1
-            again = [fact_from_domain_event(e) for e in app.events.get(case.id)]
-            assert index.apply([f for f in again if f is not None]) == 0
+            contract = StoreContracts(app)
+            again = [contract(e) for e in app.events.get(case.id)]
+            assert index.apply([e for e in again if e is not None]) == 0
         finally:
             index.close()
             app.close()
@@ -123,15 +124,16 @@ def test_an_event_ahead_of_its_predecessor_is_refused_until_the_gap_is_filled(
     index = CaseIndex(tmp_path / "intake.db")
     case_id = app.report_repair(RESIDENT, FLAT, "light out", "lighting")
     app.acknowledge(case_id, STAFF)
-    facts = [fact_from_domain_event(e) for e in app.events.get(case_id)]
-    assert all(f is not None for f in facts)
-    first, _deadlines, third = facts  # Reported, DeadlinesSet, Acknowledged
+    contract = StoreContracts(app)
+    events = [contract(e) for e in app.events.get(case_id)]
+    assert all(e is not None for e in events)
+    first, _deadlines, third = events  # Reported, DeadlinesSet, Acknowledged
     assert first is not None
     assert third is not None
     index.apply([first])
     with pytest.raises(GapError):
         index.apply([third])
-    assert index.apply([f for f in facts if f is not None]) == 2
+    assert index.apply([e for e in events if e is not None]) == 2
     assert index.list(Scope(everything=True))[1][0].status == "acknowledged"
     index.close()
     app.close()

@@ -17,7 +17,7 @@ from casework.clock import FakeClock
 from casework.projections.polling import catch_up_after_write
 from casework.testing.postgres_outage import StoppablePostgres, stoppable_postgres  # noqa: F401
 from fastapi.testclient import TestClient
-from intake.api import create_app
+from intake.api.app import create_app
 from intake.testing import FLAT, Desk, make_settings
 
 

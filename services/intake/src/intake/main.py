@@ -22,7 +22,7 @@ from casework import CaseworkError
 from casework_web.service_main import Command, run_service
 from casework_web.tokens_cli import add_token_arguments, make_token
 
-from intake.api import create_app
+from intake.api.app import create_app
 from intake.commands import add_arguments as add_measures_arguments
 from intake.config import Settings
 from intake.places import Places, PlacesFileError

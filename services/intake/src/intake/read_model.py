@@ -1,26 +1,31 @@
 """The case index: one row per case, for listing and filtering without scanning the store.
 
-It is a projection of the case events and knows nothing of where they come from: `apply` takes a
-`Fact` (one event, by name and fields), which `feeds.py` builds from the store's notification log
-or from the public contract models on NATS. Applying is idempotent per case: an event whose
-version the index already holds is ignored, so a redelivery or a second feed changes nothing; an
-event that skips a version is refused (`GapError`), for the feed to deliver it again later.
+It is a projection of the case events and knows nothing of where they come from: `apply` takes
+the public contract `CaseEvent`s, which the case feed (`feeds.py`) reads from NATS or makes from
+the store's notification log. Applying is idempotent per case: an event whose version the index
+already holds is ignored, so a redelivery or a second feed changes nothing; an event that skips
+a version is refused (`GapError`), for the feed to deliver it again later.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from casework import Status
+from casework.contracts import MODELS_BY_TOPIC, CaseEvent
+from casework.contracts.payloads import (
+    DisputeReportedFields,
+    EscalatedFields,
+    ReportedFields,
+    ReporterAddedFields,
+)
 from casework.projections.skipped import apply_fact_or_skip, skipped_schema
 from casework.projections.sqlite import Scope, SqliteReadModel, compound_where
-
-KIND_OF_CLASS = {"Repair": "repair", "LeakEmergency": "leak", "Dispute": "dispute"}
 
 SCHEMA = """
 create table if not exists cases (
@@ -58,18 +63,16 @@ class GapError(RuntimeError):
     """An event arrived before its predecessor; deliver it again once the earlier one is in."""
 
 
-@dataclass(frozen=True)
-class Fact:
-    """One event of a case file as the index needs it, whatever carried it."""
+_NAMES: Mapping[type[CaseEvent], str] = MappingProxyType(
+    {model: topic.rsplit(".", 1)[-1] for topic, model in MODELS_BY_TOPIC.items()}
+)
 
-    case_id: str
-    version: int
-    name: str
-    kind: str
-    at: datetime
-    actor_id: str
-    tier: str
-    data: dict[str, Any] = field(default_factory=dict)
+
+def name_of(event: CaseEvent) -> str:
+    """The event as the domain names it (`WaterStopped` for a `LeakWaterStoppedV1`), so that a
+    read model and the domain's own lists (`ANSWERS_A_TIER`) speak of events alike, whichever
+    kind of case recorded them. Read from the library's topic-to-model table, never parsed."""
+    return _NAMES[type(event)]
 
 
 @dataclass(frozen=True)
@@ -96,12 +99,14 @@ class CaseIndex(SqliteReadModel):
 
     # ----------------------------------------------------------------- writing
 
-    def apply(self, facts: Iterable[Fact], source: str | None = None, position: int = 0) -> int:
-        """Apply facts in order, with the feed's position, in one transaction; returns applied."""
+    def apply(
+        self, events: Iterable[CaseEvent], source: str | None = None, position: int = 0
+    ) -> int:
+        """Apply events in order, with the feed's position, in one transaction; returns applied."""
         applied = 0
         with self.transaction() as db:
-            for fact in facts:
-                applied += apply_or_skip_fact(db, fact)
+            for event in events:
+                applied += apply_or_skip(db, event)
             if source is not None:
                 db.execute(
                     "insert into positions values (?, ?) on conflict(source) do update "
@@ -158,69 +163,69 @@ class CaseIndex(SqliteReadModel):
         return int(total), [CaseRow(*row) for row in rows]
 
 
-def apply_or_skip_fact(db: sqlite3.Connection, fact: Fact) -> int:
-    """`apply_fact`, or, for an event the index cannot apply, record it as skipped and go on."""
+def apply_or_skip(db: sqlite3.Connection, event: CaseEvent) -> int:
+    """`apply_event`, or, for an event the index cannot apply, record it as skipped and go on."""
     return apply_fact_or_skip(
         db,
         CaseIndex.SKIPPED_TABLE,
         CaseIndex.NAME,
         "cases",
-        fact.case_id,
-        fact.version,
-        fact.name,
-        lambda: apply_fact(db, fact),
+        str(event.case_id),
+        event.version,
+        name_of(event),
+        lambda: apply_event(db, event),
         gap=GapError,
     )
 
 
-def apply_fact(db: sqlite3.Connection, fact: Fact) -> int:
-    """One fact into the index inside the caller's transaction; 1 if applied, 0 if already in.
+def apply_event(db: sqlite3.Connection, event: CaseEvent) -> int:
+    """One event into the index inside the caller's transaction; 1 if applied, 0 if already in.
 
     Public so that a rebuild can replay into fresh tables of the same `SCHEMA` (`TABLES`).
     """
+    case_id = str(event.case_id)
     row = db.execute(
         "select version, kind, assigned, meetings, water_stopped, cause_recorded "
         "from cases where case_id = ?",
-        (fact.case_id,),
+        (case_id,),
     ).fetchone()
     held = row[0] if row else 0
-    if fact.version <= held:
+    if event.version <= held:
         return 0
-    if fact.version != held + 1:
-        raise GapError(f"case {fact.case_id}: event {fact.version} arrived before {held + 1}")
-    at = fact.at.isoformat()
-    if fact.name == "Reported":
-        address = str(fact.data["address"])
-        parts = [*address.split("/"), None, None]
+    if event.version != held + 1:
+        raise GapError(f"case {case_id}: event {event.version} arrived before {held + 1}")
+    at = event.occurred_at.isoformat()
+    if isinstance(event, ReportedFields):
+        parts = [*event.address.split("/"), None, None]
         db.execute(
             "insert into cases (case_id, kind, category, address, community, compound, building,"
             " tier, status, priority, reported_at, updated_at, version)"
             " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                fact.case_id,
-                fact.kind,
-                fact.data.get("category"),
-                address,
+                case_id,
+                event.kind,
+                getattr(event, "category", None),  # a leak has none
+                event.address,
                 parts[0],
                 parts[1],
                 parts[2],
-                fact.tier,
+                event.tier,
                 Status.REPORTED.value,
-                fact.data["priority"],
+                event.priority,
                 at,
                 at,
-                fact.version,
+                event.version,
             ),
         )
-        people = [fact.actor_id, *fact.data.get("parties", [])]
+        parties: list[str] = event.parties if isinstance(event, DisputeReportedFields) else []
         db.executemany(
             "insert or ignore into case_people values (?, ?)",
-            [(fact.case_id, p) for p in people],
+            [(case_id, p) for p in [event.actor_id, *parties]],
         )
         return 1
     kind, assigned, meetings, water_stopped, cause = row[1:]
-    changes: dict[str, Any] = {"version": fact.version, "updated_at": at}
-    name = fact.name
+    changes: dict[str, Any] = {"version": event.version, "updated_at": at}
+    name = name_of(event)
     simple = {
         "Acknowledged": Status.ACKNOWLEDGED,
         "WorkStarted": Status.IN_PROGRESS,
@@ -246,17 +251,14 @@ def apply_fact(db: sqlite3.Connection, fact: Fact) -> int:
         changes["cause_recorded"] = 1
         if water_stopped:
             changes["status"] = Status.WORK_DONE.value
-    elif name == "Escalated":
-        changes["tier"] = fact.data["to_tier"]
+    elif isinstance(event, EscalatedFields):
+        changes["tier"] = event.to_tier
     elif name == "Reopened":
         changes["status"] = _status_after_reopen(kind, bool(assigned), bool(meetings)).value
-    elif name == "ReporterAdded":
-        db.execute(
-            "insert or ignore into case_people values (?, ?)",
-            (fact.case_id, fact.data["reporter_id"]),
-        )
+    elif isinstance(event, ReporterAddedFields):
+        db.execute("insert or ignore into case_people values (?, ?)", (case_id, event.reporter_id))
     columns = ", ".join(f"{c} = ?" for c in changes)
-    db.execute(f"update cases set {columns} where case_id = ?", [*changes.values(), fact.case_id])
+    db.execute(f"update cases set {columns} where case_id = ?", [*changes.values(), case_id])
     return 1
 
 

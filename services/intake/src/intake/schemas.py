@@ -10,9 +10,10 @@ from casework import Role, Status, Tier
 from casework.domain.case import CHANNELS
 from casework.domain.mediation_rules import DISPUTE_CATEGORIES
 from casework.domain.repair import REPAIR_CATEGORIES
-from casework_web.fields import TEXT_RULES, WORDS_RULES, WholeNumber
+from casework_web.fields import TEXT_RULES, WORDS_RULES, Moment, WholeNumber
 from casework_web.unapplied import Unapplied
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic_core import PydanticCustomError
 
 Kind = Literal["repair", "leak", "dispute"]
 PriorityName = Literal["routine", "urgent", "emergency"]
@@ -264,3 +265,29 @@ class Readiness(casework_web.Readiness, Unapplied):
     """The shared readiness answer, and how far the case index has read."""
 
     index_position: int
+
+
+class MeasuresQuery(BaseModel):
+    """Which cases: a compound (default: every place you answer for) and a reporting window,
+    'from' before 'to' when both are given."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    compound: Annotated[str, Field(min_length=1, max_length=130)] | None = Field(
+        default=None,
+        description="a compound id (wanxin-intl) or community/compound (jiayu-xx/wanxin-intl)",
+    )
+    from_: Moment | None = Field(
+        default=None,
+        alias="from",
+        description="cases reported at or after this moment, e.g. 2026-11-01T00:00:00+08:00",
+    )
+    to: Moment | None = Field(
+        default=None, description="cases reported before this moment (with its timezone)"
+    )
+
+    @model_validator(mode="after")
+    def _window(self) -> MeasuresQuery:
+        if self.from_ is not None and self.to is not None and self.from_ >= self.to:
+            raise PydanticCustomError("window", "'from' must be before 'to'")
+        return self

@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from casework import (
@@ -214,16 +213,6 @@ class Intake:
             raise CaseNotFoundError(_not_found(case_id))
         return case
 
-    def contacts_for(self, who: Principal, case: Case) -> dict[str, str] | None:
-        """Staff in scope call reporters back; a resident sees only their own contact."""
-        if who.is_auditor:
-            return None
-        contacts = self.records.contacts(str(case.id))
-        if who.is_resident:
-            own = contacts.get(who.actor.id)
-            return {who.actor.id: own} if own else {}
-        return contacts
-
     def history(
         self, who: Principal, case_id: str, as_of: datetime | None
     ) -> tuple[Case, list[HistoryEntry]]:
@@ -337,47 +326,3 @@ def _not_found(case_id: str) -> str:
     """One message for "no such case" and "not yours to see", so ids cannot be probed."""
     shown = case_id if len(case_id) <= 64 else case_id[:61] + "..."
     return f"no case {shown!r} among the cases you can see; check the id"
-
-
-def snapshot(case: Case) -> dict[str, Any]:
-    """The case's state as `CasePublic` wants it: shared fields, and the kind's own in details."""
-    state = case.snapshot()
-    details = {k: v for k, v in state.items() if k not in _SHARED}
-    public = {k: v for k, v in state.items() if k in _SHARED}
-    public["details"] = details
-    return public
-
-
-_SHARED = frozenset(
-    {
-        "id",
-        "kind",
-        "version",
-        "address",
-        "priority",
-        "tier",
-        "entry_tier",
-        "status",
-        "description",
-        "channel",
-        "reporter_ids",
-        "reported_at",
-        "respond_by",
-        "settle_by",
-        "acknowledged_at",
-        "responded_at_tier",
-        "assignee",
-        "accepted_at",
-        "queued_at",
-        "escalations",
-        "settled_tier",
-        "resolved_at",
-        "closed_at",
-        "reopen_count",
-        "satisfaction",
-        "return_visits",
-        "note_count",
-        "links",
-        "chain_head",
-    }
-)

@@ -6,9 +6,10 @@ was reported and first answered, the deadlines in force, where it is, where and 
 settled, its rating; and per assignment, who took it, whether they declined or did it and in
 time. `definitions.py` turns rows into measures; nothing here decides what a rate means.
 
-Like the case index it is fed by `Fact`s from whichever feed (the store's notification log, or
-the CASEWORK stream on NATS), is idempotent per case version (a redelivered event changes
-nothing) and refuses an event that skips a version (`GapError`: the feed delivers it again).
+Like the case index it is fed the contract `CaseEvent`s by the case feed (`feeds.py`: from the
+store's notification log, or the CASEWORK stream on NATS), is idempotent per case version (a
+redelivered event changes nothing) and refuses an event that skips a version (`GapError`: the
+feed delivers it again).
 Times are stored as microseconds since the epoch, so comparisons never depend on time zones.
 """
 
@@ -21,11 +22,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from casework.contracts import CaseEvent
+from casework.contracts.payloads import (
+    AssignedFields,
+    DeadlinesSetFields,
+    EscalatedFields,
+    ReportedFields,
+    SatisfactionRatedFields,
+)
 from casework.domain.case import ANSWERS_A_TIER
 from casework.projections.skipped import apply_fact_or_skip, skipped_schema
 from casework.projections.sqlite import SqliteReadModel
 
-from intake.read_model import Fact, GapError
+from intake.read_model import GapError, name_of
 
 SCHEMA_VERSION = 3
 """Raised whenever a change to the tables needs the events replayed (2: the response at the
@@ -172,10 +181,12 @@ class MeasuresModel(SqliteReadModel):
 
     # ----------------------------------------------------------------- writing
 
-    def apply(self, facts: Iterable[Fact], source: str | None = None, position: int = 0) -> int:
-        """Apply facts in order, with the feed's position, in one transaction; returns applied."""
+    def apply(
+        self, events: Iterable[CaseEvent], source: str | None = None, position: int = 0
+    ) -> int:
+        """Apply events in order, with the feed's position, in one transaction; returns applied."""
         with self.transaction() as db:
-            applied = sum(apply_or_skip_fact(db, fact) for fact in facts)
+            applied = sum(apply_or_skip(db, event) for event in events)
             if source is not None:
                 record_position(db, source, position)
         return applied
@@ -299,78 +310,72 @@ def record_position(db: sqlite3.Connection, source: str, position: int) -> None:
     )
 
 
-def apply_or_skip_fact(db: sqlite3.Connection, fact: Fact) -> int:
-    """`apply_fact`, or, for an event the measures cannot apply, record it as skipped and go on."""
+def apply_or_skip(db: sqlite3.Connection, event: CaseEvent) -> int:
+    """`apply_event`, or, for an event the measures cannot apply, record it as skipped and go on."""
     return apply_fact_or_skip(
         db,
         MeasuresModel.SKIPPED_TABLE,
         MeasuresModel.NAME,
         "measure_cases",
-        fact.case_id,
-        fact.version,
-        fact.name,
-        lambda: apply_fact(db, fact),
+        str(event.case_id),
+        event.version,
+        name_of(event),
+        lambda: apply_event(db, event),
         gap=GapError,
     )
 
 
-def apply_fact(db: sqlite3.Connection, fact: Fact) -> int:
+def apply_event(db: sqlite3.Connection, event: CaseEvent) -> int:
     """Apply one event inside the caller's transaction; 1 if applied, 0 if already held."""
+    case_id = str(event.case_id)
     row = db.execute(
-        "select version, settle_by from measure_cases where case_id = ?", (fact.case_id,)
+        "select version, settle_by from measure_cases where case_id = ?", (case_id,)
     ).fetchone()
     held = row[0] if row else 0
-    if fact.version <= held:
+    if event.version <= held:
         return 0
-    if fact.version != held + 1:
-        raise GapError(f"case {fact.case_id}: event {fact.version} arrived before {held + 1}")
-    at = to_us(fact.at)
-    if fact.name == "Reported":
-        address = str(fact.data["address"])
+    if event.version != held + 1:
+        raise GapError(f"case {case_id}: event {event.version} arrived before {held + 1}")
+    at = to_us(event.occurred_at)
+    if isinstance(event, ReportedFields):
         db.execute(
             "insert into measure_cases (case_id, version, kind, priority, address, compound,"
             " reported_at, entry_tier, tier) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                fact.case_id,
-                fact.version,
-                fact.kind,
-                str(fact.data["priority"]),
-                address,
-                "/".join(address.split("/")[:2]),
+                case_id,
+                event.version,
+                event.kind,
+                event.priority,
+                event.address,
+                "/".join(event.address.split("/")[:2]),
                 at,
-                fact.tier,
-                fact.tier,
+                event.tier,
+                event.tier,
             ),
         )
         return 1
     if row is None:  # pragma: no cover - a first event that is not a report: a broken stream
-        raise GapError(f"case {fact.case_id}: event {fact.version} before its report")
+        raise GapError(f"case {case_id}: event {event.version} before its report")
     settle_by: int | None = row[1]
-    changes: dict[str, Any] = {"version": fact.version}
+    changes: dict[str, Any] = {"version": event.version}
     updates: list[str] = []
-    name = fact.name
+    name = name_of(event)
     if name in ANSWERS:
         updates.append("first_response_at = coalesce(first_response_at, :at)")
         updates.append("responded_at_tier = coalesce(responded_at_tier, :at)")
     if name in AGREEMENT_ENDS:
         changes["agreed"] = 0
-    if name == "DeadlinesSet":
+    if isinstance(event, DeadlinesSetFields):
         # entering a tier (reported, escalated, reopened): this tier owes its own response
-        changes["respond_by"] = to_us(fact.data["respond_by"])
-        changes["settle_by"] = to_us(fact.data["settle_by"])
+        changes["respond_by"] = to_us(event.respond_by)
+        changes["settle_by"] = to_us(event.settle_by)
         changes["responded_at_tier"] = None
         updates.append("first_respond_by = coalesce(first_respond_by, :respond_by)")
-    elif name == "Assigned":
+    elif isinstance(event, AssignedFields):
         db.execute(
             "insert into measure_tasks (case_id, task_no, assignee_id, assignee_role, assigned_at)"
             " values (?, (select count(*) + 1 from measure_tasks where case_id = ?), ?, ?, ?)",
-            (
-                fact.case_id,
-                fact.case_id,
-                str(fact.data["assignee_id"]),
-                str(fact.data["assignee_role"]),
-                at,
-            ),
+            (case_id, case_id, event.assignee_id, event.assignee_role, at),
         )
     elif name == "AssignmentDeclined":
         # the holder turning work down (退单) counts against them; the manager taking it off
@@ -381,25 +386,25 @@ def apply_fact(db: sqlite3.Connection, fact: Fact) -> int:
             "taken_off_at = case when assignee_id = ? then taken_off_at else ? end "
             "where case_id = ? and task_no = "
             "(select max(task_no) from measure_tasks where case_id = ?)",
-            (fact.actor_id, at, fact.actor_id, at, fact.case_id, fact.case_id),
+            (event.actor_id, at, event.actor_id, at, case_id, case_id),
         )
-    elif name == "Escalated":
-        changes["tier"] = str(fact.data["to_tier"])
+    elif isinstance(event, EscalatedFields):
+        changes["tier"] = event.to_tier
         updates.append("escalations = escalations + 1")
     elif name == "Resolved":
-        changes.update(settled=1, settled_at=at, settled_tier=fact.tier)
+        changes.update(settled=1, settled_at=at, settled_tier=event.tier)
     elif name == "Reopened":
         changes.update(settled=0, settled_at=None, settled_tier=None)
         updates.append("reopened = reopened + 1")
         db.execute(
             "update measure_tasks set reopened_after_done = 1 "
             "where case_id = ? and done_at is not null",
-            (fact.case_id,),
+            (case_id,),
         )
     elif name == "AgreementReached":
         changes["agreed"] = 1
-    elif name == "SatisfactionRated":
-        changes["rating"] = int(fact.data["score"])
+    elif isinstance(event, SatisfactionRatedFields):
+        changes["rating"] = event.score
     if name == "WaterStopped":
         changes["water_stopped_at"] = at
     if name in WORK_DONE:
@@ -409,9 +414,9 @@ def apply_fact(db: sqlite3.Connection, fact: Fact) -> int:
             "update measure_tasks set done_at = ?, done_on_time = ? where case_id = ? and "
             "task_no = (select max(task_no) from measure_tasks where case_id = ?) and "
             "assignee_id = ? and declined_at is null and taken_off_at is null and done_at is null",
-            (at, on_time, fact.case_id, fact.case_id, fact.actor_id),
+            (at, on_time, case_id, case_id, event.actor_id),
         )
-    params = {**changes, "at": at, "case_id": fact.case_id}
+    params = {**changes, "at": at, "case_id": case_id}
     assignments = [f"{column} = :{column}" for column in changes] + updates
     db.execute(
         f"update measure_cases set {', '.join(assignments)} where case_id = :case_id", params

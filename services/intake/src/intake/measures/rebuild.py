@@ -20,14 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from casework import Casework
+from casework.contracts import CaseEvent
 from casework.files import private_file
 from casework.projections.skipped import count_skipped, event_name, skip_unreadable
 from casework.projections.sqlite import Scope
 
 from intake import read_model
-from intake.feeds import STORE_SOURCE, fact_from_domain_event
+from intake.feeds import STORE_SOURCE, StoreContracts
 from intake.measures import model
-from intake.read_model import CaseIndex, Fact
+from intake.read_model import CaseIndex
 
 Progress = Callable[[int, int], None]
 """Called after each page: (notification id reached, the log's last id when the rebuild began)."""
@@ -41,7 +42,7 @@ class ReadModelTables:
     schema: str
     tables: tuple[str, ...]
     positions: str
-    apply: Callable[[sqlite3.Connection, Fact], int]
+    apply: Callable[[sqlite3.Connection, CaseEvent], int]
     skipped: str
     """The table of the events it could not apply (`casework.projections.skipped`)."""
     rows: str
@@ -53,7 +54,7 @@ MEASURES = ReadModelTables(
     model.SCHEMA,
     model.TABLES,
     "measure_positions",
-    model.apply_or_skip_fact,
+    model.apply_or_skip,
     model.MeasuresModel.SKIPPED_TABLE,
     "measure_cases",
 )
@@ -62,7 +63,7 @@ CASE_INDEX = ReadModelTables(
     read_model.SCHEMA,
     read_model.TABLES,
     "positions",
-    read_model.apply_or_skip_fact,
+    read_model.apply_or_skip,
     read_model.CaseIndex.SKIPPED_TABLE,
     "cases",
 )
@@ -150,6 +151,7 @@ def _follow(
     """Apply the log after `start` on `db` (inside the caller's transaction)."""
     events = 0
     position = start
+    contracts = StoreContracts(app)
     while True:
         page = app.recorder.select_notifications(
             start=position, limit=batch, inclusive_of_start=False
@@ -158,8 +160,8 @@ def _follow(
             break
         for notification in page:
             try:
-                fact = fact_from_domain_event(app.mapper.to_domain_event(notification))
-            except Exception as error:  # an event no reader can decode: skipped, not a stop
+                event = contracts(app.mapper.to_domain_event(notification))
+            except Exception as error:  # an event no reader can read: skipped, not a stop
                 for rm in read_models:
                     skip_unreadable(
                         db,
@@ -172,11 +174,11 @@ def _follow(
                         error,
                     )
                 continue
-            if fact is None:
+            if event is None:
                 continue
             events += 1
             for rm in read_models:
-                rm.apply(db, fact)
+                rm.apply(db, event)
         position = page[-1].id
         for rm in read_models:
             db.execute(

@@ -23,9 +23,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from intake.api.deps import Rt
 from intake.measures.definitions import KINDS, TIERS, Measures
-from intake.measures.desk import MeasuresDesk
 from intake.measures.text import CHINA, duration, local, percent
+from intake.runtime import Runtime
 from intake.web import session
 from intake.web.views import case_file
 
@@ -56,10 +57,6 @@ templates.globals.update(KINDS=KINDS, TIERS=TIERS)
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
 
-def _runtime(request: Request) -> Any:
-    return request.app.state.runtime
-
-
 def render(
     request: Request, name: str, status: int = 200, who: Principal | None = None, **context: Any
 ) -> HTMLResponse:
@@ -87,10 +84,9 @@ def to_login(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/ui/login?next={quote(target, safe='')}", status_code=303)
 
 
-def _catch_up(request: Request) -> None:
-    feed = _runtime(request).store_feed
-    if feed is not None:
-        feed.catch_up()  # the page shows what was just recorded
+def _catch_up(rt: Runtime) -> None:
+    if rt.store_feed is not None:
+        rt.store_feed.catch_up()  # the page shows what was just recorded
 
 
 # ------------------------------------------------------------------ signing in
@@ -174,7 +170,7 @@ class DashboardQuery(BaseModel):
         return start, end
 
 
-def compounds_for(who: Principal, rt: Any) -> list[tuple[str, str]]:
+def compounds_for(who: Principal, rt: Runtime) -> list[tuple[str, str]]:
     """(community/compound, display name) of the compounds this reader answers for."""
     found = []
     for community in rt.intake.places.communities.values():
@@ -194,6 +190,7 @@ def _overlap(place: str, path: str) -> bool:
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard(
     request: Request,
+    rt: Rt,
     compound: Annotated[str | None, Query(max_length=130)] = None,
     from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     to: Annotated[str | None, Query(max_length=40)] = None,
@@ -201,7 +198,6 @@ def dashboard(
     who = session.page_principal(request)
     if who is None:
         return to_login(request)
-    rt = _runtime(request)
     try:
         query = DashboardQuery.model_validate({"compound": compound, "from": from_, "to": to})
     except ValidationError as error:
@@ -209,10 +205,10 @@ def dashboard(
         where = ".".join(str(p) for p in first["loc"]) or "the form"
         return problem(request, who, 422, f"{where}: {first['msg']} (dates are YYYY-MM-DD)")
     start, end = query.window()
-    _catch_up(request)
+    _catch_up(rt)
     measures: Measures | None = None
     refusal = None
-    desk: MeasuresDesk = rt.measures
+    desk = rt.measures
     try:
         path = desk.compound_path(query.compound) if query.compound else None
         if not who.is_resident:
@@ -247,13 +243,13 @@ def dashboard(
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(
     request: Request,
+    rt: Rt,
     case_id: str,
     v: Annotated[str | None, Query(max_length=12)] = None,
 ) -> Response:
     who = session.page_principal(request)
     if who is None:
         return to_login(request)
-    rt = _runtime(request)
     try:
         case = rt.intake.case(who, case_id)  # scope first: out of scope reads as unknown
         request.state.case_id = str(case.id)

@@ -1,0 +1,154 @@
+"""The domain's objects as the API shows them (the response models of `intake.schemas`).
+
+What a caller may see of them is decided here too: a case's contacts go to staff in its scope
+(they call the reporters back) and, of a resident, only their own; an auditor sees none.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from casework import Case, VerifyResult
+from casework.audit import HistoryEntry
+from casework_web import Principal
+
+from intake.read_model import CaseRow
+from intake.records import Records
+from intake.schemas import (
+    CaseHistory,
+    CasePage,
+    CasePublic,
+    CaseReported,
+    CaseSummary,
+    HistoryEntryPublic,
+    VerifyPublic,
+)
+from intake.service import Reported
+
+SHARED = frozenset(
+    {
+        "id",
+        "kind",
+        "version",
+        "address",
+        "priority",
+        "tier",
+        "entry_tier",
+        "status",
+        "description",
+        "channel",
+        "reporter_ids",
+        "reported_at",
+        "respond_by",
+        "settle_by",
+        "acknowledged_at",
+        "responded_at_tier",
+        "assignee",
+        "accepted_at",
+        "queued_at",
+        "escalations",
+        "settled_tier",
+        "resolved_at",
+        "closed_at",
+        "reopen_count",
+        "satisfaction",
+        "return_visits",
+        "note_count",
+        "links",
+        "chain_head",
+    }
+)
+"""What every kind of case has: `CasePublic`'s own fields; the rest of a case is its `details`."""
+
+
+def snapshot(case: Case) -> dict[str, Any]:
+    """The case's state as `CasePublic` wants it: shared fields, and the kind's own in details."""
+    state = case.snapshot()
+    public = {k: v for k, v in state.items() if k in SHARED}
+    public["details"] = {k: v for k, v in state.items() if k not in SHARED}
+    return public
+
+
+def contacts_for(records: Records, who: Principal, case: Case) -> dict[str, str] | None:
+    """Staff in scope call reporters back; a resident sees only their own contact."""
+    if who.is_auditor:
+        return None
+    contacts = records.contacts(str(case.id))
+    if who.is_resident:
+        own = contacts.get(who.actor.id)
+        return {who.actor.id: own} if own else {}
+    return contacts
+
+
+def case_public(records: Records, who: Principal, case: Case) -> CasePublic:
+    return CasePublic(**snapshot(case), contacts=contacts_for(records, who, case))
+
+
+def case_reported(done: Reported) -> CaseReported:
+    case = done.case
+    return CaseReported(
+        case_id=str(case.id),
+        outcome=done.outcome,  # type: ignore[arg-type]
+        message=done.message,
+        kind=case.kind,  # type: ignore[arg-type]
+        category=getattr(case, "category", None) or None,
+        priority=case.priority.value,
+        tier=case.tier,
+        respond_by=case.respond_by,
+        settle_by=case.settle_by,
+        triage=done.triage.reasons,
+    )
+
+
+def case_page(
+    total: int, rows: list[CaseRow], offset: int, limit: int, index_position: int
+) -> CasePage:
+    return CasePage(
+        total=total,
+        offset=offset,
+        limit=limit,
+        items=[CaseSummary(**vars(row)) for row in rows],
+        index_position=index_position,
+    )
+
+
+def case_history(
+    records: Records,
+    who: Principal,
+    state: Case,
+    entries: list[HistoryEntry],
+    as_of: datetime | None,
+) -> CaseHistory:
+    return CaseHistory(
+        case_id=str(state.id),
+        as_of=as_of,
+        state=case_public(records, who, state),
+        events=[
+            HistoryEntryPublic(
+                version=e.version,
+                event=e.event,
+                at=e.at,
+                actor_id=e.actor_id,
+                actor_role=e.actor_role,
+                tier=e.tier,
+                reason=e.reason,
+                details=e.details,
+                hash=e.hash,
+                prev_hash=e.prev_hash,
+            )
+            for e in entries
+        ],
+    )
+
+
+def verify_public(result: VerifyResult) -> VerifyPublic:
+    return VerifyPublic(
+        case_id=str(result.case_id),
+        ok=result.ok,
+        events=result.events,
+        head=result.head,
+        position=result.position,
+        problem=result.problem,
+        description=result.describe(),
+    )

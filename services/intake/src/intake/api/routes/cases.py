@@ -1,0 +1,212 @@
+"""/cases: report a case, list and read the cases you can see, and what residents and staff say.
+
+Endpoints are plain `def`: eventsourcing is synchronous, so FastAPI runs them in its threadpool.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Literal
+
+from casework import Status, Tier
+from casework.domain.windows import EARLIEST
+from casework.projections.polling import catch_up_after_write
+from casework_web import Who, error_responses
+from casework_web.fields import Moment
+from fastapi import APIRouter, Query, Request, Response
+
+from intake.api import presenters
+from intake.api.deps import CaseId, OnCase, Rt
+from intake.schemas import (
+    AcknowledgementIn,
+    CaseCreate,
+    CaseHistory,
+    CasePage,
+    CasePublic,
+    CaseReported,
+    ClosureIn,
+    RatingIn,
+    ReopenIn,
+    ReturnVisitIn,
+    VerifyPublic,
+)
+
+log = logging.getLogger("intake")
+
+router = APIRouter(prefix="/cases", tags=["cases"], responses=error_responses(401, 422, 503))
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=CaseReported,
+    responses={
+        200: {"model": CaseReported, "description": "joined the open case of the same matter"},
+        **error_responses(400, 403, 409),
+    },
+    summary="Report a repair, a leak or a dispute",
+)
+def report_case(
+    body: CaseCreate, who: Who, rt: Rt, request: Request, response: Response
+) -> CaseReported:
+    done = rt.intake.report(who, body)
+    case = done.case
+    request.state.case_id = str(case.id)
+    if done.outcome != "opened":
+        response.status_code = 200
+    if rt.store_feed is not None:  # the reporter's next listing shows the case
+        catch_up_after_write(rt.store_feed, log)  # stored already: a failure here is not theirs
+    rt.metrics.reported.labels(case.kind, done.outcome).inc()
+    log.info(
+        "case %s %s",
+        case.id,
+        done.outcome,
+        extra={"case_id": str(case.id), "kind": case.kind, "outcome": done.outcome},
+    )
+    return presenters.case_reported(done)
+
+
+@router.get("", response_model=CasePage, summary="List cases you can see, from the case index")
+def list_cases(
+    who: Who,
+    rt: Rt,
+    compound: Annotated[
+        str | None,
+        Query(max_length=130, description="compound id, or community/compound"),
+    ] = None,
+    tier: Tier | None = None,
+    status: Status | None = None,
+    kind: Literal["repair", "leak", "dispute"] | None = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> CasePage:
+    total, rows = rt.intake.list(
+        who,
+        compound=compound,
+        tier=tier.value if tier else None,
+        status=status.value if status else None,
+        kind=kind,
+        offset=offset,
+        limit=limit,
+    )
+    return presenters.case_page(total, rows, offset, limit, rt.intake.index.position(rt.source))
+
+
+@router.get("/{case_id}", response_model=CasePublic, responses=error_responses(404))
+def get_case(case_id: CaseId, who: Who, rt: Rt, request: Request) -> CasePublic:
+    case = rt.intake.case(who, case_id)
+    request.state.case_id = str(case.id)
+    return presenters.case_public(rt.intake.records, who, case)
+
+
+@router.get(
+    "/{case_id}/history",
+    response_model=CaseHistory,
+    responses=error_responses(404),
+    summary="The case file: every event, and the state (as of a past moment with as_of)",
+)
+def case_history(
+    case_id: CaseId,
+    who: Who,
+    rt: Rt,
+    request: Request,
+    as_of: Annotated[
+        Moment | None,
+        Query(
+            description="a moment with its timezone, e.g. 2026-11-24T09:30:00+08:00; not before "
+            f"{EARLIEST.year}, nor later than now (give or take the writers' clock skew)"
+        ),
+    ] = None,
+) -> CaseHistory:
+    state, entries = rt.intake.history(who, case_id, as_of)
+    request.state.case_id = str(state.id)
+    return presenters.case_history(rt.intake.records, who, state, entries, as_of)
+
+
+@router.get(
+    "/{case_id}/verify",
+    response_model=VerifyPublic,
+    responses=error_responses(404),
+    summary="Check the case file's hash chain (tamper evidence)",
+)
+def verify_case(case_id: CaseId, who: Who, rt: Rt, request: Request) -> VerifyPublic:
+    result = rt.intake.verify(who, case_id)
+    request.state.case_id = str(result.case_id)
+    return presenters.verify_public(result)
+
+
+_ACTION = error_responses(400, 403, 404, 409)
+
+
+@router.post(
+    "/{case_id}/acknowledgement",
+    response_model=CasePublic,
+    responses=_ACTION,
+    summary="Staff or a mediator in scope take the case up (受理) at the tier it is at",
+    description=(
+        "Once when the case is reported, and once more at each tier it climbs to: a case that "
+        "climbed while assigned keeps its assignee, but the tier it landed on owes its own "
+        "response by its own respond_by, or it climbs again for 'no response'. 409 when the "
+        "case was already answered at its tier, or is settled or closed."
+    ),
+)
+def acknowledge_case(on: OnCase, body: AcknowledgementIn | None = None) -> CasePublic:
+    note = body.note if body is not None else ""
+    return on.answer(on.rt.intake.acknowledge(on.who, on.case_id, note))
+
+
+@router.post(
+    "/{case_id}/confirmation",
+    response_model=CasePublic,
+    responses=_ACTION,
+    summary="The reporting resident confirms the work is done",
+)
+def confirm_case(on: OnCase) -> CasePublic:
+    return on.answer(on.rt.intake.confirm(on.who, on.case_id))
+
+
+@router.post(
+    "/{case_id}/reopening",
+    response_model=CasePublic,
+    responses=_ACTION,
+    summary="The reporting resident reopens a resolved case, with a reason, within the window",
+)
+def reopen_case(on: OnCase, body: ReopenIn) -> CasePublic:
+    return on.answer(on.rt.intake.reopen(on.who, on.case_id, body.reason))
+
+
+@router.post(
+    "/{case_id}/rating",
+    response_model=CasePublic,
+    responses=_ACTION,
+    summary="The reporting resident rates satisfaction, 1 to 5",
+)
+def rate_case(on: OnCase, body: RatingIn) -> CasePublic:
+    return on.answer(on.rt.intake.rate(on.who, on.case_id, body.score, body.comment))
+
+
+@router.post(
+    "/{case_id}/return-visits",
+    response_model=CasePublic,
+    responses=_ACTION,
+    summary="Staff record a return visit (回访)",
+)
+def record_return_visit(on: OnCase, body: ReturnVisitIn) -> CasePublic:
+    return on.answer(on.rt.intake.record_return_visit(on.who, on.case_id, body.note))
+
+
+@router.post(
+    "/{case_id}/closure",
+    response_model=CasePublic,
+    responses=_ACTION,
+    summary="Staff or a mediator close the case file (结案)",
+    description=(
+        "Only a resolved case whose reporter confirmed the work, or whose 7-day reopening "
+        "window has passed, with a return visit (回访) recorded since it was resolved, and (a "
+        "dispute) no commitment still to be checked back. Closing is final: a closed case "
+        "cannot be reopened, rated or visited back; a new problem is a new report."
+    ),
+)
+def close_case(on: OnCase, body: ClosureIn | None = None) -> CasePublic:
+    reason = body.reason if body is not None else ""
+    return on.answer(on.rt.intake.close(on.who, on.case_id, reason))

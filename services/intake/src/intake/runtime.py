@@ -1,0 +1,101 @@
+"""What one intake replica runs besides its HTTP routes, started and stopped together.
+
+- the front desk (`Intake`): the `Casework` application, the places, the triage rules, the
+  contacts (`Records`) and the case index it lists from;
+- the measures (`MeasuresDesk` over `MeasuresModel`), a second read model of the same events;
+- the case feed (`feeds.py`) that keeps both read models current: the durable consumer on NATS
+  when `NATS_URL` is set (the read models filled from the store first if they are empty, so an
+  upgrade or a lost `intake.db` misses nothing), else a thread following the store's log.
+
+Routes reach it as `Rt` (`api/deps.py`); the lifespan (`api/app.py`) builds, starts and closes it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from casework import Casework, Clock
+from casework.messaging.background import ConsumerInBackground
+from casework_web import TokenStore
+from casework_web.unapplied import HoldsSkipped
+
+from intake.config import Settings
+from intake.feeds import STORE_SOURCE, ReadModels, StoreFeed, start_consumer
+from intake.measures.desk import MeasuresDesk
+from intake.measures.model import MeasuresModel
+from intake.measures.rebuild import backfill
+from intake.observability import Metrics
+from intake.places import Places
+from intake.read_model import CaseIndex
+from intake.records import Records
+from intake.service import Intake
+from intake.triage import TriageRules
+
+log = logging.getLogger("intake")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    intake: Intake
+    tokens: TokenStore
+    metrics: Metrics
+    measures: MeasuresDesk
+    store_feed: StoreFeed | None = None
+    """The store feed, when there is no NATS."""
+    feed: ConsumerInBackground | None = None
+    """The NATS consumer, connected and bound in the background (the app serves meanwhile)."""
+
+    @classmethod
+    def build(
+        cls, settings: Settings, clock: Clock, metrics: Metrics, tokens: TokenStore
+    ) -> Runtime:
+        app = Casework(settings.store, clock=clock, max_clock_skew=settings.max_clock_skew)
+        index = CaseIndex(settings.db_path)
+        intake = Intake(
+            app,
+            Places.load(settings.places_file),
+            TriageRules.load(settings.triage_file),
+            Records(settings.db_path),
+            index,
+            clock,
+        )
+        model = MeasuresModel(settings.db_path)
+        rt = cls(settings, intake, tokens, metrics, MeasuresDesk(model, intake.places, clock))
+        if settings.nats_url is None:
+            rt.store_feed = StoreFeed(app, index, also=[model])
+        elif (filled := backfill(app, settings.db_path, index, model)) is not None:
+            log.info("measures filled from the store", extra={"events": filled.events})
+        return rt
+
+    @property
+    def source(self) -> str:
+        """The name of the case feed's position in the read models."""
+        return STORE_SOURCE if self.store_feed is not None else self.settings.durable
+
+    def read_models(self) -> dict[str, HoldsSkipped]:
+        """The intake's read models by name (readiness and metrics show what each skipped)."""
+        return {"case index": self.intake.index, "measures": self.measures.model}
+
+    async def start(self) -> None:
+        """Catch the store feed up and follow the log, or start the NATS consumer."""
+        if self.store_feed is not None:
+            self.store_feed.catch_up()
+            self.store_feed.start(self.settings.feed_poll_seconds)
+        else:
+            assert self.settings.nats_url is not None
+            read_models = ReadModels(self.intake.index, [self.measures.model])
+            self.feed = start_consumer(
+                self.settings.nats_url, self.intake.app, read_models, self.settings.durable
+            )
+
+    async def close(self) -> None:
+        if self.feed is not None:
+            await self.feed.stop()
+        if self.store_feed is not None:
+            self.store_feed.stop()
+        self.intake.index.close()
+        self.measures.model.close()
+        self.intake.records.close()
+        self.intake.app.close()

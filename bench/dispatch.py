@@ -53,7 +53,7 @@ from dispatch.application import Dispatch, work_for_case  # noqa: E402
 from dispatch.domain.member import member_id  # noqa: E402
 from dispatch.domain.roster import ROSTER_ID  # noqa: E402
 from dispatch.domain.rule import Candidate, decide  # noqa: E402
-from dispatch.runtime import handler  # noqa: E402
+from dispatch.feeds import handler  # noqa: E402
 from eventsourcing.persistence import Tracking  # noqa: E402
 
 COMPOUND = "jiayu-xx/wanxin-intl"

@@ -1,6 +1,7 @@
 """The stories of `casework.stories` told in process, each on its own store: every step is a
 command the library takes, and every case file a story shows verifies. The same stories are
-told to the running services by `casework demo` (libs/casework-stack/tests/test_demo_stack.py).
+told to the running services by `casework demo` (libs/casework-stack/tests/test_demo_stack.py),
+and the walks of `every_step` by libs/casework-stack/tests/test_every_step_over_http.py.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 from casework.application import Casework
 from casework.clock import FakeClock
 from casework.domain import Dispute, Tier
-from casework.stories import EVERY_STORY, Story, charging_sheds, every_event, parking
+from casework.stories import EVERY_STORY, Story, charging_sheds, every_event, every_step, parking
 from casework.stories.in_process import InProcess, Told
 from casework.stories.steps import At, Step
 
@@ -25,7 +26,9 @@ def _tell(story: Story, store: Path) -> tuple[Casework, Told]:
     return app, InProcess(app, clock).tell(story)
 
 
-@pytest.mark.parametrize("story", EVERY_STORY, ids=lambda story: story.title.split(" (")[0])
+@pytest.mark.parametrize(
+    "story", [*EVERY_STORY, *every_step.WALKS], ids=lambda story: story.title.split(" (")[0]
+)
 def test_every_story_tells_in_process_and_every_case_file_it_shows_verifies(
     story: Story, tmp_path: Path
 ) -> None:
@@ -71,3 +74,11 @@ def test_every_step_of_the_vocabulary_is_told_by_some_story_or_walk(tmp_path: Pa
     with app:
         assert all(r.ok for r in app.verify_all())
         assert len(told.cases) == 5
+
+
+def test_the_stories_and_the_walks_of_every_step_take_every_step_of_the_vocabulary() -> None:
+    """What the stack tells over HTTP (the demo's stories, and the walks of `every_step` in
+    libs/casework-stack/tests/test_every_step_over_http.py) takes every kind of step, so each
+    of the HTTP teller's means is tried on the running services."""
+    used = {type(step) for story in (*EVERY_STORY, *every_step.WALKS) for step in story.steps}
+    assert set(get_args(Step)) - used == set()

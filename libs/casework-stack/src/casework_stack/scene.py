@@ -154,6 +154,27 @@ class Dispatch:
         self.api.post("dispatch", f"/leaks/{case_id}/{action}", who, body)
         self.scene.say(f"{who} → dispatch: {said}")
 
+    def assign_by_hand(self, who: Person, case_id: str, member: Person, why: str) -> None:
+        """The property office sends someone from the queue by hand, with why."""
+        body = {"member": member.actor_id, "why": why}
+        self.api.post("dispatch", f"/queue/{case_id}/assignment", who, body)
+        self.scene.say(f"{who} → dispatch: sends {member} by hand")
+
+    def escalate(self, who: Person, case_id: str, reason: str) -> None:
+        done = self.api.post("dispatch", f"/tasks/{case_id}/escalation", who, {"reason": reason})
+        self.scene.say(f"{who} → dispatch: escalates it to the {done['tier']} tier")
+
+    def note(self, who: Person, case_id: str, text: str) -> None:
+        self.api.post("dispatch", f"/tasks/{case_id}/notes", who, {"text": text})
+        self.scene.say(f"{who} → dispatch: a note in the case file")
+
+    def link(
+        self, who: Person, case_id: str, other: str, relation: str, kinds: tuple[str, str]
+    ) -> None:
+        body = {"case_id": other, "relation": relation}
+        self.api.post("dispatch", f"/tasks/{case_id}/links", who, body)
+        self.scene.say(f"{who} → dispatch: links the {kinds[0]} to the {kinds[1]} ({relation})")
+
 
 class Mediation:
     """What mediators do through mediation: meetings, rounds, agreements, escalations."""

@@ -1,8 +1,8 @@
 """What one dispatch replica runs besides its HTTP routes, started and stopped together.
 
-- the consumer: the durable pull consumer `dispatch` on the CASEWORK stream (repairs and leaks),
-  every event handled by `Dispatch.on_case_event` inside the toolkit's tracking block, so its
-  effects (an assignment, a load) commit with the message's position, exactly once;
+- the case feed (`feeds.py`): the durable pull consumer `dispatch` on the CASEWORK stream
+  (repairs and leaks), every event handled by `Dispatch.on_case_event` inside the toolkit's
+  tracking block, so its effects (an assignment, a load) commit with the message's position;
 - the scheduler: every `tick_seconds`, passed deadlines become `Escalated`;
 - the calendar: every `tick_seconds`, recurring needs' due occurrences become service tasks
   (the first round, at start, raises those that fell due while nothing ran);
@@ -20,22 +20,19 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from casework import Casework
 from casework.clock import Clock, system_clock
 from casework.contracts import CaseEvent
 from casework.messaging.background import ConsumerInBackground
-from casework.messaging.consumer import Consumer, Handler, SubscriptionSettings, parse_contract
-from nats.aio.client import Client
+from casework.messaging.consumer import Consumer
 
+from dispatch import feeds
 from dispatch.application import Dispatch
 from dispatch.board import Board
 from dispatch.config import Settings
+from dispatch.metrics import DispatchMetrics
 from dispatch.scheduler import Calendar, Drain, Scheduler, run_periodically
 
 log = logging.getLogger("dispatch")
-
-CASE_SUBJECTS = ("casework.repair.>", "casework.leak.>")
-"""What dispatch acts on; disputes are mediation's."""
 
 
 @dataclass
@@ -46,17 +43,30 @@ class Runtime:
     scheduler: Scheduler
     drain: Drain
     calendar: Calendar
+    metrics: DispatchMetrics = field(default_factory=DispatchMetrics)
+    """What the routes count (`dispatch_actions_total`) beside the web standard's metrics."""
     feed: ConsumerInBackground | None = None
     """The NATS consumer, connected and bound in the background (the app serves meanwhile)."""
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     @classmethod
-    def build(cls, settings: Settings, clock: Clock = system_clock) -> Runtime:
+    def build(
+        cls,
+        settings: Settings,
+        clock: Clock = system_clock,
+        metrics: DispatchMetrics | None = None,
+    ) -> Runtime:
         app = Dispatch(settings.store, clock=clock, max_clock_skew=settings.max_clock_skew)
         board = Board(app, scheduled_kinds=settings.scheduled_kinds)
         return cls(
-            settings, app, board, Scheduler(app, board), Drain(app, board), Calendar(app, board)
+            settings,
+            app,
+            board,
+            Scheduler(app, board),
+            Drain(app, board),
+            Calendar(app, board),
+            metrics if metrics is not None else DispatchMetrics(),
         )
 
     async def start(self, *, background: bool = True) -> None:
@@ -96,23 +106,9 @@ class Runtime:
             )
 
     def start_consumer(self, url: str) -> None:
-        def build(nc: Client) -> Consumer[CaseEvent]:
-            return Consumer(
-                nc,
-                self.app.casework,
-                handler(self.app),
-                parse_contract,
-                SubscriptionSettings(
-                    service="dispatch",
-                    durable=self.settings.durable,
-                    filter_subjects=CASE_SUBJECTS,
-                    fetch_timeout=0.5,
-                    ack_wait=self.settings.ack_wait,
-                ),
-            )
-
-        self.feed = ConsumerInBackground(url, "casework-dispatch", build)
-        self.feed.start()
+        self.feed = feeds.start_consumer(
+            url, self.app, self.settings.durable, self.settings.ack_wait
+        )
 
     @property
     def consumer(self) -> Consumer[CaseEvent] | None:
@@ -127,20 +123,3 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self.app.close()
-
-
-def handler(app: Dispatch) -> Handler[CaseEvent]:
-    """The consumer's handler for `app`: whatever the event, bring the case's assignment in
-    line. The consumer opens its tracking block on `app.casework`, which the handler is given."""
-
-    def handle(event: CaseEvent, casework: Casework) -> None:
-        assert casework is app.casework
-        outcome = app.on_case_event(event)
-        if outcome is not None:
-            extra = {"case_id": str(event.case_id)}
-            if outcome.queued:
-                log.info("case %s waits: %s", event.case_id, outcome.why, extra=extra)
-            else:
-                log.info("case %s assigned to %s", event.case_id, outcome.assigned_to, extra=extra)
-
-    return handle

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Literal
+from uuid import UUID
 
 from casework.domain.leak import CONTACT_CHANNELS, CONTACT_OUTCOMES, STOP_METHODS
 from casework.domain.windows import RECURRENCE_START, TASK_DUE
 from casework_web import Readiness
-from casework_web.fields import Day, Moment, Text100, Text200, Text2000, Words2000, window_words
+from casework_web.fields import (
+    Day,
+    Moment,
+    Text100,
+    Text200,
+    Text2000,
+    Words64,
+    Words2000,
+    window_words,
+)
 from casework_web.unapplied import Unapplied
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -222,6 +232,24 @@ class ReassignIn(In):
         default=None,
         description="the member (actor id on the roster) to give it to; omitted: the next "
         "suitable person by the rule, never the one taken off (or the queue if nobody is)",
+    )
+
+
+class EscalationIn(In):
+    reason: Words2000 = Field(
+        description="why it climbs now (nobody free in the building, a decision beyond it): "
+        "on the record",
+    )
+
+
+class NoteIn(In):
+    text: Words2000 = Field(description="what the case file should say: parts used, who was told")
+
+
+class LinkIn(In):
+    case_id: UUID = Field(description="the other case, of any kind, within your sight")
+    relation: Words64 = Field(
+        description="how the two relate, in a word or two", examples=["related", "same_cause"]
     )
 
 

@@ -4,6 +4,8 @@ One module per story holds its people and its steps as data (`steps.py` is their
 tellers map each step to their own means: `in_process.InProcess` to the `Casework` application
 on a hand-moved clock (`casework demo --in-process`, the tests), the stack's teller to the
 services' HTTP APIs. A story never calls a teller, so every telling is of the same story.
+Beside the stories, walks for tests in the same words: `every_event` (every event, in process)
+and `every_step` (with the stories, every kind of step, in a way both tellers take).
 """
 
 from __future__ import annotations

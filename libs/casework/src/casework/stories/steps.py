@@ -72,7 +72,9 @@ class ReportDispute:
 
 @dataclass(frozen=True)
 class AddReporter:
-    """Someone else reports the same case (a second reporter, not a second case)."""
+    """Someone else reports the same case (a second reporter, not a second case). Over the
+    services they report the same matter to the intake, which joins them to the open case when
+    its rules call it the same (a leak from the same flat, a blocked road or gate)."""
 
     case: str
     who: Actor
@@ -95,6 +97,9 @@ class Acknowledge:
 
 @dataclass(frozen=True)
 class Escalate:
+    """Up one rung by hand, with why. Over the services a repair or a leak climbs through
+    dispatch, a dispute through mediation (on grounds `other`, in these words)."""
+
     case: str
     who: Actor
     why: str
@@ -103,7 +108,8 @@ class Escalate:
 @dataclass(frozen=True)
 class SchedulerTick:
     """What the deadline scheduler does every few minutes: escalate the case if a deadline has
-    passed. It is the system's step, not a person's: a teller runs its own scheduler's check."""
+    passed. It is the system's step, not a person's: a teller runs its own scheduler's check.
+    The services' schedulers keep real time by themselves, so that teller has nothing to ask."""
 
     case: str
 
@@ -166,6 +172,9 @@ class Close:
 
 @dataclass(frozen=True)
 class Assign:
+    """`who` sends `assignee` to work nobody holds, by hand, with why. Over the services it is
+    dispatch's queue (`assignee` on the roster; work somebody holds is refused)."""
+
     case: str
     who: Actor
     assignee: Actor
@@ -322,6 +331,10 @@ class HoldRound:
 
 @dataclass(frozen=True)
 class MediationFailed:
+    """The mediation at `meeting` failed, and why. Mediation records it with the failed round
+    that shows it, so over the services the round's step has asked for it and that teller
+    checks the case file holds it."""
+
     case: str
     meeting: str
     who: Actor

@@ -9,7 +9,7 @@ change nothing. Work outside your sight answers 404 exactly like an unknown id.
 
 The package, as the FastAPI full-stack template lays it out: `routes/` one router per resource,
 `presenters` (domain objects to response models), `access` (who sees and changes what), `deps`
-(what every route needs), `metrics`, and `app` (`create_app`).
+(what every route needs: `Rt`, the path parameters, `acting`), and `app` (`create_app`).
 """
 
 from dispatch.api.app import create_app

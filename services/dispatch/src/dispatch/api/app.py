@@ -11,10 +11,10 @@ from casework_web import TokenStore, feed_status, install, ops_router, store_sta
 from casework_web.unapplied import in_memory, unapplied
 from fastapi import FastAPI, Request
 
-from dispatch.api.deps import rt_of
-from dispatch.api.metrics import DispatchMetrics
+from dispatch.api.deps import runtime
 from dispatch.api.routes import demands, leaks, queue, roster, services, tasks
 from dispatch.config import Settings
+from dispatch.metrics import DispatchMetrics
 from dispatch.runtime import Runtime
 from dispatch.schemas import DispatchReadiness
 
@@ -22,7 +22,7 @@ log = logging.getLogger("dispatch")
 
 
 def readiness(request: Request) -> DispatchReadiness:
-    rt = rt_of(request)
+    rt = runtime(request)
     store = store_status(rt.app.casework.recorder)
     feed = rt.feed
     nats = feed_status(feed)
@@ -63,7 +63,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
-        rt = Runtime.build(settings, clock)
+        rt = Runtime.build(settings, clock, metrics)
         api.state.runtime = rt
         metrics.queue_length.set_function(lambda: len(rt.board.waiting()))
         metrics.unapplied.labels(read_model="board").set_function(lambda: len(rt.board.skipped))

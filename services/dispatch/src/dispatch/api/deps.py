@@ -1,7 +1,9 @@
-"""What every route needs: the runtime, the metrics, the path parameters, and acting on work.
+"""What every route needs: the runtime, the path parameters, and acting on work.
 
+A route reaches the running parts one way, as every service's do (ADR 009): `rt: Rt`.
 `acting` is the common start of a command on one piece of work: the caller may change things,
-the work is in their sight (else 404), the action is counted."""
+the work is in their sight (else 404), the action is counted. `names_the_work`, on the routers
+of work, puts the work's id on the access log line (its `case_id`)."""
 
 from __future__ import annotations
 
@@ -12,11 +14,11 @@ from typing import Annotated, Any
 from casework.domain.errors import ValidationError
 from casework.projections.polling import catch_up_after_write
 from casework_web import Principal
+from casework_web.dependencies import runtime_of
 from casework_web.fields import MOMENT_PATTERN
-from fastapi import Path, Request
+from fastapi import Depends, Path, Request
 
 from dispatch.api.access import check_changes, load_work
-from dispatch.api.metrics import DispatchMetrics
 from dispatch.api.presenters import work_public
 from dispatch.runtime import Runtime
 from dispatch.schemas import WorkPublic
@@ -29,25 +31,25 @@ DemandId = Annotated[str, Path(max_length=100, description="a resident's need id
 
 log = logging.getLogger("dispatch")
 
+runtime = runtime_of(Runtime)
+"""The app's `Runtime` from a request (its lifespan put it there)."""
+Rt = Annotated[Runtime, Depends(runtime)]
 
-def rt_of(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
+
+def names_the_work(request: Request) -> None:
+    """The access log line of a request about one piece of work names it (`case_id`)."""
+    work_id = request.path_params.get("work_id") or request.path_params.get("case_id")
+    if work_id is not None:
+        request.state.case_id = work_id
 
 
-def acting(request: Request, who: Principal, work_id: str, action: str) -> Runtime:
-    """The start of a command on one piece of work (see the module docstring)."""
-    rt = rt_of(request)
+def acting(rt: Runtime, who: Principal, work_id: str, action: str) -> Any:
+    """The start of a command on one piece of work (see the module docstring): the work as
+    the caller sees it."""
     check_changes(who)
-    request.state.case_id = work_id
-    load_work(rt, who, work_id)
-    rt_metrics(request).actions.labels(action).inc()
-    return rt
-
-
-def rt_metrics(request: Request) -> DispatchMetrics:
-    metrics: DispatchMetrics = request.app.state.casework_web.metrics
-    return metrics
+    work = load_work(rt, who, work_id)
+    rt.metrics.actions.labels(action).inc()
+    return work
 
 
 def after_write(rt: Runtime) -> None:

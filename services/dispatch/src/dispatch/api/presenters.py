@@ -9,6 +9,8 @@ from uuid import UUID
 from casework import Case, LeakEmergency
 from casework.audit import history_entry, verify_events
 
+from dispatch.application import Outcome
+from dispatch.board import ServiceEntry, Waiting
 from dispatch.domain.availability import available_at
 from dispatch.domain.demand import Demand, ServiceTask
 from dispatch.domain.member import Member
@@ -16,9 +18,14 @@ from dispatch.runtime import Runtime
 from dispatch.schemas import (
     AuditEntry,
     DemandPublic,
+    HandedOn,
+    MemberLeft,
     MemberPublic,
     Person,
     RecurrencePublic,
+    ServiceEntryPublic,
+    TaskOrdered,
+    WaitingPublic,
     WorkPublic,
 )
 
@@ -74,6 +81,29 @@ def member_public(member: Member, now: datetime) -> MemberPublic:
         last_taken_at=member.last_taken_at,
         available_now=member.active and available_at(member.availability, member.timezone, now),
     )
+
+
+def member_left(member: Member, now: datetime, handed_on: list[Outcome]) -> MemberLeft:
+    """A member off the roster, and where each piece of their work went."""
+    return MemberLeft(
+        **member_public(member, now).model_dump(),
+        handed_on=[
+            HandedOn(work_id=o.work_id, assigned_to=o.assigned_to, why=o.why) for o in handed_on
+        ],
+    )
+
+
+def waiting_public(waiting: Waiting) -> WaitingPublic:
+    return WaitingPublic(**vars(waiting))
+
+
+def service_entry_public(entry: ServiceEntry) -> ServiceEntryPublic:
+    return ServiceEntryPublic(**{**vars(entry), "for_whom": list(entry.for_whom)})
+
+
+def task_ordered(task: ServiceTask, outcome: Outcome) -> TaskOrdered:
+    """A task ordered from a need, and who was sent (or why it waits)."""
+    return TaskOrdered(task=work_public(task), assigned_to=outcome.assigned_to, why=outcome.why)
 
 
 def demand_public(demand: Demand) -> DemandPublic:

@@ -1,4 +1,6 @@
-"""What the assignee does with the work, and the leak protocol carried out on site."""
+"""What the assignee does with the work, the leak protocol carried out on site, and what the
+property office writes in a repair's or leak's case file while working it (escalation, notes,
+links)."""
 
 from __future__ import annotations
 
@@ -26,7 +28,8 @@ from dispatch.domain.demand import ServiceTask
 
 class WorkCommands(Assigning):
     """Accept, decline, start, finish, cancel; for a leak: owner contacted, arrival, water
-    stopped, cause found, a damage dispute opened."""
+    stopped, cause found, a damage dispute opened; for a repair or a leak: escalated by hand, a
+    note, a link to another case."""
 
     # ------------------------------------------------ the assignee's actions
 
@@ -118,6 +121,57 @@ class WorkCommands(Assigning):
             raise NotFoundError(f"no case or service task with id {work_id}")
 
         return self.run(change)
+
+    # ------------------------------------------ the case file, from the work
+
+    def escalate(self, actor: Actor, case_id: UUID | str, reason: str) -> Case:
+        """Up one rung by hand, with the reason (nobody free in the building, a decision beyond
+        it). The case then owes the new tier a response; dispatch hears the `Escalated` event
+        like any other and brings the assignment in line."""
+        return self._on_worked_case(case_id, lambda c, at: c.escalate(actor, at, reason))
+
+    def add_note(self, actor: Actor, case_id: UUID | str, text: str) -> Case:
+        """A note in the case file (parts used, who was told what): on the record, changes
+        nothing else."""
+        return self._on_worked_case(case_id, lambda c, at: c.add_note(actor, at, text))
+
+    def link(self, actor: Actor, case_id: UUID | str, other_id: UUID | str, relation: str) -> Case:
+        """The case and another (of any kind) each record the link, in one transaction."""
+
+        def change(u: Unit) -> Case:
+            case = self._worked(u, case_id)
+            other = u.case(other_id)
+            case.link(actor, u.at, other.id, relation)
+            other.link(actor, u.at, case.id, relation)
+            return case
+
+        return self.run(change)
+
+    def _on_worked_case(
+        self, case_id: UUID | str, action: Callable[[Case, datetime], None]
+    ) -> Case:
+        def change(u: Unit) -> Case:
+            case = self._worked(u, case_id)
+            action(case, u.at)
+            return case
+
+        return self.run(change)
+
+    def _worked(self, u: Unit, case_id: UUID | str) -> Case:
+        """A repair or a leak: the cases dispatch works (a dispute is mediation's, a service
+        task has no case file)."""
+        found = u.get(as_uuid(case_id, "case"))
+        if isinstance(found, ServiceTask):
+            raise InvalidTransitionError(
+                f"{case_id} is a service task from the demand list: it has no case file"
+            )
+        if not isinstance(found, Repair | LeakEmergency):
+            if isinstance(found, Case):
+                raise InvalidTransitionError(
+                    f"case {found.id} is a {found.KIND}: that is mediation's, not dispatch's"
+                )
+            raise NotFoundError(f"no case with id {case_id}")
+        return found
 
     # ---------------------------------------------------- leak protocol
 

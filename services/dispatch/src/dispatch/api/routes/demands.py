@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from casework.domain.errors import NotPermittedError
 from casework_web import Principal, Who, error_responses
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from dispatch.api.access import OVERSEERS, check_changes, check_keeps, sees_place
-from dispatch.api.deps import DemandId, after_write, rt_of
-from dispatch.api.presenters import audit_trail, demand_public, work_public
+from dispatch.api.deps import DemandId, Rt, after_write
+from dispatch.api.presenters import audit_trail, demand_public, task_ordered
 from dispatch.application import NotFoundError
 from dispatch.domain.demand import Demand
 from dispatch.runtime import Runtime
@@ -35,8 +35,7 @@ router = APIRouter(
     status_code=201,
     summary="Write down a resident's standing need",
 )
-def record_demand(body: DemandIn, who: Who, request: Request) -> DemandPublic:
-    rt = rt_of(request)
+def record_demand(body: DemandIn, who: Who, rt: Rt) -> DemandPublic:
     check_keeps(who, [body.address], "record needs")
     demand = rt.app.record_demand(
         who.actor,
@@ -52,8 +51,7 @@ def record_demand(body: DemandIn, who: Who, request: Request) -> DemandPublic:
 
 
 @router.get("", response_model=DemandPage, summary="The demand list of my place")
-def list_demands(who: Who, request: Request) -> DemandPage:
-    rt = rt_of(request)
+def list_demands(who: Who, rt: Rt) -> DemandPage:
     if not (who.is_auditor or who.actor.role in OVERSEERS):
         raise NotPermittedError("the demand list is for the property office and leaders")
     rt.board.catch_up()
@@ -69,8 +67,8 @@ def _visible_demand(rt: Runtime, who: Principal, demand_id: str) -> Demand:
 
 
 @router.get("/{demand_id}", response_model=DemandPublic)
-def get_demand(demand_id: DemandId, who: Who, request: Request) -> DemandPublic:
-    return demand_public(_visible_demand(rt_of(request), who, demand_id))
+def get_demand(demand_id: DemandId, who: Who, rt: Rt) -> DemandPublic:
+    return demand_public(_visible_demand(rt, who, demand_id))
 
 
 @router.get(
@@ -79,16 +77,14 @@ def get_demand(demand_id: DemandId, who: Who, request: Request) -> DemandPublic:
     summary="Every fact of a need: recorded, recurrence set, paused, resumed, each occurrence "
     "raised (by the scheduler), retired; who, when, why; and whether it verifies",
 )
-def demand_history(demand_id: DemandId, who: Who, request: Request) -> DemandHistory:
-    rt = rt_of(request)
+def demand_history(demand_id: DemandId, who: Who, rt: Rt) -> DemandHistory:
     demand = _visible_demand(rt, who, demand_id)
     intact, events = audit_trail(rt, demand.id)
     return DemandHistory(demand_id=str(demand.id), intact=intact, events=events)
 
 
 @router.post("/{demand_id}/retire", response_model=DemandPublic)
-def retire_demand(demand_id: DemandId, body: RetireIn, who: Who, request: Request) -> DemandPublic:
-    rt = rt_of(request)
+def retire_demand(demand_id: DemandId, body: RetireIn, who: Who, rt: Rt) -> DemandPublic:
     check_changes(who)
     _visible_demand(rt, who, demand_id)
     demand = rt.app.retire_demand(who.actor, demand_id, body.reason)
@@ -102,10 +98,7 @@ def retire_demand(demand_id: DemandId, body: RetireIn, who: Who, request: Reques
     summary="Set how the need recurs (weekly on weekdays, or every N days, at a UTC+8 time): "
     "the scheduler raises each occurrence's task when it falls due",
 )
-def set_recurrence(
-    demand_id: DemandId, body: RecurrenceChangeIn, who: Who, request: Request
-) -> DemandPublic:
-    rt = rt_of(request)
+def set_recurrence(demand_id: DemandId, body: RecurrenceChangeIn, who: Who, rt: Rt) -> DemandPublic:
     check_changes(who)
     _visible_demand(rt, who, demand_id)
     demand = rt.app.set_recurrence(
@@ -120,8 +113,7 @@ def set_recurrence(
     response_model=DemandPublic,
     summary="Pause a recurring need (in hospital, away): no occurrence is raised until resumed",
 )
-def pause_demand(demand_id: DemandId, body: PauseIn, who: Who, request: Request) -> DemandPublic:
-    rt = rt_of(request)
+def pause_demand(demand_id: DemandId, body: PauseIn, who: Who, rt: Rt) -> DemandPublic:
     check_changes(who)
     _visible_demand(rt, who, demand_id)
     demand = rt.app.pause_demand(who.actor, demand_id, body.reason)
@@ -134,8 +126,7 @@ def pause_demand(demand_id: DemandId, body: PauseIn, who: Who, request: Request)
     response_model=DemandPublic,
     summary="Resume a paused need: occurrences after now are raised (none owed for the pause)",
 )
-def resume_demand(demand_id: DemandId, body: PauseIn, who: Who, request: Request) -> DemandPublic:
-    rt = rt_of(request)
+def resume_demand(demand_id: DemandId, body: PauseIn, who: Who, rt: Rt) -> DemandPublic:
     check_changes(who)
     _visible_demand(rt, who, demand_id)
     demand = rt.app.resume_demand(who.actor, demand_id, body.reason)
@@ -149,12 +140,11 @@ def resume_demand(demand_id: DemandId, body: PauseIn, who: Who, request: Request
     status_code=201,
     summary="Order a task from the need (群众点单): a volunteer is sent at once, or it waits",
 )
-def order_task(demand_id: DemandId, body: OrderIn, who: Who, request: Request) -> TaskOrdered:
-    rt = rt_of(request)
+def order_task(demand_id: DemandId, body: OrderIn, who: Who, rt: Rt) -> TaskOrdered:
     check_changes(who)
     _visible_demand(rt, who, demand_id)
     task, outcome = rt.app.order_task(
         who.actor, demand_id, description=body.description, due_by=body.due_by
     )
     after_write(rt)
-    return TaskOrdered(task=work_public(task), assigned_to=outcome.assigned_to, why=outcome.why)
+    return task_ordered(task, outcome)

@@ -6,15 +6,14 @@ from typing import Annotated, Any
 
 from casework import Role
 from casework_web import Principal, Who, error_responses
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from dispatch.api.access import check_changes, check_keeps, member_in_sight, visible_member
-from dispatch.api.deps import ActorId, after_write, rt_of
-from dispatch.api.presenters import audit_trail, member_public
+from dispatch.api.deps import ActorId, Rt, after_write
+from dispatch.api.presenters import audit_trail, member_left, member_public
 from dispatch.runtime import Runtime
 from dispatch.schemas import (
     AvailabilityIn,
-    HandedOn,
     LeaveIn,
     MaxLoadIn,
     MemberHistory,
@@ -34,11 +33,10 @@ router = APIRouter(
 @router.get("/members", response_model=MemberPage, summary="The supply list: who covers my place")
 def list_members(
     who: Who,
-    request: Request,
+    rt: Rt,
     skill: Annotated[str | None, Query(max_length=40)] = None,
     available_now: bool | None = None,
 ) -> MemberPage:
-    rt = rt_of(request)
     now = rt.app.clock()
     items = []
     for member in rt.app.members():
@@ -59,8 +57,7 @@ def list_members(
     status_code=201,
     summary="Put someone on the roster (again, if they left)",
 )
-def join(body: MemberIn, who: Who, request: Request) -> MemberPublic:
-    rt = rt_of(request)
+def join(body: MemberIn, who: Who, rt: Rt) -> MemberPublic:
     places = body.places or ([who.place] if who.place else [])
     check_keeps(who, places, "add people")
     member = rt.app.join(
@@ -84,8 +81,7 @@ def _actor(actor_id: str, role: str) -> Any:
 
 
 @router.get("/members/{actor_id}", response_model=MemberPublic)
-def get_member(actor_id: ActorId, who: Who, request: Request) -> MemberPublic:
-    rt = rt_of(request)
+def get_member(actor_id: ActorId, who: Who, rt: Rt) -> MemberPublic:
     return member_public(visible_member(rt, who, actor_id), rt.app.clock())
 
 
@@ -94,32 +90,29 @@ def get_member(actor_id: ActorId, who: Who, request: Request) -> MemberPublic:
     response_model=MemberHistory,
     summary="Every change to a member's record: who, when, why; and whether it verifies",
 )
-def member_history(actor_id: ActorId, who: Who, request: Request) -> MemberHistory:
-    rt = rt_of(request)
+def member_history(actor_id: ActorId, who: Who, rt: Rt) -> MemberHistory:
     member = visible_member(rt, who, actor_id)
     intact, events = audit_trail(rt, member.id)
     return MemberHistory(actor_id=actor_id, intact=intact, events=events)
 
 
-def _change(request: Request, who: Principal, actor_id: str) -> Runtime:
-    rt = rt_of(request)
+def _change(rt: Runtime, who: Principal, actor_id: str) -> None:
     check_changes(who)
     member = visible_member(rt, who, actor_id)
     if member.actor.id != who.actor.id:
         check_keeps(who, list(member.places), "change the roster")
-    return rt
 
 
 @router.put("/members/{actor_id}/skills", response_model=MemberPublic)
-def change_skills(actor_id: ActorId, body: SkillsIn, who: Who, request: Request) -> MemberPublic:
-    rt = _change(request, who, actor_id)
+def change_skills(actor_id: ActorId, body: SkillsIn, who: Who, rt: Rt) -> MemberPublic:
+    _change(rt, who, actor_id)
     member = rt.app.change_skills(who.actor, actor_id, body.skills, body.reason)
     return member_public(member, rt.app.clock())
 
 
 @router.put("/members/{actor_id}/places", response_model=MemberPublic)
-def change_places(actor_id: ActorId, body: PlacesIn, who: Who, request: Request) -> MemberPublic:
-    rt = _change(request, who, actor_id)
+def change_places(actor_id: ActorId, body: PlacesIn, who: Who, rt: Rt) -> MemberPublic:
+    _change(rt, who, actor_id)
     check_keeps(who, body.places, "assign places")
     member = rt.app.change_places(who.actor, actor_id, body.places, body.reason)
     return member_public(member, rt.app.clock())
@@ -130,10 +123,8 @@ def change_places(actor_id: ActorId, body: PlacesIn, who: Who, request: Request)
     response_model=MemberPublic,
     summary="Set when a member is available (a member may set their own)",
 )
-def set_availability(
-    actor_id: ActorId, body: AvailabilityIn, who: Who, request: Request
-) -> MemberPublic:
-    rt = _change(request, who, actor_id)
+def set_availability(actor_id: ActorId, body: AvailabilityIn, who: Who, rt: Rt) -> MemberPublic:
+    _change(rt, who, actor_id)
     member = rt.app.set_availability(
         who.actor, actor_id, body.availability, body.timezone, body.reason
     )
@@ -141,8 +132,8 @@ def set_availability(
 
 
 @router.put("/members/{actor_id}/max-load", response_model=MemberPublic)
-def set_max_load(actor_id: ActorId, body: MaxLoadIn, who: Who, request: Request) -> MemberPublic:
-    rt = _change(request, who, actor_id)
+def set_max_load(actor_id: ActorId, body: MaxLoadIn, who: Who, rt: Rt) -> MemberPublic:
+    _change(rt, who, actor_id)
     member = rt.app.set_max_load(who.actor, actor_id, body.max_load, body.reason)
     return member_public(member, rt.app.clock())
 
@@ -153,13 +144,9 @@ def set_max_load(actor_id: ActorId, body: MaxLoadIn, who: Who, request: Request)
     summary="Take someone off the roster: refused while they hold work, unless hand_on (their "
     "work goes to the next suitable people by the rule, or the queue)",
 )
-def leave(actor_id: ActorId, body: LeaveIn, who: Who, request: Request) -> MemberLeft:
-    rt = _change(request, who, actor_id)
+def leave(actor_id: ActorId, body: LeaveIn, who: Who, rt: Rt) -> MemberLeft:
+    _change(rt, who, actor_id)
     member, outcomes = rt.app.leave(who.actor, actor_id, body.reason, hand_on=body.hand_on)
     if outcomes:
         after_write(rt)
-    public = member_public(member, rt.app.clock())
-    handed_on = [
-        HandedOn(work_id=o.work_id, assigned_to=o.assigned_to, why=o.why) for o in outcomes
-    ]
-    return MemberLeft(**public.model_dump(), handed_on=handed_on)
+    return member_left(member, rt.app.clock(), outcomes)

@@ -6,11 +6,12 @@ from typing import Annotated
 
 from casework.domain.errors import NotPermittedError
 from casework_web import Who, error_responses
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from dispatch.api.access import OVERSEERS
-from dispatch.api.deps import ISO_MOMENT, moment, rt_of
-from dispatch.schemas import ServiceEntryPublic, ServiceList
+from dispatch.api.deps import ISO_MOMENT, Rt, moment
+from dispatch.api.presenters import service_entry_public
+from dispatch.schemas import ServiceList
 
 router = APIRouter(tags=["service list"], responses=error_responses(400, 401, 403, 503))
 
@@ -22,7 +23,7 @@ router = APIRouter(tags=["service list"], responses=error_responses(400, 401, 40
 )
 def service_list(
     who: Who,
-    request: Request,
+    rt: Rt,
     member: Annotated[str | None, Query(max_length=128)] = None,
     since: Annotated[
         str | None,
@@ -32,7 +33,6 @@ def service_list(
         ),
     ] = None,
 ) -> ServiceList:
-    rt = rt_of(request)
     start = moment(since, "since") if since is not None else None
     if not (who.is_auditor or who.actor.role in OVERSEERS or member == who.actor.id):
         raise NotPermittedError(
@@ -42,6 +42,4 @@ def service_list(
     rt.board.catch_up()
     place = None if who.is_auditor or member == who.actor.id else who.place
     rows = rt.board.services(place=place, member=member, since=start)
-    return ServiceList(
-        items=[ServiceEntryPublic(**{**vars(e), "for_whom": list(e.for_whom)}) for e in rows]
-    )
+    return ServiceList(items=[service_entry_public(e) for e in rows])

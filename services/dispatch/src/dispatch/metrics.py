@@ -1,4 +1,7 @@
-"""Dispatch's own metrics beside the web standard's: actions, the queue, unapplied events."""
+"""Dispatch's own metrics beside the web standard's: actions, the queue, unapplied events.
+
+Beside the runtime rather than in `api/`: the runtime holds them (a route counts its action
+on `rt.metrics`), and `runtime.py` must not import the HTTP package."""
 
 from __future__ import annotations
 

@@ -17,9 +17,8 @@ import logging
 
 from casework import Casework
 from casework.contracts import CaseEvent
-from casework.messaging.background import ConsumerInBackground
-from casework.messaging.consumer import Consumer, Handler, SubscriptionSettings, parse_contract
-from nats.aio.client import Client
+from casework.messaging.background import ConsumerInBackground, consume_in_background
+from casework.messaging.consumer import Handler, SubscriptionSettings, parse_contract
 
 from dispatch.application import Dispatch
 
@@ -50,21 +49,11 @@ def start_consumer(url: str, app: Dispatch, durable: str, ack_wait: float) -> Co
     """Connect, bind the durable consumer and run it, all in the background: the app serves
     meanwhile, and `/readyz` says NATS is unreachable until it is connected."""
 
-    def build(nc: Client) -> Consumer[CaseEvent]:
-        return Consumer(
-            nc,
-            app.casework,
-            handler(app),
-            parse_contract,
-            SubscriptionSettings(
-                service="dispatch",
-                durable=durable,
-                filter_subjects=CASE_SUBJECTS,
-                fetch_timeout=0.5,
-                ack_wait=ack_wait,
-            ),
-        )
-
-    feed = ConsumerInBackground(url, "casework-dispatch", build)
-    feed.start()
-    return feed
+    settings = SubscriptionSettings(
+        service="dispatch",
+        durable=durable,
+        filter_subjects=CASE_SUBJECTS,
+        fetch_timeout=0.5,
+        ack_wait=ack_wait,
+    )
+    return consume_in_background(url, app.casework, handler(app), parse_contract, settings)

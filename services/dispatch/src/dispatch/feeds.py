@@ -18,7 +18,7 @@ import logging
 from casework import Casework
 from casework.contracts import CaseEvent
 from casework.messaging.background import ConsumerInBackground, consume_in_background
-from casework.messaging.consumer import Handler, SubscriptionSettings, parse_contract
+from casework.messaging.consumer import Handler, parse_contract
 
 from dispatch.application import Dispatch
 
@@ -49,11 +49,13 @@ def start_consumer(url: str, app: Dispatch, durable: str, ack_wait: float) -> Co
     """Connect, bind the durable consumer and run it, all in the background: the app serves
     meanwhile, and `/readyz` says NATS is unreachable until it is connected."""
 
-    settings = SubscriptionSettings(
+    return consume_in_background(
+        url,
+        app.casework,
+        handler(app),
+        parse_contract,
         service="dispatch",
         durable=durable,
-        filter_subjects=CASE_SUBJECTS,
-        fetch_timeout=0.5,
+        subjects=CASE_SUBJECTS,
         ack_wait=ack_wait,
     )
-    return consume_in_background(url, app.casework, handler(app), parse_contract, settings)

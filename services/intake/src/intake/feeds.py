@@ -28,7 +28,6 @@ from typing import Protocol
 from casework import Casework
 from casework.contracts import CaseEvent, parse_event
 from casework.messaging.background import ConsumerInBackground, consume_in_background
-from casework.messaging.consumer import SubscriptionSettings
 from casework.messaging.store_contracts import StoreContracts
 from casework.outages import OUTAGES
 from casework.projections.polling import Poller
@@ -101,10 +100,15 @@ def start_consumer(
         event, sequence = message
         read_models.apply([event], durable, sequence)
 
-    settings = SubscriptionSettings(
-        service="intake", durable=durable, filter_subjects=CASE_SUBJECTS, fetch_timeout=0.5
+    return consume_in_background(
+        nats_url,
+        app,
+        handle,
+        parse_message,
+        service="intake",
+        durable=durable,
+        subjects=CASE_SUBJECTS,
     )
-    return consume_in_background(nats_url, app, handle, parse_message, settings)
 
 
 # ------------------------------------------------------------------ the store

@@ -26,7 +26,7 @@ from uuid import UUID
 from casework import Casework, CaseworkError, Dispute
 from casework.contracts import CaseEvent, DisputeEvent, model_for_topic
 from casework.messaging.background import ConsumerInBackground, consume_in_background
-from casework.messaging.consumer import SubscriptionSettings, handle_tracked, parse_contract
+from casework.messaging.consumer import handle_tracked, parse_contract
 from casework.messaging.store_contracts import StoreContracts
 from casework.messaging.subjects import event_of
 from casework.outages import OUTAGES
@@ -89,18 +89,19 @@ class Handler:
 
 
 def start_consumer(
-    nats_url: str, app: Casework, worklist: Worklist, durable: str, **options: Any
+    nats_url: str, app: Casework, worklist: Worklist, durable: str
 ) -> ConsumerInBackground:
     """Connect, bind the durable consumer and run it, all in the background: the app serves
     meanwhile, and `/readyz` says NATS is unreachable until it is connected."""
-    settings = SubscriptionSettings(
+    return consume_in_background(
+        nats_url,
+        app,
+        Handler(worklist),
+        parse_contract,
         service="mediation",
         durable=durable,
-        filter_subjects=SUBJECTS,
-        fetch_timeout=0.5,
-        **options,
+        subjects=SUBJECTS,
     )
-    return consume_in_background(nats_url, app, Handler(worklist), parse_contract, settings)
 
 
 # ------------------------------------------------------------------ the store

@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from nats.aio.client import Client
@@ -97,20 +98,39 @@ class ConsumerInBackground:
                 await self.nc.drain()
 
 
+SERVICE_FETCH_TIMEOUT = 0.5
+"""Seconds a service's consumer waits on an empty fetch: it notices `stop` within half a second,
+so a service shuts down promptly."""
+
+
 def consume_in_background(
     url: str,
     app: Casework,
     handler: Handler[E],
     parse: Parser[E],
-    settings: SubscriptionSettings,
+    *,
+    service: str,
+    durable: str,
+    subjects: Sequence[str],
+    ack_wait: float | None = None,
 ) -> ConsumerInBackground:
-    """Start the service's durable consumer on NATS at `url`, connected as
-    `casework-<service>` and run in a task: the app serves meanwhile, and `/readyz` says NATS is
-    unreachable until it is connected. `stop()` the answer when the service stops."""
+    """Start the service's durable consumer `durable` on NATS at `url`, filtered on the server
+    to `subjects`, connected as `casework-<service>` and run in a task: the app serves
+    meanwhile, and `/readyz` says NATS is unreachable until it is connected. `ack_wait`: as
+    `SubscriptionSettings` (its default unless given). `stop()` the answer when the service
+    stops."""
+    settings = SubscriptionSettings(
+        service=service,
+        durable=durable,
+        filter_subjects=tuple(subjects),
+        fetch_timeout=SERVICE_FETCH_TIMEOUT,
+    )
+    if ack_wait is not None:
+        settings = replace(settings, ack_wait=ack_wait)
 
     def build(nc: Client) -> Consumer[E]:
         return Consumer(nc, app, handler, parse, settings)
 
-    feed = ConsumerInBackground(url, f"casework-{settings.service}", build)
+    feed = ConsumerInBackground(url, f"casework-{service}", build)
     feed.start()
     return feed

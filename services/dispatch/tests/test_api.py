@@ -277,6 +277,12 @@ def test_the_roster_is_kept_by_the_manager_within_their_place_and_audited(desk: 
         ("Joined", "manager-wang", "tricycle"),
         ("AvailabilitySet", "vol-qian", "visiting my daughter this week"),
     ]
+    # Read as every service shows a file (casework_web.history): a member is at no tier, and
+    # each line names the hash of the one before it.
+    joined, availability = history["events"]
+    assert (joined["tier"], availability["tier"]) == ("", "")
+    assert (joined["prev_hash"], availability["prev_hash"]) == ("", joined["hash"])
+    assert len(availability["hash"]) == 64 and availability["hash"] != joined["hash"]
     left = desk.post("/roster/members/vol-qian/leave", manager, {"reason": "moved away"})
     assert left["active"] is False
     assert desk.get("/roster/members", manager)["items"] == []

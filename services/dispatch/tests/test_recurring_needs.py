@@ -295,6 +295,9 @@ def test_the_manager_sets_pauses_and_resumes_a_recurrence_and_nonsense_is_a_clea
     assert reasons[1] == "recurs weekly on sat at 09:00 (UTC+8), from 2026-11-24"
     assert reasons[2:5] == ["her daughter asked for Wednesdays too", "in hospital", "home again"]
     assert "the occurrence of 2026-12-02 08:30 (UTC+8) fell due" in reasons[5]
+    events = history["events"]
+    assert [e["prev_hash"] for e in events] == ["", *(e["hash"] for e in events[:-1])]
+    assert {e["tier"] for e in events} == {""}  # a need is at no tier of a case
 
     nonsense = [
         {"kind": "weekly", "weekdays": [], "time": "09:00"},

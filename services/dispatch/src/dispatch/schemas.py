@@ -19,6 +19,7 @@ from casework_web.fields import (
     Words2000,
     window_words,
 )
+from casework_web.history import HistoryEntryPublic
 from casework_web.unapplied import Unapplied
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -131,21 +132,10 @@ class MemberPage(BaseModel):
     items: list[MemberPublic]
 
 
-class AuditEntry(BaseModel):
-    version: int
-    event: str
-    at: datetime
-    actor_id: str
-    actor_role: str
-    reason: str
-    details: dict[str, object]
-    hash: str
-
-
 class MemberHistory(BaseModel):
     actor_id: str
     intact: bool = Field(description="the member's record verifies (hash chain)")
-    events: list[AuditEntry]
+    events: list[HistoryEntryPublic]
 
 
 # ------------------------------------------------------------------ work
@@ -366,7 +356,7 @@ class DemandPublic(BaseModel):
 class DemandHistory(BaseModel):
     demand_id: str
     intact: bool = Field(description="the need's record verifies (hash chain)")
-    events: list[AuditEntry]
+    events: list[HistoryEntryPublic]
 
 
 class DemandPage(BaseModel):

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from casework import Case, LeakEmergency
 from casework.audit import history_entry, verify_events
+from casework_web.history import HistoryEntryPublic, history_public
 
 from dispatch.application import Outcome
 from dispatch.board import ServiceEntry, Waiting
@@ -16,7 +17,6 @@ from dispatch.domain.demand import Demand, ServiceTask
 from dispatch.domain.member import Member
 from dispatch.runtime import Runtime
 from dispatch.schemas import (
-    AuditEntry,
     DemandPublic,
     HandedOn,
     MemberLeft,
@@ -128,20 +128,10 @@ def demand_public(demand: Demand) -> DemandPublic:
     )
 
 
-def audit_trail(rt: Runtime, aggregate_id: UUID) -> tuple[bool, list[AuditEntry]]:
-    """A dispatch aggregate's every fact (who, when, why) and whether its hash chain verifies."""
-    stored = list(rt.app.casework.recorder.select_events(aggregate_id))
-    entries = [history_entry(e) for e in rt.app.casework.events.get(aggregate_id)]
-    return verify_events(aggregate_id, stored, rt.app.casework.mapper).ok, [
-        AuditEntry(
-            version=e.version,
-            event=e.event,
-            at=e.at,
-            actor_id=e.actor_id,
-            actor_role=e.actor_role,
-            reason=e.reason,
-            details=e.details,
-            hash=e.hash,
-        )
-        for e in entries
-    ]
+def audit_trail(rt: Runtime, aggregate_id: UUID) -> tuple[bool, list[HistoryEntryPublic]]:
+    """A dispatch aggregate's every fact (who, when, why), read as every service shows a case
+    file (`casework_web.history`), and whether its hash chain verifies."""
+    casework = rt.app.casework
+    stored = list(casework.recorder.select_events(aggregate_id))
+    entries = (history_entry(e) for e in casework.events.get(aggregate_id))
+    return verify_events(aggregate_id, stored, casework.mapper).ok, history_public(entries)

@@ -12,29 +12,26 @@ event's position one transaction (docs/adr/004).
   `CASEWORK`, filtered on the server to dispute events and leak causes; per-message tracking,
   retries with backoff, and `casework.dlq.mediation` for what cannot be read or keeps failing
   (the casework consumer toolkit). Run `casework relay` beside it.
-- **The store** (no NATS): a thread follows the notification log in order, tracking the last
-  notification it handled (`mediation-store`), so a restart resumes right after it.
+- **The store** (no NATS): the library's `casework.messaging.store_feed.StoreFeed` follows the
+  notification log in order on a thread, tracking the last notification it handled
+  (`mediation-store`) with the reaction's effects, so a restart resumes right after it.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 from uuid import UUID
 
-from casework import Casework, CaseworkError, Dispute
-from casework.contracts import CaseEvent, DisputeEvent, model_for_topic
+from casework import Casework, Dispute
+from casework.contracts import CaseEvent, DisputeEvent
+from casework.messaging import store_feed as casework_store_feed
 from casework.messaging.background import ConsumerInBackground, consume_in_background
-from casework.messaging.consumer import handle_tracked, parse_contract
-from casework.messaging.store_contracts import StoreContracts
+from casework.messaging.consumer import parse_contract
 from casework.messaging.subjects import event_of
-from casework.outages import OUTAGES
-from casework.projections.polling import Poller
 from casework.projections.skipped import event_name
-from casework.topics import is_case_topic
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import Notification
 
 from mediation.reactions import concerns_mediation, react
 from mediation.worklist import Worklist
@@ -107,86 +104,25 @@ def start_consumer(
 # ------------------------------------------------------------------ the store
 
 
-class StoreFeed(Poller):
-    """Follows the store's notification log, in order, through the same handler.
-
-    Only the events that concern mediation are decoded (the topic says which contract an event
-    has); each becomes its contract as the relay would publish it. One that cannot be (an event
-    from a newer version, or one the contract refuses) is recorded as skipped on the worklist
-    and passed, as a consumer dead-letters a message it cannot read."""
-
-    thread_name = "mediation-store-feed"
+class StoreFeed(casework_store_feed.StoreFeed):
+    """The library's store feed (`casework.messaging.store_feed`) with mediation's handler: the
+    events that `concerns_mediation`, each as the contract the relay would publish; one that
+    cannot be made into it is recorded as skipped on the worklist and passed."""
 
     def __init__(self, app: Casework, worklist: Worklist, *, batch: int = 200) -> None:
-        self.app = app
-        self.handler = Handler(worklist)
-        self.contracts = StoreContracts(app)
-        self.batch = batch
-        self._position: int | None = None
-        self._lock = threading.Lock()
-        super().__init__()
-
-    @property
-    def position(self) -> int:
-        if self._position is None:
-            self._position = self.app.process_recorder.max_tracking_id(STORE_TRACKING) or 0
-        return self._position
-
-    def catch_up(self) -> int:
-        """Handle everything recorded so far; returns how many events concerned mediation."""
-        handled = 0
-        with self._lock:
-            while True:
-                page = self.app.recorder.select_notifications(
-                    start=self.position, limit=self.batch, inclusive_of_start=False
-                )
-                if not page:
-                    return handled
-                for notification in page:
-                    contract = self._contract(notification)
-                    if contract is not None:
-                        self._handle(contract, Tracking(STORE_TRACKING, notification.id))
-                        handled += 1
-                    self._position = notification.id
-
-    def _contract(self, notification: Any) -> CaseEvent | None:
-        """The notification as its contract, if it concerns mediation; None if not, or if it
-        cannot be made (then recorded as skipped, and its position tracked)."""
-        topic = notification.topic
-        try:
-            if not is_case_topic(topic) or not concerns_mediation(model_for_topic(topic)):
-                return None
-            return self.contracts.of_notification(notification)
-        except OUTAGES:
-            raise  # the store is away: the poller waits for it and reads this one again
-        except Exception as error:  # undecodable: skipped and shown, not a stop
-            self.handler.worklist.record_skipped(
+        def unreadable(notification: Notification, error: Exception) -> None:
+            worklist.record_skipped(
                 str(notification.originator_id),
                 notification.originator_version,
-                event_name(topic),
+                event_name(notification.topic),
                 error,
             )
-            with self.app.tracking(Tracking(STORE_TRACKING, notification.id)):
-                pass
-            return None
 
-    def _handle(self, contract: CaseEvent, tracking: Tracking) -> None:
-        try:
-            handle_tracked(self.app, self.handler, contract, tracking)
-        except CaseworkError as error:
-            # The domain refuses this reaction for good: retrying cannot help, and stopping
-            # here would hold up every later event. Skip it, as a consumer dead-letters it, and
-            # say so.
-            log.error(
-                "mediation could not react to %s v%s: %s",
-                contract.type,
-                contract.version,
-                error,
-                extra={"case_id": str(contract.case_id)},
-            )
-            with self.app.tracking(tracking):
-                pass
-
-    def forget(self) -> None:
-        with self._lock:
-            self._position = None
+        super().__init__(
+            app,
+            Handler(worklist),
+            name=STORE_TRACKING,
+            concerns=concerns_mediation,
+            unreadable=unreadable,
+            batch=batch,
+        )

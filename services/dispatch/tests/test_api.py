@@ -282,7 +282,8 @@ def test_the_roster_is_kept_by_the_manager_within_their_place_and_audited(desk: 
     joined, availability = history["events"]
     assert (joined["tier"], availability["tier"]) == ("", "")
     assert (joined["prev_hash"], availability["prev_hash"]) == ("", joined["hash"])
-    assert len(availability["hash"]) == 64 and availability["hash"] != joined["hash"]
+    assert len(availability["hash"]) == 64
+    assert availability["hash"] != joined["hash"]
     left = desk.post("/roster/members/vol-qian/leave", manager, {"reason": "moved away"})
     assert left["active"] is False
     assert desk.get("/roster/members", manager)["items"] == []

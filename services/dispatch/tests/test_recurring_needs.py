@@ -178,7 +178,7 @@ def test_a_replica_starting_after_downtime_raises_the_latest_missed_occurrence_a
     runtime = Runtime.build(make_settings(tmp_path, store_url, DISPATCH_TICK_SECONDS=3600), clock)
 
     async def start_and_stop() -> None:
-        await runtime.start(background=True)
+        await runtime.start()  # built with background=True: the loops run
         await asyncio.sleep(0)  # the loops enter their first round
         await runtime.close()  # waits for the round in flight, then stops
 

@@ -12,9 +12,10 @@ The shared fields are read from the variables every Casework process reads (`CAS
 `NATS_URL`, `CASEWORK_VAR_DIR`, `CASEWORK_MAX_CLOCK_SKEW`, `CASEWORK_TOKENS_FILE`); each also
 answers to the service's own prefixed name (`DISPATCH_STORE`, `INTAKE_MAX_CLOCK_SKEW`, …), added
 when the subclass is made, so the aliases cannot drift from the prefix. The shared name wins when
-both are set. `host`, `port` and `log_level` are per-service by nature and read only with the
-prefix (`DISPATCH_PORT`). `CASEWORK_STORE_TIMEOUT` is not a field: the library reads it where it
-opens the store (`casework.settings.store_timeout`), for every process alike.
+both are set. `host`, `port`, `log_level` and `feed_poll_seconds` are per-service by nature and
+read only with the prefix (`DISPATCH_PORT`, `MEDIATION_FEED_POLL_SECONDS`).
+`CASEWORK_STORE_TIMEOUT` is not a field: the library reads it where it opens the store
+(`casework.settings.store_timeout`), for every process alike.
 
 Port 0 means "any free port" in every service (the operating system picks one; uvicorn logs it).
 """
@@ -82,6 +83,11 @@ class ServiceSettings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Interface to listen on.")
     port: Port = 0
     log_level: str = Field(default="INFO", description="The level of the JSON logs on stderr.")
+    feed_poll_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        description="How often the case feed reads the store's log, when there is no NATS.",
+    )
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

@@ -1,8 +1,9 @@
 """Dispatch's settings: one `Settings` object, read from the environment once at start-up.
 
 The fields every service shares (store, NATS, var directory, clock skew, tokens file, host, port,
-log level) come from `casework_web.service_settings.ServiceSettings`; only dispatch's own are
-here, read with the `DISPATCH_` prefix.
+log level, how often the store's log is polled) come from
+`casework_web.service_settings.ServiceSettings`; only dispatch's own are here,
+read with the `DISPATCH_` prefix.
 """
 
 from __future__ import annotations

@@ -1,14 +1,18 @@
-"""Where dispatch hears of case events: its durable consumer on NATS (ADR 009's case feed).
+"""Where dispatch hears of case events (ADR 009's case feed): its durable consumer on NATS, or
+the store's log.
 
-Every repair and leak event arrives as the contract `casework.contracts.CaseEvent` (the relay
-publishes it, `parse_contract` reads it back) and goes to one handler, `Dispatch.on_case_event`,
-inside the consumer toolkit's tracking block, so its effects (an assignment, a load) commit
-with the message's position, exactly once. Disputes are mediation's, so they are filtered out
-on the server.
+Every repair and leak event arrives as the contract `casework.contracts.CaseEvent` and goes to
+one handler, `Dispatch.on_case_event`, inside a tracking block, so its effects (an assignment,
+a load) commit with the event's position, exactly once. Disputes are mediation's.
 
-Without NATS dispatch hears nothing (API only): unlike intake and mediation it does not yet
-follow the store's log instead, which would be a third copy of their store feeds; that waits
-for one store feed in the library.
+- **NATS** (`NATS_URL` set): the durable consumer `dispatch` (`DISPATCH_DURABLE`) on stream
+  `CASEWORK`, filtered on the server to `CASE_SUBJECTS`; the relay publishes the contract,
+  `parse_contract` reads it back; each message's position is its own tracking record.
+- **The store** (no NATS): the library's `casework.messaging.store_feed.StoreFeed` follows the
+  notification log in order on a thread and makes each repair or leak event into the contract
+  the relay would publish (`StoreContracts`, the relay's own piece); the position is the
+  tracking record `dispatch-store`, committed with the handler's effects, so a restart (or a
+  second replica on the same store) resumes after the last event handled.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from __future__ import annotations
 import logging
 
 from casework import Casework
-from casework.contracts import CaseEvent
+from casework.contracts import CaseEvent, LeakEvent, RepairEvent
 from casework.messaging.background import ConsumerInBackground, consume_in_background
 from casework.messaging.consumer import Handler, parse_contract
+from casework.messaging.store_feed import StoreFeed
 
 from dispatch.application import Dispatch
 
@@ -26,6 +31,13 @@ log = logging.getLogger("dispatch")
 
 CASE_SUBJECTS = ("casework.repair.>", "casework.leak.>")
 """What dispatch acts on; disputes are mediation's."""
+STORE_TRACKING = "dispatch-store"
+"""The store feed's position: the tracking name of the last notification it handled."""
+
+
+def concerns_dispatch(model: type[CaseEvent]) -> bool:
+    """Whether events of this contract reach the handler: repairs and leaks (`CASE_SUBJECTS`)."""
+    return issubclass(model, (RepairEvent, LeakEvent))
 
 
 def handler(app: Dispatch) -> Handler[CaseEvent]:
@@ -59,3 +71,8 @@ def start_consumer(url: str, app: Dispatch, durable: str, ack_wait: float) -> Co
         subjects=CASE_SUBJECTS,
         ack_wait=ack_wait,
     )
+
+
+def store_feed(app: Dispatch) -> StoreFeed:
+    """The case feed without NATS: the store's log, through the same handler."""
+    return StoreFeed(app.casework, handler(app), name=STORE_TRACKING, concerns=concerns_dispatch)

@@ -1,4 +1,5 @@
-"""Dispatch's own metrics beside the web standard's: actions, the queue, unapplied events.
+"""Dispatch's own metrics beside the web standard's: actions and the queue (the unapplied events'
+gauge is `casework_web.unapplied.watch_runtime`'s, added by the app).
 
 Beside the runtime rather than in `api/`: the runtime holds them (a route counts its action
 on `rt.metrics`), and `runtime.py` must not import the HTTP package."""
@@ -6,7 +7,6 @@ on `rt.metrics`), and `runtime.py` must not import the HTTP package."""
 from __future__ import annotations
 
 from casework_web import Metrics
-from casework_web.unapplied import watch_unapplied
 from prometheus_client import Counter, Gauge
 
 
@@ -19,7 +19,6 @@ class DispatchMetrics(Metrics):
             ["action"],
             registry=self.registry,
         )
-        self.unapplied = watch_unapplied(self, {})
         self.queue_length = Gauge(
             "dispatch_queue_length",
             "Work waiting for someone suitable to be free (as this replica's board sees it)",

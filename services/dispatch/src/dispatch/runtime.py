@@ -1,29 +1,37 @@
 """What one dispatch replica runs besides its HTTP routes, started and stopped together.
 
 - the case feed (`feeds.py`): the durable pull consumer `dispatch` on the CASEWORK stream
-  (repairs and leaks), every event handled by `Dispatch.on_case_event` inside the toolkit's
-  tracking block, so its effects (an assignment, a load) commit with the message's position;
+  (repairs and leaks) when `NATS_URL` is set, else a thread following the store's log; either
+  hands every event to `Dispatch.on_case_event` inside a tracking block, so its effects (an
+  assignment, a load) commit with the event's position;
 - the scheduler: every `tick_seconds`, passed deadlines become `Escalated`;
 - the calendar: every `tick_seconds`, recurring needs' due occurrences become service tasks
   (the first round, at start, raises those that fell due while nothing ran);
 - the drain: every `drain_seconds`, the queue is offered to the roster again.
 
 Any number of replicas may run: they share the durable consumer (JetStream gives each message
-to one), and the scheduler and the drain decide on fresh state, so racing replicas record once.
+to one) or the store feed's position (the first to commit an event's position wins; the other
+finds it handled), and the scheduler and the drain decide on fresh state, so racing replicas
+record once.
+
+The app's lifespan (`casework_web.lifespan.runtime_lifespan`, in `api/app.py`) builds it,
+`start`s it and `close`s it; routes reach it through the `Rt` dependency (`api/deps.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from casework import Casework
 from casework.clock import Clock, system_clock
 from casework.contracts import CaseEvent
 from casework.messaging.background import ConsumerInBackground
 from casework.messaging.consumer import Consumer
+from casework.messaging.store_feed import StoreFeed
+from casework_web.unapplied import HoldsSkipped, in_memory
 
 from dispatch import feeds
 from dispatch.application import Dispatch
@@ -31,8 +39,6 @@ from dispatch.board import Board
 from dispatch.config import Settings
 from dispatch.metrics import DispatchMetrics
 from dispatch.scheduler import Calendar, Drain, Scheduler, run_periodically
-
-log = logging.getLogger("dispatch")
 
 
 @dataclass
@@ -45,6 +51,10 @@ class Runtime:
     calendar: Calendar
     metrics: DispatchMetrics = field(default_factory=DispatchMetrics)
     """What the routes count (`dispatch_actions_total`) beside the web standard's metrics."""
+    background: bool = True
+    """Run the case feed's and the periodic tasks' loops; False: tests drive them by hand."""
+    store_feed: StoreFeed | None = None
+    """The store's log followed on a thread: the case feed when NATS is not configured."""
     feed: ConsumerInBackground | None = None
     """The NATS consumer, connected and bound in the background (the app serves meanwhile)."""
     stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -56,9 +66,13 @@ class Runtime:
         settings: Settings,
         clock: Clock = system_clock,
         metrics: DispatchMetrics | None = None,
+        *,
+        background: bool = True,
     ) -> Runtime:
         app = Dispatch(settings.store, clock=clock, max_clock_skew=settings.max_clock_skew)
         board = Board(app, scheduled_kinds=settings.scheduled_kinds)
+        metrics = metrics if metrics is not None else DispatchMetrics()
+        metrics.queue_length.set_function(lambda: len(board.waiting()))
         return cls(
             settings,
             app,
@@ -66,49 +80,51 @@ class Runtime:
             Scheduler(app, board),
             Drain(app, board),
             Calendar(app, board),
-            metrics if metrics is not None else DispatchMetrics(),
+            metrics,
+            background,
+            store_feed=feeds.store_feed(app) if settings.nats_url is None else None,
         )
 
-    async def start(self, *, background: bool = True) -> None:
-        """Catch the board up, start the consumer (it connects and binds in the background, so
-        the app serves while NATS is away), and start the loops (unless `background` is False:
-        tests drive the scheduler and the drain by hand on a fake clock)."""
+    @property
+    def casework(self) -> Casework:
+        """The application over the case store (`casework_web.lifespan.running_casework`)."""
+        return self.app.casework
+
+    def read_models(self) -> dict[str, HoldsSkipped]:
+        """Dispatch's read models (both in memory) by name: readiness and metrics show what each
+        skipped."""
+        return {
+            "board": in_memory(self.board.skipped),
+            "roster": in_memory(self.app.followed.skipped),
+        }
+
+    async def start(self) -> None:
+        """Catch the board up, start the case feed (the NATS consumer connects and binds in the
+        background, so the app serves while NATS is away; the store feed catches up first), and
+        start the loops. Unless `background` is False: then the store feed and the loops are
+        left to the caller (tests handle case events, tick the scheduler and drain the queue by
+        hand on a fake clock)."""
         await asyncio.to_thread(self.board.catch_up)
         await asyncio.to_thread(self.app.followed.catch_up)  # before the first decision needs it
-        if self.settings.nats_url is not None:
-            self.start_consumer(self.settings.nats_url)
-        else:
-            log.warning("NATS_URL is not set: dispatch will not see new cases; API only")
-        if background:
-            self.tasks.append(
-                asyncio.create_task(
-                    run_periodically(
-                        "scheduler", self.scheduler.tick, self.settings.tick_seconds, self.stop
-                    ),
-                    name="dispatch-scheduler",
-                )
+        settings = self.settings
+        if settings.nats_url is not None:
+            self.feed = feeds.start_consumer(
+                settings.nats_url, self.app, settings.durable, settings.ack_wait
             )
-            self.tasks.append(
-                asyncio.create_task(
-                    run_periodically(
-                        "calendar", self.calendar.run_once, self.settings.tick_seconds, self.stop
-                    ),
-                    name="dispatch-calendar",
+        elif self.store_feed is not None and self.background:
+            await asyncio.to_thread(self.store_feed.catch_up)
+            self.store_feed.start(settings.feed_poll_seconds)
+        if self.background:
+            for name, run, seconds in (
+                ("scheduler", self.scheduler.tick, settings.tick_seconds),
+                ("calendar", self.calendar.run_once, settings.tick_seconds),
+                ("queue", self.drain.run_once, settings.drain_seconds),
+            ):
+                self.tasks.append(
+                    asyncio.create_task(
+                        run_periodically(name, run, seconds, self.stop), name=f"dispatch-{name}"
+                    )
                 )
-            )
-            self.tasks.append(
-                asyncio.create_task(
-                    run_periodically(
-                        "queue", self.drain.run_once, self.settings.drain_seconds, self.stop
-                    ),
-                    name="dispatch-queue",
-                )
-            )
-
-    def start_consumer(self, url: str) -> None:
-        self.feed = feeds.start_consumer(
-            url, self.app, self.settings.durable, self.settings.ack_wait
-        )
 
     @property
     def consumer(self) -> Consumer[CaseEvent] | None:
@@ -119,6 +135,8 @@ class Runtime:
         self.stop.set()
         if self.feed is not None:
             await self.feed.stop()
+        if self.store_feed is not None:
+            self.store_feed.stop()
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task

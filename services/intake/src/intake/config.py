@@ -1,8 +1,9 @@
 """The intake's settings: one `Settings` object, read from the environment once at start-up.
 
 The fields every service shares (store, NATS, var directory, clock skew, tokens file, host, port,
-log level) come from `casework_web.service_settings.ServiceSettings`; only the intake's own are
-here, read with the `INTAKE_` prefix.
+log level, how often the store's log is polled) come from
+`casework_web.service_settings.ServiceSettings`; only the intake's own are here,
+read with the `INTAKE_` prefix.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ class Settings(ServiceSettings):
     )
     places_file: Path = Field(default_factory=lambda: packaged("places.toml"))
     triage_file: Path = Field(default_factory=lambda: packaged("triage_rules.toml"))
-    feed_poll_seconds: float = Field(default=0.5, gt=0)
     durable: str = "intake-case-index"
 
     @property

@@ -1,8 +1,9 @@
 """The mediation service's settings: one `Settings` object, read from the environment at start-up.
 
 The fields every service shares (store, NATS, var directory, clock skew, tokens file, host, port,
-log level) come from `casework_web.service_settings.ServiceSettings`; only this service's own are
-here, read with the `MEDIATION_` prefix.
+log level, how often the store's log is polled) come from
+`casework_web.service_settings.ServiceSettings`; only this service's own are here,
+read with the `MEDIATION_` prefix.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ class Settings(ServiceSettings):
         default=None, description="The worklist's own SQLite file; default var/mediation.db."
     )
     durable: str = Field(default="mediation", description="The durable consumer's name.")
-    feed_poll_seconds: float = Field(default=0.5, gt=0)
     scheduler_seconds: float = Field(
         default=60.0,
         ge=0,

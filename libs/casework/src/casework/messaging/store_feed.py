@@ -34,7 +34,7 @@ from casework.application import Casework
 from casework.contracts import CaseEvent, model_for_topic
 from casework.domain.errors import CaseworkError
 from casework.messaging.store_contracts import StoreContracts
-from casework.messaging.tracked import Handler, handle_tracked
+from casework.messaging.tracked import Handler, Outcome, handle_tracked
 from casework.outages import OUTAGES
 from casework.projections.polling import Poller
 from casework.projections.skipped import event_name
@@ -95,7 +95,8 @@ class StoreFeed(Poller):
         return self._position
 
     def catch_up(self) -> int:
-        """Handle everything recorded so far; returns how many events were handed on."""
+        """Handle everything recorded so far; returns how many events the handler handled now
+        (not those another replica following the log under the same name handled first)."""
         handled = 0
         with self._lock:
             while True:
@@ -107,8 +108,7 @@ class StoreFeed(Poller):
                 for notification in page:
                     contract = self._contract(notification)
                     if contract is not None:
-                        self._handle(contract, Tracking(self.name, notification.id))
-                        handled += 1
+                        handled += self._handle(contract, Tracking(self.name, notification.id))
                     self._position = notification.id
 
     def forget(self) -> None:
@@ -130,9 +130,10 @@ class StoreFeed(Poller):
             self._record(Tracking(self.name, notification.id))
             return None
 
-    def _handle(self, contract: CaseEvent, tracking: Tracking) -> None:
+    def _handle(self, contract: CaseEvent, tracking: Tracking) -> bool:
+        """Whether the handler handled it now (its effects and position committed)."""
         try:
-            handle_tracked(self.app, self.handler, contract, tracking)
+            return handle_tracked(self.app, self.handler, contract, tracking) is Outcome.DONE
         except CaseworkError as error:
             # The domain refuses this for good: retrying cannot help, and stopping here would
             # hold up every later event. Pass it, as a consumer dead-letters it, and say so.
@@ -145,6 +146,7 @@ class StoreFeed(Poller):
                 extra={"case_id": str(contract.case_id)},
             )
             self._record(tracking)
+            return False
 
     def _record(self, tracking: Tracking) -> None:
         """The position alone, for an event passed over."""

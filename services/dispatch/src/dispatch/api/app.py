@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import logging
-from collections.abc import AsyncIterator
-
 from casework import Clock, system_clock
 from casework_web import TokenStore, feed_status, install, ops_router, store_status
-from casework_web.unapplied import in_memory, unapplied
+from casework_web.lifespan import running_casework, runtime_lifespan
+from casework_web.unapplied import unapplied, watch_runtime
 from fastapi import FastAPI, Request
 
 from dispatch.api.deps import runtime
@@ -18,35 +15,29 @@ from dispatch.metrics import DispatchMetrics
 from dispatch.runtime import Runtime
 from dispatch.schemas import DispatchReadiness
 
-log = logging.getLogger("dispatch")
+
+def consumer_status(rt: Runtime) -> str:
+    """The NATS consumer bound, or why not."""
+    feed = rt.feed
+    if feed is None:
+        return "not running (NATS_URL unset): following the store's log"
+    if feed.consumer is not None:
+        return "bound"
+    return "not bound yet (waiting for NATS)" if feed.ended is None else "stopped"
 
 
 def readiness(request: Request) -> DispatchReadiness:
     rt = runtime(request)
-    store = store_status(rt.app.casework.recorder)
-    feed = rt.feed
-    nats = feed_status(feed)
-    if feed is None:
-        consumer = "not running (NATS_URL unset)"
-    elif feed.consumer is not None:
-        consumer = "bound"
-    else:
-        consumer = "not bound yet (waiting for NATS)" if feed.ended is None else "stopped"
+    store = store_status(rt.casework.recorder)
+    nats = feed_status(rt.feed)
     return DispatchReadiness(
         ready=store == "ok" and not nats.startswith("unreachable"),
         store=store,
         nats=nats,
-        consumer=consumer,
+        consumer=consumer_status(rt),
         board_position=rt.board.position,
         roster_position=rt.app.followed.position,
-        **vars(
-            unapplied(
-                {
-                    "board": in_memory(rt.board.skipped),
-                    "roster": in_memory(rt.app.followed.skipped),
-                }
-            )
-        ),
+        **vars(unapplied(rt.read_models())),
     )
 
 
@@ -56,26 +47,13 @@ def create_app(
     *,
     background: bool = True,
 ) -> FastAPI:
-    """The app; `background=False` leaves the scheduler and the queue to the caller (tests)."""
+    """The app; `background=False` leaves the case feed's polling, the scheduler and the queue
+    to the caller (tests)."""
     settings = settings or Settings()
     metrics = DispatchMetrics()
-    tokens = TokenStore(settings.tokens_path, clock)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
-        rt = Runtime.build(settings, clock, metrics)
-        api.state.runtime = rt
-        metrics.queue_length.set_function(lambda: len(rt.board.waiting()))
-        metrics.unapplied.labels(read_model="board").set_function(lambda: len(rt.board.skipped))
-        metrics.unapplied.labels(read_model="roster").set_function(
-            lambda: len(rt.app.followed.skipped)
-        )
-        await rt.start(background=background)
-        log.info("dispatch ready", extra={"store": settings.store.split("@")[-1]})
-        try:
-            yield
-        finally:
-            await rt.close()
+    def build() -> Runtime:
+        return Runtime.build(settings, clock, metrics, background=background)
 
     api = FastAPI(
         title="Casework dispatch",
@@ -86,17 +64,18 @@ def create_app(
             "volunteer service list. Every request needs a bearer token; every error is a "
             "JSON body with a code and a message."
         ),
-        lifespan=lifespan,
+        lifespan=runtime_lifespan("dispatch", build, settings.store),
     )
     install(
         api,
         "dispatch",
-        tokens,
+        TokenStore(settings.tokens_path, clock),
         metrics,
         store=settings.store,
-        casework=lambda a: a.state.runtime.app.casework if hasattr(a.state, "runtime") else None,
+        casework=running_casework,
     )
     for routes in (tasks, leaks, queue, roster, demands, services):
         api.include_router(routes.router)
     api.include_router(ops_router(readiness, DispatchReadiness))
+    watch_runtime(metrics, api, ("board", "roster"))
     return api

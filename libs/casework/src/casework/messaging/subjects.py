@@ -55,6 +55,20 @@ def event_subject(
     return ".".join((ROOT, *parts))
 
 
+def subject_matches(subject: str, pattern: str) -> bool:
+    """Whether a consumer filtered on `pattern` receives a message on `subject`, as NATS
+    decides it: `*` stands for one token, a final `>` for one or more."""
+    tokens, wanted = subject.split("."), pattern.split(".")
+    if wanted[-1] == ">":
+        wanted = wanted[:-1]
+        if len(tokens) <= len(wanted):
+            return False
+        tokens = tokens[: len(wanted)]
+    return len(tokens) == len(wanted) and all(
+        w in ("*", t) for w, t in zip(wanted, tokens, strict=True)
+    )
+
+
 def event_of(contract: CaseEvent) -> str:
     """`water_stopped` for a `casework.leak.water_stopped.v1` contract: the event's short name,
     the third token of its type and of its subject, the same for every version of it."""

@@ -151,7 +151,7 @@ def healthy(node: NatsServer) -> bool:
         return node.running
     url = f"http://{node.host}:{node.monitor_port}/healthz"
     try:
-        with urllib.request.urlopen(url, timeout=1.0) as response:  # noqa: S310 (loopback)
+        with urllib.request.urlopen(url, timeout=1.0) as response:
             status: object = json.loads(response.read() or b"{}").get("status")
             return status == "ok"
     except (urllib.error.URLError, OSError, ValueError):

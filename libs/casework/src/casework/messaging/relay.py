@@ -32,7 +32,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
@@ -41,12 +41,14 @@ import nats.errors
 import nats.js.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from nats.js.api import StorageType, StreamConfig
+from nats.js.api import DiscardPolicy, StorageType, StreamConfig
 
 from casework.application import Casework
 from casework.contracts import CaseEvent, CasePlace, to_contract
 from casework.domain.case import Case
 from casework.messaging.dead_letter import HEADER_REPLAY_OF
+from casework.messaging.nats_users import client_options, servers
+from casework.messaging.stream_limits import StreamLimits
 from casework.messaging.subjects import (
     CE_SPECVERSION,
     DUPLICATE_WINDOW,
@@ -95,20 +97,59 @@ def envelope(contract: CaseEvent, notification_id: int) -> tuple[str, dict[str, 
     return subject_for(contract), headers, contract.model_dump_json().encode()
 
 
-async def ensure_stream(js: JetStreamContext, stream: str = STREAM) -> None:
-    """Create the stream if it is missing (file storage, 2-minute duplicate window)."""
+async def ensure_stream(
+    js: JetStreamContext, stream: str = STREAM, limits: StreamLimits | None = None
+) -> None:
+    """Create the stream if it is missing (file storage, 2-minute duplicate window, `limits`).
+
+    Only creates: the relay calls `provision_stream`, which also brings an existing stream's
+    replicas and limits to what is configured; a service has no right to change the stream.
+    """
     try:
         await js.stream_info(stream)
     except nats.js.errors.NotFoundError:
-        config = StreamConfig(
-            name=stream,
-            subjects=list(STREAM_SUBJECTS),
-            storage=StorageType.FILE,
-            duplicate_window=DUPLICATE_WINDOW,
-            description="Casework: every case event, in order; dead letters under casework.dlq",
-        )
         with contextlib.suppress(nats.js.errors.BadRequestError):  # created meanwhile
-            await js.add_stream(config)
+            await js.add_stream(stream_config(stream, limits or StreamLimits.from_env()))
+
+
+def stream_config(stream: str, limits: StreamLimits) -> StreamConfig:
+    return StreamConfig(
+        name=stream,
+        subjects=list(STREAM_SUBJECTS),
+        storage=StorageType.FILE,
+        duplicate_window=DUPLICATE_WINDOW,
+        description="Casework: every case event, in order; dead letters under casework.dlq",
+        num_replicas=limits.replicas,
+        max_bytes=limits.max_bytes,
+        max_age=limits.max_age or None,
+        discard=DiscardPolicy.OLD,
+    )
+
+
+async def provision_stream(
+    js: JetStreamContext, stream: str = STREAM, limits: StreamLimits | None = None
+) -> None:
+    """`ensure_stream`, then make an existing stream's replicas and limits those configured
+    (a stream made on one node gets 3 replicas once the cluster has 3 nodes)."""
+    limits = limits or StreamLimits.from_env()
+    await ensure_stream(js, stream, limits)
+    info = await js.stream_info(stream)
+    have = info.config
+    want = (limits.replicas, limits.max_bytes, float(limits.max_age or 0))
+    if (have.num_replicas or 1, have.max_bytes or -1, float(have.max_age or 0)) == want:
+        return
+    log.info(
+        "relay: updating stream %s to %d replica(s), max %d bytes, max age %s s",
+        stream,
+        *want,
+    )
+    changed = replace(
+        have,
+        num_replicas=limits.replicas,
+        max_bytes=limits.max_bytes,
+        max_age=limits.max_age or None,
+    )
+    await js.update_stream(changed)
 
 
 FOREIGN_LOOKBACK = 10_000
@@ -283,11 +324,20 @@ class Relay:
         publish_timeout: float = 5.0,
         retry_wait: float = 0.25,
         start_after: int | None = None,
+        limits: StreamLimits | None = None,
+        connect_options: dict[str, Any] | None = None,
     ) -> None:
         """`start_after`: publish from this notification id on instead of where the stream
-        ends (a re-publish of what is inside the duplicate window is dropped there)."""
+        ends (a re-publish of what is inside the duplicate window is dropped there).
+        `nats_url`: one server or several, comma-separated (a cluster's nodes). `limits`: the
+        stream's replicas and limits (default `StreamLimits.from_env`). `connect_options`:
+        nats-py's (default: the user `NATS_USER`/`NATS_PASSWORD_FILE` name, if any)."""
         self.app = app
         self.nats_url = nats_url
+        self.limits = limits or StreamLimits.from_env(nats_url)
+        self.connect_options = (
+            client_options() if connect_options is None else dict(connect_options)
+        )
         self.stream = stream
         self.batch_size = batch_size
         is_postgres = PostgresWaker.applies_to(app)
@@ -424,7 +474,7 @@ class Relay:
         # attempt here, and the outage loop around `_step` for the retries.
         nc = await asyncio.wait_for(
             nats.connect(
-                self.nats_url,
+                servers(self.nats_url),
                 name="casework-relay",
                 connect_timeout=2,
                 allow_reconnect=False,
@@ -432,12 +482,13 @@ class Relay:
                 reconnect_time_wait=0.2,
                 error_cb=self._on_error,
                 disconnected_cb=self._on_disconnected,
+                **self.connect_options,
             ),
             self.publish_timeout,
         )
         self._nc = nc
         self._js = self._nc.jetstream(timeout=self.publish_timeout)
-        await ensure_stream(self._js, self.stream)
+        await provision_stream(self._js, self.stream, self.limits)
         return self._js
 
     async def _idle(self, stop: asyncio.Event) -> None:

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from casework.files import private_dir, write_private
-from casework.messaging.dead_letter import DLQ_STREAM, dead_letter_subject
+from casework.messaging.dead_letter import dead_letter_subject
 from casework.messaging.subjects import EVENTS, STREAM
 
 USER_ENV = "NATS_USER"
@@ -92,7 +92,6 @@ def service_permissions(service: str, durable: str, stream: str = STREAM) -> Per
             f"{consumer}.MSG.NEXT.{stream}.{durable}",
             f"$JS.ACK.{stream}.{durable}.>",
             f"$JS.API.STREAM.INFO.{stream}",
-            f"$JS.API.STREAM.INFO.{DLQ_STREAM}",
             "$JS.API.STREAM.NAMES",
             dead_letter_subject(service),
         ),

@@ -76,6 +76,7 @@ NATS_DOWN: tuple[type[BaseException], ...] = (
     nats.errors.NoRespondersError,
     nats.errors.TimeoutError,
     nats.js.errors.ServiceUnavailableError,  # JetStream not answering (starting again)
+    nats.js.errors.NoStreamResponseError,  # no stream leader: a cluster electing a new one
     TimeoutError,
     ConnectionError,  # refused, reset, aborted, broken pipe
     socket.gaierror,  # a name that does not resolve (yet)

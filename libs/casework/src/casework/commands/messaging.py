@@ -7,7 +7,6 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,12 +58,12 @@ def run_relay(args: argparse.Namespace) -> int:
         app = Outages("relay", logging.getLogger("casework.messaging.relay")).call_sync(Casework)
     try:
         with embedded_nats() as url:
+            relay = Relay(app, url, batch_size=args.batch_size)
             if args.once:  # a one-shot takes no lock: what it repeats, the stream drops
-                relay = Relay(app, url, batch_size=args.batch_size)
                 count = asyncio.run(_once(relay))
                 print(f"published {count} event(s); {relay.duplicates} already on the stream")
                 return 0
-            asyncio.run(_run_until_signalled(lambda: Relay(app, url, batch_size=args.batch_size)))
+            asyncio.run(_run_until_signalled(relay))
             return 0
     finally:
         app.close()
@@ -81,7 +80,7 @@ async def _once(relay: Relay) -> int:
     return await relay.run_once()
 
 
-async def _run_until_signalled(make_relay: Callable[[], Relay]) -> None:
+async def _run_until_signalled(relay: Relay) -> None:
     """Stand by until this relay holds the lock (`relay_lock`), then publish until stopped; a
     lost lock stops publishing at once and it stands by again."""
     stop = asyncio.Event()
@@ -92,7 +91,6 @@ async def _run_until_signalled(make_relay: Callable[[], Relay]) -> None:
     lock = lock_for(store_url())
     try:
         while await hold(lock, stop):
-            relay = make_relay()
             log.info("relay: publishing to %s until stopped", nats_address(relay.nats_url))
             halt = asyncio.Event()
             watch = asyncio.ensure_future(lock.watch(check=1.0))

@@ -355,16 +355,28 @@ class Relay:
         self._closing = False
         self.outages = Outages("relay", log)
         """The store's and NATS's state as the relay sees them; each change logged once."""
+        self.listen_outages = Outages("relay (LISTEN)", log)
+        """The LISTEN thread's, kept here so a relay run again (after standing by) goes on
+        with the same outage rather than logging it a second time."""
 
     # ------------------------------------------------------------ entry points
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Publish forever (until `stop` is set), through NATS outages."""
+        """Publish forever (until `stop` is set), through NATS outages.
+
+        May be called again after it returned (a relay that lost its lock and got it back): it
+        re-reads its position from the stream, where another relay may have published meanwhile.
+        """
         stop = stop or asyncio.Event()
+        if self._closing:  # run before: what the stream holds now is where to go on from
+            self.position = None
+            self._closing = False
         self._wake = asyncio.Event()
         waker: PostgresWaker | None = None
         if PostgresWaker.applies_to(self.app):
-            waker = PostgresWaker(self.app, asyncio.get_running_loop(), self._wake)
+            waker = PostgresWaker(
+                self.app, asyncio.get_running_loop(), self._wake, outages=self.listen_outages
+            )
             waker.start()
         try:
             while not stop.is_set():

@@ -32,7 +32,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -41,23 +41,21 @@ import nats.errors
 import nats.js.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, StorageType, StreamConfig
 
 from casework.application import Casework
 from casework.contracts import CaseEvent, CasePlace, to_contract
 from casework.domain.case import Case
 from casework.messaging.dead_letter import HEADER_REPLAY_OF
 from casework.messaging.nats_users import client_options, servers
+from casework.messaging.stream import ensure_stream, provision_stream
 from casework.messaging.stream_limits import StreamLimits
 from casework.messaging.subjects import (
     CE_SPECVERSION,
-    DUPLICATE_WINDOW,
     EVENTS,
     HEADER_MSG_ID,
     HEADER_NOTIFICATION_ID,
     HEADER_TIER,
     STREAM,
-    STREAM_SUBJECTS,
     source_for,
     subject_for,
 )
@@ -65,6 +63,8 @@ from casework.outages import NATS_DOWN, OUTAGES, STORE_DOWN, Outages, StoppedErr
 from casework.topics import is_case_topic
 
 log = logging.getLogger(__name__)
+
+__all__ = ["Relay", "StoreReader", "ensure_stream", "envelope", "provision_stream"]
 
 RETRYABLE: tuple[type[BaseException], ...] = OUTAGES
 """Errors after which the relay forgets its position and tries again: NATS or the store away."""
@@ -95,61 +95,6 @@ def envelope(contract: CaseEvent, notification_id: int) -> tuple[str, dict[str, 
         HEADER_NOTIFICATION_ID: str(notification_id),
     }
     return subject_for(contract), headers, contract.model_dump_json().encode()
-
-
-async def ensure_stream(
-    js: JetStreamContext, stream: str = STREAM, limits: StreamLimits | None = None
-) -> None:
-    """Create the stream if it is missing (file storage, 2-minute duplicate window, `limits`).
-
-    Only creates: the relay calls `provision_stream`, which also brings an existing stream's
-    replicas and limits to what is configured; a service has no right to change the stream.
-    """
-    try:
-        await js.stream_info(stream)
-    except nats.js.errors.NotFoundError:
-        with contextlib.suppress(nats.js.errors.BadRequestError):  # created meanwhile
-            await js.add_stream(stream_config(stream, limits or StreamLimits.from_env()))
-
-
-def stream_config(stream: str, limits: StreamLimits) -> StreamConfig:
-    return StreamConfig(
-        name=stream,
-        subjects=list(STREAM_SUBJECTS),
-        storage=StorageType.FILE,
-        duplicate_window=DUPLICATE_WINDOW,
-        description="Casework: every case event, in order; dead letters under casework.dlq",
-        num_replicas=limits.replicas,
-        max_bytes=limits.max_bytes,
-        max_age=limits.max_age or None,
-        discard=DiscardPolicy.OLD,
-    )
-
-
-async def provision_stream(
-    js: JetStreamContext, stream: str = STREAM, limits: StreamLimits | None = None
-) -> None:
-    """`ensure_stream`, then make an existing stream's replicas and limits those configured
-    (a stream made on one node gets 3 replicas once the cluster has 3 nodes)."""
-    limits = limits or StreamLimits.from_env()
-    await ensure_stream(js, stream, limits)
-    info = await js.stream_info(stream)
-    have = info.config
-    want = (limits.replicas, limits.max_bytes, float(limits.max_age or 0))
-    if (have.num_replicas or 1, have.max_bytes or -1, float(have.max_age or 0)) == want:
-        return
-    log.info(
-        "relay: updating stream %s to %d replica(s), max %d bytes, max age %s s",
-        stream,
-        *want,
-    )
-    changed = replace(
-        have,
-        num_replicas=limits.replicas,
-        max_bytes=limits.max_bytes,
-        max_age=limits.max_age or None,
-    )
-    await js.update_stream(changed)
 
 
 FOREIGN_LOOKBACK = 10_000

@@ -14,7 +14,11 @@ answers to the service's own prefixed name (`DISPATCH_STORE`, `INTAKE_MAX_CLOCK_
 when the subclass is made, so the aliases cannot drift from the prefix. The shared name wins when
 both are set. `host`, `port` and `log_level` are per-service by nature and read only with the
 prefix (`DISPATCH_PORT`). `CASEWORK_STORE_TIMEOUT` is not a field: the library reads it where it
-opens the store (`casework.settings.store_timeout`), for every process alike.
+opens the store (`casework.settings.store_timeout`), for every process alike. Nor are the NATS
+credentials, `NATS_USER` and `NATS_PASSWORD_FILE` (a 0600 file holding the password): the library
+reads them where it connects (`casework.messaging.nats_users.client_options`), for the relay and
+the one-shot commands as for the services. `NATS_URL` may name several servers, comma-separated
+(every node of a cluster).
 
 Port 0 means "any free port" in every service (the operating system picks one; uvicorn logs it).
 """

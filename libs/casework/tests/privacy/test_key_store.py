@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,8 @@ def app(store_url: str) -> Iterator[Casework]:
     application.close()
 
 
+AT = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+LATER = AT + timedelta(days=30)
 MASTER = MasterKey(os.urandom(32), "test")
 
 
@@ -42,23 +45,25 @@ def test_a_person_has_one_key_until_erased_then_a_new_one(app: Casework) -> None
     assert keys.key_for("resident-0402") != first
     assert keys.erased_at("resident-0302") is None
 
-    erased = keys.destroy("resident-0302")
+    erased = keys.destroy("resident-0302", AT)
     fresh = keys_of(app, cache_seconds=0)  # another process, no cache
     assert fresh.key(first.key_id) == Destroyed(first.key_id, "resident-0302", erased)
     assert fresh.erased_at("resident-0302") == erased
-    assert keys.destroy("resident-0302") == erased  # idempotent: the first time stands
+    assert keys.destroy("resident-0302", LATER) == erased  # nothing live: the first time stands
     again = fresh.key_for("resident-0302")
     assert again.key_id != first.key_id
     assert again.secret != first.secret
     assert fresh.erased_at("resident-0302") == erased
+    assert fresh.destroy("resident-0302", LATER) == LATER  # heard from again, erased again
+    assert fresh.erased_at("resident-0302") == LATER
     assert fresh.key("never-made-by-this-store") is None
     assert fresh.key_for("resident-0402").secret != first.secret
 
 
 def test_erasing_someone_never_heard_of_is_recorded(app: Casework) -> None:
     keys = keys_of(app)
-    at = keys.destroy("resident-nobody")
-    assert keys.erased_at("resident-nobody") == at
+    assert keys.destroy("resident-nobody", AT) == AT
+    assert keys.erased_at("resident-nobody") == AT
 
 
 def test_another_master_key_is_refused_loudly_not_read_as_erased(app: Casework) -> None:
@@ -84,7 +89,7 @@ def test_a_destroyed_key_leaves_no_copy_in_the_sqlite_files(tmp_path: Path) -> N
             )
             stored = bytes(cursor.fetchone()["wrapped"])
         assert any(stored in path.read_bytes() for path in tmp_path.iterdir())
-        keys.destroy("resident-0302")
+        keys.destroy("resident-0302", AT)
         for path in tmp_path.iterdir():
             content = path.read_bytes()
             assert stored not in content, path.name

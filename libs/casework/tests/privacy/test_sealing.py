@@ -136,7 +136,7 @@ def test_personal_fields_are_stored_sealed_and_open_for_whom_may_read(app: Casew
     with pytest.raises(SealError):
         privacy.opener.open(opened["description"], case_id=uuid4(), field="description")
 
-    privacy.keys.destroy(RESIDENT.id)
+    privacy.keys.destroy(RESIDENT.id, AT)
     assert read(opened, "description") == ERASED
     assert read(stated, "positions") == {RESIDENT.id: ERASED, "resident-0402": "ok"}
     assert read(stated, "note") == f"电话 {ERASED} 找我"
@@ -165,7 +165,7 @@ def test_the_chain_verifies_before_and_after_erasure_and_no_plaintext_is_stored(
     matter = app.repository.get(matter_id)
     assert matter.chain_head == before.head
 
-    privacy.keys.destroy(RESIDENT.id)
+    privacy.keys.destroy(RESIDENT.id, AT)
     after = verify_events(matter_id, list(app.recorder.select_events(matter_id)), app.mapper)
     assert after.ok
     assert after.head == before.head
@@ -181,7 +181,7 @@ def test_a_key_destroyed_elsewhere_is_noticed_once_the_cache_expires(app: Casewo
         return here.opener.open(opened["description"], case_id=matter_id, field="description")
 
     assert read() == "楼上漏水"
-    privacy_of(app).keys.destroy(RESIDENT.id)  # another process
+    privacy_of(app).keys.destroy(RESIDENT.id, AT)  # another process
     now[0] += 5.0
     assert read() == ERASED
 
@@ -189,7 +189,7 @@ def test_a_key_destroyed_elsewhere_is_noticed_once_the_cache_expires(app: Casewo
 def test_new_facts_after_an_erasure_are_sealed_under_a_new_key(app: Casework) -> None:
     privacy = privacy_of(app)
     old = record(app, privacy, "旧的描述", "旧立场", "")
-    privacy.keys.destroy(RESIDENT.id)
+    privacy.keys.destroy(RESIDENT.id, AT)
     new = record(app, privacy, "新的描述", "新立场", "")
     assert (
         privacy.opener.open(

@@ -52,12 +52,13 @@ class KeyStore(Protocol):
         made it (a string that only looks like a token, or a token from another store)."""
         ...
 
-    def destroy(self, subject: str) -> datetime:
-        """Destroy every key of the person, now; when they were destroyed. Idempotent: a second
-        call destroys nothing more and answers the time of the first."""
+    def destroy(self, subject: str, at: datetime) -> datetime:
+        """Destroy every live key of the person, recording `at` (the erasure's time, on the
+        application's clock) as when; answers the time of the latest destruction. Idempotent:
+        a call that finds no live key destroys nothing and answers the previous time."""
         ...
 
     def erased_at(self, subject: str) -> datetime | None:
-        """When the person was erased (their keys destroyed), or None if they were not; a
-        person heard from again after it has a live key, but still an erasure on record."""
+        """When the person's keys were last destroyed, or None if never; a person heard from
+        again after it has a live key, and still this erasure on record."""
         ...

@@ -133,43 +133,43 @@ class SqlKeyStore:
         self._by_id[key_id] = (found, self.now())
         return found
 
-    def destroy(self, subject: str) -> datetime:
+    def destroy(self, subject: str, at: datetime) -> datetime:
         self._make_table()
         m = self.mark
-        now = self.now()
+        stamp = at.timestamp()
         with self.datastore.transaction(commit=True) as cursor:
             if self.sqlite:
                 cursor.execute("PRAGMA secure_delete = ON")
             cursor.execute(
                 f"UPDATE {self.table} SET wrapped = NULL, destroyed_at = {m} "
                 f"WHERE subject = {m} AND destroyed_at IS NULL",
-                (now, subject),
+                (stamp, subject),
             )
             cursor.execute(
-                f"SELECT MIN(destroyed_at) AS first FROM {self.table} WHERE subject = {m}",
+                f"SELECT MAX(destroyed_at) AS last FROM {self.table} WHERE subject = {m}",
                 (subject,),
             )
             row = cursor.fetchone()
-            first = row["first"] if row is not None else None
-            if first is None:  # nothing was ever sealed for them: record the erasure anyway
+            last = row["last"] if row is not None else None
+            if last is None:  # nothing was ever sealed for them: record the erasure anyway
                 cursor.execute(
                     f"INSERT INTO {self.table} (key_id, subject, wrapped, created_at, "
                     f"destroyed_at) VALUES ({m}, {m}, NULL, {m}, {m})",
-                    (new_key_id(), subject, now, now),
+                    (new_key_id(), subject, stamp, stamp),
                 )
-                first = now
+                last = stamp
         if self.sqlite:
             self._truncate_wal()
         self._forget(subject)
-        return _moment(float(first))
+        return _moment(float(last))
 
     def erased_at(self, subject: str) -> datetime | None:
         rows = self._select(
-            f"SELECT MIN(destroyed_at) AS first FROM {self.table} WHERE subject = {self.mark}",
+            f"SELECT MAX(destroyed_at) AS last FROM {self.table} WHERE subject = {self.mark}",
             (subject,),
         )
-        first = rows[0]["first"] if rows else None
-        return None if first is None else _moment(float(first))
+        last = rows[0]["last"] if rows else None
+        return None if last is None else _moment(float(last))
 
     # ------------------------------------------------------------------ housekeeping
 

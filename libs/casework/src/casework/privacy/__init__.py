@@ -22,11 +22,13 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from casework.privacy.envelope import ERASED, PERSONAL, SealError, is_sealed
 from casework.privacy.keys import DataKey, Destroyed, KeyStore
 from casework.privacy.master import (
     MASTER_KEY_ENV,
+    MASTER_KEY_FILE_ENV,
     MasterKey,
     MasterKeyError,
     load_or_create_key_file,
@@ -55,6 +57,7 @@ __all__ = [
     "SqlKeyStore",
     "is_sealed",
     "master_key",
+    "privacy_for",
     "seal_pending",
 ]
 
@@ -84,7 +87,33 @@ class Privacy:
             environ = {**os.environ, **(env or {})}
             if environ.get(MASTER_KEY_ENV) or key_file is None:
                 return master_key(environ)
-            return load_or_create_key_file(key_file)
+            return load_or_create_key_file(key_file, create=not read_only)
 
         source: Callable[[], MasterKey] = load
         return cls(SqlKeyStore(datastore, source, read_only=read_only))
+
+
+def privacy_for(app: Any) -> Privacy:
+    """The personal data of `app`'s store (an eventsourcing application: `Casework`), made on
+    first use and kept on the application.
+
+    The master key: `CASEWORK_MASTER_KEY`, else `CASEWORK_MASTER_KEY_FILE`, else `master.key`
+    beside a SQLite store's file (its var dir) or in the var dir for PostgreSQL; a key file is
+    made 0600 the first time a personal value is sealed.
+    """
+    found = getattr(app, "_casework_privacy", None)
+    if isinstance(found, Privacy):
+        return found
+    env: Mapping[str, str] = app.env
+    key_file: Path | None = None
+    if not env.get(MASTER_KEY_ENV) and not env.get(MASTER_KEY_FILE_ENV):
+        database = env.get("SQLITE_DBNAME", "")
+        if database and not database.startswith(":memory:") and "mode=memory" not in database:
+            stored = unquote(database.removeprefix("file:").split("?", 1)[0])
+            key_file = Path(stored).parent / "master.key"
+    read_only = "mode=ro" in env.get("SQLITE_DBNAME", "")
+    privacy = Privacy.in_store(
+        app.recorder.datastore, env=env, read_only=read_only, key_file=key_file
+    )
+    app._casework_privacy = privacy
+    return privacy

@@ -93,13 +93,19 @@ def key_file_path(env: Mapping[str, str] | None = None) -> Path:
     return Path(environ.get(MASTER_KEY_FILE_ENV) or var_dir() / "master.key")
 
 
-def load_or_create_key_file(path: Path) -> MasterKey:
+def load_or_create_key_file(path: Path, *, create: bool = True) -> MasterKey:
     """The key in `path`, made (32 random bytes, base64, file 0600) if there is none yet.
 
     Made in a temporary file and linked into place, so two processes starting together end with
-    one key, and neither ever reads a half-written file.
+    one key, and neither ever reads a half-written file. `create` False (a command that only
+    reads): a missing file is refused, not made (a new key would open nothing).
     """
     if not path.exists():
+        if not create:
+            raise MasterKeyError(
+                f"no master key at {path} (set {MASTER_KEY_ENV}, or {MASTER_KEY_FILE_ENV} to the "
+                "key file this store's personal data was sealed with)"
+            )
         private_dir(path.parent)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

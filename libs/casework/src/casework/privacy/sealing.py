@@ -6,7 +6,7 @@ of keys. The application calls `seal_pending` on every aggregate it saves (one p
 event then has
 - every declared personal field sealed whole under its subject's data key, and
 - every phone or ID-card number in any other text (a note, a reason, a summary) sealed in place
-  under the case's reporter's key (the actor's, on an aggregate with no reporter),
+  under the key of the aggregate's `data_subject` (a case's reporter; else the event's actor),
 and its hash computed again over the sealed state, chained to the (re-computed) hash before it.
 So the hash the store keeps covers exactly what the store keeps, ciphertext included, and
 `verify` and anchors never need a key: they pass after an erasure as before it.
@@ -167,7 +167,7 @@ def seal_pending(aggregate: Any, sealer: Sealer) -> None:
     pending: list[Any] = aggregate._pending_events
     if not pending:
         return
-    reporter = getattr(aggregate, "reporter_id", None) if _has_reporter(aggregate) else None
+    reporter = data_subject(aggregate)
     previous: str | None = None
     for index, event in enumerate(pending):
         state = vars(event)
@@ -181,8 +181,12 @@ def seal_pending(aggregate: Any, sealer: Sealer) -> None:
     aggregate.chain_head = previous
 
 
-def _has_reporter(aggregate: Any) -> bool:
-    try:
-        return bool(getattr(aggregate, "reporter_ids", None))
-    except Exception:
-        return False
+def data_subject(aggregate: Any) -> str | None:
+    """Whose numbers found in an aggregate's free text are: a case's first reporter, or the
+    person of a person's own file (`casework.domain.people`); None for other aggregates (the
+    event's actor is then taken)."""
+    reporters = getattr(aggregate, "reporter_ids", None)
+    if reporters:
+        return str(reporters[0])
+    person = getattr(aggregate, "person_id", None)
+    return str(person) if person else None

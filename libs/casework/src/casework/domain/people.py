@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from casework.domain.actors import Actor
+from casework.domain.actors import Actor, check_may
 from casework.domain.chained import Chained
 from casework.domain.errors import ValidationError
 from casework.domain.text import require_text
@@ -77,6 +77,7 @@ class PersonFile(Chained):
 
     @classmethod
     def open(cls, person_id: str, actor: Actor, at: datetime) -> PersonFile:
+        check_may(actor, "erase_person")
         return cls.start(cls.Opened, person_file_id(person_id), actor, at, person_id=person_id)
 
     @property
@@ -84,7 +85,8 @@ class PersonFile(Chained):
         return self.erasures[-1] if self.erasures else None
 
     def erase(self, actor: Actor, at: datetime, reason: str, case_ids: list[str]) -> None:
-        """Record an erasure; the reason is required (an erasure must say why)."""
+        """Record an erasure by the data protection officer; the reason is required."""
+        check_may(actor, "erase_person")
         if not self.person_id:
             raise ValidationError("a person file needs its person")
         self.record(

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from casework.domain.personal import ACTOR, EACH_KEY, REPORTER
 from casework.privacy.envelope import ERASED, PERSONAL, SealError, is_sealed
 from casework.privacy.keys import DataKey, Destroyed, KeyStore
 from casework.privacy.master import (
@@ -35,7 +36,7 @@ from casework.privacy.master import (
     master_key,
 )
 from casework.privacy.reveal import Opened, Opener
-from casework.privacy.sealing import ACTOR, EACH_KEY, REPORTER, Sealer, seal_pending
+from casework.privacy.sealing import Sealer, seal_pending
 from casework.privacy.sql_keys import SqlKeyStore
 
 __all__ = [

@@ -27,10 +27,10 @@ from casework.audit import event_name
 from casework.domain.actors import Actor
 from casework.domain.case import Case
 from casework.domain.people import Erasure, PersonFile, person_file_id
+from casework.domain.personal import EACH_KEY
 from casework.privacy import Privacy
 from casework.privacy.envelope import PREFIX, TOKEN, is_sealed, parse
 from casework.privacy.sealing import (
-    EACH_KEY,
     NOT_SCANNED,
     personal_fields,
     seal_pending,

@@ -22,17 +22,10 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from uuid import UUID
 
+from casework.domain.personal import ACTOR, EACH_KEY, REPORTER
 from casework.privacy.envelope import binding, contains_sealed, is_sealed, seal
 from casework.privacy.keys import KeyStore
 from casework.privacy.numbers import find_numbers
-
-ACTOR = "actor"
-"""Subject spec: the person who recorded the event (a reporter's description)."""
-REPORTER = "reporter"
-"""Subject spec: the case's (first) reporter (a note or comment about the case's resident)."""
-EACH_KEY = "each key"
-"""Subject spec for a mapping field: each value belongs to the person its key names (a round's
-stated positions, by party)."""
 
 NOT_SCANNED = frozenset(
     {
@@ -51,7 +44,7 @@ NOT_SCANNED = frozenset(
 
 
 def personal_fields(event_class: type) -> Mapping[str, str]:
-    """What an event class declares personal: field name -> subject spec (see module doc)."""
+    """What an event class declares personal: field name -> whose (`casework.domain.personal`)."""
     declared: Mapping[str, str] = getattr(event_class, "PERSONAL", {})
     return declared
 

@@ -1,8 +1,8 @@
 """A person's own record as a data subject: who erased them, when, why (PIPL art. 47).
 
 An erasure is one act about a person, not a step in any case: it is recorded here, on a small
-audited aggregate of its own (on `Chained`: chained like a case file, checked by
-`casework.audit.verify_events`; not listed by `casework verify`, which walks case files), never in the
+audited aggregate of its own (on `Chained`: chained like a case file and checked by
+`casework.audit.verify_events`, though `casework verify` walks case files only), never in the
 case files, which keep their events and tiers. It holds no personal value: the person's id (the
 same pseudonymous id events name actors by), the erasing actor, the reason, and the case files
 that held their data. The keys are destroyed by the application after this is recorded

@@ -1,5 +1,8 @@
 """The board: open work as the store's notification log tells it, kept in memory per replica.
 
+Hand-written, not an eventsourcing `ProjectionRunner`, for the reasons of docs/adr/010 (SQLite
+has no subscriptions; the runner ends at an outage or at an event it cannot decode).
+
 It folds every case event (and every service-task event) onto the aggregates in order, so it
 holds each open case's current state without loading any: what the scheduler needs (when each
 case's next deadline falls), what the property manager's queue shows (work nobody could take,

@@ -1,6 +1,9 @@
 """The roster as the store's log tells it, kept in memory by each replica: every member and the
 directory, folded from their events as they are recorded.
 
+Hand-written, not an eventsourcing `ProjectionRunner`: it is caught up synchronously before each
+decision, skips what it cannot fold, and runs on SQLite, which has no subscriptions (docs/adr/010).
+
 Why: the rule weighs everyone covering the place, and loading each of them from the store for
 every decision (a replay of a whole history that grows with every piece of work) cost most of a
 decision's time, so dispatch assigned only a few repairs a second with 300 staff on the roster

@@ -1,2 +1,2 @@
 """The Casework mediation service: disputes settled in rounds, at the right tier, with the right
-people. See README.md ("Mediation service") and services/mediation/src/mediation/api.py."""
+people. See README.md ("Mediation service") and services/mediation/README.md (its modules)."""

@@ -1,8 +1,12 @@
-"""Where the service hears of case events: its durable consumer on NATS, or the store's log.
+"""The case feed: where the service hears of case events, its durable consumer on NATS or the
+store's log, and the one handler both hand them to.
 
-Both hand each event, as a `Notice`, to one `Handler`: it refreshes the dispute's worklist row
-from the committed case and then reacts (`reactions.react`), inside the tracking block that makes
-the reaction's effects and the event's position one transaction (docs/adr/004).
+Every event arrives as the contract `casework.contracts.CaseEvent`, the model the relay
+publishes: parsed from the message on NATS, or made from the stored event by
+`casework.contracts.mapping.to_contract`, as the relay makes it. The `Handler` refreshes the
+dispute's worklist row from the committed case and then reacts (`reactions.react`), inside the
+tracking block that makes the reaction's effects and the event's position one transaction
+(docs/adr/004).
 
 - **NATS** (`NATS_URL` set): the durable consumer `mediation` (`MEDIATION_DURABLE`) on stream
   `CASEWORK`, filtered on the server to dispute events and leak causes; per-message tracking,
@@ -19,8 +23,8 @@ import threading
 from typing import Any
 from uuid import UUID
 
-from casework import Casework, CaseworkError, Dispute
-from casework.contracts import CaseEvent
+from casework import Case, Casework, CaseworkError, Dispute
+from casework.contracts import CaseEvent, CasePlace, DisputeEvent, model_for_topic, to_contract
 from casework.messaging.background import ConsumerInBackground
 from casework.messaging.consumer import (
     Consumer,
@@ -28,19 +32,22 @@ from casework.messaging.consumer import (
     handle_tracked,
     parse_contract,
 )
+from casework.outages import OUTAGES
 from casework.projections.polling import Poller
 from casework.projections.skipped import event_name
+from casework.topics import is_case_topic
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import Tracking
 from nats.aio.client import Client
 
-from mediation.reactions import Notice, concerns_mediation, react
+from mediation.reactions import concerns_mediation, react
 from mediation.worklist import Worklist
 
 log = logging.getLogger("mediation.feed")
 
 SUBJECTS = ("casework.dispute.>", "casework.leak.cause_recorded.>")
-"""Dispute events, and leak causes (for damage disputes); never the dead letters."""
+"""What `reactions.concerns_mediation` accepts, as NATS subjects: dispute events, and leak causes
+(for damage disputes); never the dead letters."""
 STORE_TRACKING = "mediation-store"
 
 
@@ -69,20 +76,23 @@ def catch_up_schema(app: Casework, worklist: Worklist) -> int:
     return len(behind)
 
 
+def short_name(event: CaseEvent) -> str:
+    """`meeting_rescheduled` for `casework.dispute.meeting_rescheduled.v1`: the name under which
+    the worklist records an event it could not apply."""
+    return event.type.split(".")[2]
+
+
 class Handler:
     """Refresh the worklist, then react; called inside the tracking block."""
 
     def __init__(self, worklist: Worklist) -> None:
         self.worklist = worklist
 
-    def __call__(self, notice: Notice, app: Casework) -> None:
-        if notice.kind == "dispute":
-            refresh(app, self.worklist, notice.case_id, notice.event)
-        for line in react(notice, app):
-            log.info(line, extra={"case_id": notice.case_id})
-
-    def from_contract(self, contract: CaseEvent, app: Casework) -> None:
-        self(Notice.from_contract(contract), app)
+    def __call__(self, event: CaseEvent, app: Casework) -> None:
+        if isinstance(event, DisputeEvent):
+            refresh(app, self.worklist, event.case_id, short_name(event))
+        for line in react(event, app):
+            log.info(line, extra={"case_id": str(event.case_id)})
 
 
 # ------------------------------------------------------------------ NATS
@@ -99,7 +109,7 @@ def start_consumer(
         return Consumer(
             nc,
             app,
-            handler.from_contract,
+            handler,
             parse_contract,
             SubscriptionSettings(
                 service="mediation",
@@ -119,7 +129,12 @@ def start_consumer(
 
 
 class StoreFeed(Poller):
-    """Follows the store's notification log, in order, through the same handler."""
+    """Follows the store's notification log, in order, through the same handler.
+
+    Only the events that concern mediation are decoded (the topic says which contract an event
+    has); each becomes its contract as the relay would publish it. One that cannot be (an event
+    from a newer version, or one the contract refuses) is recorded as skipped on the worklist
+    and passed, as a consumer dead-letters a message it cannot read."""
 
     thread_name = "mediation-store-feed"
 
@@ -148,40 +163,61 @@ class StoreFeed(Poller):
                 if not page:
                     return handled
                 for notification in page:
-                    try:
-                        event = self.app.mapper.to_domain_event(notification)
-                    except Exception as error:  # undecodable: skipped and shown, not a stop
-                        self.handler.worklist.record_skipped(
-                            str(notification.originator_id),
-                            notification.originator_version,
-                            event_name(notification.topic),
-                            error,
-                        )
-                        with self.app.tracking(Tracking(STORE_TRACKING, notification.id)):
-                            pass
-                        self._position = notification.id
-                        continue
-                    notice = Notice.from_domain_event(event)
-                    if notice is not None and concerns_mediation(notice):
-                        tracking = Tracking(STORE_TRACKING, notification.id)
-                        try:
-                            handle_tracked(self.app, self.handler, notice, tracking)
-                        except CaseworkError as error:
-                            # The domain refuses this reaction for good: retrying cannot help,
-                            # and stopping here would hold up every later event. Skip it, as a
-                            # consumer dead-letters it, and say so.
-                            log.error(
-                                "mediation could not react to %s %s v%s: %s",
-                                notice.kind,
-                                notice.event,
-                                notice.version,
-                                error,
-                                extra={"case_id": notice.case_id},
-                            )
-                            with self.app.tracking(tracking):
-                                pass
+                    contract = self._contract(notification)
+                    if contract is not None:
+                        self._handle(contract, Tracking(STORE_TRACKING, notification.id))
                         handled += 1
                     self._position = notification.id
+
+    def _contract(self, notification: Any) -> CaseEvent | None:
+        """The notification as its contract, if it concerns mediation; None if not, or if it
+        cannot be made (then recorded as skipped, and its position tracked)."""
+        topic = notification.topic
+        try:
+            if not is_case_topic(topic) or not concerns_mediation(model_for_topic(topic)):
+                return None
+            event = self.app.mapper.to_domain_event(notification)
+            return to_contract(event, self._place(event))
+        except OUTAGES:
+            raise  # the store is away: the poller waits for it and reads this one again
+        except Exception as error:  # undecodable: skipped and shown, not a stop
+            self.handler.worklist.record_skipped(
+                str(notification.originator_id),
+                notification.originator_version,
+                event_name(topic),
+                error,
+            )
+            with self.app.tracking(Tracking(STORE_TRACKING, notification.id)):
+                pass
+            return None
+
+    def _place(self, event: Any) -> CasePlace | None:
+        """Where the event's case is, from its first event (later events do not repeat it);
+        None for the first, which carries it. One read by primary key per event: mediation
+        sees a small share of the log, so the relay's cache of places is not worth keeping."""
+        if isinstance(event, Case.Opened):
+            return None
+        first = self.app.recorder.select_events(event.originator_id, lte=1, limit=1)
+        if not first:
+            raise ValueError(f"case {event.originator_id} has events but no first event")
+        return CasePlace.of(self.app.mapper.to_domain_event(first[0]))
+
+    def _handle(self, contract: CaseEvent, tracking: Tracking) -> None:
+        try:
+            handle_tracked(self.app, self.handler, contract, tracking)
+        except CaseworkError as error:
+            # The domain refuses this reaction for good: retrying cannot help, and stopping
+            # here would hold up every later event. Skip it, as a consumer dead-letters it, and
+            # say so.
+            log.error(
+                "mediation could not react to %s v%s: %s",
+                contract.type,
+                contract.version,
+                error,
+                extra={"case_id": str(contract.case_id)},
+            )
+            with self.app.tracking(tracking):
+                pass
 
     def forget(self) -> None:
         with self._lock:

@@ -1,15 +1,19 @@
 """What the mediation service does when a case event arrives, wherever it came from.
 
-Effects go through `Casework` commands; the caller runs `react` inside a tracking block (docs/adr/
-004), so a redelivered event has no second effect. Reactions:
+The event is the contract `casework.contracts.CaseEvent` (from NATS, or made from the store's log
+by `mapping.to_contract`, as the relay does); the reactions key on its contract type. Effects go
+through `Casework` commands; the caller runs `react` inside a tracking block (docs/adr/004), so a
+redelivered event has no second effect. Reactions:
 
-- a failed round (`mediation_failed`): climb a rung if the set number of rounds has now failed
-  at this tier (`escalate_if_due`, recorded as automatic, by the mediation service);
-- a dispute linked to a leak as its damage (`linked_to_case`, relation `damage_dispute`): the
-  leak's findings (source flat, cause, damage, damaged flats) as known when they were linked
-  go into the dispute's file as a note, so the mediator and the auditor read them there;
-- a leak's cause recorded (`cause_recorded`) after such a link: the cause goes to each damage
-  dispute linked by then.
+- a failed round (`casework.dispute.mediation_failed.v1`): climb a rung if the set number of
+  rounds has now failed at this tier (`escalate_if_due`, recorded as automatic, by the mediation
+  service);
+- a dispute linked to a leak as its damage (`casework.dispute.linked_to_case.v1`, relation
+  `damage_dispute`): the leak's findings (source flat, cause, damage, damaged flats) as known
+  when they were linked go into the dispute's file as a note, so the mediator and the auditor
+  read them there;
+- a leak's cause recorded (`casework.leak.cause_recorded.v1`) after such a link: the cause goes
+  to each damage dispute linked by then.
 
 Each reads the other case as of a fixed version (the link's, the cause's), so the two paths never
 both note the same finding, whatever order the events are handled in.
@@ -17,86 +21,51 @@ both note the same finding, whatever order the events are handled in.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from typing import Any
-
 from casework import Actor, Casework, Dispute, LeakEmergency, Role, Status
-from casework.audit import history_entry
-from casework.contracts import CaseEvent
-from casework.contracts.mapping import snake
-from casework.topics import is_case_topic
+from casework.contracts import (
+    CaseEvent,
+    DisputeEvent,
+    DisputeLinkedToCaseV1,
+    DisputeMediationFailedV1,
+    LeakCauseRecordedV1,
+)
 
 MEDIATION = Actor("mediation-service", Role.SYSTEM)
 """The actor of the service's own facts (automatic escalations, check-backs, leak notes)."""
 
 DAMAGE = "damage_dispute"
-_ENVELOPE = frozenset(CaseEvent.model_fields)
-_KINDS = {"Dispute": "dispute", "LeakEmergency": "leak", "Repair": "repair"}
-_TYPE = re.compile(r"^casework\.(?P<kind>[a-z_]+)\.(?P<event>[a-z_]+)\.v\d+$")
 
 
-@dataclass(frozen=True)
-class Notice:
-    """One case event as the reactions need it: which case, which event, its fields."""
-
-    case_id: str
-    kind: str
-    event: str
-    version: int
-    data: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_contract(cls, contract: CaseEvent) -> Notice:
-        match = _TYPE.match(contract.type)
-        if match is None:
-            raise ValueError(f"{contract.type!r} is not a case event type")
-        data = {k: v for k, v in contract.model_dump().items() if k not in _ENVELOPE}
-        return cls(str(contract.case_id), contract.kind, match["event"], contract.version, data)
-
-    @classmethod
-    def from_domain_event(cls, event: Any) -> Notice | None:
-        """None for anything that is not a case event (a service's own aggregates)."""
-        entry = history_entry(event)
-        if not is_case_topic(entry.topic):
-            return None
-        owner = entry.topic.rsplit(":", 1)[-1].split(".", 1)[0]
-        kind = _KINDS.get(owner)
-        if kind is None:
-            return None
-        return cls(str(entry.case_id), kind, snake(entry.event), entry.version, entry.details)
+def concerns_mediation(model: type[CaseEvent]) -> bool:
+    """Whether events of this contract reach the worklist or a reaction: dispute events, and
+    leak causes (for damage disputes). The store feed skips the rest without decoding them; the
+    NATS consumer is filtered on the same by the server (`feeds.SUBJECTS`)."""
+    return issubclass(model, (DisputeEvent, LeakCauseRecordedV1))
 
 
-def concerns_mediation(notice: Notice) -> bool:
-    return notice.kind == "dispute" or (notice.kind == "leak" and notice.event == "cause_recorded")
-
-
-def react(notice: Notice, app: Casework) -> list[str]:
+def react(event: CaseEvent, app: Casework) -> list[str]:
     """Do what the event calls for; returns what was done, for logs and tests."""
     done: list[str] = []
-    if notice.kind == "dispute" and notice.event == "mediation_failed":
-        reason = app.escalate_if_due(notice.case_id, MEDIATION)
+    case_id = str(event.case_id)
+    if isinstance(event, DisputeMediationFailedV1):
+        reason = app.escalate_if_due(case_id, MEDIATION)
         if reason:
-            done.append(f"escalated {notice.case_id}: {reason}")
-    elif (
-        notice.kind == "dispute"
-        and notice.event == "linked_to_case"
-        and notice.data.get("relation") == DAMAGE
-    ):
-        leak_id = str(notice.data["other_case_id"])
-        leak = _leak_when_linked(app, leak_id, notice.case_id)
-        if leak is not None and _open(app, notice.case_id):
-            app.add_note(notice.case_id, MEDIATION, leak_findings(leak))
-            done.append(f"noted leak {leak_id} on {notice.case_id}")
-    elif notice.kind == "leak" and notice.event == "cause_recorded":
-        found = app.get_case(notice.case_id, version=notice.version)
+            done.append(f"escalated {case_id}: {reason}")
+    elif isinstance(event, DisputeLinkedToCaseV1) and event.relation == DAMAGE:
+        leak_id = str(event.other_case_id)
+        leak = _leak_when_linked(app, leak_id, case_id)
+        if leak is not None and _open(app, case_id):
+            app.add_note(case_id, MEDIATION, leak_findings(leak))
+            done.append(f"noted leak {leak_id} on {case_id}")
+    elif isinstance(event, LeakCauseRecordedV1):
+        found = app.get_case(case_id, version=event.version)
         assert isinstance(found, LeakEmergency)
         for other, relation in found.links:
             if relation != DAMAGE:
                 continue
             if _open(app, other):
                 app.add_note(other, MEDIATION, leak_findings(found))
-                done.append(f"noted leak cause {notice.case_id} on {other}")
+                done.append(f"noted leak cause {case_id} on {other}")
     return done
 
 

@@ -20,8 +20,8 @@ from casework.testing.waiting import eventually as eventually
 from casework_web import TokenStore
 from fastapi.testclient import TestClient
 
-from mediation.api import Runtime
 from mediation.config import Settings
+from mediation.runtime import Runtime
 
 CHINA = timezone(timedelta(hours=8))
 T0 = datetime(2021, 3, 15, 9, 0, tzinfo=CHINA)

@@ -1,83 +1,53 @@
-"""The lifecycle every case shares, whatever its kind.
+"""The lifecycle every case shares, whatever its kind: its events, its state, its rules.
 
 A case is one event stream, the case file. Each event names its actor, role, time, the tier the
 case was at and (where it changes course) a reason, and carries its hash and its predecessor's,
 so that an auditor can read and verify the whole story from the stream alone.
+
+The events stay here, nested in `Case` (each kind re-declares them under its own name, and the
+store keeps that topic, e.g. `casework.domain.repair:Repair.Assigned`); the commands come in
+groups from mixins: `case_assignment`, `case_tiers`,
+`case_settlement`; its plain view is `case_snapshot`. The lifecycle's
+terms (`Status`, `Priority`, ...) live in `casework.domain.lifecycle` and are re-exported here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
 from casework.domain.actors import Actor, Role, check_may
+from casework.domain.case_assignment import AssignmentCommands
+from casework.domain.case_settlement import SettlementCommands
+from casework.domain.case_snapshot import snapshot_of
+from casework.domain.case_tiers import TierCommands
 from casework.domain.chained import Chained, require_aware
 from casework.domain.errors import InvalidTransitionError, OutOfOrderError, ValidationError
-from casework.domain.ladder import (
-    PRIORITIES,
-    REOPEN_WITHIN,
-    deadlines_for,
+from casework.domain.ladder import PRIORITIES, deadlines_for
+from casework.domain.lifecycle import (
+    ANSWERS_A_TIER,
+    CHANNELS,
+    SETTLED,
+    Priority,
+    Status,
+    require_case_text,
 )
 from casework.domain.places import Address, Tier
-from casework.domain.text import require_text
 
-
-class Status(StrEnum):
-    REPORTED = "reported"
-    ACKNOWLEDGED = "acknowledged"
-    ASSIGNED = "assigned"
-    IN_PROGRESS = "in_progress"
-    WORK_DONE = "work_done"
-    IN_MEDIATION = "in_mediation"
-    AGREED = "agreed"
-    RESOLVED = "resolved"
-    CONFIRMED = "confirmed"
-    CLOSED = "closed"
-
-
-class Priority(StrEnum):
-    ROUTINE = "routine"
-    URGENT = "urgent"
-    EMERGENCY = "emergency"
-
-
-SETTLED = frozenset({Status.RESOLVED, Status.CONFIRMED, Status.CLOSED})
-
-ANSWERS_A_TIER = frozenset(
-    {
-        "Acknowledged",
-        "Assigned",
-        "OwnerContactAttempted",
-        "ArrivedOnSite",
-        "WaterStopped",
-        "CauseRecorded",
-        "MediationConvened",
-    }
-)
-"""Names of the events that answer a case at its tier (and, the first of them, at all).
-
-One list, read by `Case.Event.apply` and by whoever follows the events without the aggregate
-(the intake's measures), so "responded" means the same everywhere. A leak's call to the owner,
-arrival, water stopped or cause found is a response even if nobody pressed "acknowledge" (else a
-leak stopped in five minutes would later climb for "no response"); convening a meeting is a
-dispute's. Kinds' events are named here too: an event's class name is what the log carries.
-"""
-CHANNELS = ("phone", "wechat", "walk_in", "talk_meeting", "app", "patrol")
+__all__ = ["ANSWERS_A_TIER", "CHANNELS", "SETTLED", "Case", "Priority", "Status", "TCase"]
+__all__ += ["_require_text"]
 
 TCase = TypeVar("TCase", bound="Case")
 
-
-def _require_text(value: str, what: str, limit: int = 4000) -> str:
-    """A case's free text: at most 4000 characters unless said otherwise."""
-    return require_text(value, what, limit)
+_require_text = require_case_text
+"""A case's free text (the kinds' modules import it by this name)."""
 
 
-class Case(Chained):
+class Case(AssignmentCommands, TierCommands, SettlementCommands, Chained):
     """Shared lifecycle: report, respond, escalate, resolve, confirm or reopen, rate, close."""
 
     KIND: ClassVar[str] = "case"
@@ -487,230 +457,6 @@ class Case(Chained):
             raise InvalidTransitionError(f"{actor.id} has already reported case {self.id}")
         self._record(self.ReporterAdded, actor, at, reporter_id=actor.id, channel=channel)
 
-    def acknowledge(self, actor: Actor, at: datetime, note: str = "") -> None:
-        """Take the case up at its tier: once when reported, and again at each tier it climbs to.
-
-        A case escalated while assigned (or in mediation) keeps its work going, but the tier it
-        landed on owes its own response by its own `respond_by`; acknowledging is how that
-        tier's people (the property manager at the compound, the community officer above)
-        record it without undoing the assignment.
-        """
-        check_may(actor, "acknowledge")
-        if self.status is not Status.REPORTED:
-            self.check_unsettled("be acknowledged")
-            if self.responded_at_tier is not None:
-                raise InvalidTransitionError(
-                    f"case {self.id} is {self.status.value} and was already answered at the "
-                    f"{self.tier.value} tier (at {self.responded_at_tier.isoformat()}); "
-                    "it can be acknowledged again only when it climbs to another tier"
-                )
-        self._record(self.Acknowledged, actor, at, reason=note)
-
-    def assign(self, actor: Actor, at: datetime, assignee: Actor, why: str) -> None:
-        check_may(actor, "assign")
-        if not self.ASSIGNABLE:
-            raise InvalidTransitionError(f"a {self.KIND} is mediated, not assigned")
-        if assignee.role not in (Role.PROPERTY_STAFF, Role.PROPERTY_MANAGER, Role.VOLUNTEER):
-            raise ValidationError(
-                f"work goes to property staff or volunteers, not to a {assignee.role.value}"
-            )
-        self.check_status("be assigned", Status.REPORTED, Status.ACKNOWLEDGED)
-        self._record(
-            self.Assigned,
-            actor,
-            at,
-            reason=_require_text(why, "why this assignee"),
-            assignee_id=assignee.id,
-            assignee_role=assignee.role.value,
-        )
-
-    def check_assignee(self, actor: Actor, action: str) -> None:
-        if self.assignee is None or self.assignee.id != actor.id:
-            who = self.assignee.id if self.assignee else "nobody"
-            raise InvalidTransitionError(
-                f"case {self.id} is assigned to {who}; {actor.id} cannot {action}"
-            )
-
-    def accept_assignment(self, actor: Actor, at: datetime) -> None:
-        check_may(actor, "accept_assignment")
-        self.check_status("be accepted", Status.ASSIGNED)
-        self.check_assignee(actor, "accept it")
-        if self.accepted_at is not None:
-            raise InvalidTransitionError(f"{actor.id} has already accepted case {self.id}")
-        self._record(self.AssignmentAccepted, actor, at)
-
-    def queue_for_assignment(self, actor: Actor, at: datetime, why: str) -> None:
-        """Record that the case waits for someone suitable to be free, and why; once per wait."""
-        check_may(actor, "queue_for_assignment")
-        if not self.ASSIGNABLE:
-            raise InvalidTransitionError(f"a {self.KIND} is mediated, not assigned")
-        self.check_status("wait for an assignee", Status.REPORTED, Status.ACKNOWLEDGED)
-        if self.queued_at is not None:
-            raise InvalidTransitionError(f"case {self.id} is already waiting for an assignee")
-        self._record(self.QueuedForAssignment, actor, at, reason=_require_text(why, "why it waits"))
-
-    def decline_assignment(self, actor: Actor, at: datetime, reason: str) -> None:
-        check_may(actor, "decline_assignment")
-        self.check_status("be declined", Status.ASSIGNED)
-        self.check_assignee(actor, "decline it")
-        self._record(self.AssignmentDeclined, actor, at, reason=_require_text(reason, "the reason"))
-
-    def take_off(self, actor: Actor, at: datetime, reason: str) -> None:
-        """The manager takes held work off its assignee (before or during the work), so it can
-        go to someone else: recorded as the assignment declined, by the manager, with the reason.
-        Who may do it beyond `assign` (the property manager only) is the caller's rule."""
-        check_may(actor, "assign")
-        self.check_status("be taken off its assignee", Status.ASSIGNED, Status.IN_PROGRESS)
-        if self.assignee is None:
-            raise InvalidTransitionError(f"case {self.id} has nobody to take it off")
-        self._record(self.AssignmentDeclined, actor, at, reason=_require_text(reason, "the reason"))
-
-    def escalate(self, actor: Actor, at: datetime, reason: str, *, automatic: bool = False) -> None:
-        """Up exactly one rung, with a reason; `automatic` marks a deadline's doing."""
-        check_may(actor, "escalate")
-        self.check_unsettled("be escalated")
-        above = self.tier.next_up()
-        if above is None:
-            raise InvalidTransitionError(
-                f"case {self.id} is already at the community, the top of the ladder"
-            )
-        if automatic and actor.role is not Role.SYSTEM:
-            raise ValidationError("only the scheduler records automatic escalations")
-        self._record(
-            self.Escalated,
-            actor,
-            at,
-            reason=_require_text(reason, "the reason for escalating"),
-            to_tier=above.value,
-            automatic=automatic,
-        )
-        self._set_deadlines(actor, at)
-
-    def escalation_reason(self, now: datetime) -> str | None:
-        """Why the case should climb now, or None. Reads deadlines recorded on the case."""
-        if self.status in SETTLED or self.tier.next_up() is None:
-            return None
-        if self.awaits_response_at_tier() and self.respond_by and now > self.respond_by:
-            return "deadline passed: no response"
-        if self.settle_by and now > self.settle_by and not self.settled_at_this_tier_in_time():
-            return "deadline passed: not settled at this tier"
-        return None
-
-    def escalation_due_at(self) -> datetime | None:
-        """After which moment `escalation_reason` gives a reason, if nothing more is recorded.
-
-        What a scheduler sleeps until, read from the deadlines recorded on the case (never the
-        table or the clock). None when no deadline can make the case climb any more. Only
-        reasons that a passing moment brings; one that already holds whatever the time (a
-        dispute's failed rounds) is for the caller to ask `escalation_reason(now)` about.
-        """
-        if self.status in SETTLED or self.tier.next_up() is None:
-            return None
-        moments = self.escalation_moments()
-        return min(moments) if moments else None
-
-    def escalation_moments(self) -> list[datetime]:
-        """Each deadline still able to make the case climb; kinds with more of them add theirs."""
-        moments: list[datetime] = []
-        if self.respond_by and self.awaits_response_at_tier():
-            moments.append(self.respond_by)
-        if self.settle_by and not self.settled_at_this_tier_in_time():
-            moments.append(self.settle_by)
-        return moments
-
-    def awaits_response_at_tier(self) -> bool:
-        """Nobody has answered at this tier since the case entered it, and its substance is not
-        settled here either (a leak's water stopped, a dispute agreed): then "no response" is
-        still a reason to climb once `respond_by` passes."""
-        return self.responded_at_tier is None and not self.settled_at_this_tier_in_time()
-
-    def settled_at_this_tier_in_time(self) -> bool:
-        """Kinds with an earlier milestone than `resolved` (a leak: water stopped) override."""
-        return False
-
-    def resolve(self, actor: Actor, at: datetime, summary: str) -> None:
-        check_may(actor, "resolve")
-        self.check_unsettled("be resolved")
-        self.check_ready_to_resolve()
-        self._record(self.Resolved, actor, at, summary=_require_text(summary, "the summary"))
-
-    def confirm_resolution(self, actor: Actor, at: datetime) -> None:
-        check_may(actor, "confirm_resolution")
-        self.check_status("be confirmed", Status.RESOLVED)
-        self.check_reporter(actor, "confirm it")
-        self._record(self.ConfirmedByResident, actor, at)
-
-    def reopen(self, actor: Actor, at: datetime, reason: str) -> None:
-        check_may(actor, "reopen")
-        self.check_status("be reopened", Status.RESOLVED, Status.CONFIRMED)
-        self.check_reporter(actor, "reopen it")
-        assert self.resolved_at is not None
-        if at - self.resolved_at > REOPEN_WITHIN:
-            raise InvalidTransitionError(
-                f"case {self.id} was resolved more than {REOPEN_WITHIN.days} days ago; "
-                "report the problem again as a new case"
-            )
-        self._reopen(actor, at, _require_text(reason, "the reason"))
-
-    def _reopen(self, actor: Actor, at: datetime, reason: str) -> None:
-        """Reopening puts the matter back before the tier it was settled at, so that tier owes a
-        new response and a new settlement: fresh deadlines from now, or the old, long-passed
-        ones would make the case climb the moment it reopened."""
-        self._record(self.Reopened, actor, at, reason=reason)
-        self._set_deadlines(actor, at)
-
-    def rate_satisfaction(self, actor: Actor, at: datetime, score: int, comment: str = "") -> None:
-        check_may(actor, "rate_satisfaction")
-        self.check_status("be rated", Status.RESOLVED, Status.CONFIRMED)
-        self.check_reporter(actor, "rate it")
-        if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
-            raise ValidationError(f"satisfaction is a whole number from 1 to 5, not {score!r}")
-        self._record(self.SatisfactionRated, actor, at, score=score, comment=comment.strip())
-
-    def record_return_visit(self, actor: Actor, at: datetime, note: str) -> None:
-        check_may(actor, "record_return_visit")
-        self.check_status("get a return visit", Status.RESOLVED, Status.CONFIRMED)
-        self._record(self.ReturnVisitRecorded, actor, at, note=_require_text(note, "the note"))
-
-    def close_case(self, actor: Actor, at: datetime, reason: str = "") -> None:
-        """Close the case file (结案) once nothing is left for anyone to do on it.
-
-        Closing is final: a closed case can no longer be reopened, rated or visited back. So
-        whoever closes (a desk, a service, a script through the library) is held to
-        `check_closable` here, in the aggregate, not in one caller.
-        """
-        check_may(actor, "close_case")
-        self.check_closable(require_aware(at))
-        self._record(self.Closed, actor, at, reason=reason.strip())
-
-    def check_closable(self, at: datetime) -> None:
-        """Refuse, with what is still missing, to close at `at` a case someone may still act on.
-
-        The resident has had their say (they confirmed the work, or the reopening window since
-        it was resolved has passed, so they can no longer reopen it), and staff have made the
-        return visit (回访) since it was last resolved. Kinds add their own (a dispute: every
-        commitment checked back). Reads only the case and `at`, never the clock.
-        """
-        if self.status is Status.CLOSED:
-            raise InvalidTransitionError(f"case {self.id} is already closed")
-        if self.status not in (Status.RESOLVED, Status.CONFIRMED):
-            raise InvalidTransitionError(
-                f"case {self.id} is {self.status.value}; it is closed only after it is resolved"
-            )
-        if self.status is Status.RESOLVED:
-            assert self.resolved_at is not None
-            window_ends = self.resolved_at + REOPEN_WITHIN
-            if at <= window_ends:
-                raise InvalidTransitionError(
-                    f"case {self.id} waits for its reporter to confirm the work; unconfirmed, it "
-                    f"can be closed after {window_ends.isoformat(timespec='minutes')}, when the "
-                    f"{REOPEN_WITHIN.days}-day reopening window ends"
-                )
-        if not self.visited_since_resolved:
-            raise InvalidTransitionError(
-                f"case {self.id} has no return visit (回访) since it was resolved; record one first"
-            )
-
     def add_note(self, actor: Actor, at: datetime, text: str) -> None:
         check_may(actor, "add_note")
         self.check_open("take a note")
@@ -735,44 +481,7 @@ class Case(Chained):
 
     def snapshot(self) -> dict[str, Any]:
         """Plain current state for views and for comparing replays."""
-        return {
-            "id": str(self.id),
-            "kind": self.KIND,
-            "version": self.version,
-            "address": self.address.path,
-            "priority": self.priority.value,
-            "tier": self.tier.value,
-            "entry_tier": self.entry_tier.value,
-            "status": self.status.value,
-            "description": self.description,
-            "channel": self.channel,
-            "reporter_ids": list(self.reporter_ids),
-            "reported_at": self.reported_at.isoformat(),
-            "respond_by": self.respond_by.isoformat() if self.respond_by else None,
-            "settle_by": self.settle_by.isoformat() if self.settle_by else None,
-            "acknowledged_at": self.acknowledged_at.isoformat() if self.acknowledged_at else None,
-            "responded_at_tier": (
-                self.responded_at_tier.isoformat() if self.responded_at_tier else None
-            ),
-            "accepted_at": self.accepted_at.isoformat() if self.accepted_at else None,
-            "queued_at": self.queued_at.isoformat() if self.queued_at else None,
-            "assignee": (
-                {"id": self.assignee.id, "role": self.assignee.role.value}
-                if self.assignee
-                else None
-            ),
-            "escalations": self.escalations,
-            "settled_tier": self.settled_tier.value if self.settled_tier else None,
-            "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
-            "closed_at": self.closed_at.isoformat() if self.closed_at else None,
-            "reopen_count": self.reopen_count,
-            "satisfaction": self.satisfaction,
-            "return_visits": self.return_visits,
-            "note_count": self.note_count,
-            "links": [{"case_id": c, "relation": r} for c, r in self.links],
-            "chain_head": self.chain_head,
-            **self.kind_snapshot(),
-        }
+        return snapshot_of(self)
 
     def kind_snapshot(self) -> dict[str, Any]:
         return {}

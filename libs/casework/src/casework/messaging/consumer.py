@@ -3,9 +3,10 @@
 Each service (intake, dispatch, mediation) has one durable pull consumer on stream `CASEWORK`;
 every replica of the service binds to it and JetStream gives each message to one of them.
 
-Exactly once, the eventsourcing way: a handler gets the parsed event and the `Casework`
-application, and runs inside `app.tracking(position)`, so whatever it records and the position
-of the message it handled are written in ONE transaction. A redelivered message whose position
+Exactly once, the eventsourcing way (`casework.messaging.tracked`, re-exported here): a handler
+gets the parsed event and the `Casework` application, and runs inside `app.tracking(position)`,
+so whatever it records and the position of the message it handled are written in ONE
+transaction. A redelivered message whose position
 is recorded is acked with no second effect; a handler that died half-way wrote nothing. The
 position is the JetStream stream sequence. Because replicas, retries and naks mean messages are
 NOT handled in stream order, the position is tracked per message (see `position`), never as a
@@ -47,7 +48,6 @@ import signal
 import traceback
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 import nats.errors
@@ -68,15 +68,31 @@ from casework.messaging.dead_letter import (
     publish_dead_letter,
 )
 from casework.messaging.subjects import EVENTS, STREAM
+from casework.messaging.tracked import (
+    Handler,
+    Outcome,
+    handle_deferring,
+    handle_tracked,
+    position,
+)
 from casework.outages import NATS_DOWN, STORE_DOWN, Outages, StoppedError, dependency_of
-from casework.unit_of_work import retrying_on_conflict
+
+__all__ = [
+    "Consumer",
+    "Handler",
+    "Outcome",
+    "Parser",
+    "Stats",
+    "SubscriptionSettings",
+    "handle_deferring",
+    "handle_tracked",
+    "parse_contract",
+    "position",
+]
 
 log = logging.getLogger(__name__)
 
 E = TypeVar("E")
-
-Handler = Callable[[E, Casework], None]
-"""Does the service's work for one event by calling Casework commands; synchronous."""
 
 Parser = Callable[[Msg], E]
 """Turns a message into the event a handler takes; raises on anything it cannot read."""
@@ -85,32 +101,6 @@ Parser = Callable[[Msg], E]
 def parse_contract(msg: Msg) -> CaseEvent:
     """The default parser: the public contract model named by the `ce-type` header."""
     return parse_event(msg.data, (msg.headers or {}).get("ce-type"))
-
-
-def position(service: str, stream: str, sequence: int) -> Tracking:
-    """The tracking record of `service` having handled message `sequence` of `stream`.
-
-    eventsourcing keeps one row per tracking name and asks "is the recorded id >= this one?",
-    which is right for a log followed in order. Here a name per message makes that question
-    exact ("was THIS message handled?") whatever order messages arrive in, and a second
-    delivery of the same message racing the first clashes on the same row.
-    """
-    return Tracking(application_name=f"{service}<{stream}#{sequence}", notification_id=sequence)
-
-
-class Outcome(StrEnum):
-    DONE = "done"
-    """Handled now: its effects and its position committed together; acked."""
-    DUPLICATE = "duplicate"
-    """Handled before (the position was recorded): acked, nothing done again."""
-    RETRY = "retry"
-    """The handler raised; nak'ed with a delay for another attempt."""
-    DEAD_LETTERED = "dead_lettered"
-    """Malformed, or failed every attempt: filed on the dead-letter subject, then acked."""
-    NOT_OURS = "not_ours"
-    """A replayed dead letter of another service (`casework dlq replay`): acked, not handled."""
-    RETURNED = "returned"
-    """Not (or not finished) handled because we are stopping: nak'ed for another replica."""
 
 
 @dataclass(frozen=True)
@@ -494,56 +484,6 @@ class _ClosedError(RuntimeError):
 _FETCH_FAILED: tuple[type[BaseException], ...] = NATS_DOWN
 """A fetch that failed for want of NATS (reconnecting, server restarting): fetched again. Any
 other error (a JetStream API error other than a missing consumer) ends `run` with it."""
-
-
-def handle_tracked(
-    app: Casework,
-    handler: Handler[E],
-    event: E,
-    tracking: Tracking,
-    conflict_attempts: int = 5,
-) -> Outcome:
-    """Run `handler` so that its effects and `tracking` commit together, or not at all.
-
-    DUPLICATE when the position is already recorded, also when a second delivery of the same
-    message committed first (the tracking rows clash). A clash on a case's version means the
-    case changed while the handler decided: run it again on fresh state, a bounded number of
-    times. Synchronous: call it from a worker thread.
-    """
-    outcome, _ = handle_deferring(app, handler, event, tracking, conflict_attempts)
-    return outcome
-
-
-def handle_deferring(
-    app: Casework,
-    handler: Handler[E],
-    event: E,
-    tracking: Tracking,
-    conflict_attempts: int = 5,
-    *,
-    position_alone: bool = True,
-) -> tuple[Outcome, bool]:
-    """`handle_tracked`, and whether the position is still to be recorded: with
-    `position_alone` False, a handler that wrote nothing leaves that to the caller, who
-    records it (`Casework.record_positions`, a run of them at once) before acknowledging."""
-    if app.is_tracked(tracking):
-        return Outcome.DUPLICATE, False
-
-    def attempt() -> tuple[Outcome, bool]:
-        try:
-            with app.tracking(tracking, position_alone=position_alone) as processing:
-                handler(event, app)
-        except IntegrityError:
-            if app.is_tracked(tracking):
-                return Outcome.DUPLICATE, False
-            raise  # a case changed under the handler: run it again on fresh state
-        return Outcome.DONE, not position_alone and not processing.events
-
-    return retrying_on_conflict(
-        attempt,
-        attempts=conflict_attempts,
-        what=f"the cases {tracking.application_name} touches",
-    )
 
 
 def _describe(error: BaseException) -> str:

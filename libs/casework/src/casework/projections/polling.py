@@ -1,5 +1,9 @@
 """Following the store's notification log on a background thread.
 
+Hand-written, not eventsourcing's `ProjectionRunner`: that needs subscriptions, which its SQLite
+recorder (our default store) lacks, and it ends at the first outage or undecodable event
+(docs/adr/010).
+
 A service without NATS (the embedded default) keeps its read models and reactions current by
 polling the log. The loop never dies of one failure: it lets the follower forget what it cached
 and tries again from the last position the follower recorded. An unreachable store is an outage

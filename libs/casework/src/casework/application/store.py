@@ -1,0 +1,293 @@
+"""The machinery under every `Casework` command: the store, exactly-once handling, the unit of work.
+
+`CaseStore` opens the store (SQLite or PostgreSQL, from the settings), dates commands against
+the case's latest event (`dated`), collects a handled message's saves into one transaction with
+its tracking position (`tracking`), loads cases (`get_case`, `load`) and runs a change in a
+`UnitOfWork` with its retry (`_update`, `run`). The command and query groups build on it
+(`casework.application.lifecycle`, `.kinds`, `.auditor`) and `Casework` composes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import MutableOrImmutableAggregate
+from eventsourcing.persistence import (
+    ProcessRecorder,
+    Recording,
+    Tracking,
+)
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+from casework.clock import Clock, system_clock
+from casework.domain.actors import Actor, check_may
+from casework.domain.case import Case
+from casework.domain.errors import (
+    CaseNotFoundError,
+    InvalidTransitionError,
+    ValidationError,
+)
+from casework.outages import quick_reconnects
+from casework.settings import DEFAULT_MAX_CLOCK_SKEW, clock_skew, persistence_env, store_url
+from casework.settings import max_clock_skew as max_clock_skew_setting
+from casework.unit_of_work import MAX_ATTEMPTS, UnitOfWork, run_unit
+
+TCase = TypeVar("TCase", bound=Case)
+T = TypeVar("T")
+
+MAX_CLOCK_SKEW = DEFAULT_MAX_CLOCK_SKEW
+"""How far behind a case's latest event a writer's clock may be and still have its command
+recorded, dated at that latest event (see `Casework.dated`), unless `CASEWORK_MAX_CLOCK_SKEW`
+or the `max_clock_skew` argument says otherwise."""
+
+_processing: ContextVar[ProcessingEvent[UUID] | None] = ContextVar(
+    "casework_processing", default=None
+)
+"""The unit of work of the message being handled in this thread or task, if any."""
+
+
+def _as_uuid(case_id: UUID | str) -> UUID:
+    if isinstance(case_id, UUID):
+        return case_id
+    try:
+        return UUID(str(case_id))
+    except ValueError:
+        raise CaseNotFoundError(f"{case_id!r} is not a case id (a UUID)") from None
+
+
+class CaseStore(Application[UUID]):
+    """The store of case files and how a command reaches it; `Casework` adds the commands."""
+
+    def __init__(
+        self,
+        store: str | None = None,
+        *,
+        clock: Clock = system_clock,
+        env: Mapping[str, str] | None = None,
+        max_attempts: int = MAX_ATTEMPTS,
+        max_clock_skew: timedelta | None = None,
+        read_only: bool = False,
+    ) -> None:
+        """`max_clock_skew` None: `CASEWORK_MAX_CLOCK_SKEW` (seconds), else 5 s. Read here, with
+        the store, so every process that writes (services, relay, CLI) honours it, and a bad
+        value stops the process at start instead of surfacing at the first late command.
+
+        `read_only`: for commands that only read (audit, measures, rebuild): a SQLite store must
+        exist (`StoreNotFoundError` otherwise) and is opened read-only (`read_only_env`)."""
+        skew = (
+            max_clock_skew_setting()
+            if max_clock_skew is None
+            else clock_skew(max_clock_skew, "max_clock_skew")
+        )
+        url = store or store_url()
+        own = persistence_env(url, read_only=read_only)
+        settings = {**own, **(env or {})}
+        if read_only:  # a caller's env (e.g. shorter timeouts) cannot reopen the store writable
+            settings.update(own)
+        super().__init__(env=settings)
+        quick_reconnects(self.recorder)  # a PostgreSQL back after an outage is used at once
+        self.clock = clock
+        self.max_attempts = max_attempts
+        self.max_clock_skew = skew
+
+    def dated(self, case: Case, at: datetime) -> datetime:
+        """The time to record a command on `case` with, given this writer's clock says `at`.
+
+        The domain refuses an event dated before the case's latest (`OutOfOrderError`): an
+        auditor must be able to read a case file's order as its time order. Writers on several
+        hosts never have quite the same clock, so a command that loses a race to a writer whose
+        clock runs a little ahead would find the case's latest event "in its future". Within
+        `max_clock_skew` that is the clocks' disagreement, not a fact out of order: the command
+        is dated at the case's latest event (the earliest moment consistent with the file, and
+        never later than any writer has seen). Further behind than that, the clock is wrong, and
+        the command is refused rather than have a broken clock silently rewrite the timeline.
+        """
+        last = case.last_event_at
+        if at < last <= at + self.max_clock_skew:
+            return last
+        return at
+
+    def construct_recorder(self) -> ProcessRecorder:
+        """A process recorder: it stores events like the default one, and can also record, in
+        the same transaction, which upstream message they were the effect of (see `tracking`).
+
+        On a fresh PostgreSQL database every process of a stack creates the tables, types and
+        functions at once on start; PostgreSQL answers the losers of that race with "tuple
+        concurrently updated" or a duplicate in its catalogue. The statements are idempotent,
+        so a loser tries again (a bounded number of times) and finds them made.
+        """
+        retrying = Retrying(
+            stop=stop_after_attempt(CREATE_ATTEMPTS),
+            wait=wait_random_exponential(multiplier=0.05, min=0.01),
+            retry=retry_if_exception(_lost_creation_race),
+            reraise=True,
+        )
+        return retrying(self.factory.process_recorder)
+
+    @property
+    def process_recorder(self) -> ProcessRecorder:
+        recorder = self.recorder
+        assert isinstance(recorder, ProcessRecorder)
+        return recorder
+
+    # ------------------------------------------------------ exactly once
+
+    @contextmanager
+    def tracking(
+        self, tracking: Tracking, *, position_alone: bool = True
+    ) -> Iterator[ProcessingEvent[UUID]]:
+        """Handle one upstream message as one transaction: its events and its position together.
+
+        Inside the block, commands do not write: their saves are collected (and later commands
+        see the cases as the earlier ones left them). On a clean exit everything collected is
+        written with `tracking` in one transaction; the tracking record alone if nothing was —
+        unless `position_alone` is False: then a block that collected nothing writes nothing,
+        and the caller must record the position itself (`record_positions`, which writes a
+        run of them in one transaction) before it acknowledges the message.
+        If the position was recorded already (a redelivery raced us) or a case changed under
+        us, eventsourcing raises `IntegrityError` and nothing of the block is written; the
+        caller asks `is_tracked` to tell the two apart. Nested blocks are refused.
+        """
+        if _processing.get() is not None:
+            raise RuntimeError("a tracking block is already open in this context")
+        processing: ProcessingEvent[UUID] = ProcessingEvent(tracking=tracking)
+        token = _processing.set(processing)
+        try:
+            yield processing
+        finally:
+            _processing.reset(token)
+        if not processing.events and not position_alone:
+            return
+        recordings = self._record(processing)
+        self._take_snapshots(processing)
+        self._notify(recordings)
+
+    def record_positions(self, trackings: Sequence[Tracking]) -> None:
+        """Record the positions of messages whose handling wrote nothing, in one transaction.
+
+        A consumer handles most messages without writing (another service's fact, its own
+        event coming back): one commit for a run of them instead of one each. All or none: if
+        one position is recorded already (a redelivery raced us), eventsourcing raises
+        `IntegrityError` and none of them is written; the caller records them one by one.
+        """
+        if not trackings:
+            return
+        recorder: Any = self.process_recorder
+        datastore = getattr(recorder, "datastore", None)
+        if datastore is None or not hasattr(recorder, "_insert_tracking"):
+            for tracking in trackings:  # a recorder we do not know the insides of
+                recorder.insert_tracking(tracking)
+            return
+        # eventsourcing's own SQLite and PostgreSQL recorders: their tracking insert, several
+        # times in one of their transactions (the public `insert_tracking` commits each).
+        with datastore.transaction(commit=True) as cursor:
+            for tracking in trackings:
+                recorder._insert_tracking(cursor, tracking)
+
+    def is_tracked(self, tracking: Tracking) -> bool:
+        """Whether the message at this position was already handled (its effects recorded)."""
+        return self.process_recorder.has_tracking_id(
+            tracking.application_name, tracking.notification_id
+        )
+
+    def save(
+        self,
+        *objs: MutableOrImmutableAggregate[UUID] | Any,
+        **kwargs: Any,
+    ) -> list[Recording[UUID]]:
+        processing = _processing.get()
+        if processing is None:
+            return super().save(*objs, **kwargs)
+        processing.collect_events(*objs, **kwargs)
+        return []
+
+    # --------------------------------------------------------------- loading
+
+    def pending(self, aggregate_id: UUID) -> Any | None:
+        """The aggregate as the open `tracking` block left it, if the block changed it; else None.
+
+        A handler that changes other aggregates besides cases (a service's own, kept in this
+        store) builds on these rather than on a fresh load: two objects for one aggregate in one
+        unit of work would clash with each other at commit.
+        """
+        processing = _processing.get()
+        return processing.aggregates.get(aggregate_id) if processing is not None else None
+
+    def get_case(self, case_id: UUID | str, version: int | None = None) -> Case:
+        uid = _as_uuid(case_id)
+        processing = _processing.get()
+        if processing is not None and version is None:
+            pending = processing.aggregates.get(uid)
+            if isinstance(pending, Case):
+                return pending
+        try:
+            case: Any = self.repository.get(uid, version=version)
+        except AggregateNotFoundError:
+            raise CaseNotFoundError(f"no case file with id {uid}") from None
+        if not isinstance(case, Case):
+            raise CaseNotFoundError(f"no case file with id {uid}")
+        if version is not None and case.version != version:
+            raise ValidationError(f"case {uid} has only {case.version} events, not {version}")
+        return case
+
+    # -------------------------------------------------------------- plumbing
+
+    def check_may(self, actor: Actor, action: str) -> None:
+        """For adapters that want to refuse early (e.g. before parsing a large body)."""
+        check_may(actor, action)
+
+    def _update(
+        self,
+        case_id: UUID | str,
+        kind: type[TCase],
+        action: Callable[[TCase, datetime], Any],
+    ) -> TCase:
+        uid = _as_uuid(case_id)
+
+        def change(unit: UnitOfWork) -> TCase:
+            case = unit.case(uid)
+            if not isinstance(case, kind):
+                raise InvalidTransitionError(
+                    f"case {uid} is a {case.KIND}; that command is for a {kind.KIND}"
+                )
+            action(case, unit.at)
+            return case
+
+        return self.run(change, what=f"case {uid}")
+
+    def run(self, change: Callable[[UnitOfWork], T], *, what: str = "the work") -> T:
+        """Run `change` in a unit of work and save what it changed, retrying on a clash
+        (`casework.unit_of_work`); for commands that touch more than one case."""
+        return run_unit(lambda: UnitOfWork(self), change, attempts=self.max_attempts, what=what)
+
+    def load(self, aggregate_id: UUID) -> Any | None:
+        """Any aggregate of this store as recorded now, or None (what a unit of work loads)."""
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
+
+CREATE_ATTEMPTS = 6
+"""How often a process that lost the race to create the store's tables tries again."""
+
+
+def _lost_creation_race(error: BaseException) -> bool:
+    """Whether creating the store's schema failed only because another process was doing it."""
+    text = f"{error} {error.__cause__ or ''}".lower()
+    return any(
+        sign in text
+        for sign in (
+            "concurrently updated",
+            "already exists",
+            "duplicate key value",
+            "pg_type",
+            "__migration__",  # eventsourcing's tracking-table migration marker, also raced
+        )
+    )

@@ -23,7 +23,6 @@ from casework.privacy import (
     EACH_KEY,
     ERASED,
     PERSONAL,
-    MasterKey,
     Privacy,
     SealError,
     SqlKeyStore,
@@ -90,8 +89,11 @@ def app(store_url: str) -> Iterator[Casework]:
 
 
 def privacy_of(app: Casework, **kwargs: Any) -> Privacy:
-    master = MasterKey(bytes(range(32)), "test")
-    return Privacy(SqlKeyStore(app.recorder.datastore, master, **kwargs))  # type: ignore[attr-defined]
+    """The app's own keys (its master key), through a key store of our own (another process's,
+    or one with a clock we turn)."""
+    keys = app.privacy.keys
+    assert isinstance(keys, SqlKeyStore)
+    return Privacy(SqlKeyStore(app.recorder.datastore, keys.master, **kwargs))  # type: ignore[attr-defined]
 
 
 def record(app: Casework, privacy: Privacy, description: str, position: str, note: str) -> UUID:

@@ -21,10 +21,13 @@ from casework.topics import is_case_topic
 class AuditorQueries(CaseStore):
     """A case file read back as the auditor reads it."""
 
-    def history(self, case_id: UUID | str) -> list[HistoryEntry]:
-        """Every event of the case in order: what, who and in which role, when, tier, why."""
+    def history(self, case_id: UUID | str, *, personal: bool = True) -> list[HistoryEntry]:
+        """Every event of the case in order: what, who and in which role, when, tier, why.
+
+        Sealed values read as their plaintext, or `[erased]`; with `personal` False (what an
+        auditor is shown) as `[personal]`. The hashes are the stored ones."""
         uid = _as_uuid(case_id)
-        events = list(self.events.get(uid))
+        events = list((self.events if personal else self.personal_hidden.event_store).get(uid))
         if not events:
             raise CaseNotFoundError(f"no case file with id {uid}")
         return [history_entry(e) for e in events]

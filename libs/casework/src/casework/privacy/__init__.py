@@ -94,27 +94,35 @@ class Privacy:
         return cls(SqlKeyStore(datastore, source, read_only=read_only))
 
 
+def _in_memory(datastore: Any, master: MasterKey) -> Privacy:
+    return Privacy(SqlKeyStore(datastore, master))
+
+
 def privacy_for(app: Any) -> Privacy:
     """The personal data of `app`'s store (an eventsourcing application: `Casework`), made on
     first use and kept on the application.
 
     The master key: `CASEWORK_MASTER_KEY`, else `CASEWORK_MASTER_KEY_FILE`, else `master.key`
     beside a SQLite store's file (its var dir) or in the var dir for PostgreSQL; a key file is
-    made 0600 the first time a personal value is sealed.
+    made 0600 the first time a personal value is sealed. An in-memory SQLite store gets a random
+    key of its own, gone with it.
     """
     found = getattr(app, "_casework_privacy", None)
     if isinstance(found, Privacy):
         return found
     env: Mapping[str, str] = app.env
+    database = env.get("SQLITE_DBNAME", "")
     key_file: Path | None = None
-    if not env.get(MASTER_KEY_ENV) and not env.get(MASTER_KEY_FILE_ENV):
-        database = env.get("SQLITE_DBNAME", "")
-        if database and not database.startswith(":memory:") and "mode=memory" not in database:
+    if database.startswith(":memory:") or "mode=memory" in database:
+        # The store lives and dies with this process: so does its master key (no file).
+        in_memory = MasterKey(os.urandom(32), "an in-memory store's own key")
+        privacy = _in_memory(app.recorder.datastore, in_memory)
+    else:
+        if database and not env.get(MASTER_KEY_ENV) and not env.get(MASTER_KEY_FILE_ENV):
             stored = unquote(database.removeprefix("file:").split("?", 1)[0])
             key_file = Path(stored).parent / "master.key"
-    read_only = "mode=ro" in env.get("SQLITE_DBNAME", "")
-    privacy = Privacy.in_store(
-        app.recorder.datastore, env=env, read_only=read_only, key_file=key_file
-    )
+        privacy = Privacy.in_store(
+            app.recorder.datastore, env=env, read_only="mode=ro" in database, key_file=key_file
+        )
     app._casework_privacy = privacy
     return privacy

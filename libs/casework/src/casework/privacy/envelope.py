@@ -25,6 +25,8 @@ from uuid import UUID
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from casework.domain.errors import TamperedError
+
 PREFIX = "sealed:v1:"
 TOKEN = re.compile(r"sealed:v1:([A-Za-z0-9_-]{16,64}):([A-Za-z0-9_-]{16}):([A-Za-z0-9_-]{22,})")
 """A sealed token anywhere in a string: key id, 12-byte nonce, ciphertext with its 16-byte tag."""
@@ -39,7 +41,7 @@ KEY_BYTES = 32
 NONCE_BYTES = 12
 
 
-class SealError(ValueError):
+class SealError(TamperedError):
     """A token that does not open with the key it names: altered, or moved to another place."""
 
 

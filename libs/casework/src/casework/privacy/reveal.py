@@ -15,10 +15,13 @@ raises `SealError`: that is tampering, not a reading.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
+
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Mapper, StoredEvent
 
 from casework.privacy.envelope import (
     ERASED,
@@ -102,3 +105,33 @@ class Opener:
             return match[0] if opened is None else opened.text
 
         return TOKEN.sub(one, text)
+
+
+class OpeningMapper(Mapper[UUID]):
+    """The store's mapper, but each event it reads has its sealed values opened for a reader
+    (`allowed`): what the application's repository loads aggregates with, so a case in memory
+    holds plain values (or `[erased]`, `[personal]`), while the relay, `verify` and the history
+    read the stored, sealed state through the plain mapper."""
+
+    def __init__(self, base: Mapper[UUID], opener: Callable[[], Opener], *, allowed: bool) -> None:
+        super().__init__(transcoder=base.transcoder, compressor=base.compressor, cipher=base.cipher)
+        self._opener = opener
+        self.allowed = allowed
+
+    def to_domain_event(self, stored: StoredEvent) -> DomainEventProtocol[UUID]:
+        event = super().to_domain_event(stored)
+        if self.cipher is None and self.compressor is None and MARK not in stored.state:
+            return event  # nothing sealed in it: the common case costs one byte search
+        opener = self._opener()
+        case_id = event.originator_id
+        for name, value in list(vars(event).items()):
+            if name in NOT_OPENED:
+                continue
+            opened = opener.open(value, case_id=case_id, field=name, allowed=self.allowed)
+            if opened != value:
+                object.__setattr__(event, name, opened)
+        return event
+
+
+MARK = PREFIX.encode("ascii")
+NOT_OPENED = frozenset({"originator_id", "originator_version", "timestamp", "hash", "prev_hash"})

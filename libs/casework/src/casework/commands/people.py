@@ -1,4 +1,5 @@
-"""`casework person export PERSON_ID` and `casework person erase PERSON_ID --reason --actor`.
+"""`casework person export PERSON_ID`, `casework person erase PERSON_ID --reason --actor`, and
+`casework person migrate` (once, for a store written before personal data was sealed).
 
 The data protection officer's commands (PIPL arts. 45 and 47), on the store named by
 `CASEWORK_STORE` with the master key of `CASEWORK_MASTER_KEY` (or the key file): `export`
@@ -14,9 +15,11 @@ import json
 from typing import Any
 
 from casework.application import Casework
+from casework.commands.audit import EXIT_TAMPERED
 from casework.domain.actors import Actor, Role
 from casework.outages import one_shot_env
 from casework.privacy import privacy_for
+from casework.privacy.migration import migrate
 from casework.privacy.people import erase, export
 
 
@@ -49,6 +52,16 @@ def register(subparsers: Any) -> None:
     )
     erasing.set_defaults(handler=run_erase, reads_store=True)
 
+    migrating = actions.add_parser(
+        "migrate",
+        help="seal the personal data of a store written before it was sealed (once; recorded)",
+        description="Rewrite each case file whose personal values are in plaintext: seal them, "
+        "recompute its hashes, keep each old and new hash (so anchors written before still "
+        "verify). A case that does not verify is left as it is and named (exit 3). Prints each "
+        "case's old and new head: keep them with your anchors.",
+    )
+    migrating.set_defaults(handler=run_migrate, reads_store=True)
+
 
 def run_export(args: argparse.Namespace) -> int:
     with Casework(env=one_shot_env(), read_only=True) as app:
@@ -70,3 +83,25 @@ def run_erase(args: argparse.Namespace) -> int:
     }
     print(json.dumps(document, ensure_ascii=False, indent=2))
     return 0
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    with Casework(env=one_shot_env()) as app:
+        done = migrate(app, privacy_for(app))
+    print(
+        json.dumps(
+            [
+                {
+                    "case_id": str(m.case_id),
+                    "events": m.events,
+                    "old_head": m.old_head,
+                    "new_head": m.new_head,
+                    "changed": m.changed,
+                    "problem": m.problem,
+                }
+                for m in done
+            ],
+            indent=2,
+        )
+    )
+    return EXIT_TAMPERED if any(m.problem for m in done) else 0

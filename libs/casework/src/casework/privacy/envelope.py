@@ -72,10 +72,11 @@ def binding(case_id: UUID | str, field: str) -> bytes:
     return f"casework/v1\x00{case_id}\x00{field}".encode()
 
 
-def seal(key: bytes, key_id: str, plaintext: str, aad: bytes) -> str:
+def seal(key: bytes | AESGCM, key_id: str, plaintext: str, aad: bytes) -> str:
     """`plaintext` encrypted under `key` (AES-256-GCM, a fresh random nonce) as a token."""
     nonce = os.urandom(NONCE_BYTES)
-    ciphertext = AESGCM(key).encrypt(nonce, plaintext.encode("utf-8"), aad)
+    cipher = key if isinstance(key, AESGCM) else AESGCM(key)
+    ciphertext = cipher.encrypt(nonce, plaintext.encode("utf-8"), aad)
     return f"{PREFIX}{key_id}:{_b64(nonce)}:{_b64(ciphertext)}"
 
 
@@ -87,10 +88,11 @@ def parse(token: str) -> Token:
     return Token(match[1], _unb64(match[2]), _unb64(match[3]))
 
 
-def unseal(key: bytes, token: Token, aad: bytes) -> str:
+def unseal(key: bytes | AESGCM, token: Token, aad: bytes) -> str:
     """The plaintext of `token`; `SealError` if it was altered or sealed for another place."""
+    cipher = key if isinstance(key, AESGCM) else AESGCM(key)
     try:
-        return AESGCM(key).decrypt(token.nonce, token.ciphertext, aad).decode("utf-8")
+        return cipher.decrypt(token.nonce, token.ciphertext, aad).decode("utf-8")
     except (InvalidTag, UnicodeDecodeError):
         raise SealError(
             f"sealed value under key {token.key_id} does not open here (altered, or moved from "

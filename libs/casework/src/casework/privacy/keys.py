@@ -18,15 +18,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 
 @dataclass(frozen=True)
 class DataKey:
     """A person's data key, unwrapped: its id (named by every token sealed under it), whose it
-    is, and the 32 secret bytes."""
+    is, and the 32 secret bytes (with the cipher made from them once, for speed)."""
 
     key_id: str
     subject: str
     secret: bytes = field(repr=False)
+    cipher: AESGCM = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cipher", AESGCM(self.secret))
 
 
 @dataclass(frozen=True)

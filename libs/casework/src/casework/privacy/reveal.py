@@ -94,7 +94,7 @@ class Opener:
         assert isinstance(found, DataKey)
         if not allowed:
             return Opened(found.subject, PERSONAL, False)
-        return Opened(found.subject, unseal(found.secret, token, binding(case_id, field)), False)
+        return Opened(found.subject, unseal(found.cipher, token, binding(case_id, field)), False)
 
     def _open_text(self, text: str, case_id: UUID | str, field: str, allowed: bool) -> str:
         if PREFIX not in text:

@@ -25,7 +25,7 @@ from uuid import UUID
 from casework.domain.personal import ACTOR, EACH_KEY, REPORTER
 from casework.privacy.envelope import binding, contains_sealed, is_sealed, seal
 from casework.privacy.keys import KeyStore
-from casework.privacy.numbers import find_numbers
+from casework.privacy.numbers import DIGIT_RUN, find_numbers
 
 NOT_SCANNED = frozenset(
     {
@@ -70,7 +70,7 @@ class Sealer:
     def seal_value(self, subject: str, text: str, *, case_id: UUID | str, field: str) -> str:
         """`text` sealed whole under `subject`'s key, for `field` of `case_id`."""
         key = self.keys.key_for(subject)
-        return seal(key.secret, key.key_id, text, binding(case_id, field))
+        return seal(key.cipher, key.key_id, text, binding(case_id, field))
 
     def seal_numbers(self, subject: str, text: str, *, case_id: UUID | str, field: str) -> str:
         """`text` with each phone and ID-card number in it sealed under `subject`'s key."""
@@ -107,6 +107,8 @@ class Sealer:
                 continue
             spec = personal.get(name)
             sealed: Any
+            if spec is None and isinstance(value, str) and DIGIT_RUN.search(value) is None:
+                continue  # the common case: a text with no number in it
             if spec is None:
                 sealed = _map_strings(value, name, numbers)
             elif spec == EACH_KEY:

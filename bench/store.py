@@ -600,6 +600,15 @@ def machine() -> str:
     )
 
 
+def _print_table(columns: list[tuple[str, int]], rows: list[list[str]]) -> None:
+    """A Markdown table, each column right-aligned to its width."""
+    print("| " + " | ".join(f"{title:>{width}}" for title, width in columns) + " |")
+    print("|" + "|".join("-" * (width + 2) for _, width in columns) + "|")
+    for cells in rows:
+        aligned = (f"{cell:>{width}}" for cell, (_, width) in zip(cells, columns, strict=True))
+        print("| " + " | ".join(aligned) + " |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--cases", type=int, default=120, help="cases per run (6 commands each)")
@@ -667,57 +676,48 @@ def main(argv: list[str] | None = None) -> int:
         ("ops/s save-only", 15),
         ("events", 6),
     ]
-    print("| " + " | ".join(f"{title:>{width}}" for title, width in columns) + " |")
-    print("|" + "|".join("-" * (width + 2) for _, width in columns) + "|")
-    for row in rows:
-        cells = [
-            row.store,
-            f"{row.ours.rate:.0f}",
-            f"{row.baseline.rate:.0f}",
-            f"{row.overhead(row.baseline):.1f}",
-            f"{row.paired:.1f}",
-            f"{row.ours.cpu_ms_per_op:.2f}",
-            f"{row.baseline.cpu_ms_per_op:.2f}",
-            f"{(row.ours.cpu_ms_per_op / row.baseline.cpu_ms_per_op - 1) * 100:.1f}",
-            f"{row.save_only.rate:.0f}",
-            f"{row.ours.events}",
-        ]
-        print(
-            "| "
-            + " | ".join(
-                f"{cell:>{width}}" for cell, (_, width) in zip(cells, columns, strict=True)
-            )
-            + " |"
-        )
+    _print_table(
+        columns,
+        [
+            [
+                row.store,
+                f"{row.ours.rate:.0f}",
+                f"{row.baseline.rate:.0f}",
+                f"{row.overhead(row.baseline):.1f}",
+                f"{row.paired:.1f}",
+                f"{row.ours.cpu_ms_per_op:.2f}",
+                f"{row.baseline.cpu_ms_per_op:.2f}",
+                f"{(row.ours.cpu_ms_per_op / row.baseline.cpu_ms_per_op - 1) * 100:.1f}",
+                f"{row.save_only.rate:.0f}",
+                f"{row.ours.events}",
+            ]
+            for row in rows
+        ],
+    )
     print()
-    sealing_columns = [
-        ("store", 22),
-        ("ops/s unsealed", 14),
-        ("ops/s sealed", 12),
-        ("CPU ms/op unsealed", 18),
-        ("CPU ms/op sealed", 16),
-        ("paired sealing cost %", 21),
-        ("sealing / overhead %", 20),
-    ]
-    print("| " + " | ".join(f"{title:>{width}}" for title, width in sealing_columns) + " |")
-    print("|" + "|".join("-" * (width + 2) for _, width in sealing_columns) + "|")
-    for row in rows:
-        cells = [
-            row.store,
-            f"{row.unsealed.rate:.0f}",
-            f"{row.ours.rate:.0f}",
-            f"{row.unsealed.cpu_ms_per_op:.2f}",
-            f"{row.ours.cpu_ms_per_op:.2f}",
-            f"{row.sealing:.1f}",
-            f"{row.sealing_share_of_overhead():.1f}",
-        ]
-        print(
-            "| "
-            + " | ".join(
-                f"{cell:>{width}}" for cell, (_, width) in zip(cells, sealing_columns, strict=True)
-            )
-            + " |"
-        )
+    _print_table(
+        [
+            ("store", 22),
+            ("ops/s unsealed", 14),
+            ("ops/s sealed", 12),
+            ("CPU ms/op unsealed", 18),
+            ("CPU ms/op sealed", 16),
+            ("paired sealing cost %", 21),
+            ("sealing / overhead %", 20),
+        ],
+        [
+            [
+                row.store,
+                f"{row.unsealed.rate:.0f}",
+                f"{row.ours.rate:.0f}",
+                f"{row.unsealed.cpu_ms_per_op:.2f}",
+                f"{row.ours.cpu_ms_per_op:.2f}",
+                f"{row.sealing:.1f}",
+                f"{row.sealing_share_of_overhead():.1f}",
+            ]
+            for row in rows
+        ],
+    )
     return 0
 
 

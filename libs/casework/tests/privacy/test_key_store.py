@@ -12,13 +12,6 @@ import pytest
 from casework import Casework
 from casework.privacy import Destroyed, MasterKey, MasterKeyError, SqlKeyStore
 from casework.privacy.master import MASTER_KEY_ENV, load_or_create_key_file, master_key
-from casework.testing.postgres import STORE_PARAMS, empty_store_url
-
-
-@pytest.fixture(params=STORE_PARAMS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """SQLite and PostgreSQL (this folder's conftest has a SQLite-only one)."""
-    return empty_store_url(request.param, request, tmp_path)
 
 
 @pytest.fixture

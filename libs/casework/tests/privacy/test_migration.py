@@ -21,7 +21,6 @@ from casework.audit import Anchor
 from casework.privacy import ERASED
 from casework.privacy.migration import migrate
 from casework.privacy.people import erase, export
-from casework.testing.postgres import STORE_PARAMS, empty_store_url
 from eventsourcing.persistence import StoredEvent
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "store_before_sealing.json"
@@ -37,11 +36,6 @@ PLAINTEXT = [
     "13711112222",
     "两家都在",  # a staff note on the dispute
 ]
-
-
-@pytest.fixture(params=STORE_PARAMS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return empty_store_url(request.param, request, tmp_path)
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ from casework.domain.places import Address
 from casework.domain.repair import Repair
 from casework.privacy import ERASED, Privacy, privacy_for, seal_pending
 from casework.privacy.people import erase, export
-from casework.testing.postgres import STORE_PARAMS, empty_store_url
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 RESIDENT = Actor("resident-0302", Role.RESIDENT)
@@ -31,11 +30,6 @@ NEIGHBOUR = Actor("resident-0402", Role.RESIDENT)
 STAFF = Actor("staff-li", Role.PROPERTY_STAFF)
 OFFICER = Actor("dpo-chen", Role.DATA_PROTECTION_OFFICER)
 FLAT = Address.parse("jiayu-xx/wanxin-intl/b12/0302")
-
-
-@pytest.fixture(params=STORE_PARAMS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return empty_store_url(request.param, request, tmp_path)
 
 
 @pytest.fixture

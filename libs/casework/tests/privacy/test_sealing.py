@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
@@ -29,7 +28,6 @@ from casework.privacy import (
     is_sealed,
     seal_pending,
 )
-from casework.testing.postgres import STORE_PARAMS, empty_store_url
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -74,11 +72,6 @@ class Matter(Chained):
     @property
     def reporter_id(self) -> str:
         return self.reporter_ids[0]
-
-
-@pytest.fixture(params=STORE_PARAMS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return empty_store_url(request.param, request, tmp_path)
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from casework.audit import Anchor, verify_events
 from casework.domain.chain import GENESIS, event_digest
 from casework.privacy import Privacy
 from casework.privacy.sealing import personal_fields
+from casework.side_tables import create_tables, dialect
 
 if TYPE_CHECKING:
     from casework.application import Casework
@@ -58,31 +59,26 @@ class _Tables:
     def __init__(self, app: Casework) -> None:
         self.datastore: Any = app.recorder.datastore  # type: ignore[attr-defined]
         events = getattr(app.recorder, "events_table_name", "stored_events")
-        if type(self.datastore).__module__.endswith(".postgres"):
-            schema = self.datastore.schema or "public"
-            self.events = f'"{schema}"."{events}"'
-            self.mapping = f'"{schema}".{TABLE}'
-            self.mark = "%s"
-            self.real = "DOUBLE PRECISION"
-            self.postgres = True
-        else:
-            self.events = events
-            self.mapping = TABLE
-            self.mark = "?"
-            self.real = "REAL"
-            self.postgres = False
+        sql = dialect(self.datastore, "chain migration")
+        self.events = f'"{sql.schema}"."{events}"' if sql.postgres else events
+        self.mapping = sql.table(TABLE)
+        self.mark = sql.mark
+        self.real = sql.real
+        self.postgres = sql.postgres
 
     def case_key(self, case_id: UUID) -> Any:
         """How the events table holds a case id: a uuid, or (SQLite) its 32 hex digits."""
         return case_id if self.postgres else case_id.hex
 
     def make(self) -> None:
-        with self.datastore.transaction(commit=True) as cursor:
-            cursor.execute(
+        create_tables(
+            self.datastore,
+            [
                 f"CREATE TABLE IF NOT EXISTS {self.mapping} (case_id TEXT NOT NULL, "
                 "version INTEGER NOT NULL, old_hash TEXT NOT NULL, new_hash TEXT NOT NULL, "
                 f"migrated_at {self.real} NOT NULL, PRIMARY KEY (case_id, version))"
-            )
+            ],
+        )
 
 
 def migrate(app: Casework, privacy: Privacy) -> list[Migrated]:

@@ -31,6 +31,7 @@ from eventsourcing.persistence import PersistenceError
 from casework.privacy.envelope import KEY_BYTES, new_key_id
 from casework.privacy.keys import DataKey, Destroyed
 from casework.privacy.master import MasterKey
+from casework.side_tables import create_tables, dialect
 
 TABLE = "casework_person_keys"
 CACHE_SECONDS = 5.0
@@ -57,22 +58,12 @@ class SqlKeyStore:
         self.read_only = read_only
         self.now = now
         self.cache_seconds = cache_seconds
-        kind = type(datastore).__module__
-        if kind.endswith(".postgres"):
-            schema = getattr(datastore, "schema", "public") or "public"
-            self.table = f'"{schema}".{TABLE}'
-            self.mark = "%s"
-            self.blob = "BYTEA"
-            self.real = "DOUBLE PRECISION"
-            self.sqlite = False
-        elif kind.endswith(".sqlite"):
-            self.table = TABLE
-            self.mark = "?"
-            self.blob = "BLOB"
-            self.real = "REAL"
-            self.sqlite = True
-        else:
-            raise TypeError(f"no key store for a {type(datastore).__name__} store")
+        sql = dialect(datastore, "key store")
+        self.table = sql.table(TABLE)
+        self.mark = sql.mark
+        self.blob = sql.blob
+        self.real = sql.real
+        self.sqlite = not sql.postgres
         self._random = random_bytes or os.urandom
         self._made = False
         self._lock = threading.Lock()
@@ -227,19 +218,7 @@ class SqlKeyStore:
                 f"destroyed_at {self.real})",
                 f"CREATE INDEX IF NOT EXISTS {TABLE}_subject ON {self.table} (subject)",
             ]
-            for attempt in range(5):
-                try:
-                    with self.datastore.transaction(commit=True) as cursor:
-                        for statement in statements:
-                            cursor.execute(statement)
-                    break
-                except PersistenceError as error:
-                    # Replicas starting together race on PostgreSQL's catalogue; the statements
-                    # are idempotent, so the loser tries again and finds them made.
-                    raced = any(w in str(error) for w in ("concurrently", "already", "duplicate"))
-                    if attempt == 4 or not raced:
-                        raise
-                    time.sleep(0.05 * (attempt + 1))
+            create_tables(self.datastore, statements)
             self._made = True
 
 

@@ -22,24 +22,13 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from uuid import UUID
 
+from casework.audit import RECORD_FIELDS
 from casework.domain.personal import ACTOR, EACH_KEY, REPORTER
 from casework.privacy.envelope import binding, contains_sealed, is_sealed, seal
 from casework.privacy.keys import KeyStore
 from casework.privacy.numbers import DIGIT_RUN, find_numbers
 
-NOT_SCANNED = frozenset(
-    {
-        "originator_id",
-        "originator_version",
-        "originator_topic",
-        "timestamp",
-        "actor_id",
-        "actor_role",
-        "tier",
-        "hash",
-        "prev_hash",
-    }
-)
+NOT_SCANNED = RECORD_FIELDS - {"reason"}
 """Fields that are structure, not text anyone typed: never scanned for numbers."""
 
 

@@ -123,7 +123,7 @@ async def offered_load(
     posted = Series("intake `POST /cases`", total)
     assigned = Series("report → `Assigned` seen on NATS", total)
 
-    nc = await nats.connect(stack.config.nats)
+    nc = await nats.connect(stack.config.nats.split(","), **stack.nats_options())
 
     async def on_assigned(msg: nats.aio.msg.Msg) -> None:
         case_id = json.loads(msg.data)["case_id"]

@@ -514,6 +514,14 @@ class Row:
     save_only: Run
     paired: float
     """Median over rounds of (ours' time / baseline's time in the same round) - 1, in %."""
+    unsealed: Run
+    sealing: float
+    """Median over rounds of (ours' time / ours-without-sealing's time, same round) - 1, in %."""
+
+    def sealing_share_of_overhead(self) -> float:
+        """What sealing adds, as a share of what the library cost before it (CPU per command)."""
+        before = self.unsealed.cpu_ms_per_op - self.baseline.cpu_ms_per_op
+        return (self.ours.cpu_ms_per_op - self.unsealed.cpu_ms_per_op) / before * 100
 
     def overhead(self, against: Run) -> float:
         return (against.rate / self.ours.rate - 1) * 100
@@ -530,6 +538,7 @@ def bench_store(
 
     variants: dict[str, tuple[Callable[[str], Any], Callable[[], list[Step]]]] = {
         "ours": (Casework, ours_steps),
+        "unsealed": (Unsealed, ours_steps),
         "baseline": (PlainCases, plain_steps),
         "save_only": (lambda url: PlainCases(url, load=False), plain_steps),
     }
@@ -540,6 +549,11 @@ def bench_store(
 
     best, rounds = _best_interleaved(variants, fresh_store, repeat)
     ours, baseline, save_only = best["ours"], best["baseline"], best["save_only"]
+    unsealed = best["unsealed"]
+    sealing = statistics.median(
+        (o.seconds / u.seconds - 1) * 100
+        for o, u in zip(rounds["ours"], rounds["unsealed"], strict=True)
+    )
     paired = statistics.median(
         (o.seconds / b.seconds - 1) * 100
         for o, b in zip(rounds["ours"], rounds["baseline"], strict=True)
@@ -556,7 +570,15 @@ def bench_store(
         pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(25)
         print(f"--- profile of ours on {name} (own time, top 20) ---")
         pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(20)
-    return Row(name, ours, baseline, save_only, paired)
+    return Row(name, ours, baseline, save_only, paired, unsealed, sealing)
+
+
+class Unsealed(Casework):
+    """Ours as it was before issue 11: the same commands, personal values stored in plaintext
+    (the save path without `seal_pending`); what sealing costs is ours minus this."""
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        return Application.save(self, *objs, **kwargs)
 
 
 def _disk_dir() -> str:
@@ -576,6 +598,15 @@ def machine() -> str:
         f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}"
     )
+
+
+def _print_table(columns: list[tuple[str, int]], rows: list[list[str]]) -> None:
+    """A Markdown table, each column right-aligned to its width."""
+    print("| " + " | ".join(f"{title:>{width}}" for title, width in columns) + " |")
+    print("|" + "|".join("-" * (width + 2) for _, width in columns) + "|")
+    for cells in rows:
+        aligned = (f"{cell:>{width}}" for cell, (_, width) in zip(cells, columns, strict=True))
+        print("| " + " | ".join(aligned) + " |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -645,28 +676,48 @@ def main(argv: list[str] | None = None) -> int:
         ("ops/s save-only", 15),
         ("events", 6),
     ]
-    print("| " + " | ".join(f"{title:>{width}}" for title, width in columns) + " |")
-    print("|" + "|".join("-" * (width + 2) for _, width in columns) + "|")
-    for row in rows:
-        cells = [
-            row.store,
-            f"{row.ours.rate:.0f}",
-            f"{row.baseline.rate:.0f}",
-            f"{row.overhead(row.baseline):.1f}",
-            f"{row.paired:.1f}",
-            f"{row.ours.cpu_ms_per_op:.2f}",
-            f"{row.baseline.cpu_ms_per_op:.2f}",
-            f"{(row.ours.cpu_ms_per_op / row.baseline.cpu_ms_per_op - 1) * 100:.1f}",
-            f"{row.save_only.rate:.0f}",
-            f"{row.ours.events}",
-        ]
-        print(
-            "| "
-            + " | ".join(
-                f"{cell:>{width}}" for cell, (_, width) in zip(cells, columns, strict=True)
-            )
-            + " |"
-        )
+    _print_table(
+        columns,
+        [
+            [
+                row.store,
+                f"{row.ours.rate:.0f}",
+                f"{row.baseline.rate:.0f}",
+                f"{row.overhead(row.baseline):.1f}",
+                f"{row.paired:.1f}",
+                f"{row.ours.cpu_ms_per_op:.2f}",
+                f"{row.baseline.cpu_ms_per_op:.2f}",
+                f"{(row.ours.cpu_ms_per_op / row.baseline.cpu_ms_per_op - 1) * 100:.1f}",
+                f"{row.save_only.rate:.0f}",
+                f"{row.ours.events}",
+            ]
+            for row in rows
+        ],
+    )
+    print()
+    _print_table(
+        [
+            ("store", 22),
+            ("ops/s unsealed", 14),
+            ("ops/s sealed", 12),
+            ("CPU ms/op unsealed", 18),
+            ("CPU ms/op sealed", 16),
+            ("paired sealing cost %", 21),
+            ("sealing / overhead %", 20),
+        ],
+        [
+            [
+                row.store,
+                f"{row.unsealed.rate:.0f}",
+                f"{row.ours.rate:.0f}",
+                f"{row.unsealed.cpu_ms_per_op:.2f}",
+                f"{row.ours.cpu_ms_per_op:.2f}",
+                f"{row.sealing:.1f}",
+                f"{row.sealing_share_of_overhead():.1f}",
+            ]
+            for row in rows
+        ],
+    )
     return 0
 
 

@@ -58,6 +58,13 @@ def _clean_env() -> dict[str, str]:
     }
 
 
+@pytest.fixture(autouse=True)
+def _the_demos_master_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo's store is read here with the key the demo made beside it (its var dir), as an
+    operator would, not with the test's own (the root conftest's)."""
+    monkeypatch.delenv("CASEWORK_MASTER_KEY_FILE", raising=False)
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     return _run_demo(tmp_path_factory)

@@ -10,6 +10,7 @@ ones with no other change.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -20,9 +21,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2 as httpx
+import nats.js.errors
 import pytest
 from casework.messaging.nats_server import NatsServer
-from casework_stack.stack import Ports, accepts
+from casework.messaging.nats_users import Credentials
+from casework.testing.nats import jetstream
+from casework_stack.stack import Ports, StackConfig, accepts
 
 CASEWORK = Path(sys.executable).with_name("casework")
 ROW = re.compile(r"^  (?P<name>\S+) .*? pid (?P<pid>\d+)", re.M)
@@ -43,10 +47,10 @@ def _port_args(ports: Ports) -> list[str]:
 class Up:
     """A running `casework up` and what it printed."""
 
-    def __init__(self, var: Path, ports: Ports, env: dict[str, str]) -> None:
+    def __init__(self, var: Path, ports: Ports, env: dict[str, str], *args: str) -> None:
         self.ports = ports
         self.process = subprocess.Popen(
-            [str(CASEWORK), "up", *_port_args(ports), "--ready-timeout=60"],
+            [str(CASEWORK), "up", *_port_args(ports), "--ready-timeout=60", *args],
             env=env,
             cwd=var.parent,
             stdout=subprocess.PIPE,
@@ -132,6 +136,68 @@ def test_up_starts_every_part_prints_where_it_listens_and_ctrl_c_stops_them_all(
     assert not accepts("127.0.0.1", ports.intake)
     assert not accepts("127.0.0.1", ports.nats)
     assert (var / "logs" / "intake.log").exists()
+
+
+@pytest.mark.nats
+def test_up_with_three_nats_nodes_runs_a_cluster_the_services_reach_with_their_own_users(
+    tmp_path: Path, up_factory: list[Up]
+) -> None:
+    ports = _cluster_ports()
+    var = tmp_path / "var"
+    up = Up(var, ports, _env(var), "--nats-nodes=3")
+    up_factory.append(up)
+
+    nodes = ["nats-1", "nats-2", "nats-3"]
+    assert set(nodes) <= set(up.pids)
+    for i, name in enumerate(nodes):
+        assert re.search(
+            rf"^  {name} +nats://127.0.0.1:{ports.nats + i} +pid \d+ +log ", up.out, re.M
+        )
+    ready = httpx.get(f"http://127.0.0.1:{ports.intake}/readyz", timeout=5)
+    assert ready.status_code == 200
+    assert ready.json()["nats"] == "ok"
+
+    credentials = Credentials.under(var.resolve())
+    urls = [f"nats://127.0.0.1:{ports.nats + i}" for i in range(3)]
+
+    async def stream_replicas() -> int:
+        async with jetstream(",".join(urls), **credentials.client_options("admin")) as (_, js):
+            for _ in range(100):
+                try:
+                    return (await js.stream_info("CASEWORK")).config.num_replicas or 1
+                except nats.js.errors.NotFoundError:
+                    await asyncio.sleep(0.1)
+        raise AssertionError("the relay made no CASEWORK stream")
+
+    assert asyncio.run(stream_replicas()) == 3
+    environ = Path(f"/proc/{up.pids['intake']}/environ").read_bytes().split(b"\0")
+    assert b"NATS_USER=intake" in environ
+    assert f"NATS_URL={','.join(urls)}".encode() in environ
+    assert not any(b"PASSWORD=" in item for item in environ), "a password in the environment"
+
+    code, err = up.finish(signal.SIGTERM)
+    assert code == 0, err
+    for name, pid in up.pids.items():
+        assert _gone(pid), f"{name} (pid {pid}) is still running after casework up stopped"
+
+
+def _cluster_ports() -> Ports:
+    """Free ports, and a NATS base whose nine cluster ports (client, route, /healthz) are too."""
+    for _ in range(50):
+        ports = Ports.free()
+        config = StackConfig(Path("var"), "sqlite:///:memory:", ports=ports, nats_nodes=3)
+        if not config.taken_ports():
+            return ports
+    raise AssertionError("no free run of ports for a three-node cluster")
+
+
+def test_up_refuses_an_even_number_of_nats_nodes(tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    done = subprocess.run(
+        [str(CASEWORK), "up", "--nats-nodes=2"], env=_env(var), capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert "--nats-nodes must be 1 or an odd number" in done.stderr
 
 
 def _children(pid: int) -> dict[int, str]:

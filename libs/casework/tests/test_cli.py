@@ -341,7 +341,8 @@ def test_anchors_on_standard_output_are_the_heads_verify_reads_back(
 def test_anchors_refuses_to_vouch_for_a_store_that_does_not_verify(
     stored: Stored, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    _edit_event(stored.path, stored.case_id, 1, b"water under", b"water above")
+    # The description is stored sealed (ADR 011); the flat the water comes from is not.
+    _edit_event(stored.path, stored.case_id, 1, b'"source_unit":"0502"', b'"source_unit":"0503"')
     anchors = tmp_path / "anchors.json"
 
     result = run(capsys, "anchors", "--out", str(anchors))

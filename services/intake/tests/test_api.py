@@ -286,6 +286,7 @@ def test_the_history_route_gives_the_same_events_as_casework_history(sqlite_desk
     api = desk.client.get(f"/cases/{case_id}/history", headers=desk.auditor()).json()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CASEWORK_", "INTAKE_"))}
     env["CASEWORK_STORE"] = desk.settings.store
+    env["CASEWORK_MASTER_KEY_FILE"] = os.environ["CASEWORK_MASTER_KEY_FILE"]  # what sealed it
     done = subprocess.run(
         [str(Path(sys.executable).with_name("casework")), "history", case_id, "--json"],
         env=env,

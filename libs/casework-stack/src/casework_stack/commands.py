@@ -82,6 +82,13 @@ def register_up(subparsers: Any) -> None:
     up.add_argument(
         "--ready-timeout", type=float, default=60.0, help="seconds to wait for each part"
     )
+    up.add_argument(
+        "--nats-nodes",
+        type=int,
+        default=1,
+        help="bundled nats-server nodes: 1 (default), or 3 for a JetStream cluster (nats-1..3 "
+        "on --nats-port and the next two ports; the CASEWORK stream then keeps 3 replicas)",
+    )
     up.set_defaults(handler=_handler("up:run_up"))
 
 

@@ -31,7 +31,9 @@ from urllib.parse import urlparse
 
 import httpx2 as httpx
 from casework.files import private_dir, private_file
+from casework.messaging.nats_config import NodeConfig, Routes, argv, route_url
 from casework.messaging.nats_server import find_binary
+from casework.messaging.nats_users import ROUTE, Credentials
 
 from casework_stack.supervisor import Child, ChildFailedError, ProcessSpec, Supervisor
 from casework_stack.topology import (
@@ -77,6 +79,8 @@ class StackConfig:
     relay: bool = True
     env: Mapping[str, str] = field(default_factory=dict)
     """Extra environment for every child (e.g. a service's own settings)."""
+    nats_nodes: int = 1
+    """How many bundled nats-server nodes: 1 (`nats`), or a routed cluster (`nats-1`…)."""
     ready_timeout: float = 60.0
     grace: float = 10.0
     hermetic: bool = False
@@ -90,9 +94,46 @@ class StackConfig:
         config = cls(var_dir=var, store=store, nats_url=os.environ.get("NATS_URL") or None)
         return replace(config, **overrides)  # type: ignore[arg-type]
 
+    def __post_init__(self) -> None:
+        if self.nats_nodes < 1 or self.nats_nodes % 2 == 0:
+            raise ValueError(
+                f"--nats-nodes must be 1 or an odd number such as 3 (a JetStream cluster keeps "
+                f"going while a majority of its nodes is up); got {self.nats_nodes}"
+            )
+        if self.nats_url is not None and self.nats_nodes != 1:
+            raise ValueError(
+                "NATS_URL is set, so no nats-server is started here and --nats-nodes does not "
+                "apply; unset NATS_URL to run the bundled nodes"
+            )
+
     @property
     def nats(self) -> str:
-        return self.nats_url or f"nats://{self.host}:{self.ports.nats}"
+        """`NATS_URL` as every child gets it: every node's address, comma-separated."""
+        if self.nats_url:
+            return self.nats_url
+        return ",".join(f"nats://{self.host}:{port}" for port in self.nats_client_ports())
+
+    def nats_names(self) -> list[str]:
+        if self.nats_nodes == 1:
+            return ["nats"]
+        return [f"nats-{i}" for i in range(1, self.nats_nodes + 1)]
+
+    def nats_client_ports(self) -> list[int]:
+        """Node i (from 0) serves clients on `--nats-port` + i: 4223, 4224, 4225."""
+        return [self.ports.nats + i for i in range(self.nats_nodes)]
+
+    def nats_route_ports(self) -> list[int]:
+        """A cluster's routes: `--nats-port` + 10 + i (4233…)."""
+        return [self.ports.nats + 10 + i for i in range(self.nats_nodes)]
+
+    def nats_monitor_ports(self) -> list[int]:
+        """A cluster node's `/healthz`: `--nats-port` + 20 + i (4243…)."""
+        return [self.ports.nats + 20 + i for i in range(self.nats_nodes)]
+
+    @property
+    def credentials(self) -> Credentials:
+        """The bundled NATS's users and passwords (`<var>/nats-credentials/`, 0600 files)."""
+        return Credentials.under(self.var_dir)
 
     def url(self, service: str) -> str:
         return f"http://{self.host}:{self.ports.of(service)}"
@@ -103,14 +144,15 @@ class StackConfig:
 
     def taken_ports(self) -> list[str]:
         """`name port` of every fixed port something already listens on."""
-        names = list(self.present())
+        wanted = [(name, self.ports.of(name)) for name in self.present()]
         if self.nats_url is None:
-            names.append("nats")
-        return [
-            f"{name} {self.ports.of(name)}"
-            for name in names
-            if port_taken(self.host, self.ports.of(name))
-        ]
+            names = self.nats_names()
+            wanted += list(zip(names, self.nats_client_ports(), strict=True))
+            if self.nats_nodes > 1:
+                routes, health = self.nats_route_ports(), self.nats_monitor_ports()
+                wanted += [(f"{n} routes", p) for n, p in zip(names, routes, strict=True)]
+                wanted += [(f"{n} /healthz", p) for n, p in zip(names, health, strict=True)]
+        return [f"{name} {port}" for name, port in wanted if port_taken(self.host, port)]
 
 
 @dataclass(frozen=True)
@@ -134,9 +176,21 @@ def _http_ready(url: str) -> Callable[[], bool]:
 
 
 def _nats_ready(url: str) -> Callable[[], bool]:
-    parts = urlparse(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 4222
-    return lambda: accepts(host, port)
+    addresses = [urlparse(server.strip()) for server in url.split(",")]
+    return lambda: all(accepts(a.hostname or "127.0.0.1", a.port or 4222) for a in addresses)
+
+
+def _nats_healthy(host: str, monitor_port: int) -> Callable[[], bool]:
+    """A cluster node is ready when its `/healthz` says ok: JetStream up, a meta leader known."""
+
+    def ready() -> bool:
+        try:
+            answer = httpx.get(f"http://{host}:{monitor_port}/healthz", timeout=1.0)
+        except httpx.HTTPError:
+            return False
+        return answer.status_code == 200
+
+    return ready
 
 
 class Stack:
@@ -153,7 +207,8 @@ class Stack:
 
     # ------------------------------------------------------------------ specs
 
-    def child_env(self) -> dict[str, str]:
+    def child_env(self, nats_user: str | None = None) -> dict[str, str]:
+        """The environment of a child; `nats_user`: the bundled NATS's user it connects as."""
         env = dict(os.environ)
         if self.config.hermetic:
             env = {k: v for k, v in env.items() if not k.startswith(SETTING_PREFIXES)}
@@ -165,32 +220,66 @@ class Stack:
             NATS_URL=self.config.nats,
             PYTHONUNBUFFERED="1",
         )
+        if nats_user is not None and self.config.nats_url is None:
+            env.update(self.config.credentials.client_env(nats_user))
         return env
+
+    def nats_options(self, user: str = "admin") -> dict[str, object]:
+        """nats-py `connect` options for a client of the bundled NATS (benchmarks, tests)."""
+        if self.config.nats_url is not None:
+            return {}
+        return dict(self.config.credentials.ensure().client_options(user))
 
     def log_path(self, name: str) -> Path:
         """The child's log, made 0600 in a 0700 folder before the supervisor appends to it
         (logs carry case ids, actors and errors)."""
         return private_file(self.config.var_dir / "logs" / f"{name}.log")
 
-    def nats_spec(self) -> ProcessSpec:
+    def nats_specs(self) -> list[ProcessSpec]:
+        """One spec per bundled node, each run from its own 0600 config file: its users
+        (`casework.messaging.nats_users`) and, in a cluster, its routes to every node."""
         c = self.config
-        argv = [
-            str(find_binary()),
-            "--jetstream",
-            "--store_dir",
-            str(c.var_dir / "nats"),
-            "--addr",
-            c.host,
-            "--port",
-            str(c.ports.nats),
-        ]
-        return ProcessSpec(
-            "nats", argv, self.child_env(), self.log_path("nats"), _nats_ready(c.nats)
-        )
+        credentials = c.credentials.ensure()
+        authorization = credentials.authorization()
+        names = c.nats_names()
+        clustered = len(names) > 1
+        peers = [route_url(c.host, port) for port in c.nats_route_ports()]
+        specs = []
+        for i, name in enumerate(names):
+            store = c.var_dir / name
+            private_dir(store)
+            routes = None
+            if clustered:
+                routes = Routes(c.nats_route_ports()[i], peers, ROUTE, credentials.password(ROUTE))
+            node = NodeConfig(
+                name=name,
+                host=c.host,
+                port=c.nats_client_ports()[i],
+                store_dir=store,
+                routes=routes,
+                authorization=authorization,
+                monitor_port=c.nats_monitor_ports()[i] if clustered else None,
+            )
+            config_file = node.write(store / "nats-server.conf")
+            address = f"nats://{c.host}:{node.port}"
+            ready = (
+                _nats_healthy(c.host, c.nats_monitor_ports()[i])
+                if clustered
+                else _nats_ready(address)
+            )
+            log = self.log_path(name)
+            specs.append(
+                ProcessSpec(name, argv(find_binary(), config_file), self.child_env(), log, ready)
+            )
+        return specs
+
+    def nats_spec(self) -> ProcessSpec:
+        """The first (or only) node's."""
+        return self.nats_specs()[0]
 
     def relay_spec(self) -> ProcessSpec:
         argv = [sys.executable, "-m", "casework.cli", "relay"]  # it sets up its JSON logs itself
-        return ProcessSpec("relay", argv, self.child_env(), self.log_path("relay"))
+        return ProcessSpec("relay", argv, self.child_env("relay"), self.log_path("relay"))
 
     def service_spec(self, name: str) -> ProcessSpec:
         c = self.config
@@ -200,7 +289,7 @@ class Stack:
         argv = [sys.executable, "-m", "casework_stack.launch", f"casework-{name}", target]
         argv += ["--host", c.host, "--port", str(c.ports.of(name))]
         ready = _http_ready(c.url(name))
-        return ProcessSpec(name, argv, self.child_env(), self.log_path(name), ready)
+        return ProcessSpec(name, argv, self.child_env(name), self.log_path(name), ready)
 
     # ------------------------------------------------------------- lifecycle
 
@@ -211,8 +300,8 @@ class Stack:
         try:
             if c.nats_url is None:
                 self.on_step(f"starting nats-server on {c.nats}")
-                nats = self.supervisor.start(self.nats_spec())
-                self.supervisor.wait_ready([nats], c.ready_timeout)
+                nodes = [self.supervisor.start(spec) for spec in self.nats_specs()]
+                self.supervisor.wait_ready(nodes, c.ready_timeout)
             elif not _nats_ready(c.nats)():
                 raise ChildFailedError(f"NATS_URL {c.nats} does not accept connections")
             started: list[Child] = []
@@ -231,7 +320,7 @@ class Stack:
         return self
 
     def stop(self) -> dict[str, int | None]:
-        return self.supervisor.stop_all(STOP_LAYERS)
+        return self.supervisor.stop_all((*STOP_LAYERS[:-1], tuple(self.config.nats_names())))
 
     def first_dead(self) -> Child | None:
         return self.supervisor.first_dead()
@@ -240,9 +329,12 @@ class Stack:
         c = self.config
         children = {ch.name: ch for ch in self.supervisor.children}
         rows = []
-        nats = children.get("nats")
-        if nats is not None:
-            rows.append(Endpoint("nats", c.nats, nats.pid, nats.spec.log))
+        if c.nats_url is None:
+            for name, port in zip(c.nats_names(), c.nats_client_ports(), strict=True):
+                node = children.get(name)
+                if node is not None:
+                    address = f"nats://{c.host}:{port}"
+                    rows.append(Endpoint(name, address, node.pid, node.spec.log))
         else:
             rows.append(Endpoint("nats", f"{c.nats} (NATS_URL)", None, None))
         relay = children.get("relay")

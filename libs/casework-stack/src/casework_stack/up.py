@@ -54,12 +54,17 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def run_up(args: argparse.Namespace) -> int:
-    config = StackConfig.from_environment(
-        host=args.host,
-        ports=ports_from(args),
-        services=services_from(args),
-        ready_timeout=args.ready_timeout,
-    )
+    try:
+        config = StackConfig.from_environment(
+            host=args.host,
+            ports=ports_from(args),
+            services=services_from(args),
+            ready_timeout=args.ready_timeout,
+            nats_nodes=args.nats_nodes,
+        )
+    except ValueError as error:
+        print(f"casework up: {error}", file=sys.stderr)
+        return 2
     taken = config.taken_ports()
     if taken:
         print(
@@ -80,9 +85,15 @@ def run_up(args: argparse.Namespace) -> int:
         print("casework up: interrupted while starting; everything stopped", file=sys.stderr)
         return 130
     print_endpoints(stack.endpoints())
-    missing = [e.name for e in stack.endpoints() if e.pid is None and e.name != "nats"]
+    missing = [e.name for e in stack.endpoints() if e.pid is None and not e.name.startswith("nats")]
     if missing:
         print(f"  ({', '.join(missing)}: not started)")
+    if config.nats_url is None:
+        print(
+            f"  NATS users: one per part, passwords in {config.credentials.folder} (0600); "
+            "operators' commands (casework dlq …) run as NATS_USER=admin "
+            f"NATS_PASSWORD_FILE={config.credentials.path('admin')}"
+        )
     tokens = config.var_dir / "tokens.json"
     print(
         "  tokens: casework-token make --actor ID --role ROLE [--place PATH]  "

@@ -15,7 +15,11 @@ when the subclass is made, so the aliases cannot drift from the prefix. The shar
 both are set. `host`, `port`, `log_level` and `feed_poll_seconds` are per-service by nature and
 read only with the prefix (`DISPATCH_PORT`, `MEDIATION_FEED_POLL_SECONDS`).
 `CASEWORK_STORE_TIMEOUT` is not a field: the library reads it where it opens the store
-(`casework.settings.store_timeout`), for every process alike.
+(`casework.settings.store_timeout`), for every process alike. Nor are the NATS credentials,
+`NATS_USER` and `NATS_PASSWORD_FILE` (a 0600 file holding the password): the library reads them
+where it connects (`casework.messaging.nats_users.client_options`), for the relay and the
+one-shot commands as for the services. `NATS_URL` may name several servers, comma-separated
+(every node of a cluster).
 
 Port 0 means "any free port" in every service (the operating system picks one; uvicorn logs it).
 """

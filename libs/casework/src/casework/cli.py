@@ -1,7 +1,7 @@
 """The `casework` console script.
 
 Each group of subcommands lives in `casework.commands.<name>` with a `register(subparsers)`
-function, so the audit, demo, messaging and dead-letter commands grow without touching one
+function, so the audit, demo, messaging, dead-letter and person commands grow without touching one
 shared file.
 Errors print as one line on stderr (the full traceback only with `--debug`); a store or NATS
 that cannot be reached is one line naming its host:port, exit 1 (`casework.outages`).
@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "casework.commands.dead_letters",
     "casework.commands.demo",
     "casework.commands.messaging",
+    "casework.commands.people",
 )
 PLUGIN_GROUP = "casework.commands"
 """Entry-point group of `register(subparsers)` callables from packages built on the library."""

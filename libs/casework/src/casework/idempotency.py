@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import PersistenceError
+
+from casework.side_tables import create_tables, dialect
 
 TABLE = "casework_idempotency"
 KEEP = 24 * 3600.0
@@ -65,20 +66,11 @@ class IdempotencyRecords:
     def __init__(self, datastore: Any, *, now: Callable[[], float] = time.time) -> None:
         self.datastore = datastore
         self.now = now
-        kind = type(datastore).__module__
-        if kind.endswith(".postgres"):
-            schema = getattr(datastore, "schema", "public") or "public"
-            self.table = f'"{schema}".{TABLE}'
-            self.mark = "%s"
-            self.blob = "BYTEA"
-            self.real = "DOUBLE PRECISION"
-        elif kind.endswith(".sqlite"):
-            self.table = TABLE
-            self.mark = "?"
-            self.blob = "BLOB"
-            self.real = "REAL"
-        else:
-            raise TypeError(f"no idempotency records for a {type(datastore).__name__} store")
+        sql = dialect(datastore, "idempotency records")
+        self.table = sql.table(TABLE)
+        self.mark = sql.mark
+        self.blob = sql.blob
+        self.real = sql.real
         self._made = False
         self._lock = threading.Lock()
         self._last_purge = 0.0
@@ -167,19 +159,7 @@ class IdempotencyRecords:
                 f"body {self.blob}, PRIMARY KEY (scope, key))",
                 f"CREATE INDEX IF NOT EXISTS {TABLE}_started ON {self.table} (started_at)",
             ]
-            for attempt in range(5):
-                try:
-                    with self.datastore.transaction(commit=True) as cursor:
-                        for statement in statements:
-                            cursor.execute(statement)
-                    break
-                except PersistenceError as error:
-                    # Replicas starting together race on PostgreSQL's catalogue; the statements
-                    # are idempotent, so the loser tries again and finds them made.
-                    raced = any(w in str(error) for w in ("concurrently", "already", "duplicate"))
-                    if attempt == 4 or not raced:
-                        raise
-                    time.sleep(0.05 * (attempt + 1))
+            create_tables(self.datastore, statements)
             self._made = True
 
     def _purge_now_and_then(self) -> None:

@@ -52,6 +52,7 @@ from tenacity import (
 from tenacity.wait import wait_base
 
 from casework.logs import describe
+from casework.messaging.nats_users import client_options, servers
 from casework.settings import persistence_env, store_url
 
 log = logging.getLogger("casework.outages")
@@ -75,6 +76,7 @@ NATS_DOWN: tuple[type[BaseException], ...] = (
     nats.errors.NoRespondersError,
     nats.errors.TimeoutError,
     nats.js.errors.ServiceUnavailableError,  # JetStream not answering (starting again)
+    nats.js.errors.NoStreamResponseError,  # no stream leader: a cluster electing a new one
     TimeoutError,
     ConnectionError,  # refused, reset, aborted, broken pipe
     socket.gaierror,  # a name that does not resolve (yet)
@@ -322,8 +324,12 @@ def check_store(env: dict[str, str], timeout: float = ONE_SHOT_TIMEOUT) -> None:
 
 
 def nats_address(url: str) -> str:
-    parts = urlparse(url if "://" in url else f"nats://{url}")
-    return f"{parts.hostname or '127.0.0.1'}:{parts.port or 4222}"
+    """`host:port` of each server in `url` (never the user or password a URL may carry)."""
+    shown = []
+    for server in url.split(","):
+        parts = urlparse(server.strip() if "://" in server else f"nats://{server.strip()}")
+        shown.append(f"{parts.hostname or '127.0.0.1'}:{parts.port or 4222}")
+    return ",".join(shown)
 
 
 async def connect_nats_once(url: str, timeout: float = ONE_SHOT_TIMEOUT, **options: Any) -> Client:
@@ -339,6 +345,7 @@ async def connect_nats_once(url: str, timeout: float = ONE_SHOT_TIMEOUT, **optio
         seen.append(error)
 
     options = {
+        **client_options(),
         "connect_timeout": max(1, int(timeout / 3)),
         "allow_reconnect": False,
         "max_reconnect_attempts": 1,
@@ -347,7 +354,7 @@ async def connect_nats_once(url: str, timeout: float = ONE_SHOT_TIMEOUT, **optio
         **options,
     }
     try:
-        return await asyncio.wait_for(nats.connect(url, **options), timeout)
+        return await asyncio.wait_for(nats.connect(servers(url), **options), timeout)
     except NATS_DOWN as error:  # socket.gaierror is an OSError
         cause = seen[-1] if seen else error
         raise UnreachableError(
@@ -432,6 +439,7 @@ async def connect_nats(url: str, name: str, **options: Any) -> Client:
         outages.recovered("NATS")
 
     settings: dict[str, Any] = {
+        **client_options(),
         "name": name,
         "max_reconnect_attempts": -1,
         "reconnect_time_wait": 1.0,
@@ -440,7 +448,7 @@ async def connect_nats(url: str, name: str, **options: Any) -> Client:
         "reconnected_cb": on_reconnected,
         **options,
     }
-    nc = await nats.connect(url, **settings)
+    nc = await nats.connect(servers(url), **settings)
     held.append(nc)
     outages.recovered("NATS")
     return nc

@@ -25,6 +25,7 @@ from casework.contracts import (
 )
 from casework.domain.case import Case
 from casework.domain.text import CONTROL
+from casework.privacy import is_sealed
 from casework.testing.stories import every_story, leak_story, repair_story
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -164,7 +165,12 @@ def test_any_description_survives_the_round_trip(description: str, story: Any) -
         again = parse_event(json.loads(contract.model_dump_json()))
         assert again == contract
         if hasattr(again, "description"):
-            assert again.description == description.strip()
+            # NATS carries it sealed; a consumer opens it through the library (ADR 011).
+            assert is_sealed(again.description)
+            opened = app.privacy.opener.open(
+                again.description, case_id=again.case_id, field="description"
+            )
+            assert opened == description.strip()
 
 
 def _valid_body() -> dict[str, Any]:

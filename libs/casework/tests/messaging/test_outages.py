@@ -114,6 +114,8 @@ def start_parts(store: str, nats_url: str, tmp_path: Path, **env_extra: str) -> 
     env.update(
         CASEWORK_STORE=store,
         CASEWORK_VAR_DIR=str(tmp_path / "var"),
+        # One deployment, one master key: the parts seal and open what this test reads back.
+        CASEWORK_MASTER_KEY_FILE=os.environ["CASEWORK_MASTER_KEY_FILE"],
         NATS_URL=nats_url,
         CASEWORK_OUTAGE_BACKOFF_MAX="1",
         PYTHONUNBUFFERED="1",

@@ -100,13 +100,13 @@ def test_a_relay_killed_mid_stream_and_restarted_misses_nothing_and_repeats_noth
 
 
 async def _wait_until_stream_holds(
-    url: str, count: int, timeout: float = 25.0, relay: Relay | None = None
+    url: str, count: int, timeout: float = 25.0, relay: Relay | None = None, **options: object
 ) -> int:
     deadline = time.monotonic() + timeout
     held = None
     while True:
         try:
-            async with jetstream(url) as (_, js):
+            async with jetstream(url, **options) as (_, js):
                 info = await js.stream_info(STREAM)
                 held = info.state.messages
                 if held >= count:

@@ -15,16 +15,20 @@ from casework.audit import Anchor, HistoryEntry, VerifyResult, history_entry, ve
 from casework.domain.case import Case
 from casework.domain.errors import CaseNotFoundError, TamperedError, ValidationError
 from casework.domain.windows import check_as_of
+from casework.privacy.migration import migrated_anchor
 from casework.topics import is_case_topic
 
 
 class AuditorQueries(CaseStore):
     """A case file read back as the auditor reads it."""
 
-    def history(self, case_id: UUID | str) -> list[HistoryEntry]:
-        """Every event of the case in order: what, who and in which role, when, tier, why."""
+    def history(self, case_id: UUID | str, *, personal: bool = True) -> list[HistoryEntry]:
+        """Every event of the case in order: what, who and in which role, when, tier, why.
+
+        Sealed values read as their plaintext, or `[erased]`; with `personal` False (what an
+        auditor is shown) as `[personal]`. The hashes are the stored ones."""
         uid = _as_uuid(case_id)
-        events = list(self.events.get(uid))
+        events = list((self.events if personal else self.personal_hidden.event_store).get(uid))
         if not events:
             raise CaseNotFoundError(f"no case file with id {uid}")
         return [history_entry(e) for e in events]
@@ -58,6 +62,8 @@ class AuditorQueries(CaseStore):
         An anchored case with no events left is tampering (all of it was deleted), not "unknown".
         """
         uid = _as_uuid(case_id)
+        if anchor is not None:  # written before `casework person migrate` rewrote the head?
+            anchor = migrated_anchor(self, uid, anchor)
         stored = list(self.recorder.select_events(uid))
         if not stored:
             if anchor is None:

@@ -13,27 +13,38 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    Repository,
+)
 from eventsourcing.domain import MutableOrImmutableAggregate
 from eventsourcing.persistence import (
+    EventStore,
     ProcessRecorder,
     Recording,
     Tracking,
 )
+from eventsourcing.utils import strtobool
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from casework.clock import Clock, system_clock
 from casework.domain.actors import Actor, check_may
 from casework.domain.case import Case
+from casework.domain.chained import Chained
 from casework.domain.errors import (
     CaseNotFoundError,
     InvalidTransitionError,
     ValidationError,
 )
 from casework.outages import quick_reconnects
+from casework.privacy import Privacy, privacy_for, seal_pending
+from casework.privacy.reveal import OpeningMapper
 from casework.settings import DEFAULT_MAX_CLOCK_SKEW, clock_skew, persistence_env, store_url
 from casework.settings import max_clock_skew as max_clock_skew_setting
 from casework.unit_of_work import MAX_ATTEMPTS, UnitOfWork, run_unit
@@ -201,11 +212,47 @@ class CaseStore(Application[UUID]):
         *objs: MutableOrImmutableAggregate[UUID] | Any,
         **kwargs: Any,
     ) -> list[Recording[UUID]]:
+        """Seal personal values of every new event first, one place for every writer (docs/adr/
+        011-personal-data.md): what is stored, chained and published is the sealed state."""
+        for obj in objs:
+            if isinstance(obj, Chained) and obj.pending_events:
+                seal_pending(obj, self.privacy.sealer)
         processing = _processing.get()
         if processing is None:
             return super().save(*objs, **kwargs)
         processing.collect_events(*objs, **kwargs)
         return []
+
+    # --------------------------------------------------------------- personal data
+
+    @property
+    def privacy(self) -> Privacy:
+        """This store's personal data: its keys, sealing and opening (`casework.privacy`)."""
+        return privacy_for(self)
+
+    def construct_event_store(self) -> EventStore[UUID]:
+        """Events are read with their sealed values opened (`OpeningMapper`): the repository's
+        aggregates, `events.get` and the history see plain values, or `[erased]`. What reads
+        the stored state as stored (the relay, `verify`) goes through `mapper` and `recorder`."""
+        return self._opening_events(allowed=True)
+
+    @cached_property
+    def personal_hidden(self) -> Repository[UUID]:
+        """A repository that loads aggregates with personal values as `[personal]` (auditors)."""
+        return self._opening_repository(allowed=False)
+
+    def _opening_events(self, *, allowed: bool) -> EventStore[UUID]:
+        mapper = OpeningMapper(self.mapper, lambda: self.privacy.opener, allowed=allowed)
+        return EventStore(mapper=mapper, recorder=self.recorder)
+
+    def _opening_repository(self, *, allowed: bool) -> Repository[UUID]:
+        size = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        return Repository(
+            event_store=self._opening_events(allowed=allowed),
+            snapshot_store=self.snapshots,
+            cache_maxsize=int(size) if size else None,
+            fastforward=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
+        )
 
     # --------------------------------------------------------------- loading
 
@@ -219,15 +266,20 @@ class CaseStore(Application[UUID]):
         processing = _processing.get()
         return processing.aggregates.get(aggregate_id) if processing is not None else None
 
-    def get_case(self, case_id: UUID | str, version: int | None = None) -> Case:
+    def get_case(
+        self, case_id: UUID | str, version: int | None = None, *, personal: bool = True
+    ) -> Case:
+        """The case as recorded (or after event `version`); `personal` False: personal values
+        read `[personal]` (what an auditor is shown)."""
         uid = _as_uuid(case_id)
         processing = _processing.get()
-        if processing is not None and version is None:
+        if processing is not None and version is None and personal:
             pending = processing.aggregates.get(uid)
             if isinstance(pending, Case):
                 return pending
+        repository = self.repository if personal else self.personal_hidden
         try:
-            case: Any = self.repository.get(uid, version=version)
+            case: Any = repository.get(uid, version=version)
         except AggregateNotFoundError:
             raise CaseNotFoundError(f"no case file with id {uid}") from None
         if not isinstance(case, Case):

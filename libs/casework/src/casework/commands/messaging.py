@@ -15,12 +15,15 @@ from casework.contracts.asyncapi import render
 from casework.logs import configure_logging
 from casework.messaging.nats_server import embedded_nats
 from casework.messaging.relay import Relay
+from casework.messaging.relay_lock import hold, lock_for
 from casework.outages import (
     Outages,
     UnreachableError,
     connect_nats_once,
+    nats_address,
     one_shot_env,
 )
+from casework.settings import store_url
 
 
 def register(subparsers: Any) -> None:
@@ -30,7 +33,9 @@ def register(subparsers: Any) -> None:
         description=(
             "Follow the store (CASEWORK_STORE) and publish every case event to the CASEWORK "
             "stream at NATS_URL (or an embedded nats-server under the var dir when unset). "
-            "Runs until SIGTERM or Ctrl-C; --once publishes what is missing and exits."
+            "Runs until SIGTERM or Ctrl-C; --once publishes what is missing and exits. Several "
+            "relays may run: one publishes (it holds a PostgreSQL advisory lock, or a file lock "
+            "beside a SQLite store), the others stand by and take over when it dies."
         ),
     )
     relay.add_argument("--once", action="store_true", help="publish what is missing, then exit")
@@ -54,7 +59,7 @@ def run_relay(args: argparse.Namespace) -> int:
     try:
         with embedded_nats() as url:
             relay = Relay(app, url, batch_size=args.batch_size)
-            if args.once:
+            if args.once:  # a one-shot takes no lock: what it repeats, the stream drops
                 count = asyncio.run(_once(relay))
                 print(f"published {count} event(s); {relay.duplicates} already on the stream")
                 return 0
@@ -76,12 +81,33 @@ async def _once(relay: Relay) -> int:
 
 
 async def _run_until_signalled(relay: Relay) -> None:
+    """Stand by until this relay holds the lock (`relay_lock`), then publish until stopped; a
+    lost lock stops publishing at once and it stands by again."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    logging.getLogger(__name__).info("relay: publishing to %s until stopped", relay.nats_url)
-    await relay.run(stop)
+    log = logging.getLogger(__name__)
+    lock = lock_for(store_url())
+    try:
+        while await hold(lock, stop):
+            log.info("relay: publishing to %s until stopped", nats_address(relay.nats_url))
+            halt = asyncio.Event()
+            watch = asyncio.ensure_future(lock.watch(check=1.0))
+            waits = [asyncio.ensure_future(e.wait()) for e in (stop, lock.lost)]
+            for wait in waits:
+                wait.add_done_callback(lambda _, halt=halt: halt.set())  # type: ignore[misc]
+            try:
+                await relay.run(halt)
+            finally:
+                for task in (watch, *waits):
+                    task.cancel()
+            if stop.is_set():
+                break
+            log.warning("relay: lost the %s; stopped publishing, standing by", lock.describe())
+            lock.lost.clear()
+    finally:
+        await lock.release()
 
 
 def write_asyncapi(args: argparse.Namespace) -> int:

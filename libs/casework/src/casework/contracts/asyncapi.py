@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from eventsourcing.utils import resolve_topic
 from pydantic.json_schema import models_json_schema
 
 from casework.contracts.envelope import CaseEvent
 from casework.contracts.events import EVENT_MODELS
+from casework.contracts.mapping import MODELS_BY_TOPIC
 from casework.contracts.registry import type_name
 from casework.messaging.dead_letter import (
     DLQ_HEADERS,
@@ -35,6 +37,7 @@ from casework.messaging.dead_letter import (
     dead_letter_subject,
 )
 from casework.messaging.subjects import HEADER_MSG_ID, HEADER_NOTIFICATION_ID, HEADER_TIER
+from casework.privacy.sealing import personal_fields
 
 SCHEMAS = "#/components/schemas/{model}"
 
@@ -179,6 +182,25 @@ PLACE_PARAMETERS = {
 }
 
 
+PERSONAL_NOTE = (
+    "Personal data: carried sealed (`sealed:v1:<key id>:<nonce>:<ciphertext>`, AES-256-GCM "
+    "under the key of the person it is about), never in plaintext; a consumer that needs it "
+    "opens it with `casework.privacy` and the store's key table. Reads `[erased]` once the "
+    "person was erased (docs/adr/011-personal-data.md)."
+)
+
+
+def mark_personal(schemas: dict[str, Any]) -> None:
+    """`x-personal: true` on every payload field its domain event declares personal."""
+    for topic, model in MODELS_BY_TOPIC.items():
+        declared = personal_fields(resolve_topic(topic))
+        properties = schemas.get(model.__name__, {}).get("properties", {})
+        for name in declared:
+            if name in properties:
+                properties[name]["x-personal"] = True
+                properties[name]["description"] = PERSONAL_NOTE
+
+
 def _parts(model: type[CaseEvent]) -> tuple[str, str]:
     _, kind, event, _version = type_name(model).split(".")
     return kind, event
@@ -189,6 +211,7 @@ def asyncapi_document() -> dict[str, Any]:
         [(model, "validation") for model in EVENT_MODELS], ref_template=SCHEMAS
     )
     schemas: dict[str, Any] = dict(top.get("$defs", {}))
+    mark_personal(schemas)
     schemas["CloudEventHeaders"] = CLOUDEVENT_HEADERS
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}

@@ -25,6 +25,7 @@ ActorRole = Literal[
     "community_officer",
     "county_department_rep",
     "auditor",
+    "data_protection_officer",
     "system",
 ]
 PlaceSegment = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")

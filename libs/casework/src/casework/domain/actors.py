@@ -23,6 +23,7 @@ class Role(StrEnum):
     COMMUNITY_OFFICER = "community_officer"
     COUNTY_REPRESENTATIVE = "county_department_rep"
     AUDITOR = "auditor"
+    DATA_PROTECTION_OFFICER = "data_protection_officer"
     SYSTEM = "system"
 
     @property
@@ -41,6 +42,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.COMMUNITY_OFFICER: "社区干部",
     Role.COUNTY_REPRESENTATIVE: "县直部门代表",
     Role.AUDITOR: "审计员",
+    Role.DATA_PROTECTION_OFFICER: "个人信息保护负责人",
     Role.SYSTEM: "系统",
 }
 
@@ -68,7 +70,9 @@ _MEDIATORS = frozenset(
     {Role.BUILDING_LEADER, Role.PROPERTY_MANAGER, Role.COMMUNITY_OFFICER} | _COMPOUND_LEADERS
 )
 _WORKERS = _STAFF | {Role.VOLUNTEER}
-_ALL_BUT_AUDITOR = frozenset(Role) - {Role.AUDITOR, Role.SYSTEM}
+_ALL_BUT_AUDITOR = frozenset(Role) - {Role.AUDITOR, Role.DATA_PROTECTION_OFFICER, Role.SYSTEM}
+"""Everyone who takes part in cases. The data protection officer (PIPL's 个人信息保护负责人)
+answers a person's requests about their data (export, erasure) and takes part in no case."""
 
 PERMISSIONS: dict[str, frozenset[Role]] = {
     "report": _ALL_BUT_AUDITOR - {Role.COUNTY_REPRESENTATIVE},
@@ -101,6 +105,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "link": _STAFF | _MEDIATORS | {Role.SYSTEM},
     "record_follow_up": _MEDIATORS | {Role.SYSTEM},
     "check_back_commitments": _MEDIATORS | {Role.SYSTEM},
+    "erase_person": frozenset({Role.DATA_PROTECTION_OFFICER}),
 }
 
 

@@ -36,6 +36,7 @@ from casework.domain.lifecycle import (
     Status,
     require_case_text,
 )
+from casework.domain.personal import ACTOR, REPORTER, personal
 from casework.domain.places import Address, Tier
 
 __all__ = ["ANSWERS_A_TIER", "CHANNELS", "SETTLED", "Case", "Priority", "Status", "TCase"]
@@ -74,6 +75,7 @@ class Case(AssignmentCommands, TierCommands, SettlementCommands, Chained):
         """Base of each kind's `Reported` event (the first in every case file)."""
 
         LABEL = "已上报"
+        PERSONAL = personal(description=ACTOR)
 
         address: str
         priority: str
@@ -233,6 +235,7 @@ class Case(AssignmentCommands, TierCommands, SettlementCommands, Chained):
     @dataclass(frozen=True)
     class SatisfactionRated(Event):
         LABEL = "已评满意度"
+        PERSONAL = personal(comment=ACTOR)
 
         score: int
         comment: str
@@ -245,6 +248,7 @@ class Case(AssignmentCommands, TierCommands, SettlementCommands, Chained):
         """回访: staff call back after the work to hear how it went."""
 
         LABEL = "已回访"
+        PERSONAL = personal(note=REPORTER)
 
         note: str
 
@@ -263,6 +267,7 @@ class Case(AssignmentCommands, TierCommands, SettlementCommands, Chained):
     @dataclass(frozen=True)
     class NoteAdded(Event):
         LABEL = "已加备注"
+        PERSONAL = personal(text=REPORTER)
 
         text: str
 

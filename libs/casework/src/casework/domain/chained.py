@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -20,6 +20,7 @@ from eventsourcing.utils import get_topic
 from casework.domain.actors import Actor
 from casework.domain.chain import GENESIS, event_digest
 from casework.domain.errors import ValidationError
+from casework.domain.personal import NONE, Personal
 from casework.domain.storable import check_storable
 
 TChained = TypeVar("TChained", bound="Chained")
@@ -38,6 +39,10 @@ class Chained(Aggregate):
     @dataclass(frozen=True)
     class Event(Aggregate.Event):
         """Every fact: who (id and role), when (`timestamp`) and why, chained to the last."""
+
+        PERSONAL: ClassVar[Personal] = NONE
+        """Which fields are personal data, and whose (`casework.domain.personal`); the
+        application stores them sealed under that person's key."""
 
         actor_id: str
         actor_role: str

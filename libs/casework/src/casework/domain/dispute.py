@@ -34,6 +34,7 @@ from casework.domain.mediation_rules import (
     MATTERS,
     starting_tier,
 )
+from casework.domain.personal import EACH_KEY, personal
 from casework.domain.places import Address, Tier
 
 
@@ -132,9 +133,12 @@ class Dispute(LeadCommands, MeetingCommands, Case):
 
     @dataclass(frozen=True)
     class RoundHeld(Case.Event):
-        """One round: who came, their positions, proposals, and for consultations the tally."""
+        """One round: who came, their positions, proposals, and for consultations the tally.
+
+        Each stated position is personal data of the party who stated it."""
 
         LABEL = "调解一轮"
+        PERSONAL = personal(positions=EACH_KEY)
 
         meeting_id: str
         round_no: int

@@ -116,16 +116,22 @@ def one_line(text: str, limit: int = ERROR_LIMIT) -> str:
 
 
 async def ensure_dead_letter_stream(js: JetStreamContext) -> None:
-    """Create `CASEWORK_DLQ` (subjects `casework.dlq.>`) unless it exists; idempotent."""
+    """Create `CASEWORK_DLQ` (subjects `casework.dlq.>`) unless a stream already stores dead
+    letters (the relay's CASEWORK, `casework.>`, does); idempotent.
+
+    Asks which stream stores them first: a service's NATS user may look, not create streams
+    (`nats_users`), so where the relay's stream exists this must not try to.
+    """
     try:
-        await js.stream_info(DLQ_STREAM)
+        await js.find_stream_name_by_subject(f"{DLQ_PREFIX}.probe")
+        return
     except NotFoundError:
-        try:
-            await js.add_stream(StreamConfig(name=DLQ_STREAM, subjects=[f"{DLQ_PREFIX}.>"]))
-        except BadRequestError:
-            # The relay's CASEWORK stream (`casework.>`) already captures `casework.dlq.>`:
-            # dead letters are stored there. Anything else is a real error.
-            await js.find_stream_name_by_subject(f"{DLQ_PREFIX}.probe")
+        pass
+    try:
+        await js.add_stream(StreamConfig(name=DLQ_STREAM, subjects=[f"{DLQ_PREFIX}.>"]))
+    except BadRequestError:
+        # Made meanwhile (by the relay, or another replica): it must store them now.
+        await js.find_stream_name_by_subject(f"{DLQ_PREFIX}.probe")
 
 
 async def publish_dead_letter(

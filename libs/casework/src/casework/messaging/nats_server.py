@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 
 from casework.files import private_dir, private_file
+from casework.messaging.nats_config import NodeConfig, Routes, argv
 from casework.settings import var_dir
 
 BINARY_NAME = "nats-server"
@@ -76,7 +77,17 @@ class NatsServer:
         start_timeout: float = 10.0,
         stop_timeout: float = 10.0,
         log_file: Path | str | None = None,
+        name: str = "nats",
+        routes: Routes | None = None,
+        authorization: str | None = None,
+        monitor_port: int | None = None,
     ) -> None:
+        """`routes`: this node's place in a cluster (`NatsCluster`); `authorization`: the
+        users block (`nats_users.Credentials.authorization`), None for an open server."""
+        self.name = name
+        self.routes = routes
+        self.authorization = authorization
+        self.monitor_port = monitor_port
         self.store_dir = Path(store_dir)
         self.host = host
         self.port = port
@@ -119,18 +130,16 @@ class NatsServer:
     def _start(self, binary: Path) -> NatsServer:
         private_dir(self.store_dir)  # nats-server makes its JetStream files 0600 in 0700
         private_file(self.log_file)  # it would make its log 0640
-        command = [
-            str(binary),
-            "--jetstream",
-            "--store_dir",
-            str(self.store_dir),
-            "--addr",
-            self.host,
-            "--port",
-            str(self.port),
-            "--log",
-            str(self.log_file),
-        ]
+        config = NodeConfig(
+            name=self.name,
+            host=self.host,
+            port=self.port,
+            store_dir=self.store_dir,
+            routes=self.routes,
+            authorization=self.authorization,
+            monitor_port=self.monitor_port,
+        ).write(self.store_dir / "nats-server.conf")
+        command = argv(binary, config, self.log_file)
         self._process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
@@ -153,6 +162,13 @@ class NatsServer:
             f"nats-server did not accept connections on {self.host}:{self.port} within "
             f"{self.start_timeout:.0f} s; see {self.log_file}"
         )
+
+    def kill(self) -> None:
+        """SIGKILL by pid, as a crash would end it (drills); `start` brings it back."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(timeout=self.stop_timeout)
 
     def stop(self) -> None:
         """SIGTERM (JetStream flushes its store), then SIGKILL if it lingers past the timeout."""

@@ -39,27 +39,29 @@ import nats.errors
 import nats.js.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from nats.js.api import StorageType, StreamConfig
 
 from casework.application import Casework
 from casework.contracts import CaseEvent
 from casework.messaging.dead_letter import HEADER_REPLAY_OF
+from casework.messaging.nats_users import client_options, servers
 from casework.messaging.store_contracts import CACHE_SIZE, StoreContracts
+from casework.messaging.stream import ensure_stream, provision_stream
+from casework.messaging.stream_limits import StreamLimits
 from casework.messaging.subjects import (
     CE_SPECVERSION,
-    DUPLICATE_WINDOW,
     EVENTS,
     HEADER_MSG_ID,
     HEADER_NOTIFICATION_ID,
     HEADER_TIER,
     STREAM,
-    STREAM_SUBJECTS,
     source_for,
     subject_for,
 )
 from casework.outages import NATS_DOWN, OUTAGES, STORE_DOWN, Outages, StoppedError
 
 log = logging.getLogger(__name__)
+
+__all__ = ["Relay", "StoreReader", "ensure_stream", "envelope", "provision_stream"]
 
 RETRYABLE: tuple[type[BaseException], ...] = OUTAGES
 """Errors after which the relay forgets its position and tries again: NATS or the store away."""
@@ -90,22 +92,6 @@ def envelope(contract: CaseEvent, notification_id: int) -> tuple[str, dict[str, 
         HEADER_NOTIFICATION_ID: str(notification_id),
     }
     return subject_for(contract), headers, contract.model_dump_json().encode()
-
-
-async def ensure_stream(js: JetStreamContext, stream: str = STREAM) -> None:
-    """Create the stream if it is missing (file storage, 2-minute duplicate window)."""
-    try:
-        await js.stream_info(stream)
-    except nats.js.errors.NotFoundError:
-        config = StreamConfig(
-            name=stream,
-            subjects=list(STREAM_SUBJECTS),
-            storage=StorageType.FILE,
-            duplicate_window=DUPLICATE_WINDOW,
-            description="Casework: every case event, in order; dead letters under casework.dlq",
-        )
-        with contextlib.suppress(nats.js.errors.BadRequestError):  # created meanwhile
-            await js.add_stream(config)
 
 
 FOREIGN_LOOKBACK = 10_000
@@ -262,11 +248,20 @@ class Relay:
         publish_timeout: float = 5.0,
         retry_wait: float = 0.25,
         start_after: int | None = None,
+        limits: StreamLimits | None = None,
+        connect_options: dict[str, Any] | None = None,
     ) -> None:
         """`start_after`: publish from this notification id on instead of where the stream
-        ends (a re-publish of what is inside the duplicate window is dropped there)."""
+        ends (a re-publish of what is inside the duplicate window is dropped there).
+        `nats_url`: one server or several, comma-separated (a cluster's nodes). `limits`: the
+        stream's replicas and limits (default `StreamLimits.from_env`). `connect_options`:
+        nats-py's (default: the user `NATS_USER`/`NATS_PASSWORD_FILE` name, if any)."""
         self.app = app
         self.nats_url = nats_url
+        self.limits = limits or StreamLimits.from_env(nats_url)
+        self.connect_options = (
+            client_options() if connect_options is None else dict(connect_options)
+        )
         self.stream = stream
         self.batch_size = batch_size
         is_postgres = PostgresWaker.applies_to(app)
@@ -284,16 +279,28 @@ class Relay:
         self._closing = False
         self.outages = Outages("relay", log)
         """The store's and NATS's state as the relay sees them; each change logged once."""
+        self.listen_outages = Outages("relay (LISTEN)", log)
+        """The LISTEN thread's, kept here so a relay run again (after standing by) goes on
+        with the same outage rather than logging it a second time."""
 
     # ------------------------------------------------------------ entry points
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Publish forever (until `stop` is set), through NATS outages."""
+        """Publish forever (until `stop` is set), through NATS outages.
+
+        May be called again after it returned (a relay that lost its lock and got it back): it
+        re-reads its position from the stream, where another relay may have published meanwhile.
+        """
         stop = stop or asyncio.Event()
+        if self._closing:  # run before: what the stream holds now is where to go on from
+            self.position = None
+            self._closing = False
         self._wake = asyncio.Event()
         waker: PostgresWaker | None = None
         if PostgresWaker.applies_to(self.app):
-            waker = PostgresWaker(self.app, asyncio.get_running_loop(), self._wake)
+            waker = PostgresWaker(
+                self.app, asyncio.get_running_loop(), self._wake, outages=self.listen_outages
+            )
             waker.start()
         try:
             while not stop.is_set():
@@ -403,7 +410,7 @@ class Relay:
         # attempt here, and the outage loop around `_step` for the retries.
         nc = await asyncio.wait_for(
             nats.connect(
-                self.nats_url,
+                servers(self.nats_url),
                 name="casework-relay",
                 connect_timeout=2,
                 allow_reconnect=False,
@@ -411,12 +418,13 @@ class Relay:
                 reconnect_time_wait=0.2,
                 error_cb=self._on_error,
                 disconnected_cb=self._on_disconnected,
+                **self.connect_options,
             ),
             self.publish_timeout,
         )
         self._nc = nc
         self._js = self._nc.jetstream(timeout=self.publish_timeout)
-        await ensure_stream(self._js, self.stream)
+        await provision_stream(self._js, self.stream, self.limits)
         return self._js
 
     async def _idle(self, stop: asyncio.Event) -> None:

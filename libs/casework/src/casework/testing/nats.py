@@ -29,7 +29,9 @@ from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg
 from nats.js.errors import NotFoundError
 
+from casework.messaging.nats_cluster import NatsCluster
 from casework.messaging.nats_server import NatsServer, NatsServerError, find_binary
+from casework.messaging.nats_users import Credentials, servers
 
 
 def _in_ci() -> bool:
@@ -65,10 +67,38 @@ def nats_url(nats_server: NatsServer) -> str:
     return nats_server.url
 
 
+@pytest.fixture
+def nats_credentials(tmp_path: Path) -> Credentials:
+    """This test's deployment users (`relay`, `intake`, …, `admin`): fresh passwords, 0600."""
+    return Credentials(tmp_path / "nats-credentials").ensure()
+
+
+@pytest.fixture
+def secured_nats(tmp_path: Path, nats_credentials: Credentials) -> Iterator[NatsServer]:
+    """A nats-server that admits only the deployment's users, each to its own subjects
+    (`casework.messaging.nats_users`); connect with `nats_credentials.client_options(user)`."""
+    binary = require_nats_binary()
+    server = NatsServer(
+        tmp_path / "nats-secured", binary=binary, authorization=nats_credentials.authorization()
+    )
+    with server:
+        yield server
+
+
+@pytest.fixture
+def nats_cluster(tmp_path: Path, nats_credentials: Credentials) -> Iterator[NatsCluster]:
+    """Three routed nats-server nodes (`nats-1`..`nats-3`) on free loopback ports, JetStream
+    ready, the deployment's users required; `.url` names all three. Every node is stopped by
+    its pid when the test ends, failed or not; `.kill(name)` SIGKILLs one mid-test."""
+    binary = require_nats_binary()
+    with NatsCluster(tmp_path / "cluster", 3, credentials=nats_credentials, binary=binary) as c:
+        yield c
+
+
 @contextlib.asynccontextmanager
 async def jetstream(url: str, **options: object) -> AsyncIterator[tuple[Client, JetStreamContext]]:
     """A connection and its JetStream context, drained (or closed) on the way out."""
-    nc = await nats.connect(url, **options)
+    nc = await nats.connect(servers(url), **options)
     try:
         yield nc, nc.jetstream()
     finally:

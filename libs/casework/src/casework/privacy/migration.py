@@ -1,0 +1,150 @@
+"""Sealing a store written before personal data was sealed: a one-off, recorded rewrite.
+
+A store written before issue 11 holds personal values in plaintext, and hashes over that
+plaintext; no such hash can be checked without the plaintext, so the values cannot be erased
+unless the events are rewritten (docs/adr/011-personal-data.md, "Migration"). `migrate` does it
+once per case file, by an operator's command (`casework person migrate`):
+
+1. the case's chain is verified as it stands; a case that does not verify is left untouched and
+   named (a migration must not launder tampering into a fresh, valid chain);
+2. each event's declared personal values and the numbers in its other text are sealed, as a new
+   write would seal them, and every hash is computed again, in order;
+3. the case's events are replaced in one transaction, and each event's old and new hash are
+   kept in `casework_chain_migrations`, so `verify --anchors` with anchors written before the
+   migration checks them as the hashes they became (`migrated_anchor`).
+
+A case with nothing to seal is left as it is. Running it again changes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from eventsourcing.persistence import PersistenceError
+from eventsourcing.utils import resolve_topic
+
+from casework.audit import Anchor, verify_events
+from casework.domain.chain import GENESIS, event_digest
+from casework.privacy import Privacy
+from casework.privacy.sealing import personal_fields
+from casework.side_tables import create_tables, dialect
+
+if TYPE_CHECKING:
+    from casework.application import Casework
+
+TABLE = "casework_chain_migrations"
+
+
+@dataclass(frozen=True)
+class Migrated:
+    """What the migration did to one case file: sealed (old head -> new head), or refused."""
+
+    case_id: UUID
+    events: int
+    old_head: str
+    new_head: str
+    problem: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return not self.problem and self.old_head != self.new_head
+
+
+class _Tables:
+    """The events table and the mapping table of one store, in its SQL dialect."""
+
+    def __init__(self, app: Casework) -> None:
+        self.datastore: Any = app.recorder.datastore  # type: ignore[attr-defined]
+        events = getattr(app.recorder, "events_table_name", "stored_events")
+        sql = dialect(self.datastore, "chain migration")
+        self.events = f'"{sql.schema}"."{events}"' if sql.postgres else events
+        self.mapping = sql.table(TABLE)
+        self.mark = sql.mark
+        self.real = sql.real
+        self.postgres = sql.postgres
+
+    def case_key(self, case_id: UUID) -> Any:
+        """How the events table holds a case id: a uuid, or (SQLite) its 32 hex digits."""
+        return case_id if self.postgres else case_id.hex
+
+    def make(self) -> None:
+        create_tables(
+            self.datastore,
+            [
+                f"CREATE TABLE IF NOT EXISTS {self.mapping} (case_id TEXT NOT NULL, "
+                "version INTEGER NOT NULL, old_hash TEXT NOT NULL, new_hash TEXT NOT NULL, "
+                f"migrated_at {self.real} NOT NULL, PRIMARY KEY (case_id, version))"
+            ],
+        )
+
+
+def migrate(app: Casework, privacy: Privacy) -> list[Migrated]:
+    """Seal every case file of `app`'s store (see the module docstring); what was done, per case."""
+    tables = _Tables(app)
+    tables.make()
+    done: list[Migrated] = []
+    for case_id in list(app.case_ids()):
+        done.append(_migrate_case(app, privacy, tables, case_id))
+    return done
+
+
+def _migrate_case(app: Casework, privacy: Privacy, tables: _Tables, case_id: UUID) -> Migrated:
+    stored = list(app.recorder.select_events(case_id))
+    check = verify_events(case_id, stored, app.mapper)
+    if not check.ok:
+        return Migrated(case_id, len(stored), check.head, check.head, check.describe())
+    previous = GENESIS
+    reporter: str | None = None
+    rewritten: list[tuple[int, str, str, bytes]] = []
+    for event in stored:
+        state: dict[str, Any] = app.mapper.transcoder.decode(event.state)
+        reporter = reporter or str(state.get("actor_id", "")) or None
+        personal = personal_fields(resolve_topic(event.topic))
+        changes = privacy.sealer.seal_state(
+            {**state, "originator_id": case_id}, personal, reporter=reporter
+        )
+        state.update(changes)
+        state["prev_hash"] = previous
+        old_hash = str(state["hash"])
+        state["hash"] = event_digest(event.topic, case_id, event.originator_version, state)
+        previous = state["hash"]
+        if state["hash"] != old_hash:
+            encoded = app.mapper.transcoder.encode(state)
+            rewritten.append((event.originator_version, old_hash, previous, encoded))
+    if not rewritten:
+        return Migrated(case_id, len(stored), check.head, check.head)
+    m = tables.mark
+    key = tables.case_key(case_id)
+    with tables.datastore.transaction(commit=True) as cursor:
+        for version, old_hash, new_hash, encoded in rewritten:
+            cursor.execute(
+                f"UPDATE {tables.events} SET state = {m} "
+                f"WHERE originator_id = {m} AND originator_version = {m}",
+                (encoded, key, version),
+            )
+            cursor.execute(
+                f"INSERT INTO {tables.mapping} (case_id, version, old_hash, new_hash, "
+                f"migrated_at) VALUES ({m}, {m}, {m}, {m}, {m})",
+                (str(case_id), version, old_hash, new_hash, time.time()),
+            )
+    return Migrated(case_id, len(stored), check.head, previous)
+
+
+def migrated_anchor(app: Any, case_id: UUID, anchor: Anchor) -> Anchor:
+    """`anchor` as the migration rewrote its head, if it did; else `anchor` as it is."""
+    tables = _Tables(app)
+    m = tables.mark
+    try:
+        with tables.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                f"SELECT new_hash FROM {tables.mapping} "
+                f"WHERE case_id = {m} AND version = {m} AND old_hash = {m}",
+                (str(case_id), anchor.version, anchor.hash),
+            )
+            row = cursor.fetchone()
+    except PersistenceError:  # no migration table: this store was never migrated
+        return anchor
+    return anchor if row is None else Anchor(anchor.version, str(row["new_hash"]))

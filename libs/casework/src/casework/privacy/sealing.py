@@ -1,0 +1,176 @@
+"""Sealing an aggregate's new events before they are stored, and re-chaining them over the result.
+
+The domain declares, per event class, which fields are personal and whose (`PERSONAL`, a
+mapping of field name to subject, see `subject_of`) and records plain values: it knows nothing
+of keys. The application calls `seal_pending` on every aggregate it saves (one place); each new
+event then has
+- every declared personal field sealed whole under its subject's data key, and
+- every phone or ID-card number in any other text (a note, a reason, a summary) sealed in place
+  under the key of the aggregate's `data_subject` (a case's reporter; else the event's actor),
+and its hash computed again over the sealed state, chained to the (re-computed) hash before it.
+So the hash the store keeps covers exactly what the store keeps, ciphertext included, and
+`verify` and anchors never need a key: they pass after an erasure as before it.
+
+The aggregate in memory keeps the plain values it was built with (its `chain_head` moves to the
+sealed chain's head); only the events leave sealed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+from uuid import UUID
+
+from casework.audit import RECORD_FIELDS
+from casework.domain.personal import ACTOR, EACH_KEY, REPORTER
+from casework.privacy.envelope import binding, contains_sealed, is_sealed, seal
+from casework.privacy.keys import KeyStore
+from casework.privacy.numbers import DIGIT_RUN, find_numbers
+
+NOT_SCANNED = RECORD_FIELDS - {"reason"}
+"""Fields that are structure, not text anyone typed: never scanned for numbers."""
+
+
+def personal_fields(event_class: type) -> Mapping[str, str]:
+    """What an event class declares personal: field name -> whose (`casework.domain.personal`)."""
+    declared: Mapping[str, str] = getattr(event_class, "PERSONAL", {})
+    return declared
+
+
+def subject_of(spec: str, state: Mapping[str, Any], reporter: str | None) -> str:
+    """The person a field belongs to: `actor`, `reporter`, or the name of a field holding an id."""
+    if spec == ACTOR:
+        return str(state["actor_id"])
+    if spec == REPORTER:
+        return reporter or str(state["actor_id"])
+    value = state.get(spec)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"personal field's subject {spec!r} is not an id in the event")
+    return value
+
+
+class Sealer:
+    """Seals values for one store's keys; see the module docstring."""
+
+    def __init__(self, keys: KeyStore) -> None:
+        self.keys = keys
+
+    def seal_value(self, subject: str, text: str, *, case_id: UUID | str, field: str) -> str:
+        """`text` sealed whole under `subject`'s key, for `field` of `case_id`."""
+        key = self.keys.key_for(subject)
+        return seal(key.cipher, key.key_id, text, binding(case_id, field))
+
+    def seal_numbers(self, subject: str, text: str, *, case_id: UUID | str, field: str) -> str:
+        """`text` with each phone and ID-card number in it sealed under `subject`'s key."""
+        spans = find_numbers(text)
+        if not spans:
+            return text
+        pieces: list[str] = []
+        at = 0
+        for span in spans:
+            pieces.append(text[at : span.start])
+            pieces.append(
+                self.seal_value(subject, text[span.start : span.end], case_id=case_id, field=field)
+            )
+            at = span.end
+        pieces.append(text[at:])
+        return "".join(pieces)
+
+    def seal_state(
+        self, state: Mapping[str, Any], personal: Mapping[str, str], *, reporter: str | None
+    ) -> dict[str, Any]:
+        """The fields of an event's state that change when sealed (field name -> new value)."""
+        case_id = state["originator_id"]
+        changes: dict[str, Any] = {}
+        numbers_of = reporter or str(state["actor_id"])
+
+        def whole(who: str) -> Callable[[str, str], str]:
+            return lambda text, path: self.seal_value(who, text, case_id=case_id, field=path)
+
+        def numbers(text: str, path: str) -> str:
+            return self.seal_numbers(numbers_of, text, case_id=case_id, field=path)
+
+        for name, value in state.items():
+            if name in NOT_SCANNED:
+                continue
+            spec = personal.get(name)
+            sealed: Any
+            if spec is None and isinstance(value, str) and DIGIT_RUN.search(value) is None:
+                continue  # the common case: a text with no number in it
+            if spec is None:
+                sealed = _map_strings(value, name, numbers)
+            elif spec == EACH_KEY:
+                if not isinstance(value, Mapping):
+                    raise TypeError(f"{name} is declared per key but is not a mapping")
+                sealed = {
+                    key: _map_strings(item, f"{name}.{key}", whole(str(key)))
+                    for key, item in value.items()
+                }
+            else:
+                sealed = _map_strings(value, name, whole(subject_of(spec, state, reporter)))
+            if sealed != value:
+                changes[name] = sealed
+        return changes
+
+
+def _map_strings(value: Any, path: str, change: Callable[[str, str], str]) -> Any:
+    """`value` with every non-empty string in it (however nested) replaced by `change(s, path)`;
+    already sealed strings are left alone (sealing twice would make an unreadable onion)."""
+    if isinstance(value, str):
+        if not value or is_sealed(value) or contains_sealed(value):
+            return value
+        return change(value, path)
+    if isinstance(value, Mapping):
+        return {k: _map_strings(v, f"{path}.{k}", change) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_map_strings(v, f"{path}[{i}]", change) for i, v in enumerate(value)]
+    if isinstance(value, tuple):
+        return tuple(_map_strings(v, f"{path}[{i}]", change) for i, v in enumerate(value))
+    return value
+
+
+def walk_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Every string in `value` with its field path, in the path grammar sealing binds to."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from walk_strings(v, f"{path}.{k}")
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            yield from walk_strings(v, f"{path}[{i}]")
+
+
+def seal_pending(aggregate: Any, sealer: Sealer) -> None:
+    """Seal `aggregate`'s pending events in place and re-chain them (see the module docstring).
+
+    Events are frozen: each is replaced by a copy with sealed fields, its predecessor's new
+    hash, and its own hash computed afresh by its class (`Chained.Event.compute_hash`).
+    """
+    pending: list[Any] = aggregate._pending_events
+    if not pending:
+        return
+    reporter = data_subject(aggregate)
+    previous: str | None = None
+    for index, event in enumerate(pending):
+        state = vars(event)
+        changes = sealer.seal_state(state, personal_fields(type(event)), reporter=reporter)
+        if previous is not None and state["prev_hash"] != previous:
+            changes["prev_hash"] = previous
+        if changes:
+            event = dataclasses.replace(event, **changes, hash="")
+            pending[index] = event
+        previous = event.hash
+    aggregate.chain_head = previous
+
+
+def data_subject(aggregate: Any) -> str | None:
+    """Whose numbers found in an aggregate's free text are: a case's first reporter, or the
+    person of a person's own file (`casework.domain.people`); None for other aggregates (the
+    event's actor is then taken)."""
+    reporters = getattr(aggregate, "reporter_ids", None)
+    if reporters:
+        return str(reporters[0])
+    person = getattr(aggregate, "person_id", None)
+    return str(person) if person else None

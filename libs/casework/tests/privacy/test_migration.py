@@ -1,0 +1,135 @@
+"""A store written by main at de2b327 (personal values in plaintext) is sealed by the migration.
+
+`fixtures/store_before_sealing.json` holds three case files exactly as that code stored them,
+and the anchors that code gave. Before: the plaintext is in the stored bytes. After `migrate`:
+it is not; the cases read as before; anchors written before the migration still verify; and
+erasing the reporter makes their values `[erased]` while everything still verifies.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from casework import Actor, Casework, FakeClock, Role
+from casework.audit import Anchor
+from casework.privacy import ERASED
+from casework.privacy.migration import migrate
+from casework.privacy.people import erase, export
+from eventsourcing.persistence import StoredEvent
+
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "store_before_sealing.json"
+RESIDENT = "resident-0302"
+OFFICER = Actor("dpo-chen", Role.DATA_PROTECTION_OFFICER)
+PLAINTEXT = [
+    "厨房水龙头一直滴水",  # a description (the reporter's)
+    "13812345678",
+    "0571-87654321",  # in a staff note about the reporter
+    "13900001111",  # in a note on an owner-contact attempt (not declared: found as a number)
+    "11010519491231002X",  # an ID-card number in the same note
+    "楼下车位被占",
+    "13711112222",
+    "两家都在",  # a staff note on the dispute
+]
+
+
+@pytest.fixture
+def document() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    return loaded
+
+
+@pytest.fixture
+def app(store_url: str, document: dict[str, Any]) -> Iterator[Casework]:
+    application = Casework(store_url, clock=FakeClock(datetime(2026, 12, 1, tzinfo=UTC)))
+    application.recorder.insert_events(
+        [
+            StoredEvent(
+                originator_id=UUID(e["originator_id"]),
+                originator_version=e["originator_version"],
+                topic=e["topic"],
+                state=e["state"].encode("utf-8"),
+            )
+            for e in document["events"]
+        ]
+    )
+    yield application
+    application.close()
+
+
+def anchors_of(document: dict[str, Any]) -> dict[UUID, Anchor]:
+    return {UUID(k): Anchor(v["version"], v["hash"]) for k, v in document["anchors"].items()}
+
+
+def stored_bytes(app: Casework) -> bytes:
+    return b"".join(n.state for n in app.recorder.select_notifications(start=1, limit=1000))
+
+
+def test_the_migration_seals_old_plaintext_keeps_the_story_and_old_anchors_verify(
+    app: Casework, document: dict[str, Any]
+) -> None:
+    anchors = anchors_of(document)
+    case_ids = list(anchors)
+    before = {c: [e.details for e in app.history(c)] for c in case_ids}
+    snapshots = {c: app.get_case(c).snapshot() for c in case_ids}
+    for secret in PLAINTEXT:
+        assert secret.encode() in stored_bytes(app), secret
+    assert all(r.ok for r in app.verify_all(anchors))
+    # What export finds of an unmigrated store: the declared values, in plaintext.
+    assert "13812345678" in json.dumps(
+        export(app, app.privacy, RESIDENT).as_json(), ensure_ascii=False
+    )
+
+    done = migrate(app, app.privacy)
+    assert [m.case_id for m in done] == case_ids
+    assert all(m.changed and not m.problem for m in done)
+    assert all(m.old_head == anchors[m.case_id].hash != m.new_head for m in done)
+
+    for secret in PLAINTEXT:
+        assert secret.encode() not in stored_bytes(app), secret
+    assert {c: [e.details for e in app.history(c)] for c in case_ids} == before
+    for case_id, snapshot in snapshots.items():
+        after = app.get_case(case_id).snapshot()
+        assert after.pop("chain_head") != snapshot.pop("chain_head")
+        assert after == snapshot
+    results = list(app.verify_all(anchors))
+    assert [r.ok for r in results] == [True, True, True], [r.describe() for r in results]
+    assert all(m.changed is False for m in migrate(app, app.privacy))  # once is enough
+
+    erase(app, app.privacy, RESIDENT, OFFICER, "request PIPL-2026-011")
+    report = export(app, app.privacy, RESIDENT).as_json()
+    assert report["erased"]["by"]["id"] == OFFICER.id
+    assert report["facts"]
+    assert all(f["value"] == ERASED for f in report["facts"])
+    assert all(r.ok for r in app.verify_all(anchors))
+    descriptions = {app.get_case(c).description for c in case_ids}
+    assert descriptions == {ERASED}
+
+
+def test_a_tampered_case_is_not_migrated_and_is_named(
+    app: Casework, document: dict[str, Any]
+) -> None:
+    anchors = anchors_of(document)
+    first = next(iter(anchors))
+    stored = app.recorder.select_events(first)[0]
+    datastore: Any = app.recorder.datastore  # type: ignore[attr-defined]
+    edited = stored.state.replace("一直滴水".encode(), "从不滴水".encode())
+    postgres = type(datastore).__module__.endswith(".postgres")
+    mark = "%s" if postgres else "?"
+    table = app.recorder.events_table_name  # type: ignore[attr-defined]
+    with datastore.transaction(commit=True) as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET state = {mark} "
+            f"WHERE originator_id = {mark} AND originator_version = 1",
+            (edited, first if postgres else first.hex),
+        )
+    done = {m.case_id: m for m in migrate(app, app.privacy)}
+    assert "TAMPERED at event 1" in done[first].problem
+    assert not done[first].changed
+    assert "从不滴水".encode() in stored_bytes(app)  # left as it was, evidence intact
+    assert all(m.changed for c, m in done.items() if c != first)

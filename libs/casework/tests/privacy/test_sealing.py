@@ -1,0 +1,200 @@
+"""Sealed events on a real store: the chain covers the ciphertext, so it verifies after erasure.
+
+A small aggregate on the library's `Chained` base stands in for a case file here (the case
+kinds declare their own personal fields); it declares a description as its reporter's, a map of
+statements per person, and a free note whose phone numbers are the reporter's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from uuid import UUID, uuid4
+
+import pytest
+from casework import Actor, Casework, Role
+from casework.audit import verify_events
+from casework.domain.chained import Chained
+from casework.privacy import (
+    ACTOR,
+    EACH_KEY,
+    ERASED,
+    PERSONAL,
+    Privacy,
+    SealError,
+    SqlKeyStore,
+    is_sealed,
+    seal_pending,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+AT = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+RESIDENT = Actor("resident-0302", Role.RESIDENT)
+STAFF = Actor("staff-li", Role.PROPERTY_STAFF)
+SAID = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF) | st.sampled_from(
+    "0123456789，。 "
+)
+"""What residents say: Chinese, digits and punctuation (never a field name or an id)."""
+
+
+class Matter(Chained):
+    """A stand-in case file with personal fields of three shapes."""
+
+    @dataclass(frozen=True)
+    class Opened(Chained.Created):
+        PERSONAL: ClassVar[dict[str, str]] = {"description": ACTOR}
+        description: str
+
+        def apply_to(self, aggregate: Any) -> None:
+            aggregate.description = self.description
+            aggregate.reporter_ids = [self.actor_id]
+
+    @dataclass(frozen=True)
+    class Stated(Chained.Event):
+        PERSONAL: ClassVar[dict[str, str]] = {"positions": EACH_KEY}
+        positions: dict[str, str]
+        note: str
+
+        def apply_to(self, aggregate: Any) -> None:
+            aggregate.positions.update(self.positions)
+            aggregate.note = self.note
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.description = ""
+        self.reporter_ids: list[str] = []
+        self.positions: dict[str, str] = {}
+        self.note = ""
+
+    @property
+    def reporter_id(self) -> str:
+        return self.reporter_ids[0]
+
+
+@pytest.fixture
+def app(store_url: str) -> Iterator[Casework]:
+    application = Casework(store_url)
+    yield application
+    application.close()
+
+
+def privacy_of(app: Casework, **kwargs: Any) -> Privacy:
+    """The app's own keys (its master key), through a key store of our own (another process's,
+    or one with a clock we turn)."""
+    keys = app.privacy.keys
+    assert isinstance(keys, SqlKeyStore)
+    return Privacy(SqlKeyStore(app.recorder.datastore, keys.master, **kwargs))  # type: ignore[attr-defined]
+
+
+def record(app: Casework, privacy: Privacy, description: str, position: str, note: str) -> UUID:
+    matter = Matter.start(Matter.Opened, uuid4(), RESIDENT, AT, description=description)
+    matter.record(
+        Matter.Stated,
+        STAFF,
+        AT,
+        positions={RESIDENT.id: position, "resident-0402": "ok"},
+        note=note,
+    )
+    seal_pending(matter, privacy.sealer)
+    app.save(matter)
+    return matter.id
+
+
+def stored_states(app: Casework, matter_id: UUID) -> list[dict[str, Any]]:
+    stored = app.recorder.select_events(matter_id)
+    return [app.mapper.transcoder.decode(s.state) for s in stored]
+
+
+def test_personal_fields_are_stored_sealed_and_open_for_whom_may_read(app: Casework) -> None:
+    privacy = privacy_of(app)
+    matter_id = record(app, privacy, "漏水很严重", "我不同意", "电话 13812345678 找我")
+    opened, stated = stored_states(app, matter_id)
+    assert is_sealed(opened["description"])
+    assert is_sealed(stated["positions"][RESIDENT.id])
+    assert stated["note"].startswith("电话 sealed:v1:")
+    assert stated["note"].endswith(" 找我")
+
+    def read(state: dict[str, Any], field: str, allowed: bool = True) -> Any:
+        return privacy.opener.open(state[field], case_id=matter_id, field=field, allowed=allowed)
+
+    assert read(opened, "description") == "漏水很严重"
+    assert read(stated, "positions") == {RESIDENT.id: "我不同意", "resident-0402": "ok"}
+    assert read(stated, "note") == "电话 13812345678 找我"
+    assert read(opened, "description", allowed=False) == PERSONAL
+    assert read(stated, "note", allowed=False) == f"电话 {PERSONAL} 找我"
+
+    with pytest.raises(SealError, match="moved from another case or field"):
+        privacy.opener.open(opened["description"], case_id=matter_id, field="note")
+    with pytest.raises(SealError):
+        privacy.opener.open(opened["description"], case_id=uuid4(), field="description")
+
+    privacy.keys.destroy(RESIDENT.id, AT)
+    assert read(opened, "description") == ERASED
+    assert read(stated, "positions") == {RESIDENT.id: ERASED, "resident-0402": "ok"}
+    assert read(stated, "note") == f"电话 {ERASED} 找我"
+    assert read(opened, "description", allowed=False) == ERASED
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    description=st.text(SAID, min_size=4, max_size=60),
+    position=st.text(SAID, min_size=4, max_size=60),
+)
+def test_the_chain_verifies_before_and_after_erasure_and_no_plaintext_is_stored(
+    app: Casework, description: str, position: str
+) -> None:
+    privacy = privacy_of(app)
+    matter_id = record(app, privacy, description, position, "回电 13912345678")
+    stored = list(app.recorder.select_events(matter_id))
+    before = verify_events(matter_id, stored, app.mapper)
+    assert before.ok, before.describe()
+    for event in stored:
+        for secret in (description, position, "13912345678"):
+            assert secret.encode() not in event.state
+    # What the domain would replay: the head it chains the next event to is the stored one.
+    matter = app.repository.get(matter_id)
+    assert matter.chain_head == before.head
+
+    privacy.keys.destroy(RESIDENT.id, AT)
+    after = verify_events(matter_id, list(app.recorder.select_events(matter_id)), app.mapper)
+    assert after.ok
+    assert after.head == before.head
+
+
+def test_a_key_destroyed_elsewhere_is_noticed_once_the_cache_expires(app: Casework) -> None:
+    now = [1_000.0]
+    here = privacy_of(app, now=lambda: now[0], cache_seconds=5.0)
+    matter_id = record(app, here, "楼上漏水", "同意", "")
+    opened = stored_states(app, matter_id)[0]
+
+    def read() -> Any:
+        return here.opener.open(opened["description"], case_id=matter_id, field="description")
+
+    assert read() == "楼上漏水"
+    privacy_of(app).keys.destroy(RESIDENT.id, AT)  # another process
+    now[0] += 5.0
+    assert read() == ERASED
+
+
+def test_new_facts_after_an_erasure_are_sealed_under_a_new_key(app: Casework) -> None:
+    privacy = privacy_of(app)
+    old = record(app, privacy, "旧的描述", "旧立场", "")
+    privacy.keys.destroy(RESIDENT.id, AT)
+    new = record(app, privacy, "新的描述", "新立场", "")
+    assert (
+        privacy.opener.open(
+            stored_states(app, new)[0]["description"], case_id=new, field="description"
+        )
+        == "新的描述"
+    )
+    assert (
+        privacy.opener.open(
+            stored_states(app, old)[0]["description"], case_id=old, field="description"
+        )
+        == ERASED
+    )

@@ -25,6 +25,7 @@ from casework.contracts import (
 )
 from casework.domain.case import Case
 from casework.domain.text import CONTROL
+from casework.messaging.subjects import subject_for
 from casework.privacy import is_sealed
 from casework.testing.stories import every_story, leak_story, repair_story
 from hypothesis import HealthCheck, given, settings
@@ -124,6 +125,8 @@ def test_every_stored_event_maps_to_its_contract_and_round_trips_through_json() 
         assert contract.hash == event.hash
         assert contract.prev_hash == event.prev_hash
         assert (contract.actor_id, contract.actor_role) == (event.actor_id, event.actor_role)
+        assert subject_for(contract).split(".")[2] == contract.event_name
+        assert _snake(type(event).__name__) == f"_{contract.event_name}"
 
 
 def test_a_contract_keeps_the_events_values_including_nested_ones() -> None:
@@ -226,3 +229,8 @@ def test_contracts_are_frozen() -> None:
     _, contract = _stored_contracts(app)[0]
     with pytest.raises(ValueError, match="frozen"):
         contract.reason = "changed"  # type: ignore[misc]
+
+
+def _snake(name: str) -> str:
+    """`_water_stopped` for `WaterStopped`."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)

@@ -28,7 +28,6 @@ from casework.contracts import CaseEvent, DisputeEvent
 from casework.messaging import store_feed as casework_store_feed
 from casework.messaging.background import ConsumerInBackground, consume_in_background
 from casework.messaging.consumer import parse_contract
-from casework.messaging.subjects import event_of
 from casework.projections.skipped import event_name
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import Notification
@@ -77,7 +76,7 @@ class Handler:
 
     def __call__(self, event: CaseEvent, app: Casework) -> None:
         if isinstance(event, DisputeEvent):
-            refresh(app, self.worklist, event.case_id, event_of(event))
+            refresh(app, self.worklist, event.case_id, event.event_name)
         for line in react(event, app):
             log.info(line, extra={"case_id": str(event.case_id)})
 

@@ -60,6 +60,12 @@ class CaseEvent(Contract):
     hash: str = Field(description="SHA-256 of this event in the case file's hash chain")
     prev_hash: str = Field(description="hash of the event before it ('' for the first)")
 
+    @property
+    def event_name(self) -> str:
+        """`water_stopped` for `casework.leak.water_stopped.v1`: the event's short name, the third
+        token of its type and of its subject, the same for every version of it."""
+        return self.type.split(".")[2]
+
     @model_validator(mode="after")
     def _check_event_id(self) -> Self:
         expected = f"{self.case_id}:{self.version}"

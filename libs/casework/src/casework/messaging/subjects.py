@@ -69,12 +69,6 @@ def subject_matches(subject: str, pattern: str) -> bool:
     )
 
 
-def event_of(contract: CaseEvent) -> str:
-    """`water_stopped` for a `casework.leak.water_stopped.v1` contract: the event's short name,
-    the third token of its type and of its subject, the same for every version of it."""
-    return contract.type.split(".")[2]
-
-
 def subject_for(contract: CaseEvent) -> str:
     """`casework.leak.water_stopped.jiayu-xx.wanxin-intl` for a water-stopped contract."""
     _, kind, event, _version = contract.type.split(".")

@@ -199,7 +199,7 @@ class Assigning:
         """
         if event.kind not in ASSIGNABLE_KINDS:
             return None
-        name = event.type.split(".")[2]
+        name = event.event_name
         if name == "queued_for_assignment":
             return None  # our own "nobody free": reacting to it would only decide the same again
         if event.actor_id == DISPATCHER.id and event.actor_role == DISPATCHER.role.value:

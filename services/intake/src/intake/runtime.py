@@ -1,7 +1,7 @@
 """What one intake replica runs besides its HTTP routes, started and stopped together.
 
-- the front desk (`Intake`): the `Casework` application, the places, the triage rules, the
-  contacts (`Records`) and the case index it lists from;
+- the front desk (`Intake`): the `Casework` application, the places, the triage rules and the
+  case index it lists from and finds matters in (contacts are in the case files, sealed);
 - the measures (`MeasuresDesk` over `MeasuresModel`), a second read model of the same events;
 - the case feed (`feeds.py`) that keeps both read models current: the durable consumer on NATS
   when `NATS_URL` is set (the read models filled from the store first if they are empty, so an
@@ -28,7 +28,6 @@ from intake.measures.rebuild import backfill
 from intake.observability import Metrics
 from intake.places import Places
 from intake.read_model import CaseIndex
-from intake.records import Records
 from intake.service import Intake
 from intake.triage import TriageRules
 
@@ -57,7 +56,6 @@ class Runtime:
             app,
             Places.load(settings.places_file),
             TriageRules.load(settings.triage_file),
-            Records(settings.db_path),
             index,
             clock,
         )
@@ -102,5 +100,4 @@ class Runtime:
             self.store_feed.stop()
         self.intake.index.close()
         self.measures.model.close()
-        self.intake.records.close()
         self.intake.app.close()

@@ -66,7 +66,9 @@ class Body(BaseModel):
 
 
 class Reporter(Body):
-    """Who reports. The contact stays in the intake's own records, never in the case file."""
+    """Who reports. The contact goes into the case file sealed under the reporter's own key
+    (personal data: shown to staff in scope and to the reporter, `[personal]` to auditors,
+    `[erased]` after the reporter's erasure); NATS carries only the sealed string."""
 
     id: Text = Field(min_length=1, max_length=128, examples=["r-0302"])
     role: Role = Field(default=Role.RESIDENT)
@@ -143,7 +145,9 @@ class Link(BaseModel):
 
 
 class CasePublic(BaseModel):
-    """A case's current state. `contacts` only for staff in scope, or a resident's own."""
+    """A case's current state. `contacts` only for staff in scope, or a resident's own; an
+    auditor reads `[personal]` for every personal value (description, ...), anyone `[erased]`
+    for the values of an erased person."""
 
     id: str
     kind: Kind

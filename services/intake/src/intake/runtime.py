@@ -3,6 +3,7 @@
 - the front desk (`Intake`): the `Casework` application, the places, the triage rules and the
   case index it lists from and finds matters in (contacts are in the case files, sealed);
 - the measures (`MeasuresDesk` over `MeasuresModel`), a second read model of the same events;
+- a person's export and erasure (`People`, over the library's `casework.privacy.people`);
 - the case feed (`feeds.py`) that keeps both read models current: the durable consumer on NATS
   when `NATS_URL` is set (the read models filled from the store first if they are empty, so an
   upgrade or a lost `intake.db` misses nothing), else a thread following the store's log.
@@ -26,6 +27,7 @@ from intake.measures.desk import MeasuresDesk
 from intake.measures.model import MeasuresModel
 from intake.measures.rebuild import backfill
 from intake.observability import Metrics
+from intake.people import People
 from intake.places import Places
 from intake.read_model import CaseIndex
 from intake.service import Intake
@@ -41,6 +43,7 @@ class Runtime:
     tokens: TokenStore
     metrics: Metrics
     measures: MeasuresDesk
+    people: People
     store_feed: StoreFeed | None = None
     """The store feed, when there is no NATS."""
     feed: ConsumerInBackground | None = None
@@ -60,7 +63,8 @@ class Runtime:
             clock,
         )
         model = MeasuresModel(settings.db_path)
-        rt = cls(settings, intake, tokens, metrics, MeasuresDesk(model, intake.places, clock))
+        measures = MeasuresDesk(model, intake.places, clock)
+        rt = cls(settings, intake, tokens, metrics, measures, People(app))
         if settings.nats_url is None:
             rt.store_feed = StoreFeed(app, index, also=[model])
         elif (filled := backfill(app, settings.db_path, index, model)) is not None:

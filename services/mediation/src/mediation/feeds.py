@@ -61,7 +61,8 @@ def sealed_description(app: Casework, case_id: UUID) -> str:
     """The dispute's description as stored (the sealed string, docs/adr/011): what the worklist
     keeps, so that no plaintext personal value sits in its file and an erasure reaches it."""
     (stored,) = app.recorder.select_events(case_id, lte=1)
-    return str(app.mapper.to_domain_event(stored).description)
+    reported: Any = app.mapper.to_domain_event(stored)
+    return str(reported.description)
 
 
 def catch_up_schema(app: Casework, worklist: Worklist) -> int:

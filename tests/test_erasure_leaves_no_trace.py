@@ -3,8 +3,10 @@ that person's personal values is in any file under the var dir (the store, the s
 models, the NATS server's JetStream files, the logs) nor in any message of the stream, and
 every case still verifies against anchors written before the erasure.
 
-Hypothesis picks the story (the article's, told in process on a SQLite store in the var dir and
-relayed to a real nats-server whose store dir is under it) and which of its people to erase.
+Hypothesis picks the story (the article's, told in process and relayed to a real nats-server
+whose store dir is under the var dir) and which of its people to erase. On SQLite the store is
+in the var dir too; on PostgreSQL (a fresh database per example) the var dir holds the read
+models, the JetStream files and the log.
 The person's values are what `casework person export` shows of them before the erasure
 (descriptions, comments, notes about them, stated positions, numbers found in other text).
 The read models are the intake's case index and measures and mediation's worklist, fed from the
@@ -21,10 +23,11 @@ import json
 import logging
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from casework.application import Casework
 from casework.audit import Anchor
 from casework.clock import FakeClock
@@ -37,6 +40,7 @@ from casework.stories import EVERY_STORY, Story
 from casework.stories.in_process import InProcess
 from casework.stories.steps import At
 from casework.testing.nats import jetstream, read_stream, require_nats_binary
+from casework.testing.postgres import STORE_PARAMS, fresh_database
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from intake.feeds import StoreFeed
@@ -115,10 +119,10 @@ async def stream_bodies(url: str) -> list[bytes]:
         ]
 
 
-def tell(story: Story, var: Path) -> Casework:
+def tell(story: Story, store: str) -> Casework:
     first = next((step.when for step in story.steps if isinstance(step, At)), None)
     clock = FakeClock(first or datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-    app = Casework(f"sqlite:///{var / 'casework.db'}", clock=clock)
+    app = Casework(store, clock=clock)
     InProcess(app, clock).tell(story)
     return app
 
@@ -128,16 +132,22 @@ def tell(story: Story, var: Path) -> Casework:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+@pytest.mark.parametrize("store_kind", STORE_PARAMS)
 @given(story=st.sampled_from(EVERY_STORY), data=st.data())
 def test_after_an_erasure_no_copy_of_the_persons_values_is_left_and_every_case_verifies(
-    story: Story, data: st.DataObject
+    store_kind: str, request: pytest.FixtureRequest, story: Story, data: st.DataObject
 ) -> None:
     binary = require_nats_binary()
-    with tempfile.TemporaryDirectory() as folder:
+    server = request.getfixturevalue("postgres_server") if store_kind == "postgres" else None
+    with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
         var = Path(folder) / "var"
         var.mkdir()
+        if server is None:
+            store = f"sqlite:///{var / 'casework.db'}"
+        else:
+            store = stack.enter_context(fresh_database(server))
         with logs_into(var / "casework.log"), NatsServer(var / "nats", binary=binary) as nats:
-            app = tell(story, var)
+            app = tell(story, store)
             with app:
                 candidates = [p for p in people_of(story) if export(app, app.privacy, p).facts]
                 assert candidates, f"{story.title}: nobody's personal data was recorded"
@@ -181,7 +191,8 @@ def test_after_an_erasure_no_copy_of_the_persons_values_is_left_and_every_case_v
         assert not leaked, f"{story.title}, {person}: {leaked}"
         # Not vacuous: the nats files, the read models and the log were there to be searched.
         names = {p.name for p in files_under(var)}
-        assert {"casework.db", "intake.db", "mediation.db", "casework.log"} <= names
+        assert {"intake.db", "mediation.db", "casework.log"} <= names
+        assert ("casework.db" in names) is (server is None)
         assert any(p.suffix == ".blk" for p in files_under(var / "nats"))
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from casework import Case, VerifyResult
 from casework.audit import HistoryEntry
+from casework.domain.people import Erasure
+from casework.privacy.people import PersonReport
 from casework_web import Principal
 from casework_web.history import history_public
 
@@ -21,6 +23,8 @@ from intake.schemas import (
     CasePublic,
     CaseReported,
     CaseSummary,
+    ErasurePublic,
+    PersonExport,
     VerifyPublic,
 )
 from intake.service import Reported
@@ -139,4 +143,19 @@ def verify_public(result: VerifyResult) -> VerifyPublic:
         position=result.position,
         problem=result.problem,
         description=result.describe(),
+    )
+
+
+def person_export(report: PersonReport) -> PersonExport:
+    """What `casework person export` prints, as the response model (the same JSON)."""
+    return PersonExport.model_validate(report.as_json())
+
+
+def erasure_public(erasure: Erasure) -> ErasurePublic:
+    return ErasurePublic(
+        person_id=erasure.person_id,
+        at=erasure.at,
+        by={"id": erasure.actor_id, "role": erasure.actor_role},
+        reason=erasure.reason,
+        case_ids=list(erasure.case_ids),
     )

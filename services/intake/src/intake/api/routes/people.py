@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from casework.domain.people import Erasure
 from casework_web import Who, error_responses
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
 
 from intake.api.deps import Rt
+from intake.api.presenters import erasure_public, person_export
 from intake.schemas import ErasureIn, ErasurePublic, PersonExport
 
 router = APIRouter(prefix="/people", tags=["people"], responses=error_responses(401, 503))
@@ -25,16 +25,6 @@ PersonId = Annotated[
         description="the person's id as recorded on their reports (e.g. r-0302)",
     ),
 ]
-
-
-def erasure_public(erasure: Erasure) -> ErasurePublic:
-    return ErasurePublic(
-        person_id=erasure.person_id,
-        at=erasure.at,
-        by={"id": erasure.actor_id, "role": erasure.actor_role},
-        reason=erasure.reason,
-        case_ids=list(erasure.case_ids),
-    )
 
 
 @router.get(
@@ -52,8 +42,7 @@ def erasure_public(erasure: Erasure) -> ErasurePublic:
     ),
 )
 def get_person(person_id: PersonId, who: Who, rt: Rt) -> PersonExport:
-    report = rt.people.export(who, person_id)
-    return PersonExport.model_validate(report.as_json())
+    return person_export(rt.people.export(who, person_id))
 
 
 @router.post(
@@ -73,8 +62,5 @@ def get_person(person_id: PersonId, who: Who, rt: Rt) -> PersonExport:
         "retry safely."
     ),
 )
-def erase_person(
-    person_id: PersonId, body: ErasureIn, who: Who, rt: Rt, request: Request
-) -> ErasurePublic:
-    erasure = rt.people.erase(who, person_id, body.reason)
-    return erasure_public(erasure)
+def erase_person(person_id: PersonId, body: ErasureIn, who: Who, rt: Rt) -> ErasurePublic:
+    return erasure_public(rt.people.erase(who, person_id, body.reason))

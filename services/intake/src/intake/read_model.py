@@ -65,7 +65,6 @@ create index if not exists case_people_actor on case_people (actor_id);
 create table if not exists matters (
     key text not null,
     case_id text not null,
-    reported_at text not null,
     primary key (key, case_id)
 );
 create table if not exists positions (source text primary key, position integer not null);
@@ -126,21 +125,23 @@ class CaseIndex(SqliteReadModel):
                 record_position(db, self.POSITIONS_TABLE, source, position)
         return applied
 
-    def remember_matter(self, key: str, case_id: str, reported_at: str) -> None:
+    def remember_matter(self, key: str, case_id: str) -> None:
         """The desk's own new case, at once; the feed writes the same row again when the
-        report arrives (a no-op), and a rebuild writes it from the store."""
+        report arrives (a no-op), and a rebuild writes it from the store: the same row either
+        way, so a rebuilt index equals the one the desk and the feed built."""
         with self.transaction() as db:
-            db.execute(
-                "insert or ignore into matters values (?, ?, ?)", (key, case_id, reported_at)
-            )
+            db.execute("insert or ignore into matters values (?, ?)", (key, case_id))
 
     # ----------------------------------------------------------------- reading
 
     def cases_of_matter(self, key: str) -> list[str]:
-        """Newest first: the most recent open case of the matter is the one to join."""
+        """Newest first: the most recent open case of the matter is the one to join (a case
+        the desk just opened, not yet in the index, newest of all)."""
         with self._lock:
             rows = self._db.execute(
-                "select case_id from matters where key = ? order by reported_at desc, case_id",
+                "select m.case_id from matters m left join cases c on c.case_id = m.case_id "
+                "where m.key = ? order by c.reported_at is null desc, c.reported_at desc, "
+                "m.case_id",
                 (key,),
             ).fetchall()
         return [str(r[0]) for r in rows]
@@ -238,7 +239,7 @@ def apply_event(db: sqlite3.Connection, event: CaseEvent) -> int:
             source_unit=getattr(event, "source_unit", None),
         )
         if key is not None:
-            db.execute("insert or ignore into matters values (?, ?, ?)", (key, case_id, at))
+            db.execute("insert or ignore into matters values (?, ?)", (key, case_id))
         return 1
     kind, assigned, meetings, water_stopped, cause = row[1:]
     changes: dict[str, Any] = {"version": event.version, "updated_at": at}

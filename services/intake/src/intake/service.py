@@ -110,9 +110,7 @@ class Intake:
                 )
                 if joined is None:
                     case_id = self._open(reporter, address.path, body, decided, contact)
-                    self.index.remember_matter(
-                        decided.duplicate_key, str(case_id), self.clock().isoformat()
-                    )
+                    self.index.remember_matter(decided.duplicate_key, str(case_id))
                 else:
                     case_id = joined
         self._record_extras(case_id, who, reporter, body)

@@ -27,9 +27,9 @@ from casework.testing.nats import jetstream
 from casework.testing.stories import every_story
 from casework_stack.stack import Stack, StackConfig
 from casework_web.auth import TokenStore
+from intake.measures.model import MeasuresModel
 from intake.measures.rebuild import rebuild
 from intake.read_model import CaseIndex
-from intake.records import Records
 from mediation.worklist import Worklist
 
 
@@ -76,14 +76,14 @@ def test_the_store_and_its_wal_and_shm_are_0600_in_folders_made_0700(tmp_path: P
     assert stat.S_IMODE(existing.stat().st_mode) == 0o755  # not made here: left as it was
 
 
-def test_read_models_contacts_and_the_measures_rebuild_are_0600(tmp_path: Path) -> None:
+def test_read_models_and_the_measures_rebuild_are_0600(tmp_path: Path) -> None:
     clock = FakeClock(datetime(2026, 3, 1, 8, tzinfo=UTC))
     var = tmp_path / "var"
     with Casework(f"sqlite:///{var / 'casework.db'}", clock=clock) as app:
         every_story(app, clock)
         made = [
             CaseIndex(var / "intake.db"),
-            Records(var / "intake.db"),
+            MeasuresModel(var / "intake.db"),
             Worklist(var / "mediation" / "worklist.db"),
             SqliteReadModel(var / "models" / "other.db", "create table t (x);"),
         ]

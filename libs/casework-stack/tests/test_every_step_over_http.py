@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from casework.application import Casework
+from casework.audit import HistoryEntry
 from casework.files import private_dir
 from casework.stories import every_step
 from casework.stories.steps import Story
@@ -32,6 +34,9 @@ class Told:
     cases: dict[str, dict[str, str]]
     lines: dict[str, list[str]]
     files: dict[str, dict[str, Any]]
+    """Each case file as the intake shows it to an auditor (personal values read [personal])."""
+    opened: dict[str, list[HistoryEntry]]
+    """Each case file read by the library with personal values opened (a DPO's reading)."""
     verified: dict[str, dict[str, Any]]
 
     def events(self, walk: Story, label: str, name: str) -> list[dict[str, Any]]:
@@ -69,7 +74,9 @@ def told(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Told]:
         ids = [case for walk in cases.values() for case in walk.values()]
         files = {case: api.get("intake", f"/cases/{case}/history", auditor) for case in ids}
         verified = {case: api.get("intake", f"/cases/{case}/verify", auditor) for case in ids}
-        yield Told(cases, lines, files, verified)
+        with Casework(config.store, read_only=True) as app:
+            opened = {case: app.history(case) for case in ids}
+        yield Told(cases, lines, files, opened, verified)
     finally:
         api.close()
         stack.stop()
@@ -103,10 +110,12 @@ def test_the_repair_handed_round_is_on_its_case_file_as_each_person_did_it(told:
     assert reopened["actor_id"] == "resident-b7-0301"
     assert len(told.events(light, "light", "WorkDone")) == 2
     (note,) = told.events(light, "light", "NoteAdded")
-    assert (note["actor_id"], note["details"]["text"]) == (
-        "property-staff-wu",
-        "fitting and switch from the stores",
-    )
+    # A staff note about the reporter is personal: an auditor reads [personal], the store
+    # keeps it sealed, and opened it is what the worker wrote.
+    assert (note["actor_id"], note["details"]["text"]) == ("property-staff-wu", "[personal]")
+    opened = told.opened[told.cases[light.title]["light"]]
+    (opened_note,) = [e for e in opened if e.event == "NoteAdded"]
+    assert opened_note.details["text"] == "fitting and switch from the stores"
     case = told.cases[light.title]["light"]
     assert told.files[case]["state"]["status"] == "closed"
 

@@ -330,3 +330,18 @@ def test_a_request_with_an_expired_token_is_a_401_that_names_the_token_and_the_w
         "2026-11-24T02:00:00Z; ask for a new one (made by casework-token make)",
     }
     assert token not in expired.text
+
+
+def test_a_data_protection_officer_token_needs_no_place_and_sees_no_case(
+    tokens_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The DPO answers for people wherever they live (export, erasure), not for a place."""
+    monkeypatch.setenv("CASEWORK_TOKENS_FILE", str(tokens_path))
+    made = token_cli(["make", "--actor", "dpo-sun", "--role", "data_protection_officer"])
+    assert made == 0, capsys.readouterr().err
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    who = TokenStore(tokens_path).authenticate(token)
+    assert who is not None
+    assert (who.actor, who.place) == (Actor("dpo-sun", Role.DATA_PROTECTION_OFFICER), None)
+    assert not who.is_auditor
+    assert who.may_see("c/k/b1", ["r-1"]) is not None

@@ -144,7 +144,7 @@ def test_history_prints_one_line_per_event_with_labels_actor_tier_reason_and_has
 def test_history_as_json_holds_every_event_with_all_its_fields_and_the_current_state(
     stored: Stored, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = run(capsys, "history", str(stored.case_id), "--json")
+    result = run(capsys, "history", str(stored.case_id), "--json", "--personal")
 
     assert result.code == 0
     document = json.loads(result.out)
@@ -167,11 +167,35 @@ def test_history_as_json_holds_every_event_with_all_its_fields_and_the_current_s
     assert cause["cause"] == "the renovation worker left a valve open"
 
 
+def test_history_shows_personal_values_as_personal_unless_asked_to_open_them(
+    stored: Stored, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An auditor's reading by default; `--personal` (a data protection officer's) opens them."""
+    for moment in ([], ["--version", "1"]):
+        hidden = json.loads(run(capsys, "history", str(stored.case_id), "--json", *moment).out)
+        opened = json.loads(
+            run(capsys, "history", str(stored.case_id), "--json", "--personal", *moment).out
+        )
+        assert hidden["events"][0]["details"]["description"] == "[personal]"
+        assert hidden["state"]["description"] == "[personal]"
+        assert opened["state"]["description"] == stored.snapshots[1]["description"] != ""
+        assert opened["events"][0]["details"]["description"] == opened["state"]["description"]
+        assert [e["hash"] for e in hidden["events"]] == [e["hash"] for e in opened["events"]]
+
+
 def test_history_at_each_version_shows_only_the_events_up_to_it_and_the_state_then(
     stored: Stored, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for version in range(1, len(stored.history) + 1):
-        result = run(capsys, "history", str(stored.case_id), "--version", str(version), "--json")
+        result = run(
+            capsys,
+            "history",
+            str(stored.case_id),
+            "--version",
+            str(version),
+            "--json",
+            "--personal",
+        )
         assert result.code == 0
         document = json.loads(result.out)
         assert [e["version"] for e in document["events"]] == list(range(1, version + 1))
@@ -191,7 +215,9 @@ def test_history_as_of_a_time_shows_the_case_after_the_last_event_at_or_before_i
     for entry in stored.history:
         # One second after each event, and written in UTC: the moment, not the offset, counts.
         moment = (entry.at + timedelta(seconds=1)).astimezone(UTC).isoformat()
-        result = run(capsys, "history", str(stored.case_id), "--as-of", moment, "--json")
+        result = run(
+            capsys, "history", str(stored.case_id), "--as-of", moment, "--json", "--personal"
+        )
         assert result.code == 0, result.err
         document = json.loads(result.out)
         last = max(e.version for e in stored.history if e.at <= entry.at)

@@ -45,7 +45,7 @@ def test_the_fixture_really_is_version_1(loaded: UUID) -> None:
     reported = json.loads(v1_events()[0].state)
     assert "category" not in reported
     assert "class_version" not in reported
-    assert Repair.Reported.class_version == 2
+    assert Repair.Reported.class_version == 3
 
 
 def test_a_stored_v1_report_reads_back_with_category_other(app: Casework, loaded: UUID) -> None:
@@ -55,6 +55,7 @@ def test_a_stored_v1_report_reads_back_with_category_other(app: Casework, loaded
     assert case.snapshot()["category"] == "other"
     assert case.status is Status.ASSIGNED
     assert case.description == "kitchen tap drips all night"
+    assert case.contacts == {}  # v1 -> v2 -> v3: no contact was carried then
     reported = app.history(loaded)[0]
     assert reported.event == "Reported"
     assert reported.details["category"] == "other"
@@ -105,7 +106,7 @@ def test_new_commands_on_an_upcast_case_work_chain_on_and_verify(
     assert (case.status, case.category) == (Status.CONFIRMED, "other")
 
 
-def test_new_reports_are_stored_as_version_2_with_their_category(
+def test_new_reports_are_stored_as_version_3_with_their_category_and_contact(
     app: Casework, store_url: str, resident: Actor
 ) -> None:
     case_id = app.report_repair(resident, "jiayu-xx/wanxin-intl/b12/0302", "lift stuck", "lift")
@@ -115,7 +116,7 @@ def test_new_reports_are_stored_as_version_2_with_their_category(
             (case_id.hex,),
         ).fetchone()
     stored = json.loads(raw)
-    assert (stored["class_version"], stored["category"]) == (2, "lift")
+    assert (stored["class_version"], stored["category"], stored["contact"]) == (3, "lift", "")
     assert app.get_case(case_id).snapshot()["category"] == "lift"
     assert app.verify(case_id).ok
 

@@ -63,7 +63,9 @@ def test_a_free_text_report_of_water_from_an_empty_flat_opposite_is_an_emergency
     assert any("门缝" in reason or "对门" in reason for reason in body["triage"])
 
 
-def test_the_contact_is_kept_by_the_intake_and_never_enters_the_case_file(desk: Desk) -> None:
+def test_the_contact_is_kept_sealed_in_the_case_file_and_shown_to_staff_and_its_owner(
+    desk: Desk,
+) -> None:
     phone = "13800138000"
     body = desk.report(
         desk.staff(),
@@ -73,15 +75,24 @@ def test_the_contact_is_kept_by_the_intake_and_never_enters_the_case_file(desk: 
         channel="phone",
     )
     case_id = body["case_id"]
-    history = desk.client.get(f"/cases/{case_id}/history", headers=desk.auditor()).text
-    assert phone not in history
-    assert "report taken by staff-li" in history
+    app = desk.client.app.state.runtime.intake.app  # type: ignore[attr-defined]
+    stored = [n.state for n in app.recorder.select_notifications(start=1, limit=100)]
+    assert stored
+    assert not any(phone.encode() in state for state in stored)  # sealed
+    assert app.get_case(case_id).contacts == {"r-0302": phone}  # any replica reads it there
+    history = desk.client.get(f"/cases/{case_id}/history", headers=desk.auditor()).json()
+    assert phone not in json.dumps(history)
+    assert history["events"][0]["details"]["contact"] == "[personal]"
+    assert history["events"][2]["details"]["text"] == "[personal]"  # a note: the reporter's
+    staff_history = desk.client.get(f"/cases/{case_id}/history", headers=desk.staff()).text
+    assert "report taken by staff-li" in staff_history
     staff_view = desk.client.get(f"/cases/{case_id}", headers=desk.staff()).json()
     assert staff_view["contacts"] == {"r-0302": phone}
     own_view = desk.client.get(f"/cases/{case_id}", headers=desk.resident()).json()
     assert own_view["contacts"] == {"r-0302": phone}
     auditor_view = desk.client.get(f"/cases/{case_id}", headers=desk.auditor()).json()
     assert auditor_view["contacts"] is None
+    assert auditor_view["description"] == "[personal]"
 
 
 def test_a_resident_confirms_then_rates_and_staff_record_the_return_visit(desk: Desk) -> None:
@@ -269,11 +280,14 @@ def test_photos_references_and_who_took_the_report_go_in_the_case_file(desk: Des
         channel="walk_in",
         photos=["wechat-media://abc123", "https://img.example/leak.jpg"],
     )
-    events = desk.client.get(f"/cases/{body['case_id']}/history", headers=desk.auditor()).json()[
-        "events"
-    ]
-    notes = [e["details"]["text"] for e in events if e["event"] == "NoteAdded"]
-    assert notes == [
+
+    def notes(headers: dict[str, str]) -> list[str]:
+        url = f"/cases/{body['case_id']}/history"
+        events = desk.client.get(url, headers=headers).json()["events"]
+        return [e["details"]["text"] for e in events if e["event"] == "NoteAdded"]
+
+    assert notes(desk.auditor()) == ["[personal]"]  # a note about the reporter is personal
+    assert notes(desk.staff()) == [
         "report taken by staff-li (property_staff) for r-0302 via walk_in\n"
         "photos: wechat-media://abc123, https://img.example/leak.jpg"
     ]
@@ -289,6 +303,7 @@ def test_the_history_route_gives_the_same_events_as_casework_history(sqlite_desk
     env["CASEWORK_MASTER_KEY_FILE"] = os.environ["CASEWORK_MASTER_KEY_FILE"]  # what sealed it
     done = subprocess.run(
         [str(Path(sys.executable).with_name("casework")), "history", case_id, "--json"],
+        # without --personal: the auditor's reading, as the route gives an auditor
         env=env,
         capture_output=True,
         text=True,

@@ -76,3 +76,34 @@ def test_concurrent_reports_of_one_leak_open_exactly_one_case(sqlite_desk: Desk)
         answers = list(pool.map(report, headers))
     assert len({a["case_id"] for a in answers}) == 1
     assert sorted(a["outcome"] for a in answers) == ["linked"] * 7 + ["opened"]
+
+
+def test_a_replica_with_a_fresh_index_finds_the_matter_and_the_contacts_in_the_store(
+    desk: Desk,
+) -> None:
+    """The intake keeps nothing the store cannot give back: a replica whose `intake.db` is new
+    (another host, or the file lost) joins the second report to the first case, and shows both
+    reporters' contacts, from the case files alone."""
+    from casework.clock import FakeClock
+    from fastapi.testclient import TestClient
+    from intake.api.app import create_app
+    from intake.testing import make_settings
+
+    first = desk.report(desk.staff(), reporter={"id": "r-0302", "contact": "13800138000"}, **LEAK)
+    other = make_settings(
+        desk.settings.var_dir.parent / "replica",
+        desk.settings.store,
+        CASEWORK_TOKENS_FILE=desk.settings.tokens_path,
+    )
+    assert other.db_path != desk.settings.db_path
+    clock = FakeClock(desk.clock())
+    with TestClient(create_app(other, clock=clock)) as replica:
+        second = replica.post(
+            "/cases",
+            json={**LEAK, "reporter": {"id": "r-0303", "contact": "wx-0303"}},
+            headers=desk.staff(),
+        )
+        assert second.status_code == 200, second.text
+        assert (second.json()["outcome"], second.json()["case_id"]) == ("linked", first["case_id"])
+        shown = replica.get(f"/cases/{first['case_id']}", headers=desk.staff()).json()
+    assert shown["contacts"] == {"r-0302": "13800138000", "r-0303": "wx-0303"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from casework import Actor, Role
@@ -253,3 +254,27 @@ def test_agreements_escalations_and_follow_ups_refuse_what_the_case_file_does_no
     row = m.get("/disputes", leader)["items"][0]
     assert row["next_action"] == "close the case: settled and followed up"
     assert m.client.get("/metrics").text.count('mediation_agreements_total{tier="building"} 1.0')
+
+
+def test_auditors_read_personal_values_as_personal_and_the_worklist_keeps_them_sealed(
+    mediators: Mediators,
+) -> None:
+    """The worklist file holds the description sealed; each reader is shown it opened for them,
+    and after the reporter's erasure everyone reads [erased] (docs/adr/011)."""
+    from casework.privacy.people import erase
+
+    m = mediators
+    case_id = report_noise(m)
+    words = "drum practice after 22:00"
+    assert m.get("/disputes", m.leader())["items"][0]["description"] == words
+    assert m.get("/disputes", m.auditor())["items"][0]["description"] == "[personal]"
+    assert m.get(f"/disputes/{case_id}", m.leader())["description"] == words
+    audited = m.get(f"/disputes/{case_id}", m.auditor())
+    assert audited["description"] == "[personal]"
+    assert words not in json.dumps(audited)
+    kept = m.settings.db_path.parent.glob(m.settings.db_path.name + "*")  # -wal, -shm too
+    assert not [f for f in kept if words.encode() in f.read_bytes()]
+    erase(
+        m.app, m.app.privacy, RESIDENT.id, Actor("dpo-sun", Role.DATA_PROTECTION_OFFICER), "asked"
+    )
+    assert m.get("/disputes", m.leader())["items"][0]["description"] == "[erased]"

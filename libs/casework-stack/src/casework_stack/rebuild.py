@@ -57,10 +57,14 @@ def rebuild_mediation(app: Casework, var_dir: Path, progress: ProgressCallback) 
     """The mediators' worklist: a row per dispute, a function of the dispute's latest state."""
     from casework import Dispute
     from mediation.config import Settings
+    from mediation.feeds import sealed_description
     from mediation.worklist import Worklist
 
     def refresh(worklist: Worklist, case: object) -> bool:
-        return isinstance(case, Dispute) and worklist.refresh(case)
+        # The description as stored (sealed), as the live feed keeps it (docs/adr/011).
+        return isinstance(case, Dispute) and worklist.refresh(
+            case, description=sealed_description(app, case.id)
+        )
 
     live = Settings().db_path
     began = time.perf_counter()

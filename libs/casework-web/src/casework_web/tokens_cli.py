@@ -72,7 +72,11 @@ def parse_expiry_time(text: str) -> datetime:
 
 def add_token_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--actor", required=True, help="the actor id, e.g. r-0302 or staff-li")
-    parser.add_argument("--role", required=True, help="e.g. resident, property_staff, auditor")
+    parser.add_argument(
+        "--role",
+        required=True,
+        help="e.g. resident, property_staff, auditor, data_protection_officer",
+    )
     parser.add_argument(
         "--place",
         default=None,

@@ -284,7 +284,7 @@ class Board:
                             case.respond_by,
                             case.tier.value,
                             case.priority.value,
-                            case.description,
+                            self._opened_description(case),
                         )
                     )
             for task in self.tasks.values():
@@ -303,6 +303,13 @@ class Board:
                         )
                     )
         return sorted(rows, key=lambda w: (w.since, w.work_id))
+
+    def _opened_description(self, case: Case) -> str:
+        """The board folds the store's events as stored, so it holds personal values sealed
+        (docs/adr/011) and keeps no plaintext: opened here, for the staff who read the queue,
+        `[erased]` once the reporter was erased."""
+        opener = self.app.casework.privacy.opener
+        return str(opener.open(case.description, case_id=case.id, field="description"))
 
     def leaks_at(self, tier: Tier, place: str | None) -> list[LeakEmergency]:
         """Leaks still running at this rung: the property manager (compound) may shut the

@@ -1,5 +1,11 @@
 """The case index: one row per case, for listing and filtering without scanning the store.
 
+It also holds the matters (`matters`: duplicate key -> the cases reported about it), so that a
+second report of one leaking flat finds the open case: made from each report's own fields
+(`intake.triage.matter_key`), so a rebuild from the store makes them again; the desk writes its
+own new case's key at once too (`remember_matter`), not to wait for the feed. No personal value
+is kept here: the index holds ids, places, kinds and times, never a contact or a description.
+
 It is a projection of the case events and knows nothing of where they come from: `apply` takes
 the public contract `CaseEvent`s, which the case feed (`feeds.py`) reads from NATS or makes from
 the store's notification log. Applying is idempotent per case: an event whose version the index
@@ -16,7 +22,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from casework import Status
+from casework import Address, Status
 from casework.contracts import MODELS_BY_TOPIC, CaseEvent
 from casework.contracts.payloads import (
     DisputeReportedFields,
@@ -26,6 +32,8 @@ from casework.contracts.payloads import (
 )
 from casework.projections.skipped import apply_fact_or_skip, skipped_schema
 from casework.projections.sqlite import Scope, SqliteReadModel, listing_where, record_position
+
+from intake.triage import matter_key
 
 SCHEMA = """
 create table if not exists cases (
@@ -54,9 +62,14 @@ create table if not exists case_people (
     primary key (case_id, actor_id)
 );
 create index if not exists case_people_actor on case_people (actor_id);
+create table if not exists matters (
+    key text not null,
+    case_id text not null,
+    primary key (key, case_id)
+);
 create table if not exists positions (source text primary key, position integer not null);
 """ + skipped_schema("case_index_skipped")
-TABLES = ("cases", "case_people", "positions", "case_index_skipped")
+TABLES = ("cases", "case_people", "matters", "positions", "case_index_skipped")
 
 
 class GapError(RuntimeError):
@@ -112,7 +125,26 @@ class CaseIndex(SqliteReadModel):
                 record_position(db, self.POSITIONS_TABLE, source, position)
         return applied
 
+    def remember_matter(self, key: str, case_id: str) -> None:
+        """The desk's own new case, at once; the feed writes the same row again when the
+        report arrives (a no-op), and a rebuild writes it from the store: the same row either
+        way, so a rebuilt index equals the one the desk and the feed built."""
+        with self.transaction() as db:
+            db.execute("insert or ignore into matters values (?, ?)", (key, case_id))
+
     # ----------------------------------------------------------------- reading
+
+    def cases_of_matter(self, key: str) -> list[str]:
+        """Newest first: the most recent open case of the matter is the one to join (a case
+        the desk just opened, not yet in the index, newest of all)."""
+        with self._lock:
+            rows = self._db.execute(
+                "select m.case_id from matters m left join cases c on c.case_id = m.case_id "
+                "where m.key = ? order by c.reported_at is null desc, c.reported_at desc, "
+                "m.case_id",
+                (key,),
+            ).fetchall()
+        return [str(r[0]) for r in rows]
 
     def list(
         self,
@@ -200,6 +232,14 @@ def apply_event(db: sqlite3.Connection, event: CaseEvent) -> int:
             "insert or ignore into case_people values (?, ?)",
             [(case_id, p) for p in [event.actor_id, *parties]],
         )
+        key = matter_key(
+            event.kind,
+            Address.parse(event.address),
+            category=getattr(event, "category", None),
+            source_unit=getattr(event, "source_unit", None),
+        )
+        if key is not None:
+            db.execute("insert or ignore into matters values (?, ?)", (key, case_id))
         return 1
     kind, assigned, meetings, water_stopped, cause = row[1:]
     changes: dict[str, Any] = {"version": event.version, "updated_at": at}

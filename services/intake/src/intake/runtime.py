@@ -1,8 +1,9 @@
 """What one intake replica runs besides its HTTP routes, started and stopped together.
 
-- the front desk (`Intake`): the `Casework` application, the places, the triage rules, the
-  contacts (`Records`) and the case index it lists from;
+- the front desk (`Intake`): the `Casework` application, the places, the triage rules and the
+  case index it lists from and finds matters in (contacts are in the case files, sealed);
 - the measures (`MeasuresDesk` over `MeasuresModel`), a second read model of the same events;
+- a person's export and erasure (`People`, over the library's `casework.privacy.people`);
 - the case feed (`feeds.py`) that keeps both read models current: the durable consumer on NATS
   when `NATS_URL` is set (the read models filled from the store first if they are empty, so an
   upgrade or a lost `intake.db` misses nothing), else a thread following the store's log.
@@ -26,9 +27,9 @@ from intake.measures.desk import MeasuresDesk
 from intake.measures.model import MeasuresModel
 from intake.measures.rebuild import backfill
 from intake.observability import Metrics
+from intake.people import People
 from intake.places import Places
 from intake.read_model import CaseIndex
-from intake.records import Records
 from intake.service import Intake
 from intake.triage import TriageRules
 
@@ -42,6 +43,7 @@ class Runtime:
     tokens: TokenStore
     metrics: Metrics
     measures: MeasuresDesk
+    people: People
     store_feed: StoreFeed | None = None
     """The store feed, when there is no NATS."""
     feed: ConsumerInBackground | None = None
@@ -57,12 +59,12 @@ class Runtime:
             app,
             Places.load(settings.places_file),
             TriageRules.load(settings.triage_file),
-            Records(settings.db_path),
             index,
             clock,
         )
         model = MeasuresModel(settings.db_path)
-        rt = cls(settings, intake, tokens, metrics, MeasuresDesk(model, intake.places, clock))
+        measures = MeasuresDesk(model, intake.places, clock)
+        rt = cls(settings, intake, tokens, metrics, measures, People(app))
         if settings.nats_url is None:
             rt.store_feed = StoreFeed(app, index, also=[model])
         elif (filled := backfill(app, settings.db_path, index, model)) is not None:
@@ -102,5 +104,4 @@ class Runtime:
             self.store_feed.stop()
         self.intake.index.close()
         self.measures.model.close()
-        self.intake.records.close()
         self.intake.app.close()

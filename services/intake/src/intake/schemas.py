@@ -66,7 +66,9 @@ class Body(BaseModel):
 
 
 class Reporter(Body):
-    """Who reports. The contact stays in the intake's own records, never in the case file."""
+    """Who reports. The contact goes into the case file sealed under the reporter's own key
+    (personal data: shown to staff in scope and to the reporter, `[personal]` to auditors,
+    `[erased]` after the reporter's erasure); NATS carries only the sealed string."""
 
     id: Text = Field(min_length=1, max_length=128, examples=["r-0302"])
     role: Role = Field(default=Role.RESIDENT)
@@ -143,7 +145,9 @@ class Link(BaseModel):
 
 
 class CasePublic(BaseModel):
-    """A case's current state. `contacts` only for staff in scope, or a resident's own."""
+    """A case's current state. `contacts` only for staff in scope, or a resident's own; an
+    auditor reads `[personal]` for every personal value (description, ...), anyone `[erased]`
+    for the values of an erased person."""
 
     id: str
     kind: Kind
@@ -279,3 +283,69 @@ class MeasuresQuery(BaseModel):
         if self.from_ is not None and self.to is not None and self.from_ >= self.to:
             raise PydanticCustomError("window", "'from' must be before 'to'")
         return self
+
+
+# ------------------------------------------------------------------- people
+
+
+class ErasureIn(Body):
+    """Why the person is erased: kept on their file with who erased them and when."""
+
+    reason: Words = Field(
+        min_length=1,
+        max_length=500,
+        description="why, e.g. the request's reference; holds no personal value (a phone or "
+        "ID-card number in it would be sealed under the erased person's key and read [erased])",
+        examples=["PIPL art. 47 request 2026-118, received 2026-11-20"],
+    )
+
+
+class ErasureSeen(BaseModel):
+    """One recorded erasure: by whom, when, why, and the case files that held their data."""
+
+    at: datetime
+    by: dict[str, str] = Field(description='{"id": ..., "role": "data_protection_officer"}')
+    reason: str
+    case_ids: list[str]
+
+
+class ErasurePublic(ErasureSeen):
+    """An erasure as recorded, with whom it erased."""
+
+    person_id: str
+
+
+class FactPublic(BaseModel):
+    """One personal value of the person: where it is kept and what it reads."""
+
+    case_id: str
+    version: int
+    at: datetime
+    event: str
+    field: str = Field(description="the field path, e.g. contact or positions.r-0302")
+    value: str = Field(description="the value, or [erased] once the person was erased")
+    erased: bool
+
+
+class ActPublic(BaseModel):
+    """An event the person recorded themself (a report, a confirmation, a rating)."""
+
+    case_id: str
+    version: int
+    at: datetime
+    event: str
+    role: str
+
+
+class PersonExport(BaseModel):
+    """Everything kept about one person across every case file (PIPL art. 45), as
+    `casework person export` prints it."""
+
+    person_id: str
+    erased: ErasureSeen | None = Field(
+        description="the latest erasure, or null: after one, every value reads [erased]"
+    )
+    erasures: int
+    case_ids: list[str]
+    facts: list[FactPublic]
+    acts: list[ActPublic]

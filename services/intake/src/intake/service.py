@@ -32,7 +32,6 @@ from casework_web import Principal
 
 from intake.places import Places
 from intake.read_model import CaseIndex, CaseRow
-from intake.records import Records
 from intake.schemas import CaseCreate
 from intake.triage import Report, Triage, TriageRules, triage
 
@@ -63,14 +62,12 @@ class Intake:
         app: Casework,
         places: Places,
         rules: TriageRules,
-        records: Records,
         index: CaseIndex,
         clock: Clock,
     ) -> None:
         self.app = app
         self.places = places
         self.rules = rules
-        self.records = records
         self.index = index
         self.clock = clock
         self._matters = threading.Lock()
@@ -102,19 +99,21 @@ class Intake:
             ),
             self.rules,
         )
-        contact = body.reporter.contact if body.reporter else None
+        contact = body.reporter.contact if body.reporter and body.reporter.contact else ""
         if decided.duplicate_key is None:
-            case_id = self._open(reporter, address.path, body, decided)
+            case_id = self._open(reporter, address.path, body, decided, contact)
             outcome = "opened"
         else:
             with self._matters:  # one decision at a time per process: join, or open
-                joined, outcome = self._join_open_matter(decided.duplicate_key, reporter, body)
+                joined, outcome = self._join_open_matter(
+                    decided.duplicate_key, reporter, body, contact
+                )
                 if joined is None:
-                    case_id = self._open(reporter, address.path, body, decided)
-                    self.records.remember_key(decided.duplicate_key, str(case_id), self.clock())
+                    case_id = self._open(reporter, address.path, body, decided, contact)
+                    self.index.remember_matter(decided.duplicate_key, str(case_id))
                 else:
                     case_id = joined
-        self._record_extras(case_id, who, reporter, body, contact)
+        self._record_extras(case_id, who, reporter, body)
         return Reported(self.app.get_case(case_id), outcome, decided)
 
     def _reporter(self, who: Principal, body: CaseCreate) -> Actor:
@@ -132,22 +131,27 @@ class Intake:
         return Actor(body.reporter.id, body.reporter.role)
 
     def _join_open_matter(
-        self, key: str, reporter: Actor, body: CaseCreate
+        self, key: str, reporter: Actor, body: CaseCreate, contact: str
     ) -> tuple[UUID | None, str]:
-        for candidate in self.records.cases_with_key(key):
+        """The open case of this matter, if there is one: `cases_of_matter` is the case index's
+        (rebuilt from the store), so a case another replica opened a moment ago may not be in it
+        yet; that race opens a second case, as two reports at once on two replicas always could."""
+        for candidate in self.index.cases_of_matter(key):
             case = self.app.get_case(candidate)
             if case.status in SETTLED:
                 continue
             if reporter.id in case.reporter_ids:
                 return case.id, "already_reported"
             try:
-                self.app.add_reporter(case.id, reporter, body.channel)
+                self.app.add_reporter(case.id, reporter, body.channel, contact)
             except InvalidTransitionError:
                 continue  # settled in the meantime: look further, or open a new case
             return case.id, "linked"
         return None, "opened"
 
-    def _open(self, reporter: Actor, address: str, body: CaseCreate, decided: Triage) -> UUID:
+    def _open(
+        self, reporter: Actor, address: str, body: CaseCreate, decided: Triage, contact: str
+    ) -> UUID:
         if decided.kind == "leak":
             assert decided.source_unit is not None
             return self.app.report_leak(
@@ -158,6 +162,7 @@ class Intake:
                 source_unoccupied=decided.source_unoccupied,
                 reaches_other_flat=decided.reaches_other_flat,
                 channel=body.channel,
+                contact=contact,
             )
         assert decided.category is not None
         assert decided.priority is not None
@@ -171,6 +176,7 @@ class Intake:
                 tier=decided.tier,
                 priority=decided.priority,
                 channel=body.channel,
+                contact=contact,
             )
         return self.app.report_repair(
             reporter,
@@ -179,12 +185,14 @@ class Intake:
             decided.category,
             decided.priority,
             body.channel,
+            contact=contact,
         )
 
     def _record_extras(
-        self, case_id: UUID, who: Principal, reporter: Actor, body: CaseCreate, contact: str | None
+        self, case_id: UUID, who: Principal, reporter: Actor, body: CaseCreate
     ) -> None:
-        """Photos and who took the report go in the case file; the contact stays here."""
+        """Photos and who took the report go in the case file (the contact went with the report,
+        sealed under the reporter's key)."""
         lines = []
         if who.actor != reporter:
             lines.append(
@@ -195,15 +203,16 @@ class Intake:
             lines.append("photos: " + ", ".join(body.photos))
         if lines:
             self.app.add_note(case_id, who.actor, "\n".join(lines))
-        if contact:
-            self.records.keep_contact(str(case_id), reporter.id, contact, self.clock())
 
     # ----------------------------------------------------------------- reading
 
     def case(self, who: Principal, case_id: str) -> Case:
-        """The case, if this principal may see it; otherwise as if it did not exist."""
+        """The case, if this principal may see it; otherwise as if it did not exist.
+
+        An auditor is given it with every personal value reading `[personal]`: they check how a
+        case was handled, not what residents said (PIPL; docs/adr/011-personal-data.md)."""
         try:
-            case = self.app.get_case(case_id)
+            case = self.app.get_case(case_id, personal=not who.is_auditor)
         except CaseNotFoundError:
             raise CaseNotFoundError(_not_found(case_id)) from None
         people = list(case.reporter_ids)
@@ -216,13 +225,14 @@ class Intake:
     def history(
         self, who: Principal, case_id: str, as_of: datetime | None
     ) -> tuple[Case, list[HistoryEntry]]:
-        self.case(who, case_id)
+        case = self.case(who, case_id)
+        personal = not who.is_auditor
+        entries = self.app.history(case_id, personal=personal)
         if as_of is None:
-            entries = self.app.history(case_id)
-            return self.app.get_case(case_id), entries
-        state = self.app.state_as_of(case_id, at=as_of)
-        entries = [e for e in self.app.history(case_id) if e.version <= state.version]
-        return state, entries
+            return case, entries
+        version = self.app.state_as_of(case_id, at=as_of).version
+        state = self.app.get_case(case_id, version=version, personal=personal)
+        return state, [e for e in entries if e.version <= version]
 
     def verify(self, who: Principal, case_id: str) -> VerifyResult:
         self.case(who, case_id)

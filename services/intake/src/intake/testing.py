@@ -64,6 +64,10 @@ class Desk:
     def auditor(self) -> dict[str, str]:
         return self.auth("auditor-zhao", "auditor")
 
+    def dpo(self, actor: str = "dpo-sun") -> dict[str, str]:
+        """A data protection officer: exports and erases people, sees no case."""
+        return self.auth(actor, "data_protection_officer")
+
     def report(self, headers: dict[str, str], **body: Any) -> Any:
         body.setdefault("address", FLAT)
         body.setdefault("description", "the corridor light on floor 3 is dead")

@@ -142,6 +142,20 @@ class Triage:
     duplicate_key: str | None = None
 
 
+def matter_key(
+    kind: str, address: Address, *, category: str | None = None, source_unit: str | None = None
+) -> str | None:
+    """What names "the same matter" (one leaking flat, one blocked road), or None for a kind
+    that has none: a function of what a report records, so the case index can rebuild the keys
+    from the case files (`intake.read_model`) instead of keeping them as state of its own."""
+    if kind == "leak" and source_unit:
+        return f"leak:{address.compound_path}/{address.building}:{source_unit}"
+    if kind == "dispute" and category:
+        key = f"dispute:{category}:{address.compound_path}"
+        return key + f"/{address.building}" if address.building else key
+    return None
+
+
 def triage(report: Report, rules: TriageRules) -> Triage:
     text = report.description.lower()
     reasons: list[str] = []
@@ -179,9 +193,7 @@ def triage(report: Report, rules: TriageRules) -> Triage:
     tier = _dispute_tier(report, category, text, rules, reasons)
     key = None
     if category in rules.duplicate_dispute_categories:
-        key = f"dispute:{category}:{report.address.compound_path}"
-        if report.address.building:
-            key += f"/{report.address.building}"
+        key = matter_key("dispute", report.address, category=category)
     return Triage(kind, category, priority, tier, reasons=reasons, duplicate_key=key)
 
 
@@ -208,7 +220,7 @@ def _leak(report: Report, text: str, rules: TriageRules, reasons: list[str]) -> 
             reasons.append(f"source flat unoccupied: the text mentions {hit}")
     key = None
     if rules.duplicate_leaks:
-        key = f"leak:{report.address.compound_path}/{report.address.building}:{source}"
+        key = matter_key("leak", report.address, source_unit=source)
     return Triage(
         "leak",
         None,

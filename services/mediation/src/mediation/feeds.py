@@ -50,7 +50,15 @@ def refresh(app: Casework, worklist: Worklist, case_id: str | UUID, event: str =
     except (AggregateNotFoundError, ValueError):
         return
     if isinstance(case, Dispute):
-        worklist.refresh(case, event=event)
+        worklist.refresh(case, event=event, description=sealed_description(app, case.id))
+
+
+def sealed_description(app: Casework, case_id: UUID) -> str:
+    """The dispute's description as stored (the sealed string, docs/adr/011): what the worklist
+    keeps, so that no plaintext personal value sits in its file and an erasure reaches it."""
+    (stored,) = app.recorder.select_events(case_id, lte=1)
+    reported: Any = app.mapper.to_domain_event(stored)
+    return str(reported.description)
 
 
 def catch_up_schema(app: Casework, worklist: Worklist) -> int:
@@ -63,7 +71,7 @@ def catch_up_schema(app: Casework, worklist: Worklist) -> int:
         except (AggregateNotFoundError, ValueError):
             continue
         if isinstance(case, Dispute):
-            worklist.refresh(case, again=True)
+            worklist.refresh(case, again=True, description=sealed_description(app, case.id))
     worklist.caught_up()
     return len(behind)
 

@@ -11,6 +11,7 @@ dispute as committed, and the API presents it (`api/presenters.py`).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from uuid import UUID
 
 from casework import (
@@ -50,9 +51,10 @@ class Desk:
     # ----------------------------------------------------------------- reading
 
     def dispute(self, who: Principal, case_id: str) -> Dispute:
-        """The dispute, if this principal may see it; otherwise as if it did not exist."""
+        """The dispute, if this principal may see it; otherwise as if it did not exist. An
+        auditor's copy reads `[personal]` for every personal value (docs/adr/011)."""
         try:
-            case = self.app.get_case(case_id)
+            case = self.app.get_case(case_id, personal=not who.is_auditor)
         except CaseNotFoundError:
             raise CaseNotFoundError(_not_found(case_id)) from None
         if not isinstance(case, Dispute):
@@ -76,8 +78,9 @@ class Desk:
     ) -> tuple[int, list[WorkRow]]:
         """The worklist in the principal's scope; `mine` narrows it to the disputes they lead or
         whose meetings they convened or were invited to, `unled` to those nobody leads, within
-        that same scope."""
-        return self.worklist.page(
+        that same scope. Descriptions are kept sealed and opened here, for this reader
+        (`[personal]` for an auditor, `[erased]` after an erasure)."""
+        total, rows = self.worklist.page(
             who.scope(),
             tier=tier,
             compound=compound,
@@ -88,6 +91,22 @@ class Desk:
             offset=offset,
             limit=limit,
         )
+        opener = self.app.privacy.opener
+        shown = [
+            replace(
+                row,
+                description=str(
+                    opener.open(
+                        row.description,
+                        case_id=row.case_id,
+                        field="description",
+                        allowed=not who.is_auditor,
+                    )
+                )[:280],
+            )
+            for row in rows
+        ]
+        return total, shown
 
     # ----------------------------------------------------------------- writing
 

@@ -33,9 +33,17 @@ class LifecycleCommands(CaseStore):
         category: str = "other",
         priority: str = "routine",
         channel: str = "phone",
+        contact: str = "",
     ) -> UUID:
         case = Repair.report(
-            actor, self.clock(), Address.parse(address), description, category, priority, channel
+            actor,
+            self.clock(),
+            Address.parse(address),
+            description,
+            category,
+            priority,
+            channel,
+            contact=contact,
         )
         self.save(case)
         return case.id
@@ -50,6 +58,7 @@ class LifecycleCommands(CaseStore):
         source_unoccupied: bool = False,
         reaches_other_flat: bool = False,
         channel: str = "phone",
+        contact: str = "",
     ) -> UUID:
         case = LeakEmergency.report(
             actor,
@@ -60,6 +69,7 @@ class LifecycleCommands(CaseStore):
             source_unoccupied=source_unoccupied,
             reaches_other_flat=reaches_other_flat,
             channel=channel,
+            contact=contact,
         )
         self.save(case)
         return case.id
@@ -75,6 +85,7 @@ class LifecycleCommands(CaseStore):
         tier: Tier | str | None = None,
         priority: str = "routine",
         channel: str = "phone",
+        contact: str = "",
     ) -> UUID:
         start = Tier(tier) if tier is not None else None
         case = Dispute.report(
@@ -87,12 +98,15 @@ class LifecycleCommands(CaseStore):
             tier=start,
             priority=priority,
             channel=channel,
+            contact=contact,
         )
         self.save(case)
         return case.id
 
-    def add_reporter(self, case_id: UUID | str, actor: Actor, channel: str = "phone") -> None:
-        self._update(case_id, Case, lambda c, at: c.add_reporter(actor, at, channel))
+    def add_reporter(
+        self, case_id: UUID | str, actor: Actor, channel: str = "phone", contact: str = ""
+    ) -> None:
+        self._update(case_id, Case, lambda c, at: c.add_reporter(actor, at, channel, contact))
 
     # ------------------------------------------------------ shared lifecycle
 

@@ -33,7 +33,9 @@ def register(subparsers: Any) -> None:
         help="a case file as a timeline (or JSON), optionally as of a moment",
         description="Print every event of a case in order: who, in which role, when, at which "
         "tier and why. With --as-of or --version, only the events up to that point and the "
-        "case's state at that moment.",
+        "case's state at that moment. Personal values (descriptions, contacts, notes, stated "
+        "positions) read [personal], as an auditor is shown them; --personal opens them (for "
+        "a data protection officer answering a resident; the store's master key is needed).",
     )
     history.add_argument("case_id", metavar="CASE_ID")
     moment = history.add_mutually_exclusive_group()
@@ -42,6 +44,12 @@ def register(subparsers: Any) -> None:
     )
     moment.add_argument("--version", type=int, metavar="N", help="after the case's Nth event")
     history.add_argument("--json", action="store_true", help="one JSON document instead of text")
+    history.add_argument(
+        "--personal",
+        action="store_true",
+        help="show personal values opened ([erased] for an erased person) instead of "
+        "[personal]: a data protection officer's reading, not an auditor's",
+    )
     history.set_defaults(handler=run_history, reads_store=True)
 
     verify = subparsers.add_parser(
@@ -115,20 +123,21 @@ def _read_case_file(
     app: Casework, args: argparse.Namespace
 ) -> tuple[list[HistoryEntry], dict[str, Any], dict[str, Any] | None, str | None]:
     """The events up to the moment asked for, the state then, and how to name that moment."""
-    entries = app.history(args.case_id)
+    personal = bool(getattr(args, "personal", False))
+    entries = app.history(args.case_id, personal=personal)
     as_of: dict[str, Any] | None = None
     label: str | None = None
+    version: int | None = None
     if args.version is not None:
-        case = app.state_as_of(args.case_id, version=args.version)
-        as_of = {"version": case.version}
-        label = f"version {case.version}"
+        version = app.state_as_of(args.case_id, version=args.version).version
+        as_of = {"version": version}
+        label = f"version {version}"
     elif args.as_of is not None:
         at = parse_moment(args.as_of)
-        case = app.state_as_of(args.case_id, at=at)
-        as_of = {"at": at.isoformat(), "version": case.version}
-        label = f"{at.isoformat()} (version {case.version})"
-    else:
-        case = app.get_case(args.case_id)
+        version = app.state_as_of(args.case_id, at=at).version
+        as_of = {"at": at.isoformat(), "version": version}
+        label = f"{at.isoformat()} (version {version})"
+    case = app.get_case(args.case_id, version=version, personal=personal)
     return [e for e in entries if e.version <= case.version], case.snapshot(), as_of, label
 
 

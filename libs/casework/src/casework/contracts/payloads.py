@@ -30,6 +30,11 @@ class ReportedFields(Contract):
     priority: str
     description: str
     channel: str
+    contact: str = Field(
+        default="",
+        description="how to reach the reporter; personal, so sealed (x-personal); "
+        '"" when none was given (and on reports recorded before it was carried)',
+    )
 
 
 class RepairReportedFields(ReportedFields):
@@ -50,6 +55,10 @@ class DisputeReportedFields(ReportedFields):
 class ReporterAddedFields(Contract):
     reporter_id: str
     channel: str
+    contact: str = Field(
+        default="",
+        description="how to reach the joining reporter; personal, sealed under their key",
+    )
 
 
 class DeadlinesSetFields(Contract):

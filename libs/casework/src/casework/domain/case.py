@@ -75,12 +75,21 @@ class Case(AssignmentCommands, TierCommands, SettlementCommands, Chained):
         """Base of each kind's `Reported` event (the first in every case file)."""
 
         LABEL = "已上报"
-        PERSONAL = personal(description=ACTOR)
+        PERSONAL = personal(description=ACTOR, contact=ACTOR)
 
         address: str
         priority: str
         description: str
         channel: str
+        contact: str
+        """How to reach the reporter (a phone number), "" if none was given: personal, sealed
+        under the reporter's key, so it lives in the case file (and its backups) and nowhere
+        else. Added in each kind's next class version; older reports read back as ""."""
+
+        @staticmethod
+        def upcast_contact(state: dict[str, Any]) -> None:
+            """Reports stored before the contact moved into the case file had none."""
+            state.setdefault("contact", "")
 
         def apply_to(self, case: Any) -> None:
             assert isinstance(case, Case)
@@ -92,18 +101,33 @@ class Case(AssignmentCommands, TierCommands, SettlementCommands, Chained):
             case.channel = self.channel
             case.reporter_ids = [self.actor_id]
             case.reported_at = self.timestamp
+            if self.contact:
+                case.contacts[self.actor_id] = self.contact
 
     @dataclass(frozen=True)
     class ReporterAdded(Event):
-        """A second report of the same matter: the reporter joins the case instead of a new one."""
+        """A second report of the same matter: the reporter joins the case instead of a new one.
+
+        Version 2 added `contact` (personal, the joining reporter's, sealed under their key);
+        version 1 events read back with none (docs/adr/002-event-versioning.md).
+        """
 
         LABEL = "追加报告人"
+        PERSONAL = personal(contact="reporter_id")
+        class_version = 2
 
         reporter_id: str
         channel: str
+        contact: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.setdefault("contact", "")
 
         def apply_to(self, case: Any) -> None:
             case.reporter_ids.append(self.reporter_id)
+            if self.contact:
+                case.contacts[self.reporter_id] = self.contact
 
     @dataclass(frozen=True)
     class DeadlinesSet(Event):
@@ -297,6 +321,8 @@ class Case(AssignmentCommands, TierCommands, SettlementCommands, Chained):
         self.description = ""
         self.channel = ""
         self.reporter_ids: list[str] = []
+        self.contacts: dict[str, str] = {}
+        """Reporter id -> how to reach them, as each gave it (personal; not in `snapshot`)."""
         self.reported_at: datetime
         self.status = Status.REPORTED
         self.respond_by: datetime | None = None
@@ -366,6 +392,7 @@ class Case(AssignmentCommands, TierCommands, SettlementCommands, Chained):
         priority: str,
         description: str,
         channel: str,
+        contact: str = "",
         **kwargs: Any,
     ) -> TCase:
         check_may(actor, "report")
@@ -385,6 +412,7 @@ class Case(AssignmentCommands, TierCommands, SettlementCommands, Chained):
             priority=priority,
             description=_require_text(description, "the description"),
             channel=channel,
+            contact=contact.strip(),
             **kwargs,
         )
         case._set_deadlines(actor, at)
@@ -455,12 +483,19 @@ class Case(AssignmentCommands, TierCommands, SettlementCommands, Chained):
 
     # -------------------------------------------------------------- commands
 
-    def add_reporter(self, actor: Actor, at: datetime, channel: str) -> None:
+    def add_reporter(self, actor: Actor, at: datetime, channel: str, contact: str = "") -> None:
         check_may(actor, "add_reporter")
         self.check_unsettled("take another report")
         if actor.id in self.reporter_ids:
             raise InvalidTransitionError(f"{actor.id} has already reported case {self.id}")
-        self._record(self.ReporterAdded, actor, at, reporter_id=actor.id, channel=channel)
+        self._record(
+            self.ReporterAdded,
+            actor,
+            at,
+            reporter_id=actor.id,
+            channel=channel,
+            contact=contact.strip(),
+        )
 
     def add_note(self, actor: Actor, at: datetime, text: str) -> None:
         check_may(actor, "add_note")

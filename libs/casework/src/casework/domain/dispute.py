@@ -43,6 +43,11 @@ class Dispute(LeadCommands, MeetingCommands, Case):
 
     @dataclass(frozen=True)
     class Reported(Case.Opened):
+        """Version 2 added `contact` (see `Case.Opened`)."""
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(Case.Opened.upcast_contact)
+
         category: str
         parties: list[str]
 
@@ -258,6 +263,7 @@ class Dispute(LeadCommands, MeetingCommands, Case):
         tier: Tier | None = None,
         priority: str = "routine",
         channel: str = "phone",
+        contact: str = "",
     ) -> Dispute:
         if category not in DISPUTE_CATEGORIES:
             raise ValidationError(
@@ -273,6 +279,7 @@ class Dispute(LeadCommands, MeetingCommands, Case):
             priority=priority,
             description=description,
             channel=channel,
+            contact=contact,
             category=category,
             parties=[p.strip() for p in (parties or []) if p.strip()],
         )

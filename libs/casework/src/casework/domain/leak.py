@@ -35,7 +35,13 @@ class LeakEmergency(Case):
 
     @dataclass(frozen=True)
     class Reported(Case.Opened):
-        """`source_unit` is where the water comes from; the address is where it was seen."""
+        """`source_unit` is where the water comes from; the address is where it was seen.
+
+        Version 2 added `contact` (see `Case.Opened`).
+        """
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(Case.Opened.upcast_contact)
 
         source_unit: str
         source_unoccupied: bool
@@ -124,6 +130,7 @@ class LeakEmergency(Case):
         source_unoccupied: bool = False,
         reaches_other_flat: bool = False,
         channel: str = "phone",
+        contact: str = "",
     ) -> LeakEmergency:
         """Water reaching another flat, or from a flat nobody lives in, is an emergency."""
         if not address.building:
@@ -140,6 +147,7 @@ class LeakEmergency(Case):
             priority="emergency" if emergency else "urgent",
             description=description,
             channel=channel,
+            contact=contact,
             source_unit=source_unit.strip(),
             source_unoccupied=source_unoccupied,
             reaches_other_flat=reaches_other_flat,

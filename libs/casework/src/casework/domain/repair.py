@@ -30,12 +30,14 @@ class Repair(Case):
     @dataclass(frozen=True)
     class Reported(Case.Opened):
         """Version 2 added `category`; version 1 reports read back as category "other".
+        Version 3 added `contact` (see `Case.Opened`); earlier reports read back with none.
 
         The hash in a stored v1 report covers the v1 state as stored, so upcasting on read never
         breaks the chain (docs/adr/002-event-versioning.md).
         """
 
-        class_version = 2
+        class_version = 3
+        upcast_v2_v3 = staticmethod(Case.Opened.upcast_contact)
 
         category: str
 
@@ -81,6 +83,7 @@ class Repair(Case):
         category: str = "other",
         priority: str = "routine",
         channel: str = "phone",
+        contact: str = "",
     ) -> Repair:
         """Repairs start in the building: the property office or a volunteer comes to the flat."""
         if category not in REPAIR_CATEGORIES:
@@ -97,6 +100,7 @@ class Repair(Case):
             priority=priority,
             description=description,
             channel=channel,
+            contact=contact,
             category=category,
         )
 

@@ -9,7 +9,7 @@ from casework_web.unapplied import unapplied, watch_runtime
 from fastapi import FastAPI, Request
 
 from intake.api.deps import runtime
-from intake.api.routes import cases, measures
+from intake.api.routes import cases, measures, people
 from intake.config import Settings
 from intake.observability import Metrics
 from intake.runtime import Runtime
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         casework=running_casework,
     )
     watch_runtime(metrics, api, ("case index", "measures"))
-    for routes in (cases, measures):
+    for routes in (cases, measures, people):
         api.include_router(routes.router)
     api.include_router(pages_router)
     api.include_router(

@@ -34,7 +34,7 @@ class Command:
     rt: Runtime
 
     def answer(self, case: Case) -> CasePublic:
-        return case_public(self.rt.intake.records, self.who, case)
+        return case_public(self.who, case)
 
 
 def start_command(case_id: CaseId, who: Who, rt: Rt, request: Request) -> Command:

@@ -11,17 +11,20 @@ from typing import Any
 
 from casework import Case, VerifyResult
 from casework.audit import HistoryEntry
+from casework.domain.people import Erasure
+from casework.privacy.people import PersonReport
 from casework_web import Principal
 from casework_web.history import history_public
 
 from intake.read_model import CaseRow
-from intake.records import Records
 from intake.schemas import (
     CaseHistory,
     CasePage,
     CasePublic,
     CaseReported,
     CaseSummary,
+    ErasurePublic,
+    PersonExport,
     VerifyPublic,
 )
 from intake.service import Reported
@@ -70,19 +73,23 @@ def snapshot(case: Case) -> dict[str, Any]:
     return public
 
 
-def contacts_for(records: Records, who: Principal, case: Case) -> dict[str, str] | None:
-    """Staff in scope call reporters back; a resident sees only their own contact."""
+def contacts_for(who: Principal, case: Case) -> dict[str, str] | None:
+    """Staff in scope call reporters back; a resident sees only their own contact.
+
+    The contacts are the case file's own (each reporter's, sealed under their key and opened by
+    the library as the case is read): `[erased]` once that reporter was erased. An auditor is
+    shown none (they read `[personal]` in the history, `Intake.history`)."""
     if who.is_auditor:
         return None
-    contacts = records.contacts(str(case.id))
+    contacts = dict(case.contacts)
     if who.is_resident:
         own = contacts.get(who.actor.id)
         return {who.actor.id: own} if own else {}
     return contacts
 
 
-def case_public(records: Records, who: Principal, case: Case) -> CasePublic:
-    return CasePublic(**snapshot(case), contacts=contacts_for(records, who, case))
+def case_public(who: Principal, case: Case) -> CasePublic:
+    return CasePublic(**snapshot(case), contacts=contacts_for(who, case))
 
 
 def case_reported(done: Reported) -> CaseReported:
@@ -114,7 +121,6 @@ def case_page(
 
 
 def case_history(
-    records: Records,
     who: Principal,
     state: Case,
     entries: list[HistoryEntry],
@@ -123,7 +129,7 @@ def case_history(
     return CaseHistory(
         case_id=str(state.id),
         as_of=as_of,
-        state=case_public(records, who, state),
+        state=case_public(who, state),
         events=history_public(entries),
     )
 
@@ -137,4 +143,19 @@ def verify_public(result: VerifyResult) -> VerifyPublic:
         position=result.position,
         problem=result.problem,
         description=result.describe(),
+    )
+
+
+def person_export(report: PersonReport) -> PersonExport:
+    """What `casework person export` prints, as the response model (the same JSON)."""
+    return PersonExport.model_validate(report.as_json())
+
+
+def erasure_public(erasure: Erasure) -> ErasurePublic:
+    return ErasurePublic(
+        person_id=erasure.person_id,
+        at=erasure.at,
+        by={"id": erasure.actor_id, "role": erasure.actor_role},
+        reason=erasure.reason,
+        case_ids=list(erasure.case_ids),
     )

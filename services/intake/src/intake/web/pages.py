@@ -253,7 +253,8 @@ def case_page(
     try:
         case = rt.intake.case(who, case_id)  # scope first: out of scope reads as unknown
         request.state.case_id = str(case.id)
-        entries = rt.intake.app.history(case.id)
+        personal = not who.is_auditor  # an auditor reads [personal]; everyone [erased]
+        entries = rt.intake.app.history(case.id, personal=personal)
         version = len(entries)
         if v not in (None, ""):
             if not v.isdigit() or not 1 <= int(v) <= len(entries):
@@ -265,7 +266,7 @@ def case_page(
                     f"{len(entries)}, not {v!r}",
                 )
             version = int(v)
-        state = rt.intake.app.get_case(case.id, version=version)
+        state = rt.intake.app.get_case(case.id, version=version, personal=personal)
         verified = rt.intake.app.verify(case.id)
     except CaseworkError as error:
         return from_error(request, who, error)

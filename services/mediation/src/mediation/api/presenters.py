@@ -46,9 +46,10 @@ from mediation.schemas import (
 from mediation.worklist import WorkRow, next_action
 
 
-def present(app: Casework, case: Dispute) -> DisputePublic:
-    """The dispute as shown, its case file read from `app`."""
-    return dispute_public(case, app.history(case.id))
+def present(app: Casework, case: Dispute, *, personal: bool = True) -> DisputePublic:
+    """The dispute as shown, its case file read from `app`; `personal` False (an auditor's
+    reading): stated positions, notes and descriptions read `[personal]`."""
+    return dispute_public(case, app.history(case.id, personal=personal))
 
 
 def meeting_public(dispute: DisputePublic, meeting_id: str) -> MeetingPublic:

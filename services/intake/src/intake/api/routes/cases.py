@@ -96,7 +96,7 @@ def list_cases(
 def get_case(case_id: CaseId, who: Who, rt: Rt, request: Request) -> CasePublic:
     case = rt.intake.case(who, case_id)
     request.state.case_id = str(case.id)
-    return presenters.case_public(rt.intake.records, who, case)
+    return presenters.case_public(who, case)
 
 
 @router.get(
@@ -120,7 +120,7 @@ def case_history(
 ) -> CaseHistory:
     state, entries = rt.intake.history(who, case_id, as_of)
     request.state.case_id = str(state.id)
-    return presenters.case_history(rt.intake.records, who, state, entries, as_of)
+    return presenters.case_history(who, state, entries, as_of)
 
 
 @router.get(

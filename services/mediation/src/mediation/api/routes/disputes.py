@@ -29,7 +29,7 @@ router = APIRouter(prefix="/disputes", tags=["disputes"], responses=error_respon
     summary="The dispute: meetings with every round (tallies included), commitments, escalations",
 )
 def get_dispute(case_id: CaseId, who: Who, rt: Rt) -> DisputePublic:
-    return present(rt.app, rt.desk.dispute(who, case_id))
+    return present(rt.app, rt.desk.dispute(who, case_id), personal=not who.is_auditor)
 
 
 @router.post(

@@ -43,15 +43,48 @@ def root_of(hashes: Sequence[bytes]) -> bytes:
     return node_hash(root_of(hashes[:k]), root_of(hashes[k:]))
 
 
+class Frontier:
+    """The right edge of a tree: the roots of its complete subtrees, largest first (one per set
+    bit of the size). Enough to append and to give the root; what the notary keeps and stores."""
+
+    def __init__(self, size: int = 0, hashes: Sequence[bytes] = ()) -> None:
+        if len(hashes) != bin(size).count("1"):
+            raise ValueError(f"a frontier of {size} leaves has {bin(size).count('1')} hashes")
+        self.size = size
+        self.hashes = list(hashes)
+
+    def append_hash(self, digest: bytes) -> None:
+        n = self.size
+        merged = digest
+        while n & 1:  # each trailing 1 bit: a complete subtree on the left to merge with
+            merged = node_hash(self.hashes.pop(), merged)
+            n >>= 1
+        self.hashes.append(merged)
+        self.size += 1
+
+    def root(self) -> bytes:
+        """The root of the whole tree, folding the frontier from its smallest subtree up."""
+        if not self.hashes:
+            return EMPTY_ROOT
+        merged = self.hashes[-1]
+        for left in reversed(self.hashes[:-1]):
+            merged = node_hash(left, merged)
+        return merged
+
+
 class MerkleTree:
     """Leaf hashes in order, the right-edge frontier, and a cache of complete subtrees."""
 
     def __init__(self, hashes: Iterable[bytes] = ()) -> None:
         self.hashes: list[bytes] = []
-        self.frontier: list[bytes] = []
+        self.edge = Frontier()
         self._perfect: dict[tuple[int, int], bytes] = {}
         for digest in hashes:
             self.append_hash(digest)
+
+    @property
+    def frontier(self) -> list[bytes]:
+        return self.edge.hashes
 
     @property
     def size(self) -> int:
@@ -64,22 +97,11 @@ class MerkleTree:
         return digest
 
     def append_hash(self, digest: bytes) -> None:
-        n = len(self.hashes)
         self.hashes.append(digest)
-        merged = digest
-        while n & 1:  # each trailing 1 bit: a complete subtree on the left to merge with
-            merged = node_hash(self.frontier.pop(), merged)
-            n >>= 1
-        self.frontier.append(merged)
+        self.edge.append_hash(digest)
 
     def root(self) -> bytes:
-        """The root of the whole tree, folding the frontier from its smallest subtree up."""
-        if not self.frontier:
-            return EMPTY_ROOT
-        merged = self.frontier[-1]
-        for left in reversed(self.frontier[:-1]):
-            merged = node_hash(left, merged)
-        return merged
+        return self.edge.root()
 
     def root_at(self, size: int) -> bytes:
         """The root the tree had when it held `size` leaves."""

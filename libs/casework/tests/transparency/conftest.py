@@ -1,22 +1,21 @@
 """Every log test runs on both stores (a SQLite file, a throwaway PostgreSQL database), over a
-few real case files; `Intruder` edits the events table directly, as someone with SQL access would."""
+few real case files; `Intruder` edits the events table directly, as one with SQL access would."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-from casework.testing.postgres import STORE_PARAMS, empty_store_url
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import pytest
 from casework.application import Casework
 from casework.clock import FakeClock
 from casework.domain import Actor, Role
 from casework.domain.chain import event_digest
 from casework.side_tables import dialect
+from casework.testing.postgres import STORE_PARAMS, empty_store_url
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone(timedelta(hours=8)))
 RESIDENT = Actor("resident-0302", Role.RESIDENT)

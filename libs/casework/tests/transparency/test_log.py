@@ -57,7 +57,8 @@ def test_checkpoints_come_every_n_events_and_each_extends_the_last(
         app.add_note(case_id, STAFF, "回访")
     notary.catch_up()
     sizes = [c.size for c in tables_for(app).checkpoints()]
-    assert len(sizes) >= 2 and sizes == sorted(sizes)
+    assert len(sizes) >= 2
+    assert sizes == sorted(sizes)
     results = check_checkpoints(app, KEY.public_key())
     assert all(r.ok for r in results), [r.describe() for r in results]
 
@@ -72,7 +73,8 @@ def test_a_restarted_notary_resumes_from_its_head(app: Casework, cases: list[UUI
     first = _notarised(app).checkpoint()
     again = Notary(app, KEY)
     assert again.catch_up() == 0
-    assert again.checkpoint() == dataclasses.replace(again.checkpoint(), signature=again.checkpoint().signature)
+    resumed = again.checkpoint()
+    assert (resumed.size, resumed.root) == (first.size, first.root)
     assert tables_for(app).head().frontier.root() == first.root
 
 
@@ -95,7 +97,9 @@ def test_a_deleted_case_is_tampered_naming_its_first_event(
     result = check_store(app, checkpoint, KEY.public_key())
     assert not result.ok
     first = next(i for i, x in enumerate(tables_for(app).leaves()) if x.case_id == cases[1])
-    assert f"case {cases[1]} event 1 is missing (removed; log position {first})" in result.describe()
+    assert (
+        f"case {cases[1]} event 1 is missing (removed; log position {first})" in result.describe()
+    )
 
 
 def test_a_rehashed_rewrite_is_tampered_though_the_chain_verifies(

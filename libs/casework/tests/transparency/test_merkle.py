@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import hashlib
 
-from hypothesis import given
-from hypothesis import strategies as st
-
 from casework.transparency.merkle import (
     EMPTY_ROOT,
     MerkleTree,
@@ -20,6 +17,8 @@ from casework.transparency.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from hypothesis import given
+from hypothesis import strategies as st
 
 leaves = st.lists(st.binary(max_size=8), min_size=1, max_size=40, unique=True)
 """Distinct leaves, as the log's are (each names one case event): with equal leaves a tree of

@@ -23,7 +23,12 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PrivateFormat, PublicFormat, NoEncryption
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 
 from casework.domain.errors import ValidationError
 from casework.files import write_private
@@ -102,9 +107,7 @@ def private_key_from(text: str, where: str) -> Ed25519PrivateKey:
         raw = base64.b64decode(text.strip(), validate=True)
         return Ed25519PrivateKey.from_private_bytes(raw)
     except (ValueError, binascii.Error):
-        raise ValidationError(
-            f"{where} must be base64 of a 32-byte Ed25519 private key"
-        ) from None
+        raise ValidationError(f"{where} must be base64 of a 32-byte Ed25519 private key") from None
 
 
 def notary_key(env: dict[str, str] | None = None, folder: Path | None = None) -> Ed25519PrivateKey:

@@ -68,8 +68,10 @@ class LogTables:
                     "version BIGINT NOT NULL, event_hash TEXT NOT NULL)",
                     f"CREATE INDEX IF NOT EXISTS {LEAVES}_case ON {self.leaves_table} (case_id)",
                     f"CREATE TABLE IF NOT EXISTS {self.head_table} (name TEXT PRIMARY KEY, "
-                    "notification_id BIGINT NOT NULL, size BIGINT NOT NULL, frontier TEXT NOT NULL)",
-                    f"CREATE TABLE IF NOT EXISTS {self.checkpoints_table} (size BIGINT PRIMARY KEY, "
+                    "notification_id BIGINT NOT NULL, size BIGINT NOT NULL, "
+                    "frontier TEXT NOT NULL)",
+                    f"CREATE TABLE IF NOT EXISTS {self.checkpoints_table} ("
+                    "size BIGINT PRIMARY KEY, "
                     "root TEXT NOT NULL, at TEXT NOT NULL, signature TEXT NOT NULL)",
                 ],
             )

@@ -60,7 +60,9 @@ def check_store(app: object, checkpoint: Checkpoint, key: Ed25519PublicKey) -> L
         found.append(leaf)
         tree.append_hash(leaf.digest())
     if tree.size == size and tree.root() == checkpoint.root:
-        return LogCheck(True, size, f"log intact: {size} events match checkpoint {_name(checkpoint)}")
+        return LogCheck(
+            True, size, f"log intact: {size} events match checkpoint {_name(checkpoint)}"
+        )
     return LogCheck(False, size, _first_difference(app, checkpoint, found))
 
 
@@ -74,8 +76,14 @@ def _first_difference(app: object, checkpoint: Checkpoint, found: list[Leaf]) ->
         MerkleTree(leaf.digest() for leaf in logged).root() == checkpoint.root
     )
     if not trusted:
-        where = next((i for i, (a, b) in enumerate(zip(found, logged)) if a != b), None)
-        hint = f"; first mismatch with the log table at {found[where].names()}" if where is not None else ""
+        where = next(
+            (i for i, (a, b) in enumerate(zip(found, logged, strict=False)) if a != b), None
+        )
+        hint = (
+            f"; first mismatch with the log table at {found[where].names()}"
+            if where is not None
+            else ""
+        )
         return (
             f"the events do not give the root of checkpoint {_name(checkpoint)}, and the log's "
             f"leaf table does not either (rewritten too){hint}"
@@ -89,7 +97,10 @@ def _first_difference(app: object, checkpoint: Checkpoint, found: list[Leaf]) ->
             return f"{expected.names()} is missing (removed; log position {position})"
         assert actual is not None  # the expected event is present, so not every one ran out
         if (actual.case_id, actual.version) == (expected.case_id, expected.version):
-            return f"{expected.names()} differs from the one signed (rewritten; log position {position})"
+            return (
+                f"{expected.names()} differs from the one signed "
+                f"(rewritten; log position {position})"
+            )
         return (
             f"{expected.names()} is not at log position {position}; {actual.names()} is "
             "(removed, inserted or reordered)"
@@ -119,10 +130,17 @@ def _extends(
     if not checkpoint.signed_by(key):
         return LogCheck(False, checkpoint.size, f"checkpoint {name}: signature does not verify")
     if checkpoint.size > tree.size:
-        return LogCheck(False, checkpoint.size, f"checkpoint {name}: the log holds only {tree.size} leaves")
+        return LogCheck(
+            False, checkpoint.size, f"checkpoint {name}: the log holds only {tree.size} leaves"
+        )
     if previous is None:
         ok = tree.root_at(checkpoint.size) == checkpoint.root
-        return LogCheck(ok, checkpoint.size, f"checkpoint {name}: " + ("first, matches the log" if ok else "does not match the log's leaves"))
+        return LogCheck(
+            ok,
+            checkpoint.size,
+            f"checkpoint {name}: "
+            + ("first, matches the log" if ok else "does not match the log's leaves"),
+        )
     proof = tree.consistency_proof(previous.size, checkpoint.size)
     ok = verify_consistency(previous.size, checkpoint.size, previous.root, checkpoint.root, proof)
     said = f"extends {_name(previous)}" if ok else f"does NOT extend {_name(previous)}"

@@ -103,7 +103,10 @@ def check(doc: dict, data: bytes, key: bytes) -> list[str]:
             found.append(f"{where}: version {version} out of place")
         body = {"topic": event["topic"], "case_id": case_id, "version": version}
         body["state"] = event["state"]
-        if not HEX.fullmatch(digest) or hashlib.sha256(canonical(body).encode()).hexdigest() != digest:
+        if (
+            not HEX.fullmatch(digest)
+            or hashlib.sha256(canonical(body).encode()).hexdigest() != digest
+        ):
             found.append(f"{where}: content does not match its hash")
         if event["state"].get("prev_hash") != previous:
             found.append(f"{where}: prev_hash does not match the event before it")

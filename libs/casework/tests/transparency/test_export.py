@@ -33,8 +33,11 @@ ROOT = Path(__file__).resolve().parents[4]
 
 
 def _standalone() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("verify_export", ROOT / "docs" / "verify_export.py")
-    assert spec is not None and spec.loader is not None
+    spec = importlib.util.spec_from_file_location(
+        "verify_export", ROOT / "docs" / "verify_export.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -61,7 +64,9 @@ def test_a_real_export_verifies_with_both_verifiers(app: Casework, cases: list[U
         data = _export(app, case_id)
         assert _agree(data)
         document = json.loads(data)
-        assert [e["version"] for e in document["events"]] == list(range(1, len(document["events"]) + 1))
+        assert [e["version"] for e in document["events"]] == list(
+            range(1, len(document["events"]) + 1)
+        )
         assert all(e["proof"] is not None for e in document["events"])
 
 
@@ -102,7 +107,9 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[bytes]:
     app.close()
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_any_changed_byte_fails_both_verifiers(exported: bytes, data: st.DataObject) -> None:
     assert _agree(exported)
@@ -118,7 +125,9 @@ def test_the_verifiers_agree_on_edited_documents(exported: bytes, data: st.DataO
     """Edits an intruder would make to the JSON itself, re-encoded canonically."""
     document: dict[str, Any] = json.loads(exported)
     events = document["events"]
-    edit = data.draw(st.sampled_from(["drop_last", "drop_first", "swap", "reason", "position", "size"]))
+    edit = data.draw(
+        st.sampled_from(["drop_last", "drop_first", "swap", "reason", "position", "size"])
+    )
     if edit == "drop_last":
         events.pop()
     elif edit == "drop_first":

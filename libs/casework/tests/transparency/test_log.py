@@ -13,7 +13,8 @@ from casework.transparency.checkpoints import notary_key
 from casework.transparency.leaves import Leaf
 from casework.transparency.merkle import MerkleTree
 from casework.transparency.notary import Notary
-from casework.transparency.tables import tables_for
+from casework.transparency.merkle import Frontier
+from casework.transparency.tables import Head, tables_for
 from casework.transparency.verify import check_checkpoints, check_store, stored_leaves
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -170,3 +171,36 @@ def test_leaves_bind_case_version_and_hash() -> None:
     assert leaf.digest() != Leaf(UUID(int=1), 3, "ab").digest()
     assert leaf.digest() != Leaf(UUID(int=2), 2, "ab").digest()
     assert leaf.digest() != Leaf(UUID(int=1), 2, "ac").digest()
+
+
+def test_a_checkpoint_comes_after_t_seconds_though_fewer_than_n_events(
+    app: Casework, cases: list[UUID]
+) -> None:
+    moments = iter([0.0, 1.0, 1.0, 31.0, 31.0, 31.0])
+    notary = Notary(app, KEY, every=1000, seconds=30, now=lambda: next(moments))
+    notary.catch_up()  # t=1: 12 events, 1 s since the start: not yet
+    assert tables_for(app).checkpoints() == []
+    notary.catch_up()  # t=31: due by time
+    assert [c.size for c in tables_for(app).checkpoints()] == [len(tables_for(app).leaves())]
+
+
+def test_a_second_notary_on_the_same_store_cannot_append_twice(
+    app: Casework, cases: list[UUID]
+) -> None:
+    first, second = Notary(app, KEY), Notary(app, KEY)
+    first.catch_up()
+    second._head = Head(0, Frontier())  # it read the head before the first one appended
+    with pytest.raises(Exception, match="(?i)unique|duplicate|constraint"):
+        second.append_page()
+    second.forget()
+    assert second.catch_up() == 0
+    assert tables_for(app).leaves() == list(stored_leaves(app))
+
+
+@pytest.mark.parametrize("bad", [{"CASEWORK_NOTARY_EVERY": "0"}, {"CASEWORK_NOTARY_SECONDS": "x"}])
+def test_a_bad_cadence_setting_is_a_clear_error(bad: dict[str, str]) -> None:
+    from casework.domain.errors import ValidationError
+    from casework.transparency.notary import cadence
+
+    with pytest.raises(ValidationError, match="CASEWORK_NOTARY_"):
+        cadence(bad)

@@ -11,9 +11,8 @@ from casework.application import Casework
 from casework.domain import Actor, Role
 from casework.transparency.checkpoints import notary_key
 from casework.transparency.leaves import Leaf
-from casework.transparency.merkle import MerkleTree
+from casework.transparency.merkle import Frontier, MerkleTree
 from casework.transparency.notary import Notary
-from casework.transparency.merkle import Frontier
 from casework.transparency.tables import Head, tables_for
 from casework.transparency.verify import check_checkpoints, check_store, stored_leaves
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -190,7 +189,7 @@ def test_a_second_notary_on_the_same_store_cannot_append_twice(
     first, second = Notary(app, KEY), Notary(app, KEY)
     first.catch_up()
     second._head = Head(0, Frontier())  # it read the head before the first one appended
-    with pytest.raises(Exception, match="(?i)unique|duplicate|constraint"):
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate|constraint"):
         second.append_page()
     second.forget()
     assert second.catch_up() == 0

@@ -17,9 +17,11 @@ import pytest
 from casework.application import Casework
 from casework.clock import FakeClock
 from casework.domain import Actor, Role
+from casework.privacy.people import erase
 from casework.transparency.checkpoints import public_text
 from casework.transparency.exports import build_export, canonical, verify_export
 from casework.transparency.notary import Notary
+from casework.transparency.verify import check_store
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -145,3 +147,19 @@ def test_the_verifiers_agree_on_edited_documents(exported: bytes, data: st.DataO
     # Dropping the last event leaves a shorter, still-proven prefix: an export is one case file as
     # exported; a truncated copy is caught against the store (`verify --checkpoint`), not here.
     assert verdict == (edit == "drop_last")
+
+
+def test_personal_values_stay_sealed_and_proofs_verify_after_an_erasure(app: Casework) -> None:
+    officer = Actor("dpo-chen", Role.DATA_PROTECTION_OFFICER)
+    case_id = app.report_repair(
+        RESIDENT, "jiayu-xx/wanxin-intl/b12/0302", "电话 13812345678", "other"
+    )
+    before = Notary(app, KEY).checkpoint()
+    sealed = _export(app, case_id)
+    assert b"13812345678" not in sealed
+    assert _agree(sealed)
+    erase(app, app.privacy, RESIDENT.id, officer, "request PIPL-2026-015")
+    after = Notary(app, KEY).checkpoint()
+    assert _agree(_export(app, case_id))
+    assert check_store(app, before, PUBLIC).ok
+    assert check_store(app, after, PUBLIC).ok

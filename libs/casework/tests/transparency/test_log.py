@@ -9,10 +9,11 @@ from uuid import UUID
 import pytest
 from casework.application import Casework
 from casework.domain import Actor, Role
+from casework.domain.errors import ValidationError
 from casework.transparency.checkpoints import notary_key
 from casework.transparency.leaves import Leaf
 from casework.transparency.merkle import Frontier, MerkleTree
-from casework.transparency.notary import Notary
+from casework.transparency.notary import Notary, cadence
 from casework.transparency.tables import Head, tables_for
 from casework.transparency.verify import check_checkpoints, check_store, stored_leaves
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -159,8 +160,6 @@ def test_a_key_file_is_made_private_once_and_reused(tmp_path: Any) -> None:
 
 @pytest.mark.parametrize("bad", ["not base64!", "c2hvcnQ="])
 def test_a_bad_key_setting_is_a_clear_error(bad: str) -> None:
-    from casework.domain.errors import ValidationError
-
     with pytest.raises(ValidationError, match="CASEWORK_NOTARY_KEY must be base64"):
         notary_key({"CASEWORK_NOTARY_KEY": bad})
 
@@ -198,8 +197,5 @@ def test_a_second_notary_on_the_same_store_cannot_append_twice(
 
 @pytest.mark.parametrize("bad", [{"CASEWORK_NOTARY_EVERY": "0"}, {"CASEWORK_NOTARY_SECONDS": "x"}])
 def test_a_bad_cadence_setting_is_a_clear_error(bad: dict[str, str]) -> None:
-    from casework.domain.errors import ValidationError
-    from casework.transparency.notary import cadence
-
     with pytest.raises(ValidationError, match="CASEWORK_NOTARY_"):
         cadence(bad)

@@ -10,11 +10,11 @@ one line of ASCII so that `docs/verify_export.py` rebuilds it in one expression.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Mapper, StoredEvent
 
+from casework.audit import _decode as decode_stored
 from casework.transparency.merkle import leaf_hash
 
 LEAF_FORMAT = "casework.leaf.v1"
@@ -43,18 +43,11 @@ def leaf_bytes(case_id: str, version: int, event_hash: str) -> bytes:
 
 
 def stored_hash(mapper: Mapper[UUID], stored: StoredEvent) -> str:
-    """The chain hash recorded in a stored event, as stored; "" when it cannot be read (a
-    damaged event still gets a leaf, which then differs from the one signed)."""
-    raw: Any = stored.state
-    try:
-        if mapper.cipher:
-            raw = mapper.cipher.decrypt(raw)
-        if mapper.compressor:
-            raw = mapper.compressor.decompress(raw)
-        state = mapper.transcoder.decode(raw)
-    except Exception:  # unreadable bytes are evidence for the verifier, not a crash
-        return ""
-    digest = state.get("hash") if isinstance(state, dict) else None
+    """The chain hash recorded in a stored event, read as `verify` reads it (`casework.audit`);
+    "" when it cannot be read or is not in canonical form: a damaged event still gets a leaf,
+    which then differs from the one signed."""
+    state, _ = decode_stored(mapper, stored)
+    digest = state.get("hash") if state is not None else None
     return digest if isinstance(digest, str) else ""
 
 

@@ -113,3 +113,11 @@ def test_bad_input_is_one_line_and_exit_2(
     code, _, err = _run(capsys, "export", "not-a-uuid")
     assert code == 2
     assert "not a case id" in err
+
+
+def test_verify_against_a_checkpoint_before_any_notary_ran(
+    env: Path, app: Casework, cases: list[UUID], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _run(capsys, "verify", "--checkpoint", "latest", "--pubkey", "a" * 43 + "=")
+    assert code == 2
+    assert "no checkpoint in the store yet" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
@@ -199,3 +200,25 @@ def test_a_second_notary_on_the_same_store_cannot_append_twice(
 def test_a_bad_cadence_setting_is_a_clear_error(bad: dict[str, str]) -> None:
     with pytest.raises(ValidationError, match="CASEWORK_NOTARY_"):
         cadence(bad)
+
+
+def test_processes_starting_at_once_share_one_key_file(tmp_path: Any) -> None:
+    with ThreadPoolExecutor(8) as pool:
+        keys = list(pool.map(lambda _: notary_key({}, tmp_path), range(16)))
+    assert len({k.public_key().public_bytes_raw() for k in keys}) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["notary.key"]
+
+
+def test_a_rewrite_of_the_events_and_the_leaf_table_is_still_tampered(
+    app: Casework, cases: list[UUID], intruder: Any
+) -> None:
+    checkpoint = _notarised(app).checkpoint()
+    intruder.rewrite(cases[0], 1, "another report")
+    tables = tables_for(app)
+    with tables.datastore.transaction(commit=True) as cursor:
+        cursor.execute(f"DELETE FROM {tables.leaves_table}")
+        cursor.execute(f"DELETE FROM {tables.head_table}")
+    Notary(app, KEY).catch_up()  # the leaves now agree with the rewritten events
+    result = check_store(app, checkpoint, KEY.public_key())
+    assert not result.ok
+    assert "leaf table does not either" in result.describe()

@@ -16,6 +16,8 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -110,18 +112,29 @@ def private_key_from(text: str, where: str) -> Ed25519PrivateKey:
         raise ValidationError(f"{where} must be base64 of a 32-byte Ed25519 private key") from None
 
 
-def notary_key(env: dict[str, str] | None = None, folder: Path | None = None) -> Ed25519PrivateKey:
-    """The signing key: `CASEWORK_NOTARY_KEY`, else the key file (made on first call)."""
+def notary_key(
+    env: Mapping[str, str] | None = None, folder: Path | None = None
+) -> Ed25519PrivateKey:
+    """The signing key: `CASEWORK_NOTARY_KEY`, else the key file (made on first call).
+
+    The file is written to a private temporary name and linked into place, which fails if it is
+    there already: two processes starting at once both end with the key that was linked first,
+    never one each."""
     settings = os.environ if env is None else env
     text = settings.get(KEY_ENV, "")
     if text:
         return private_key_from(text, KEY_ENV)
     path = (folder or var_dir()) / KEY_FILE
-    if path.exists():
-        return private_key_from(path.read_text(encoding="ascii"), str(path))
-    key = Ed25519PrivateKey.generate()
-    write_private(path, base64.b64encode(_raw(key)).decode("ascii") + "\n")
-    return key
+    if not path.exists():
+        draft = path.with_name(f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+        write_private(draft, base64.b64encode(_raw(Ed25519PrivateKey.generate())).decode() + "\n")
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        finally:
+            draft.unlink()
+    return private_key_from(path.read_text(encoding="ascii"), str(path))
 
 
 def public_text(key: Ed25519PublicKey) -> str:

@@ -8,7 +8,8 @@ fresh SQLite store (or the one given), then times, each on the same store:
 - `verify` of every case (the chains, as `casework verify` does);
 - the notary from nothing: every leaf appended and a checkpoint signed;
 - the notary over 100 more events (incremental: only those are hashed);
-- `verify --checkpoint` (leaves rebuilt from the events, the root compared; no chains);
+- the log check alone (leaves rebuilt from the events, the root compared), then with every
+  chain walked in the same pass (what `casework verify --checkpoint` does);
 - one case's export with its inclusion proofs.
 """
 
@@ -23,6 +24,7 @@ from typing import Any
 
 from casework.application import Casework
 from casework.domain import Actor, Role
+from casework.transparency.chains import ChainWalk
 from casework.transparency.exports import build_export
 from casework.transparency.notary import Notary
 from casework.transparency.verify import check_store
@@ -85,6 +87,13 @@ def main() -> None:
             events + 100,
         )
         assert check.ok, check.describe()
+        walk = ChainWalk()
+        timed(
+            "`verify --checkpoint` (the log and every chain, one pass)",
+            lambda: check_store(app, checkpoint, key.public_key(), walk),
+            events + 100,
+        )
+        assert all(r.ok for r in walk.results())
         exported = len(app.history(ids[0]))
         timed("export of one case with proofs", lambda: build_export(app, ids[0]), exported)
         app.close()

@@ -11,6 +11,7 @@ import pytest
 from casework.application import Casework
 from casework.domain import Actor, Role
 from casework.domain.errors import ValidationError
+from casework.transparency.chains import ChainWalk
 from casework.transparency.checkpoints import notary_key
 from casework.transparency.leaves import Leaf
 from casework.transparency.merkle import Frontier, MerkleTree
@@ -222,3 +223,36 @@ def test_a_rewrite_of_the_events_and_the_leaf_table_is_still_tampered(
     result = check_store(app, checkpoint, KEY.public_key())
     assert not result.ok
     assert "leaf table does not either" in result.describe()
+
+
+TAMPERINGS = ["none", "delete_middle", "delete_last", "delete_case", "alter", "rewrite", "move"]
+
+
+@pytest.mark.parametrize("tampering", TAMPERINGS)
+def test_the_one_pass_chain_walk_says_what_verify_says(
+    app: Casework, cases: list[UUID], intruder: Any, tampering: str
+) -> None:
+    checkpoint = _notarised(app).checkpoint()
+    if tampering == "delete_middle":
+        intruder.delete(cases[0], 2)
+    elif tampering == "delete_last":
+        intruder.delete(cases[1], 4)
+    elif tampering == "delete_case":
+        intruder.delete(cases[2])
+    elif tampering == "alter":  # content changed, its hash not
+        state = app.mapper.transcoder.decode(intruder.row(cases[0], 3)[1])
+        state["reason"] = "edited"
+        intruder._run(
+            "UPDATE {t} SET state = {m} WHERE originator_id = {m} AND originator_version = {m}",
+            (app.mapper.transcoder.encode(state), intruder._id(cases[0]), 3),
+        )
+    elif tampering == "rewrite":
+        intruder.rewrite(cases[1], 2, "nobody called")
+    elif tampering == "move":
+        intruder.move_to_end(cases[0], 2)
+    walk = ChainWalk()
+    logged = check_store(app, checkpoint, KEY.public_key(), walk)
+    said = [(r.case_id, r.ok, r.position, r.problem) for r in walk.results()]
+    verified = [(r.case_id, r.ok, r.position, r.problem) for r in app.verify_all()]
+    assert sorted(said, key=str) == sorted(verified, key=str)
+    assert logged.ok == (tampering in ("none", "alter"))  # the log binds hashes, not content

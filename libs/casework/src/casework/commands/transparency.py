@@ -29,6 +29,7 @@ from casework.files import write_private
 from casework.logs import configure_logging
 from casework.outages import Outages, one_shot_env
 from casework.settings import var_dir
+from casework.transparency.chains import ChainWalk
 from casework.transparency.checkpoints import (
     KEY_ENV,
     KEY_FILE,
@@ -170,9 +171,10 @@ def load_checkpoint(app: Any, which: str) -> Checkpoint:
 def verify_against_checkpoint(app: Any, which: str, pubkey: str | None) -> int:
     """`casework verify --checkpoint`: the log against the checkpoint, then every chain."""
     checkpoint = load_checkpoint(app, which)
-    log_check = check_store(app, checkpoint, local_public_key(pubkey))
+    walk = ChainWalk()
+    log_check = check_store(app, checkpoint, local_public_key(pubkey), walk)
     print(log_check.describe())
-    chains = list(app.verify_all())
+    chains = walk.results()
     broken = [r for r in chains if not r.ok]
     for result in broken:
         print(result.describe())

@@ -9,7 +9,9 @@ one line of ASCII so that `docs/verify_export.py` rebuilds it in one expression.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Mapper, StoredEvent
@@ -42,16 +44,14 @@ def leaf_bytes(case_id: str, version: int, event_hash: str) -> bytes:
     return f"{LEAF_FORMAT}\n{case_id}\n{version}\n{event_hash}".encode("ascii")
 
 
-def stored_hash(mapper: Mapper[UUID], stored: StoredEvent) -> str:
-    """The chain hash recorded in a stored event, read as `verify` reads it (`casework.audit`);
-    "" when it cannot be read or is not in canonical form: a damaged event still gets a leaf,
-    which then differs from the one signed."""
-    state, _ = decode_stored(mapper, stored)
-    digest = state.get("hash") if state is not None else None
-    return digest if isinstance(digest, str) else ""
-
-
 def leaf_of(mapper: Mapper[UUID], stored: StoredEvent) -> Leaf:
+    state, _ = decode_stored(mapper, stored)
+    return leaf_from(stored, state)
+
+
+def leaf_from(stored: StoredEvent, state: Mapping[str, Any] | None) -> Leaf:
+    """A stored event's leaf from its decoded state (None: unreadable, so no hash)."""
     case_id = stored.originator_id
     uid = case_id if isinstance(case_id, UUID) else UUID(str(case_id))
-    return Leaf(uid, stored.originator_version, stored_hash(mapper, stored))
+    digest = state.get("hash") if state is not None else None
+    return Leaf(uid, stored.originator_version, digest if isinstance(digest, str) else "")

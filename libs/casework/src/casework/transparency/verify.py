@@ -17,9 +17,11 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from casework.audit import _decode as decode_stored
 from casework.topics import is_case_topic
+from casework.transparency.chains import ChainWalk
 from casework.transparency.checkpoints import Checkpoint
-from casework.transparency.leaves import Leaf, leaf_of
+from casework.transparency.leaves import Leaf, leaf_from
 from casework.transparency.merkle import MerkleTree, verify_consistency
 from casework.transparency.tables import tables_for
 
@@ -34,8 +36,9 @@ class LogCheck:
         return self.message if self.ok else f"TAMPERED: {self.message}"
 
 
-def stored_leaves(app: object, page: int = 1000) -> Iterator[Leaf]:
-    """Every case event's leaf, rebuilt from the stored events in notification order."""
+def stored_leaves(app: object, walk: ChainWalk | None = None, page: int = 1000) -> Iterator[Leaf]:
+    """Every case event's leaf, rebuilt from the stored events in notification order; each
+    event decoded once, and given to `walk` (the chains) when there is one."""
     recorder, mapper = app.recorder, app.mapper  # type: ignore[attr-defined]
     start = 1
     while True:
@@ -43,20 +46,31 @@ def stored_leaves(app: object, page: int = 1000) -> Iterator[Leaf]:
         if not notifications:
             return
         for notification in notifications:
-            if is_case_topic(notification.topic):
-                yield leaf_of(mapper, notification)
+            if not is_case_topic(notification.topic):
+                continue
+            state, why = decode_stored(mapper, notification)
+            leaf = leaf_from(notification, state)
+            if walk is not None:
+                walk.add(leaf.case_id, notification, state, why)
+            yield leaf
         start = notifications[-1].id + 1
 
 
-def check_store(app: object, checkpoint: Checkpoint, key: Ed25519PublicKey) -> LogCheck:
+def check_store(
+    app: object, checkpoint: Checkpoint, key: Ed25519PublicKey, walk: ChainWalk | None = None
+) -> LogCheck:
+    """The store against a checkpoint; with `walk`, every chain checked in the same pass (the
+    whole log is read then, also past the checkpoint)."""
     size = checkpoint.size
     if not checkpoint.signed_by(key):
         return LogCheck(False, size, f"checkpoint of {size} events: signature does not verify")
     found: list[Leaf] = []
     tree = MerkleTree()
-    for leaf in stored_leaves(app):
+    for leaf in stored_leaves(app, walk):
         if tree.size == size:
-            break
+            if walk is None:
+                break
+            continue
         found.append(leaf)
         tree.append_hash(leaf.digest())
     if tree.size == size and tree.root() == checkpoint.root:

@@ -1,7 +1,8 @@
 """`casework demo`: the three stories of the source article, told through the library.
 
 The stories themselves live in `casework.stories` (one module each, as steps); this command
-tells them with the in-process teller and prints each case file and whether it verifies.
+tells them with the in-process teller and prints each case file and whether it verifies, then
+signs a checkpoint of every event told and verifies the store against it (docs/adr/014).
 
 (a) the leak from the flat under renovation, (b) the blocked main road settled by a deliberation
 council, (c) a repair done by a party-member volunteer. A FakeClock moves the minutes and days

@@ -50,6 +50,7 @@ def test_the_installed_console_script_tells_all_three_stories_and_every_case_ver
     assert "南门只进不出" in done.stdout
     assert "党员志愿者" in done.stdout
     assert len(_case_ids(done.stdout)) == 4
+    assert "verify --checkpoint: log intact" in done.stdout
     assert done.stdout.rstrip().splitlines()[-1] == (
         f"demo: 3 stories, 4 case files, all intact (store {store})"
     )

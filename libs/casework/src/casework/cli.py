@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "casework.commands.demo",
     "casework.commands.messaging",
     "casework.commands.people",
+    "casework.commands.transparency",
 )
 PLUGIN_GROUP = "casework.commands"
 """Entry-point group of `register(subparsers)` callables from packages built on the library."""

@@ -63,6 +63,12 @@ def register(subparsers: Any) -> None:
         "--anchors", type=Path, metavar="FILE", help="heads written earlier by `casework anchors`"
     )
     verify.add_argument(
+        "--checkpoint",
+        metavar="latest|FILE",
+        help="check every case event against a signed checkpoint of the transparency log",
+    )
+    verify.add_argument("--pubkey", metavar="KEY", help="with --checkpoint: base64, or a file")
+    verify.add_argument(
         "-v", "--verbose", action="store_true", help="list every case, not only broken ones"
     )
     verify.set_defaults(handler=run_verify, reads_store=True)
@@ -172,6 +178,15 @@ def load_anchors(path: Path) -> dict[UUID, Anchor]:
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    if args.checkpoint is not None:
+        if args.case_id is not None or args.anchors is not None:
+            raise ValidationError(
+                "--checkpoint checks the whole store: give no CASE_ID or --anchors"
+            )
+        from casework.commands.transparency import verify_against_checkpoint
+
+        with Casework(env=one_shot_env(), read_only=True) as app:
+            return verify_against_checkpoint(app, args.checkpoint, args.pubkey)
     anchors = load_anchors(args.anchors) if args.anchors is not None else {}
     with Casework(env=one_shot_env(), read_only=True) as app:
         if args.case_id is not None:

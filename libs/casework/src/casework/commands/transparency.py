@@ -1,0 +1,208 @@
+"""The transparency log's commands: `notary`, `checkpoints`, `export` and `verify-file`.
+
+`notary` follows the store and signs checkpoints (`casework.transparency.notary`); `notary
+pubkey` prints the public key auditors keep away from the server. `checkpoints verify` checks
+that each checkpoint extends the one before (the log only grew). `export` writes a case file an
+auditor verifies offline with `verify-file` (or `docs/verify_export.py`, without Casework).
+`verify --checkpoint` (in `casework.commands.audit`) checks the whole store against one.
+Exit 3 means tampered, as `verify`'s does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from casework.application import Casework
+from casework.domain.errors import CaseNotFoundError, ValidationError
+from casework.files import write_private
+from casework.logs import configure_logging
+from casework.outages import Outages, one_shot_env
+from casework.settings import var_dir
+from casework.transparency.chains import ChainWalk
+from casework.transparency.checkpoints import (
+    KEY_ENV,
+    KEY_FILE,
+    Checkpoint,
+    notary_key,
+    private_key_from,
+    public_text,
+)
+from casework.transparency.exports import build_export, canonical, read_public_key, verify_export
+from casework.transparency.notary import Notary, cadence
+from casework.transparency.tables import tables_for
+from casework.transparency.verify import check_checkpoints, check_store
+
+EXIT_TAMPERED = 3
+
+
+def register(subparsers: Any) -> None:
+    notary = subparsers.add_parser(
+        "notary",
+        help="append every case event to the transparency log and sign checkpoints of it",
+        description="run (default): follow the store and sign a checkpoint every "
+        "CASEWORK_NOTARY_EVERY events or CASEWORK_NOTARY_SECONDS seconds, until SIGTERM or "
+        "Ctrl-C. checkpoint: catch up, sign one now, print it. pubkey: print the public key "
+        "(base64) that auditors keep. The signing key is CASEWORK_NOTARY_KEY (base64), else "
+        "notary.key under the var dir, made 0600 on first start.",
+    )
+    notary.add_argument("action", nargs="?", default="run", choices=["run", "checkpoint", "pubkey"])
+    notary.add_argument("--poll", type=float, default=1.0, help="seconds between reads of the log")
+    notary.set_defaults(handler=run_notary)
+
+    checkpoints = subparsers.add_parser(
+        "checkpoints",
+        help="list the signed checkpoints, or verify that each extends the one before",
+    )
+    checkpoints.add_argument("action", choices=["verify", "list", "latest"])
+    checkpoints.add_argument("--pubkey", metavar="KEY", help="base64, or a file holding it")
+    checkpoints.set_defaults(handler=run_checkpoints, reads_store=True)
+
+    export = subparsers.add_parser(
+        "export",
+        help="write a case file with its chain, the latest signed checkpoint and proofs",
+        description="One JSON document an auditor verifies offline (`casework verify-file`, or "
+        "docs/verify_export.py). Personal values stay sealed, as stored.",
+    )
+    export.add_argument("case_id", metavar="CASE_ID")
+    export.add_argument("--out", type=Path, metavar="FILE", help="default: standard output")
+    export.set_defaults(handler=run_export, reads_store=True)
+
+    verify_file = subparsers.add_parser(
+        "verify-file", help="verify an export offline (no store, no NATS); exit 3 if tampered"
+    )
+    verify_file.add_argument("file", type=Path, metavar="FILE")
+    verify_file.add_argument("--pubkey", required=True, metavar="KEY", help="base64, or a file")
+    verify_file.set_defaults(handler=run_verify_file)
+
+
+def local_public_key(given: str | None) -> Ed25519PublicKey:
+    """`--pubkey` when given; else this machine's notary key (trusting the server: noted)."""
+    if given:
+        return read_public_key(given)
+    text = os.environ.get(KEY_ENV, "")
+    path = var_dir() / KEY_FILE
+    if not text and not path.exists():
+        raise ValidationError("give --pubkey KEY (as `casework notary pubkey` printed it)")
+    private = private_key_from(text, KEY_ENV) if text else notary_key()
+    print(
+        "note: checked with this machine's notary key; an auditor passes --pubkey", file=sys.stderr
+    )
+    return private.public_key()
+
+
+def run_notary(args: argparse.Namespace) -> int:
+    key = notary_key()
+    if args.action == "pubkey":
+        print(public_text(key.public_key()))
+        return 0
+    every, seconds = cadence()
+    if args.action == "checkpoint":
+        with Casework(env=one_shot_env()) as app:
+            signed = Notary(app, key, every=every, seconds=seconds).checkpoint()
+        print(json.dumps(signed.to_json()))
+        return 0
+    configure_logging("INFO")
+    app = Outages("notary", logging.getLogger("casework.notary")).call_sync(Casework)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    notary = Notary(app, key, every=every, seconds=seconds)
+    try:
+        notary.start(args.poll)
+        stop.wait()
+    finally:
+        notary.stop()
+        app.close()
+    return 0
+
+
+def run_checkpoints(args: argparse.Namespace) -> int:
+    with Casework(env=one_shot_env(), read_only=True) as app:
+        if args.action == "list":
+            for checkpoint in tables_for(app).checkpoints():
+                print(json.dumps(checkpoint.to_json()))
+            return 0
+        if args.action == "latest":
+            latest = tables_for(app).latest()
+            if latest is None:
+                raise CaseNotFoundError("no checkpoint yet: run `casework notary`")
+            print(json.dumps(latest.to_json()))
+            return 0
+        results = check_checkpoints(app, local_public_key(args.pubkey))
+    for result in results:
+        print(result.describe())
+    failed = [r for r in results if not r.ok]
+    print(
+        "checkpoints: none yet"
+        if not results
+        else f"checkpoints: {len(failed)} of {len(results)} do NOT verify"
+        if failed
+        else f"checkpoints: all {len(results)} signed, each extends the one before"
+    )
+    return EXIT_TAMPERED if failed else 0
+
+
+def load_checkpoint(app: Any, which: str) -> Checkpoint:
+    """`latest` (from the store) or a file holding one checkpoint's JSON."""
+    if which == "latest":
+        latest = tables_for(app).latest()
+        if latest is None:
+            raise CaseNotFoundError("no checkpoint in the store yet: run `casework notary`")
+        return latest
+    try:
+        return Checkpoint.from_json(json.loads(Path(which).read_text(encoding="utf-8")))
+    except OSError as error:
+        raise ValidationError(f"cannot read checkpoint file {which}: {error.strerror}") from None
+    except ValueError:
+        raise ValidationError(f"checkpoint file {which} is not JSON") from None
+
+
+def verify_against_checkpoint(app: Any, which: str, pubkey: str | None) -> int:
+    """`casework verify --checkpoint`: the log against the checkpoint, then every chain."""
+    checkpoint = load_checkpoint(app, which)
+    walk = ChainWalk()
+    log_check = check_store(app, checkpoint, local_public_key(pubkey), walk)
+    print(log_check.describe())
+    chains = walk.results()
+    broken = [r for r in chains if not r.ok]
+    for result in broken:
+        print(result.describe())
+    print(f"verify: {len(chains) - len(broken)} of {len(chains)} case chains intact")
+    return EXIT_TAMPERED if broken or not log_check.ok else 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    try:
+        case_id = UUID(args.case_id)
+    except ValueError:
+        raise CaseNotFoundError(f"{args.case_id!r} is not a case id (a UUID)") from None
+    with Casework(env=one_shot_env(), read_only=True) as app:
+        data = canonical(build_export(app, case_id)).decode("ascii")
+    if args.out is None:
+        sys.stdout.write(data)
+        return 0
+    write_private(args.out, data)  # sealed values, but still a resident's case file
+    print(f"export: wrote case {case_id} to {args.out}", file=sys.stderr)
+    return 0
+
+
+def run_verify_file(args: argparse.Namespace) -> int:
+    key = read_public_key(args.pubkey)
+    try:
+        data = args.file.read_bytes()
+    except OSError as error:
+        raise ValidationError(f"cannot read {args.file}: {error.strerror}") from None
+    result = verify_export(data, key)
+    print(result.describe())
+    return 0 if result.ok else EXIT_TAMPERED

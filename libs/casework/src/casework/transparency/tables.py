@@ -1,0 +1,184 @@
+"""The log's tables beside the events (`casework.side_tables`): its leaves, its head, and the
+signed checkpoints.
+
+- `casework_log_leaves`: one row per leaf, by position (0-based): the notification id it came
+  from and (case id, version, event hash). Proofs and "which event differs" are read from here.
+- `casework_log_head`: one row: how far the notary has read the notification log, the tree
+  size and its right-edge frontier (hex), written in the same transaction as the leaves, so a
+  restarted notary resumes in O(log n) without rereading the log.
+- `casework_checkpoints`: every signed checkpoint, by tree size.
+
+Nothing here is trusted by a verifier: the leaves must give the root the notary *signed*, and
+the events must give the leaves. The tables only make appending, proving and pointing at the
+first difference cheap.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from casework.side_tables import create_tables, dialect
+from casework.transparency.checkpoints import Checkpoint
+from casework.transparency.leaves import Leaf
+from casework.transparency.merkle import Frontier
+
+LEAVES = "casework_log_leaves"
+HEAD = "casework_log_head"
+CHECKPOINTS = "casework_checkpoints"
+
+
+@dataclass(frozen=True)
+class Head:
+    """Where the notary stands: the last notification read and the tree's frontier."""
+
+    notification_id: int
+    frontier: Frontier
+
+
+class LogTables:
+    """The transparency log's rows in one store, through its eventsourcing datastore."""
+
+    def __init__(self, datastore: Any) -> None:
+        self.datastore = datastore
+        sql = dialect(datastore, "transparency log")
+        self.postgres = sql.postgres
+        self.leaves_table = sql.table(LEAVES)
+        self.head_table = sql.table(HEAD)
+        self.checkpoints_table = sql.table(CHECKPOINTS)
+        self.mark = sql.mark
+        self._made = False
+        self._lock = threading.Lock()
+
+    def make(self) -> None:
+        """Create the tables (idempotent; only a writer calls this)."""
+        if self._made:
+            return
+        with self._lock:
+            create_tables(
+                self.datastore,
+                [
+                    f"CREATE TABLE IF NOT EXISTS {self.leaves_table} (position BIGINT PRIMARY KEY, "
+                    "notification_id BIGINT NOT NULL, case_id TEXT NOT NULL, "
+                    "version BIGINT NOT NULL, event_hash TEXT NOT NULL)",
+                    f"CREATE INDEX IF NOT EXISTS {LEAVES}_case ON {self.leaves_table} (case_id)",
+                    f"CREATE TABLE IF NOT EXISTS {self.head_table} (name TEXT PRIMARY KEY, "
+                    "notification_id BIGINT NOT NULL, size BIGINT NOT NULL, "
+                    "frontier TEXT NOT NULL)",
+                    f"CREATE TABLE IF NOT EXISTS {self.checkpoints_table} ("
+                    "size BIGINT PRIMARY KEY, "
+                    "root TEXT NOT NULL, at TEXT NOT NULL, signature TEXT NOT NULL)",
+                ],
+            )
+            self._made = True
+
+    def _select(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Rows of a query; none when the tables were never made (no notary ran yet)."""
+        try:
+            with self.datastore.transaction(commit=False) as cursor:
+                cursor.execute(sql, tuple(params))
+                return list(cursor.fetchall())
+        except Exception as error:
+            text = str(error).lower()
+            if "no such table" in text or "does not exist" in text:
+                return []
+            raise
+
+    # ------------------------------------------------------------------ reading
+
+    def head(self) -> Head:
+        rows = self._select(f"SELECT notification_id, size, frontier FROM {self.head_table}")
+        if not rows:
+            return Head(0, Frontier())
+        row = rows[0]
+        hashes = [bytes.fromhex(h) for h in str(row["frontier"]).split(",") if h]
+        return Head(int(row["notification_id"]), Frontier(int(row["size"]), hashes))
+
+    def leaves(self, size: int | None = None) -> list[Leaf]:
+        """The first `size` leaves (all of them with None), in order."""
+        limit = "" if size is None else f" WHERE position < {int(size)}"
+        rows = self._select(
+            f"SELECT case_id, version, event_hash FROM {self.leaves_table}{limit} ORDER BY position"
+        )
+        return [Leaf(UUID(r["case_id"]), int(r["version"]), r["event_hash"]) for r in rows]
+
+    def positions(self, case_id: UUID) -> dict[int, int]:
+        """A case's leaves: version -> position in the log."""
+        rows = self._select(
+            f"SELECT version, position FROM {self.leaves_table} WHERE case_id = {self.mark}",
+            (str(case_id),),
+        )
+        return {int(r["version"]): int(r["position"]) for r in rows}
+
+    def checkpoints(self) -> list[Checkpoint]:
+        rows = self._select(
+            f"SELECT size, root, at, signature FROM {self.checkpoints_table} ORDER BY size"
+        )
+        return [_checkpoint(r) for r in rows]
+
+    def latest(self) -> Checkpoint | None:
+        rows = self._select(
+            f"SELECT size, root, at, signature FROM {self.checkpoints_table} "
+            "ORDER BY size DESC LIMIT 1"
+        )
+        return _checkpoint(rows[0]) if rows else None
+
+    # ------------------------------------------------------------------ writing
+
+    def append(
+        self, leaves: Sequence[tuple[int, Leaf]], notification_id: int, old: int, new: Frontier
+    ) -> None:
+        """Add leaves (notification id, leaf) and move the head from size `old` to `new`, in one
+        transaction. A second notary that appended first makes this one's insert fail on the
+        positions' key: it then rereads the head (`Notary.forget`)."""
+        self.make()
+        m = self.mark
+        frontier = ",".join(h.hex() for h in new.hashes)
+        with self.datastore.transaction(commit=True) as cursor:
+            for offset, (notification, leaf) in enumerate(leaves):
+                cursor.execute(
+                    f"INSERT INTO {self.leaves_table} (position, notification_id, case_id, "
+                    f"version, event_hash) VALUES ({m}, {m}, {m}, {m}, {m})",
+                    (old + offset, notification, str(leaf.case_id), leaf.version, leaf.event_hash),
+                )
+            cursor.execute(
+                f"INSERT INTO {self.head_table} (name, notification_id, size, frontier) "
+                f"VALUES ('log', {m}, {m}, {m}) ON CONFLICT (name) DO UPDATE SET "
+                "notification_id = excluded.notification_id, size = excluded.size, "
+                "frontier = excluded.frontier",
+                (notification_id, new.size, frontier),
+            )
+
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        self.make()
+        m = self.mark
+        signed = checkpoint.to_json()
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                f"INSERT INTO {self.checkpoints_table} (size, root, at, signature) "
+                f"VALUES ({m}, {m}, {m}, {m}) ON CONFLICT (size) DO NOTHING",
+                (checkpoint.size, signed["root"], signed["at"], signed["signature"]),
+            )
+
+
+def _checkpoint(row: Any) -> Checkpoint:
+    return Checkpoint(
+        int(row["size"]),
+        bytes.fromhex(row["root"]),
+        datetime.fromisoformat(row["at"]),
+        base64.b64decode(row["signature"]),
+    )
+
+
+def tables_for(app: Any) -> LogTables:
+    """The log tables of `app`'s store (one per application, made on first use)."""
+    tables = getattr(app, "_casework_log_tables", None)
+    if tables is None:
+        tables = LogTables(app.recorder.datastore)
+        app._casework_log_tables = tables
+    return tables

@@ -34,7 +34,7 @@ def print_endpoints(endpoints: list[Endpoint], out: Any = None) -> None:
     for e in endpoints:
         pid = f"pid {e.pid}" if e.pid else ""
         log = f"log {e.log}" if e.log else ""
-        print(f"  {e.name:<10} {e.address:<28} {pid:<10} {log}".rstrip(), file=out)
+        print(f"  {e.name:<11} {e.address:<28} {pid:<10} {log}".rstrip(), file=out)
 
 
 @contextmanager
@@ -61,6 +61,7 @@ def run_up(args: argparse.Namespace) -> int:
             services=services_from(args),
             ready_timeout=args.ready_timeout,
             nats_nodes=args.nats_nodes,
+            replicas=args.replicas,
         )
     except ValueError as error:
         print(f"casework up: {error}", file=sys.stderr)

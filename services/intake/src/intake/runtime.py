@@ -5,7 +5,10 @@
 - the measures (`MeasuresDesk` over `MeasuresModel`), a second read model of the same events;
 - the case feed (`feeds.py`) that keeps both read models current: the durable consumer on NATS
   when `NATS_URL` is set (the read models filled from the store first if they are empty, so an
-  upgrade or a lost `intake.db` misses nothing), else a thread following the store's log.
+  upgrade or a lost `intake.db` misses nothing), else a thread following the store's log. With
+  replicas (`INTAKE_READ_MODELS=store`) every replica follows the store's log whole even with
+  NATS: a shared durable hands each message to one replica only, which would leave each
+  replica's read models with half the cases (docs/adr/013).
 
 Routes reach it as `Rt` (`api/deps.py`); the lifespan (`api/app.py`) builds, starts and closes it.
 """
@@ -63,7 +66,7 @@ class Runtime:
         )
         model = MeasuresModel(settings.db_path)
         rt = cls(settings, intake, tokens, metrics, MeasuresDesk(model, intake.places, clock))
-        if settings.nats_url is None:
+        if settings.nats_url is None or settings.read_models == "store":
             rt.store_feed = StoreFeed(app, index, also=[model])
         elif (filled := backfill(app, settings.db_path, index, model)) is not None:
             log.info("measures filled from the store", extra={"events": filled.events})

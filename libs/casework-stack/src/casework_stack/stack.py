@@ -344,7 +344,11 @@ class Stack:
             env = self.child_env(service)
             if c.replicas > 1:
                 own = private_dir(c.var_dir / name)
+                # What every replica must share lives in the stack's var dir, not the replica's:
+                # the tokens, and the master key that unwraps the people's data keys in the
+                # store (`casework.privacy.master`; CASEWORK_MASTER_KEY, if set, wins).
                 env.setdefault("CASEWORK_TOKENS_FILE", str(c.var_dir / "tokens.json"))
+                env.setdefault("CASEWORK_MASTER_KEY_FILE", str(c.var_dir / "master.key"))
                 env.update(
                     CASEWORK_VAR_DIR=str(own),
                     INTAKE_READ_MODELS="store",

@@ -40,8 +40,7 @@ from casework.testing.postgres import PostgresCluster
 from casework.testing.postgres_outage import stoppable_postgres
 from casework.topics import is_case_topic
 from casework_stack.client import Api, Cast
-from casework_stack.stack import Ports, StackConfig
-from casework_stack.testing import UpProcess, alive, up_env
+from casework_stack.testing import UpProcess, alive, free_ports, up_env
 
 __all__ = ["stoppable_postgres"]
 
@@ -65,17 +64,6 @@ def ups() -> Iterator[list[UpProcess]]:
     yield started
     for up in started:
         up.kill_all()
-
-
-def drill_ports() -> Ports:
-    for _ in range(50):
-        ports = Ports.free()
-        config = StackConfig(
-            Path("var"), "postgresql://x@127.0.0.1/x", ports=ports, nats_nodes=3, replicas=2
-        )
-        if not config.taken_ports():
-            return ports
-    raise AssertionError("no free run of ports for three nodes and two replicas")
 
 
 class Seen:
@@ -198,7 +186,7 @@ def test_the_drill_every_report_assigned_once_through_four_faults(
     assert server is not None
     server.create_database("casework")
     store = server.url("casework")
-    ports = drill_ports()
+    ports = free_ports(nats_nodes=3, replicas=2)
     var = (tmp_path / "var").resolve()
     env = up_env(var, CASEWORK_STORE=store, INTAKE_LOG_LEVEL="WARNING")
     up = UpProcess(var, ports, env, "--nats-nodes=3", "--replicas=2")

@@ -21,8 +21,7 @@ import httpx2 as httpx
 import pytest
 from casework_stack import proxy
 from casework_stack.client import Api, Cast
-from casework_stack.stack import Ports, StackConfig
-from casework_stack.testing import CASEWORK, UpProcess, alive, gone, up_env
+from casework_stack.testing import CASEWORK, UpProcess, alive, free_ports, gone, up_env
 
 VISIBLE_WITHIN = 2.0
 """Seconds within which a case recorded through one replica is listed by every other: the
@@ -36,18 +35,6 @@ def ups() -> Iterator[list[UpProcess]]:
     yield started
     for up in started:
         up.kill_all()
-
-
-def replica_ports() -> Ports:
-    """Free ports whose cluster ports and replicas' ports (+100, +200) are free too."""
-    for _ in range(50):
-        ports = Ports.free()
-        config = StackConfig(
-            Path("var"), "postgresql://x@127.0.0.1/x", ports=ports, nats_nodes=3, replicas=2
-        )
-        if not config.taken_ports():
-            return ports
-    raise AssertionError("no free run of ports for three nodes and two replicas")
 
 
 def test_replicas_are_refused_on_sqlite_with_a_message_that_says_what_to_do(
@@ -129,7 +116,7 @@ def seen_by(url: str, token: str, case_id: str, timeout: float) -> float | None:
 def test_two_replicas_of_each_service_behind_nginx_answer_as_one(
     tmp_path: Path, postgres_url: str, ups: list[UpProcess]
 ) -> None:
-    ports = replica_ports()
+    ports = free_ports(nats_nodes=3, replicas=2)
     var = tmp_path / "var"
     env = up_env(var, CASEWORK_STORE=postgres_url)
     up = UpProcess(var, ports, env, "--nats-nodes=3", "--replicas=2")

@@ -25,8 +25,8 @@ import pytest
 from casework.messaging.nats_server import NatsServer
 from casework.messaging.nats_users import Credentials
 from casework.testing.nats import jetstream
-from casework_stack.stack import Ports, StackConfig, accepts
-from casework_stack.testing import CASEWORK, UpProcess, alive, gone, port_args, up_env
+from casework_stack.stack import Ports, accepts
+from casework_stack.testing import CASEWORK, UpProcess, alive, free_ports, gone, port_args, up_env
 
 Up = UpProcess
 _env = up_env
@@ -77,7 +77,7 @@ def test_up_starts_every_part_prints_where_it_listens_and_ctrl_c_stops_them_all(
 def test_up_with_three_nats_nodes_runs_a_cluster_the_services_reach_with_their_own_users(
     tmp_path: Path, up_factory: list[Up]
 ) -> None:
-    ports = _cluster_ports()
+    ports = free_ports(nats_nodes=3)
     var = tmp_path / "var"
     up = Up(var, ports, _env(var), "--nats-nodes=3")
     up_factory.append(up)
@@ -114,16 +114,6 @@ def test_up_with_three_nats_nodes_runs_a_cluster_the_services_reach_with_their_o
     assert code == 0, err
     for name, pid in up.pids.items():
         assert _gone(pid), f"{name} (pid {pid}) is still running after casework up stopped"
-
-
-def _cluster_ports() -> Ports:
-    """Free ports, and a NATS base whose nine cluster ports (client, route, /healthz) are too."""
-    for _ in range(50):
-        ports = Ports.free()
-        config = StackConfig(Path("var"), "sqlite:///:memory:", ports=ports, nats_nodes=3)
-        if not config.taken_ports():
-            return ports
-    raise AssertionError("no free run of ports for a three-node cluster")
 
 
 def test_up_refuses_an_even_number_of_nats_nodes(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from casework_stack.stack import StackConfig
 from casework_stack.topology import Ports
 
 CASEWORK = Path(sys.executable).with_name("casework")
@@ -95,3 +96,17 @@ def gone(pid: int, timeout: float = 10) -> bool:
             return False
         time.sleep(0.05)
     return True
+
+
+def free_ports(nats_nodes: int = 1, replicas: int = 1) -> Ports:
+    """Free ports for a stack, whose cluster ports (routes, /healthz) and replicas' ports
+    (+100, +200, …) are free too."""
+    store = "postgresql://x@127.0.0.1/x"  # replicas need one; nothing connects to it here
+    for _ in range(50):
+        ports = Ports.free()
+        config = StackConfig(
+            Path("var"), store, ports=ports, nats_nodes=nats_nodes, replicas=replicas
+        )
+        if not config.taken_ports():
+            return ports
+    raise AssertionError(f"no free run of ports for {nats_nodes} nodes and {replicas} replicas")

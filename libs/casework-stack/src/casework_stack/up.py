@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
+from casework_stack import proxy
 from casework_stack.commands import ports_from, services_from
 from casework_stack.stack import Endpoint, Stack, StackConfig, shown_store
 from casework_stack.supervisor import Child, ChildFailedError, Restarts
@@ -66,6 +67,12 @@ def run_up(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"casework up: {error}", file=sys.stderr)
         return 2
+    if config.replicas > 1:
+        try:
+            proxy.find_nginx()
+        except proxy.NginxMissingError as error:
+            print(f"casework up: {error}", file=sys.stderr)
+            return 2
     taken = config.taken_ports()
     if taken:
         print(

@@ -15,7 +15,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,53 +25,14 @@ import pytest
 from casework.messaging.nats_server import NatsServer
 from casework.messaging.nats_users import Credentials
 from casework.testing.nats import jetstream
-from casework_stack.stack import Ports, StackConfig, accepts
+from casework_stack.stack import Ports, accepts
+from casework_stack.testing import CASEWORK, UpProcess, alive, free_ports, gone, port_args, up_env
 
-CASEWORK = Path(sys.executable).with_name("casework")
-ROW = re.compile(r"^  (?P<name>\S+) .*? pid (?P<pid>\d+)", re.M)
-
-
-def _env(var: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEWORK_") and k != "NATS_URL"}
-    env.update(CASEWORK_VAR_DIR=str(var), **extra)
-    return env
-
-
-def _port_args(ports: Ports) -> list[str]:
-    return [
-        f"--{name}-port={ports.of(name)}" for name in ("intake", "dispatch", "mediation", "nats")
-    ]
-
-
-class Up:
-    """A running `casework up` and what it printed."""
-
-    def __init__(self, var: Path, ports: Ports, env: dict[str, str], *args: str) -> None:
-        self.ports = ports
-        self.process = subprocess.Popen(
-            [str(CASEWORK), "up", *_port_args(ports), "--ready-timeout=60", *args],
-            env=env,
-            cwd=var.parent,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.out = ""
-        assert self.process.stdout is not None
-        deadline = time.monotonic() + 90
-        for line in self.process.stdout:
-            self.out += line
-            if line.startswith("ready in") or time.monotonic() > deadline:
-                break
-        assert "ready in" in self.out, self.out + self.finish(signal.SIGKILL)[1]
-        self.pids = {m["name"]: int(m["pid"]) for m in ROW.finditer(self.out)}
-
-    def finish(self, signum: int | None = signal.SIGTERM, timeout: float = 60) -> tuple[int, str]:
-        if signum is not None and self.process.poll() is None:
-            self.process.send_signal(signum)
-        out, err = self.process.communicate(timeout=timeout)
-        self.out += out
-        return self.process.returncode, err
+Up = UpProcess
+_env = up_env
+_alive = alive
+_gone = gone
+_port_args = port_args
 
 
 @pytest.fixture
@@ -80,32 +40,7 @@ def up_factory(tmp_path: Path) -> Iterator[list[Up]]:
     started: list[Up] = []
     yield started
     for up in started:  # whatever the test did, nothing outlives it
-        if up.process.poll() is None:
-            up.process.kill()
-        up.process.communicate(timeout=30)
-        for pid in up.pids.values():
-            _gone(pid)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie is gone for our purposes
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
-
-
-def _gone(pid: int, timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while _alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+        up.kill_all()
 
 
 @pytest.mark.nats
@@ -142,7 +77,7 @@ def test_up_starts_every_part_prints_where_it_listens_and_ctrl_c_stops_them_all(
 def test_up_with_three_nats_nodes_runs_a_cluster_the_services_reach_with_their_own_users(
     tmp_path: Path, up_factory: list[Up]
 ) -> None:
-    ports = _cluster_ports()
+    ports = free_ports(nats_nodes=3)
     var = tmp_path / "var"
     up = Up(var, ports, _env(var), "--nats-nodes=3")
     up_factory.append(up)
@@ -179,16 +114,6 @@ def test_up_with_three_nats_nodes_runs_a_cluster_the_services_reach_with_their_o
     assert code == 0, err
     for name, pid in up.pids.items():
         assert _gone(pid), f"{name} (pid {pid}) is still running after casework up stopped"
-
-
-def _cluster_ports() -> Ports:
-    """Free ports, and a NATS base whose nine cluster ports (client, route, /healthz) are too."""
-    for _ in range(50):
-        ports = Ports.free()
-        config = StackConfig(Path("var"), "sqlite:///:memory:", ports=ports, nats_nodes=3)
-        if not config.taken_ports():
-            return ports
-    raise AssertionError("no free run of ports for a three-node cluster")
 
 
 def test_up_refuses_an_even_number_of_nats_nodes(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from casework.contracts import EVENT_MODELS, CaseEvent, parse_event, type_name
 from casework.messaging.relay import StoreReader
 from casework.messaging.subjects import event_subject, subject_matches
 from eventsourcing.persistence import StoredEvent
-from mediation.feeds import SUBJECTS, Handler, StoreFeed
+from mediation.feeds import SUBJECTS, Handler, StoreFeed, WorklistFeed
 from mediation.reactions import MEDIATION, concerns_mediation
 from mediation.testing import COMPOUND, FLAT, RESIDENT
 from mediation.worklist import Worklist
@@ -113,6 +113,39 @@ def test_an_event_the_feed_cannot_read_is_shown_skipped_and_the_feed_goes_on(
     assert worklist.count() == 1
     assert feed.position == app.recorder.max_notification_id()
     assert StoreFeed(app, worklist).catch_up() == 0  # tracked: a restart does not read it again
+
+
+def test_a_replicas_worklist_feed_lists_every_dispute_and_reacts_to_none(
+    over_the_store: tuple[Casework, Worklist], tmp_path: Path
+) -> None:
+    """With replicas the reactions go through the shared consumer (one replica each) and every
+    replica's worklist follows the store's log (docs/adr/013): whole, without reacting, and a
+    second reading of the log (a restart) changes nothing."""
+    app, worklist = over_the_store
+    disputes = [
+        app.report_dispute(RESIDENT, COMPOUND, f"noise after ten, floor {n}", "noise")
+        for n in range(3)
+    ]
+    leak = app.report_leak(NEIGHBOUR, FLAT, "water through the ceiling", "0502")
+    app.link_cases(leak, disputes[0], STAFF, "damage_dispute")  # mediation would react: a note
+    app.report_repair(RESIDENT, FLAT, "the stairwell light is out")
+    events_before = app.recorder.max_notification_id()
+
+    feed = WorklistFeed(app, worklist)
+    refreshed = feed.catch_up()
+
+    assert worklist.count() == len(disputes)
+    assert refreshed == len(disputes)
+    assert app.recorder.max_notification_id() == events_before, "it reacted to something"
+    assert feed.position == events_before
+    app.add_note(disputes[1], STAFF, "heard again on Tuesday")
+    assert feed.catch_up() == 1
+    again = Worklist(tmp_path / "again.db")
+    try:
+        assert WorklistFeed(app, again).catch_up() == len(disputes)
+        assert again.count() == worklist.count()
+    finally:
+        again.close()
 
 
 @pytest.mark.parametrize("model", EVENT_MODELS, ids=type_name)

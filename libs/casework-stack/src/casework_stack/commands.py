@@ -89,6 +89,14 @@ def register_up(subparsers: Any) -> None:
         help="bundled nats-server nodes: 1 (default), or 3 for a JetStream cluster (nats-1..3 "
         "on --nats-port and the next two ports; the CASEWORK stream then keeps 3 replicas)",
     )
+    up.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="processes per service and relays (default 1); more than one needs CASEWORK_STORE="
+        "postgresql://… and nginx, which then listens on each service's port in front of its "
+        "replicas (intake-1 on --intake-port+100, intake-2 on +200, …); docs/adr/013",
+    )
     up.set_defaults(handler=_handler("up:run_up"))
 
 

@@ -11,6 +11,12 @@ Embedded defaults: a SQLite store under the var dir and the bundled nats-server.
 instead (no nats-server is started when `NATS_URL` is given). NATS listens on 4223, next to the
 usual 4222, so the stack never talks to a NATS the machine already runs.
 
+With `--replicas N` (PostgreSQL only) each service runs N processes (`intake-1` on 8100,
+`intake-2` on 8200, …), each with its own var dir (`<var>/intake-1`) for its read models, behind
+nginx on the service's documented port (`proxy.py`); the relay runs N times too (`relay-1`, …),
+one publishing and the others standing by (`relay_lock`). docs/adr/013 says how the replicas'
+read models and effects stay one.
+
 Every child gets the same three settings every Casework process reads (`CASEWORK_STORE`,
 `NATS_URL`, `CASEWORK_VAR_DIR`, all absolute), and its host and port as flags. A service is
 ready when its `/readyz` answers 200 (store and NATS reachable); NATS when it accepts
@@ -35,10 +41,10 @@ from casework.messaging.nats_config import NodeConfig, Routes, argv, route_url
 from casework.messaging.nats_server import find_binary
 from casework.messaging.nats_users import ROUTE, Credentials
 
+from casework_stack import proxy
 from casework_stack.supervisor import Child, ChildFailedError, ProcessSpec, Supervisor
 from casework_stack.topology import (
     SERVICES,
-    STOP_LAYERS,
     Ports,
     accepts,
     port_taken,
@@ -81,6 +87,8 @@ class StackConfig:
     """Extra environment for every child (e.g. a service's own settings)."""
     nats_nodes: int = 1
     """How many bundled nats-server nodes: 1 (`nats`), or a routed cluster (`nats-1`…)."""
+    replicas: int = 1
+    """Processes per service (and relays); more than one needs PostgreSQL and nginx."""
     ready_timeout: float = 60.0
     grace: float = 10.0
     hermetic: bool = False
@@ -99,6 +107,14 @@ class StackConfig:
             raise ValueError(
                 f"--nats-nodes must be 1 or an odd number such as 3 (a JetStream cluster keeps "
                 f"going while a majority of its nodes is up); got {self.nats_nodes}"
+            )
+        if self.replicas < 1:
+            raise ValueError(f"--replicas must be 1 or more; got {self.replicas}")
+        if self.replicas > 1 and not self.store.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                f"--replicas {self.replicas} needs PostgreSQL: replicas on several processes "
+                "(or machines) share one store, and a SQLite file is one process's; set "
+                'CASEWORK_STORE=postgresql://user@host/db (README, "Running at scale")'
             )
         if self.nats_url is not None and self.nats_nodes != 1:
             raise ValueError(
@@ -136,7 +152,25 @@ class StackConfig:
         return Credentials.under(self.var_dir)
 
     def url(self, service: str) -> str:
+        """The service's documented address (the proxy's, with replicas)."""
         return f"http://{self.host}:{self.ports.of(service)}"
+
+    def replica_names(self, service: str) -> list[str]:
+        """`intake` alone, or `intake-1`, `intake-2`, … with replicas."""
+        if self.replicas == 1:
+            return [service]
+        return [f"{service}-{i}" for i in range(1, self.replicas + 1)]
+
+    def replica_ports(self, service: str) -> list[int]:
+        """Where each replica listens: the documented port alone, or 8100, 8200, … behind it."""
+        if self.replicas == 1:
+            return [self.ports.of(service)]
+        return proxy.replica_ports({service: self.ports.of(service)}, self.replicas)[service]
+
+    def relay_names(self) -> list[str]:
+        if self.replicas == 1:
+            return ["relay"]
+        return [f"relay-{i}" for i in range(1, self.replicas + 1)]
 
     def present(self) -> tuple[str, ...]:
         """The services this installation can run."""
@@ -145,6 +179,10 @@ class StackConfig:
     def taken_ports(self) -> list[str]:
         """`name port` of every fixed port something already listens on."""
         wanted = [(name, self.ports.of(name)) for name in self.present()]
+        if self.replicas > 1:
+            for service in self.present():
+                names, ports = self.replica_names(service), self.replica_ports(service)
+                wanted += list(zip(names, ports, strict=True))
         if self.nats_url is None:
             names = self.nats_names()
             wanted += list(zip(names, self.nats_client_ports(), strict=True))
@@ -277,19 +315,67 @@ class Stack:
         """The first (or only) node's."""
         return self.nats_specs()[0]
 
-    def relay_spec(self) -> ProcessSpec:
+    def relay_spec(self, name: str = "relay") -> ProcessSpec:
         argv = [sys.executable, "-m", "casework.cli", "relay"]  # it sets up its JSON logs itself
-        return ProcessSpec("relay", argv, self.child_env("relay"), self.log_path("relay"))
+        return ProcessSpec(name, argv, self.child_env("relay"), self.log_path(name))
+
+    def relay_specs(self) -> list[ProcessSpec]:
+        """One relay, or one per replica: the first to take the relay lock publishes."""
+        return [self.relay_spec(name) for name in self.config.relay_names()]
 
     def service_spec(self, name: str) -> ProcessSpec:
+        """The service alone on its documented port (no replicas)."""
+        return self.service_specs(name)[0]
+
+    def service_specs(self, service: str) -> list[ProcessSpec]:
+        """The service's processes. With replicas each has its own var dir (its read models'
+        SQLite files) and all share the tokens file, the store and the durable consumer; their
+        read models follow the store's log (`*_READ_MODELS=store`, docs/adr/013)."""
         c = self.config
-        target = console_script(name)
+        target = console_script(service)
         if target is None:
-            raise ChildFailedError(f"{name} is not installed (no casework-{name} console script)")
-        argv = [sys.executable, "-m", "casework_stack.launch", f"casework-{name}", target]
-        argv += ["--host", c.host, "--port", str(c.ports.of(name))]
-        ready = _http_ready(c.url(name))
-        return ProcessSpec(name, argv, self.child_env(name), self.log_path(name), ready)
+            raise ChildFailedError(
+                f"{service} is not installed (no casework-{service} console script)"
+            )
+        specs = []
+        for name, port in zip(c.replica_names(service), c.replica_ports(service), strict=True):
+            argv = [sys.executable, "-m", "casework_stack.launch", f"casework-{service}", target]
+            argv += ["--host", c.host, "--port", str(port)]
+            env = self.child_env(service)
+            if c.replicas > 1:
+                own = private_dir(c.var_dir / name)
+                # What every replica must share lives in the stack's var dir, not the replica's:
+                # the tokens, and the master key that unwraps the people's data keys in the
+                # store (`casework.privacy.master`; CASEWORK_MASTER_KEY, if set, wins).
+                env.setdefault("CASEWORK_TOKENS_FILE", str(c.var_dir / "tokens.json"))
+                env.setdefault("CASEWORK_MASTER_KEY_FILE", str(c.var_dir / "master.key"))
+                env.update(
+                    CASEWORK_VAR_DIR=str(own),
+                    INTAKE_READ_MODELS="store",
+                    MEDIATION_READ_MODELS="store",
+                )
+            ready = _http_ready(f"http://{c.host}:{port}")
+            specs.append(ProcessSpec(name, argv, env, self.log_path(name), ready))
+        return specs
+
+    def proxy_spec(self) -> ProcessSpec:
+        """nginx on each service's documented port, in front of its replicas (`proxy.py`)."""
+        c = self.config
+        try:
+            nginx = proxy.find_nginx()
+        except proxy.NginxMissingError as error:
+            raise ChildFailedError(str(error)) from None
+        prefix = c.var_dir / "proxy"
+        upstreams = [proxy.Upstream(s, c.ports.of(s), c.replica_ports(s)) for s in c.present()]
+        config = proxy.write_config(c.host, upstreams, prefix)
+        checks = [_http_ready(c.url(s)) for s in c.present()]
+        return ProcessSpec(
+            "proxy",
+            proxy.argv(nginx, prefix, config),
+            self.child_env(),
+            self.log_path("proxy"),
+            lambda: all(check() for check in checks),
+        )
 
     # ------------------------------------------------------------- lifecycle
 
@@ -306,13 +392,17 @@ class Stack:
                 raise ChildFailedError(f"NATS_URL {c.nats} does not accept connections")
             started: list[Child] = []
             if c.relay:
-                self.on_step("starting the relay")
-                started.append(self.supervisor.start(self.relay_spec()))
+                self.on_step("starting " + ", ".join(c.relay_names()))
+                started += [self.supervisor.start(spec) for spec in self.relay_specs()]
             for name in c.present():
-                self.on_step(f"starting {name} on {c.url(name)}")
-                started.append(self.supervisor.start(self.service_spec(name)))
+                self.on_step(f"starting {', '.join(c.replica_names(name))}")
+                started += [self.supervisor.start(spec) for spec in self.service_specs(name)]
             self.on_step("waiting for " + ", ".join(ch.name for ch in started) + " to be ready")
             self.supervisor.wait_ready(started, c.ready_timeout)
+            if c.replicas > 1 and c.present():
+                self.on_step("starting nginx on " + ", ".join(c.url(s) for s in c.present()))
+                front = self.supervisor.start(self.proxy_spec())
+                self.supervisor.wait_ready([front], c.ready_timeout)
         except BaseException:
             self.stop()
             raise
@@ -320,7 +410,11 @@ class Stack:
         return self
 
     def stop(self) -> dict[str, int | None]:
-        return self.supervisor.stop_all((*STOP_LAYERS[:-1], tuple(self.config.nats_names())))
+        c = self.config
+        services = tuple(name for s in SERVICES for name in c.replica_names(s))
+        return self.supervisor.stop_all(
+            (("proxy",), services, tuple(c.relay_names()), tuple(c.nats_names()))
+        )
 
     def first_dead(self) -> Child | None:
         return self.supervisor.first_dead()
@@ -337,12 +431,21 @@ class Stack:
                     rows.append(Endpoint(name, address, node.pid, node.spec.log))
         else:
             rows.append(Endpoint("nats", f"{c.nats} (NATS_URL)", None, None))
-        relay = children.get("relay")
-        if relay is not None:
-            rows.append(Endpoint("relay", "store -> JetStream", relay.pid, relay.spec.log))
+        for name in c.relay_names():
+            relay = children.get(name)
+            if relay is not None:
+                rows.append(Endpoint(name, "store -> JetStream", relay.pid, relay.spec.log))
+        front = children.get("proxy")
         for name in SERVICES:
-            child = children.get(name)
-            if child is not None:
+            replicas = [children[r] for r in c.replica_names(name) if r in children]
+            if replicas and c.replicas > 1:
+                if front is not None:
+                    rows.append(Endpoint(name, c.url(name), front.pid, front.spec.log))
+                for replica, port in zip(replicas, c.replica_ports(name), strict=True):
+                    address = f"http://{c.host}:{port}"
+                    rows.append(Endpoint(replica.name, address, replica.pid, replica.spec.log))
+            elif replicas:
+                child = replicas[0]
                 rows.append(Endpoint(name, c.url(name), child.pid, child.spec.log))
             elif name not in c.services:
                 rows.append(Endpoint(name, "left out (--without)", None, None))

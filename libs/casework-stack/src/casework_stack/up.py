@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
+from casework_stack import proxy
 from casework_stack.commands import ports_from, services_from
 from casework_stack.stack import Endpoint, Stack, StackConfig, shown_store
 from casework_stack.supervisor import Child, ChildFailedError, Restarts
@@ -34,7 +35,7 @@ def print_endpoints(endpoints: list[Endpoint], out: Any = None) -> None:
     for e in endpoints:
         pid = f"pid {e.pid}" if e.pid else ""
         log = f"log {e.log}" if e.log else ""
-        print(f"  {e.name:<10} {e.address:<28} {pid:<10} {log}".rstrip(), file=out)
+        print(f"  {e.name:<11} {e.address:<28} {pid:<10} {log}".rstrip(), file=out)
 
 
 @contextmanager
@@ -61,10 +62,17 @@ def run_up(args: argparse.Namespace) -> int:
             services=services_from(args),
             ready_timeout=args.ready_timeout,
             nats_nodes=args.nats_nodes,
+            replicas=args.replicas,
         )
     except ValueError as error:
         print(f"casework up: {error}", file=sys.stderr)
         return 2
+    if config.replicas > 1:
+        try:
+            proxy.find_nginx()
+        except proxy.NginxMissingError as error:
+            print(f"casework up: {error}", file=sys.stderr)
+            return 2
     taken = config.taken_ports()
     if taken:
         print(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 from casework_web.service_settings import Port, ServiceSettings
 from pydantic import Field
@@ -32,6 +33,14 @@ class Settings(ServiceSettings):
     places_file: Path = Field(default_factory=lambda: packaged("places.toml"))
     triage_file: Path = Field(default_factory=lambda: packaged("triage_rules.toml"))
     durable: str = "intake-case-index"
+    read_models: Literal["consumer", "store"] = Field(
+        default="consumer",
+        description=(
+            "Where the read models hear of case events when NATS_URL is set: `consumer`, the "
+            "durable consumer (one replica); `store`, the store's log, each replica in full "
+            "(docs/adr/013; `casework up --replicas` sets it). Without NATS: always the store."
+        ),
+    )
 
     @property
     def db_path(self) -> Path:

@@ -6,7 +6,10 @@
 - a person's export and erasure (`People`, over the library's `casework.privacy.people`);
 - the case feed (`feeds.py`) that keeps both read models current: the durable consumer on NATS
   when `NATS_URL` is set (the read models filled from the store first if they are empty, so an
-  upgrade or a lost `intake.db` misses nothing), else a thread following the store's log.
+  upgrade or a lost `intake.db` misses nothing), else a thread following the store's log. With
+  replicas (`INTAKE_READ_MODELS=store`) every replica follows the store's log whole even with
+  NATS: a shared durable hands each message to one replica only, which would leave each
+  replica's read models with half the cases (docs/adr/013).
 
 Routes reach it as `Rt` (`api/deps.py`); the lifespan (`api/app.py`) builds, starts and closes it.
 """
@@ -65,7 +68,7 @@ class Runtime:
         model = MeasuresModel(settings.db_path)
         measures = MeasuresDesk(model, intake.places, clock)
         rt = cls(settings, intake, tokens, metrics, measures, People(app))
-        if settings.nats_url is None:
+        if settings.nats_url is None or settings.read_models == "store":
             rt.store_feed = StoreFeed(app, index, also=[model])
         elif (filled := backfill(app, settings.db_path, index, model)) is not None:
             log.info("measures filled from the store", extra={"events": filled.events})

@@ -9,6 +9,7 @@ read with the `MEDIATION_` prefix.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from casework_web.service_settings import Port, ServiceSettings
 from pydantic import Field
@@ -23,6 +24,15 @@ class Settings(ServiceSettings):
         default=None, description="The worklist's own SQLite file; default var/mediation.db."
     )
     durable: str = Field(default="mediation", description="The durable consumer's name.")
+    read_models: Literal["consumer", "store"] = Field(
+        default="consumer",
+        description=(
+            "Where the worklist hears of disputes when NATS_URL is set: `consumer`, with the "
+            "reactions (one replica); `store`, the store's log, each replica in full, while the "
+            "reactions stay on the shared durable consumer (docs/adr/013; `casework up "
+            "--replicas` sets it)."
+        ),
+    )
     scheduler_seconds: float = Field(
         default=60.0,
         ge=0,

@@ -20,15 +20,18 @@ event's position one transaction (docs/adr/004).
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 from uuid import UUID
 
 from casework import Casework, Dispute
-from casework.contracts import CaseEvent, DisputeEvent
+from casework.contracts import CaseEvent, DisputeEvent, UnknownEventTypeError, model_for_topic
 from casework.messaging import store_feed as casework_store_feed
 from casework.messaging.background import ConsumerInBackground, consume_in_background
 from casework.messaging.consumer import parse_contract
+from casework.projections.polling import Poller
 from casework.projections.skipped import event_name
+from casework.topics import is_case_topic
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import Notification
 
@@ -133,3 +136,55 @@ class StoreFeed(casework_store_feed.StoreFeed):
             unreadable=unreadable,
             batch=batch,
         )
+
+
+class WorklistFeed(Poller):
+    """The worklist alone, following the store's log: each replica's in full (docs/adr/013).
+
+    With replicas the durable consumer hands each message to one of them, so the reactions
+    (the effects, tracked in the store) happen once, but a worklist fed only by the consumer
+    would hold half the disputes on each replica. This feed refreshes every dispute named in
+    the log from its committed state, so every replica lists them all. Its position is kept in
+    memory and starts at 0: a refresh is idempotent per version (`Worklist.refresh`), so
+    reading the log again after a restart changes nothing, and no row waits for a reaction.
+    """
+
+    thread_name = "mediation-worklist-feed"
+
+    def __init__(self, app: Casework, worklist: Worklist, *, batch: int = 500) -> None:
+        self.app = app
+        self.worklist = worklist
+        self.batch = batch
+        self.position = 0
+        self._lock = threading.Lock()
+        super().__init__()
+
+    def catch_up(self) -> int:
+        """Refresh the disputes named since the last call; returns how many rows it refreshed."""
+        refreshed = 0
+        with self._lock:
+            while True:
+                page = self.app.recorder.select_notifications(
+                    start=self.position, limit=self.batch, inclusive_of_start=False
+                )
+                if not page:
+                    return refreshed
+                latest: dict[str, str] = {}  # one refresh per dispute per page
+                for notification in page:
+                    if _is_dispute_event(notification.topic):
+                        latest[str(notification.originator_id)] = event_name(notification.topic)
+                for case_id, event in latest.items():
+                    refresh(self.app, self.worklist, case_id, event)
+                refreshed += len(latest)
+                self.position = page[-1].id
+
+
+def _is_dispute_event(topic: str) -> bool:
+    """Whether a stored topic is a dispute's event (one with no contract, from a newer version,
+    is not: the consumer's handler dead-letters it, and the worklist cannot show it)."""
+    if not is_case_topic(topic):
+        return False
+    try:
+        return issubclass(model_for_topic(topic), DisputeEvent)
+    except UnknownEventTypeError:
+        return False

@@ -5,6 +5,9 @@
 - the case feed (`feeds.py`): the durable NATS consumer `mediation` when `NATS_URL` is set,
   otherwise a thread following the store's log; either hands every case event, as the contract
   `CaseEvent`, to the one handler that refreshes the worklist and reacts;
+- with replicas (`MEDIATION_READ_MODELS=store`), beside the consumer, the worklist feed: every
+  replica's worklist follows the store's log whole, since the shared durable gives each message
+  to one replica (docs/adr/013);
 - the scheduler: every `scheduler_seconds`, deadlines and commitments due become facts.
 
 The app's lifespan (`api/app.py`) builds it, `start`s it and `close`s it; routes reach it
@@ -21,7 +24,7 @@ from casework.messaging.background import ConsumerInBackground
 from casework_web.unapplied import HoldsSkipped
 
 from mediation.config import Settings
-from mediation.feeds import StoreFeed, catch_up_schema, start_consumer
+from mediation.feeds import StoreFeed, WorklistFeed, catch_up_schema, start_consumer
 from mediation.scheduler import Scheduler
 from mediation.service import Desk
 from mediation.worklist import Worklist
@@ -40,6 +43,8 @@ class Runtime:
     """The store's log followed on a thread: the case feed when NATS is not configured."""
     feed: ConsumerInBackground | None = None
     """The NATS consumer, connected and bound in the background (the app serves meanwhile)."""
+    worklist_feed: WorklistFeed | None = None
+    """The worklist following the store's log beside the consumer (replicas)."""
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock = system_clock) -> Runtime:
@@ -52,6 +57,11 @@ class Runtime:
             desk=Desk(app, worklist),
             scheduler=Scheduler(app, worklist, clock),
             store_feed=StoreFeed(app, worklist) if settings.nats_url is None else None,
+            worklist_feed=(
+                WorklistFeed(app, worklist)
+                if settings.nats_url is not None and settings.read_models == "store"
+                else None
+            ),
         )
 
     @property
@@ -76,6 +86,9 @@ class Runtime:
         else:
             assert settings.nats_url is not None
             self.feed = start_consumer(settings.nats_url, self.app, self.worklist, settings.durable)
+        if self.worklist_feed is not None:
+            self.worklist_feed.catch_up()
+            self.worklist_feed.start(settings.feed_poll_seconds)
         if settings.scheduler_seconds > 0:
             self.scheduler.start(settings.scheduler_seconds)
 
@@ -85,5 +98,7 @@ class Runtime:
             await self.feed.stop()
         if self.store_feed is not None:
             self.store_feed.stop()
+        if self.worklist_feed is not None:
+            self.worklist_feed.stop()
         self.worklist.close()
         self.app.close()

@@ -20,7 +20,12 @@ from intake.web import router as pages_router
 def readiness(request: Request) -> Readiness:
     rt = runtime(request)
     store = store_status(rt.intake.app.recorder)
-    nats = feed_status(rt.feed, unconfigured="not configured (case index fed from the store)")
+    unused = (
+        "not used (INTAKE_READ_MODELS=store: read models follow the store's log)"
+        if rt.settings.nats_url is not None
+        else "not configured (case index fed from the store)"
+    )
+    nats = feed_status(rt.feed, unconfigured=unused)
     return Readiness(
         ready=store == "ok" and not nats.startswith("unreachable"),
         store=store,

@@ -34,9 +34,16 @@ class LifecycleCommands(CaseStore):
         priority: str = "routine",
         channel: str = "phone",
     ) -> UUID:
-        case = Repair.report(
-            actor, self.clock(), Address.parse(address), description, category, priority, channel
-        )
+        with self.sealing():  # each event hashed once, sealed
+            case = Repair.report(
+                actor,
+                self.clock(),
+                Address.parse(address),
+                description,
+                category,
+                priority,
+                channel,
+            )
         self.save(case)
         return case.id
 
@@ -51,16 +58,17 @@ class LifecycleCommands(CaseStore):
         reaches_other_flat: bool = False,
         channel: str = "phone",
     ) -> UUID:
-        case = LeakEmergency.report(
-            actor,
-            self.clock(),
-            Address.parse(address),
-            description,
-            source_unit,
-            source_unoccupied=source_unoccupied,
-            reaches_other_flat=reaches_other_flat,
-            channel=channel,
-        )
+        with self.sealing():  # each event hashed once, sealed
+            case = LeakEmergency.report(
+                actor,
+                self.clock(),
+                Address.parse(address),
+                description,
+                source_unit,
+                source_unoccupied=source_unoccupied,
+                reaches_other_flat=reaches_other_flat,
+                channel=channel,
+            )
         self.save(case)
         return case.id
 
@@ -77,17 +85,18 @@ class LifecycleCommands(CaseStore):
         channel: str = "phone",
     ) -> UUID:
         start = Tier(tier) if tier is not None else None
-        case = Dispute.report(
-            actor,
-            self.clock(),
-            Address.parse(address),
-            description,
-            category,
-            parties,
-            tier=start,
-            priority=priority,
-            channel=channel,
-        )
+        with self.sealing():  # each event hashed once, sealed
+            case = Dispute.report(
+                actor,
+                self.clock(),
+                Address.parse(address),
+                description,
+                category,
+                parties,
+                tier=start,
+                priority=priority,
+                channel=channel,
+            )
         self.save(case)
         return case.id
 

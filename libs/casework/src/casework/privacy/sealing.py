@@ -13,11 +13,19 @@ So the hash the store keeps covers exactly what the store keeps, ciphertext incl
 
 The aggregate in memory keeps the plain values it was built with (its `chain_head` moves to the
 sealed chain's head); only the events leave sealed.
+
+Two ways in, one result. The application hands the domain `Sealer.stored_form` while a command
+runs (`casework.domain.chained.storing`): each event is then sealed as it is recorded and hashed
+once, over its sealed state, and `seal_pending` at save only checks the chain of those. An event
+recorded without the hook (a service's own aggregate, a test) is sealed by `seal_pending` at
+save, and it and every event after it in the save hashed again. Sealing is idempotent (a sealed
+value is never sealed twice), so an event passing both ways is stored the same.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from uuid import UUID
@@ -50,11 +58,39 @@ def subject_of(spec: str, state: Mapping[str, Any], reporter: str | None) -> str
     return value
 
 
+MADE_KEPT = 4096
+"""How many events `Sealer.stored_form` remembers having made, for `seal_pending` to trust."""
+
+
 class Sealer:
     """Seals values for one store's keys; see the module docstring."""
 
     def __init__(self, keys: KeyStore) -> None:
         self.keys = keys
+        self._made: dict[int, Any] = {}
+        self._lock = threading.Lock()
+
+    def stored_form(self, aggregate: Any, event: Any) -> Any:
+        """The event to store for `event`, just recorded on `aggregate`: its personal values
+        sealed and its hash computed over that (a `casework.domain.chained.StoringHook`)."""
+        changes = self.seal_state(
+            vars(event), personal_fields(type(event)), reporter=data_subject(aggregate)
+        )
+        stored = event
+        if changes:  # a copy, so the aggregate's own record of what was said stays plain
+            stored = object.__new__(type(event))
+            stored.__dict__.update(vars(event))
+            stored.__dict__.update(changes)
+        stored = stored.hashed()
+        with self._lock:
+            if len(self._made) >= MADE_KEPT:
+                self._made.pop(next(iter(self._made)), None)
+            self._made[id(stored)] = stored
+        return stored
+
+    def made(self, event: Any) -> bool:
+        """Whether `stored_form` made this very event (it is sealed and hashed already)."""
+        return self._made.get(id(event)) is event
 
     def seal_value(self, subject: str, text: str, *, case_id: UUID | str, field: str) -> str:
         """`text` sealed whole under `subject`'s key, for `field` of `case_id`."""
@@ -155,6 +191,9 @@ def seal_pending(aggregate: Any, sealer: Sealer) -> None:
     previous: str | None = None
     for index, event in enumerate(pending):
         state = vars(event)
+        if sealer.made(event) and (previous is None or state["prev_hash"] == previous):
+            previous = event.hash
+            continue  # sealed and hashed as it was recorded, chained to the one before
         changes = sealer.seal_state(state, personal_fields(type(event)), reporter=reporter)
         if previous is not None and state["prev_hash"] != previous:
             changes["prev_hash"] = previous

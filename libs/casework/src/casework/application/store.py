@@ -243,7 +243,8 @@ class CaseStore(Application[UUID]):
     @property
     def privacy(self) -> Privacy:
         """This store's personal data: its keys, sealing and opening (`casework.privacy`)."""
-        return privacy_for(self)
+        made = self.__dict__.get("_casework_privacy")  # kept there by `privacy_for`
+        return made if made is not None else privacy_for(self)
 
     def construct_event_store(self) -> EventStore[UUID]:
         """Events are read with their sealed values opened (`OpeningMapper`): the repository's

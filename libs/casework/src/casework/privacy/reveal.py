@@ -193,8 +193,8 @@ class OpeningMapper(Mapper[UUID]):
         opener = self._opener()
         case_id = event.originator_id
         for name, value in list(vars(event).items()):
-            if name in NOT_OPENED:
-                continue
+            if name in NOT_OPENED or (type(value) is str and PREFIX not in value):
+                continue  # the common field: a text with no token in it
             opened = opener.open(value, case_id=case_id, field=name, allowed=self.allowed)
             if opened != value:
                 object.__setattr__(event, name, opened)

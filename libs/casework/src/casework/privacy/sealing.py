@@ -130,11 +130,11 @@ class Sealer:
         for name, value in state.items():
             if name in NOT_SCANNED:
                 continue
-            spec = personal.get(name)
+            spec = personal.get(name) if personal else None
             sealed: Any
-            if spec is None and isinstance(value, str) and DIGIT_RUN.search(value) is None:
-                continue  # the common case: a text with no number in it
             if spec is None:
+                if not _may_hold_numbers(value):
+                    continue  # the common case: no run of seven digits anywhere in it
                 sealed = _map_strings(value, name, numbers)
             elif spec == EACH_KEY:
                 if not isinstance(value, Mapping):
@@ -148,6 +148,21 @@ class Sealer:
             if sealed != value:
                 changes[name] = sealed
         return changes
+
+
+def _may_hold_numbers(value: Any) -> bool:
+    """Whether any string in `value` (however nested) has a run of digits as long as a phone
+    or ID-card number's (`DIGIT_RUN`): the cheap test before the full scan and rebuild."""
+    kind = type(value)
+    if kind is str:
+        return DIGIT_RUN.search(value) is not None
+    if kind is dict or isinstance(value, Mapping):
+        return any(_may_hold_numbers(item) for item in value.values())
+    if kind is list or kind is tuple or isinstance(value, list | tuple):
+        return any(_may_hold_numbers(item) for item in value)
+    if isinstance(value, str):  # a str subclass (an enum's value)
+        return DIGIT_RUN.search(value) is not None
+    return False  # a time, a number, a flag, None: no text in it
 
 
 def _map_strings(value: Any, path: str, change: Callable[[str, str], str]) -> Any:

@@ -233,12 +233,10 @@ class CaseStore(Application[UUID]):
         hook: StoringHook = self.privacy.sealer.stored_form
         return hook
 
-    @contextmanager
-    def sealing(self) -> Iterator[None]:
-        """Events recorded in this block are sealed as they are recorded (`storing_hook`), so
-        each is hashed once; `save` would seal them anyway, at the cost of a second hash."""
-        with storing(self.storing_hook()):
-            yield
+    def sealing(self) -> storing:
+        """A block whose events are sealed as they are recorded (`storing_hook`), so each is
+        hashed once; `save` would seal them anyway, at the cost of a second hash."""
+        return storing(self.storing_hook())
 
     @property
     def privacy(self) -> Privacy:

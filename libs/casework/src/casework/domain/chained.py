@@ -17,9 +17,7 @@ event may be stored in another form than it was recorded in.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, TypeVar
@@ -63,14 +61,21 @@ class StoringHook(Protocol):
 _storing: ContextVar[StoringHook | None] = ContextVar("casework_storing", default=None)
 
 
-@contextmanager
-def storing(hook: StoringHook | None) -> Iterator[None]:
-    """Events recorded in this block (this thread or task) are stored as `hook` makes them."""
-    token = _storing.set(hook)
-    try:
-        yield
-    finally:
-        _storing.reset(token)
+class storing:  # noqa: N801 - used as a function: `with storing(hook):`
+    """Events recorded in this block (this thread or task) are stored as `hook` makes them.
+    (A class, not a generator: entered once per command, so it is kept cheap.)"""
+
+    def __init__(self, hook: StoringHook | None) -> None:
+        self.hook = hook
+        self._token: Token[StoringHook | None] | None = None
+
+    def __enter__(self) -> None:
+        self._token = _storing.set(self.hook)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._token is not None:
+            _storing.reset(self._token)
+            self._token = None
 
 
 class Chained(Aggregate):

@@ -133,8 +133,11 @@ class Sealer:
             spec = personal.get(name) if personal else None
             sealed: Any
             if spec is None:
-                if not _may_hold_numbers(value):
-                    continue  # the common case: no run of seven digits anywhere in it
+                if type(value) is str:
+                    if DIGIT_RUN.search(value) is None:
+                        continue  # the common case: a text with no number in it
+                elif not _may_hold_numbers(value):
+                    continue  # no run of seven digits anywhere in it, or no text at all
                 sealed = _map_strings(value, name, numbers)
             elif spec == EACH_KEY:
                 if not isinstance(value, Mapping):

@@ -149,7 +149,14 @@ class Opener:
             if opened is None:
                 return token
             if allowed and not opened.erased:
-                self._keep(token, _Kept(case_id, field, parsed.key_id, opened.subject, opened.text))
+                self.keep(
+                    token,
+                    case_id=case_id,
+                    field=field,
+                    key_id=parsed.key_id,
+                    subject=opened.subject,
+                    text=opened.text,
+                )
             return opened.text
 
         return TOKEN.sub(one, text)
@@ -168,7 +175,12 @@ class Opener:
             return None
         return kept.text if allowed else PERSONAL
 
-    def _keep(self, token: str, kept: _Kept) -> None:
+    def keep(
+        self, token: str, *, case_id: UUID | str, field: str, key_id: str, subject: str, text: str
+    ) -> None:
+        """Remember what `token` (at this case and field, under this key) reads as: told by
+        the opener itself, and by the sealer when it seals (`Sealer`'s `sealed`)."""
+        kept = _Kept(case_id, field, key_id, subject, text)
         with self._lock:
             if len(self._kept) >= self.kept_max:
                 self._kept.pop(next(iter(self._kept)), None)

@@ -65,8 +65,12 @@ MADE_KEPT = 4096
 class Sealer:
     """Seals values for one store's keys; see the module docstring."""
 
-    def __init__(self, keys: KeyStore) -> None:
+    def __init__(self, keys: KeyStore, *, sealed: Callable[..., None] | None = None) -> None:
+        """`sealed(token, case_id=, field=, key_id=, subject=, text=)` is told of every value
+        sealed (`Opener.keep`: the writer knows the plaintext, so the first read of a new case
+        costs no decryption)."""
         self.keys = keys
+        self._sealed = sealed
         self._made: dict[int, Any] = {}
         self._lock = threading.Lock()
 
@@ -95,7 +99,12 @@ class Sealer:
     def seal_value(self, subject: str, text: str, *, case_id: UUID | str, field: str) -> str:
         """`text` sealed whole under `subject`'s key, for `field` of `case_id`."""
         key = self.keys.key_for(subject)
-        return seal(key.cipher, key.key_id, text, binding(case_id, field))
+        token = seal(key.cipher, key.key_id, text, binding(case_id, field))
+        if self._sealed is not None:
+            self._sealed(
+                token, case_id=case_id, field=field, key_id=key.key_id, subject=subject, text=text
+            )
+        return token
 
     def seal_numbers(self, subject: str, text: str, *, case_id: UUID | str, field: str) -> str:
         """`text` with each phone and ID-card number in it sealed under `subject`'s key."""

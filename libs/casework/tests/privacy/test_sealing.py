@@ -89,8 +89,8 @@ def privacy_of(app: Casework, **kwargs: Any) -> Privacy:
     return Privacy(SqlKeyStore(app.recorder.datastore, keys.master, **kwargs))  # type: ignore[attr-defined]
 
 
-def record(app: Casework, privacy: Privacy, description: str, position: str, note: str) -> UUID:
-    matter = Matter.start(Matter.Opened, uuid4(), RESIDENT, AT, description=description)
+def state(matter: Matter, position: str, note: str) -> None:
+    """The matter's second event: the staff records the positions and a note."""
     matter.record(
         Matter.Stated,
         STAFF,
@@ -98,6 +98,11 @@ def record(app: Casework, privacy: Privacy, description: str, position: str, not
         positions={RESIDENT.id: position, "resident-0402": "ok"},
         note=note,
     )
+
+
+def record(app: Casework, privacy: Privacy, description: str, position: str, note: str) -> UUID:
+    matter = Matter.start(Matter.Opened, uuid4(), RESIDENT, AT, description=description)
+    state(matter, position, note)
     seal_pending(matter, privacy.sealer)
     app.save(matter)
     return matter.id
@@ -201,7 +206,7 @@ def test_new_facts_after_an_erasure_are_sealed_under_a_new_key(app: Casework) ->
 
 
 def record_storing(
-    app: Casework, privacy: Privacy, description: str, position: str, note: str, *, first: bool
+    privacy: Privacy, description: str, position: str, note: str, *, first: bool
 ) -> tuple[Matter, UUID]:
     """As `record`, but the events recorded with the application's storing hook on (sealed and
     hashed as recorded); `first` False: the first event recorded without it (sealed at save)."""
@@ -209,13 +214,7 @@ def record_storing(
     with storing(hook if first else None):
         matter = Matter.start(Matter.Opened, uuid4(), RESIDENT, AT, description=description)
     with storing(hook):
-        matter.record(
-            Matter.Stated,
-            STAFF,
-            AT,
-            positions={RESIDENT.id: position, "resident-0402": "ok"},
-            note=note,
-        )
+        state(matter, position, note)
     return matter, matter.id
 
 
@@ -232,7 +231,7 @@ def test_events_sealed_as_recorded_are_stored_as_if_sealed_at_save(
 ) -> None:
     privacy = privacy_of(app)
     note = "回电 13912345678"
-    matter, matter_id = record_storing(app, privacy, description, position, note, first=first)
+    matter, matter_id = record_storing(privacy, description, position, note, first=first)
     # The aggregate keeps what was said; only the events to store are sealed.
     assert (matter.description, matter.positions[RESIDENT.id], matter.note) == (
         description,

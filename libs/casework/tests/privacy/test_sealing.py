@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 import pytest
 from casework import Actor, Casework, Role
 from casework.audit import verify_events
-from casework.domain.chained import Chained
+from casework.domain.chained import Chained, storing
 from casework.privacy import (
     ACTOR,
     EACH_KEY,
@@ -95,8 +95,8 @@ def privacy_of(app: Casework, **kwargs: Any) -> Privacy:
     return Privacy(SqlKeyStore(app.recorder.datastore, keys.master, **kwargs))  # type: ignore[attr-defined]
 
 
-def record(app: Casework, privacy: Privacy, description: str, position: str, note: str) -> UUID:
-    matter = Matter.start(Matter.Opened, uuid4(), RESIDENT, AT, description=description)
+def state(matter: Matter, position: str, note: str) -> None:
+    """The matter's second event: the staff records the positions and a note."""
     matter.record(
         Matter.Stated,
         STAFF,
@@ -104,6 +104,11 @@ def record(app: Casework, privacy: Privacy, description: str, position: str, not
         positions={RESIDENT.id: position, "resident-0402": "ok"},
         note=note,
     )
+
+
+def record(app: Casework, privacy: Privacy, description: str, position: str, note: str) -> UUID:
+    matter = Matter.start(Matter.Opened, uuid4(), RESIDENT, AT, description=description)
+    state(matter, position, note)
     seal_pending(matter, privacy.sealer)
     app.save(matter)
     return matter.id
@@ -204,3 +209,78 @@ def test_new_facts_after_an_erasure_are_sealed_under_a_new_key(app: Casework) ->
         )
         == ERASED
     )
+
+
+def record_storing(
+    privacy: Privacy, description: str, position: str, note: str, *, first: bool
+) -> tuple[Matter, UUID]:
+    """As `record`, but the events recorded with the application's storing hook on (sealed and
+    hashed as recorded); `first` False: the first event recorded without it (sealed at save)."""
+    hook = privacy.sealer.stored_form
+    with storing(hook if first else None):
+        matter = Matter.start(Matter.Opened, uuid4(), RESIDENT, AT, description=description)
+    with storing(hook):
+        state(matter, position, note)
+    return matter, matter.id
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    description=st.text(SAID, min_size=4, max_size=60),
+    position=st.text(SAID, min_size=4, max_size=60),
+    first=st.booleans(),
+)
+def test_events_sealed_as_recorded_are_stored_as_if_sealed_at_save(
+    app: Casework, description: str, position: str, first: bool
+) -> None:
+    privacy = privacy_of(app)
+    note = "回电 13912345678"
+    matter, matter_id = record_storing(privacy, description, position, note, first=first)
+    # The aggregate keeps what was said; only the events to store are sealed.
+    assert (matter.description, matter.positions[RESIDENT.id], matter.note) == (
+        description,
+        position,
+        note,
+    )
+    made = list(matter.pending_events)
+    seal_pending(matter, privacy.sealer)
+    if first:  # nothing left to seal or re-chain: the very events made as recorded
+        assert all(a is b for a, b in zip(made, matter.pending_events, strict=True))
+    app.save(matter)
+    stored = list(app.recorder.select_events(matter_id))
+    verified = verify_events(matter_id, stored, app.mapper)
+    assert verified.ok, verified.describe()
+    assert matter.chain_head == verified.head
+    for event in stored:
+        for secret in (description, position, "13912345678"):
+            assert secret.encode() not in event.state
+    opened, stated = stored_states(app, matter_id)
+    read = privacy.opener.open
+    assert read(opened["description"], case_id=matter_id, field="description") == description
+    assert read(stated["positions"], case_id=matter_id, field="positions") == {
+        RESIDENT.id: position,
+        "resident-0402": "ok",
+    }
+    assert read(stated["note"], case_id=matter_id, field="note") == note
+
+
+def test_opened_plaintexts_kept_in_memory_go_with_the_key(app: Casework) -> None:
+    privacy = privacy_of(app)
+    matter_id = record(app, privacy, "漏水很严重", "我不同意", "")
+    token = stored_states(app, matter_id)[0]["description"]
+
+    def read(**where: Any) -> Any:
+        return privacy.opener.open(token, **{"case_id": matter_id, "field": "description", **where})
+
+    assert read() == read() == "漏水很严重"  # the second from memory
+    with pytest.raises(SealError):  # kept for its own place only
+        read(field="note")
+    with pytest.raises(SealError):
+        read(case_id=uuid4())
+    assert read(allowed=False) == PERSONAL
+    privacy.keys.destroy(RESIDENT.id, AT)
+    privacy.opener.forget(RESIDENT.id)
+    assert not any("漏水很严重" in repr(kept) for kept in vars(privacy.opener).values())
+    assert read() == ERASED

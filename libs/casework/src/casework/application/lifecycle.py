@@ -35,16 +35,17 @@ class LifecycleCommands(CaseStore):
         channel: str = "phone",
         contact: str = "",
     ) -> UUID:
-        case = Repair.report(
-            actor,
-            self.clock(),
-            Address.parse(address),
-            description,
-            category,
-            priority,
-            channel,
-            contact=contact,
-        )
+        with self.sealing():  # each event hashed once, sealed
+            case = Repair.report(
+                actor,
+                self.clock(),
+                Address.parse(address),
+                description,
+                category,
+                priority,
+                channel,
+                contact=contact,
+            )
         self.save(case)
         return case.id
 
@@ -60,17 +61,18 @@ class LifecycleCommands(CaseStore):
         channel: str = "phone",
         contact: str = "",
     ) -> UUID:
-        case = LeakEmergency.report(
-            actor,
-            self.clock(),
-            Address.parse(address),
-            description,
-            source_unit,
-            source_unoccupied=source_unoccupied,
-            reaches_other_flat=reaches_other_flat,
-            channel=channel,
-            contact=contact,
-        )
+        with self.sealing():  # each event hashed once, sealed
+            case = LeakEmergency.report(
+                actor,
+                self.clock(),
+                Address.parse(address),
+                description,
+                source_unit,
+                source_unoccupied=source_unoccupied,
+                reaches_other_flat=reaches_other_flat,
+                channel=channel,
+                contact=contact,
+            )
         self.save(case)
         return case.id
 
@@ -88,18 +90,19 @@ class LifecycleCommands(CaseStore):
         contact: str = "",
     ) -> UUID:
         start = Tier(tier) if tier is not None else None
-        case = Dispute.report(
-            actor,
-            self.clock(),
-            Address.parse(address),
-            description,
-            category,
-            parties,
-            tier=start,
-            priority=priority,
-            channel=channel,
-            contact=contact,
-        )
+        with self.sealing():  # each event hashed once, sealed
+            case = Dispute.report(
+                actor,
+                self.clock(),
+                Address.parse(address),
+                description,
+                category,
+                parties,
+                tier=start,
+                priority=priority,
+                channel=channel,
+                contact=contact,
+            )
         self.save(case)
         return case.id
 

@@ -36,7 +36,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_rand
 from casework.clock import Clock, system_clock
 from casework.domain.actors import Actor, check_may
 from casework.domain.case import Case
-from casework.domain.chained import Chained
+from casework.domain.chained import Chained, StoringHook, storing
 from casework.domain.errors import (
     CaseNotFoundError,
     InvalidTransitionError,
@@ -213,7 +213,9 @@ class CaseStore(Application[UUID]):
         **kwargs: Any,
     ) -> list[Recording[UUID]]:
         """Seal personal values of every new event first, one place for every writer (docs/adr/
-        011-personal-data.md): what is stored, chained and published is the sealed state."""
+        011-personal-data.md): what is stored, chained and published is the sealed state.
+        Events recorded inside `sealing` were sealed and hashed as they were recorded; the rest
+        are sealed here (`seal_pending`)."""
         for obj in objs:
             if isinstance(obj, Chained) and obj.pending_events:
                 seal_pending(obj, self.privacy.sealer)
@@ -225,10 +227,22 @@ class CaseStore(Application[UUID]):
 
     # --------------------------------------------------------------- personal data
 
+    def storing_hook(self) -> StoringHook | None:
+        """What turns each event a command records into the event to store (sealed, hashed
+        once): this store's `Sealer.stored_form`."""
+        hook: StoringHook = self.privacy.sealer.stored_form
+        return hook
+
+    def sealing(self) -> storing:
+        """A block whose events are sealed as they are recorded (`storing_hook`), so each is
+        hashed once; `save` would seal them anyway, at the cost of a second hash."""
+        return storing(self.storing_hook())
+
     @property
     def privacy(self) -> Privacy:
         """This store's personal data: its keys, sealing and opening (`casework.privacy`)."""
-        return privacy_for(self)
+        made = self.__dict__.get("_casework_privacy")  # kept there by `privacy_for`
+        return made if made is not None else privacy_for(self)
 
     def construct_event_store(self) -> EventStore[UUID]:
         """Events are read with their sealed values opened (`OpeningMapper`): the repository's
@@ -316,7 +330,8 @@ class CaseStore(Application[UUID]):
     def run(self, change: Callable[[UnitOfWork], T], *, what: str = "the work") -> T:
         """Run `change` in a unit of work and save what it changed, retrying on a clash
         (`casework.unit_of_work`); for commands that touch more than one case."""
-        return run_unit(lambda: UnitOfWork(self), change, attempts=self.max_attempts, what=what)
+        with self.sealing():
+            return run_unit(lambda: UnitOfWork(self), change, attempts=self.max_attempts, what=what)
 
     def load(self, aggregate_id: UUID) -> Any | None:
         """Any aggregate of this store as recorded now, or None (what a unit of work loads)."""

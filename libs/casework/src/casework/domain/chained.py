@@ -5,13 +5,22 @@ verified alike by `casework.audit.verify_events`, so the chain is made in one pl
 Each event carries its predecessor's hash and its own, computed over exactly what the store will
 hold (ADR 001), including the `class_version` the mapper adds above version 1 (ADR 002).
 Every new event passes the storable gate (`storable.check_storable`) first.
+
+What the store will hold may differ from what the domain recorded: the application seals
+personal values (docs/adr/011-personal-data.md). So that an event is hashed once, over the sealed
+state, the application may hand the domain a `StoringHook` for the duration of a command
+(`storing`): each new event is then applied to the aggregate as recorded (plain values), and the
+hook turns it into the event to store, hashed, which is what goes into the pending list and
+whose hash the next event chains to. The domain knows nothing of keys or ciphers: only that an
+event may be stored in another form than it was recorded in.
 """
 
 from __future__ import annotations
 
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -24,6 +33,7 @@ from casework.domain.personal import NONE, Personal
 from casework.domain.storable import check_storable
 
 TChained = TypeVar("TChained", bound="Chained")
+TEvent = TypeVar("TEvent", bound="Chained.Event")
 
 
 def require_aware(at: datetime) -> datetime:
@@ -31,6 +41,41 @@ def require_aware(at: datetime) -> datetime:
     if at.tzinfo is None:
         raise ValidationError("times must carry a timezone (e.g. 2026-11-24T09:30:00+08:00)")
     return at
+
+
+UNHASHED = "unhashed"
+"""The `hash` an event is made with while a `StoringHook` is on: the hook hashes the event to
+store; the event as recorded is only applied, never stored nor chained to."""
+
+
+class StoringHook(Protocol):
+    """What the application hands the domain to turn each new event into the one to store."""
+
+    def __call__(self, aggregate: Chained, event: Chained.Event) -> Chained.Event:
+        """The event to store for `event` (just applied to `aggregate`), with its `hash`
+        computed over its own state (`Chained.Event.hashed`); `event` itself if nothing of it
+        changes."""
+        ...
+
+
+_storing: ContextVar[StoringHook | None] = ContextVar("casework_storing", default=None)
+
+
+class storing:  # noqa: N801 - used as a function: `with storing(hook):`
+    """Events recorded in this block (this thread or task) are stored as `hook` makes them.
+    (A class, not a generator: entered once per command, so it is kept cheap.)"""
+
+    def __init__(self, hook: StoringHook | None) -> None:
+        self.hook = hook
+        self._token: Token[StoringHook | None] | None = None
+
+    def __enter__(self) -> None:
+        self._token = _storing.set(self.hook)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._token is not None:
+            _storing.reset(self._token)
+            self._token = None
 
 
 class Chained(Aggregate):
@@ -54,6 +99,11 @@ class Chained(Aggregate):
             super().__post_init__()
             if not self.hash:
                 object.__setattr__(self, "hash", self.compute_hash())
+
+        def hashed(self: TEvent) -> TEvent:
+            """This event with its `hash` computed (in place: it is not stored or shared yet)."""
+            object.__setattr__(self, "hash", self.compute_hash())
+            return self
 
         def compute_hash(self) -> str:
             """The digest `verify` will recompute from the stored state (class_version too)."""
@@ -84,7 +134,19 @@ class Chained(Aggregate):
         """Chain every new event to its predecessor, once its values pass the storable gate."""
         kwargs.setdefault("reason", "")
         check_storable(kwargs)
-        super().trigger_event(event_class, prev_hash=self.chain_head, hash="", **kwargs)
+        hook = _storing.get()
+        if hook is None:
+            super().trigger_event(event_class, prev_hash=self.chain_head, hash="", **kwargs)
+            return
+        super().trigger_event(event_class, prev_hash=self.chain_head, hash=UNHASHED, **kwargs)
+        self._store_last(hook)
+
+    def _store_last(self, hook: StoringHook) -> None:
+        """Replace the event just recorded by the one to store, and chain on from its hash."""
+        pending: list[Any] = self._pending_events
+        stored = hook(self, pending[-1])
+        pending[-1] = stored
+        self.chain_head = stored.hash
 
     def record(self, event_class: Any, actor: Actor, at: datetime, **kwargs: Any) -> None:
         """Record a fact by `actor` at `at` (timezone required)."""
@@ -116,4 +178,10 @@ class Chained(Aggregate):
             **kwargs,
         )
         check_storable(fields)
-        return cls._create(event_class, id=aggregate_id, **fields)
+        hook = _storing.get()
+        if hook is None:
+            return cls._create(event_class, id=aggregate_id, **fields)
+        fields["hash"] = UNHASHED
+        aggregate = cls._create(event_class, id=aggregate_id, **fields)
+        aggregate._store_last(hook)
+        return aggregate

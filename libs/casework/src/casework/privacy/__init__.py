@@ -68,8 +68,8 @@ class Privacy:
 
     def __init__(self, keys: KeyStore) -> None:
         self.keys = keys
-        self.sealer = Sealer(keys)
         self.opener = Opener(keys)
+        self.sealer = Sealer(keys, sealed=self.opener.keep)
 
     @classmethod
     def in_store(

@@ -15,6 +15,7 @@ as is anything inside a longer run of digits (an order number).
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from datetime import date
 
@@ -56,10 +57,36 @@ def is_id_card_number(text: str) -> bool:
     return 1900 <= born.year <= 2100 and id_card_check(text[:17]) == text[17].upper()
 
 
+NONE_FOUND_KEPT = 4096
+"""How many texts with a run of digits but no number in them `find_numbers` remembers."""
+NONE_FOUND_LONGEST = 120
+"""Only short texts are remembered (dates, ids, labels: the ones that repeat)."""
+_none_found: dict[str, None] = {}
+_lock = threading.Lock()
+
+
 def find_numbers(text: str) -> list[Span]:
-    """Every phone number and ID-card number in `text`, in order, not overlapping."""
+    """Every phone number and ID-card number in `text`, in order, not overlapping.
+
+    libphonenumber's matcher costs about a tenth of a millisecond or more per text, and the
+    texts with digits in them that hold no number repeat (a due date, a meeting's id in each
+    event of its meeting): the short ones are remembered (the last `NONE_FOUND_KEPT`), so each
+    is matched once. Only texts in which nothing was found are kept: no number a person typed
+    stays in this memory."""
     if DIGIT_RUN.search(text) is None:
         return []  # the common case, and libphonenumber's matcher is not free
+    if text in _none_found:
+        return []
+    spans = _find(text)
+    if not spans and len(text) <= NONE_FOUND_LONGEST:
+        with _lock:
+            if len(_none_found) >= NONE_FOUND_KEPT:
+                _none_found.pop(next(iter(_none_found)), None)
+            _none_found[text] = None
+    return spans
+
+
+def _find(text: str) -> list[Span]:
     spans = [
         Span(m.start(1), m.end(1), "id_card")
         for m in ID_CARD.finditer(text)

@@ -218,6 +218,7 @@ def erase(app: Casework, privacy: Privacy, person_id: str, actor: Actor, reason:
         destroyed = privacy.keys.erased_at(person_id)
         if last is not None and (destroyed is None or destroyed < last.at):
             privacy.keys.destroy(person_id, last.at)
+            privacy.opener.forget(person_id)
             return last
         at = app.clock()
         if person_file is None:
@@ -229,6 +230,7 @@ def erase(app: Casework, privacy: Privacy, person_id: str, actor: Actor, reason:
         recorded = person_file.last_erasure
         assert recorded is not None
         privacy.keys.destroy(person_id, recorded.at)
+        privacy.opener.forget(person_id)
         return recorded
 
     return retrying_on_conflict(attempt, what=f"the file of person {person_id}")

@@ -11,10 +11,20 @@ walks any value (a string, or lists and mappings of them), and replaces each sea
 A token this store never made (a string that only looks like one) is left as it is. A token
 whose key is there but which does not open (altered, or copied from another case or field)
 raises `SealError`: that is tampering, not a reading.
+
+Opened plaintexts are kept in memory, per token (`OPENED_KEPT` of them, the oldest dropped
+first), because every load of a case opens its tokens again and most loads are of cases just
+written or read. A kept plaintext is served only while the key store still answers its key as
+live, the very question an uncached open asks first: so it never outlives the key's own cache
+(`casework.privacy.sql_keys.CACHE_SECONDS` for an erasure in another process), an erasure in
+this process drops the person's kept plaintexts at once (`forget`), and a token read at another
+case or field than it was opened for takes the full path (and fails there, as it must).
 """
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -45,11 +55,36 @@ class Opened:
     erased: bool
 
 
+OPENED_KEPT = 4096
+"""How many opened plaintexts an `Opener` keeps (a few hundred kilobytes at most)."""
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """A token opened before: where (case, field), under which key, whose, and its text."""
+
+    case_id: UUID | str
+    field: str
+    key_id: str
+    subject: str
+    text: str
+
+
 class Opener:
     """Opens sealed values with one store's keys."""
 
-    def __init__(self, keys: KeyStore) -> None:
+    def __init__(self, keys: KeyStore, *, kept: int = OPENED_KEPT) -> None:
         self.keys = keys
+        self.kept_max = kept
+        self._kept: dict[str, _Kept] = {}
+        self._lock = threading.Lock()
+
+    def forget(self, subject: str) -> None:
+        """Drop every plaintext kept of `subject` (called when their keys are destroyed)."""
+        with self._lock:
+            for token, kept in list(self._kept.items()):
+                if kept.subject == subject:
+                    del self._kept[token]
 
     def open(self, value: Any, *, case_id: UUID | str, field: str, allowed: bool = True) -> Any:
         """`value` with every sealed token in it read for this reader (see the module doc);
@@ -99,12 +134,57 @@ class Opener:
     def _open_text(self, text: str, case_id: UUID | str, field: str, allowed: bool) -> str:
         if PREFIX not in text:
             return text
+        if text in self._kept:  # a whole personal field opened before: no regex, no AES
+            found = self._kept_text(text, case_id, field, allowed)
+            if found is not None:
+                return found
 
-        def one(match: Any) -> str:
-            opened = self.token(parse(match[0]), case_id=case_id, field=field, allowed=allowed)
-            return match[0] if opened is None else opened.text
+        def one(match: re.Match[str]) -> str:
+            token = match[0]
+            found = self._kept_text(token, case_id, field, allowed)
+            if found is not None:
+                return found
+            parsed = parse(token)
+            opened = self.token(parsed, case_id=case_id, field=field, allowed=allowed)
+            if opened is None:
+                return token
+            if allowed and not opened.erased:
+                self.keep(
+                    token,
+                    case_id=case_id,
+                    field=field,
+                    key_id=parsed.key_id,
+                    subject=opened.subject,
+                    text=opened.text,
+                )
+            return opened.text
 
         return TOKEN.sub(one, text)
+
+    def _kept_text(self, token: str, case_id: UUID | str, field: str, allowed: bool) -> str | None:
+        """The kept reading of `token` if it was opened at this case and field and its key is
+        still live (else None: the full path answers, `[erased]` included)."""
+        kept = self._kept.get(token)
+        if kept is None or kept.field != field:
+            return None
+        if kept.case_id != case_id and str(kept.case_id) != str(case_id):
+            return None
+        if not isinstance(self.keys.key(kept.key_id), DataKey):
+            with self._lock:
+                self._kept.pop(token, None)
+            return None
+        return kept.text if allowed else PERSONAL
+
+    def keep(
+        self, token: str, *, case_id: UUID | str, field: str, key_id: str, subject: str, text: str
+    ) -> None:
+        """Remember what `token` (at this case and field, under this key) reads as: told by
+        the opener itself, and by the sealer when it seals (`Sealer`'s `sealed`)."""
+        kept = _Kept(case_id, field, key_id, subject, text)
+        with self._lock:
+            if len(self._kept) >= self.kept_max:
+                self._kept.pop(next(iter(self._kept)), None)
+            self._kept[token] = kept
 
 
 class OpeningMapper(Mapper[UUID]):
@@ -125,8 +205,8 @@ class OpeningMapper(Mapper[UUID]):
         opener = self._opener()
         case_id = event.originator_id
         for name, value in list(vars(event).items()):
-            if name in NOT_OPENED:
-                continue
+            if name in NOT_OPENED or (type(value) is str and PREFIX not in value):
+                continue  # the common field: a text with no token in it
             opened = opener.open(value, case_id=case_id, field=name, allowed=self.allowed)
             if opened != value:
                 object.__setattr__(event, name, opened)

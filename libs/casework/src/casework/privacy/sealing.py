@@ -13,11 +13,19 @@ So the hash the store keeps covers exactly what the store keeps, ciphertext incl
 
 The aggregate in memory keeps the plain values it was built with (its `chain_head` moves to the
 sealed chain's head); only the events leave sealed.
+
+Two ways in, one result. The application hands the domain `Sealer.stored_form` while a command
+runs (`casework.domain.chained.storing`): each event is then sealed as it is recorded and hashed
+once, over its sealed state, and `seal_pending` at save only checks the chain of those. An event
+recorded without the hook (a service's own aggregate, a test) is sealed by `seal_pending` at
+save, and it and every event after it in the save hashed again. Sealing is idempotent (a sealed
+value is never sealed twice), so an event passing both ways is stored the same.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from uuid import UUID
@@ -50,16 +58,53 @@ def subject_of(spec: str, state: Mapping[str, Any], reporter: str | None) -> str
     return value
 
 
+MADE_KEPT = 4096
+"""How many events `Sealer.stored_form` remembers having made, for `seal_pending` to trust."""
+
+
 class Sealer:
     """Seals values for one store's keys; see the module docstring."""
 
-    def __init__(self, keys: KeyStore) -> None:
+    def __init__(self, keys: KeyStore, *, sealed: Callable[..., None] | None = None) -> None:
+        """`sealed(token, case_id=, field=, key_id=, subject=, text=)` is told of every value
+        sealed (`Opener.keep`: the writer knows the plaintext, so the first read of a new case
+        costs no decryption)."""
         self.keys = keys
+        self._sealed = sealed
+        self._made: dict[int, Any] = {}
+        self._lock = threading.Lock()
+
+    def stored_form(self, aggregate: Any, event: Any) -> Any:
+        """The event to store for `event`, just recorded on `aggregate`: its personal values
+        sealed and its hash computed over that (a `casework.domain.chained.StoringHook`)."""
+        changes = self.seal_state(
+            vars(event), personal_fields(type(event)), reporter=data_subject(aggregate)
+        )
+        stored = event
+        if changes:  # a copy, so the aggregate's own record of what was said stays plain
+            stored = object.__new__(type(event))
+            stored.__dict__.update(vars(event))
+            stored.__dict__.update(changes)
+        stored = stored.hashed()
+        with self._lock:
+            if len(self._made) >= MADE_KEPT:
+                self._made.pop(next(iter(self._made)), None)
+            self._made[id(stored)] = stored
+        return stored
+
+    def made(self, event: Any) -> bool:
+        """Whether `stored_form` made this very event (it is sealed and hashed already)."""
+        return self._made.get(id(event)) is event
 
     def seal_value(self, subject: str, text: str, *, case_id: UUID | str, field: str) -> str:
         """`text` sealed whole under `subject`'s key, for `field` of `case_id`."""
         key = self.keys.key_for(subject)
-        return seal(key.cipher, key.key_id, text, binding(case_id, field))
+        token = seal(key.cipher, key.key_id, text, binding(case_id, field))
+        if self._sealed is not None:
+            self._sealed(
+                token, case_id=case_id, field=field, key_id=key.key_id, subject=subject, text=text
+            )
+        return token
 
     def seal_numbers(self, subject: str, text: str, *, case_id: UUID | str, field: str) -> str:
         """`text` with each phone and ID-card number in it sealed under `subject`'s key."""
@@ -94,11 +139,14 @@ class Sealer:
         for name, value in state.items():
             if name in NOT_SCANNED:
                 continue
-            spec = personal.get(name)
+            spec = personal.get(name) if personal else None
             sealed: Any
-            if spec is None and isinstance(value, str) and DIGIT_RUN.search(value) is None:
-                continue  # the common case: a text with no number in it
             if spec is None:
+                if type(value) is str:
+                    if DIGIT_RUN.search(value) is None:
+                        continue  # the common case: a text with no number in it
+                elif not _may_hold_numbers(value):
+                    continue  # no run of seven digits anywhere in it, or no text at all
                 sealed = _map_strings(value, name, numbers)
             elif spec == EACH_KEY:
                 if not isinstance(value, Mapping):
@@ -112,6 +160,21 @@ class Sealer:
             if sealed != value:
                 changes[name] = sealed
         return changes
+
+
+def _may_hold_numbers(value: Any) -> bool:
+    """Whether any string in `value` (however nested) has a run of digits as long as a phone
+    or ID-card number's (`DIGIT_RUN`): the cheap test before the full scan and rebuild."""
+    kind = type(value)
+    if kind is str:
+        return DIGIT_RUN.search(value) is not None
+    if kind is dict or isinstance(value, Mapping):
+        return any(_may_hold_numbers(item) for item in value.values())
+    if kind is list or kind is tuple or isinstance(value, list | tuple):
+        return any(_may_hold_numbers(item) for item in value)
+    if isinstance(value, str):  # a str subclass (an enum's value)
+        return DIGIT_RUN.search(value) is not None
+    return False  # a time, a number, a flag, None: no text in it
 
 
 def _map_strings(value: Any, path: str, change: Callable[[str, str], str]) -> Any:
@@ -155,6 +218,9 @@ def seal_pending(aggregate: Any, sealer: Sealer) -> None:
     previous: str | None = None
     for index, event in enumerate(pending):
         state = vars(event)
+        if sealer.made(event) and (previous is None or state["prev_hash"] == previous):
+            previous = event.hash
+            continue  # sealed and hashed as it was recorded, chained to the one before
         changes = sealer.seal_state(state, personal_fields(type(event)), reporter=reporter)
         if previous is not None and state["prev_hash"] != previous:
             changes["prev_hash"] = previous

@@ -28,6 +28,7 @@ from casework.privacy import (
     is_sealed,
     seal_pending,
 )
+from casework.privacy.sealing import is_identifier
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -284,3 +285,40 @@ def test_opened_plaintexts_kept_in_memory_go_with_the_key(app: Casework) -> None
     privacy.opener.forget(RESIDENT.id)
     assert not any("漏水很严重" in repr(kept) for kept in vars(privacy.opener).values())
     assert read() == ERASED
+
+
+@pytest.mark.parametrize(
+    ("path", "identifier"),
+    [
+        ("meeting_id", True),
+        ("terms[0].meeting_id", True),
+        ("member_ids[1]", True),
+        ("id", True),
+        ("note", False),
+        ("positions.resident-0302", False),
+        ("paid", False),
+    ],
+)
+def test_identifiers_are_told_from_typed_text_by_their_field_name(
+    path: str, identifier: bool
+) -> None:
+    assert is_identifier(path) is identifier
+
+
+def test_an_all_digit_id_that_reads_as_a_phone_number_stays_as_it_is(app: Casework) -> None:
+    """A meeting id is hex; one in ~280 is all digits, and `013812345678` is a valid mobile
+    number: sealing it would make the meeting unfindable once the reporter is erased."""
+    privacy = privacy_of(app)
+    digits_id = "013812345678"
+    state = {
+        "originator_id": uuid4(),
+        "actor_id": STAFF.id,
+        "meeting_id": digits_id,
+        "commitments": [{"meeting_id": digits_id, "text": "回电 13912345678"}],
+        "note": "电话 13812345678",
+    }
+    changes = privacy.sealer.seal_state(state, {}, reporter=RESIDENT.id)
+    assert "meeting_id" not in changes
+    assert changes["commitments"][0]["meeting_id"] == digits_id
+    assert "13912345678" not in changes["commitments"][0]["text"]
+    assert "13812345678" not in changes["note"]

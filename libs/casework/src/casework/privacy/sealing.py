@@ -134,12 +134,16 @@ class Sealer:
             return lambda text, path: self.seal_value(who, text, case_id=case_id, field=path)
 
         def numbers(text: str, path: str) -> str:
+            if is_identifier(path):
+                return text  # a meeting's or member's id, not typed text (see `is_identifier`)
             return self.seal_numbers(numbers_of, text, case_id=case_id, field=path)
 
         for name, value in state.items():
             if name in NOT_SCANNED:
                 continue
             spec = personal.get(name) if personal else None
+            if spec is None and is_identifier(name):
+                continue
             sealed: Any
             if spec is None:
                 if type(value) is str:
@@ -160,6 +164,16 @@ class Sealer:
             if sealed != value:
                 changes[name] = sealed
         return changes
+
+
+def is_identifier(path: str) -> bool:
+    """Whether the field at `path` (`meeting_id`, `commitments[0].meeting_id`, `member_ids[1]`)
+    holds an identifier the code made, not text a person typed: never scanned for numbers. A
+    meeting id is 12 hex digits, all digits about one time in 280, and some of those read as a
+    phone number (`013812345678`): sealed, it would read `[erased]` after the reporter's erasure
+    and break every lookup by it."""
+    last = path.rsplit(".", 1)[-1].split("[", 1)[0]
+    return last == "id" or last.endswith(("_id", "_ids"))
 
 
 def _may_hold_numbers(value: Any) -> bool:

@@ -24,6 +24,7 @@ from casework import (
     InvalidTransitionError,
     NotPermittedError,
     Role,
+    ValidationError,
     VerifyResult,
 )
 from casework.audit import HistoryEntry
@@ -108,7 +109,7 @@ class Intake:
         )
         contact = body.reporter.contact if body.reporter and body.reporter.contact else ""
         if case_id is not None and self._exists(case_id):
-            return self._replay(case_id, who, reporter, body, decided)
+            return self._replay(case_id, who, reporter, address.path, body, decided)
         try:
             if decided.duplicate_key is None:
                 opened = self._open(reporter, address.path, body, decided, contact, case_id)
@@ -125,7 +126,7 @@ class Intake:
                         opened = joined
         except CaseExistsError:  # the first attempt, on another replica, opened it meanwhile
             assert case_id is not None
-            return self._replay(case_id, who, reporter, body, decided)
+            return self._replay(case_id, who, reporter, address.path, body, decided)
         self._record_extras(opened, who, reporter, body)
         return Reported(self.app.get_case(opened), outcome, decided)
 
@@ -137,14 +138,33 @@ class Intake:
         return True
 
     def _replay(
-        self, case_id: UUID, who: Principal, reporter: Actor, body: CaseCreate, decided: Triage
+        self,
+        case_id: UUID,
+        who: Principal,
+        reporter: Actor,
+        address: str,
+        body: CaseCreate,
+        decided: Triage,
     ) -> Reported:
         """A retried report whose first attempt opened `case_id`: its outcome again ("opened",
         as the first answer said), finishing what the first may not have reached (the note of
-        who took it and the photos, the matter's row) and nothing more."""
+        who took it and the photos, the matter's row) and nothing more. A different report
+        with the key is refused, as the Idempotency-Key middleware refuses it while it keeps the
+        first answer (its record is gone when the first answer was lost)."""
+        case = self.app.get_case(case_id)
+        if (
+            case.kind != decided.kind
+            or case.address.path != address
+            or reporter.id not in case.reporter_ids
+            or case.description != body.description.strip()
+        ):
+            raise ValidationError(
+                f"this Idempotency-Key opened case {case_id} for a different report (another "
+                "kind, address, reporter or description); use a new key for a new report"
+            )
         if decided.duplicate_key is not None:
             self.index.remember_matter(decided.duplicate_key, str(case_id))  # a no-op if known
-        if self.app.get_case(case_id).note_count == 0:
+        if case.note_count == 0:
             self._record_extras(case_id, who, reporter, body)
         return Reported(self.app.get_case(case_id), "opened", decided)
 

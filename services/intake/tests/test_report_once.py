@@ -11,15 +11,18 @@ the store in exactly that state (the case committed, the key's record gone) and 
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from casework import Actor, CaseExistsError, Role
 from casework.idempotency import records_for
 from casework.topics import is_case_topic
+from casework_web import Principal
 from casework_web.idempotency import keyed_id, owner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from intake.schemas import CaseCreate
 from intake.testing import COMPOUND, FLAT, Desk
 
 REPAIR = {"kind": "repair", "address": FLAT, "description": "the kitchen tap drips"}
@@ -178,3 +181,17 @@ def test_cases_opened_equal_distinct_callers_and_keys_of_repairs(
     for case_id in opened:
         reporters = list(_intake(desk).app.get_case(case_id).reporter_ids)
         assert len(reporters) == len(set(reporters)), reporters
+
+
+def test_keyed_reports_at_once_open_one_case_and_all_get_it(desk: Desk) -> None:
+    """Attempts on several replicas at once (the middleware's claim lets one in per process;
+    here the desk is called directly, past it): the store lets one first event in, the rest
+    meet it, before saving or on saving (`CaseExistsError`), and answer with it."""
+    intake = _intake(desk)
+    who = Principal(Actor("r-0302", Role.RESIDENT), None)
+    body = CaseCreate.model_validate(REPAIR)
+    case_id = keyed_id("r-0302", "/cases", "at-once")
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: intake.report(who, body, case_id), range(6)))
+    assert {(a.case.id, a.outcome) for a in answers} == {(case_id, "opened")}
+    assert _case_ids(desk) == {str(case_id)}

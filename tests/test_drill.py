@@ -6,9 +6,9 @@ Mid-run the `CASEWORK` stream's leader node is SIGKILLed, then one replica of ea
 the active relay, then PostgreSQL is stopped and started again. `casework up` restarts what was
 killed. Afterwards: every report opened one case and got exactly one `Assigned`; the stream
 holds every case event once (one message per event id, as many as the store has case events);
-no dead letters; every case's hash chain verifies. One known bug is reported as XFAIL rather
-than passed over: a report committed as PostgreSQL went down may open a second case on its
-retry (docs/RELIABILITY.md, "Found by the drill"). The report→`Assigned` latency (from when the
+no dead letters; every case's hash chain verifies; no report opened a second case, not even
+one committed as PostgreSQL went down and answered 503 (its retry finds the case its key's id
+names: docs/RELIABILITY.md, "Found by the drill"). The report→`Assigned` latency (from when the
 report was due, to when `Assigned` was seen on NATS) is printed per phase: the figures in
 docs/RELIABILITY.md.
 
@@ -302,6 +302,7 @@ def test_the_drill_every_report_assigned_once_through_four_faults(
     in_store = {str(r.case_id) for r in results}
     assert set(due_of) <= in_store
     twice = opened_twice(ports, token, in_store - set(due_of), due_of)
+    assert not twice, f"a report opened two cases (first, second): {twice}"
     ids, letters = stream_contents(urls, admin)
     assert letters == 0, f"{letters} dead letters"
     assert len(ids) == len(set(ids)), "an event is on the stream twice"
@@ -326,9 +327,3 @@ def test_the_drill_every_report_assigned_once_through_four_faults(
             f"| {name} | {len(ms)} | {statistics.median(ms):,.0f} "
             f"| {percentile(ms, 0.99):,.0f} | {max(ms):,.0f} |"
         )
-    if twice:
-        # Every other promise held (checked above); this one is a known bug, not the drill's:
-        # a report whose case was committed while PostgreSQL went down got a 503, its claim
-        # was freed, and its retry opened a second case (the Idempotency-Key's record is not in
-        # the case's transaction). Shown as XFAIL with the cases, never passed over.
-        pytest.xfail(f"known: a report opened two cases across the PostgreSQL restart: {twice}")

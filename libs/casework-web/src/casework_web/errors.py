@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from casework import (
+    CaseExistsError,
     CaseNotFoundError,
     CaseworkError,
     ConcurrencyConflictError,
@@ -43,6 +44,7 @@ STATUS_OF: list[tuple[type[CaseworkError], int, str]] = [
     (CaseNotFoundError, 404, "not_found"),
     (InvalidTransitionError, 409, "invalid_transition"),
     (ConcurrencyConflictError, 409, "conflict"),
+    (CaseExistsError, 409, "conflict"),
 ]
 
 _HTTP_CODES = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "bad_method"}

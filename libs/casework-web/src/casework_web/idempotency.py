@@ -7,7 +7,9 @@ token's actor) and path, and kept for a day in the shared store (`casework.idemp
 any replica answers a retry the same way. The same key with a different request is refused with
 422; a retry while the first is still being handled gets 409 and `Retry-After`. Only answers
 below 400 are kept: a refused or failed request (4xx, 5xx, 503 while the store was down) did
-nothing, and its retry is handled afresh.
+nothing, and its retry is handled afresh. A 503 from a commit that reached the server did
+something, though: a route whose effect must not happen twice gives its new record the id
+`keyed_id` derives from the caller and the key (the intake's reports do), so that retry finds it.
 
 A pure ASGI middleware (it must see the whole answer to keep it), inside the request-context
 one so replays are logged and counted like any answer.
@@ -20,6 +22,7 @@ import logging
 import re
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID, uuid5
 
 from casework.idempotency import Answer, IdempotencyRecords
 from eventsourcing.persistence import PersistenceError
@@ -48,6 +51,10 @@ PARAMETER: dict[str, Any] = {
     "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY, "pattern": _KEY.pattern},
 }
 
+KEYED_IDS = UUID("0b7f4f5e-2c1d-5a43-9d0e-6b1c3a8f2e71")
+"""The namespace of ids derived from an Idempotency-Key (`keyed_id`); fixed forever, or a retry
+across an upgrade would open a second case."""
+
 Records = Callable[[Any], IdempotencyRecords | None]
 """Given the ASGI app (the FastAPI instance), the records of its store, None before start."""
 
@@ -72,6 +79,36 @@ def _actor(scope: Scope) -> str | None:
         return None
     who = standards.tokens.authenticate(token.strip())
     return None if who is None else str(who.actor.id)
+
+
+def owner(actor_id: str, path: str) -> str:
+    """Whose key it is: the caller's actor id and the path (a key is scoped to both)."""
+    return f"{actor_id} POST {path}"
+
+
+def keyed_id(actor_id: str, path: str, given: str | None) -> UUID | None:
+    """The id a request's new record takes, derived from who sent it, where, and its key; None
+    without a (well-formed) key.
+
+    The kept answer alone cannot make a retry harmless: the effect may be committed while the
+    answer fails (the store went down between the two), the claim is then freed and the retry
+    handled afresh. Deriving the new record's id from the key makes that retry meet the record
+    the first attempt made, in the same transaction as the effect. The scope is the
+    middleware's (`where`: the caller's actor id and the path), so the two agree on whose key
+    it is: another caller's same key derives another id."""
+    if given is None:
+        return None
+    match = _KEY.match(given.strip())
+    if match is None:
+        return None
+    return uuid5(KEYED_IDS, f"{owner(actor_id, path)}\0{match.group(1)}")
+
+
+def request_keyed_id(actor_id: str, scope: Scope) -> UUID | None:
+    """`keyed_id` of a POST's scope (a Starlette `Request.scope`), None without a key."""
+    if scope.get("method") != "POST":
+        return None
+    return keyed_id(actor_id, str(scope.get("path", "")), _header(scope, HEADER.lower().encode()))
 
 
 def fingerprint(scope: Scope, body: bytes) -> str:
@@ -137,7 +174,7 @@ class IdempotencyKeys:
             await self.app(scope, receive, send)  # unauthenticated: the route refuses it
             return
         body = await _read_body(receive)
-        where = f"{actor} POST {scope.get('path', '')}"
+        where = owner(actor, str(scope.get("path", "")))
         try:
             await self._catch_up(records)
             claim = await run_in_threadpool(records.claim, where, key, fingerprint(scope, body))

@@ -25,7 +25,12 @@ from casework.domain import (
     Tier,
     ValidationError,
 )
-from casework.domain.errors import CaseNotFoundError, ConcurrencyConflictError, TamperedError
+from casework.domain.errors import (
+    CaseExistsError,
+    CaseNotFoundError,
+    ConcurrencyConflictError,
+    TamperedError,
+)
 
 __all__ = [
     "SYSTEM",
@@ -33,6 +38,7 @@ __all__ = [
     "Address",
     "Anchor",
     "Case",
+    "CaseExistsError",
     "CaseNotFoundError",
     "Casework",
     "CaseworkError",

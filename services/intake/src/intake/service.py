@@ -16,6 +16,7 @@ from uuid import UUID
 from casework import (
     Actor,
     Case,
+    CaseExistsError,
     CaseNotFoundError,
     Casework,
     Clock,
@@ -23,6 +24,7 @@ from casework import (
     InvalidTransitionError,
     NotPermittedError,
     Role,
+    ValidationError,
     VerifyResult,
 )
 from casework.audit import HistoryEntry
@@ -74,7 +76,13 @@ class Intake:
 
     # --------------------------------------------------------------- reporting
 
-    def report(self, who: Principal, body: CaseCreate) -> Reported:
+    def report(self, who: Principal, body: CaseCreate, case_id: UUID | None = None) -> Reported:
+        """Take a report: join the open case of its matter, or open one.
+
+        `case_id` is given with an Idempotency-Key (derived from the caller and the key): the
+        case it opens takes that id, so a retry whose first attempt opened the case (though
+        its answer was lost, e.g. the store went down between commit and answer) finds it and
+        is answered as the first was, never opening a second case nor joining it to itself."""
         if who.is_auditor:
             raise NotPermittedError(AUDITORS_READ_ONLY)
         address = self.places.check_path(body.address)
@@ -100,21 +108,65 @@ class Intake:
             self.rules,
         )
         contact = body.reporter.contact if body.reporter and body.reporter.contact else ""
-        if decided.duplicate_key is None:
-            case_id = self._open(reporter, address.path, body, decided, contact)
-            outcome = "opened"
-        else:
-            with self._matters:  # one decision at a time per process: join, or open
-                joined, outcome = self._join_open_matter(
-                    decided.duplicate_key, reporter, body, contact
-                )
-                if joined is None:
-                    case_id = self._open(reporter, address.path, body, decided, contact)
-                    self.index.remember_matter(decided.duplicate_key, str(case_id))
-                else:
-                    case_id = joined
-        self._record_extras(case_id, who, reporter, body)
-        return Reported(self.app.get_case(case_id), outcome, decided)
+        if case_id is not None and self._exists(case_id):
+            return self._replay(case_id, who, reporter, address.path, body, decided)
+        try:
+            if decided.duplicate_key is None:
+                opened = self._open(reporter, address.path, body, decided, contact, case_id)
+                outcome = "opened"
+            else:
+                with self._matters:  # one decision at a time per process: join, or open
+                    joined, outcome = self._join_open_matter(
+                        decided.duplicate_key, reporter, body, contact
+                    )
+                    if joined is None:
+                        opened = self._open(reporter, address.path, body, decided, contact, case_id)
+                        self.index.remember_matter(decided.duplicate_key, str(opened))
+                    else:
+                        opened = joined
+        except CaseExistsError:  # the first attempt, on another replica, opened it meanwhile
+            assert case_id is not None
+            return self._replay(case_id, who, reporter, address.path, body, decided)
+        self._record_extras(opened, who, reporter, body)
+        return Reported(self.app.get_case(opened), outcome, decided)
+
+    def _exists(self, case_id: UUID) -> bool:
+        try:
+            self.app.get_case(case_id)
+        except CaseNotFoundError:
+            return False
+        return True
+
+    def _replay(
+        self,
+        case_id: UUID,
+        who: Principal,
+        reporter: Actor,
+        address: str,
+        body: CaseCreate,
+        decided: Triage,
+    ) -> Reported:
+        """A retried report whose first attempt opened `case_id`: its outcome again ("opened",
+        as the first answer said), finishing what the first may not have reached (the note of
+        who took it and the photos, the matter's row) and nothing more. A different report
+        with the key is refused, as the Idempotency-Key middleware refuses it while it keeps the
+        first answer (its record is gone when the first answer was lost)."""
+        case = self.app.get_case(case_id)
+        if (
+            case.kind != decided.kind
+            or case.address.path != address
+            or reporter.id not in case.reporter_ids
+            or case.description != body.description.strip()
+        ):
+            raise ValidationError(
+                f"this Idempotency-Key opened case {case_id} for a different report (another "
+                "kind, address, reporter or description); use a new key for a new report"
+            )
+        if decided.duplicate_key is not None:
+            self.index.remember_matter(decided.duplicate_key, str(case_id))  # a no-op if known
+        if case.note_count == 0:
+            self._record_extras(case_id, who, reporter, body)
+        return Reported(self.app.get_case(case_id), "opened", decided)
 
     def _reporter(self, who: Principal, body: CaseCreate) -> Actor:
         if body.reporter is None or body.reporter.id == who.actor.id:
@@ -150,7 +202,13 @@ class Intake:
         return None, "opened"
 
     def _open(
-        self, reporter: Actor, address: str, body: CaseCreate, decided: Triage, contact: str
+        self,
+        reporter: Actor,
+        address: str,
+        body: CaseCreate,
+        decided: Triage,
+        contact: str,
+        case_id: UUID | None = None,
     ) -> UUID:
         if decided.kind == "leak":
             assert decided.source_unit is not None
@@ -163,6 +221,7 @@ class Intake:
                 reaches_other_flat=decided.reaches_other_flat,
                 channel=body.channel,
                 contact=contact,
+                case_id=case_id,
             )
         assert decided.category is not None
         assert decided.priority is not None
@@ -177,6 +236,7 @@ class Intake:
                 priority=decided.priority,
                 channel=body.channel,
                 contact=contact,
+                case_id=case_id,
             )
         return self.app.report_repair(
             reporter,
@@ -186,6 +246,7 @@ class Intake:
             decided.priority,
             body.channel,
             contact=contact,
+            case_id=case_id,
         )
 
     def _record_extras(

@@ -10,10 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
+from eventsourcing.persistence import IntegrityError
+
 from casework.application.store import CaseStore, _as_uuid
 from casework.domain.actors import Actor
 from casework.domain.case import Case
 from casework.domain.dispute import Dispute
+from casework.domain.errors import CaseExistsError
 from casework.domain.leak import LeakEmergency
 from casework.domain.places import Address, Tier
 from casework.domain.repair import Repair
@@ -34,6 +37,7 @@ class LifecycleCommands(CaseStore):
         priority: str = "routine",
         channel: str = "phone",
         contact: str = "",
+        case_id: UUID | None = None,
     ) -> UUID:
         with self.sealing():  # each event hashed once, sealed
             case = Repair.report(
@@ -45,9 +49,9 @@ class LifecycleCommands(CaseStore):
                 priority,
                 channel,
                 contact=contact,
+                case_id=case_id,
             )
-        self.save(case)
-        return case.id
+        return self._save_new(case, case_id)
 
     def report_leak(
         self,
@@ -60,6 +64,7 @@ class LifecycleCommands(CaseStore):
         reaches_other_flat: bool = False,
         channel: str = "phone",
         contact: str = "",
+        case_id: UUID | None = None,
     ) -> UUID:
         with self.sealing():  # each event hashed once, sealed
             case = LeakEmergency.report(
@@ -72,9 +77,9 @@ class LifecycleCommands(CaseStore):
                 reaches_other_flat=reaches_other_flat,
                 channel=channel,
                 contact=contact,
+                case_id=case_id,
             )
-        self.save(case)
-        return case.id
+        return self._save_new(case, case_id)
 
     def report_dispute(
         self,
@@ -88,6 +93,7 @@ class LifecycleCommands(CaseStore):
         priority: str = "routine",
         channel: str = "phone",
         contact: str = "",
+        case_id: UUID | None = None,
     ) -> UUID:
         start = Tier(tier) if tier is not None else None
         with self.sealing():  # each event hashed once, sealed
@@ -102,8 +108,20 @@ class LifecycleCommands(CaseStore):
                 priority=priority,
                 channel=channel,
                 contact=contact,
+                case_id=case_id,
             )
-        self.save(case)
+        return self._save_new(case, case_id)
+
+    def _save_new(self, case: Case, case_id: UUID | None) -> UUID:
+        """Save a new case file; with a given id taken already (a retried report whose first
+        attempt was stored), `CaseExistsError`: the store's unique (case, version) refuses a
+        second first event, so two attempts at once cannot both open it either."""
+        try:
+            self.save(case)
+        except IntegrityError:
+            if case_id is None:
+                raise
+            raise CaseExistsError(f"case {case_id} was opened already") from None
         return case.id
 
     def add_reporter(

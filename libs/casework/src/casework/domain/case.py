@@ -393,8 +393,11 @@ class Case(AssignmentCommands, TierCommands, SettlementCommands, Chained):
         description: str,
         channel: str,
         contact: str = "",
+        case_id: UUID | None = None,
         **kwargs: Any,
     ) -> TCase:
+        """`case_id` is given when the report must open at most one case however often it is
+        sent (derived from its Idempotency-Key); otherwise a new random one."""
         check_may(actor, "report")
         if priority not in PRIORITIES:
             raise ValidationError(
@@ -404,7 +407,7 @@ class Case(AssignmentCommands, TierCommands, SettlementCommands, Chained):
             raise ValidationError(f"channel must be one of {', '.join(CHANNELS)}, not {channel!r}")
         case = cls.start(
             event_class,
-            uuid4(),
+            case_id or uuid4(),
             actor,
             at,
             tier=tier.value,

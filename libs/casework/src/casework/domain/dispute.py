@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from casework.domain.actors import Actor, Role, check_may
 from casework.domain.case import Case, Status, _require_text
@@ -264,6 +265,7 @@ class Dispute(LeadCommands, MeetingCommands, Case):
         priority: str = "routine",
         channel: str = "phone",
         contact: str = "",
+        case_id: UUID | None = None,
     ) -> Dispute:
         if category not in DISPUTE_CATEGORIES:
             raise ValidationError(
@@ -280,6 +282,7 @@ class Dispute(LeadCommands, MeetingCommands, Case):
             description=description,
             channel=channel,
             contact=contact,
+            case_id=case_id,
             category=category,
             parties=[p.strip() for p in (parties or []) if p.strip()],
         )

@@ -31,6 +31,11 @@ class CaseNotFoundError(CaseworkError):
     """No case file exists with that id."""
 
 
+class CaseExistsError(CaseworkError):
+    """A case file with that id exists already: a retried report whose id was derived from its
+    Idempotency-Key, whose first attempt was stored though its answer never reached the caller."""
+
+
 class ConcurrencyConflictError(CaseworkError):
     """Other commands kept changing the case while this one retried; nothing was recorded."""
 

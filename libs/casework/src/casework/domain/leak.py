@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from casework.domain.actors import Actor, check_may
 from casework.domain.case import Case, Status, _require_text
@@ -131,6 +132,7 @@ class LeakEmergency(Case):
         reaches_other_flat: bool = False,
         channel: str = "phone",
         contact: str = "",
+        case_id: UUID | None = None,
     ) -> LeakEmergency:
         """Water reaching another flat, or from a flat nobody lives in, is an emergency."""
         if not address.building:
@@ -148,6 +150,7 @@ class LeakEmergency(Case):
             description=description,
             channel=channel,
             contact=contact,
+            case_id=case_id,
             source_unit=source_unit.strip(),
             source_unoccupied=source_unoccupied,
             reaches_other_flat=reaches_other_flat,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from casework.domain.actors import Actor, check_may
 from casework.domain.case import Case, Status, _require_text
@@ -84,6 +85,7 @@ class Repair(Case):
         priority: str = "routine",
         channel: str = "phone",
         contact: str = "",
+        case_id: UUID | None = None,
     ) -> Repair:
         """Repairs start in the building: the property office or a volunteer comes to the flat."""
         if category not in REPAIR_CATEGORIES:
@@ -101,6 +103,7 @@ class Repair(Case):
             description=description,
             channel=channel,
             contact=contact,
+            case_id=case_id,
             category=category,
         )
 

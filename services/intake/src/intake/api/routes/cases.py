@@ -13,6 +13,7 @@ from casework.domain.windows import EARLIEST
 from casework.projections.polling import catch_up_after_write
 from casework_web import Who, error_responses
 from casework_web.fields import Moment
+from casework_web.idempotency import request_keyed_id
 from fastapi import APIRouter, Query, Request, Response
 
 from intake.api import presenters
@@ -49,7 +50,7 @@ router = APIRouter(prefix="/cases", tags=["cases"], responses=error_responses(40
 def report_case(
     body: CaseCreate, who: Who, rt: Rt, request: Request, response: Response
 ) -> CaseReported:
-    done = rt.intake.report(who, body)
+    done = rt.intake.report(who, body, request_keyed_id(who.actor.id, request.scope))
     case = done.case
     request.state.case_id = str(case.id)
     if done.outcome != "opened":

@@ -151,7 +151,8 @@ def test_each_old_contact_goes_into_its_case_file_sealed_and_leaves_intake_db(
             for s in app.recorder.select_events(stored[0].originator_id)
         ]
         sealed = [getattr(e, "contact", "") for e in raw if type(e).__name__ == "ContactGiven"]
-        assert sealed and all(is_sealed(value) for value in sealed)
+        assert sealed
+        assert all(is_sealed(value) for value in sealed)
         assert app.verify(old.light).ok
 
 
@@ -221,7 +222,8 @@ def test_a_case_the_store_does_not_know_is_named_and_kept_not_invented(
     assert "3 contact(s) recorded" in captured.out
     with Casework(old.store) as app:
         every = app.recorder.select_notifications(start=1, limit=100_000)
-        assert every and all(str(n.originator_id) != stranger for n in every)
+        assert every
+        assert all(str(n.originator_id) != stranger for n in every)
     with sqlite3.connect(old.db) as connection:
         kept = connection.execute("select case_id from contacts order by case_id").fetchall()
     connection.close()

@@ -19,7 +19,6 @@ it; it is deleted with the rest.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -65,7 +64,6 @@ def import_contacts(
     db_path: Path,
     *,
     forget_unknown: bool = False,
-    progress: Callable[[str], None] | None = None,
 ) -> Imported:
     """Import every row of `db_path`'s old `contacts` table into its case file (see above)."""
     done = Imported()
@@ -88,16 +86,13 @@ def import_contacts(
         ]
         handled: list[Row] = []
         for row in rows:
-            where = (row.case_id, row.reporter_id)
             why = _import_one(app, row, done)
             if why is None:
                 handled.append(row)
             else:
-                done.unknown.append((*where, why))
+                done.unknown.append((row.case_id, row.reporter_id, why))
                 if forget_unknown:
                     handled.append(row)
-            if progress is not None:
-                progress(f"{row.case_id} {row.reporter_id}: {why or 'done'}")
         _forget(db, handled, drop=len(handled) == len(rows))
         _scrub(db)
         done.table_dropped = len(handled) == len(rows)
@@ -166,11 +161,11 @@ def _scrub(db: sqlite3.Connection) -> None:
     busy, _, _ = db.execute("pragma wal_checkpoint(TRUNCATE)").fetchone()
     if busy:
         raise sqlite3.OperationalError(
-            f"{db_path_of(db)}: another process holds the file open, so its WAL could not be "
+            f"{_db_path_of(db)}: another process holds the file open, so its WAL could not be "
             "emptied; stop the intake and run the command again"
         )
 
 
-def db_path_of(db: sqlite3.Connection) -> str:
+def _db_path_of(db: sqlite3.Connection) -> str:
     row = db.execute("pragma database_list").fetchone()
     return str(row[2]) if row else "intake.db"

@@ -9,6 +9,9 @@ store keeps that topic, e.g. `casework.domain.repair:Repair.Assigned`); the comm
 groups from mixins: `case_assignment`, `case_tiers`,
 `case_settlement`; its plain view is `case_snapshot`. The lifecycle's
 terms (`Status`, `Priority`, ...) live in `casework.domain.lifecycle` and are re-exported here.
+
+Over 500 lines, on purpose: the shared events must stay nested in `Case` (each kind re-declares
+them and the stored topics name them there), so they cannot move to a module of their own.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ whose store dir is under the var dir) and which of its people to erase. On SQLit
 in the var dir too; on PostgreSQL (a fresh database per example) the var dir holds the read
 models, the JetStream files and the log.
 The person's values are what `casework person export` shows of them before the erasure
-(descriptions, comments, notes about them, stated positions, numbers found in other text).
+(their contact, descriptions, comments, notes about them, stated positions, numbers found in
+other text); a reporter's contact, as the story gave it, is checked to be among them.
 The read models are the intake's case index and measures and mediation's worklist, fed from the
 store as the services feed them; the logs are everything the library logs while it runs.
 
@@ -79,6 +80,17 @@ def people_of(story: Story) -> list[str]:
         for party in getattr(step, "parties", ()) or ():
             seen[str(party)] = None
     return list(seen)
+
+
+def contacts_of(story: Story, person: str) -> set[str]:
+    """The contacts the story's report steps give for `person` (theirs, as they reported)."""
+    return {
+        contact
+        for step in story.steps
+        if (contact := getattr(step, "contact", ""))
+        and isinstance(who := getattr(step, "who", None), Actor)
+        and who.id == person
+    }
 
 
 @contextmanager
@@ -160,6 +172,7 @@ def test_after_an_erasure_no_copy_of_the_persons_values_is_left_and_every_case_v
                     }
                 )
                 assert values
+                assert contacts_of(story, person) <= set(values)
                 asyncio.run(Relay(app, nats.url).run_once())
                 feed_read_models(app, var)
                 anchors = {r.case_id: Anchor(r.events, r.head) for r in app.verify_all()}
@@ -194,6 +207,19 @@ def test_after_an_erasure_no_copy_of_the_persons_values_is_left_and_every_case_v
         assert {"intake.db", "mediation.db", "casework.log"} <= names
         assert ("casework.db" in names) is (server is None)
         assert any(p.suffix == ".blk" for p in files_under(var / "nats"))
+
+
+@pytest.mark.parametrize("story", EVERY_STORY, ids=lambda story: story.title)
+def test_every_story_gives_its_reporter_a_contact_the_export_shows(story: Story) -> None:
+    """So the property above covers contacts: each story has a reporter with one, recorded."""
+    reporters = [p for p in people_of(story) if contacts_of(story, p)]
+    assert reporters, f"{story.title}: no report step gives a contact"
+    with tell(story, "sqlite:///:memory:") as app:
+        for person in reporters:
+            shown = {
+                f.value for f in export(app, app.privacy, person).facts if f.field == "contact"
+            }
+            assert shown == contacts_of(story, person)
 
 
 def test_the_search_finds_a_value_kept_in_either_shape(tmp_path: Path) -> None:

@@ -186,6 +186,12 @@ SPECS = [
     Spec("add_note", reported_repair, lambda c, a: c.add_note(a, AT, "door code 12#"), REPORTER),
     Spec("link", reported_repair, lambda c, a: c.link(a, AT, uuid4(), "duplicate_of"), SYSTEM),
     Spec(
+        "give_contact",
+        reported_repair,
+        lambda c, a: c.give_contact(a, AT, REPORTER.id, "13800138000", T0, "migrated"),
+        SYSTEM,
+    ),
+    Spec(
         "record_follow_up",
         agreed_dispute,
         lambda c, a: c.record_follow_up(a, AT, 0, True, "quiet all week"),

@@ -28,6 +28,13 @@ WORKED = ("repair", "leak")
 """The kinds of case dispatch works (and writes in the case files of); disputes are mediation's."""
 
 
+def reporter(who: Person, contact: str) -> dict[str, Any]:
+    """A report's `reporter` with their contact (the reporter reports themself), if any."""
+    if not contact:
+        return {}
+    return {"reporter": {"id": who.actor_id, "role": who.role, "contact": contact}}
+
+
 class HttpTeller:
     """One story told in one scene: the ids the services gave its cases and meetings."""
 
@@ -126,7 +133,8 @@ class HttpTeller:
     # ---------------------------------------------------------------- the intake
 
     def opened(self, step: Any, kind: str, body: dict[str, Any]) -> None:
-        self.cases[step.case] = self.scene.report(self.person(step.who), body)
+        who = self.person(step.who)
+        self.cases[step.case] = self.scene.report(who, {**body, **reporter(who, step.contact)})
         self.kinds[step.case] = kind
         self.reports[step.case] = body
 
@@ -168,7 +176,7 @@ class HttpTeller:
         or gate); it has no route to add a reporter to a case named by id."""
         case = self.case_of(step)
         who = self.person(step.who)
-        body = {**self.reports[step.case], "channel": step.channel}
+        body = {**self.reports[step.case], "channel": step.channel, **reporter(who, step.contact)}
         done = self.api.post("intake", "/cases", who, body)
         if done["case_id"] != case:
             self.scene.cases.append(done["case_id"])

@@ -17,6 +17,7 @@ from casework.clock import FakeClock
 from casework.domain.actors import Actor, Role
 from casework.domain.case import Case
 from casework.domain.dispute import Dispute
+from casework.domain.errors import InvalidTransitionError, NotPermittedError, ValidationError
 from casework.domain.leak import LeakEmergency
 from casework.domain.repair import Repair
 from casework.privacy import ERASED
@@ -99,3 +100,48 @@ def test_a_join_stored_as_version_1_reads_back_with_no_contact(app: Casework) ->
     event = app.mapper.to_domain_event(old)
     assert isinstance(event, Case.ReporterAdded)
     assert (event.reporter_id, event.contact) == ("r-0303", "")
+
+
+INTAKE = Actor("intake", Role.SYSTEM)
+EARLIER = datetime(2026, 11, 20, tzinfo=UTC)
+
+
+def test_a_contact_given_later_is_sealed_under_that_reporters_key_and_erased_with_them(
+    app: Casework,
+) -> None:
+    case_id = app.report_leak(FIRST, FLAT, "水从楼上漏下来", "0402")
+    app.add_reporter(case_id, SECOND, "wechat")
+    assert app.give_contact(case_id, INTAKE, "r-0303", "wx-lin-0303", EARLIER, "migrated")
+    assert app.get_case(case_id).contacts == {"r-0303": "wx-lin-0303"}
+    assert b"wx-lin-0303" not in stored_bytes(app)
+    erase(app, app.privacy, "r-0302", DPO, "asked")  # the first reporter's key is not theirs
+    assert app.get_case(case_id).contacts == {"r-0303": "wx-lin-0303"}
+    erase(app, app.privacy, "r-0303", DPO, "asked")
+    assert app.get_case(case_id).contacts == {"r-0303": ERASED}
+    assert app.verify(case_id).ok
+
+
+def test_a_contact_is_given_once_and_never_over_a_newer_one(app: Casework) -> None:
+    case_id = app.report_repair(FIRST, FLAT, "灯坏了", "lighting", contact="13800138000")
+    newer_in_file = app.give_contact(case_id, INTAKE, "r-0302", "13900000000", EARLIER, "old")
+    assert not newer_in_file  # the report's own contact (given at the report) is newer
+    app.add_reporter(case_id, SECOND, "wechat")
+    assert app.give_contact(case_id, INTAKE, "r-0303", "13911112222", EARLIER, "old")
+    assert not app.give_contact(case_id, INTAKE, "r-0303", "13911112222", EARLIER, "old")
+    assert app.get_case(case_id).contacts == {"r-0302": "13800138000", "r-0303": "13911112222"}
+    events = [e.event for e in app.history(case_id)]
+    assert events.count("ContactGiven") == 1
+
+
+def test_a_contact_is_refused_for_someone_who_did_not_report_the_case_or_from_the_future(
+    app: Casework,
+) -> None:
+    case_id = app.report_repair(FIRST, FLAT, "灯坏了", "lighting")
+    with pytest.raises(InvalidTransitionError, match="r-0399 has not reported case"):
+        app.give_contact(case_id, INTAKE, "r-0399", "13800138000", EARLIER, "old")
+    later = datetime(2027, 1, 1, tzinfo=UTC)
+    with pytest.raises(ValidationError, match="after it is recorded"):
+        app.give_contact(case_id, INTAKE, "r-0302", "13800138000", later, "old")
+    with pytest.raises(NotPermittedError, match="may not give contact"):
+        app.give_contact(case_id, SECOND, "r-0302", "13800138000", EARLIER, "old")
+    assert app.get_case(case_id).contacts == {}

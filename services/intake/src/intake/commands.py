@@ -1,4 +1,6 @@
-"""`casework measures` (and `casework-intake measures`): the measures in the terminal.
+"""`casework measures` (and `casework-intake measures`): the measures in the terminal; and
+`casework contacts import` (and `casework-intake contacts import`): the one-off move of the
+contacts an older intake kept in `intake.db` into their case files (`intake.old_contacts`).
 
 The library's `casework` script finds this through the `casework.commands` entry point of this
 package (the library never imports a service). Loaded on every `casework` invocation, so this
@@ -28,6 +30,31 @@ def register(subparsers: Any) -> None:
         "docs/MEASURES.md.",
     )
     add_arguments(measures)
+    contacts = subparsers.add_parser(
+        "contacts",
+        help="move the contacts an older intake kept in var/intake.db into their case files",
+    )
+    add_contacts_arguments(contacts)
+
+
+def add_contacts_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="contacts_action", required=True, metavar="ACTION")
+    run = actions.add_parser(
+        "import",
+        help="record each contact of intake.db's old contacts table in its case file, then "
+        "drop the table",
+        description="One-off and idempotent: records each contact of the old `contacts` table "
+        "of the intake's SQLite file (var/intake.db, INTAKE_DB) in its case file in "
+        "CASEWORK_STORE (Case.ContactGiven, sealed under the reporter's key), then deletes "
+        "the table and VACUUMs the file so no plaintext contact stays in it. A row whose case "
+        "the store does not know is named and kept (exit 1). Stop the intake first.",
+    )
+    run.add_argument(
+        "--forget-unknown",
+        action="store_true",
+        help="delete the rows that could not be imported too (after reading why)",
+    )
+    run.set_defaults(handler=run_contacts_import)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -111,3 +138,33 @@ def run_measures(args: argparse.Namespace) -> int:
     else:
         print(render(measures))
     return 0
+
+
+def run_contacts_import(args: argparse.Namespace) -> int:
+    from casework import Casework
+
+    from intake.config import Settings
+    from intake.old_contacts import import_contacts
+
+    settings = Settings()
+    with Casework(settings.store, max_clock_skew=settings.max_clock_skew) as app:
+        done = import_contacts(app, settings.db_path, forget_unknown=args.forget_unknown)
+    if done.no_table:
+        print(f"{settings.db_path}: no old contacts table; nothing to import")
+        return 0
+    for case_id, reporter_id, why in done.unknown:
+        print(f"case {case_id}, reporter {reporter_id}: not imported: {why}", file=sys.stderr)
+    print(
+        f"{len(done.recorded)} contact(s) recorded in their case files, {len(done.already)} "
+        f"there already, {len(done.erased)} of erased people not imported, "
+        f"{len(done.unknown)} not imported"
+    )
+    if done.table_dropped:
+        print(f"{settings.db_path}: contacts table dropped and the file vacuumed")
+        return 0
+    print(
+        f"{settings.db_path}: {len(done.unknown)} row(s) kept in the contacts table; "
+        "run again once fixed, or with --forget-unknown to delete them",
+        file=sys.stderr,
+    )
+    return 1

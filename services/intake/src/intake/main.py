@@ -6,6 +6,9 @@
         [--expires-in 90d | --expires-at T | --no-expiry]   it expires in 90 days unless told
     casework-intake measures [--compound C] [--from T] [--to T] [--json] [--rebuild]
                                                     the measures (also `casework measures`)
+    casework-intake contacts import [--forget-unknown]
+                                                    move intake.db's old contacts into the
+                                                    case files, once (`intake.old_contacts`)
 
 The tokens file keeps only each token's SHA-256: a lost token cannot be shown again, only
 replaced by a new one. Flags, settings errors, port 0 and logs: `run_service`; the intake's
@@ -24,6 +27,7 @@ from casework_web.tokens_cli import add_token_arguments, make_token
 
 from intake.api.app import create_app
 from intake.commands import add_arguments as add_measures_arguments
+from intake.commands import add_contacts_arguments
 from intake.config import Settings
 from intake.places import Places, PlacesFileError
 
@@ -49,7 +53,8 @@ def token(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def measures(settings: Settings, args: argparse.Namespace) -> int:
-    """`casework measures`, from the intake's script (it reads its own settings)."""
+    """`casework measures` or `casework contacts import`, from the intake's script (they read
+    their own settings)."""
     del settings
     try:
         code: int = args.handler(args)
@@ -65,6 +70,11 @@ COMMANDS = {
     ),
     "measures": Command(
         "the measures in the terminal (casework measures)", add_measures_arguments, measures
+    ),
+    "contacts": Command(
+        "move intake.db's old contacts into the case files (casework contacts import)",
+        add_contacts_arguments,
+        measures,
     ),
 }
 

@@ -187,6 +187,25 @@ class LifecycleCommands(CaseStore):
     def close_case(self, case_id: UUID | str, actor: Actor, reason: str = "") -> None:
         self._update(case_id, Case, lambda c, at: c.close_case(actor, at, reason))
 
+    def give_contact(
+        self,
+        case_id: UUID | str,
+        actor: Actor,
+        reporter_id: str,
+        contact: str,
+        given_at: datetime,
+        why: str,
+    ) -> bool:
+        """Record a reporter's contact given earlier (`Case.ContactGiven`); False if the case
+        file already holds theirs given then or later (nothing recorded)."""
+        recorded: list[bool] = []
+
+        def give(case: Case, at: datetime) -> None:
+            recorded[:] = [case.give_contact(actor, at, reporter_id, contact, given_at, why)]
+
+        self._update(case_id, Case, give)
+        return recorded[0]
+
     def add_note(self, case_id: UUID | str, actor: Actor, text: str) -> None:
         self._update(case_id, Case, lambda c, at: c.add_note(actor, at, text))
 

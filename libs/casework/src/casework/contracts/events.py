@@ -15,6 +15,7 @@ from casework.contracts.payloads import (
     CauseRecordedFields,
     CommitmentFellDueFields,
     CommitmentFollowedUpFields,
+    ContactGivenFields,
     DeadlinesSetFields,
     DisputeReportedFields,
     EscalatedFields,
@@ -56,6 +57,10 @@ class RepairWorkDoneV1(WorkDoneFields, RepairEvent):
 
 class RepairReporterAddedV1(ReporterAddedFields, RepairEvent):
     type: Literal["casework.repair.reporter_added.v1"] = "casework.repair.reporter_added.v1"
+
+
+class RepairContactGivenV1(ContactGivenFields, RepairEvent):
+    type: Literal["casework.repair.contact_given.v1"] = "casework.repair.contact_given.v1"
 
 
 class RepairDeadlinesSetV1(DeadlinesSetFields, RepairEvent):
@@ -159,6 +164,10 @@ class LeakCauseRecordedV1(CauseRecordedFields, LeakEvent):
 
 class LeakReporterAddedV1(ReporterAddedFields, LeakEvent):
     type: Literal["casework.leak.reporter_added.v1"] = "casework.leak.reporter_added.v1"
+
+
+class LeakContactGivenV1(ContactGivenFields, LeakEvent):
+    type: Literal["casework.leak.contact_given.v1"] = "casework.leak.contact_given.v1"
 
 
 class LeakDeadlinesSetV1(DeadlinesSetFields, LeakEvent):
@@ -296,6 +305,10 @@ class DisputeReporterAddedV1(ReporterAddedFields, DisputeEvent):
     type: Literal["casework.dispute.reporter_added.v1"] = "casework.dispute.reporter_added.v1"
 
 
+class DisputeContactGivenV1(ContactGivenFields, DisputeEvent):
+    type: Literal["casework.dispute.contact_given.v1"] = "casework.dispute.contact_given.v1"
+
+
 class DisputeDeadlinesSetV1(DeadlinesSetFields, DisputeEvent):
     type: Literal["casework.dispute.deadlines_set.v1"] = "casework.dispute.deadlines_set.v1"
 
@@ -373,6 +386,7 @@ EVENT_MODELS: tuple[type[CaseEvent], ...] = (
     RepairWorkStartedV1,
     RepairWorkDoneV1,
     RepairReporterAddedV1,
+    RepairContactGivenV1,
     RepairDeadlinesSetV1,
     RepairAcknowledgedV1,
     RepairAssignedV1,
@@ -395,6 +409,7 @@ EVENT_MODELS: tuple[type[CaseEvent], ...] = (
     LeakWaterStoppedV1,
     LeakCauseRecordedV1,
     LeakReporterAddedV1,
+    LeakContactGivenV1,
     LeakDeadlinesSetV1,
     LeakAcknowledgedV1,
     LeakAssignedV1,
@@ -423,6 +438,7 @@ EVENT_MODELS: tuple[type[CaseEvent], ...] = (
     DisputeCommitmentFollowedUpV1,
     DisputeCommitmentFellDueV1,
     DisputeReporterAddedV1,
+    DisputeContactGivenV1,
     DisputeDeadlinesSetV1,
     DisputeAcknowledgedV1,
     DisputeAssignedV1,

@@ -61,6 +61,12 @@ class ReporterAddedFields(Contract):
     )
 
 
+class ContactGivenFields(Contract):
+    reporter_id: str
+    contact: str = Field(description="how to reach the reporter; personal, sealed under their key")
+    given_at: AwareDatetime = Field(description="when the reporter gave it (before this event)")
+
+
 class DeadlinesSetFields(Contract):
     respond_by: AwareDatetime
     settle_by: AwareDatetime

@@ -102,6 +102,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "record_return_visit": _STAFF | _MEDIATORS | {Role.VOLUNTEER},
     "close_case": _STAFF | _MEDIATORS,
     "add_note": _ALL_BUT_AUDITOR | {Role.SYSTEM},
+    "give_contact": _STAFF | {Role.SYSTEM},
     "link": _STAFF | _MEDIATORS | {Role.SYSTEM},
     "record_follow_up": _MEDIATORS | {Role.SYSTEM},
     "check_back_commitments": _MEDIATORS | {Role.SYSTEM},

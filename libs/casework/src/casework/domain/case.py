@@ -9,6 +9,9 @@ store keeps that topic, e.g. `casework.domain.repair:Repair.Assigned`); the comm
 groups from mixins: `case_assignment`, `case_tiers`,
 `case_settlement`; its plain view is `case_snapshot`. The lifecycle's
 terms (`Status`, `Priority`, ...) live in `casework.domain.lifecycle` and are re-exported here.
+
+Over 500 lines, on purpose: the shared events must stay nested in `Case` (each kind re-declares
+them and the stored topics name them there), so they cannot move to a module of their own.
 """
 
 from __future__ import annotations
@@ -103,6 +106,7 @@ class Case(AssignmentCommands, TierCommands, SettlementCommands, Chained):
             case.reported_at = self.timestamp
             if self.contact:
                 case.contacts[self.actor_id] = self.contact
+                case.contacts_given_at[self.actor_id] = self.timestamp
 
     @dataclass(frozen=True)
     class ReporterAdded(Event):
@@ -128,6 +132,26 @@ class Case(AssignmentCommands, TierCommands, SettlementCommands, Chained):
             case.reporter_ids.append(self.reporter_id)
             if self.contact:
                 case.contacts[self.reporter_id] = self.contact
+                case.contacts_given_at[self.reporter_id] = self.timestamp
+
+    @dataclass(frozen=True)
+    class ContactGiven(Event):
+        """How to reach a reporter, recorded after their report: contacts kept beside the case
+        files before they moved in (the intake's old `intake.db`), migrated once by an operator.
+
+        `given_at` is when the reporter gave it; the event's own time is when it was recorded
+        here. The contact is personal, sealed under that reporter's key, like the report's."""
+
+        LABEL = "已留联系方式"
+        PERSONAL = personal(contact="reporter_id")
+
+        reporter_id: str
+        contact: str
+        given_at: datetime
+
+        def apply_to(self, case: Any) -> None:
+            case.contacts[self.reporter_id] = self.contact
+            case.contacts_given_at[self.reporter_id] = self.given_at
 
     @dataclass(frozen=True)
     class DeadlinesSet(Event):
@@ -323,6 +347,9 @@ class Case(AssignmentCommands, TierCommands, SettlementCommands, Chained):
         self.reporter_ids: list[str] = []
         self.contacts: dict[str, str] = {}
         """Reporter id -> how to reach them, as each gave it (personal; not in `snapshot`)."""
+        self.contacts_given_at: dict[str, datetime] = {}
+        """Reporter id -> when the contact in `contacts` was given (a newer one is not
+        overwritten by an older one: `give_contact`)."""
         self.reported_at: datetime
         self.status = Status.REPORTED
         self.respond_by: datetime | None = None
@@ -499,6 +526,40 @@ class Case(AssignmentCommands, TierCommands, SettlementCommands, Chained):
             channel=channel,
             contact=contact.strip(),
         )
+
+    def give_contact(
+        self,
+        actor: Actor,
+        at: datetime,
+        reporter_id: str,
+        contact: str,
+        given_at: datetime,
+        why: str,
+    ) -> bool:
+        """Record a reporter's contact given at `given_at`; False (nothing recorded) if the case
+        file already holds theirs given then or later, so a migration run twice records once.
+
+        Allowed on a closed case too: the contact was given while the case was open, and only
+        its recording is late (the event's time is now, `given_at` the reporter's)."""
+        check_may(actor, "give_contact")
+        if reporter_id not in self.reporter_ids:
+            raise InvalidTransitionError(f"{reporter_id} has not reported case {self.id}")
+        require_aware(given_at)
+        if given_at > at:
+            raise ValidationError("a contact cannot have been given after it is recorded")
+        known = self.contacts_given_at.get(reporter_id)
+        if known is not None and known >= given_at:
+            return False
+        self._record(
+            self.ContactGiven,
+            actor,
+            at,
+            reporter_id=reporter_id,
+            contact=_require_text(contact, "the contact", 64),
+            given_at=given_at,
+            reason=_require_text(why, "the reason"),
+        )
+        return True
 
     def add_note(self, actor: Actor, at: datetime, text: str) -> None:
         check_may(actor, "add_note")

@@ -102,6 +102,7 @@ STORY = Story(
             "ev_charging",
             ("e-bike owners", "ground-floor households"),
             channel="talk_meeting",
+            contact="13707070601",
         ),
         minutes(10),
         *_rounds(),

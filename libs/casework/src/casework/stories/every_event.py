@@ -61,9 +61,9 @@ ADDRESS = "jiayu-xx/wanxin-intl/b12/0302"
 def repair(description: str = "corridor light out", case: str = "repair") -> Story:
     """Every repair event: report, second reporter, decline, escalate, reopen, rate, close."""
     steps: tuple[Step, ...] = (
-        ReportRepair(case, RESIDENT, ADDRESS, description, "lighting"),
+        ReportRepair(case, RESIDENT, ADDRESS, description, "lighting", contact="13800030302"),
         minutes(5),
-        AddReporter(case, NEIGHBOUR, "wechat"),
+        AddReporter(case, NEIGHBOUR, "wechat", contact="13800040402"),
         Acknowledge(case, STAFF, "on it"),
         Assign(case, STAFF, VOLUNTEER, "electrician, lives in b12"),
         DeclineAssignment(case, VOLUNTEER, "away this week"),
@@ -97,7 +97,7 @@ def leak(description: str = "water under the door", case: str = "leak") -> Story
             "0402",
             source_unoccupied=True,
         ),
-        AddReporter(case, RESIDENT, "phone"),
+        AddReporter(case, RESIDENT, "phone", contact="13800030302"),
         AttemptContact(case, STAFF, "phone", "no_answer"),
         minutes(3),
         AttemptContact(case, STAFF, "phone", "reached", "owner on the way"),

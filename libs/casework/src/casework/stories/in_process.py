@@ -42,7 +42,12 @@ class InProcess:
                 self.clock.advance(delta)
             case s.ReportRepair():
                 told.cases[step.case] = app.report_repair(
-                    step.who, step.address, step.description, step.category, channel=step.channel
+                    step.who,
+                    step.address,
+                    step.description,
+                    step.category,
+                    channel=step.channel,
+                    contact=step.contact,
                 )
             case s.ReportLeak():
                 told.cases[step.case] = app.report_leak(
@@ -52,6 +57,7 @@ class InProcess:
                     step.source_unit,
                     source_unoccupied=step.source_unoccupied,
                     channel=step.channel,
+                    contact=step.contact,
                 )
             case s.ReportDispute():
                 told.cases[step.case] = app.report_dispute(
@@ -61,6 +67,7 @@ class InProcess:
                     step.category,
                     list(step.parties),
                     channel=step.channel,
+                    contact=step.contact,
                 )
             case s.Convene():
                 scheduled = step.scheduled_for
@@ -160,7 +167,7 @@ class InProcess:
             case s.FollowUp():
                 app.record_follow_up(case, step.who, step.index, step.kept, step.note)
             case s.AddReporter():
-                app.add_reporter(case, step.who, step.channel)
+                app.add_reporter(case, step.who, step.channel, step.contact)
             case s.Reopen():
                 app.reopen(case, step.who, step.why)
             case s.DeclineAssignment():

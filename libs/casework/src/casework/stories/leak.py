@@ -62,6 +62,7 @@ STORY = Story(
             "0502",
             source_unoccupied=True,
             channel="wechat",
+            contact="13852610501",
         ),
         Match("leak", MANAGER, STAFF, "on duty for the compound's plumbing tonight"),
         minutes(1),

@@ -62,6 +62,7 @@ STORY = Story(
             "road_and_gates",
             ("residents parking on the main road", "residents driving through"),
             channel="walk_in",
+            contact="13912020302",
         ),
         AwaitWorklist("road", SECRETARY),
         hours(1),

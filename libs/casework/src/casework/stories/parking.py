@@ -43,6 +43,7 @@ STORY = Story(
             "other",
             (RESIDENT.id, NEIGHBOUR.id),
             channel="walk_in",
+            contact="13812120302",
         ),
         AwaitWorklist("parking", LEADER),
         minutes(30),

@@ -43,6 +43,8 @@ class ReportRepair:
     description: str
     category: str
     channel: str = "phone"
+    contact: str = ""
+    """How to reach the reporter (a phone number), recorded in the case file, sealed."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class ReportLeak:
     source_unit: str
     source_unoccupied: bool = False
     channel: str = "phone"
+    contact: str = ""
+    """How to reach the reporter (a phone number), recorded in the case file, sealed."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class ReportDispute:
     category: str
     parties: tuple[str, ...]
     channel: str = "phone"
+    contact: str = ""
+    """How to reach the reporter (a phone number), recorded in the case file, sealed."""
 
 
 # ---------------------------------------------------------------- every kind of case
@@ -79,6 +85,8 @@ class AddReporter:
     case: str
     who: Actor
     channel: str = "phone"
+    contact: str = ""
+    """How to reach this second reporter: their own, not the first reporter's."""
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ STORY = Story(
             "热水器显示E4，没有热水 — the water heater shows error E4 and gives no hot water",
             "appliance",
             channel="wechat",
+            contact="13605050201",
         ),
         minutes(11),
         Match(

@@ -9,7 +9,7 @@ the principal can see is a `NotPermittedError` with the reason.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID
 
@@ -30,6 +30,7 @@ from casework import (
 from casework.audit import HistoryEntry
 from casework.domain.actors import PERMISSIONS, check_may
 from casework.domain.case import SETTLED
+from casework.privacy import PERSONAL
 from casework_web import Principal
 
 from intake.places import Places
@@ -288,7 +289,7 @@ class Intake:
     ) -> tuple[Case, list[HistoryEntry]]:
         case = self.case(who, case_id)
         personal = not who.is_auditor
-        entries = self.app.history(case_id, personal=personal)
+        entries = lines_for(who, self.app.history(case_id, personal=personal))
         if as_of is None:
             return case, entries
         version = self.app.state_as_of(case_id, at=as_of).version
@@ -397,3 +398,20 @@ def _not_found(case_id: str) -> str:
     """One message for "no such case" and "not yours to see", so ids cannot be probed."""
     shown = case_id if len(case_id) <= 64 else case_id[:61] + "..."
     return f"no case {shown!r} among the cases you can see; check the id"
+
+
+def lines_for(who: Principal, entries: list[HistoryEntry]) -> list[HistoryEntry]:
+    """The case file's lines as `who` may read them: a resident sees their own contact and no
+    one else's (as `GET /cases/{id}` shows them, `api.presenters.contacts_for`). A contact is in
+    the line that gave it: the report (`actor_id` its reporter), a reporter added or a contact
+    given later (`reporter_id`). Without this, the other party of a dispute, or a second reporter,
+    read the first reporter's phone number in the history."""
+    if not who.is_resident:
+        return entries  # staff in scope call reporters back; an auditor already reads [personal]
+    shown: list[HistoryEntry] = []
+    for entry in entries:
+        owner = entry.details.get("reporter_id", entry.actor_id)
+        if entry.details.get("contact") and owner != who.actor.id:
+            entry = replace(entry, details={**entry.details, "contact": PERSONAL})
+        shown.append(entry)
+    return shown

@@ -27,6 +27,7 @@ from intake.api.deps import Rt
 from intake.measures.definitions import KINDS, TIERS, Measures
 from intake.measures.text import CHINA, duration, local, percent
 from intake.runtime import Runtime
+from intake.service import lines_for
 from intake.web import session
 from intake.web.views import case_file
 
@@ -254,7 +255,7 @@ def case_page(
         case = rt.intake.case(who, case_id)  # scope first: out of scope reads as unknown
         request.state.case_id = str(case.id)
         personal = not who.is_auditor  # an auditor reads [personal]; everyone [erased]
-        entries = rt.intake.app.history(case.id, personal=personal)
+        entries = lines_for(who, rt.intake.app.history(case.id, personal=personal))
         version = len(entries)
         if v not in (None, ""):
             if not v.isdigit() or not 1 <= int(v) <= len(entries):

@@ -39,7 +39,6 @@ from casework.outages import STORE_DOWN
 log = logging.getLogger(__name__)
 
 
-
 def advisory_key(database: str, schema: str) -> int:
     """The advisory lock's key (a non-negative bigint) for the store in `schema` of `database`.
 
@@ -49,6 +48,7 @@ def advisory_key(database: str, schema: str) -> int:
     """
     digest = hashlib.sha256(f"casework-relay\0{database}\0{schema}".encode()).digest()
     return int.from_bytes(digest[:8], "big") >> 1
+
 
 LOCK_GONE: tuple[type[BaseException], ...] = (TimeoutError, psycopg.Error, *STORE_DOWN)
 UNREACHABLE: tuple[type[BaseException], ...] = (OSError, *STORE_DOWN)

@@ -102,3 +102,15 @@ def test_the_dpo_sees_no_case(desk: Desk) -> None:
     case_id = report_with_contact(desk)
     assert desk.client.get(f"/cases/{case_id}", headers=desk.dpo()).status_code == 404
     assert desk.client.get("/cases", headers=desk.dpo()).json()["total"] == 0
+
+
+def test_a_person_id_with_a_control_character_is_refused_with_a_message(desk: Desk) -> None:
+    """A NUL is refused by PostgreSQL and no id holds one: the path is checked, not the store."""
+    for raw in ("%00", "r-0302%00", "r%01x", "r%1Fx", "r%7Fx"):
+        erase = desk.client.post(
+            f"/people/{raw}/erasure", json={"reason": "要求删除"}, headers=desk.dpo()
+        )
+        read = desk.client.get(f"/people/{raw}", headers=desk.dpo())
+        for answer in (erase, read):
+            assert answer.status_code == 422, (raw, answer.status_code, answer.text)
+            assert "person_id" in answer.text

@@ -322,3 +322,30 @@ def test_an_all_digit_id_that_reads_as_a_phone_number_stays_as_it_is(app: Casewo
     assert changes["commitments"][0]["meeting_id"] == digits_id
     assert "13912345678" not in changes["commitments"][0]["text"]
     assert "13812345678" not in changes["note"]
+
+
+FAKE = "sealed:v1:AAAAAAAAAAAAAAAAAAAAAA:BBBBBBBBBBBBBBBB:CCCCCCCCCCCCCCCCCCCCCC"
+"""Something a resident can type that is shaped like a sealed token but was never sealed."""
+
+
+@pytest.mark.parametrize("made_up", [True, False])
+def test_a_token_typed_into_text_does_not_pass_as_sealed(app: Casework, made_up: bool) -> None:
+    """A token-shaped text a person typed (made up, or pasted from another case) is no licence
+    to store the rest in plain: the number beside it is sealed, and so is the typed token, so
+    the case reads back as typed instead of failing to open on every load."""
+    privacy = privacy_of(app)
+    other = record(app, privacy, "别的案子", "同意", "电话 13700000000")
+    pasted = stored_states(app, other)[0]["description"]
+    typed = FAKE if made_up else pasted
+    assert is_sealed(typed)
+    said = f"{typed} call me 13812345678"
+    matter_id = record(app, privacy, said, typed, said)
+    stored = b"".join(s.state for s in app.recorder.select_events(matter_id))
+    assert b"13812345678" not in stored
+    opened, stated = stored_states(app, matter_id)
+    assert is_sealed(opened["description"])
+    assert typed not in stated["note"]
+    read = privacy.opener.open
+    assert read(opened["description"], case_id=matter_id, field="description") == said
+    assert read(stated["positions"], case_id=matter_id, field="positions")[RESIDENT.id] == typed
+    assert read(stated["note"], case_id=matter_id, field="note") == said

@@ -11,17 +11,19 @@ import pytest
 from casework.application import Casework
 from casework.domain import Actor, Role
 from casework.domain.errors import ValidationError
+from casework.domain.people import PersonFile
 from casework.transparency.chains import ChainWalk
 from casework.transparency.checkpoints import notary_key
 from casework.transparency.leaves import Leaf
 from casework.transparency.merkle import Frontier, MerkleTree
 from casework.transparency.notary import Notary, cadence
-from casework.transparency.tables import Head, tables_for
+from casework.transparency.tables import Head, HeadMovedError, tables_for
 from casework.transparency.verify import check_checkpoints, check_store, stored_leaves
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 KEY = Ed25519PrivateKey.generate()
 STAFF = Actor("staff-li", Role.PROPERTY_STAFF)
+DPO = Actor("dpo-wang", Role.DATA_PROTECTION_OFFICER)
 
 
 def _notarised(app: Casework, every: int = 1000) -> Notary:
@@ -256,3 +258,29 @@ def test_the_one_pass_chain_walk_says_what_verify_says(
     verified = [(r.case_id, r.ok, r.position, r.problem) for r in app.verify_all()]
     assert sorted(said, key=str) == sorted(verified, key=str)
     assert logged.ok == (tampering in ("none", "alter"))  # the log binds hashes, not content
+
+
+def test_a_notary_that_read_an_old_head_cannot_move_it_back(
+    app: Casework, cases: list[UUID]
+) -> None:
+    """Interleaved: the second notary read the head, the first appended past it, then the second
+    appends a page of no case event (no leaf, so no position's key stops it). Its head write
+    must fail, not set the head back; after rereading it carries on from the first's head."""
+    first, second = Notary(app, KEY), Notary(app, KEY)
+    first.catch_up()
+    app.save(PersonFile.open("r-0302", DPO, app.clock()))  # notifications of no case
+    read = tables_for(app).head()
+
+    def where(head: Head) -> tuple[int, int, list[bytes]]:
+        return head.notification_id, head.frontier.size, head.frontier.hashes
+
+    second._head = Head(read.notification_id, Frontier())  # read when the log was empty
+    with pytest.raises(HeadMovedError, match="reread"):
+        second.append_page()
+    assert where(tables_for(app).head()) == where(read)
+    second.forget()
+    assert second.catch_up() == 0
+    assert tables_for(app).head().notification_id > read.notification_id
+    assert tables_for(app).leaves() == list(stored_leaves(app))
+    first.forget()
+    assert first.catch_up() == 0  # nothing stalls: both read the head and find nothing to add

@@ -25,11 +25,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import hashlib
 import logging
 import os
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 import psycopg
 
@@ -37,8 +38,17 @@ from casework.outages import STORE_DOWN
 
 log = logging.getLogger(__name__)
 
-ADVISORY_KEY = 0x63617365_72656C61  # "caserela": one key for every relay of one database
-"""The advisory lock's key (a bigint); the same in every relay of one database."""
+
+def advisory_key(database: str, schema: str) -> int:
+    """The advisory lock's key (a non-negative bigint) for the store in `schema` of `database`.
+
+    Advisory locks are per database, not per schema: a constant key would let the relays of two
+    stores in different schemas of one database hold each other up. So the key is a stable
+    63-bit hash of both names: the same in every relay of one store, different between stores.
+    """
+    digest = hashlib.sha256(f"casework-relay\0{database}\0{schema}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
 
 LOCK_GONE: tuple[type[BaseException], ...] = (TimeoutError, psycopg.Error, *STORE_DOWN)
 UNREACHABLE: tuple[type[BaseException], ...] = (OSError, *STORE_DOWN)
@@ -103,7 +113,7 @@ class FileLock:
 
 
 class AdvisoryLock:
-    def __init__(self, conninfo: str, key: int = ADVISORY_KEY) -> None:
+    def __init__(self, conninfo: str, key: int) -> None:
         self.conninfo = conninfo
         self.key = key
         self.lost = asyncio.Event()
@@ -149,7 +159,9 @@ def lock_for(store: str) -> Lock:
     if store.startswith(("postgresql://", "postgres://")):
         parts = urlsplit(store)
         # casework's own query keys (pool_size, schema, …) mean nothing to libpq.
-        return AdvisoryLock(urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")))
+        schema = (parse_qs(parts.query).get("schema") or ["public"])[-1] or "public"
+        key = advisory_key(unquote(parts.path.lstrip("/")), schema)
+        return AdvisoryLock(urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), key)
     if store.startswith("sqlite:///") and store != "sqlite:///:memory:":
         return FileLock(Path(store.removeprefix("sqlite:///") + ".relay-lock"))
     return NoLock()

@@ -32,8 +32,17 @@ from uuid import UUID
 
 from casework.audit import RECORD_FIELDS
 from casework.domain.personal import ACTOR, EACH_KEY, REPORTER
-from casework.privacy.envelope import binding, contains_sealed, is_sealed, seal
-from casework.privacy.keys import KeyStore
+from casework.privacy.envelope import (
+    PREFIX,
+    TOKEN,
+    SealError,
+    binding,
+    is_sealed,
+    parse,
+    seal,
+    unseal,
+)
+from casework.privacy.keys import DataKey, Destroyed, KeyStore
 from casework.privacy.numbers import DIGIT_RUN, find_numbers
 
 NOT_SCANNED = RECORD_FIELDS - {"reason"}
@@ -106,6 +115,22 @@ class Sealer:
             )
         return token
 
+    def sealed_here(self, token: str, *, case_id: UUID | str, field: str) -> bool:
+        """Whether `token` (one whole token) was sealed by this store for `field` of `case_id`:
+        its key is one of ours and it opens there (a destroyed key's token is ours, erased).
+        Anything else token-shaped is text a person typed, and is sealed like any other."""
+        parsed = parse(token)
+        found = self.keys.key(parsed.key_id)
+        if isinstance(found, Destroyed):
+            return True
+        if not isinstance(found, DataKey):
+            return False
+        try:
+            unseal(found.cipher, parsed, binding(case_id, field))
+        except SealError:
+            return False
+        return True
+
     def seal_numbers(self, subject: str, text: str, *, case_id: UUID | str, field: str) -> str:
         """`text` with each phone and ID-card number in it sealed under `subject`'s key."""
         spans = find_numbers(text)
@@ -131,12 +156,34 @@ class Sealer:
         numbers_of = reporter or str(state["actor_id"])
 
         def whole(who: str) -> Callable[[str, str], str]:
-            return lambda text, path: self.seal_value(who, text, case_id=case_id, field=path)
+            def one(text: str, path: str) -> str:
+                if is_sealed(text) and self.sealed_here(text, case_id=case_id, field=path):
+                    return text  # sealed already (the hook, then `seal_pending`): not twice
+                return self.seal_value(who, text, case_id=case_id, field=path)
+
+            return one
 
         def numbers(text: str, path: str) -> str:
             if is_identifier(path):
                 return text  # a meeting's or member's id, not typed text (see `is_identifier`)
-            return self.seal_numbers(numbers_of, text, case_id=case_id, field=path)
+            if PREFIX not in text:
+                return self.seal_numbers(numbers_of, text, case_id=case_id, field=path)
+            # Text with something token-shaped in it: only a token this store sealed for this
+            # very place is left as it is; the text between is scanned, and a token a person
+            # typed or pasted (made up, or from another case) is sealed whole like a number, so
+            # it can neither smuggle plaintext past the scan nor fail to open on every read.
+            pieces: list[str] = []
+            at = 0
+            for match in TOKEN.finditer(text):
+                between = text[at : match.start()]
+                pieces.append(self.seal_numbers(numbers_of, between, case_id=case_id, field=path))
+                token = match[0]
+                if not self.sealed_here(token, case_id=case_id, field=path):
+                    token = self.seal_value(numbers_of, token, case_id=case_id, field=path)
+                pieces.append(token)
+                at = match.end()
+            pieces.append(self.seal_numbers(numbers_of, text[at:], case_id=case_id, field=path))
+            return "".join(pieces)
 
         for name, value in state.items():
             if name in NOT_SCANNED:
@@ -147,7 +194,7 @@ class Sealer:
             sealed: Any
             if spec is None:
                 if type(value) is str:
-                    if DIGIT_RUN.search(value) is None:
+                    if DIGIT_RUN.search(value) is None and PREFIX not in value:
                         continue  # the common case: a text with no number in it
                 elif not _may_hold_numbers(value):
                     continue  # no run of seven digits anywhere in it, or no text at all
@@ -181,21 +228,21 @@ def _may_hold_numbers(value: Any) -> bool:
     or ID-card number's (`DIGIT_RUN`): the cheap test before the full scan and rebuild."""
     kind = type(value)
     if kind is str:
-        return DIGIT_RUN.search(value) is not None
+        return DIGIT_RUN.search(value) is not None or PREFIX in value
     if kind is dict or isinstance(value, Mapping):
         return any(_may_hold_numbers(item) for item in value.values())
     if kind is list or kind is tuple or isinstance(value, list | tuple):
         return any(_may_hold_numbers(item) for item in value)
     if isinstance(value, str):  # a str subclass (an enum's value)
-        return DIGIT_RUN.search(value) is not None
+        return DIGIT_RUN.search(value) is not None or PREFIX in value
     return False  # a time, a number, a flag, None: no text in it
 
 
 def _map_strings(value: Any, path: str, change: Callable[[str, str], str]) -> Any:
-    """`value` with every non-empty string in it (however nested) replaced by `change(s, path)`;
-    already sealed strings are left alone (sealing twice would make an unreadable onion)."""
+    """`value` with every non-empty string in it (however nested) replaced by `change(s, path)`
+    (`change` leaves alone what this store sealed already: sealing twice makes an onion)."""
     if isinstance(value, str):
-        if not value or is_sealed(value) or contains_sealed(value):
+        if not value:
             return value
         return change(value, path)
     if isinstance(value, Mapping):

@@ -33,6 +33,10 @@ HEAD = "casework_log_head"
 CHECKPOINTS = "casework_checkpoints"
 
 
+class HeadMovedError(RuntimeError):
+    """Another notary moved the log's head since this one read it: reread, then append."""
+
+
 @dataclass(frozen=True)
 class Head:
     """Where the notary stands: the last notification read and the tree's frontier."""
@@ -135,7 +139,8 @@ class LogTables:
     ) -> None:
         """Add leaves (notification id, leaf) and move the head from size `old` to `new`, in one
         transaction. A second notary that appended first makes this one's insert fail on the
-        positions' key: it then rereads the head (`Notary.forget`)."""
+        positions' key, or its head write (`HeadMovedError`): it then rereads the head
+        (`Notary.forget`)."""
         self.make()
         m = self.mark
         frontier = ",".join(h.hex() for h in new.hashes)
@@ -146,13 +151,25 @@ class LogTables:
                     f"version, event_hash) VALUES ({m}, {m}, {m}, {m}, {m})",
                     (old + offset, notification, str(leaf.case_id), leaf.version, leaf.event_hash),
                 )
+            # Compare-and-set: the head moves only from the size this notary read, and only
+            # forward. A notary that read the head before another moved it (a page of no case
+            # events appends no leaf, so no key stops it) would otherwise set it back, and every
+            # later append from there would fail on the positions' key: the log would stall.
             cursor.execute(
                 f"INSERT INTO {self.head_table} (name, notification_id, size, frontier) "
                 f"VALUES ('log', {m}, {m}, {m}) ON CONFLICT (name) DO UPDATE SET "
                 "notification_id = excluded.notification_id, size = excluded.size, "
-                "frontier = excluded.frontier",
-                (notification_id, new.size, frontier),
+                f"frontier = excluded.frontier WHERE {self.head_table}.size = {m} "
+                f"AND {self.head_table}.notification_id < excluded.notification_id",
+                (notification_id, new.size, frontier, old),
             )
+            cursor.execute(f"SELECT notification_id, size FROM {self.head_table}")
+            row = cursor.fetchone()  # what this transaction sees: its own write, if it was made
+            if (int(row["notification_id"]), int(row["size"])) != (notification_id, new.size):
+                raise HeadMovedError(
+                    f"the log's head moved from size {old} before this notary's append up to "
+                    f"notification {notification_id}: reread it"
+                )
 
     def add_checkpoint(self, checkpoint: Checkpoint) -> None:
         self.make()

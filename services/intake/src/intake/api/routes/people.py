@@ -21,8 +21,11 @@ PersonId = Annotated[
     Path(
         min_length=1,
         max_length=128,
-        pattern=r"^[^\s/]+$",
-        description="the person's id as recorded on their reports (e.g. r-0302)",
+        pattern=r"^[^\s/\x00-\x1f\x7f]+$",
+        description=(
+            "the person's id as recorded on their reports (e.g. r-0302): no space, slash or "
+            "control character"
+        ),
     ),
 ]
 

@@ -19,8 +19,9 @@ A kept body may hold personal values (a case's description, reporters' contacts)
 stored sealed (AES-256-GCM) under the store's own `SUBJECT` data key (`casework.privacy`), never
 in plaintext; erasing any person destroys that key (`casework.privacy.people.erase`), so every
 body kept before the erasure, in the store and its backups, no longer opens, and its replay
-answers the kept status and headers without a body (docs/adr/011-personal-data.md). One key for all bodies because a body may hold several
-persons' values and nothing here knows whose: erasures are rare and records live a day.
+answers the kept status and headers without a body (docs/adr/011-personal-data.md). One key for
+all bodies because a body may hold several persons' values and nothing here knows whose:
+erasures are rare and records live a day.
 
 A claim left unfinished by a process that died is taken over after `IN_FLIGHT_LEASE`.
 """

@@ -14,6 +14,9 @@ from typing import Any
 
 import pytest
 from casework import Casework, ValidationError
+from casework.domain.actors import Actor, Role
+from casework.idempotency import records_for
+from casework.privacy.people import erase
 from casework.testing.postgres import STORE_PARAMS, empty_store_url
 from casework.testing.postgres_outage import StoppablePostgres, stoppable_postgres  # noqa: F401
 from casework_web import TokenStore, Who, install
@@ -21,6 +24,8 @@ from eventsourcing.persistence import OperationalError
 from fastapi import FastAPI, Request, Response
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
+
+DPO = Actor("dpo-chen", Role.DATA_PROTECTION_OFFICER)
 
 
 @pytest.fixture(params=STORE_PARAMS)
@@ -249,3 +254,32 @@ def test_an_answer_the_store_went_down_before_keeping_is_kept_once_it_is_back(
         assert notes.desk.done == ["lift stuck"]
     finally:
         casework.close()
+
+
+def test_a_kept_answer_holds_no_plaintext_and_after_an_erasure_replays_without_its_body(
+    notes: Notes, casework: Casework
+) -> None:
+    """The answer may hold personal values: the store keeps it sealed, and once anyone is
+    erased a replay gives the status and headers only (docs/adr/011-personal-data.md)."""
+    text = "lift stuck in flat 12B, call +86 138 0013 8000"
+    first = notes.post(text, key="k-1")
+    table = records_for(casework).table
+    with casework.recorder.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
+        cursor.execute(f"SELECT * FROM {table}")
+        rows = [dict(row) for row in cursor.fetchall()]
+    kept = b"\0".join(  # every byte as stored (PostgreSQL's bytea comes as a memoryview)
+        bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode()
+        for row in rows
+        for v in row.values()
+    )
+    assert b"/notes/1" in kept  # the row is there
+    for secret in (b"12B", b"0013", b"lift"):
+        assert secret not in kept
+    again = notes.post(text, key="k-1")
+    assert (again.status_code, again.json()) == (201, first.json())
+    erase(casework, casework.privacy, "r-0302", DPO, "asked")
+    after = notes.post(text, key="k-1")
+    assert (after.status_code, after.content) == (201, b"")
+    assert after.headers["location"] == "/notes/1"
+    assert after.headers["idempotent-replayed"] == "true"
+    assert notes.desk.done == [text]

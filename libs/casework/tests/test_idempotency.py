@@ -3,6 +3,7 @@ back, a different request under a key refused, failed claims freed, old records 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -10,7 +11,10 @@ from pathlib import Path
 
 import pytest
 from casework import Casework
+from casework.domain.actors import Actor, Role
 from casework.idempotency import IN_FLIGHT_LEASE, KEEP, Answer, IdempotencyRecords, records_for
+from casework.privacy import privacy_for
+from casework.privacy.people import erase
 from casework.testing.postgres import STORE_PARAMS, empty_store_url
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -69,7 +73,11 @@ def test_an_abandoned_claim_lets_a_retry_start_again(app: Casework) -> None:
 
 def test_a_claim_whose_process_died_is_taken_over_after_its_lease(app: Casework) -> None:
     clock = Clock()
-    records = IdempotencyRecords(app.recorder.datastore, now=clock)  # type: ignore[attr-defined]
+    records = IdempotencyRecords(
+        app.recorder.datastore,  # type: ignore[attr-defined]
+        privacy_for(app).keys,
+        now=clock,
+    )
     assert records.claim("s", "k", "f").outcome == "started"
     clock.now += IN_FLIGHT_LEASE - 1
     assert records.claim("s", "k", "f").outcome == "in_flight"
@@ -80,7 +88,11 @@ def test_a_claim_whose_process_died_is_taken_over_after_its_lease(app: Casework)
 
 def test_records_are_kept_a_day_then_purged(app: Casework) -> None:
     clock = Clock()
-    records = IdempotencyRecords(app.recorder.datastore, now=clock)  # type: ignore[attr-defined]
+    records = IdempotencyRecords(
+        app.recorder.datastore,  # type: ignore[attr-defined]
+        privacy_for(app).keys,
+        now=clock,
+    )
     records.claim("s", "old", "f")
     records.finish("s", "old", ANSWER)
     clock.now += KEEP - 60
@@ -147,3 +159,41 @@ def test_any_answer_reads_back_exactly(tmp_path_factory: pytest.TempPathFactory)
         reads_back()
     finally:
         app.close()
+
+
+DPO = Actor("dpo-chen", Role.DATA_PROTECTION_OFFICER)
+
+
+def stored_bytes(app: Casework) -> bytes:
+    """Every byte the idempotency table holds, as the store (or a backup of it) has them."""
+    records = records_for(app)
+    with app.recorder.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
+        cursor.execute(f"SELECT * FROM {records.table}")
+        rows = cursor.fetchall()
+    return b"\0".join(
+        bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode()
+        for row in rows
+        for v in dict(row).values()
+    )
+
+
+def test_a_kept_body_is_sealed_and_not_replayed_after_an_erasure(app: Casework) -> None:
+    records = records_for(app)
+    description, phone = "water through the ceiling of flat 12B", "+86 138 0013 8000"
+    body = json.dumps({"status": "open", "description": description, "phone": phone}).encode()
+    headers = [("content-type", "application/json"), ("location", "/cases/c-1")]
+    assert records.claim("r-1 POST /cases", "k-1", "f").outcome == "started"
+    records.finish("r-1 POST /cases", "k-1", Answer(201, headers, body))
+    kept = stored_bytes(app)
+    assert b"/cases/c-1" in kept  # the row is there: status and headers in the clear
+    for secret in (description, phone, "ceiling", "0013", '"open"'):
+        assert secret.encode() not in kept
+    assert records.claim("r-1 POST /cases", "k-1", "f").answer == Answer(201, headers, body)
+
+    erase(app, app.privacy, "r-0302", DPO, "asked")
+    after = records.claim("r-1 POST /cases", "k-1", "f")
+    assert (after.outcome, after.answer) == ("replay", Answer(201, headers, None))
+    # Answers kept after the erasure are sealed under a new key and replayed whole.
+    assert records.claim("r-1 POST /cases", "k-2", "f").outcome == "started"
+    records.finish("r-1 POST /cases", "k-2", Answer(201, headers, body))
+    assert records.claim("r-1 POST /cases", "k-2", "f").answer == Answer(201, headers, body)

@@ -3,13 +3,15 @@
 A client that sends a POST with a key it made (a UUID) may send it again, with the same key,
 when it got no answer (timeout, dropped connection, 503): the first answer comes back, marked
 `Idempotent-Replayed: true`, and nothing happens twice. Keys are scoped per caller (the bearer
-token's actor) and path, and kept for a day in the shared store (`casework.idempotency`), so
-any replica answers a retry the same way. The same key with a different request is refused with
-422; a retry while the first is still being handled gets 409 and `Retry-After`. Only answers
-below 400 are kept: a refused or failed request (4xx, 5xx, 503 while the store was down) did
-nothing, and its retry is handled afresh. A 503 from a commit that reached the server did
-something, though: a route whose effect must not happen twice gives its new record the id
-`keyed_id` derives from the caller and the key (the intake's reports do), so that retry finds it.
+token's actor) and path, and kept for a day in the shared store (`casework.idempotency`), so any
+replica answers a retry the same way; the body is kept sealed (it may hold personal values), and
+after any erasure a replay answers status and headers without it. The same key with a different
+request is refused with 422; a retry while the first is still being handled gets 409 and
+`Retry-After`. Only answers below 400 are kept: a refused or failed request (4xx, 5xx, 503 while
+the store was down) did nothing, and its retry is handled afresh. A 503 from a commit that
+reached the server did something, though: a route whose effect must not happen twice gives its
+new record the id `keyed_id` derives from the caller and the key (the intake's reports do), so
+that retry finds it.
 
 A pure ASGI middleware (it must see the whole answer to keep it), inside the request-context
 one so replays are logged and counted like any answer.
@@ -288,10 +290,16 @@ async def _read_body(receive: Receive) -> bytes:
 
 
 async def _replay(send: Send, answer: Answer) -> None:
+    """Send the kept answer again; its body is gone once an erasure destroyed the key it was
+    sealed under (it may hold the erased person's values): then status and headers only."""
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]
+    if answer.body is None:
+        gone = {b"content-length", b"content-type"}
+        headers = [(k, v) for k, v in headers if k.lower() not in gone]
+        headers.append((b"content-length", b"0"))
     headers.append((REPLAYED.lower().encode(), b"true"))
     await send({"type": "http.response.start", "status": answer.status, "headers": headers})
-    await send({"type": "http.response.body", "body": answer.body, "more_body": False})
+    await send({"type": "http.response.body", "body": answer.body or b"", "more_body": False})
 
 
 def document(openapi: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,15 @@ a projection should ever see it). It lives in the store's own database, next to 
 replica of every service answers a retry the same way; the library stays the only writer there.
 
 Records are kept at least `KEEP` (24 h); older ones are purged now and then as claims arrive.
+
+A kept body may hold personal values (a case's description, reporters' contacts), so it is
+stored sealed (AES-256-GCM) under the store's own `SUBJECT` data key (`casework.privacy`), never
+in plaintext; erasing any person destroys that key (`casework.privacy.people.erase`), so every
+body kept before the erasure, in the store and its backups, no longer opens, and its replay
+answers the kept status and headers without a body (docs/adr/011-personal-data.md). One key for
+all bodies because a body may hold several persons' values and nothing here knows whose:
+erasures are rare and records live a day.
+
 A claim left unfinished by a process that died is taken over after `IN_FLIGHT_LEASE`.
 """
 
@@ -28,6 +37,8 @@ from typing import Any, Literal
 
 from eventsourcing.application import Application
 
+from casework.privacy import Destroyed, KeyStore, SealError, privacy_for
+from casework.privacy.envelope import binding, parse, seal, unseal
 from casework.side_tables import create_tables, dialect
 
 TABLE = "casework_idempotency"
@@ -39,15 +50,18 @@ or could not free it); far longer than a request takes (each store operation giv
 `CASEWORK_STORE_TIMEOUT`)."""
 PURGE_EVERY = 600.0
 """Seconds between purges of records older than `KEEP`, per process."""
+SUBJECT = "casework-idempotency"
+"""Whose data key seals kept bodies: the store's own, destroyed at every erasure."""
 
 
 @dataclass(frozen=True)
 class Answer:
-    """An HTTP answer as it was first sent: status, headers (latin-1 pairs), body bytes."""
+    """An HTTP answer as it was first sent: status, headers (latin-1 pairs), body bytes; the
+    body None when it no longer opens (its key was destroyed by an erasure)."""
 
     status: int
     headers: Sequence[tuple[str, str]]
-    body: bytes
+    body: bytes | None
 
 
 @dataclass(frozen=True)
@@ -63,8 +77,11 @@ class Claim:
 class IdempotencyRecords:
     """The records of one store, through its eventsourcing datastore (SQLite or PostgreSQL)."""
 
-    def __init__(self, datastore: Any, *, now: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, datastore: Any, keys: KeyStore, *, now: Callable[[], float] = time.time
+    ) -> None:
         self.datastore = datastore
+        self.keys = keys
         self.now = now
         sql = dialect(datastore, "idempotency records")
         self.table = sql.table(TABLE)
@@ -104,7 +121,8 @@ class IdempotencyRecords:
                     return Claim("mismatch")
                 if row["status"] is not None:
                     headers = [(str(k), str(v)) for k, v in json.loads(row["headers"])]
-                    return Claim("replay", Answer(row["status"], headers, bytes(row["body"])))
+                    kept = (int(row["status"]), headers, row["body"])
+                    break
                 if row["started_at"] > now - IN_FLIGHT_LEASE:
                     return Claim("in_flight")
                 cursor.execute(  # its claimant died: take it over, unless another did first
@@ -113,17 +131,44 @@ class IdempotencyRecords:
                     (now, scope, key, row["started_at"]),
                 )
                 return Claim("started" if _rowcount(cursor) == 1 else "in_flight")
-        return Claim("in_flight")
+        else:
+            return Claim("in_flight")
+        # Opened outside the transaction: the key store has its own (one writer on SQLite).
+        status, headers, sealed = kept
+        return Claim("replay", Answer(status, headers, self._open(scope, key, sealed)))
 
     def finish(self, scope: str, key: str, answer: Answer) -> None:
-        """Keep `answer` as the one every retry of the claimed request gets."""
+        """Keep `answer` as the one every retry of the claimed request gets, its body sealed."""
         m = self.mark
+        sealed = self._seal(scope, key, answer.body)
         with self.datastore.transaction(commit=True) as cursor:
             cursor.execute(
                 f"UPDATE {self.table} SET status = {m}, headers = {m}, body = {m} "
                 f"WHERE scope = {m} AND key = {m}",
-                (answer.status, json.dumps(list(answer.headers)), answer.body, scope, key),
+                (answer.status, json.dumps(list(answer.headers)), sealed, scope, key),
             )
+
+    def _seal(self, scope: str, key: str, body: bytes | None) -> bytes | None:
+        if body is None:
+            return None
+        data_key = self.keys.key_for(SUBJECT)
+        token = seal(data_key.cipher, data_key.key_id, body.decode("latin-1"), _aad(scope, key))
+        return token.encode("ascii")
+
+    def _open(self, scope: str, key: str, stored: Any) -> bytes | None:
+        if stored is None:
+            return None
+        try:
+            token = parse(bytes(stored).decode("ascii"))
+        except (UnicodeDecodeError, SealError):
+            return None  # kept before bodies were sealed: not replayed in plaintext
+        data_key = self.keys.key(token.key_id)
+        if data_key is None or isinstance(data_key, Destroyed):
+            return None
+        try:
+            return unseal(data_key.cipher, token, _aad(scope, key)).encode("latin-1")
+        except SealError:
+            return None  # altered, or moved from another record: not ours to replay
 
     def abandon(self, scope: str, key: str) -> None:
         """Forget an unfinished claim (the request failed): a retry may try again."""
@@ -170,6 +215,11 @@ class IdempotencyRecords:
         self.purge()
 
 
+def _aad(scope: str, key: str) -> bytes:
+    """Binds a sealed body to its record: it does not open if moved to another."""
+    return binding("idempotency", f"{scope}\0{key}")
+
+
 def _rowcount(cursor: Any) -> int:
     """Rows the last statement touched (eventsourcing wraps SQLite's cursor without it)."""
     return int(getattr(cursor, "sqlite_cursor", cursor).rowcount or 0)
@@ -179,6 +229,9 @@ def records_for(app: Application[Any]) -> IdempotencyRecords:
     """The idempotency records in `app`'s store (one per application, made on first use)."""
     records = getattr(app, "_casework_idempotency", None)
     if records is None:
-        records = IdempotencyRecords(app.recorder.datastore)  # type: ignore[attr-defined]
+        records = IdempotencyRecords(
+            app.recorder.datastore,  # type: ignore[attr-defined]
+            privacy_for(app).keys,
+        )
         app._casework_idempotency = records  # type: ignore[attr-defined]
     return records

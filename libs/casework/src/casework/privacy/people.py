@@ -28,6 +28,7 @@ from casework.domain.actors import Actor
 from casework.domain.case import Case
 from casework.domain.people import Erasure, PersonFile, person_file_id
 from casework.domain.personal import EACH_KEY
+from casework.idempotency import SUBJECT as ANSWERS
 from casework.privacy import Privacy
 from casework.privacy.envelope import PREFIX, TOKEN, is_sealed, parse
 from casework.privacy.sealing import (
@@ -219,6 +220,7 @@ def erase(app: Casework, privacy: Privacy, person_id: str, actor: Actor, reason:
         if last is not None and (destroyed is None or destroyed < last.at):
             privacy.keys.destroy(person_id, last.at)
             privacy.opener.forget(person_id)
+            privacy.keys.destroy(ANSWERS, last.at)
             return last
         at = app.clock()
         if person_file is None:
@@ -231,6 +233,7 @@ def erase(app: Casework, privacy: Privacy, person_id: str, actor: Actor, reason:
         assert recorded is not None
         privacy.keys.destroy(person_id, recorded.at)
         privacy.opener.forget(person_id)
+        privacy.keys.destroy(ANSWERS, recorded.at)  # kept HTTP answers may hold their values
         return recorded
 
     return retrying_on_conflict(attempt, what=f"the file of person {person_id}")

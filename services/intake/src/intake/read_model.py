@@ -195,7 +195,7 @@ def apply_event(db: sqlite3.Connection, event: CaseEvent) -> int:
     """
     case_id = str(event.case_id)
     row = db.execute(
-        "select version, kind, assigned, meetings, water_stopped, cause_recorded "
+        "select version, kind, assigned, meetings, water_stopped, cause_recorded, status "
         "from cases where case_id = ?",
         (case_id,),
     ).fetchone()
@@ -241,11 +241,10 @@ def apply_event(db: sqlite3.Connection, event: CaseEvent) -> int:
         if key is not None:
             db.execute("insert or ignore into matters values (?, ?)", (key, case_id))
         return 1
-    kind, assigned, meetings, water_stopped, cause = row[1:]
+    kind, assigned, meetings, water_stopped, cause, status_now = row[1:]
     changes: dict[str, Any] = {"version": event.version, "updated_at": at}
     name = name_of(event)
     simple = {
-        "Acknowledged": Status.ACKNOWLEDGED,
         "WorkStarted": Status.IN_PROGRESS,
         "WorkDone": Status.WORK_DONE,
         "ArrivedOnSite": Status.IN_PROGRESS,
@@ -256,6 +255,11 @@ def apply_event(db: sqlite3.Connection, event: CaseEvent) -> int:
     }
     if name in simple:
         changes["status"] = simple[name].value
+    elif name == "Acknowledged":
+        # As `Case.Acknowledged.apply_to`: the first one moves a reported case on; a later one,
+        # at a tier the case climbed to while assigned or in mediation, leaves the work as it is.
+        if status_now == Status.REPORTED.value:
+            changes["status"] = Status.ACKNOWLEDGED.value
     elif name == "Assigned":
         changes.update(status=Status.ASSIGNED.value, assigned=1)
     elif name == "AssignmentDeclined":

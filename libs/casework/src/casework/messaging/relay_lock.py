@@ -29,12 +29,13 @@ import hashlib
 import logging
 import os
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
-import psycopg
-
 from casework.outages import STORE_DOWN
+
+if TYPE_CHECKING:  # imported when used: a relay on SQLite needs no casework[postgres]
+    import psycopg
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,15 @@ def advisory_key(database: str, schema: str) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-LOCK_GONE: tuple[type[BaseException], ...] = (TimeoutError, psycopg.Error, *STORE_DOWN)
+def _psycopg_error() -> tuple[type[BaseException], ...]:
+    try:
+        import psycopg
+    except ImportError:  # no casework[postgres]: no advisory lock, no psycopg error
+        return ()
+    return (psycopg.Error,)
+
+
+LOCK_GONE: tuple[type[BaseException], ...] = (TimeoutError, *_psycopg_error(), *STORE_DOWN)
 UNREACHABLE: tuple[type[BaseException], ...] = (OSError, *STORE_DOWN)
 
 
@@ -124,6 +133,8 @@ class AdvisoryLock:
 
     async def try_acquire(self) -> bool:
         if self._conn is None or self._conn.closed:
+            import psycopg
+
             self._conn = await psycopg.AsyncConnection.connect(
                 self.conninfo, autocommit=True, connect_timeout=3, application_name="relay-lock"
             )

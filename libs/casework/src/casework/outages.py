@@ -67,7 +67,7 @@ def _psycopg_errors() -> tuple[type[BaseException], ...]:
 
 
 def _nats_errors() -> tuple[type[BaseException], ...]:
-    """nats-py's "cannot reach" errors when casework[nats] is installed (else none can be raised)."""
+    """nats-py's "cannot reach" errors with casework[nats] installed (else none can be raised)."""
     try:
         import nats.errors
         import nats.js.errors
@@ -362,9 +362,10 @@ async def connect_nats_once(url: str, timeout: float = ONE_SHOT_TIMEOUT, **optio
     -1 alike loop), so it is 1 here (two tries), no reconnecting afterwards, and the whole
     attempt is bounded by `timeout` besides.
     """
-    from casework.messaging.nats_users import client_options, servers  # needs casework[nats]
-
+    require("nats", "casework.outages.connect_nats_once")
     import nats
+
+    from casework.messaging.nats_users import client_options, servers
 
     seen: list[Exception] = []
 
@@ -449,10 +450,11 @@ async def connect_nats(url: str, name: str, **options: Any) -> Client:
     The first connect also waits for ever (nats-py retries it while reconnecting is allowed
     with no limit): a part started before NATS waits for it instead of exiting.
     """
-    from casework.messaging.nats_users import client_options, servers  # needs casework[nats]
-
+    require("nats", "casework.outages.connect_nats")
     import nats
     import nats.errors
+
+    from casework.messaging.nats_users import client_options, servers
 
     outages = Outages(name, log)
 

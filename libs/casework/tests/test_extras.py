@@ -72,8 +72,7 @@ def test_a_command_that_needs_nats_says_so_and_exits_2(
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert err == (
-        "casework: casework[nats] is needed for casework.messaging: "
-        "pip install 'casework[nats]'\n"
+        "casework: casework[nats] is needed for casework.messaging: pip install 'casework[nats]'\n"
     )
 
 

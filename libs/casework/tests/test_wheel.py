@@ -101,6 +101,7 @@ def test_the_wheel_alone_runs_the_quickstart_and_names_each_missing_extra(
 
     out = _run([str(python), str(CHECKER), str(LIBRARY / "README.md")], tmp_path, _clean_env(venv))
     assert "ok: the README's quickstart ran" in out
+    assert "ok: every module imports with the core, or names the extra it needs" in out
     if ALSO_RUN:
         (tmp_path / "pytest.ini").write_text(
             "[pytest]\naddopts = --import-mode=importlib\nfilterwarnings = error\n"

@@ -14,11 +14,22 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import pkgutil
 import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+NEEDS_AN_EXTRA = {
+    "casework.messaging": "nats",
+    "casework.contracts.asyncapi": "nats",  # documents casework.messaging's subjects
+    "casework.testing.nats": "nats",
+    "casework.postgres": "postgres",
+    "casework.testing.postgres": "postgres",
+}
+"""Modules (and packages, with all they hold) that need an extra; every other module of the
+installed package must import with the core alone (`casework.testing` may also need pytest)."""
 
 QUICKSTART = re.compile(r"## Quickstart\n.*?```python\n(.*?)```", re.S)
 
@@ -48,6 +59,26 @@ def needs_extra(module: str, extra: str, needed_for: str | None = None) -> None:
         check(str(error) == wanted, f"import {module} says {wanted!r} (it said {error!r})")
     else:
         raise SystemExit(f"FAILED: import {module} worked without casework[{extra}]")
+
+
+def every_module_imports_or_names_its_extra() -> None:
+    import casework
+
+    for found in pkgutil.walk_packages(casework.__path__, "casework.", onerror=lambda _: None):
+        name = found.name
+        extra = next((e for m, e in NEEDS_AN_EXTRA.items() if f"{name}.".startswith(f"{m}.")), None)
+        try:
+            importlib.import_module(name)
+        except casework.MissingExtraError as error:
+            if extra is None or error.extra != extra:
+                raise SystemExit(f"FAILED: {name} needs casework[{error.extra}]: {error}") from None
+        except ModuleNotFoundError as error:
+            if not (name.startswith("casework.testing.") and error.name == "pytest"):
+                raise SystemExit(f"FAILED: import {name}: {error!r}") from None
+        else:
+            if extra is not None:
+                raise SystemExit(f"FAILED: {name} imported without casework[{extra}]")
+    print("ok: every module imports with the core, or names the extra it needs")
 
 
 def main(readme: Path) -> None:
@@ -93,6 +124,7 @@ def main(readme: Path) -> None:
         check("casework[postgres]" in str(error), f"a PostgreSQL store names the extra: {error}")
     else:
         raise SystemExit("FAILED: a PostgreSQL store opened without casework[postgres]")
+    every_module_imports_or_names_its_extra()
     missing = [name for name in casework.__all__ if not hasattr(casework, name)]
     check(not missing, f"every name of casework.__all__ is there (missing: {missing})")
 

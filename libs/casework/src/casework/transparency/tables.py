@@ -132,6 +132,15 @@ class LogTables:
         )
         return _checkpoint(rows[0]) if rows else None
 
+    def checkpoint_at(self, size: int) -> Checkpoint | None:
+        """The checkpoint kept for tree size `size` (the first signed at that size)."""
+        rows = self._select(
+            f"SELECT size, root, at, signature FROM {self.checkpoints_table} "
+            f"WHERE size = {self.mark}",
+            (size,),
+        )
+        return _checkpoint(rows[0]) if rows else None
+
     # ------------------------------------------------------------------ writing
 
     def append(

@@ -57,9 +57,12 @@ def register(subparsers: Any) -> None:
         help="append every case event to the transparency log and sign checkpoints of it",
         description="run (default): follow the store and sign a checkpoint every "
         "CASEWORK_NOTARY_EVERY events or CASEWORK_NOTARY_SECONDS seconds, until SIGTERM or "
-        "Ctrl-C. checkpoint: catch up, sign one now, print it. pubkey: print the public key "
-        "(base64) that auditors keep. The signing key is CASEWORK_NOTARY_KEY (base64), else "
-        "notary.key under the var dir, made 0600 on first start.",
+        "Ctrl-C; with NATS_URL set, post each to the CASEWORK_CHECKPOINTS stream too. Several "
+        "may run: one appends (it holds a PostgreSQL advisory lock, or a file lock beside a "
+        "SQLite store), the others stand by. checkpoint: catch up, sign one now, print it. "
+        "pubkey: print the public key (base64) that auditors keep. The signing key is "
+        "CASEWORK_NOTARY_KEY (base64), else notary.key under the var dir, made 0600 on first "
+        "start.",
     )
     notary.add_argument("action", nargs="?", default="run", choices=["run", "checkpoint", "pubkey"])
     notary.add_argument("--poll", type=float, default=1.0, help="seconds between reads of the log")

@@ -154,8 +154,10 @@ async def _notarise(
     log = logging.getLogger("casework.notary")
     lock = lock_for(store_url(), "notary")
     nats_outages = Outages("notary (checkpoints to NATS)", log)
+    was_active = False
     try:
         while await hold(lock, stop, who="notary"):
+            was_active = True
             where = f"; posting to {CHECKPOINTS_STREAM}" if post else "; no NATS_URL: store only"
             log.info("notary: appending and signing until stopped%s", where)
             notary = make()
@@ -182,7 +184,7 @@ async def _notarise(
             log.warning("notary: lost the %s; stopped appending, standing by", lock.describe())
             lock.lost.clear()
     finally:
-        if post is not None:
+        if post is not None and was_active:
             with contextlib.suppress(Exception):  # a last post of what was signed meanwhile
                 await post.step()
             await post.close()

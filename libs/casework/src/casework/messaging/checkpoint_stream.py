@@ -81,9 +81,7 @@ class CheckpointPost:
             if self.position is None:
                 self.position = await last_posted(js)
             tables = tables_for(self.app)
-            fresh = [
-                c for c in await asyncio.to_thread(tables.checkpoints) if c.size > self.position
-            ]
+            fresh = await asyncio.to_thread(tables.checkpoints, self.position)
             new = 0
             for checkpoint in fresh:
                 ack = await js.publish(

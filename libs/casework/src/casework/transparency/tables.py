@@ -119,9 +119,12 @@ class LogTables:
         )
         return {int(r["version"]): int(r["position"]) for r in rows}
 
-    def checkpoints(self) -> list[Checkpoint]:
+    def checkpoints(self, after: int = -1) -> list[Checkpoint]:
+        """Every checkpoint, or those of more than `after` leaves, smallest first."""
         rows = self._select(
-            f"SELECT size, root, at, signature FROM {self.checkpoints_table} ORDER BY size"
+            f"SELECT size, root, at, signature FROM {self.checkpoints_table} "
+            f"WHERE size > {self.mark} ORDER BY size",
+            (after,),
         )
         return [_checkpoint(r) for r in rows]
 
@@ -129,6 +132,15 @@ class LogTables:
         rows = self._select(
             f"SELECT size, root, at, signature FROM {self.checkpoints_table} "
             "ORDER BY size DESC LIMIT 1"
+        )
+        return _checkpoint(rows[0]) if rows else None
+
+    def checkpoint_at(self, size: int) -> Checkpoint | None:
+        """The checkpoint kept for tree size `size` (the first signed at that size)."""
+        rows = self._select(
+            f"SELECT size, root, at, signature FROM {self.checkpoints_table} "
+            f"WHERE size = {self.mark}",
+            (size,),
         )
         return _checkpoint(rows[0]) if rows else None
 

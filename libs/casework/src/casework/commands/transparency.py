@@ -20,7 +20,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -29,9 +29,6 @@ from casework.application import Casework
 from casework.domain.errors import CaseNotFoundError, ValidationError
 from casework.files import write_private
 from casework.logs import configure_logging
-from casework.messaging.checkpoint_stream import CheckpointPost, read_posted
-from casework.messaging.relay_lock import hold, lock_for
-from casework.messaging.subjects import CHECKPOINTS_STREAM
 from casework.outages import Outages, connect_nats_once, one_shot_env
 from casework.settings import store_url, var_dir
 from casework.transparency.chains import ChainWalk
@@ -47,6 +44,9 @@ from casework.transparency.exports import build_export, canonical, read_public_k
 from casework.transparency.notary import Notary, cadence
 from casework.transparency.tables import tables_for
 from casework.transparency.verify import check_checkpoints, check_store
+
+if TYPE_CHECKING:  # casework.messaging needs the [nats] extra: imported where a command runs it
+    from casework.messaging.checkpoint_stream import CheckpointPost
 
 EXIT_TAMPERED = 3
 
@@ -130,6 +130,8 @@ def run_notary(args: argparse.Namespace) -> int:
     configure_logging("INFO")
     app = Outages("notary", logging.getLogger("casework.notary")).call_sync(Casework)
     nats_url = os.environ.get("NATS_URL") or None
+    from casework.messaging.checkpoint_stream import CheckpointPost  # the [nats] extra
+
     post = CheckpointPost(app, nats_url) if nats_url else None
     try:
         asyncio.run(
@@ -147,6 +149,9 @@ async def _notarise(
     then append, sign and post checkpoints until stopped; a lost lock stops it at once and it
     stands by again. Only the active notary posts: the stream's duplicate window drops what a
     notary that took over publishes again."""
+    from casework.messaging.relay_lock import hold, lock_for  # the [nats] extra
+    from casework.messaging.subjects import CHECKPOINTS_STREAM
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -223,6 +228,8 @@ def run_checkpoints(args: argparse.Namespace) -> int:
 
 def _verify_posted(pubkey: str | None) -> int:
     """`checkpoints verify --from-nats`: the stream's checkpoints against this store."""
+    from casework.messaging.subjects import CHECKPOINTS_STREAM  # the [nats] extra
+
     url = os.environ.get("NATS_URL", "")
     if not url:
         raise ValidationError("--from-nats reads NATS_URL: set it (and NATS_USER, as `admin`)")
@@ -248,6 +255,8 @@ def _verify_posted(pubkey: str | None) -> int:
 
 
 async def _read_posted(url: str) -> list[Checkpoint]:
+    from casework.messaging.checkpoint_stream import read_posted  # the [nats] extra
+
     nc = await connect_nats_once(url)
     try:
         return await read_posted(nc.jetstream(timeout=5.0))

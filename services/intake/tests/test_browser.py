@@ -28,8 +28,8 @@ from casework.clock import FakeClock
 from casework.testing.stories import every_story
 from casework.transparency.checkpoints import public_text
 from casework.transparency.notary import Notary
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from casework_web import TokenStore
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from intake.api.app import create_app
 from intake.places import Places
 from intake.testing import FLAT, T0, make_settings
@@ -258,7 +258,8 @@ OVERFLOWS = """(selector) => {
   const card = document.querySelector(selector);
   const box = card.getBoundingClientRect();
   const out = [];
-  if (box.right > window.innerWidth + 1) out.push(`card ends at ${box.right} > ${window.innerWidth}`);
+  if (box.right > window.innerWidth + 1)
+    out.push(`card ends at ${box.right} > ${window.innerWidth}`);
   if (card.scrollWidth > card.clientWidth + 1)
     out.push(`card scrolls sideways: ${card.scrollWidth} > ${card.clientWidth}`);
   for (const el of card.querySelectorAll('*')) {
@@ -312,9 +313,9 @@ def contrast(color: str, background: str, opacity: float = 1.0) -> float:
     """The WCAG contrast ratio of text (its alpha and opacity blended over the background)."""
     r, g, b, a = rgba(color)
     br, bg, bb, _ = rgba(background)
-    alpha = a * opacity
-    text = tuple(alpha * c + (1 - alpha) * d for c, d in zip((r, g, b), (br, bg, bb), strict=True))
-    lighter, darker = sorted((luminance(text), luminance((br, bg, bb))), reverse=True)  # type: ignore[arg-type]
+    k = a * opacity  # the text's alpha
+    text = (k * r + (1 - k) * br, k * g + (1 - k) * bg, k * b + (1 - k) * bb)
+    lighter, darker = sorted((luminance(text), luminance((br, bg, bb))), reverse=True)
     return (lighter + 0.05) / (darker + 0.05)
 
 
@@ -330,10 +331,13 @@ MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 def assert_times_in_one_zone(page: Page) -> None:
     text = page.evaluate("document.body.innerText")
-    assert "+00:00" not in text and "+08:00" not in text
+    assert "+00:00" not in text
+    assert "+08:00" not in text
     for found in MOMENT.finditer(text):
         after = text[found.end() : found.end() + 6]
-        assert after == " UTC+8", f"a time without its zone: {text[found.start() : found.end() + 12]!r}"
+        assert after == " UTC+8", (
+            f"a time without its zone: {text[found.start() : found.end() + 12]!r}"
+        )
     assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}", text), "a raw ISO time on the page"
 
 
@@ -356,15 +360,21 @@ def test_an_auditor_reads_and_prints_a_case_file_at_1400_px(browser: Browser, si
     expect(page.locator("tr[data-version] time").first).to_contain_text("UTC+8")
     state = page.get_by_test_id("state")
     shown = state.inner_text()
-    assert "{" not in shown and '"' not in shown, shown
-    expect(state).to_contain_text(re.compile(r"#0 \S+: .+ — 期限 by \d{4}-\d\d-\d\d \(已履行 kept\)"))
+    assert "{" not in shown, shown
+    assert '"' not in shown, shown
+    expect(state).to_contain_text(
+        re.compile(r"#0 \S+: .+ — 期限 by \d{4}-\d\d-\d\d \(已履行 kept\)")
+    )
     expect(state).to_contain_text(re.compile(r"参加 with .+\(居民 resident\).* rounds held"))
     expect(page.get_by_test_id("verify")).to_contain_text(f"完整 intact: all {events} events")
     checkpoint = page.get_by_test_id("checkpoint")
     expect(checkpoint).to_contain_text(f"each of the {events} events shown is included in ")
-    expect(checkpoint).to_contain_text(f"checkpoint {site.checkpoint} (signed ")
+    expect(checkpoint).to_contain_text(
+        f"checkpoint {site.checkpoint} (the log's first {site.checkpoint} events, signed "
+    )
     expect(checkpoint).to_contain_text("signature verified")
     shot(page, "case-file-1400")
+    page.locator('tr[data-version="5"]').screenshot(path=str(ARTIFACTS / "event-1400.png"))
 
     page.emulate_media(media="print")  # what an auditor's print-out holds
     expect(page.locator("header.top nav")).to_be_hidden()
@@ -380,7 +390,8 @@ def test_an_auditor_reads_and_prints_a_case_file_at_1400_px(browser: Browser, si
     link = state.locator("a.case-link").first
     href = link.get_attribute("href")
     after = link.evaluate("a => getComputedStyle(a, '::after').content")
-    assert href and href in after, f"a printed link shows {after!r}, not {href!r}"
+    assert href is not None
+    assert href in after, f"a printed link shows {after!r}, not {href!r}"
     ARTIFACTS.mkdir(exist_ok=True)
     page.pdf(path=str(ARTIFACTS / "case-file.pdf"), format="A4")
     page.emulate_media(media="screen")
@@ -408,7 +419,8 @@ def test_on_a_phone_the_dashboard_and_the_case_file_fit_the_screen(
     )
     assert len(tables) >= 5
     for table in tables:  # no table hides columns past its card's edge, none runs off the screen
-        assert table["wide"] <= table["holder"] and table["right"] <= 390, table
+        assert table["wide"] <= table["holder"], table
+        assert table["right"] <= 390, table
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the dashboard is {width}px wide on a 390px phone"
     assert_times_in_one_zone(page)
@@ -421,6 +433,7 @@ def test_on_a_phone_the_dashboard_and_the_case_file_fit_the_screen(
     expect(as_of).to_be_in_viewport(ratio=1)  # the "as of" link whole on the screen, not clipped
     assert_times_in_one_zone(page)
     shot(page, "case-file-phone-auditor")
+    page.locator('tr[data-version="5"]').screenshot(path=str(ARTIFACTS / "event-phone.png"))
     page.goto(f"{site.url}/ui/cases/{site.cases['tap']}")  # reported after the checkpoint
     expect(page.get_by_test_id("checkpoint")).to_contain_text(
         f"not yet in a signed checkpoint: event 1–{len(site.app.history(site.cases['tap']))} "

@@ -129,13 +129,13 @@ def counts(raw: Mapping[str, Any]) -> str:
 
 def lines_of(name: str, value: Any, link_to: LinkTo = no_link) -> list[Line]:
     """A named value (a state field or an event's detail) as the lines a person reads."""
-    if name == "links" and isinstance(value, list):
+    if name == "links" and _records(value):
         return [_case(str(x.get("case_id")), link_to, str(x.get("relation", ""))) for x in value]
     if name.endswith("case_id") and isinstance(value, (str, UUID)) and CASE_ID.match(str(value)):
         return [_case(str(value), link_to)]
-    if name == "meetings" and isinstance(value, Mapping):
+    if name == "meetings" and isinstance(value, Mapping) and _records(list(value.values())):
         return [[Segment(meeting(str(k), v))] for k, v in value.items()]
-    if name == "commitments" and isinstance(value, list):
+    if name == "commitments" and _records(value):
         return [[Segment(commitment(i, c))] for i, c in enumerate(value)]
     if name in ("lead_mediator",) and isinstance(value, Mapping):
         return [[Segment(lead(value))]]
@@ -144,6 +144,11 @@ def lines_of(name: str, value: Any, link_to: LinkTo = no_link) -> list[Line]:
     if name == "status" and isinstance(value, str):
         return [[Segment(status_label(value))]]
     return [[Segment(text)] for text in _texts(value)]
+
+
+def _records(value: Any) -> bool:
+    """A list of records (the shapes the domain writes), not something else under that name."""
+    return isinstance(value, list) and all(isinstance(x, Mapping) for x in value)
 
 
 def _texts(value: Any) -> list[str]:

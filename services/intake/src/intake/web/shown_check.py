@@ -141,7 +141,8 @@ def _in_log(
 
 
 def _name(checkpoint: Checkpoint) -> str:
-    return f"checkpoint {checkpoint.size} (signed {moment(checkpoint.at)})"
+    size = checkpoint.size
+    return f"checkpoint {size} (the log's first {size} events, signed {moment(checkpoint.at)})"
 
 
 def _signature(checkpoint: Checkpoint, key: Ed25519PublicKey | None) -> str | None:

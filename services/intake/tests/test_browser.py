@@ -394,6 +394,7 @@ def test_an_auditor_reads_and_prints_a_case_file_at_1400_px(browser: Browser, si
     assert href in after, f"a printed link shows {after!r}, not {href!r}"
     ARTIFACTS.mkdir(exist_ok=True)
     page.pdf(path=str(ARTIFACTS / "case-file.pdf"), format="A4")
+    shot(page, "case-file-print")
     page.emulate_media(media="screen")
 
     link.click()  # a linked case is a link to its page

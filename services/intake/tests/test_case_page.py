@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import pytest
 from casework import Actor, Casework, Role
 from casework.clock import FakeClock
 from casework.domain.chain import event_digest
@@ -25,6 +26,7 @@ from hypothesis import strategies as st
 from intake.api.app import create_app
 from intake.testing import FLAT, OTHER_COMPOUND, T0, Desk, make_settings
 from intake.web.readable import flat, lines_of, moment
+from pydantic import ValidationError as PydanticValidationError
 
 STAFF = Actor("staff-li", Role.PROPERTY_STAFF)
 
@@ -120,6 +122,11 @@ def test_meetings_commitments_and_the_lead_read_as_who_what_by_when() -> None:
         "secretary-zhao (小区党支部书记 party_secretary) 主持 leads at 小区 compound, "
         "named by secretary-zhao since 2026-11-26 13:00 UTC+8"
     )
+    agreed = {"who": "staff-li", "what": "build the shed", "due": "2026-12-31"}  # as agreed
+    assert (
+        flat(lines_of("commitments", [agreed]))
+        == "#0 staff-li: build the shed — 期限 by 2026-12-31"
+    )
     assert flat(lines_of("tally", {"gate 2": 11, "car park": 4})) == "gate 2: 11, car park: 4"
     assert moment(at) == "2026-11-26 13:00 UTC+8"
 
@@ -213,3 +220,8 @@ def test_a_checkpoint_not_signed_by_the_notarys_key_is_reported(tmp_path: Path) 
         shown = shown_in(client.get(f"/ui/cases/{case_id}").text, "checkpoint")
         assert f"被篡改 TAMPERED: checkpoint {signed.size}" in shown
         assert "its signature does not verify" in shown
+
+
+def test_a_notary_public_key_that_is_not_one_stops_the_start_saying_so(tmp_path: Path) -> None:
+    with pytest.raises(PydanticValidationError, match="as `casework notary pubkey` prints it"):
+        make_settings(tmp_path, f"sqlite:///{tmp_path / 'cases.db'}", notary_pubkey="not-a-key")

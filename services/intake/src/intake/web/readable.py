@@ -111,8 +111,8 @@ def commitment(number: int, raw: Mapping[str, Any]) -> str:
     due = raw.get("due", "")
     status = str(raw.get("status", ""))
     by = f" — 期限 by {_plain(due)}" if due else ""
-    standing = COMMITMENT_STATUS.get(status, status)
-    return f"#{number} {raw.get('who', '')}: {raw.get('what', '')}{by} ({standing})"
+    standing = f" ({COMMITMENT_STATUS.get(status, status)})" if status else ""
+    return f"#{number} {raw.get('who', '')}: {raw.get('what', '')}{by}{standing}"
 
 
 def lead(raw: Mapping[str, Any]) -> str:

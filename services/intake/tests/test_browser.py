@@ -346,6 +346,14 @@ def assert_fits(page: Page, selector: str) -> None:
     assert overflowing == [], f"{selector} at {page.viewport_size}: {overflowing}"
 
 
+def low_contrast(page: Page, root: str = "body") -> list[tuple[dict[str, Any], float]]:
+    return [
+        (found, round(ratio, 2))
+        for found in page.evaluate(TEXT_COLOURS, root)
+        if (ratio := contrast(found["color"], found["background"], found["opacity"])) < 4.5
+    ]
+
+
 def test_an_auditor_reads_and_prints_a_case_file_at_1400_px(browser: Browser, site: Site) -> None:
     page = signed_in(browser, site, "auditor", viewport={"width": 1400, "height": 900})
     for found in page.evaluate(TEXT_COLOURS, "header.top"):  # the role, the name, the links
@@ -373,6 +381,7 @@ def test_an_auditor_reads_and_prints_a_case_file_at_1400_px(browser: Browser, si
         f"checkpoint {site.checkpoint} (the log's first {site.checkpoint} events, signed "
     )
     expect(checkpoint).to_contain_text("signature verified")
+    assert low_contrast(page) == [], "text below WCAG AA on the case file"
     shot(page, "case-file-1400")
     page.locator('tr[data-version="5"]').screenshot(path=str(ARTIFACTS / "event-1400.png"))
 
@@ -425,6 +434,7 @@ def test_on_a_phone_the_dashboard_and_the_case_file_fit_the_screen(
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the dashboard is {width}px wide on a 390px phone"
     assert_times_in_one_zone(page)
+    assert low_contrast(page) == [], "text below WCAG AA on the dashboard"
     shot(page, "dashboard-phone")
     page.goto(f"{site.url}/ui/cases/{site.cases['dispute']}")
     assert_fits(page, '[data-testid="timeline-card"]')

@@ -131,23 +131,23 @@ def test_meetings_commitments_and_the_lead_read_as_who_what_by_when() -> None:
     assert moment(at) == "2026-11-26 13:00 UTC+8"
 
 
-def rewrite(app: Casework, case_id: UUID, version: int, reason: str) -> None:
-    """As one with SQL access: change an event's reason and re-hash it and every later event of
-    its case, so the hash chain alone still verifies (SQLite store)."""
+def rewrite(app: Casework, case_id: UUID, version: int, reason: str, rehash: bool = True) -> None:
+    """As one with SQL access: change an event's reason and (with `rehash`) re-hash it and every
+    later event of its case, so the hash chain alone still verifies (SQLite store)."""
     recorder: Any = app.recorder
     table = dialect(recorder.datastore).table(recorder.events_table_name)
     transcoder = app.mapper.transcoder
     stored = list(recorder.select_events(case_id))
     previous = ""
-    for event in stored[version - 1 :]:
+    for event in stored[version - 1 : None if rehash else version]:
         state = transcoder.decode(event.state)
         if event.originator_version == version:
             state["reason"] = reason
         else:
             state["prev_hash"] = previous
-        state["hash"] = previous = event_digest(
-            event.topic, case_id, event.originator_version, state
-        )
+        if rehash:
+            digest = event_digest(event.topic, case_id, event.originator_version, state)
+            state["hash"] = previous = digest
         with recorder.datastore.transaction(commit=True) as cursor:
             cursor.execute(
                 f"UPDATE {table} SET state = ? WHERE originator_id = ? AND originator_version = ?",
@@ -196,11 +196,21 @@ def test_the_verify_line_checks_the_events_shown_against_the_signed_checkpoint(
         rewrite(app, case_id, 2, "nobody called")  # the chain still verifies: the log does not
         assert app.verify(case_id).ok
         tampered = page(told)
-        assert f"完整 intact: events 1–{told} shown" in shown_in(tampered, "verify")
+        assert f"✔ 完整 intact: events 1–{told} shown" in shown_in(tampered, "verify")
         assert f"被篡改 TAMPERED: event 2 is not the one checkpoint {signed.size}" in shown_in(
             tampered, "checkpoint"
         )
         assert 'class="log failed"' in tampered
+        assert "verify-later" not in tampered
+
+        rewrite(app, case_id, told + 1, "never assigned", rehash=False)  # after what is shown
+        broken = page(told)
+        assert f"完整 intact: events 1–{told} shown" in shown_in(broken, "verify")
+        assert (
+            f"the rest of the file does not verify: 被篡改 TAMPERED at event {told + 1}: content "
+            "does not match its hash" in shown_in(broken, "verify-later")
+        )
+        assert f"被篡改 TAMPERED at event {told + 1}" in shown_in(page(), "verify")
 
 
 def test_a_checkpoint_not_signed_by_the_notarys_key_is_reported(tmp_path: Path) -> None:

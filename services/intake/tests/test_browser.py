@@ -390,6 +390,7 @@ def test_an_auditor_reads_and_prints_a_case_file_at_1400_px(browser: Browser, si
     expect(page.get_by_test_id("slider-form")).to_be_hidden()
     assert page.locator("button:visible").count() == 0
     expect(page.locator("th.asof-col")).to_be_hidden()
+    expect(page.get_by_test_id("printed-from")).to_contain_text(f"{site.url}/ui/cases/{dispute}")
     widths = page.evaluate(
         "[document.querySelector('main').clientWidth,"
         " document.querySelector('[data-testid=timeline-card]').getBoundingClientRect().width]"

@@ -60,7 +60,9 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 def render(
     request: Request, name: str, status: int = 200, who: Principal | None = None, **context: Any
 ) -> HTMLResponse:
-    html = templates.get_template(name).render(who=who, path=request.url.path, **context)
+    html = templates.get_template(name).render(
+        who=who, path=request.url.path, page_url=str(request.url), **context
+    )
     response = HTMLResponse(html, status_code=status)
     response.headers["Cache-Control"] = "no-store"  # pages show case files: never cache them
     response.headers["X-Frame-Options"] = "DENY"

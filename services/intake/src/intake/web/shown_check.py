@@ -9,8 +9,9 @@ events yet the page says so, instead of claiming more than was checked. The chec
 signature is checked when the intake is given the notary's public key (`INTAKE_NOTARY_PUBKEY`);
 otherwise the page says it was not, and how an auditor checks it away from the server.
 
-The leaves' Merkle tree is kept per store and only extended as the log grows, so a page does not
-rehash the whole log; it is checked against each checkpoint's signed root before it is used.
+The leaves' Merkle tree is kept per store and only extended as the log grows, so a page hashes
+only the leaves new since the last page (it still reads the leaf rows up to the checkpoint:
+`LogTables.leaves` has no offset); the tree is checked against the signed root before use.
 """
 
 from __future__ import annotations

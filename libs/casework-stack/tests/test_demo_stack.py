@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 from casework import Casework
-from casework.transparency.checkpoints import fingerprint, notary_key
+from casework.transparency.checkpoints import fingerprint, notary_key, public_text
 from casework.transparency.tables import tables_for
 from casework.transparency.verify import stored_leaves
 
@@ -383,6 +383,8 @@ def test_an_auditor_sees_the_demos_stories_in_chromium(demo: DemoRun, tmp_path: 
     url = f"http://127.0.0.1:{port}"
     env = _clean_env()
     env.update(CASEWORK_STORE=demo.store, CASEWORK_VAR_DIR=str(var))
+    # as `casework up` gives it: the notary's public key, so the page checks the signature
+    env["INTAKE_NOTARY_PUBKEY"] = public_text(notary_key({}, demo.var).public_key())
     log = (tmp_path / "intake.log").open("w")
     proc = subprocess.Popen(
         [*INTAKE, "--host", "127.0.0.1", "--port", str(port)],
@@ -432,6 +434,13 @@ def test_an_auditor_sees_the_demos_stories_in_chromium(demo: DemoRun, tmp_path: 
                     f"event {events} of {events}"
                 )
                 expect(page.get_by_test_id("verify")).to_contain_text("完整 intact")
+                # the demo's last checkpoint covers every event; `casework up` gave the intake
+                # the notary's public key, so the page checked the signature too
+                checkpoint = page.get_by_test_id("checkpoint")
+                expect(checkpoint).to_contain_text(f"each of the {events} events shown is included")
+                expect(checkpoint).to_contain_text(
+                    "signature verified with the notary's public key"
+                )
                 ladder = page.get_by_test_id("ladder")
                 expect(ladder.locator('[data-tier="community"]')).to_contain_text(
                     "解决于此 settled here"

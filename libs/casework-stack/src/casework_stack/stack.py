@@ -333,6 +333,14 @@ class Stack:
         """One relay, or one per replica: the first to take the relay lock publishes."""
         return [self.relay_spec(name) for name in self.config.relay_names()]
 
+    def notary_public_key(self, env: dict[str, str]) -> str:
+        """The stack's notary's public key (`CASEWORK_NOTARY_KEY`, else the var dir's key file,
+        made now if the notary has not yet), so the intake's case pages check the signature of
+        the checkpoint they name, not only its proofs."""
+        from casework.transparency.checkpoints import notary_key, public_text
+
+        return public_text(notary_key(env, self.config.var_dir).public_key())
+
     def notary_spec(self, name: str = "notary") -> ProcessSpec:
         """`casework notary`: appends every case event to the log, signs checkpoints, posts
         them to `CASEWORK_CHECKPOINTS` as the `notary` NATS user (it logs JSON itself)."""
@@ -362,6 +370,8 @@ class Stack:
             argv = [sys.executable, "-m", "casework_stack.launch", f"casework-{service}", target]
             argv += ["--host", c.host, "--port", str(port)]
             env = self.child_env(service)
+            if service == "intake" and c.notary:
+                env.setdefault("INTAKE_NOTARY_PUBKEY", self.notary_public_key(env))
             if c.replicas > 1:
                 own = private_dir(c.var_dir / name)
                 # What every replica must share lives in the stack's var dir, not the replica's:

@@ -163,3 +163,66 @@ def test_personal_values_stay_sealed_and_proofs_verify_after_an_erasure(app: Cas
     assert _agree(_export(app, case_id))
     assert check_store(app, before, PUBLIC).ok
     assert check_store(app, after, PUBLIC).ok
+
+
+STORED_FORMS = {
+    "compressed": {"COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"},
+    "encrypted": {"CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher"},
+    "both": {
+        "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor",
+        "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher",
+    },
+}
+
+
+@pytest.mark.parametrize("form", sorted(STORED_FORMS))
+def test_a_store_with_a_cipher_or_compressor_exports_plain_json_that_verifies_offline(
+    store_url: str, clock: FakeClock, form: str
+) -> None:
+    """The export is the state the chain hashed, with the store's cipher and compressor undone:
+    an auditor needs neither the store's cipher key nor eventsourcing to check it."""
+    from eventsourcing.cryptography import AESCipher
+
+    env = dict(STORED_FORMS[form])
+    if "CIPHER_TOPIC" in env:
+        env["CIPHER_KEY"] = AESCipher.create_key(16)
+    app = Casework(store_url, clock=clock, env=env)
+    try:
+        assert (app.mapper.cipher is not None) == ("CIPHER_TOPIC" in env)
+        assert (app.mapper.compressor is not None) == ("COMPRESSOR_TOPIC" in env)
+        case_id = app.report_repair(
+            RESIDENT, "jiayu-xx/wanxin-intl/b12/0302", "电话 13812345678", "lighting"
+        )
+        app.acknowledge(case_id, STAFF, "电话已接")
+        Notary(app, KEY).checkpoint()
+        data = _export(app, case_id)
+        assert _agree(data)
+        document = json.loads(data)
+        assert [e["hash"] for e in document["events"]] == [h.hash for h in app.history(case_id)]
+        assert document["events"][-1]["state"]["reason"] == "电话已接"
+        assert b"13812345678" not in data
+    finally:
+        app.close()
+
+
+def test_stored_bytes_that_do_not_decode_are_reported_not_exported(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    import sqlite3
+
+    from casework.domain.errors import TamperedError
+
+    path = tmp_path / "c.db"
+    app = Casework(f"sqlite:///{path}", clock=clock)
+    try:
+        case_id = app.report_repair(RESIDENT, "jiayu-xx/wanxin-intl/b12/0302", "灯不亮", "other")
+        with sqlite3.connect(path) as db:
+            db.execute(
+                "UPDATE stored_events SET state = ? WHERE originator_id = ? "
+                "AND originator_version = 1",
+                (b"\x9c\xff not json", case_id.hex),
+            )
+        with pytest.raises(TamperedError, match=f"case {case_id} event 1: .*casework verify"):
+            build_export(app, case_id)
+    finally:
+        app.close()

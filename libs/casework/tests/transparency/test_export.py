@@ -226,3 +226,27 @@ def test_stored_bytes_that_do_not_decode_are_reported_not_exported(
             build_export(app, case_id)
     finally:
         app.close()
+
+
+def test_the_kept_tree_grows_with_each_checkpoint_and_is_rebuilt_when_it_is_not_the_signed_one(
+    app: Casework, cases: list[UUID]
+) -> None:
+    from casework.transparency.merkle import MerkleTree
+    from casework.transparency.tables import tables_for
+
+    notary = Notary(app, KEY)
+    first = notary.checkpoint()
+    assert _agree(_export(app, cases[0]))
+    tables = tables_for(app)
+    kept = tables.tree
+    assert kept is not None
+    assert kept.size == first.size
+    app.add_note(cases[0], STAFF, "after the first checkpoint")
+    second = notary.checkpoint()
+    assert _agree(_export(app, cases[0]))
+    assert tables.tree is kept  # extended, not rebuilt
+    assert kept.size == second.size > first.size
+    tables.tree = MerkleTree([b"\x00" * 32] * second.size)  # not what the notary signed
+    assert _agree(_export(app, cases[1]))
+    assert tables.tree is not None
+    assert tables.tree.root() == second.root

@@ -39,7 +39,7 @@ from casework.transparency.checkpoints import (
 )
 from casework.transparency.leaves import leaf_bytes
 from casework.transparency.merkle import MerkleTree, leaf_hash, verify_inclusion
-from casework.transparency.tables import tables_for
+from casework.transparency.tables import LogTables, tables_for
 
 EXPORT_FORMAT = "casework.export.v1"
 HEX = re.compile(r"[0-9a-f]{64}")
@@ -59,7 +59,7 @@ def build_export(app: Any, case_id: UUID) -> dict[str, Any]:
     tables = tables_for(app)
     checkpoint = tables.latest()
     positions = tables.positions(case_id)
-    tree = MerkleTree(x.digest() for x in tables.leaves(checkpoint.size)) if checkpoint else None
+    tree = signed_tree(tables, checkpoint) if checkpoint else None
     events: list[dict[str, Any]] = []
     for record in stored:
         version = record.originator_version
@@ -85,6 +85,24 @@ def build_export(app: Any, case_id: UUID) -> dict[str, Any]:
         "events": events,
         "checkpoint": checkpoint.to_json() if checkpoint else None,
     }
+
+
+def signed_tree(tables: LogTables, checkpoint: Checkpoint) -> MerkleTree:
+    """The log's tree up to `checkpoint`, kept with the store's tables between exports and
+    extended by the leaves signed since the last one: an export after a new checkpoint reads
+    those leaves, not the whole log again (1.35 s per export at 100k events before), and the
+    complete subtrees stay cached. The kept tree must give the signed root; when it does not
+    (the leaf table changed under it) it is built again from the table, and the proofs are
+    what that table gives (an auditor's check then fails, as it should)."""
+    with tables.tree_lock:
+        tree = tables.tree if tables.tree is not None else MerkleTree()
+        if tree.size < checkpoint.size:
+            for leaf in tables.leaves(checkpoint.size, start=tree.size):
+                tree.append_hash(leaf.digest())
+        if tree.size < checkpoint.size or tree.root_at(checkpoint.size) != checkpoint.root:
+            tree = MerkleTree(x.digest() for x in tables.leaves(checkpoint.size))
+        tables.tree = tree
+        return tree
 
 
 def _stored_state(mapper: Any, record: StoredEvent, case_id: UUID) -> dict[str, Any]:

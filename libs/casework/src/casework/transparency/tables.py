@@ -26,7 +26,7 @@ from uuid import UUID
 from casework.side_tables import create_tables, dialect
 from casework.transparency.checkpoints import Checkpoint
 from casework.transparency.leaves import Leaf
-from casework.transparency.merkle import Frontier
+from casework.transparency.merkle import Frontier, MerkleTree
 
 LEAVES = "casework_log_leaves"
 HEAD = "casework_log_head"
@@ -58,6 +58,9 @@ class LogTables:
         self.mark = sql.mark
         self._made = False
         self._lock = threading.Lock()
+        self.tree: MerkleTree | None = None
+        """The tree an export proves against, kept between exports (`exports.signed_tree`)."""
+        self.tree_lock = threading.Lock()
 
     def make(self) -> None:
         """Create the tables (idempotent; only a writer calls this)."""
@@ -103,9 +106,10 @@ class LogTables:
         hashes = [bytes.fromhex(h) for h in str(row["frontier"]).split(",") if h]
         return Head(int(row["notification_id"]), Frontier(int(row["size"]), hashes))
 
-    def leaves(self, size: int | None = None) -> list[Leaf]:
-        """The first `size` leaves (all of them with None), in order."""
-        limit = "" if size is None else f" WHERE position < {int(size)}"
+    def leaves(self, size: int | None = None, start: int = 0) -> list[Leaf]:
+        """The leaves from position `start` up to `size` (to the end with None), in order."""
+        limit = f" WHERE position >= {int(start)}"
+        limit += "" if size is None else f" AND position < {int(size)}"
         rows = self._select(
             f"SELECT case_id, version, event_hash FROM {self.leaves_table}{limit} ORDER BY position"
         )

@@ -105,7 +105,9 @@ def count(app: Casework) -> int:
 
 def row(label: str, took: float, events: int, unit: str = "events") -> None:
     shown = f"{took * 1000:.1f} ms" if took < 0.1 else f"{took:.2f} s"
-    print(f"| {label} | {events:,} {unit} | {shown} | {events / took:,.0f} {unit}/s |")
+    rate = events / took
+    rated = f"{rate:,.0f}" if rate >= 10 else f"{rate:.2f}"
+    print(f"| {label} | {events:,} {unit} | {shown} | {rated} {unit}/s |")
 
 
 def timed(label: str, work: Callable[[], Any], events: int, unit: str = "events") -> Any:

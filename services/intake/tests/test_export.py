@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 from casework.cli import main as casework_cli
+from casework.clock import FakeClock
 from casework.privacy import is_sealed
+from casework.testing.postgres_outage import StoppablePostgres, stoppable_postgres  # noqa: F401
 from casework.transparency.checkpoints import public_text
 from casework.transparency.notary import Notary
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
+from intake.api.app import create_app
 from intake.schemas import CaseExport
-from intake.testing import OTHER_COMPOUND, Desk
+from intake.testing import OTHER_COMPOUND, T0, Desk, make_settings
 
 ROOT = Path(__file__).resolve().parents[3]
 STANDALONE = ROOT / "docs" / "verify_export.py"
@@ -196,3 +201,30 @@ def test_the_openapi_document_describes_the_download_and_the_refusals(sqlite_des
     assert "residents" in operation["responses"]["403"]["description"]
     event = spec["components"]["schemas"]["ExportedEvent"]["properties"]
     assert "sealed" in event["state"]["description"]
+
+
+@pytest.mark.postgres
+def test_while_the_store_is_down_an_export_is_a_503_then_the_same_file_once_it_is_back(
+    tmp_path: Path,
+    stoppable_postgres: StoppablePostgres,  # noqa: F811
+) -> None:
+    pg = stoppable_postgres
+    pg.server.create_database("cases")
+    settings = make_settings(tmp_path, pg.server.url("cases", timeout=1))
+    with TestClient(create_app(settings, clock=FakeClock(T0))) as client:
+        desk = Desk(client, FakeClock(T0), settings)
+        case_id = _case_with_contact(desk)
+        Notary(_app(desk), KEY).checkpoint()
+        before = _export(desk, case_id, desk.auditor())
+        pg.stop()
+        down = client.get(f"/cases/{case_id}/export", headers=desk.auditor())
+        assert down.status_code == 503, down.text
+        assert "retry-after" in down.headers
+        pg.start()
+        for _ in range(100):
+            back = client.get(f"/cases/{case_id}/export", headers=desk.auditor())
+            if back.status_code != 503:
+                break
+            time.sleep(0.2)
+        assert back.status_code == 200, back.text
+        assert back.content == before

@@ -195,7 +195,7 @@ def test_the_openapi_document_describes_the_download_and_the_refusals(sqlite_des
         "$ref": "#/components/schemas/CaseExport"
     }
     assert "Content-Disposition" in ok["headers"]
-    for status in ("401", "403", "404"):
+    for status in ("401", "403", "404", "409"):
         body = operation["responses"][status]["content"]["application/json"]["schema"]
         assert body == {"$ref": "#/components/schemas/ErrorBody"}
     assert "residents" in operation["responses"]["403"]["description"]

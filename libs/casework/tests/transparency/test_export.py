@@ -7,7 +7,7 @@ import base64
 import importlib.util
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -250,3 +250,39 @@ def test_the_kept_tree_grows_with_each_checkpoint_and_is_rebuilt_when_it_is_not_
     assert _agree(_export(app, cases[1]))
     assert tables.tree is not None
     assert tables.tree.root() == second.root
+
+
+def test_a_case_stored_before_sealing_is_not_exported_until_migrated(tmp_path: Path) -> None:
+    """A store written before personal data was sealed (the migration's fixture, ADR 011) holds
+    descriptions and phone numbers in plaintext: exporting it would hand them to auditors."""
+    from casework.domain.errors import InvalidTransitionError
+    from casework.privacy.migration import migrate
+    from eventsourcing.persistence import StoredEvent
+
+    fixture = ROOT / "libs" / "casework" / "tests" / "fixtures" / "store_before_sealing.json"
+    document = json.loads(fixture.read_text(encoding="utf-8"))
+    app = Casework(f"sqlite:///{tmp_path / 'old.db'}", clock=FakeClock(datetime.now(UTC)))
+    try:
+        app.recorder.insert_events(
+            [
+                StoredEvent(
+                    UUID(e["originator_id"]),
+                    e["originator_version"],
+                    e["topic"],
+                    e["state"].encode(),
+                )
+                for e in document["events"]
+            ]
+        )
+        case_id = UUID(document["events"][0]["originator_id"])
+        with pytest.raises(InvalidTransitionError, match=r"plaintext.*casework person migrate"):
+            build_export(app, case_id)
+        # Migrated before the notary first logs the store: a migration rewrites events in place,
+        # so events logged before it never match the log again (ADR 014, "Consequences").
+        assert all(not m.problem for m in migrate(app, app.privacy))
+        Notary(app, KEY).checkpoint()
+        data = _export(app, case_id)
+        assert b"13812345678" not in data
+        assert _agree(data)
+    finally:
+        app.close()

@@ -155,10 +155,13 @@ def verify_case(case_id: CaseId, who: Who, rt: Rt, request: Request) -> VerifyPu
         **error_responses(
             403,
             404,
+            409,
             descriptions={
                 403: "residents and data protection officers: exports are for auditors and "
                 "staff of the case's place",
                 404: "no such case, or not in the caller's place (the same answer)",
+                409: "the case was stored before personal data was sealed and holds personal "
+                "values in plaintext: an export must not carry them (`casework person migrate`)",
             },
         ),
     },

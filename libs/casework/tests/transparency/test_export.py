@@ -286,3 +286,62 @@ def test_a_case_stored_before_sealing_is_not_exported_until_migrated(tmp_path: P
         assert _agree(data)
     finally:
         app.close()
+
+
+def test_a_checkpoint_names_its_log_and_another_logs_checkpoint_does_not_pass(
+    app: Casework, cases: list[UUID], tmp_path: Path
+) -> None:
+    """Two deployments sharing a notary key (replicas of one do, by design): the origin line
+    signed into each checkpoint tells their logs apart, offline and against the store."""
+    from casework.transparency.tables import tables_for
+
+    signed = Notary(app, KEY, origin="casework.example.org/wanxin").checkpoint()
+    assert signed.origin == "casework.example.org/wanxin"
+    assert signed.to_json()["format"] == "casework.checkpoint.v2"
+    assert tables_for(app).latest() == signed  # read back with its origin
+    data = _export(app, cases[0])
+    assert _agree(data)
+    assert verify_export(data, PUBLIC, "casework.example.org/wanxin").ok
+    other = verify_export(data, PUBLIC, "casework.example.org/jiating")
+    assert "not of the log 'casework.example.org/jiating'" in other.describe()
+    assert STANDALONE.problems(data, RAW_PUBLIC, "casework.example.org/wanxin") == []
+    assert STANDALONE.problems(data, RAW_PUBLIC, "casework.example.org/jiating")
+
+    # the same key, another deployment's store: its checkpoint is refused by name
+    elsewhere = Casework(f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    try:
+        elsewhere.report_repair(RESIDENT, "jiayu-xx/jiating/b1/0101", "灯不亮", "lighting")
+        theirs = Notary(elsewhere, KEY, origin="casework.example.org/jiating").checkpoint()
+    finally:
+        elsewhere.close()
+    check = check_store(app, theirs, PUBLIC)
+    assert not check.ok
+    assert "of the log 'casework.example.org/jiating'" in check.describe()
+    assert "'casework.example.org/wanxin'" in check.describe()
+
+
+def test_a_log_keeps_its_name_and_checkpoints_signed_before_it_had_one_still_verify(
+    app: Casework, cases: list[UUID]
+) -> None:
+    from casework.domain.errors import ValidationError
+    from casework.transparency.checkpoints import sign
+    from casework.transparency.tables import tables_for
+    from casework.transparency.verify import check_checkpoints
+
+    tables = tables_for(app)
+    notary = Notary(app, KEY)  # appends; the log is named only when it signs
+    notary.catch_up()
+    head = tables.head().frontier
+    legacy = sign(KEY, head.size, head.root(), datetime.now(UTC))  # as before logs were named
+    tables.add_checkpoint(legacy)
+    assert legacy.to_json()["format"] == "casework.checkpoint.v1"
+    app.add_note(cases[0], STAFF, "after the unnamed checkpoint")
+    named = Notary(app, KEY).checkpoint()
+    assert named.origin.startswith("casework/")  # made on first use, kept in the store
+    assert [c.origin for c in tables.checkpoints()] == ["", named.origin]
+    assert all(r.ok for r in check_checkpoints(app, PUBLIC))
+    assert check_store(app, legacy, PUBLIC).ok
+    assert check_store(app, named, PUBLIC).ok
+    with pytest.raises(ValidationError, match="keeps its name"):
+        Notary(app, KEY, origin="casework.example.org/renamed").checkpoint()
+    assert Notary(app, KEY, origin=named.origin).checkpoint().origin == named.origin

@@ -231,7 +231,15 @@ class VerifyPublic(BaseModel):
 class ExportedCheckpoint(BaseModel):
     """The notary's signed checkpoint, as `casework checkpoints latest` prints it."""
 
-    format: Literal["casework.checkpoint.v1"]
+    format: Literal["casework.checkpoint.v2", "casework.checkpoint.v1"] = Field(
+        description="v2 names the log (origin); v1 was signed before logs were named"
+    )
+    origin: str | None = Field(
+        default=None,
+        description="the log's name (CASEWORK_LOG_ORIGIN, or made on the notary's first start): "
+        "signed, so one deployment's checkpoint cannot pass for another's; `casework "
+        "verify-file --origin NAME` checks it",
+    )
     size: int = Field(ge=0, description="leaves in the log when it was signed")
     root: str = Field(pattern=r"^[0-9a-f]{64}$", description="RFC 6962 root hash, hex")
     at: str = Field(description="when it was signed (ISO 8601, with its offset)")

@@ -83,6 +83,12 @@ def register(subparsers: Any) -> None:
     )
     verify_file.add_argument("file", type=Path, metavar="FILE")
     verify_file.add_argument("--pubkey", required=True, metavar="KEY", help="base64, or a file")
+    verify_file.add_argument(
+        "--origin",
+        metavar="NAME",
+        help="the log the checkpoint must be of (its origin, as `casework checkpoints latest` "
+        "shows it): refuses another deployment's checkpoint signed with the same key",
+    )
     verify_file.set_defaults(handler=run_verify_file)
 
 
@@ -119,6 +125,8 @@ def run_notary(args: argparse.Namespace) -> int:
         signal.signal(signum, lambda *_: stop.set())
     notary = Notary(app, key, every=every, seconds=seconds)
     try:
+        log_name = notary.name_log()  # a setting the log does not answer to stops it here
+        logging.getLogger("casework.notary").info("notary of the log %s", log_name)
         notary.start(args.poll)
         stop.wait()
     finally:
@@ -203,6 +211,6 @@ def run_verify_file(args: argparse.Namespace) -> int:
         data = args.file.read_bytes()
     except OSError as error:
         raise ValidationError(f"cannot read {args.file}: {error.strerror}") from None
-    result = verify_export(data, key)
+    result = verify_export(data, key, args.origin)
     print(result.describe())
     return 0 if result.ok else EXIT_TAMPERED

@@ -41,6 +41,7 @@ from casework.privacy.envelope import ERASED, is_sealed
 from casework.privacy.sealing import personal_fields, walk_strings
 from casework.transparency.checkpoints import (
     CHECKPOINT_FORMAT,
+    NAMED_FORMAT,
     Checkpoint,
     public_key_from,
     signed_text,
@@ -170,19 +171,20 @@ class ExportCheck:
         return "TAMPERED: " + "; ".join(self.problems)
 
 
-def verify_export(data: bytes, key: Ed25519PublicKey) -> ExportCheck:
-    """Check an export's bytes with no store: form, signature, chain and every inclusion proof."""
+def verify_export(data: bytes, key: Ed25519PublicKey, origin: str | None = None) -> ExportCheck:
+    """Check an export's bytes with no store: form, signature, chain and every inclusion proof;
+    with `origin`, also that the checkpoint is of the log of that name (one deployment's)."""
     try:
         document = json.loads(data)
     except (ValueError, UnicodeDecodeError):
         return ExportCheck(False, problems=["not a JSON document"])
     try:
-        return _verify(document, data, key)
+        return _verify(document, data, key, origin)
     except (KeyError, TypeError, AttributeError, ValueError, ValidationError) as error:
         return ExportCheck(False, problems=[f"malformed export ({type(error).__name__}: {error})"])
 
 
-def _verify(document: Any, data: bytes, key: Ed25519PublicKey) -> ExportCheck:
+def _verify(document: Any, data: bytes, key: Ed25519PublicKey, origin: str | None) -> ExportCheck:
     if canonical(document) != data:
         return ExportCheck(False, problems=["not in canonical form (edited after export?)"])
     if document["format"] != EXPORT_FORMAT:
@@ -193,14 +195,21 @@ def _verify(document: Any, data: bytes, key: Ed25519PublicKey) -> ExportCheck:
             False, problems=["no signed checkpoint (run `casework notary checkpoint`)"]
         )
     checkpoint = Checkpoint.from_json(cp)
-    if cp["format"] != CHECKPOINT_FORMAT or not HEX.fullmatch(cp["root"]):
+    if cp["format"] not in (CHECKPOINT_FORMAT, NAMED_FORMAT) or not HEX.fullmatch(cp["root"]):
         return ExportCheck(False, problems=["checkpoint malformed"])
     if base64.b64encode(checkpoint.signature).decode("ascii") != cp["signature"]:
         return ExportCheck(False, problems=["checkpoint signature not in canonical base64"])
     if not checkpoint.signed_by(key) or checkpoint.signed_text() != signed_text(
-        cp["size"], cp["root"], cp["at"]
+        cp["size"], cp["root"], cp["at"], cp.get("origin", "")
     ):
         return ExportCheck(False, problems=["checkpoint signature does not verify"])
+    if origin is not None and checkpoint.origin != origin:
+        named = (
+            repr(checkpoint.origin)
+            if checkpoint.origin
+            else "no log (signed before logs were named)"
+        )
+        return ExportCheck(False, problems=[f"checkpoint is of {named}, not of the log {origin!r}"])
     case_id = document["case_id"]
     previous = GENESIS
     problems: list[str] = []

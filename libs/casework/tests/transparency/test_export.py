@@ -128,7 +128,9 @@ def test_the_verifiers_agree_on_edited_documents(exported: bytes, data: st.DataO
     document: dict[str, Any] = json.loads(exported)
     events = document["events"]
     edit = data.draw(
-        st.sampled_from(["drop_last", "drop_first", "swap", "reason", "position", "size"])
+        st.sampled_from(
+            ["drop_last", "drop_first", "swap", "reason", "position", "size", "origin", "unnamed"]
+        )
     )
     if edit == "drop_last":
         events.pop()
@@ -141,6 +143,11 @@ def test_the_verifiers_agree_on_edited_documents(exported: bytes, data: st.DataO
         events[-1]["state"]["reason"] = data.draw(st.text(max_size=5).filter(lambda t: t != old))
     elif edit == "position":
         events[0]["position"] += data.draw(st.integers(1, 3))
+    elif edit == "origin":  # passed off as another deployment's log
+        document["checkpoint"]["origin"] = "casework.example.org/elsewhere"
+    elif edit == "unnamed":  # passed off as a checkpoint signed before logs were named
+        del document["checkpoint"]["origin"]
+        document["checkpoint"]["format"] = "casework.checkpoint.v1"
     else:
         document["checkpoint"]["size"] += 1
     verdict = _agree(canonical(document))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import os
 import re
 import secrets
@@ -180,6 +181,13 @@ def notary_key(
 def public_text(key: Ed25519PublicKey) -> str:
     """A public key as auditors keep it: base64 of its 32 raw bytes."""
     return base64.b64encode(key.public_bytes(Encoding.Raw, PublicFormat.Raw)).decode("ascii")
+
+
+def fingerprint(key: Ed25519PublicKey) -> str:
+    """`SHA256:<base64>` of the raw public key, as ssh prints one: short enough to read aloud
+    and compare with the key an auditor keeps."""
+    digest = hashlib.sha256(key.public_bytes(Encoding.Raw, PublicFormat.Raw)).digest()
+    return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
 
 
 def public_key_from(text: str) -> Ed25519PublicKey:

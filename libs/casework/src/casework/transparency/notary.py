@@ -136,7 +136,11 @@ class Notary(Poller):
         return self.checkpoint(head)
 
     def checkpoint(self, head: Head | None = None) -> Checkpoint:
-        """Sign the log as it stands now (after catching up) and keep the checkpoint."""
+        """Sign the log as it stands now (after catching up) and keep the checkpoint.
+
+        What is returned is the checkpoint the store keeps at that size: another notary (the
+        running one, while this is a one-shot `sign now`) may have signed the same size first,
+        and then its checkpoint is the one kept, published and returned."""
         if head is None:
             while self.append_page() >= 0:
                 pass
@@ -145,7 +149,21 @@ class Notary(Poller):
         at = self.app.clock() if hasattr(self.app, "clock") else datetime.now().astimezone()
         signed = sign(self.key, head.frontier.size, head.frontier.root(), at, self.origin)
         self.tables.add_checkpoint(signed)
+        signed = self.tables.checkpoint_at(signed.size) or signed
         self._signed_size = signed.size
         self._signed_at = self.now()
         log.info("checkpoint: %d events, root %s", signed.size, signed.root.hex()[:16])
         return signed
+
+    def sign_now(self, attempts: int = 10) -> Checkpoint:
+        """`checkpoint()` beside a running notary: when the other appended first (this one's
+        insert or head write fails), reread the head and try again."""
+        for attempt in range(attempts):
+            try:
+                return self.checkpoint()
+            except Exception:
+                self.forget()
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")

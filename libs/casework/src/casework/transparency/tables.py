@@ -133,9 +133,12 @@ class LogTables:
         )
         return {int(r["version"]): int(r["position"]) for r in rows}
 
-    def checkpoints(self) -> list[Checkpoint]:
+    def checkpoints(self, after: int = -1) -> list[Checkpoint]:
+        """Every checkpoint, or those of more than `after` leaves, smallest first."""
         rows = self._select(
-            f"SELECT size, root, at, signature FROM {self.checkpoints_table} ORDER BY size"
+            f"SELECT size, root, at, signature FROM {self.checkpoints_table} "
+            f"WHERE size > {self.mark} ORDER BY size",
+            (after,),
         )
         named = self.origin()
         return [_checkpoint(r, named) for r in rows]
@@ -176,6 +179,15 @@ class LogTables:
                 "keeps its name (unset the setting, or set it to the log's name)"
             )
         return named[0]
+
+    def checkpoint_at(self, size: int) -> Checkpoint | None:
+        """The checkpoint kept for tree size `size` (the first signed at that size)."""
+        rows = self._select(
+            f"SELECT size, root, at, signature FROM {self.checkpoints_table} "
+            f"WHERE size = {self.mark}",
+            (size,),
+        )
+        return _checkpoint(rows[0]) if rows else None
 
     # ------------------------------------------------------------------ writing
 

@@ -131,10 +131,14 @@ def _first_difference(app: object, checkpoint: Checkpoint, found: list[Leaf]) ->
     return f"the events do not give the root of checkpoint {_name(checkpoint)}"
 
 
-def check_checkpoints(app: object, key: Ed25519PublicKey) -> list[LogCheck]:
-    """One line per checkpoint: signed, and consistent with the one before it."""
+def check_checkpoints(
+    app: object, key: Ed25519PublicKey, checkpoints: list[Checkpoint] | None = None
+) -> list[LogCheck]:
+    """One line per checkpoint: signed, and consistent with the one before it. `checkpoints`:
+    those kept elsewhere (the JetStream stream), checked against this store's leaves; by
+    default the store's own."""
     tables = tables_for(app)
-    checkpoints = tables.checkpoints()
+    checkpoints = tables.checkpoints() if checkpoints is None else checkpoints
     if not checkpoints:
         return []
     tree = MerkleTree(leaf.digest() for leaf in tables.leaves(checkpoints[-1].size))

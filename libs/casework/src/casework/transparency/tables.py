@@ -187,7 +187,7 @@ class LogTables:
             f"WHERE size = {self.mark}",
             (size,),
         )
-        return _checkpoint(rows[0]) if rows else None
+        return _checkpoint(rows[0], self.origin()) if rows else None
 
     # ------------------------------------------------------------------ writing
 

@@ -98,6 +98,12 @@ def register(subparsers: Any) -> None:
     )
     verify_file.add_argument("file", type=Path, metavar="FILE")
     verify_file.add_argument("--pubkey", required=True, metavar="KEY", help="base64, or a file")
+    verify_file.add_argument(
+        "--origin",
+        metavar="NAME",
+        help="the log the checkpoint must be of (its origin, as `casework checkpoints latest` "
+        "shows it): refuses another deployment's checkpoint signed with the same key",
+    )
     verify_file.set_defaults(handler=run_verify_file)
 
 
@@ -134,6 +140,9 @@ def run_notary(args: argparse.Namespace) -> int:
 
     post = CheckpointPost(app, nats_url) if nats_url else None
     try:
+        # A CASEWORK_LOG_ORIGIN the store's log does not answer to stops it here, not later.
+        log_name = Notary(app, key).name_log()
+        logging.getLogger("casework.notary").info("notary of the log %s", log_name)
         asyncio.run(
             _notarise(app, post, lambda: Notary(app, key, every=every, seconds=seconds), args.poll)
         )
@@ -314,6 +323,6 @@ def run_verify_file(args: argparse.Namespace) -> int:
         data = args.file.read_bytes()
     except OSError as error:
         raise ValidationError(f"cannot read {args.file}: {error.strerror}") from None
-    result = verify_export(data, key)
+    result = verify_export(data, key, args.origin)
     print(result.describe())
     return 0 if result.ok else EXIT_TAMPERED

@@ -64,6 +64,14 @@ def check_store(
     size = checkpoint.size
     if not checkpoint.signed_by(key):
         return LogCheck(False, size, f"checkpoint of {size} events: signature does not verify")
+    named = tables_for(app).origin()
+    if checkpoint.origin and named is not None and checkpoint.origin != named[0]:
+        return LogCheck(
+            False,
+            size,
+            f"checkpoint {_name(checkpoint)} is of the log {checkpoint.origin!r}; this store's "
+            f"log is {named[0]!r} (another deployment's checkpoint?)",
+        )
     found: list[Leaf] = []
     tree = MerkleTree()
     for leaf in stored_leaves(app, walk):
@@ -81,7 +89,8 @@ def check_store(
 
 
 def _name(checkpoint: Checkpoint) -> str:
-    return f"{checkpoint.size}@{checkpoint.at.isoformat(timespec='seconds')}"
+    where = f" of {checkpoint.origin}" if checkpoint.origin else ""
+    return f"{checkpoint.size}@{checkpoint.at.isoformat(timespec='seconds')}{where}"
 
 
 def _first_difference(app: object, checkpoint: Checkpoint, found: list[Leaf]) -> str:

@@ -17,6 +17,7 @@ from casework.domain.errors import CaseNotFoundError, TamperedError, ValidationE
 from casework.domain.windows import check_as_of
 from casework.privacy.migration import migrated_anchor
 from casework.topics import is_case_topic
+from casework.transparency.chains import ChainWalk
 
 
 class AuditorQueries(CaseStore):
@@ -99,16 +100,19 @@ class AuditorQueries(CaseStore):
             start = page[-1].id + 1
 
     def verify_all(self, anchors: Mapping[UUID, Anchor] | None = None) -> Iterator[VerifyResult]:
-        """Every case in the store, then every anchored case the store no longer lists.
+        """Every case in the store (in the order cases were first recorded), then every
+        anchored case the store no longer lists.
 
-        A case whose every event was deleted is gone from the notification log too, so only the
-        anchors can name it.
+        One pass over the log in notification order (`ChainWalk`), not a query per case: each
+        event is read and hashed once. A case whose every event was deleted is gone from the
+        notification log too, so only the anchors can name it.
         """
         anchors = anchors or {}
-        seen: set[UUID] = set()
-        for case_id in self.case_ids():
-            seen.add(case_id)
-            yield self.verify(case_id, anchors.get(case_id))
+        walk = ChainWalk({uid: migrated_anchor(self, uid, a) for uid, a in anchors.items()})
+        walk.walk(self.recorder, self.mapper)
+        results = walk.results()
+        yield from results
+        seen = {result.case_id for result in results}
         for case_id, anchor in anchors.items():
             if case_id not in seen:
                 yield self.verify(case_id, anchor)
@@ -119,9 +123,8 @@ class AuditorQueries(CaseStore):
         Refuses when a case does not verify: an anchor vouches for what it saw.
         """
         heads: dict[UUID, Anchor] = {}
-        for case_id in self.case_ids():
-            result = self.verify(case_id)
+        for result in self.verify_all():
             if not result.ok:
                 raise TamperedError(result.describe())
-            heads[case_id] = Anchor(result.events, result.head)
+            heads[result.case_id] = Anchor(result.events, result.head)
         return heads

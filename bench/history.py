@@ -3,15 +3,15 @@
     uv run python bench/history.py [--cases 2000] [--long 1000] [--repeat 5]
 
 Writes `--cases` repairs (report, acknowledge, assign, add a note: 5 events each) and one long
-case (report, acknowledge, `--long` notes: 1,002 events by default) to a fresh SQLite file, then
-times, round after round (the variants take turns; the median round counts):
+case (report with its deadlines, acknowledge, `--long` notes: 1,002 events by default) to a
+fresh SQLite file, then times, round after round (the variants take turns; the median round counts):
 - `verify_all` (one pass over the log, digests from the stored text) beside its floor, a bare
   scan of the events table (`select_notifications` in pages of 1,000, nothing decoded), and
   beside the former way (a query per case, each event decoded by the transcoder, re-encoded and
   walked into the digest: `check_general`);
 - the body of `casework history` on the long case (`read_case_file`: one read, the chain, the
   history, the state) beside its floor (`select_events` of that case) and the former body
-  (verify, then history, then the state: three reads);
+  (verify, then history, then the state: three reads, no snapshots as before);
 - a command's load of the long case (`get_case`) with snapshots every `CASEWORK_SNAPSHOT_EVERY`
   events (default 100) beside the same load with snapshots off, on the same store.
 Each row prints its ratio to the floor it is measured against.
@@ -109,7 +109,7 @@ def rounds(variants: dict[str, Callable[[], Any]], repeat: int) -> dict[str, flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=2000)
-    parser.add_argument("--long", type=int, default=1000)
+    parser.add_argument("--long", type=int, default=999, help="notes on the long case")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
@@ -146,7 +146,7 @@ def main() -> None:
             {
                 "select": lambda: app.recorder.select_events(long_case),
                 "history": lambda: history(app, long_case),
-                "former": lambda: former_history(app, long_case),
+                "former": lambda: former_history(unsnapshotted, long_case),
                 "load, snapshots": lambda: app.repository.get(long_case),
                 "load, no snapshots": lambda: unsnapshotted.repository.get(long_case),
             },

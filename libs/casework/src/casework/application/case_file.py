@@ -6,7 +6,7 @@ state; four with `--as-of`, which found the version from a second history). The 
 are read here once (`select_events`); the chain is checked on those bytes as stored
 (`casework.audit.verify_events`, no key needed) and the same records are opened for reading
 (`OpeningMapper`: plain values, `[erased]`, or `[personal]` for an auditor) and folded into the
-case (eventsourcing's `project_aggregate`, as its repository does).
+case (each event's `mutate`, as eventsourcing's repository does).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from functools import cached_property
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import project_aggregate
 from eventsourcing.persistence import Mapper, StoredEvent
 
 from casework.audit import HistoryEntry, VerifyResult, history_entry, verify_events
@@ -58,7 +57,9 @@ class CaseFile:
         """The case after event `version` (its last if None)."""
         if version is not None and version < 1:
             raise ValidationError("versions start at 1 (the report)")
-        case: Any = project_aggregate(None, self.events[:version])
+        case: Any = None
+        for event in self.events[:version]:  # as `project_aggregate`, minus its per-event
+            case = event.mutate(case)  # runtime protocol check (a third of this fold's time)
         if not isinstance(case, Case):
             raise CaseNotFoundError(f"no case file with id {self.case_id}")
         if version is not None and case.version != version:

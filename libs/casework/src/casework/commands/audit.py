@@ -140,7 +140,7 @@ def _read_case_file(
     label: str | None = None
     version: int | None = None
     if args.version is not None:
-        version = case_file.state(args.version).version
+        version = args.version
         as_of = {"version": version}
         label = f"version {version}"
     elif args.as_of is not None:
@@ -149,7 +149,7 @@ def _read_case_file(
         version = app.version_at(case_file, at)
         as_of = {"at": at.isoformat(), "version": version}
         label = f"{at.isoformat()} (version {version})"
-    case = case_file.state(version)
+    case = case_file.state(version)  # refuses a version the case does not have
     entries = case_file.history()
     return [e for e in entries if e.version <= case.version], case.snapshot(), as_of, label
 

@@ -40,6 +40,7 @@ VOLUNTEER = Actor("volunteer-zhao", Role.VOLUNTEER)
 
 
 def fill(app: Casework, cases: int, long: int) -> UUID:
+    """The repairs, then the long case (its id)."""
     for n in range(cases):
         case_id = app.report_repair(RESIDENT, f"jiayu-xx/wanxin-intl/b12/{n:04d}", "灯", "lighting")
         app.acknowledge(case_id, STAFF, "ok")
@@ -118,6 +119,7 @@ def main() -> None:
         long_case = fill(app, args.cases, args.long)
         events = bare_scan(app)
         long_events = len(app.recorder.select_events(long_case))
+        short_case = next(iter(app.case_ids()))
         unsnapshotted = Casework(url, env={"CASEWORK_SNAPSHOT_EVERY": "0"})
         assert [r.ok for r in app.verify_all()] == [r.ok for r in former_verify_all(app)]
         print(f"{args.cases + 1} cases, {events} events; the long case has {long_events}\n")
@@ -149,6 +151,10 @@ def main() -> None:
                 "former": lambda: former_history(unsnapshotted, long_case),
                 "load, snapshots": lambda: app.repository.get(long_case),
                 "load, no snapshots": lambda: unsnapshotted.repository.get(long_case),
+                "short, snapshots": lambda: [app.repository.get(short_case) for _ in range(100)],
+                "short, no snapshots": lambda: [
+                    unsnapshotted.repository.get(short_case) for _ in range(100)
+                ],
             },
             args.repeat,
         )
@@ -166,6 +172,10 @@ def main() -> None:
                 f"| {label} | {reading[name] * 1000:.1f} ms "
                 f"| {reading[name] / reading['select']:.1f}× |"
             )
+        on, off = reading["short, snapshots"] / 100, reading["short, no snapshots"] / 100
+        print("\n| what (5-event case) | took | ratio to snapshots off |\n| --- | --- | --- |")
+        print(f"| load for a command, snapshots off | {off * 1000:.2f} ms | 1.00 |")
+        print(f"| load for a command, snapshots on | {on * 1000:.2f} ms | {on / off:.2f} |")
         unsnapshotted.close()
         app.close()
 

@@ -31,6 +31,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.application import Repository
 from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import EventStore, Mapper, StoredEvent
 from eventsourcing.utils import get_topic, resolve_topic
@@ -171,17 +172,57 @@ def fold_stored(mapper: Mapper[UUID], stored: Sequence[StoredEvent]) -> tuple[An
     return aggregate, fields
 
 
+class LongCases:
+    """The cases this process has seen reach the snapshot interval. Only these are looked up
+    in the snapshot store: a short case (most of them) costs no extra query per load. A case
+    first loaded here replays in full once, then loads from its snapshots."""
+
+    KEPT = 100_000
+
+    def __init__(self, every: int) -> None:
+        self.every = every
+        self._ids: set[UUID] = set()
+
+    def __contains__(self, case_id: object) -> bool:
+        return case_id in self._ids
+
+    def saw(self, case_id: UUID, version: int) -> None:
+        if self.every and version >= self.every and case_id not in self._ids:
+            if len(self._ids) >= self.KEPT:  # a bound, not a policy: they are relearned
+                self._ids.clear()
+            self._ids.add(case_id)
+
+
+class SnapshotRepository(Repository[UUID]):
+    """eventsourcing's repository, telling `LongCases` the version of what it loaded."""
+
+    def __init__(self, *args: Any, long_cases: LongCases, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.long_cases = long_cases
+
+    def get(self, aggregate_id: UUID, **kwargs: Any) -> Any:
+        aggregate = super().get(aggregate_id, **kwargs)
+        self.long_cases.saw(aggregate_id, aggregate.version)
+        return aggregate
+
+
 class OpeningSnapshots(EventStore[UUID]):
     """The snapshot store as a repository reads it: snapshots of this library version only,
-    their sealed values opened for the reader (`allowed`), their state decoded."""
+    their sealed values opened for the reader (`allowed`), their state decoded; asked only
+    about cases known to be long (`LongCases`)."""
 
-    def __init__(self, snapshots: EventStore[UUID], opener: Any, *, allowed: bool) -> None:
+    def __init__(
+        self, snapshots: EventStore[UUID], opener: Any, *, allowed: bool, long_cases: LongCases
+    ) -> None:
         super().__init__(mapper=snapshots.mapper, recorder=snapshots.recorder)
         self._opener = opener
         self.allowed = allowed
+        self.long_cases = long_cases
 
-    def get(self, *args: Any, **kwargs: Any) -> Any:
-        for snapshot in super().get(*args, **kwargs):
+    def get(self, originator_id: UUID, *args: Any, **kwargs: Any) -> Any:
+        if originator_id not in self.long_cases:
+            return
+        for snapshot in super().get(originator_id, *args, **kwargs):
             opened = self._opened(snapshot)
             if opened is not None:
                 yield opened

@@ -34,7 +34,13 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import strtobool
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from casework.application.snapshots import OpeningSnapshots, fold_stored, take
+from casework.application.snapshots import (
+    LongCases,
+    OpeningSnapshots,
+    SnapshotRepository,
+    fold_stored,
+    take,
+)
 from casework.clock import Clock, system_clock
 from casework.domain.actors import Actor, check_may
 from casework.domain.case import Case
@@ -282,7 +288,17 @@ class CaseStore(Application[UUID]):
     def _opening_snapshots(self, *, allowed: bool) -> EventStore[UUID] | None:
         if self.snapshots is None:
             return None
-        return OpeningSnapshots(self.snapshots, lambda: self.privacy.opener, allowed=allowed)
+        return OpeningSnapshots(
+            self.snapshots,
+            lambda: self.privacy.opener,
+            allowed=allowed,
+            long_cases=self.long_cases,
+        )
+
+    @cached_property
+    def long_cases(self) -> LongCases:
+        """The cases known here to be long enough to have snapshots (`LongCases`)."""
+        return LongCases(self.snapshot_every)
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         """A case file is snapshotted at every `snapshot_every`-th event (after the commit:
@@ -315,12 +331,14 @@ class CaseStore(Application[UUID]):
         if aggregate is None:
             raise AggregateNotFoundError(aggregate_id)
         self.snapshots.put([take(aggregate, fields)])
+        self.long_cases.saw(aggregate_id, aggregate.version)
 
     def _opening_repository(
         self, *, allowed: bool, events: EventStore[UUID] | None = None
     ) -> Repository[UUID]:
         size = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
-        return Repository(
+        return SnapshotRepository(
+            long_cases=self.long_cases,
             event_store=events or self._opening_events(allowed=allowed),
             snapshot_store=self._opening_snapshots(allowed=allowed),
             cache_maxsize=int(size) if size else None,

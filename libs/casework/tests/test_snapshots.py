@@ -157,3 +157,19 @@ def same_types(a: object, b: object) -> bool:
         assert isinstance(b, dict)
         return all(same_types(k, k) and same_types(v, b[k]) for k, v in a.items())
     return True
+
+
+def test_another_process_replays_a_long_case_once_then_loads_it_from_its_snapshot(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "casework.db"
+    app, plain = tell(EVERY_STORY[0], path, 3)
+    with app, plain:
+        long_case = max(app.case_ids(), key=lambda c: len(app.recorder.select_events(c)))
+        replayed = vars(plain.get_case(long_case))
+    env = {"CASEWORK_SNAPSHOT_EVERY": "3"}
+    with Casework(f"sqlite:///{path}", env=env) as other:
+        assert long_case not in other.long_cases
+        assert vars(other.get_case(long_case)) == replayed  # replayed: not known to be long
+        assert long_case in other.long_cases
+        assert vars(other.get_case(long_case)) == replayed  # from its latest snapshot

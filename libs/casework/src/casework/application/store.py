@@ -155,13 +155,12 @@ class CaseStore(Application[UUID]):
         concurrently updated" or a duplicate in its catalogue. The statements are idempotent,
         so a loser tries again (a bounded number of times) and finds them made.
         """
-        retrying = Retrying(
-            stop=stop_after_attempt(CREATE_ATTEMPTS),
-            wait=wait_random_exponential(multiplier=0.05, min=0.01),
-            retry=retry_if_exception(_lost_creation_race),
-            reraise=True,
-        )
-        return retrying(self.factory.process_recorder)
+        return _creating()(self.factory.process_recorder)
+
+    def construct_snapshot_store(self) -> EventStore[UUID]:
+        """The snapshot table is created on start too: the same race, the same retry."""
+        recorder = _creating()(self.factory.aggregate_recorder, purpose="snapshots")
+        return EventStore(mapper=self.mapper, recorder=recorder)
 
     @property
     def process_recorder(self) -> ProcessRecorder:
@@ -420,6 +419,16 @@ class CaseStore(Application[UUID]):
 
 CREATE_ATTEMPTS = 6
 """How often a process that lost the race to create the store's tables tries again."""
+
+
+def _creating() -> Retrying:
+    """Retries for creating the store's schema (see `construct_recorder`)."""
+    return Retrying(
+        stop=stop_after_attempt(CREATE_ATTEMPTS),
+        wait=wait_random_exponential(multiplier=0.05, min=0.01),
+        retry=retry_if_exception(_lost_creation_race),
+        reraise=True,
+    )
 
 
 def _lost_creation_race(error: BaseException) -> bool:

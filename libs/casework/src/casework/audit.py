@@ -18,7 +18,7 @@ from uuid import UUID
 from eventsourcing.persistence import Mapper, StoredEvent
 
 from casework.domain.chain import GENESIS
-from casework.stored_check import chain_problem, check_stored
+from casework.stored_check import chain_problem, check_stored, stored_checker
 
 
 @dataclass(frozen=True)
@@ -84,13 +84,25 @@ def event_name(topic: str) -> str:
     return topic.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
 
 
+_NAMED: dict[type, tuple[str, str]] = {}
+
+
+def _named(cls: type) -> tuple[str, str]:
+    """An event class's topic and name (each history reads many events of few classes)."""
+    found = _NAMED.get(cls)
+    if found is None:
+        topic = f"{cls.__module__}:{cls.__qualname__}"
+        found = _NAMED[cls] = (topic, event_name(topic))
+    return found
+
+
 def history_entry(event: Any) -> HistoryEntry:
     state = vars(event)
-    topic = f"{type(event).__module__}:{type(event).__qualname__}"
+    topic, name = _named(type(event))
     return HistoryEntry(
         case_id=event.originator_id,
         version=event.originator_version,
-        event=event_name(topic),
+        event=name,
         topic=topic,
         at=event.timestamp,
         actor_id=state.get("actor_id", ""),
@@ -119,6 +131,7 @@ def verify_events(
     """Walk the chain from the first event; report the first break found."""
     previous = GENESIS
     count = len(stored_events)
+    check = stored_checker(mapper)
     for index, stored in enumerate(stored_events):
         position = index + 1
         if stored.originator_version != position:
@@ -126,7 +139,7 @@ def verify_events(
                 "an event was removed" if stored.originator_version > position else "reordered"
             )
             return VerifyResult(case_id, False, count, previous, position, problem)
-        checked = check_stored(mapper, stored)
+        checked = check(stored)
         problem = chain_problem(checked, previous)
         if problem:
             return VerifyResult(case_id, False, count, previous, position, problem)

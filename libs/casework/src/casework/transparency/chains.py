@@ -72,9 +72,10 @@ class ChainWalk:
 
     def walk(self, recorder: Any, mapper: Mapper[UUID], page: int = 1000) -> None:
         """Every case event of the store, in one pass."""
-        check = stored_checker(mapper)
+        check, add = stored_checker(mapper), self.add
         for stored in case_notifications(recorder, page):
-            self.add(case_uuid(stored), stored, check(stored))
+            case_id = stored.originator_id
+            add(case_id if type(case_id) is UUID else case_uuid(stored), stored, check(stored))
 
     def add(self, case_id: UUID, stored: StoredEvent, checked: Checked) -> None:
         chain = self.chains.get(case_id)

@@ -6,15 +6,17 @@ that the stored bytes be exactly what the transcoder would write for that state.
 into plain JSON and encode a third time for the digest), that was most of `verify`'s time.
 
 For the stock `JSONTranscoder` with eventsourcing's own `datetime_iso` and `uuid_hex`
-transcodings (what every store here has), the same answers come cheaper, from the stored bytes:
-one plain `json.loads` (C), one compact `json.dumps` compared with the stored text (the
-canonical check: the transcoder writes typed values as `{"_type_": ..., "_data_": ...}` in that
-key order, so the plain re-encoding is byte-for-byte what it would write), each typed value's
-text checked to be what its transcoding would write back (`isoformat`, `hex`), and those typed
-values replaced by what `_plain` makes of them (the ISO text, the dashed UUID) before the one
-sorted encoding the digest is taken over. Anything else (another transcoder or type, a cipher's
-failure, odd JSON) takes the general path (`check_general`), so verdicts never differ: the fast
-path only answers where it provably gives the general path's answer, else it defers.
+transcodings (what every store here has), the same answers come cheaper, from the stored text:
+each typed value, written by the transcoder as `{"_type_":...,"_data_":...}`, is replaced in the
+text by what `chain._plain` makes of its decoded value (the ISO text, the dashed UUID), after
+checking its text is what the transcoding writes back (`fromisoformat`/`isoformat`; 32 lower
+hex digits); then one plain `json.loads` (C); the canonical check is the compact re-encoding of
+that compared with the replaced text (equal exactly when the stored bytes are canonical: the
+replaced spans were canonical by construction, the rest is unchanged); the digest is one sorted
+ASCII encoding of the document (C encoders made once). Anything else (another transcoder or
+type, a typed value written otherwise, a cipher's failure, odd JSON) takes the general path
+(`check_general`), so verdicts never differ: the fast path only answers where it gives the
+general path's answer, else it defers (tests compare both on tampered bytes).
 """
 
 from __future__ import annotations

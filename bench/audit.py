@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import report
 from casework.application import Casework
 from casework.domain import Actor, Role
 from casework.transparency.chains import ChainWalk
@@ -33,6 +34,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 RESIDENT = Actor("resident-0302", Role.RESIDENT)
 STAFF = Actor("staff-li", Role.PROPERTY_STAFF)
 VOLUNTEER = Actor("volunteer-zhao", Role.VOLUNTEER)
+FIGURES: list[report.Figure] = []
+"""Every timed row; the first (the bare scan) is the others' baseline (bench/report.py)."""
 
 
 def fill(app: Casework, cases: int) -> list[Any]:
@@ -51,6 +54,7 @@ def timed(label: str, work: Callable[[], Any], events: int) -> Any:
     result = work()
     took = time.perf_counter() - start
     print(f"| {label} | {took:.2f} s | {events / took:,.0f} events/s |")
+    FIGURES.append(report.Figure(label, events / took, "events/s"))
     return result
 
 
@@ -66,8 +70,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=2000)
     parser.add_argument("--store", help="default: a fresh SQLite file in a temporary folder")
+    report.add_json_flag(parser)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
+    with report.json_mode(args.json), tempfile.TemporaryDirectory() as folder:
         app = Casework(args.store or f"sqlite:///{Path(folder) / 'bench.db'}")
         ids = fill(app, args.cases)
         events = bare_scan(app)
@@ -97,6 +102,10 @@ def main() -> None:
         exported = len(app.history(ids[0]))
         timed("export of one case with proofs", lambda: build_export(app, ids[0]), exported)
         app.close()
+
+    floor, *rest = FIGURES
+    figures = (report.Figure(f.name, f.value, f.unit, floor.value) for f in rest)
+    report.emit(figures, args.json, f"ratios to the {floor.name}")
 
 
 if __name__ == "__main__":

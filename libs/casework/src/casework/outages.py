@@ -54,6 +54,7 @@ from tenacity.wait import wait_base
 from casework.logs import describe
 from casework.messaging.nats_users import client_options, servers
 from casework.settings import persistence_env, store_url
+from casework.unreachable import UnreachableError as UnreachableError  # lives apart: see there
 
 log = logging.getLogger("casework.outages")
 
@@ -92,10 +93,6 @@ DEFAULT_BACKOFF_MAX = 5.0
 INITIAL_BACKOFF = 0.2
 ONE_SHOT_TIMEOUT = 8.0
 """Seconds a one-shot command gives a dependency before it says it is unreachable."""
-
-
-class UnreachableError(RuntimeError):
-    """A one-shot command could not reach the store or NATS; the message names host:port."""
 
 
 class StoppedError(Exception):

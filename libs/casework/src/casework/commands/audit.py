@@ -14,14 +14,14 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from casework.application import Casework
-from casework.audit import Anchor, HistoryEntry
 from casework.domain.errors import CaseNotFoundError, CaseworkError, ValidationError
-from casework.outages import one_shot_env
-from casework.timeline import case_document, render_case_file
+
+if TYPE_CHECKING:
+    from casework.application import Casework
+    from casework.audit import Anchor, HistoryEntry
 
 EXIT_TAMPERED = 3
 ANCHORS_FORMAT = "casework.anchors.v1"
@@ -99,6 +99,10 @@ def parse_moment(text: str) -> datetime:
 
 
 def run_history(args: argparse.Namespace) -> int:
+    from casework.application import Casework
+    from casework.outages import one_shot_env
+    from casework.timeline import case_document, render_case_file
+
     with Casework(env=one_shot_env(), read_only=True) as app:
         # An auditor must not read an edited case file as if it were the record.
         check = app.verify(args.case_id)
@@ -152,6 +156,8 @@ def _read_case_file(
 
 def load_anchors(path: Path) -> dict[UUID, Anchor]:
     """Read a file `casework anchors` wrote; any defect is a one-line error, not a traceback."""
+    from casework.audit import Anchor
+
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
@@ -178,6 +184,9 @@ def load_anchors(path: Path) -> dict[UUID, Anchor]:
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    from casework.application import Casework
+    from casework.outages import one_shot_env
+
     if args.checkpoint is not None:
         if args.case_id is not None or args.anchors is not None:
             raise ValidationError(
@@ -225,6 +234,9 @@ def _case_uuid(case_id: str) -> UUID:
 
 def run_anchors(args: argparse.Namespace) -> int:
     """Refuses to anchor a store that does not verify: an anchor vouches for what it saw."""
+    from casework.application import Casework
+    from casework.outages import one_shot_env
+
     with Casework(env=one_shot_env(), read_only=True) as app:
         results = list(app.verify_all())
         taken_at = app.clock()

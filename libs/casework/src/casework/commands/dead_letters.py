@@ -12,22 +12,16 @@ import argparse
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
-
-from nats.js import JetStreamContext
+from typing import TYPE_CHECKING, Any
 
 from casework.domain.errors import ValidationError
-from casework.messaging.dead_letter import dead_letter_subject
-from casework.messaging.dead_letter_office import (
-    Filed,
-    describe,
-    get_letter,
-    list_letters,
-    replay,
-    summary,
-)
-from casework.messaging.nats_server import embedded_nats
-from casework.outages import connect_nats_once
+
+if TYPE_CHECKING:
+    from nats.js import JetStreamContext
+
+    from casework.messaging.dead_letter_office import (
+        Filed,
+    )
 
 
 def register(subparsers: Any) -> None:
@@ -69,6 +63,8 @@ def register(subparsers: Any) -> None:
 
 @asynccontextmanager
 async def _jetstream(url: str) -> AsyncIterator[JetStreamContext]:
+    from casework.outages import connect_nats_once
+
     nc = await connect_nats_once(url)
     try:
         yield nc.jetstream()
@@ -77,6 +73,8 @@ async def _jetstream(url: str) -> AsyncIterator[JetStreamContext]:
 
 
 def _service(name: str | None) -> str | None:
+    from casework.messaging.dead_letter import dead_letter_subject
+
     if name is None:
         return None
     try:
@@ -87,6 +85,9 @@ def _service(name: str | None) -> str | None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from casework.messaging.dead_letter_office import list_letters, summary
+    from casework.messaging.nats_server import embedded_nats
+
     service = _service(args.service)
 
     async def go(url: str) -> list[Filed]:
@@ -101,6 +102,9 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from casework.messaging.dead_letter_office import describe, get_letter
+    from casework.messaging.nats_server import embedded_nats
+
     async def go(url: str) -> Filed:
         async with _jetstream(url) as js:
             return await get_letter(js, args.seq)
@@ -113,6 +117,9 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_replay(args: argparse.Namespace) -> int:
+    from casework.messaging.dead_letter_office import get_letter, list_letters, replay
+    from casework.messaging.nats_server import embedded_nats
+
     service = _service(args.service)
 
     async def go(url: str) -> int:

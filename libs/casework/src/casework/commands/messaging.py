@@ -8,22 +8,12 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from casework.application import Casework
-from casework.contracts.asyncapi import render
-from casework.logs import configure_logging
-from casework.messaging.nats_server import embedded_nats
-from casework.messaging.relay import Relay
-from casework.messaging.relay_lock import hold, lock_for
-from casework.outages import (
-    Outages,
-    UnreachableError,
-    connect_nats_once,
-    nats_address,
-    one_shot_env,
-)
 from casework.settings import store_url
+
+if TYPE_CHECKING:
+    from casework.messaging.relay import Relay
 
 
 def register(subparsers: Any) -> None:
@@ -51,6 +41,12 @@ def register(subparsers: Any) -> None:
 
 
 def run_relay(args: argparse.Namespace) -> int:
+    from casework.application import Casework
+    from casework.logs import configure_logging
+    from casework.messaging.nats_server import embedded_nats
+    from casework.messaging.relay import Relay
+    from casework.outages import Outages, one_shot_env
+
     configure_logging("WARNING" if args.quiet else "INFO")  # JSON lines, as the services'
     if args.once:  # a one-shot: an unreachable store or NATS is one line, within seconds
         app = Casework(env=one_shot_env())
@@ -71,6 +67,8 @@ def run_relay(args: argparse.Namespace) -> int:
 
 async def _once(relay: Relay) -> int:
     """`run_once`, after making sure NATS answers (else one line naming it, in seconds)."""
+    from casework.outages import UnreachableError, connect_nats_once
+
     try:
         probe = await connect_nats_once(relay.nats_url)
     except UnreachableError:
@@ -83,6 +81,9 @@ async def _once(relay: Relay) -> int:
 async def _run_until_signalled(relay: Relay) -> None:
     """Stand by until this relay holds the lock (`relay_lock`), then publish until stopped; a
     lost lock stops publishing at once and it stands by again."""
+    from casework.messaging.relay_lock import hold, lock_for
+    from casework.outages import nats_address
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -111,6 +112,8 @@ async def _run_until_signalled(relay: Relay) -> None:
 
 
 def write_asyncapi(args: argparse.Namespace) -> int:
+    from casework.contracts.asyncapi import render
+
     text = render()
     if args.out is None:
         sys.stdout.write(text)

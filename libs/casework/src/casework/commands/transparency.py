@@ -18,30 +18,19 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-from casework.application import Casework
 from casework.domain.errors import CaseNotFoundError, ValidationError
 from casework.files import write_private
-from casework.logs import configure_logging
-from casework.outages import Outages, one_shot_env
 from casework.settings import var_dir
-from casework.transparency.chains import ChainWalk
-from casework.transparency.checkpoints import (
-    KEY_ENV,
-    KEY_FILE,
-    Checkpoint,
-    notary_key,
-    private_key_from,
-    public_text,
-)
-from casework.transparency.exports import build_export, canonical, read_public_key, verify_export
-from casework.transparency.notary import Notary, cadence
-from casework.transparency.tables import tables_for
-from casework.transparency.verify import check_checkpoints, check_store
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from casework.transparency.checkpoints import (
+        Checkpoint,
+    )
 
 EXIT_TAMPERED = 3
 
@@ -88,6 +77,9 @@ def register(subparsers: Any) -> None:
 
 def local_public_key(given: str | None) -> Ed25519PublicKey:
     """`--pubkey` when given; else this machine's notary key (trusting the server: noted)."""
+    from casework.transparency.checkpoints import KEY_ENV, KEY_FILE, notary_key, private_key_from
+    from casework.transparency.exports import read_public_key
+
     if given:
         return read_public_key(given)
     text = os.environ.get(KEY_ENV, "")
@@ -102,6 +94,12 @@ def local_public_key(given: str | None) -> Ed25519PublicKey:
 
 
 def run_notary(args: argparse.Namespace) -> int:
+    from casework.application import Casework
+    from casework.logs import configure_logging
+    from casework.outages import Outages, one_shot_env
+    from casework.transparency.checkpoints import notary_key, public_text
+    from casework.transparency.notary import Notary, cadence
+
     key = notary_key()
     if args.action == "pubkey":
         print(public_text(key.public_key()))
@@ -128,6 +126,11 @@ def run_notary(args: argparse.Namespace) -> int:
 
 
 def run_checkpoints(args: argparse.Namespace) -> int:
+    from casework.application import Casework
+    from casework.outages import one_shot_env
+    from casework.transparency.tables import tables_for
+    from casework.transparency.verify import check_checkpoints
+
     with Casework(env=one_shot_env(), read_only=True) as app:
         if args.action == "list":
             for checkpoint in tables_for(app).checkpoints():
@@ -155,6 +158,9 @@ def run_checkpoints(args: argparse.Namespace) -> int:
 
 def load_checkpoint(app: Any, which: str) -> Checkpoint:
     """`latest` (from the store) or a file holding one checkpoint's JSON."""
+    from casework.transparency.checkpoints import Checkpoint
+    from casework.transparency.tables import tables_for
+
     if which == "latest":
         latest = tables_for(app).latest()
         if latest is None:
@@ -170,6 +176,9 @@ def load_checkpoint(app: Any, which: str) -> Checkpoint:
 
 def verify_against_checkpoint(app: Any, which: str, pubkey: str | None) -> int:
     """`casework verify --checkpoint`: the log against the checkpoint, then every chain."""
+    from casework.transparency.chains import ChainWalk
+    from casework.transparency.verify import check_store
+
     checkpoint = load_checkpoint(app, which)
     walk = ChainWalk()
     log_check = check_store(app, checkpoint, local_public_key(pubkey), walk)
@@ -183,6 +192,10 @@ def verify_against_checkpoint(app: Any, which: str, pubkey: str | None) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from casework.application import Casework
+    from casework.outages import one_shot_env
+    from casework.transparency.exports import build_export, canonical
+
     try:
         case_id = UUID(args.case_id)
     except ValueError:
@@ -198,6 +211,8 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_verify_file(args: argparse.Namespace) -> int:
+    from casework.transparency.exports import read_public_key, verify_export
+
     key = read_public_key(args.pubkey)
     try:
         data = args.file.read_bytes()

@@ -406,9 +406,7 @@ class Relay:
 
     def _read_ahead(self, position: int) -> None:
         self._forget_ahead()
-        read = asyncio.ensure_future(
-            asyncio.to_thread(self.reader.read, position, self.batch_size)
-        )
+        read = asyncio.ensure_future(asyncio.to_thread(self.reader.read, position, self.batch_size))
         read.add_done_callback(_quietly)
         self._ahead = (position, read)
 

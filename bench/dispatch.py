@@ -42,11 +42,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import report  # before the folder leaves sys.path (below)
+
 # Run as a script, this file's folder comes first on sys.path, and this file is named like the
 # service's package: take the folder off so `import dispatch` finds the service.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 
-import report  # noqa: E402
 from casework import Actor, Role  # noqa: E402
 from casework.contracts import CasePlace, to_contract  # noqa: E402
 from casework.messaging.consumer import handle_deferring, handle_tracked, position  # noqa: E402

@@ -20,7 +20,7 @@ and the round trip overlap). A window is published only after every ack of the o
 came back, so the stream never holds a later event without the earlier ones, and the position
 moves past an event only once its ack is in. On PostgreSQL a LISTEN thread wakes the relay when
 events are written; on a SQLite file, `PRAGMA data_version` asked every 2 ms while idle
-(`casework.messaging.sqlite_changes`) does. Both also poll, so a lost NOTIFY (eventsourcing issue
+(`casework.sqlite_changes`) does. Both also poll, so a lost NOTIFY (eventsourcing issue
 #305) only delays it by one poll interval.
 
 Outages (`casework.outages`): `run` never ends because the store or NATS is unreachable, however
@@ -49,7 +49,6 @@ from casework.application import Casework
 from casework.contracts import CaseEvent
 from casework.messaging.dead_letter import HEADER_REPLAY_OF
 from casework.messaging.nats_users import client_options, servers
-from casework.messaging.sqlite_changes import SqliteChanges
 from casework.messaging.store_contracts import CACHE_SIZE, StoreContracts
 from casework.messaging.stream import ensure_stream, provision_stream
 from casework.messaging.stream_limits import StreamLimits
@@ -64,6 +63,7 @@ from casework.messaging.subjects import (
     subject_for,
 )
 from casework.outages import NATS_DOWN, OUTAGES, STORE_DOWN, Outages, StoppedError
+from casework.sqlite_changes import SqliteChanges
 
 log = logging.getLogger(__name__)
 

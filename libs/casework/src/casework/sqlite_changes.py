@@ -8,8 +8,10 @@ the writers (a service, a CLI command, another process). In WAL mode (eventsourc
 store) asking reads the shared-memory index and costs a few microseconds; a busy or locked file
 counts as "changed", so the worst a hiccup does is one needless read.
 
-The follower's polling stays as the fallback (and covers in-memory stores, which have no other
-connection to see). PostgreSQL keeps LISTEN/NOTIFY (`casework.messaging.relay.PostgresWaker`).
+The relay (`casework.messaging.relay`) and the store feeds (`casework.messaging.store_feed`)
+wait on it between rounds. The follower's polling stays as the fallback (and covers in-memory
+stores, which have no other connection to see). PostgreSQL keeps LISTEN/NOTIFY
+(`casework.messaging.relay.PostgresWaker`).
 
 Use: ask `changed()` (or `wait`) only before reading the store, never after — the version is
 recorded when asked, so any commit after the last question shows at the next one.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from typing import Any
 
@@ -71,6 +74,14 @@ class SqliteChanges:
             if any(stop.is_set() for stop in stops) or time.monotonic() >= deadline:
                 return False
             await asyncio.sleep(self.tick)
+        return True
+
+    def wait_sync(self, timeout: float, stop: threading.Event) -> bool:
+        """`wait` for a thread (a read-model follower's)."""
+        deadline = time.monotonic() + timeout
+        while not self.changed():
+            if stop.wait(self.tick) or time.monotonic() >= deadline:
+                return False
         return True
 
     def close(self) -> None:

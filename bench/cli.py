@@ -46,7 +46,7 @@ def main() -> int:
     report.add_json_flag(parser)
     args = parser.parse_args()
     times: dict[str, list[float]] = {name: [] for name, _ in [*COMMANDS, FLOOR]}
-    for name, command in [*COMMANDS, FLOOR]:  # warm the page cache and .pyc files
+    for _, command in [*COMMANDS, FLOOR]:  # warm the page cache and .pyc files
         once(command)
     for _ in range(args.runs):
         for name, command in [FLOOR, *COMMANDS]:  # in turns: a busy moment hits every row

@@ -1,7 +1,10 @@
 """Casework: neighbourhood case files (repairs, leak emergencies, disputes) as event streams.
 
-The public API: `Casework` (the application: commands and auditor queries), the domain's
-`Actor`, `Role`, `Tier` and errors. Adapters (HTTP, NATS) import from here.
+The public API is `__all__`: `Casework` (the application: commands and auditor queries), the
+domain's `Actor`, `Role`, `Tier`, `Status`, the case classes and errors, and the auditor's
+`HistoryEntry`, `Anchor`, `VerifyResult`. Adapters (HTTP, NATS) import from here. A name removed
+from it is a major version (README "Versions", docs/adr/016); `tests/public_api.txt` keeps the
+list a test compares it with. Everything else importable is the library's own and may change.
 """
 
 # Imported when first asked for (PEP 562), so `import casework.cli` or one light submodule does
@@ -9,7 +12,10 @@ The public API: `Casework` (the application: commands and auditor queries), the 
 from __future__ import annotations
 
 import importlib
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
+
+from casework._extras import MissingExtraError
 
 if TYPE_CHECKING:
     from casework.application import Casework
@@ -102,6 +108,7 @@ __all__ = [
     "HistoryEntry",
     "InvalidTransitionError",
     "LeakEmergency",
+    "MissingExtraError",
     "NotPermittedError",
     "OutOfOrderError",
     "Priority",
@@ -114,3 +121,8 @@ __all__ = [
     "VerifyResult",
     "system_clock",
 ]
+
+try:
+    __version__ = version("casework")
+except PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"

@@ -6,7 +6,8 @@ shared file. A command module imports what its commands run inside them, not at 
 `casework --help` and each command pay only for what they use (issue 16; tests/test_cli_start.py
 checks that building the parser loads none of eventsourcing, nats, psycopg, pydantic, fastapi).
 Errors print as one line on stderr (the full traceback only with `--debug`); a store or NATS
-that cannot be reached is one line naming its host:port, exit 1 (`casework.outages`).
+that cannot be reached is one line naming its host:port, exit 1 (`casework.outages`); a command
+that needs an extra not installed (`casework[nats]` for `relay`, `dlq`) says which, exit 2.
 
 Packages that sit *above* the library (the stack that runs the services: `casework up`, `demo`)
 plug their subcommands in through the `casework.commands` entry-point group, each entry point
@@ -27,6 +28,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from casework import settings
+from casework._extras import MissingExtraError
 from casework.domain.errors import CaseworkError
 from casework.unreachable import UnreachableError
 
@@ -103,6 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UnreachableError as error:  # one line naming host:port, whatever --debug says
         print(f"casework: {error}", file=sys.stderr)
         return 1
+    except MissingExtraError as error:  # an optional dependency: the extra to install
+        print(f"casework: {error}", file=sys.stderr)
+        return 2
     except CaseworkError as error:
         if args.debug:
             traceback.print_exc()

@@ -4,6 +4,8 @@ They talk to the NATS at `NATS_URL` (or the embedded one under the var dir, like
 A sequence that names no dead letter is a bad request (exit 2, one line on stderr); a publish
 that fails leaves the letter where it was (exit 1); a NATS that does not answer within a few
 seconds is one line naming its host:port (exit 1). See `messaging/dead_letter_office.py`.
+
+They need the `casework[nats]` extra, imported when a command runs (see `commands/messaging.py`).
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 from casework.domain.errors import ValidationError
 
 if TYPE_CHECKING:
+    pass
+
+if TYPE_CHECKING:
     from nats.js import JetStreamContext
 
-    from casework.messaging.dead_letter_office import (
-        Filed,
-    )
+    from casework.messaging.dead_letter_office import Filed
 
 
 def register(subparsers: Any) -> None:
@@ -73,7 +76,7 @@ async def _jetstream(url: str) -> AsyncIterator[JetStreamContext]:
 
 
 def _service(name: str | None) -> str | None:
-    from casework.messaging.dead_letter import dead_letter_subject
+    from casework.messaging.dead_letter import dead_letter_subject  # needs casework[nats]
 
     if name is None:
         return None

@@ -1,4 +1,9 @@
-"""`casework relay` (store -> JetStream) and `casework asyncapi` (the contract document)."""
+"""`casework relay` (store -> JetStream) and `casework asyncapi` (the contract document).
+
+Both need the `casework[nats]` extra: its modules are imported when a command runs, not here,
+so the commands are listed (and `casework --help` works) without it, and running one without
+it says which extra to install (exit 2).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from casework.settings import store_url
+
+if TYPE_CHECKING:
+    pass
 
 if TYPE_CHECKING:
     from casework.messaging.relay import Relay
@@ -43,7 +51,7 @@ def register(subparsers: Any) -> None:
 def run_relay(args: argparse.Namespace) -> int:
     from casework.application import Casework
     from casework.logs import configure_logging
-    from casework.messaging.nats_server import embedded_nats
+    from casework.messaging.nats_server import embedded_nats  # needs casework[nats]
     from casework.messaging.relay import Relay
     from casework.outages import Outages, one_shot_env
 
@@ -112,7 +120,7 @@ async def _run_until_signalled(relay: Relay) -> None:
 
 
 def write_asyncapi(args: argparse.Namespace) -> int:
-    from casework.contracts.asyncapi import render
+    from casework.contracts.asyncapi import render  # names casework.messaging's subjects
 
     text = render()
     if args.out is None:

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from casework.application import Casework
-from casework.audit import Anchor, HistoryEntry
 from casework.domain.errors import CaseNotFoundError, CaseworkError, ValidationError
-from casework.outages import one_shot_env
-from casework.timeline import case_document, render_case_file
+
+if TYPE_CHECKING:
+    from casework.application import Casework
+    from casework.audit import Anchor, HistoryEntry
 
 if TYPE_CHECKING:
     from casework.application.case_file import CaseFile
@@ -102,6 +102,10 @@ def parse_moment(text: str) -> datetime:
 
 
 def run_history(args: argparse.Namespace) -> int:
+    from casework.application import Casework
+    from casework.outages import one_shot_env
+    from casework.timeline import case_document, render_case_file
+
     with Casework(env=one_shot_env(), read_only=True) as app:
         # One read of the case file: its chain, events and state all come from it.
         case_file = app.read_case_file(
@@ -159,6 +163,8 @@ def _read_case_file(
 
 def load_anchors(path: Path) -> dict[UUID, Anchor]:
     """Read a file `casework anchors` wrote; any defect is a one-line error, not a traceback."""
+    from casework.audit import Anchor
+
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
@@ -185,6 +191,9 @@ def load_anchors(path: Path) -> dict[UUID, Anchor]:
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    from casework.application import Casework
+    from casework.outages import one_shot_env
+
     if args.checkpoint is not None:
         if args.case_id is not None or args.anchors is not None:
             raise ValidationError(
@@ -232,6 +241,9 @@ def _case_uuid(case_id: str) -> UUID:
 
 def run_anchors(args: argparse.Namespace) -> int:
     """Refuses to anchor a store that does not verify: an anchor vouches for what it saw."""
+    from casework.application import Casework
+    from casework.outages import one_shot_env
+
     with Casework(env=one_shot_env(), read_only=True) as app:
         results = list(app.verify_all())
         taken_at = app.clock()

@@ -36,7 +36,7 @@ checks, e.g. the example kind's library-level test. They must stand alone: no co
 loaded there and only the wheels above, their dependencies and pytest are installed."""
 
 CORE = {"eventsourcing", "pydantic", "cryptography", "phonenumbers", "tenacity",
-        "python-json-logger"}  # fmt: skip
+        "python-json-logger", "inotify-simple"}  # fmt: skip (inotify-simple on Linux only)
 
 
 def _uv() -> str:

@@ -21,6 +21,7 @@ from casework.audit import Anchor
 from casework.privacy import ERASED
 from casework.privacy.migration import migrate
 from casework.privacy.people import erase, export
+from casework.stored_state import decoded_state
 from eventsourcing.persistence import StoredEvent
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "store_before_sealing.json"
@@ -109,6 +110,69 @@ def test_the_migration_seals_old_plaintext_keeps_the_story_and_old_anchors_verif
     assert all(r.ok for r in app.verify_all(anchors))
     descriptions = {app.get_case(c).description for c in case_ids}
     assert descriptions == {ERASED}
+
+
+STORED_FORMS = {
+    "compressed": {"COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"},
+    "encrypted": {"CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher"},
+}
+
+
+@pytest.mark.parametrize("form", sorted(STORED_FORMS))
+def test_a_store_with_a_compressor_or_a_cipher_is_migrated_and_stays_in_its_form(
+    store_url: str, document: dict[str, Any], form: str
+) -> None:
+    """The old events as such a store holds them (compressed, or encrypted): the migration
+    reads them past the compressor or cipher and writes them back through it, so the store
+    stays readable by its own mapper and the anchors written before still verify."""
+    from eventsourcing.cryptography import AESCipher
+
+    env = dict(STORED_FORMS[form])
+    if "CIPHER_TOPIC" in env:
+        env["CIPHER_KEY"] = AESCipher.create_key(16)
+    app = Casework(store_url, clock=FakeClock(datetime(2026, 12, 1, tzinfo=UTC)), env=env)
+    try:
+        mapper = app.mapper
+        assert (mapper.cipher is not None) == (form == "encrypted")
+        assert (mapper.compressor is not None) == (form == "compressed")
+
+        def stored_as_the_store_does(plain: bytes) -> bytes:
+            if mapper.compressor:
+                plain = mapper.compressor.compress(plain)
+            return mapper.cipher.encrypt(plain) if mapper.cipher else plain
+
+        app.recorder.insert_events(
+            [
+                StoredEvent(
+                    originator_id=UUID(e["originator_id"]),
+                    originator_version=e["originator_version"],
+                    topic=e["topic"],
+                    state=stored_as_the_store_does(e["state"].encode("utf-8")),
+                )
+                for e in document["events"]
+            ]
+        )
+        anchors = anchors_of(document)
+        before = {c: [e.details for e in app.history(c)] for c in anchors}
+        assert all(r.ok for r in app.verify_all(anchors))
+
+        done = migrate(app, app.privacy)
+        assert all(m.changed and not m.problem for m in done), [m.problem for m in done]
+
+        notifications = list(app.recorder.select_notifications(start=1, limit=1000))
+        assert all(not n.state.startswith(b"{") for n in notifications)  # still in its form
+        opened = b"".join(
+            mapper.transcoder.encode(decoded_state(mapper, n, n.originator_id))
+            for n in notifications
+        )
+        for secret in PLAINTEXT:
+            assert secret.encode() not in opened, secret
+        assert {c: [e.details for e in app.history(c)] for c in anchors} == before
+        results = list(app.verify_all(anchors))
+        assert all(r.ok for r in results), [r.describe() for r in results]
+        assert all(m.changed is False for m in migrate(app, app.privacy))
+    finally:
+        app.close()
 
 
 def test_a_tampered_case_is_not_migrated_and_is_named(

@@ -8,7 +8,9 @@ once per case file, by an operator's command (`casework person migrate`):
 1. the case's chain is verified as it stands; a case that does not verify is left untouched and
    named (a migration must not launder tampering into a fresh, valid chain);
 2. each event's declared personal values and the numbers in its other text are sealed, as a new
-   write would seal them, and every hash is computed again, in order;
+   write would seal them, and every hash is computed again, in order; the state is read and
+   written past the store's cipher and compressor (`casework.stored_state`), as the mapper
+   would, so an encrypted or compressed store is migrated like any other;
 3. the case's events are replaced in one transaction, and each event's old and new hash are
    kept in `casework_chain_migrations`, so `verify --anchors` with anchors written before the
    migration checks them as the hashes they became (`migrated_anchor`).
@@ -31,6 +33,7 @@ from casework.domain.chain import GENESIS, event_digest
 from casework.privacy import Privacy
 from casework.privacy.sealing import personal_fields
 from casework.side_tables import create_tables, dialect
+from casework.stored_state import decoded_state, encoded_state
 
 if TYPE_CHECKING:
     from casework.application import Casework
@@ -100,7 +103,7 @@ def _migrate_case(app: Casework, privacy: Privacy, tables: _Tables, case_id: UUI
     reporter: str | None = None
     rewritten: list[tuple[int, str, str, bytes]] = []
     for event in stored:
-        state: dict[str, Any] = app.mapper.transcoder.decode(event.state)
+        state = decoded_state(app.mapper, event, case_id)
         reporter = reporter or str(state.get("actor_id", "")) or None
         personal = personal_fields(resolve_topic(event.topic))
         changes = privacy.sealer.seal_state(
@@ -112,7 +115,7 @@ def _migrate_case(app: Casework, privacy: Privacy, tables: _Tables, case_id: UUI
         state["hash"] = event_digest(event.topic, case_id, event.originator_version, state)
         previous = state["hash"]
         if state["hash"] != old_hash:
-            encoded = app.mapper.transcoder.encode(state)
+            encoded = encoded_state(app.mapper, state)
             rewritten.append((event.originator_version, old_hash, previous, encoded))
     if not rewritten:
         return Migrated(case_id, len(stored), check.head, check.head)

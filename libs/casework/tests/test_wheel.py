@@ -35,8 +35,15 @@ ALSO_RUN: tuple[str, ...] = ()
 checks, e.g. the example kind's library-level test. They must stand alone: no conftest.py is
 loaded there and only the wheels above, their dependencies and pytest are installed."""
 
-CORE = {"eventsourcing", "pydantic", "cryptography", "phonenumbers", "tenacity",
-        "python-json-logger", "inotify-simple"}  # fmt: skip (inotify-simple on Linux only)
+CORE = {
+    "eventsourcing",
+    "pydantic",
+    "cryptography",
+    "phonenumbers",
+    "tenacity",
+    "python-json-logger",
+    "inotify-simple",
+}  # fmt: skip (inotify-simple on Linux only)
 
 
 def _uv() -> str:

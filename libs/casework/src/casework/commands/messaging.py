@@ -12,6 +12,7 @@ from typing import Any
 
 from casework.application import Casework
 from casework.contracts.asyncapi import render
+from casework.kinds.registry import BUILTIN, KindError
 from casework.logs import configure_logging
 from casework.messaging.nats_server import embedded_nats
 from casework.messaging.relay import Relay
@@ -47,6 +48,18 @@ def register(subparsers: Any) -> None:
         "asyncapi", help="write the AsyncAPI 3 document of every subject and message"
     )
     asyncapi.add_argument("--out", type=Path, help="file to write (default: stdout)")
+    which = asyncapi.add_mutually_exclusive_group()
+    which.add_argument(
+        "--kind",
+        action="append",
+        metavar="KIND",
+        help="document this registered kind only (repeat for more; default: every kind installed)",
+    )
+    which.add_argument(
+        "--library",
+        action="store_true",
+        help="the library's own kinds only (repair, leak, dispute): docs/asyncapi.json",
+    )
     asyncapi.set_defaults(handler=write_asyncapi)
 
 
@@ -111,7 +124,12 @@ async def _run_until_signalled(relay: Relay) -> None:
 
 
 def write_asyncapi(args: argparse.Namespace) -> int:
-    text = render()
+    names = BUILTIN if args.library else args.kind
+    try:
+        text = render(names)
+    except KindError as error:
+        print(f"casework asyncapi: {error}", file=sys.stderr)
+        return 2
     if args.out is None:
         sys.stdout.write(text)
     else:

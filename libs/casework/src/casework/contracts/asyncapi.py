@@ -320,7 +320,8 @@ def asyncapi_document(names: Sequence[str] | None = None) -> dict[str, Any]:
             "version": "1.0.0",
             "description": (
                 f"Every fact recorded in a case file ({described}), published by the relay "
-                "to the JetStream stream CASEWORK (subjects casework.>). Body: the JSON of the contract model in "
+                "to the JetStream stream CASEWORK (subjects casework.>). Body: the JSON of "
+                "the contract model in "
                 "casework.contracts; headers: CloudEvents attributes. Subjects: "
                 "casework.<kind>.<event>.<community>.<compound> (docs/adr/003-subjects.md); "
                 "dead letters: casework.dlq.<service> (docs/adr/004-exactly-once-consumers.md)."

@@ -209,7 +209,7 @@ def kind_gaps(kind: Kind, others: list[Kind] | None = None) -> list[str]:
         gaps.append(f"its name must match {NAME.pattern} (a subject token), not {kind.name!r}")
     if not (isinstance(kind.aggregate, type) and issubclass(kind.aggregate, Case)):
         return [*gaps, "its aggregate must be a subclass of casework.domain.case.Case"]
-    if kind.aggregate.KIND != kind.name:
+    if kind.name != kind.aggregate.KIND:
         gaps.append(f"its aggregate {kind.aggregate.__name__} has KIND {kind.aggregate.KIND!r}")
     for model in kind.contracts:
         if not (isinstance(model, type) and issubclass(model, CaseEvent)):
@@ -218,9 +218,7 @@ def kind_gaps(kind: Kind, others: list[Kind] | None = None) -> list[str]:
             gaps.append(f"{model.__name__} has kind {model.model_fields['kind'].default!r}")
     if not gaps:
         gaps.extend(kind_model_gaps(kind))
-    missing = [
-        f"{p}/{t.value}" for p in PRIORITIES for t in Tier if (p, t) not in kind.deadlines
-    ]
+    missing = [f"{p}/{t.value}" for p in PRIORITIES for t in Tier if (p, t) not in kind.deadlines]
     if missing:
         gaps.append(f"its deadlines lack the rows (priority/tier) {', '.join(missing)}")
     for other in others or []:

@@ -12,9 +12,8 @@ from casework.contracts import MODELS_BY_TYPE, CaseEvent, type_name
 from casework.contracts.mapping import MODELS_BY_TOPIC
 from casework.kinds import kind_names, registered
 from casework.timeline import KIND_LABELS
-from pydantic import create_model
-
 from casework_lift_entrapment import LIFT, LiftEntrapment
+from pydantic import create_model
 
 T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 FLAT = "jiayu-xx/wanxin-intl/b12/0302"

@@ -22,7 +22,8 @@ def test_the_librarys_kinds_are_registered_first_in_their_order() -> None:
         DISPUTE,
     )
     assert not DISPUTE.assignable
-    assert LEAK.assignable and LEAK.workers == {Role.PROPERTY_STAFF}
+    assert LEAK.assignable
+    assert LEAK.workers == {Role.PROPERTY_STAFF}
 
 
 def test_registering_a_kind_again_is_a_no_op_and_another_under_its_name_is_refused() -> None:

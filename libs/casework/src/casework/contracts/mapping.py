@@ -22,7 +22,7 @@ from casework.contracts import events
 from casework.contracts.envelope import CaseEvent
 from casework.contracts.events import EVENT_MODELS
 from casework.contracts.registry import MODELS_BY_TYPE, UnknownEventTypeError, type_name
-from casework.domain.case import Case
+from casework.domain.case import ANSWERS_A_TIER, Case
 from casework.domain.catalogue import Recorded, label_gaps, recorded_events
 from casework.domain.places import Address
 from casework.kinds.live import Live
@@ -133,6 +133,26 @@ def _build() -> dict[str, type[CaseEvent]]:
 
 MODELS_BY_TOPIC: Mapping[str, type[CaseEvent]] = Live(_build)
 """Store topic -> contract model, for every event a case file of a registered kind can hold."""
+
+
+def _names() -> dict[type[CaseEvent], str]:
+    return {model: topic.rsplit(".", 1)[-1] for topic, model in MODELS_BY_TOPIC.items()}
+
+
+EVENT_NAMES: Mapping[type[CaseEvent], str] = Live(_names)
+"""Contract model -> the event's name in the domain (`WaterStopped` for `LeakWaterStoppedV1`)."""
+
+
+def _answering() -> dict[type[CaseEvent], bool]:
+    return {
+        MODELS_BY_TOPIC[item.topic]: item.event.ANSWERS or item.name in ANSWERS_A_TIER
+        for item in recorded_events()
+    }
+
+
+ANSWERING: Mapping[type[CaseEvent], bool] = Live(_answering)
+"""Contract model -> whether its event answers the case at its tier (`ANSWERS_A_TIER`, or the
+event's own `ANSWERS` for a registered kind's): what a read model counts as a response."""
 
 
 @dataclass(frozen=True)

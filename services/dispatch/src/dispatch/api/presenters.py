@@ -52,7 +52,7 @@ def work_public(work: Any, why: str | None = None) -> WorkPublic:
     leak = work if isinstance(work, LeakEmergency) else None
     return WorkPublic(
         id=str(work.id),
-        kind=work.KIND,  # type: ignore[arg-type]
+        kind=work.KIND,
         status=work.status.value,
         address=work.address.path,
         description=work.description,

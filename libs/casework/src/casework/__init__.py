@@ -31,6 +31,7 @@ from casework.domain.errors import (
     ConcurrencyConflictError,
     TamperedError,
 )
+from casework.kinds import Kind, register_kind
 
 __all__ = [
     "SYSTEM",
@@ -48,6 +49,7 @@ __all__ = [
     "FakeClock",
     "HistoryEntry",
     "InvalidTransitionError",
+    "Kind",
     "LeakEmergency",
     "NotPermittedError",
     "OutOfOrderError",
@@ -59,5 +61,6 @@ __all__ = [
     "Tier",
     "ValidationError",
     "VerifyResult",
+    "register_kind",
     "system_clock",
 ]

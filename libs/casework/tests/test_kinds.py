@@ -72,3 +72,26 @@ def test_an_action_no_kind_names_is_a_programming_error_not_a_refusal() -> None:
 
     with pytest.raises(LookupError, match="no roles are named for the action 'levitate'"):
         check_may(Actor("staff-li", Role.PROPERTY_STAFF), "levitate")
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("casework.kinds.registry:GROUP", "names a str, not a casework.kinds.Kind"),
+        ("casework.kinds.builtin:LEAK", "names the kind 'leak'; name the entry point after"),
+    ],
+)
+def test_an_entry_point_that_names_no_kind_or_another_is_refused_each_time_it_is_read(
+    monkeypatch: pytest.MonkeyPatch, value: str, problem: str
+) -> None:
+    from importlib.metadata import EntryPoint
+
+    from casework.kinds import registry
+
+    points = [EntryPoint("repair", value, registry.GROUP)]
+    monkeypatch.setattr(registry, "entry_points", lambda group: points)
+    monkeypatch.setattr(registry, "_kinds", {})
+    monkeypatch.setattr(registry, "_loaded", False)
+    for _ in range(2):  # not marked loaded: the next question fails the same way
+        with pytest.raises(KindError, match=problem):
+            kind_names()

@@ -15,9 +15,9 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from threading import RLock
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -89,6 +89,7 @@ _lock = RLock()
 _kinds: dict[str, Kind] = {}
 _generation = 0
 _loaded = False
+_loading = False
 
 
 def _order(name: str) -> tuple[int, str]:
@@ -98,31 +99,42 @@ def _order(name: str) -> tuple[int, str]:
 def _load_entry_points() -> None:
     """Register every kind the installed distributions declare; the built-in three come from
     the library's own entry points, or from `casework.kinds.builtin` when the library runs from
-    a source tree without its metadata (the same `Kind` objects either way)."""
-    global _loaded
+    a source tree without its metadata (the same `Kind` objects either way). Other threads wait
+    for the whole load; a load that failed is tried again (and fails again, saying why)."""
+    global _loaded, _loading
+    if _loaded:  # the common case, without the lock: every live table asks on every use
+        return
     with _lock:
-        if _loaded:
+        if _loaded or _loading:  # _loading: this very thread, registering what it loads
             return
-        _loaded = True
-        found = sorted(entry_points(group=GROUP), key=lambda e: _order(e.name))
-        if not any(e.name in BUILTIN for e in found):
-            from casework.kinds.builtin import BUILTIN_KINDS
+        _loading = True
+        try:
+            found = sorted(entry_points(group=GROUP), key=lambda e: _order(e.name))
+            if not any(e.name in BUILTIN for e in found):
+                from casework.kinds.builtin import BUILTIN_KINDS
 
-            for kind in BUILTIN_KINDS:
-                register_kind(kind)
-        for point in found:
-            value = point.load()
-            if not isinstance(value, Kind):
-                raise KindError(
-                    f"entry point {point.name} = {point.value} in group {GROUP} names a "
-                    f"{type(value).__name__}, not a casework.kinds.Kind"
-                )
-            if value.name != point.name:
-                raise KindError(
-                    f"entry point {point.name} = {point.value} names the kind {value.name!r}; "
-                    "name the entry point after its kind"
-                )
-            register_kind(value)
+                for kind in BUILTIN_KINDS:
+                    register_kind(kind)
+            for point in found:
+                register_kind(_loaded_kind(point))
+        finally:
+            _loading = False
+        _loaded = True
+
+
+def _loaded_kind(point: EntryPoint) -> Kind:
+    value = point.load()
+    if not isinstance(value, Kind):
+        raise KindError(
+            f"entry point {point.name} = {point.value} in group {GROUP} names a "
+            f"{type(value).__name__}, not a casework.kinds.Kind"
+        )
+    if value.name != point.name:
+        raise KindError(
+            f"entry point {point.name} = {point.value} names the kind {value.name!r}; "
+            "name the entry point after its kind"
+        )
+    return value
 
 
 def generation() -> int:
@@ -245,9 +257,3 @@ def permissions_of(action: str) -> frozenset[Role] | None:
         if roles is not None:
             return roles
     return None
-
-
-def describe(value: Any) -> str:
-    """A kind's name for messages: `lift (电梯困人)`."""
-    kind = value if isinstance(value, Kind) else kind_named(str(value))
-    return f"{kind.name} ({kind.label})"

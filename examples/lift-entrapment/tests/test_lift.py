@@ -16,7 +16,6 @@ import pytest
 from casework import SYSTEM, Actor, Casework, FakeClock, Role, Status, Tier
 from casework.cli import main
 from casework.contracts import CasePlace, model_for_topic, parse_event, to_contract
-from casework.contracts.asyncapi import asyncapi_document
 from casework.domain import InvalidTransitionError, NotPermittedError, ValidationError
 from casework.kinds import kind_named, kinds
 from casework.timeline import EVENT_LABELS, KIND_LABELS
@@ -152,12 +151,3 @@ def test_a_report_counts_between_nobody_known_and_a_full_lift(people: int) -> No
         else:
             assert 0 <= people <= 30
             assert app.get_case(case_id).kind_snapshot()["people_inside"] == people
-
-
-def test_the_asyncapi_document_of_the_installation_has_the_lift_channels() -> None:
-    document = asyncapi_document()
-    channel = document["channels"]["lift.people_rescued"]
-    assert channel["address"] == "casework.lift.people_rescued.{community}.{compound}"
-    assert "lift entrapment 电梯困人" in document["info"]["description"]
-    reported = document["components"]["schemas"]["LiftReportedV1"]["properties"]
-    assert reported["contact"]["x-personal"] is True

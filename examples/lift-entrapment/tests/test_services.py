@@ -111,6 +111,10 @@ def test_a_lift_reported_through_intake_is_assigned_by_dispatch_over_nats_and_co
     assert case.assignee.id == STAFF_LI.id
     assert event_names(dispatch.app, case_id)[:3] == ["Reported", "DeadlinesSet", "Assigned"]
     assert "电梯 lifts" in dispatch.app.casework.history(case_id)[2].reason
+    li = dispatch.auth(STAFF_LI)
+    (mine,) = dispatch.get("/tasks", li)["items"]
+    assert (mine["id"], mine["kind"], mine["need"]) == (case_id, "lift", "lifts")
+    assert dispatch.post(f"/tasks/{case_id}/accept", li)["accepted_at"] is not None
 
     def open_lifts() -> int | None:
         answer = stack.intake.client.get("/measures", headers=stack.intake.staff()).json()

@@ -33,9 +33,14 @@ MANAGER = Actor("manager-wang", Role.PROPERTY_MANAGER)
 
 def _report(app: Casework) -> UUID:
     return app.report_case(
-        "lift", RESIDENT, FLAT, "stuck between floors 5 and 6, two people inside",
-        lift_id="east", people_inside=2, contact="13800001234",
-    )  # fmt: skip
+        "lift",
+        RESIDENT,
+        FLAT,
+        "stuck between floors 5 and 6, two people inside",
+        lift_id="east",
+        people_inside=2,
+        contact="13800001234",
+    )
 
 
 def _act(app: Casework, case_id: UUID, do: str, *args: object) -> LiftEntrapment:
@@ -83,10 +88,18 @@ def test_a_lift_case_runs_from_report_to_close_and_reads_back_whole(
         assert case.status is Status.CLOSED
         history = app.history(case_id)
         assert [e.event for e in history] == [
-            "Reported", "DeadlinesSet", "Acknowledged", "MaintenanceCalled", "PeopleRescued",
-            "TakenOutOfService", "Inspected", "Resolved", "ConfirmedByResident",
-            "ReturnVisitRecorded", "Closed",
-        ]  # fmt: skip
+            "Reported",
+            "DeadlinesSet",
+            "Acknowledged",
+            "MaintenanceCalled",
+            "PeopleRescued",
+            "TakenOutOfService",
+            "Inspected",
+            "Resolved",
+            "ConfirmedByResident",
+            "ReturnVisitRecorded",
+            "Closed",
+        ]
         assert all(e.actor_id and e.actor_role for e in history)
         assert history[5].reason == "brake fault; signed off until inspected"
         out_of_service = app.state_as_of(case_id, at=T0 + timedelta(hours=1))

@@ -95,3 +95,33 @@ def test_an_entry_point_that_names_no_kind_or_another_is_refused_each_time_it_is
     for _ in range(2):  # not marked loaded: the next question fails the same way
         with pytest.raises(KindError, match=problem):
             kind_names()
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "priority"),
+    [
+        ("repair", {"category": "lighting"}, "urgent"),
+        ("leak", {"source_unit": "0402", "reaches_other_flat": True}, "emergency"),
+        ("dispute", {"category": "parking", "parties": ["r-0302"]}, "urgent"),
+    ],
+)
+def test_the_librarys_kinds_open_through_the_one_report_of_every_kind(
+    kind: str, fields: dict[str, object], priority: str
+) -> None:
+    from datetime import UTC, datetime
+
+    from casework import Actor, Casework, FakeClock
+
+    resident = Actor("resident-0302", Role.RESIDENT)
+    with Casework("sqlite:///:memory:", clock=FakeClock(datetime(2026, 11, 24, tzinfo=UTC))) as app:
+        case_id = app.report_case(
+            kind,
+            resident,
+            "jiayu-xx/wanxin-intl/b12/0302",
+            "reported through the one report",
+            priority="urgent",
+            **fields,
+        )
+        case = app.get_case(case_id)
+    assert (case.KIND, case.priority.value) == (kind, priority)
+    assert isinstance(case, kind_named(kind).aggregate)

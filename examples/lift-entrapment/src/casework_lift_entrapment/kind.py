@@ -30,8 +30,11 @@ _AT_ONCE = {
 }
 """First response in minutes; settled (the people out) within the hour at the building."""
 
-DEADLINES = {(priority, tier): row for priority in ("routine", "urgent", "emergency")
-             for tier, row in _AT_ONCE.items()}  # fmt: skip
+DEADLINES = {
+    (priority, tier): row
+    for priority in ("routine", "urgent", "emergency")
+    for tier, row in _AT_ONCE.items()
+}
 
 _STAFF = frozenset({Role.PROPERTY_STAFF, Role.PROPERTY_MANAGER})
 _ON_CALL = _STAFF | {Role.BUILDING_LEADER, Role.COMMUNITY_OFFICER}

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from casework.contracts.envelope import CaseEvent
 from casework.contracts.events import EVENT_MODELS
-from casework.domain.actors import PERMISSIONS, Role
+from casework.domain.actors import PERMISSIONS, Actor, Role
 from casework.domain.case import Case
 from casework.domain.dispute import Dispute
 from casework.domain.ladder import DEADLINES, Deadlines
@@ -61,37 +60,86 @@ def _may(*actions: str) -> dict[str, frozenset[Role]]:
 
 
 def _report_repair(
-    actor: Any, at: datetime, address: Address, description: str, *, priority: str | None = None,
-    channel: str = "phone", contact: str = "", case_id: UUID | None = None, category: str = "other",
-) -> Case:  # fmt: skip
+    actor: Actor,
+    at: datetime,
+    address: Address,
+    description: str,
+    *,
+    priority: str | None = None,
+    channel: str = "phone",
+    contact: str = "",
+    case_id: UUID | None = None,
+    category: str = "other",
+) -> Case:
     return Repair.report(
-        actor, at, address, description, category, priority or "routine", channel, contact,
+        actor,
+        at,
+        address,
+        description,
+        category,
+        priority or "routine",
+        channel,
+        contact,
         case_id,
-    )  # fmt: skip
+    )
 
 
 def _report_leak(
-    actor: Any, at: datetime, address: Address, description: str, *, priority: str | None = None,
-    channel: str = "phone", contact: str = "", case_id: UUID | None = None, source_unit: str = "",
-    source_unoccupied: bool = False, reaches_other_flat: bool = False,
-) -> Case:  # fmt: skip
+    actor: Actor,
+    at: datetime,
+    address: Address,
+    description: str,
+    *,
+    priority: str | None = None,
+    channel: str = "phone",
+    contact: str = "",
+    case_id: UUID | None = None,
+    source_unit: str = "",
+    source_unoccupied: bool = False,
+    reaches_other_flat: bool = False,
+) -> Case:
     """A leak's priority follows from its flags; a `priority` given is not used."""
     return LeakEmergency.report(
-        actor, at, address, description, source_unit, source_unoccupied=source_unoccupied,
-        reaches_other_flat=reaches_other_flat, channel=channel, contact=contact, case_id=case_id,
-    )  # fmt: skip
+        actor,
+        at,
+        address,
+        description,
+        source_unit,
+        source_unoccupied=source_unoccupied,
+        reaches_other_flat=reaches_other_flat,
+        channel=channel,
+        contact=contact,
+        case_id=case_id,
+    )
 
 
 def _report_dispute(
-    actor: Any, at: datetime, address: Address, description: str, *, priority: str | None = None,
-    channel: str = "phone", contact: str = "", case_id: UUID | None = None,
-    category: str = "other", parties: list[str] | None = None, tier: str | None = None,
-) -> Case:  # fmt: skip
+    actor: Actor,
+    at: datetime,
+    address: Address,
+    description: str,
+    *,
+    priority: str | None = None,
+    channel: str = "phone",
+    contact: str = "",
+    case_id: UUID | None = None,
+    category: str = "other",
+    parties: list[str] | None = None,
+    tier: str | None = None,
+) -> Case:
     return Dispute.report(
-        actor, at, address, description, category, parties,
-        tier=Tier(tier) if tier is not None else None, priority=priority or "routine",
-        channel=channel, contact=contact, case_id=case_id,
-    )  # fmt: skip
+        actor,
+        at,
+        address,
+        description,
+        category,
+        parties,
+        tier=Tier(tier) if tier is not None else None,
+        priority=priority or "routine",
+        channel=channel,
+        contact=contact,
+        case_id=case_id,
+    )
 
 
 def _repair_need(case: Case) -> str:

@@ -77,9 +77,13 @@ def test_the_schema_refuses_what_compose_would_refuse() -> None:
     assert not validator.is_valid(wrong)
 
 
-def test_two_relays_and_two_replicas_of_each_service_run_from_our_image() -> None:
+def test_two_relays_two_notaries_and_two_replicas_of_each_service_run_from_our_image() -> None:
     services = compose()["services"]
-    expected = {*replicas("relay"), *(r for s in SERVICES for r in replicas(s))}
+    expected = {
+        *replicas("relay"),
+        *replicas("notary"),
+        *(r for s in SERVICES for r in replicas(s)),
+    }
     assert set(ours(services)) == expected
     assert set(services) - expected == {"postgres", *NODES, "proxy"}
     assert services["proxy"]["image"].startswith("nginx:")
@@ -90,6 +94,9 @@ def test_every_command_is_a_declared_console_script_on_the_documented_port() -> 
     scripts = console_scripts()
     for relay in replicas("relay"):
         assert services[relay]["command"] == ["casework", "relay"]
+    for notary in replicas("notary"):
+        assert services[notary]["command"] == ["casework", "notary"]
+        assert services[notary]["volumes"] == ["notary:/var/casework"], "one key, shared"
     assert "casework" in scripts
     published = services["proxy"]["ports"]
     for name in SERVICES:

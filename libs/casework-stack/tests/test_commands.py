@@ -58,3 +58,25 @@ def test_a_hermetic_stack_hands_its_children_none_of_the_callers_casework_settin
     up_env = Stack(StackConfig.from_environment(var)).child_env()  # `casework up` passes them on
     assert up_env["INTAKE_DB"] == "/srv/casework/intake.db"
     assert up_env["NATS_URL"] == "nats://production:4222"
+
+
+def test_the_intake_is_given_the_public_key_of_the_key_the_notary_signs_with(
+    tmp_path: Path,
+) -> None:
+    """The case page checks a checkpoint's signature only with the notary's public key: the
+    stack hands the intake the public half of the very key its notary signs with."""
+    from casework.transparency.checkpoints import notary_key, public_text
+    from casework_stack.stack import Stack, StackConfig
+
+    var = tmp_path / "stack"
+    var.mkdir()
+    config = StackConfig(var_dir=var, store=f"sqlite:///{var / 'casework.db'}", hermetic=True)
+    (intake,) = Stack(config).service_specs("intake")
+    (dispatch,) = Stack(config).service_specs("dispatch")
+
+    signing = notary_key({}, var)  # the file the stack's notary uses (made by the first caller)
+    assert intake.env["INTAKE_NOTARY_PUBKEY"] == public_text(signing.public_key())
+    assert "INTAKE_NOTARY_PUBKEY" not in dispatch.env
+    without = StackConfig(var_dir=var, store=config.store, hermetic=True, notary=False)
+    (plain,) = Stack(without).service_specs("intake")
+    assert "INTAKE_NOTARY_PUBKEY" not in plain.env

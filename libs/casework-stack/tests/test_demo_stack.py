@@ -27,6 +27,9 @@ from typing import Any
 
 import pytest
 from casework import Casework
+from casework.transparency.checkpoints import fingerprint, notary_key, public_text
+from casework.transparency.tables import tables_for
+from casework.transparency.verify import stored_leaves
 
 CASEWORK = Path(sys.executable).with_name("casework")
 CASE_LINE = re.compile(r"^verify: case ([0-9a-f-]{36}): intact", re.M)
@@ -103,7 +106,34 @@ def test_the_demo_tells_every_story_and_every_case_file_verifies(demo: DemoRun) 
     assert "starting nats-server" in demo.err  # the progress display
 
 
+CHECKPOINT_LINE = re.compile(
+    r"^checkpoint: (?P<size>\d+) events, root (?P<root>[0-9a-f]{16}), signed (?P<at>\S+), "
+    r"key (?P<key>SHA256:\S+)$",
+    re.M,
+)
+
+
+def test_the_demo_ends_with_a_checkpoint_of_every_event_and_the_store_verified_against_it(
+    demo: DemoRun,
+) -> None:
+    assert demo.code == 0, demo.err[-3000:]
+    found = CHECKPOINT_LINE.search(demo.out)
+    assert found, demo.out[-2000:]
+    assert "verify --checkpoint: log intact" in demo.out
+    with Casework(demo.store) as app:
+        latest = tables_for(app).latest()
+        events = sum(1 for _ in stored_leaves(app))
+    assert latest is not None
+    assert int(found["size"]) == latest.size == events, "the checkpoint misses demo events"
+    assert latest.root.hex().startswith(found["root"])
+    key = notary_key({}, demo.var).public_key()
+    assert found["key"] == fingerprint(key)
+    assert latest.signed_by(key)
+
+
 VARYING = [
+    (re.compile(r"root [0-9a-f]{16}"), "root <root>"),
+    (re.compile(r"key SHA256:\S+"), "key <fingerprint>"),
     (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<id>"),
     (re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)?"), "<time>"),
     (re.compile(r"\d{4}-\d\d-\d\d"), "<date>"),
@@ -131,7 +161,7 @@ def test_a_second_run_prints_the_same_apart_from_ids_times_and_hashes(
     assert "<time>" in first
 
 
-PYTHON_PROCESSES = ("relay", "intake", "dispatch", "mediation")
+PYTHON_PROCESSES = ("relay", "notary", "intake", "dispatch", "mediation")
 
 
 def test_every_line_of_every_python_processs_log_is_one_json_object(demo: DemoRun) -> None:
@@ -353,6 +383,8 @@ def test_an_auditor_sees_the_demos_stories_in_chromium(demo: DemoRun, tmp_path: 
     url = f"http://127.0.0.1:{port}"
     env = _clean_env()
     env.update(CASEWORK_STORE=demo.store, CASEWORK_VAR_DIR=str(var))
+    # as `casework up` gives it: the notary's public key, so the page checks the signature
+    env["INTAKE_NOTARY_PUBKEY"] = public_text(notary_key({}, demo.var).public_key())
     log = (tmp_path / "intake.log").open("w")
     proc = subprocess.Popen(
         [*INTAKE, "--host", "127.0.0.1", "--port", str(port)],
@@ -402,6 +434,13 @@ def test_an_auditor_sees_the_demos_stories_in_chromium(demo: DemoRun, tmp_path: 
                     f"event {events} of {events}"
                 )
                 expect(page.get_by_test_id("verify")).to_contain_text("完整 intact")
+                # the demo's last checkpoint covers every event; `casework up` gave the intake
+                # the notary's public key, so the page checked the signature too
+                checkpoint = page.get_by_test_id("checkpoint")
+                expect(checkpoint).to_contain_text(f"each of the {events} events shown is included")
+                expect(checkpoint).to_contain_text(
+                    "signature verified with the notary's public key"
+                )
                 ladder = page.get_by_test_id("ladder")
                 expect(ladder.locator('[data-tier="community"]')).to_contain_text(
                     "解决于此 settled here"

@@ -121,7 +121,7 @@ def test_two_replicas_of_each_service_behind_nginx_answer_as_one(
     env = up_env(var, CASEWORK_STORE=postgres_url)
     up = UpProcess(var, ports, env, "--nats-nodes=3", "--replicas=2")
     ups.append(up)
-    parts = {"nats-1", "nats-2", "nats-3", "relay-1", "relay-2"}
+    parts = {"nats-1", "nats-2", "nats-3", "relay-1", "relay-2", "notary-1", "notary-2"}
     parts |= {f"{s}-{i}" for s in ("intake", "dispatch", "mediation") for i in (1, 2)}
     assert parts <= set(up.pids), up.out
     assert up.pids["intake"] == up.pids["dispatch"] == up.pids["mediation"], "one nginx"
@@ -154,6 +154,10 @@ def test_two_replicas_of_each_service_behind_nginx_answer_as_one(
         assert time.monotonic() < deadline, "dispatch did not assign the last case"
         time.sleep(0.2)
     api.close()
+    said = {n: (var / "logs" / f"{n}.log").read_text() for n in ("notary-1", "notary-2")}
+    active = [n for n, log in said.items() if "notary: active (holding the PostgreSQL" in log]
+    assert len(active) == 1, said  # the other stands by on the notary's own advisory lock
+    assert all("notary: standing by" in log for n, log in said.items() if n not in active)
 
     code, err = up.finish(signal.SIGTERM)
     assert code == 0, err

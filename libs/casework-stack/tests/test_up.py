@@ -22,9 +22,13 @@ from pathlib import Path
 import httpx2 as httpx
 import nats.js.errors
 import pytest
+from casework import Actor, Casework, Role
+from casework.messaging.checkpoint_stream import read_posted
 from casework.messaging.nats_server import NatsServer
 from casework.messaging.nats_users import Credentials
+from casework.messaging.subjects import CHECKPOINTS_STREAM
 from casework.testing.nats import jetstream
+from casework.transparency.tables import tables_for
 from casework_stack.stack import Ports, accepts
 from casework_stack.testing import CASEWORK, UpProcess, alive, free_ports, gone, port_args, up_env
 
@@ -33,6 +37,7 @@ _env = up_env
 _alive = alive
 _gone = gone
 _port_args = port_args
+RESIDENT = Actor("resident-0302", Role.RESIDENT)
 
 
 @pytest.fixture
@@ -49,10 +54,10 @@ def test_up_starts_every_part_prints_where_it_listens_and_ctrl_c_stops_them_all(
 ) -> None:
     ports = Ports.free()
     var = tmp_path / "var"
-    up = Up(var, ports, _env(var))
+    up = Up(var, ports, _env(var, CASEWORK_NOTARY_SECONDS="0.3"))
     up_factory.append(up)
 
-    assert {"nats", "relay", "intake"} <= set(up.pids)
+    assert {"nats", "relay", "notary", "intake"} <= set(up.pids)
     assert f"nats://127.0.0.1:{ports.nats}" in up.out
     assert f"http://127.0.0.1:{ports.intake}" in up.out
     assert f"store sqlite:///{var.resolve() / 'casework.db'}" in up.out
@@ -60,17 +65,46 @@ def test_up_starts_every_part_prints_where_it_listens_and_ctrl_c_stops_them_all(
     ready = httpx.get(f"http://127.0.0.1:{ports.intake}/readyz", timeout=5)
     assert ready.status_code == 200
     assert ready.json()["nats"] == "ok"
+    size, posted = _events_reported_then_signed_and_posted(var, ports)
+    assert posted[-1] == size, "the checkpoint in the store is not the last on the stream"
 
     code, err = up.finish(signal.SIGINT)  # what Ctrl-C sends
 
     assert code == 0, err
-    assert "SIGINT: stopping services, relay, NATS" in err
+    assert "SIGINT: stopping services, relay and notary, NATS" in err
     assert "all stopped" in err
     for name, pid in up.pids.items():
         assert _gone(pid), f"{name} (pid {pid}) is still running after casework up stopped"
     assert not accepts("127.0.0.1", ports.intake)
     assert not accepts("127.0.0.1", ports.nats)
     assert (var / "logs" / "intake.log").exists()
+
+
+def _events_reported_then_signed_and_posted(var: Path, ports: Ports) -> tuple[int, list[int]]:
+    """A report written to the stack's store; then the notary's checkpoint covering it, in the
+    store and on CASEWORK_CHECKPOINTS: (its size, the sizes on the stream)."""
+    app = Casework(f"sqlite:///{var.resolve() / 'casework.db'}")
+    try:
+        case = app.report_repair(RESIDENT, "jiayu-xx/wanxin-intl/b12/0302", "灯不亮", "lighting")
+        events = len(app.history(case))
+        deadline = time.monotonic() + 20
+        while (latest := tables_for(app).latest()) is None or latest.size < events:
+            assert time.monotonic() < deadline, "no checkpoint of the report within 20 s"
+            time.sleep(0.1)
+    finally:
+        app.close()
+    options = Credentials.under(var.resolve()).client_options("admin")
+
+    async def posted() -> list[int]:
+        async with jetstream(f"nats://127.0.0.1:{ports.nats}", **options) as (_, js):
+            for _ in range(100):
+                found = [c.size for c in await read_posted(js)]
+                if found and found[-1] >= latest.size:
+                    return found
+                await asyncio.sleep(0.1)
+        raise AssertionError("the checkpoint never reached CASEWORK_CHECKPOINTS")
+
+    return latest.size, asyncio.run(posted())
 
 
 @pytest.mark.nats
@@ -95,16 +129,17 @@ def test_up_with_three_nats_nodes_runs_a_cluster_the_services_reach_with_their_o
     credentials = Credentials.under(var.resolve())
     urls = [f"nats://127.0.0.1:{ports.nats + i}" for i in range(3)]
 
-    async def stream_replicas() -> int:
+    async def stream_replicas(stream: str = "CASEWORK") -> int:
         async with jetstream(",".join(urls), **credentials.client_options("admin")) as (_, js):
             for _ in range(100):
                 try:
-                    return (await js.stream_info("CASEWORK")).config.num_replicas or 1
+                    return (await js.stream_info(stream)).config.num_replicas or 1
                 except nats.js.errors.NotFoundError:
                     await asyncio.sleep(0.1)
-        raise AssertionError("the relay made no CASEWORK stream")
+        raise AssertionError(f"no {stream} stream")
 
     assert asyncio.run(stream_replicas()) == 3
+    assert asyncio.run(stream_replicas(CHECKPOINTS_STREAM)) == 3  # the notary made it
     environ = Path(f"/proc/{up.pids['intake']}/environ").read_bytes().split(b"\0")
     assert b"NATS_USER=intake" in environ
     assert f"NATS_URL={','.join(urls)}".encode() in environ

@@ -26,7 +26,10 @@ import uvicorn
 from casework import Actor, Casework, Role
 from casework.clock import FakeClock
 from casework.testing.stories import every_story
+from casework.transparency.checkpoints import public_text
+from casework.transparency.notary import Notary
 from casework_web import TokenStore
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from intake.api.app import create_app
 from intake.places import Places
 from intake.testing import FLAT, T0, make_settings
@@ -49,6 +52,8 @@ class Site:
     clock: FakeClock
     tokens: dict[str, str]
     cases: dict[str, str]
+    checkpoint: int
+    """The size of the checkpoint signed after the stories (before the tap's report)."""
 
 
 def free_port() -> int:
@@ -62,7 +67,10 @@ def free_port() -> int:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The intake served by uvicorn on a loopback port, with the stories in its store."""
     tmp = tmp_path_factory.mktemp("browser")
-    settings = make_settings(tmp, f"sqlite:///{tmp / 'cases.db'}")
+    notary = Ed25519PrivateKey.generate()
+    settings = make_settings(
+        tmp, f"sqlite:///{tmp / 'cases.db'}", notary_pubkey=public_text(notary.public_key())
+    )
     clock = FakeClock(T0)
     port = free_port()
     server = uvicorn.Server(
@@ -96,6 +104,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         runtime = server.config.loaded_app  # the app behind uvicorn's middleware
         app = _casework_of(runtime)
         ids = every_story(app, clock)
+        signed = Notary(app, notary).checkpoint()  # covers the stories, not the report below
         # one report through the API, as a resident sends it, and a volunteer's well-rated repair
         resident = {"Authorization": f"Bearer {tokens['resident']}"}
         status, reported = post(
@@ -113,7 +122,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         app.resolve(tap, staff, "tap fixed")
         status, rated = post(f"{url}/cases/{tap}/rating", {"score": 5}, resident)
         assert status == 200, rated
-        yield Site(url, app, clock, tokens, {"dispute": str(ids[2]), "tap": tap})
+        cases = {"dispute": str(ids[2]), "tap": tap}
+        yield Site(url, app, clock, tokens, cases, signed.size)
     finally:
         server.should_exit = True
         thread.join(timeout=30)
@@ -238,4 +248,207 @@ def test_on_a_phone_a_resident_sees_their_own_case_file_and_not_a_neighbours(
     shot(page, "case-file-phone")
     page.goto(f"{site.url}/ui/cases/{site.cases['dispute']}")
     expect(page.get_by_test_id("problem")).to_contain_text("among the cases you can see")
+    page.context.close()
+
+
+# ------------------------------------------------------------------ reading and printing
+
+
+OVERFLOWS = """(selector) => {
+  const card = document.querySelector(selector);
+  const box = card.getBoundingClientRect();
+  const out = [];
+  if (box.right > window.innerWidth + 1)
+    out.push(`card ends at ${box.right} > ${window.innerWidth}`);
+  if (card.scrollWidth > card.clientWidth + 1)
+    out.push(`card scrolls sideways: ${card.scrollWidth} > ${card.clientWidth}`);
+  for (const el of card.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;  // not laid out (hidden)
+    const what = `${el.tagName}.${el.className} "${el.textContent.trim().slice(0, 30)}"`;
+    if (r.right > box.right + 1 || r.left < box.left - 1)
+      out.push(`${what} at [${Math.round(r.left)}, ${Math.round(r.right)}] outside the card ` +
+               `[${Math.round(box.left)}, ${Math.round(box.right)}]`);
+    if (el.tagName === 'TD' && el.scrollWidth > el.clientWidth + 1)
+      out.push(`${what}: content ${el.scrollWidth}px in a ${el.clientWidth}px cell`);
+  }
+  return out.slice(0, 8);
+}"""
+
+TEXT_COLOURS = """(root) => {
+  const opaque = (c) => !(c === 'transparent' || /rgba\\(.*,\\s*0\\)$/.test(c));
+  const found = [];
+  for (const el of document.querySelector(root).querySelectorAll('*')) {
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.getClientRects().length) continue;
+    let bg = 'rgb(255, 255, 255)', opacity = 1;
+    for (let e = el; e; e = e.parentElement) {
+      opacity *= parseFloat(getComputedStyle(e).opacity);
+    }
+    for (let e = el; e; e = e.parentElement) {
+      const c = getComputedStyle(e).backgroundColor;
+      if (opaque(c)) { bg = c; break; }
+    }
+    found.push({text: el.textContent.trim().slice(0, 30), testid: el.dataset.testid || '',
+                color: getComputedStyle(el).color, background: bg, opacity});
+  }
+  return found;
+}"""
+
+
+def rgba(css: str) -> tuple[float, float, float, float]:
+    parts = [float(x) for x in re.findall(r"[\d.]+", css)]
+    return parts[0], parts[1], parts[2], parts[3] if len(parts) > 3 else 1.0
+
+
+def luminance(rgb: tuple[float, float, float]) -> float:
+    """WCAG 2.x relative luminance of an sRGB colour (0–255 channels)."""
+    linear = [
+        c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in (v / 255 for v in rgb)
+    ]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(color: str, background: str, opacity: float = 1.0) -> float:
+    """The WCAG contrast ratio of text (its alpha and opacity blended over the background)."""
+    r, g, b, a = rgba(color)
+    br, bg, bb, _ = rgba(background)
+    k = a * opacity  # the text's alpha
+    text = (k * r + (1 - k) * br, k * g + (1 - k) * bg, k * b + (1 - k) * bb)
+    lighter, darker = sorted((luminance(text), luminance((br, bg, bb))), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_the_contrast_ratio_is_wcags() -> None:
+    assert contrast("rgb(0, 0, 0)", "rgb(255, 255, 255)") == pytest.approx(21)
+    assert contrast("rgb(119, 119, 119)", "rgb(255, 255, 255)") == pytest.approx(4.48, abs=0.01)
+    half = contrast("rgba(255, 255, 255, 0.5)", "rgb(0, 0, 0)")
+    assert half == contrast("rgb(255, 255, 255)", "rgb(0, 0, 0)", opacity=0.5) < 21
+
+
+MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def assert_times_in_one_zone(page: Page) -> None:
+    text = page.evaluate("document.body.innerText")
+    assert "+00:00" not in text
+    assert "+08:00" not in text
+    for found in MOMENT.finditer(text):
+        after = text[found.end() : found.end() + 6]
+        assert after == " UTC+8", (
+            f"a time without its zone: {text[found.start() : found.end() + 12]!r}"
+        )
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}", text), "a raw ISO time on the page"
+
+
+def assert_fits(page: Page, selector: str) -> None:
+    overflowing = page.evaluate(OVERFLOWS, selector)
+    assert overflowing == [], f"{selector} at {page.viewport_size}: {overflowing}"
+
+
+def low_contrast(page: Page, root: str = "body") -> list[tuple[dict[str, Any], float]]:
+    return [
+        (found, round(ratio, 2))
+        for found in page.evaluate(TEXT_COLOURS, root)
+        if (ratio := contrast(found["color"], found["background"], found["opacity"])) < 4.5
+    ]
+
+
+def test_an_auditor_reads_and_prints_a_case_file_at_1400_px(browser: Browser, site: Site) -> None:
+    page = signed_in(browser, site, "auditor", viewport={"width": 1400, "height": 900})
+    for found in page.evaluate(TEXT_COLOURS, "header.top"):  # the role, the name, the links
+        ratio = contrast(found["color"], found["background"], found["opacity"])
+        assert ratio >= 4.5, f"header text {found} has contrast {ratio:.2f} < 4.5 (WCAG AA)"
+    expect(page.get_by_test_id("role")).to_contain_text("审计员")
+    dispute = site.cases["dispute"]
+    events = len(site.app.history(dispute))
+    page.goto(f"{site.url}/ui/cases/{dispute}")
+    assert_fits(page, '[data-testid="timeline-card"]')
+    assert_times_in_one_zone(page)
+    expect(page.locator("tr[data-version] time").first).to_contain_text("UTC+8")
+    state = page.get_by_test_id("state")
+    shown = state.inner_text()
+    assert "{" not in shown, shown
+    assert '"' not in shown, shown
+    expect(state).to_contain_text(
+        re.compile(r"#0 \S+: .+ — 期限 by \d{4}-\d\d-\d\d \(已履行 kept\)")
+    )
+    expect(state).to_contain_text(re.compile(r"参加 with .+\(居民 resident\).* rounds held"))
+    expect(page.get_by_test_id("verify")).to_contain_text(f"完整 intact: all {events} events")
+    checkpoint = page.get_by_test_id("checkpoint")
+    expect(checkpoint).to_contain_text(f"each of the {events} events shown is included in ")
+    expect(checkpoint).to_contain_text(
+        f"checkpoint {site.checkpoint} (the log's first {site.checkpoint} events, signed "
+    )
+    expect(checkpoint).to_contain_text("signature verified")
+    assert low_contrast(page) == [], "text below WCAG AA on the case file"
+    shot(page, "case-file-1400")
+    page.locator('tr[data-version="5"]').screenshot(path=str(ARTIFACTS / "event-1400.png"))
+
+    page.emulate_media(media="print")  # what an auditor's print-out holds
+    expect(page.locator("header.top nav")).to_be_hidden()
+    expect(page.get_by_test_id("slider-form")).to_be_hidden()
+    assert page.locator("button:visible").count() == 0
+    expect(page.locator("th.asof-col")).to_be_hidden()
+    expect(page.get_by_test_id("printed-from")).to_contain_text(f"{site.url}/ui/cases/{dispute}")
+    widths = page.evaluate(
+        "[document.querySelector('main').clientWidth,"
+        " document.querySelector('[data-testid=timeline-card]').getBoundingClientRect().width]"
+    )
+    assert widths[1] >= widths[0] - 2, f"the printed timeline is {widths[1]} of {widths[0]} px"
+    assert_fits(page, '[data-testid="timeline-card"]')
+    link = state.locator("a.case-link").first
+    href = link.get_attribute("href")
+    after = link.evaluate("a => getComputedStyle(a, '::after').content")
+    assert href is not None
+    assert href in after, f"a printed link shows {after!r}, not {href!r}"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.pdf(path=str(ARTIFACTS / "case-file.pdf"), format="A4")
+    shot(page, "case-file-print")
+    page.emulate_media(media="screen")
+
+    link.click()  # a linked case is a link to its page
+    expect(page).to_have_url(f"{site.url}{href}")
+    expect(page.get_by_test_id("case-id")).to_have_text(href.rsplit("/", 1)[1])
+
+    page.goto(f"{site.url}/ui/cases/{dispute}?v=5")  # the verify line is for what is shown
+    expect(page.get_by_test_id("verify")).to_contain_text("events 1–5 shown")
+    expect(checkpoint).to_contain_text("each of the 5 events shown is included in")
+    assert_fits(page, '[data-testid="timeline-card"]')
+    page.context.close()
+
+
+def test_on_a_phone_the_dashboard_and_the_case_file_fit_the_screen(
+    browser: Browser, site: Site
+) -> None:
+    phone = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+    page = signed_in(browser, site, "auditor", **phone)
+    tables = page.evaluate(
+        """[...document.querySelectorAll('main table')].map(t => ({
+             table: t.dataset.testid, wide: t.scrollWidth, holder: t.parentElement.clientWidth,
+             right: t.parentElement.getBoundingClientRect().right}))"""
+    )
+    assert len(tables) >= 5
+    for table in tables:  # no table hides columns past its card's edge, none runs off the screen
+        assert table["wide"] <= table["holder"], table
+        assert table["right"] <= 390, table
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the dashboard is {width}px wide on a 390px phone"
+    assert_times_in_one_zone(page)
+    assert low_contrast(page) == [], "text below WCAG AA on the dashboard"
+    shot(page, "dashboard-phone")
+    page.goto(f"{site.url}/ui/cases/{site.cases['dispute']}")
+    assert_fits(page, '[data-testid="timeline-card"]')
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    as_of = page.locator('tr[data-version="3"] [data-label="截至 as of"] a')
+    as_of.scroll_into_view_if_needed()
+    expect(as_of).to_be_in_viewport(ratio=1)  # the "as of" link whole on the screen, not clipped
+    assert_times_in_one_zone(page)
+    shot(page, "case-file-phone-auditor")
+    page.locator('tr[data-version="5"]').screenshot(path=str(ARTIFACTS / "event-phone.png"))
+    page.goto(f"{site.url}/ui/cases/{site.cases['tap']}")  # reported after the checkpoint
+    expect(page.get_by_test_id("checkpoint")).to_contain_text(
+        f"not yet in a signed checkpoint: event 1–{len(site.app.history(site.cases['tap']))} "
+        f"came after the latest, checkpoint {site.checkpoint}"
+    )
     page.context.close()

@@ -84,6 +84,7 @@ def play(config: StackConfig, progress: Progress) -> int:
     api = Api({name: url for name, url in running.items() if url.startswith("http")})
     cast = Cast(config.var_dir / "tokens.json")
     failures: list[str] = []
+    logged = False
     cases = intact = 0
     shown: list[str] = []
     try:
@@ -117,6 +118,8 @@ def play(config: StackConfig, progress: Progress) -> int:
         wait_read_models(api, cast, shown)
         progress.step("reading the measures")
         print_measures(api, cast)
+        progress.step("signing a checkpoint of every event and verifying the store against it")
+        logged = print_checkpoint(config)
     finally:
         progress.step("stopping the stack")
         api.close()
@@ -137,4 +140,30 @@ def play(config: StackConfig, progress: Progress) -> int:
         for failure in failures:
             print(f"  {failure}", file=sys.stderr)
         return EXIT_STORY_FAILED
-    return EXIT_NOT_INTACT if not_intact else 0
+    return EXIT_NOT_INTACT if not_intact or not logged else 0
+
+
+def print_checkpoint(config: StackConfig) -> bool:
+    """End as an auditor would (docs/adr/014): have the log signed now, so the checkpoint covers
+    every event of the stories (the running notary signs only every minute or 1000 events), with
+    the stack's own notary key; print it; verify the whole store against it. Whether it held."""
+    from casework.application import Casework
+    from casework.transparency.chains import ChainWalk
+    from casework.transparency.checkpoints import fingerprint, notary_key
+    from casework.transparency.notary import Notary
+    from casework.transparency.verify import check_store
+
+    key = notary_key({}, config.var_dir)  # the file the stack's notary made, never a real one
+    with Casework(config.store) as app:
+        checkpoint = Notary(app, key).sign_now()
+        walk = ChainWalk()
+        result = check_store(app, checkpoint, key.public_key(), walk)
+    chains = walk.results()
+    print("=== the transparency log (docs/adr/014) ===")
+    print(
+        f"checkpoint: {checkpoint.size} events, root {checkpoint.root.hex()[:16]}, signed "
+        f"{checkpoint.at.isoformat(timespec='seconds')}, key {fingerprint(key.public_key())}"
+    )
+    intact = sum(r.ok for r in chains)
+    print(f"verify --checkpoint: {result.describe()}; {intact} of {len(chains)} case chains intact")
+    return result.ok and intact == len(chains)

@@ -2,6 +2,7 @@
 
     nats-server   nats://127.0.0.1:4223   the bundled binary, JetStream under <var>/nats
     relay         store -> JetStream      `casework relay`
+    notary        store -> checkpoints    `casework notary`
     intake        http://127.0.0.1:8000   `casework-intake --host H --port P`
     dispatch      http://127.0.0.1:8001   `casework-dispatch --host H --port P`
     mediation     http://127.0.0.1:8002   `casework-mediation --host H --port P`
@@ -14,13 +15,16 @@ usual 4222, so the stack never talks to a NATS the machine already runs.
 With `--replicas N` (PostgreSQL only) each service runs N processes (`intake-1` on 8100,
 `intake-2` on 8200, …), each with its own var dir (`<var>/intake-1`) for its read models, behind
 nginx on the service's documented port (`proxy.py`); the relay runs N times too (`relay-1`, …),
-one publishing and the others standing by (`relay_lock`). docs/adr/013 says how the replicas'
-read models and effects stay one.
+one publishing and the others standing by (`relay_lock`), and so does the notary (`notary-1`,
+…: one appending to the transparency log and signing, under a lock of its own; docs/adr/014).
+docs/adr/013 says how the replicas' read models and effects stay one.
 
 Every child gets the same three settings every Casework process reads (`CASEWORK_STORE`,
 `NATS_URL`, `CASEWORK_VAR_DIR`, all absolute), and its host and port as flags. A service is
 ready when its `/readyz` answers 200 (store and NATS reachable); NATS when it accepts
-connections; the relay has no port and counts as ready while it runs.
+connections; the relay and the notary have no port and count as ready while they run. Every
+notary signs with the key in the stack's var dir (`notary.key`, made 0600 by the first to start)
+unless `CASEWORK_NOTARY_KEY` is set.
 """
 
 from __future__ import annotations
@@ -83,6 +87,8 @@ class StackConfig:
     ports: Ports = field(default_factory=Ports)
     services: tuple[str, ...] = SERVICES
     relay: bool = True
+    notary: bool = True
+    """The transparency log's notary (`casework notary`), beside the relay."""
     env: Mapping[str, str] = field(default_factory=dict)
     """Extra environment for every child (e.g. a service's own settings)."""
     nats_nodes: int = 1
@@ -171,6 +177,10 @@ class StackConfig:
         if self.replicas == 1:
             return ["relay"]
         return [f"relay-{i}" for i in range(1, self.replicas + 1)]
+
+    def notary_names(self) -> list[str]:
+        """`notary`, or `notary-1`, `notary-2`, … with replicas (one active, the rest stand by)."""
+        return [name.replace("relay", "notary") for name in self.relay_names()]
 
     def present(self) -> tuple[str, ...]:
         """The services this installation can run."""
@@ -323,6 +333,24 @@ class Stack:
         """One relay, or one per replica: the first to take the relay lock publishes."""
         return [self.relay_spec(name) for name in self.config.relay_names()]
 
+    def notary_public_key(self, env: dict[str, str]) -> str:
+        """The stack's notary's public key (`CASEWORK_NOTARY_KEY`, else the var dir's key file,
+        made now if the notary has not yet), so the intake's case pages check the signature of
+        the checkpoint they name, not only its proofs."""
+        from casework.transparency.checkpoints import notary_key, public_text
+
+        return public_text(notary_key(env, self.config.var_dir).public_key())
+
+    def notary_spec(self, name: str = "notary") -> ProcessSpec:
+        """`casework notary`: appends every case event to the log, signs checkpoints, posts
+        them to `CASEWORK_CHECKPOINTS` as the `notary` NATS user (it logs JSON itself)."""
+        argv = [sys.executable, "-m", "casework.cli", "notary"]
+        return ProcessSpec(name, argv, self.child_env("notary"), self.log_path(name))
+
+    def notary_specs(self) -> list[ProcessSpec]:
+        """One notary, or one per replica: the first to take the notary lock appends."""
+        return [self.notary_spec(name) for name in self.config.notary_names()]
+
     def service_spec(self, name: str) -> ProcessSpec:
         """The service alone on its documented port (no replicas)."""
         return self.service_specs(name)[0]
@@ -342,6 +370,8 @@ class Stack:
             argv = [sys.executable, "-m", "casework_stack.launch", f"casework-{service}", target]
             argv += ["--host", c.host, "--port", str(port)]
             env = self.child_env(service)
+            if service == "intake" and c.notary:
+                env.setdefault("INTAKE_NOTARY_PUBKEY", self.notary_public_key(env))
             if c.replicas > 1:
                 own = private_dir(c.var_dir / name)
                 # What every replica must share lives in the stack's var dir, not the replica's:
@@ -394,6 +424,9 @@ class Stack:
             if c.relay:
                 self.on_step("starting " + ", ".join(c.relay_names()))
                 started += [self.supervisor.start(spec) for spec in self.relay_specs()]
+            if c.notary:
+                self.on_step("starting " + ", ".join(c.notary_names()))
+                started += [self.supervisor.start(spec) for spec in self.notary_specs()]
             for name in c.present():
                 self.on_step(f"starting {', '.join(c.replica_names(name))}")
                 started += [self.supervisor.start(spec) for spec in self.service_specs(name)]
@@ -412,9 +445,8 @@ class Stack:
     def stop(self) -> dict[str, int | None]:
         c = self.config
         services = tuple(name for s in SERVICES for name in c.replica_names(s))
-        return self.supervisor.stop_all(
-            (("proxy",), services, tuple(c.relay_names()), tuple(c.nats_names()))
-        )
+        relay_layer = (*c.relay_names(), *c.notary_names())  # the notary goes with the relay
+        return self.supervisor.stop_all((("proxy",), services, relay_layer, tuple(c.nats_names())))
 
     def first_dead(self) -> Child | None:
         return self.supervisor.first_dead()
@@ -435,6 +467,10 @@ class Stack:
             relay = children.get(name)
             if relay is not None:
                 rows.append(Endpoint(name, "store -> JetStream", relay.pid, relay.spec.log))
+        for name in c.notary_names():
+            notary = children.get(name)
+            if notary is not None:
+                rows.append(Endpoint(name, "store -> checkpoints", notary.pid, notary.spec.log))
         front = children.get("proxy")
         for name in SERVICES:
             replicas = [children[r] for r in c.replica_names(name) if r in children]

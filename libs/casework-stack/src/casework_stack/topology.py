@@ -13,8 +13,9 @@ from pathlib import Path
 SERVICES = ("intake", "dispatch", "mediation")
 """The HTTP services, in start order; each runs its `casework-<name>` console script."""
 
-STOP_LAYERS = (SERVICES, ("relay",), ("nats",))
-"""Stop the services first (they finish their requests and consumers), then the relay, then NATS."""
+STOP_LAYERS = (SERVICES, ("relay", "notary"), ("nats",))
+"""Stop the services first (they finish their requests and consumers), then the relay and the
+notary, then NATS."""
 
 READ_MODEL_SERVICES = ("intake", "mediation")
 """The services whose read models `casework rebuild` rebuilds (see `rebuild.REBUILDERS`)."""

@@ -6,8 +6,9 @@ it says which (with the end of its log) and starts it again after a delay, the r
 meanwhile. The delay is 1 s, doubling with each quick crash of the same child up to 30 s, and
 back to 1 s once it ran a minute (`supervisor.Restarts`): a child that dies instantly again and
 again does not spin, one that crashed once comes back at once. The first Ctrl-C (or SIGTERM)
-stops everything in order (services, relay, NATS), each with a grace period, restarts due or not;
-a second one cuts the grace short. A failure while starting still stops everything (exit 1).
+stops everything in order (services, relay and notary, NATS), each with a grace period,
+restarts due or not; a second one cuts the grace short. A failure while starting still stops
+everything (exit 1).
 """
 
 from __future__ import annotations
@@ -149,7 +150,10 @@ def _run_until_stopped(stack: Stack) -> int:
                     )
         if received:
             name = signal.Signals(received[0]).name
-            print(f"casework up: {name}: stopping services, relay, NATS", file=sys.stderr)
+            print(
+                f"casework up: {name}: stopping services, relay and notary, NATS",
+                file=sys.stderr,
+            )
         codes = stack.stop()
     unclean = {n: c for n, c in codes.items() if c not in (0, None, -signal.SIGTERM)}
     summary = ", ".join(f"{n} {c}" for n, c in codes.items())

@@ -4,7 +4,8 @@ Each group of subcommands lives in `casework.commands.<name>` with a `register(s
 function, so the audit, demo, messaging, dead-letter and person commands grow without touching one
 shared file.
 Errors print as one line on stderr (the full traceback only with `--debug`); a store or NATS
-that cannot be reached is one line naming its host:port, exit 1 (`casework.outages`).
+that cannot be reached is one line naming its host:port, exit 1 (`casework.outages`); a command
+that needs an extra not installed (`casework[nats]` for `relay`, `dlq`) says which, exit 2.
 
 Packages that sit *above* the library (the stack that runs the services: `casework up`, `demo`)
 plug their subcommands in through the `casework.commands` entry-point group, each entry point
@@ -25,6 +26,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from casework import logs, settings
+from casework._extras import MissingExtraError
 from casework.domain.errors import CaseworkError
 from casework.outages import UnreachableError
 
@@ -101,6 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UnreachableError as error:  # one line naming host:port, whatever --debug says
         print(f"casework: {error}", file=sys.stderr)
         return 1
+    except MissingExtraError as error:  # an optional dependency: the extra to install
+        print(f"casework: {error}", file=sys.stderr)
+        return 2
     except CaseworkError as error:
         if args.debug:
             traceback.print_exc()

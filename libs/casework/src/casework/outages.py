@@ -32,15 +32,10 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-import nats
-import nats.errors
-import nats.js.errors
-import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError
-from nats.aio.client import Client
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -51,32 +46,57 @@ from tenacity import (
 )
 from tenacity.wait import wait_base
 
+from casework._extras import require
 from casework.logs import describe
-from casework.messaging.nats_users import client_options, servers
 from casework.settings import persistence_env, store_url
 
+if TYPE_CHECKING:
+    from nats.aio.client import Client
+
 log = logging.getLogger("casework.outages")
+
+
+def _psycopg_errors() -> tuple[type[BaseException], ...]:
+    """psycopg's "cannot reach" errors when casework[postgres] is installed; without it no
+    PostgreSQL store can be opened, so none of them can be raised (the core runs on SQLite)."""
+    try:
+        import psycopg
+    except ImportError:
+        return ()
+    return (psycopg.OperationalError, psycopg.InterfaceError)
+
+
+def _nats_errors() -> tuple[type[BaseException], ...]:
+    """nats-py's "cannot reach" errors with casework[nats] installed (else none can be raised)."""
+    try:
+        import nats.errors
+        import nats.js.errors
+    except ImportError:
+        return ()
+    return (
+        nats.errors.ConnectionClosedError,
+        nats.errors.ConnectionReconnectingError,
+        nats.errors.NoServersError,
+        nats.errors.StaleConnectionError,
+        nats.errors.OutboundBufferLimitError,
+        nats.errors.FlushTimeoutError,
+        nats.errors.NoRespondersError,
+        nats.errors.TimeoutError,
+        nats.js.errors.ServiceUnavailableError,  # JetStream not answering (starting again)
+        nats.js.errors.NoStreamResponseError,  # no stream leader: a cluster electing a new one
+    )
+
 
 STORE_DOWN: tuple[type[BaseException], ...] = (
     OperationalError,
     InterfaceError,
-    psycopg.OperationalError,
-    psycopg.InterfaceError,
+    *_psycopg_errors(),
 )
 """What eventsourcing and psycopg raise when the store cannot be reached (a pool timeout, a
 refused or broken connection, a locked SQLite file)."""
 
 NATS_DOWN: tuple[type[BaseException], ...] = (
-    nats.errors.ConnectionClosedError,
-    nats.errors.ConnectionReconnectingError,
-    nats.errors.NoServersError,
-    nats.errors.StaleConnectionError,
-    nats.errors.OutboundBufferLimitError,
-    nats.errors.FlushTimeoutError,
-    nats.errors.NoRespondersError,
-    nats.errors.TimeoutError,
-    nats.js.errors.ServiceUnavailableError,  # JetStream not answering (starting again)
-    nats.js.errors.NoStreamResponseError,  # no stream leader: a cluster electing a new one
+    *_nats_errors(),
     TimeoutError,
     ConnectionError,  # refused, reset, aborted, broken pipe
     socket.gaierror,  # a name that does not resolve (yet)
@@ -306,6 +326,9 @@ def check_store(env: dict[str, str], timeout: float = ONE_SHOT_TIMEOUT) -> None:
     address = store_address(env)
     if address is None:
         return
+    require("psycopg", "a PostgreSQL store")
+    import psycopg
+
     try:
         with psycopg.connect(
             host=env.get("POSTGRES_HOST", "127.0.0.1"),
@@ -339,6 +362,11 @@ async def connect_nats_once(url: str, timeout: float = ONE_SHOT_TIMEOUT, **optio
     -1 alike loop), so it is 1 here (two tries), no reconnecting afterwards, and the whole
     attempt is bounded by `timeout` besides.
     """
+    require("nats", "casework.outages.connect_nats_once")
+    import nats
+
+    from casework.messaging.nats_users import client_options, servers
+
     seen: list[Exception] = []
 
     async def remember(error: Exception) -> None:  # the one line below says it all
@@ -422,6 +450,12 @@ async def connect_nats(url: str, name: str, **options: Any) -> Client:
     The first connect also waits for ever (nats-py retries it while reconnecting is allowed
     with no limit): a part started before NATS waits for it instead of exiting.
     """
+    require("nats", "casework.outages.connect_nats")
+    import nats
+    import nats.errors
+
+    from casework.messaging.nats_users import client_options, servers
+
     outages = Outages(name, log)
 
     async def on_error(error: Exception) -> None:

@@ -19,9 +19,13 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from eventsourcing.persistence import InterfaceError, OperationalError
-from eventsourcing.postgres import PostgresProcessRecorder
-from psycopg_pool import PoolTimeout
+from casework._extras import require
+
+require("psycopg", __name__)  # before the imports below: a missing extra is named, not guessed
+
+from eventsourcing.persistence import InterfaceError, OperationalError  # noqa: E402
+from eventsourcing.postgres import PostgresProcessRecorder  # noqa: E402
+from psycopg_pool import PoolTimeout  # noqa: E402
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -26,6 +26,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlparse
 
+from casework._extras import require
 from casework.domain.errors import CaseworkError, ValidationError
 from casework.files import private_file
 
@@ -152,6 +153,7 @@ def store_place(url: str) -> str:
 
 def _postgres_env(url: str) -> dict[str, str]:
     """Never echo the URL back in an error: it may carry a password."""
+    require("psycopg", "a PostgreSQL store (CASEWORK_STORE=postgresql://...)")
     parts = urlparse(url)
     try:
         port = parts.port

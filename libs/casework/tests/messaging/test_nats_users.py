@@ -1,8 +1,8 @@
 """Per-part NATS users on a real nats-server: each part may do its own work and nothing else.
 
-Only the relay publishes case events; a service binds to its own durable consumer only and
-files dead letters under its own name only. The server refuses everything else (a
-"permissions violation" to the client, and nothing stored).
+Only the relay publishes case events, only the notary posts checkpoints; a service binds to its
+own durable consumer only and files dead letters under its own name only. The server refuses
+everything else (a "permissions violation" to the client, and nothing stored).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pytest
 from casework import Actor, Casework, Role
 from casework.contracts import CaseEvent
 from casework.messaging.background import ConsumerInBackground
+from casework.messaging.checkpoint_stream import CheckpointPost
 from casework.messaging.consumer import Consumer, SubscriptionSettings, parse_contract
 from casework.messaging.dead_letter import dead_letter_subject
 from casework.messaging.nats_server import NatsServer
@@ -31,8 +32,10 @@ from casework.messaging.nats_users import (
 )
 from casework.messaging.relay import Relay, ensure_stream
 from casework.messaging.stream_limits import StreamLimits
-from casework.messaging.subjects import EVENTS, STREAM
+from casework.messaging.subjects import CHECKPOINTS, CHECKPOINTS_STREAM, EVENTS, STREAM
 from casework.testing.nats import read_stream
+from casework.transparency.notary import Notary
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nats.aio.client import Client
 from nats.js.api import AckPolicy, ConsumerConfig
 
@@ -205,3 +208,31 @@ async def test_a_service_consumes_and_dead_letters_as_its_own_user(
     finally:
         await feed.stop()
         app.close()
+
+
+async def test_only_the_notary_may_post_checkpoints(
+    secured_nats: NatsServer, nats_credentials: Credentials, tmp_path: Path
+) -> None:
+    app = Casework(f"sqlite:///{tmp_path / 'casework.db'}")
+    app.report_repair(RESIDENT, "jiayu-xx/wanxin-intl/b1/0302", "light out")
+    Notary(app, Ed25519PrivateKey.generate()).checkpoint()
+    post = CheckpointPost(
+        app, secured_nats.url, connect_options=nats_credentials.client_options("notary")
+    )
+    assert await post.step() == 1  # the notary may
+    await post.close()
+
+    for user in ("relay", "intake", "dispatch", "mediation"):
+        async with connected(secured_nats, nats_credentials, user) as (nc, errors):
+            await nc.publish(CHECKPOINTS, b"{}")
+            await nc.flush()
+            error = await wait_for(errors, "ermissions violation")
+            assert f'publish to "{CHECKPOINTS}"' in error.lower()
+    async with connected(secured_nats, nats_credentials, "notary") as (nc, errors):
+        await nc.publish(CASE_SUBJECT, b"{}")  # and the notary posts nothing else
+        await nc.flush()
+        assert f'publish to "{CASE_SUBJECT}"' in (await wait_for(errors, "ermissions")).lower()
+    async with connected(secured_nats, nats_credentials, "admin") as (nc, _):
+        posted = await read_stream(nc.jetstream(), CHECKPOINTS_STREAM, CHECKPOINTS)
+    assert len(posted) == 1, "a refused publish was stored"
+    app.close()

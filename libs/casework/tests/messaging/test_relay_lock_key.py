@@ -35,3 +35,13 @@ def test_the_store_url_gives_the_key_of_its_database_and_schema() -> None:
     assert key("postgresql://u:p@db/casework") == advisory_key("casework", "public")
     assert key("postgresql://u:p@db/casework?schema=intake") != audit
     assert key("postgresql://u:p@db/other?schema=audit") != audit
+
+
+def test_the_notaries_lock_is_not_the_relays() -> None:
+    url = "postgresql://u:p@db/casework?schema=audit"
+    relay, notary = lock_for(url), lock_for(url, "notary")
+    assert isinstance(relay, AdvisoryLock)
+    assert isinstance(notary, AdvisoryLock)
+    assert notary.key == advisory_key("casework", "audit", "notary") != relay.key
+    files = [lock_for("sqlite:////srv/c.db", p).describe() for p in ("relay", "notary")]
+    assert files == ["file lock /srv/c.db.relay-lock", "file lock /srv/c.db.notary-lock"]

@@ -12,8 +12,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+from casework import CaseworkError
+from casework.transparency.exports import read_public_key
 from casework_web.service_settings import Port, ServiceSettings
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 
@@ -41,6 +43,24 @@ class Settings(ServiceSettings):
             "(docs/adr/013; `casework up --replicas` sets it). Without NATS: always the store."
         ),
     )
+
+    notary_pubkey: str | None = Field(
+        default=None,
+        description=(
+            "The notary's public key (base64, as `casework notary pubkey` prints it, or a file "
+            "holding it): with it the case-file page also checks the checkpoint's signature."
+        ),
+    )
+
+    @field_validator("notary_pubkey")
+    @classmethod
+    def _a_public_key(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                read_public_key(value)
+            except CaseworkError as error:
+                raise ValueError(str(error)) from None
+        return value or None
 
     @property
     def db_path(self) -> Path:

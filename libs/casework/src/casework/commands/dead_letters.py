@@ -4,6 +4,8 @@ They talk to the NATS at `NATS_URL` (or the embedded one under the var dir, like
 A sequence that names no dead letter is a bad request (exit 2, one line on stderr); a publish
 that fails leaves the letter where it was (exit 1); a NATS that does not answer within a few
 seconds is one line naming its host:port (exit 1). See `messaging/dead_letter_office.py`.
+
+They need the `casework[nats]` extra, imported when a command runs (see `commands/messaging.py`).
 """
 
 from __future__ import annotations
@@ -12,22 +14,15 @@ import argparse
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
-
-from nats.js import JetStreamContext
+from typing import TYPE_CHECKING, Any
 
 from casework.domain.errors import ValidationError
-from casework.messaging.dead_letter import dead_letter_subject
-from casework.messaging.dead_letter_office import (
-    Filed,
-    describe,
-    get_letter,
-    list_letters,
-    replay,
-    summary,
-)
-from casework.messaging.nats_server import embedded_nats
 from casework.outages import connect_nats_once
+
+if TYPE_CHECKING:
+    from nats.js import JetStreamContext
+
+    from casework.messaging.dead_letter_office import Filed
 
 
 def register(subparsers: Any) -> None:
@@ -77,6 +72,8 @@ async def _jetstream(url: str) -> AsyncIterator[JetStreamContext]:
 
 
 def _service(name: str | None) -> str | None:
+    from casework.messaging.dead_letter import dead_letter_subject  # needs casework[nats]
+
     if name is None:
         return None
     try:
@@ -87,6 +84,9 @@ def _service(name: str | None) -> str | None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from casework.messaging.dead_letter_office import list_letters, summary
+    from casework.messaging.nats_server import embedded_nats
+
     service = _service(args.service)
 
     async def go(url: str) -> list[Filed]:
@@ -101,6 +101,9 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from casework.messaging.dead_letter_office import describe, get_letter
+    from casework.messaging.nats_server import embedded_nats
+
     async def go(url: str) -> Filed:
         async with _jetstream(url) as js:
             return await get_letter(js, args.seq)
@@ -113,6 +116,9 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_replay(args: argparse.Namespace) -> int:
+    from casework.messaging.dead_letter_office import get_letter, list_letters, replay
+    from casework.messaging.nats_server import embedded_nats
+
     service = _service(args.service)
 
     async def go(url: str) -> int:

@@ -1,4 +1,9 @@
-"""`casework relay` (store -> JetStream) and `casework asyncapi` (the contract document)."""
+"""`casework relay` (store -> JetStream) and `casework asyncapi` (the contract document).
+
+Both need the `casework[nats]` extra: its modules are imported when a command runs, not here,
+so the commands are listed (and `casework --help` works) without it, and running one without
+it says which extra to install (exit 2).
+"""
 
 from __future__ import annotations
 
@@ -8,15 +13,11 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from casework.application import Casework
-from casework.contracts.asyncapi import render
 from casework.kinds.registry import BUILTIN, KindError
 from casework.logs import configure_logging
-from casework.messaging.nats_server import embedded_nats
-from casework.messaging.relay import Relay
-from casework.messaging.relay_lock import hold, lock_for
 from casework.outages import (
     Outages,
     UnreachableError,
@@ -25,6 +26,9 @@ from casework.outages import (
     one_shot_env,
 )
 from casework.settings import store_url
+
+if TYPE_CHECKING:
+    from casework.messaging.relay import Relay
 
 
 def register(subparsers: Any) -> None:
@@ -64,6 +68,9 @@ def register(subparsers: Any) -> None:
 
 
 def run_relay(args: argparse.Namespace) -> int:
+    from casework.messaging.nats_server import embedded_nats  # needs casework[nats]
+    from casework.messaging.relay import Relay
+
     configure_logging("WARNING" if args.quiet else "INFO")  # JSON lines, as the services'
     if args.once:  # a one-shot: an unreachable store or NATS is one line, within seconds
         app = Casework(env=one_shot_env())
@@ -96,6 +103,8 @@ async def _once(relay: Relay) -> int:
 async def _run_until_signalled(relay: Relay) -> None:
     """Stand by until this relay holds the lock (`relay_lock`), then publish until stopped; a
     lost lock stops publishing at once and it stands by again."""
+    from casework.messaging.relay_lock import hold, lock_for
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -124,6 +133,8 @@ async def _run_until_signalled(relay: Relay) -> None:
 
 
 def write_asyncapi(args: argparse.Namespace) -> int:
+    from casework.contracts.asyncapi import render  # names casework.messaging's subjects
+
     names = BUILTIN if args.library else args.kind
     try:
         text = render(names)

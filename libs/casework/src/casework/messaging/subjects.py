@@ -5,6 +5,7 @@ Subjects are lowercase, dot-separated, broad to narrow (docs/adr/003-subjects.md
     casework.<kind>.<event>.<community>.<compound>   a case event, e.g.
     casework.leak.water_stopped.jiayu-xx.wanxin-intl
     casework.dlq.<service>                            dead letters of one service
+    casework-log.checkpoints                          the notary's signed checkpoints
 
 so a consumer filters by kind, event and place on the server (`casework.leak.*.*.*`,
 `casework.*.*.jiayu-xx.wanxin-intl`), and `casework.*.*.*.*` is every case event and nothing else.
@@ -24,6 +25,10 @@ EVENTS = "casework.*.*.*.*"
 """Every case event (five tokens); dead letters have three and never match."""
 DLQ = "casework.dlq"
 """Dead letters: `casework.dlq.<service>` (see `dead_letter.dead_letter_subject`)."""
+CHECKPOINTS_STREAM = "CASEWORK_CHECKPOINTS"
+CHECKPOINTS = "casework-log.checkpoints"
+"""The notary's signed checkpoints, on a stream of their own (docs/adr/014). Not under
+`casework.`: the CASEWORK stream takes `casework.>`, and two streams may not share a subject."""
 DUPLICATE_WINDOW = 120.0
 """Seconds JetStream remembers a Nats-Msg-Id: a re-publish inside it is dropped."""
 

@@ -22,16 +22,20 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import nats
-import pytest
-from nats.aio.client import Client
-from nats.js import JetStreamContext
-from nats.js.api import RawStreamMsg
-from nats.js.errors import NotFoundError
+from casework._extras import require
 
-from casework.messaging.nats_cluster import NatsCluster
-from casework.messaging.nats_server import NatsServer, NatsServerError, find_binary
-from casework.messaging.nats_users import Credentials, servers
+require("nats", __name__)
+
+import nats  # noqa: E402
+import pytest  # noqa: E402
+from nats.aio.client import Client  # noqa: E402
+from nats.js import JetStreamContext  # noqa: E402
+from nats.js.api import RawStreamMsg  # noqa: E402
+from nats.js.errors import NotFoundError  # noqa: E402
+
+from casework.messaging.nats_cluster import NatsCluster  # noqa: E402
+from casework.messaging.nats_server import NatsServer, NatsServerError, find_binary  # noqa: E402
+from casework.messaging.nats_users import Credentials, servers  # noqa: E402
 
 
 def _in_ci() -> bool:

@@ -40,9 +40,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlencode, urlparse
 
-import psycopg
-import pytest
-from psycopg import sql
+from casework._extras import require
+
+require("psycopg", __name__)
+
+import psycopg  # noqa: E402
+import pytest  # noqa: E402
+from psycopg import sql  # noqa: E402
 
 TEST_POSTGRES_ENV = "CASEWORK_TEST_POSTGRES"
 """A `postgresql://` URL of a server the tests may create and drop databases on."""

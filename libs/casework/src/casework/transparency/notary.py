@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from casework.domain.errors import ValidationError
 from casework.projections.polling import Poller
 from casework.topics import is_case_topic
-from casework.transparency.checkpoints import Checkpoint, sign
+from casework.transparency.checkpoints import Checkpoint, origin_setting, sign
 from casework.transparency.leaves import Leaf, leaf_of
 from casework.transparency.tables import Head, LogTables, tables_for
 
@@ -64,8 +64,13 @@ class Notary(Poller):
         every: int = DEFAULT_EVERY,
         seconds: float = DEFAULT_SECONDS,
         now: Callable[[], float] = time.monotonic,
+        origin: str | None = None,
     ) -> None:
+        """`origin`: the log's name if it has none yet (default `CASEWORK_LOG_ORIGIN`, else a
+        new `casework/<uuid>`); a log keeps the name it was first given."""
         super().__init__()
+        self.wanted = origin
+        self.origin = ""
         self.app = app
         self.key = key
         self.every = every
@@ -75,6 +80,13 @@ class Notary(Poller):
         self._head: Head | None = None
         self._signed_size = -1
         self._signed_at = now()
+
+    def name_log(self) -> str:
+        """The log's origin, named on first use (`LogTables.name_log`)."""
+        if not self.origin:
+            wanted = self.wanted if self.wanted is not None else origin_setting()
+            self.origin = self.tables.name_log(wanted)
+        return self.origin
 
     def forget(self) -> None:
         self._head = None
@@ -124,15 +136,34 @@ class Notary(Poller):
         return self.checkpoint(head)
 
     def checkpoint(self, head: Head | None = None) -> Checkpoint:
-        """Sign the log as it stands now (after catching up) and keep the checkpoint."""
+        """Sign the log as it stands now (after catching up) and keep the checkpoint.
+
+        What is returned is the checkpoint the store keeps at that size: another notary (the
+        running one, while this is a one-shot `sign now`) may have signed the same size first,
+        and then its checkpoint is the one kept, published and returned."""
         if head is None:
             while self.append_page() >= 0:
                 pass
             head = self._head or self.tables.head()
+        self.name_log()
         at = self.app.clock() if hasattr(self.app, "clock") else datetime.now().astimezone()
-        signed = sign(self.key, head.frontier.size, head.frontier.root(), at)
+        signed = sign(self.key, head.frontier.size, head.frontier.root(), at, self.origin)
         self.tables.add_checkpoint(signed)
+        signed = self.tables.checkpoint_at(signed.size) or signed
         self._signed_size = signed.size
         self._signed_at = self.now()
         log.info("checkpoint: %d events, root %s", signed.size, signed.root.hex()[:16])
         return signed
+
+    def sign_now(self, attempts: int = 10) -> Checkpoint:
+        """`checkpoint()` beside a running notary: when the other appended first (this one's
+        insert or head write fails), reread the head and try again."""
+        for attempt in range(attempts):
+            try:
+                return self.checkpoint()
+            except Exception:
+                self.forget()
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")

@@ -64,6 +64,14 @@ def check_store(
     size = checkpoint.size
     if not checkpoint.signed_by(key):
         return LogCheck(False, size, f"checkpoint of {size} events: signature does not verify")
+    named = tables_for(app).origin()
+    if checkpoint.origin and named is not None and checkpoint.origin != named[0]:
+        return LogCheck(
+            False,
+            size,
+            f"checkpoint {_name(checkpoint)} is of the log {checkpoint.origin!r}; this store's "
+            f"log is {named[0]!r} (another deployment's checkpoint?)",
+        )
     found: list[Leaf] = []
     tree = MerkleTree()
     for leaf in stored_leaves(app, walk):
@@ -81,7 +89,8 @@ def check_store(
 
 
 def _name(checkpoint: Checkpoint) -> str:
-    return f"{checkpoint.size}@{checkpoint.at.isoformat(timespec='seconds')}"
+    where = f" of {checkpoint.origin}" if checkpoint.origin else ""
+    return f"{checkpoint.size}@{checkpoint.at.isoformat(timespec='seconds')}{where}"
 
 
 def _first_difference(app: object, checkpoint: Checkpoint, found: list[Leaf]) -> str:
@@ -122,10 +131,14 @@ def _first_difference(app: object, checkpoint: Checkpoint, found: list[Leaf]) ->
     return f"the events do not give the root of checkpoint {_name(checkpoint)}"
 
 
-def check_checkpoints(app: object, key: Ed25519PublicKey) -> list[LogCheck]:
-    """One line per checkpoint: signed, and consistent with the one before it."""
+def check_checkpoints(
+    app: object, key: Ed25519PublicKey, checkpoints: list[Checkpoint] | None = None
+) -> list[LogCheck]:
+    """One line per checkpoint: signed, and consistent with the one before it. `checkpoints`:
+    those kept elsewhere (the JetStream stream), checked against this store's leaves; by
+    default the store's own."""
     tables = tables_for(app)
-    checkpoints = tables.checkpoints()
+    checkpoints = tables.checkpoints() if checkpoints is None else checkpoints
     if not checkpoints:
         return []
     tree = MerkleTree(leaf.digest() for leaf in tables.leaves(checkpoints[-1].size))

@@ -16,8 +16,10 @@ from urllib.parse import quote, urlencode
 
 from casework import CaseworkError
 from casework.timeline import kind_label, status_label, tier_label
+from casework.transparency.exports import read_public_key
 from casework_web import Principal, TokenRefusedError
 from casework_web.errors import STATUS_OF
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -25,10 +27,12 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from intake.api.deps import Rt
 from intake.measures.definitions import TIERS, Measures
-from intake.measures.text import CHINA, duration, local, percent
+from intake.measures.text import CHINA, duration, percent
 from intake.runtime import Runtime
 from intake.service import lines_for
 from intake.web import session
+from intake.web.readable import LinkTo, moment
+from intake.web.shown_check import check_shown
 from intake.web.views import case_file
 
 templates = Environment(
@@ -40,15 +44,10 @@ templates = Environment(
 )
 
 
-def when(value: datetime | str) -> str:
-    """A moment in UTC+8, from a datetime or the ISO text a read model keeps."""
-    return local(datetime.fromisoformat(value) if isinstance(value, str) else value)
-
-
 templates.filters.update(
     percent=percent,
     duration=duration,
-    local=when,
+    local=moment,
     kind_label=kind_label,
     tier_label=tier_label,
     status_label=status_label,
@@ -61,7 +60,9 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 def render(
     request: Request, name: str, status: int = 200, who: Principal | None = None, **context: Any
 ) -> HTMLResponse:
-    html = templates.get_template(name).render(who=who, path=request.url.path, **context)
+    html = templates.get_template(name).render(
+        who=who, path=request.url.path, page_url=str(request.url), **context
+    )
     response = HTMLResponse(html, status_code=status)
     response.headers["Cache-Control"] = "no-store"  # pages show case files: never cache them
     response.headers["X-Frame-Options"] = "DENY"
@@ -268,7 +269,28 @@ def case_page(
                 )
             version = int(v)
         state = rt.intake.app.get_case(case.id, version=version, personal=personal)
-        verified = rt.intake.app.verify(case.id)
+        key = notary_key(rt)
+        checked = check_shown(rt.intake.app, case.id, version, key)
     except CaseworkError as error:
         return from_error(request, who, error)
-    return render(request, "case.html", who=who, view=case_file(state, entries, verified, version))
+    view = case_file(state, entries, checked, version, link_to=visible_to(who, rt))
+    return render(request, "case.html", who=who, view=view)
+
+
+def visible_to(who: Principal, rt: Runtime) -> LinkTo:
+    """A linked case's page, only when this reader may see that case (as the API decides)."""
+
+    def link_to(case_id: str) -> str | None:
+        try:
+            rt.intake.case(who, case_id)
+        except CaseworkError:
+            return None
+        return f"/ui/cases/{quote(case_id, safe='')}"
+
+    return link_to
+
+
+def notary_key(rt: Runtime) -> Ed25519PublicKey | None:
+    """The notary's public key when the intake was given one (checked at start)."""
+    given = rt.settings.notary_pubkey
+    return read_public_key(given) if given else None

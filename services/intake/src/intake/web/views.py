@@ -1,31 +1,23 @@
 """What the pages show, worked out in Python so the templates only lay it out.
 
 The case file as of an event: the timeline (each event past, current or later), the ladder with
-where the case entered, climbed, is and was settled, the state then, and the verify result. The
-labels come from `casework.timeline`, so the pages say what the terminal says.
+where the case entered, climbed, is and was settled, the state then (readable, `readable.py`),
+and the check of the events shown (`shown_check.py`). The labels come from `casework.timeline`,
+so the pages say what the terminal says; every time is in UTC+8 with the zone named.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from casework import Case, Tier, VerifyResult
+from casework import Case, Tier
 from casework.audit import HistoryEntry
-from casework.timeline import (
-    code_of,
-    format_details,
-    kind_label,
-    label_of,
-    readings,
-    role_label,
-    status_label,
-    tier_label,
-)
+from casework.timeline import code_of, kind_label, label_of, readings, role_label, tier_label
 
-from intake.measures.text import local
+from intake.web.readable import Line, LinkTo, Segment, detail_lines, lines_of, moment, no_link
+from intake.web.shown_check import ShownCheck
 
 LADDER_TOP_DOWN = (Tier.COMMUNITY, Tier.COMPOUND, Tier.BUILDING)
 RUNG_DUTIES = {
@@ -47,7 +39,7 @@ class TimelineRow:
     role: str
     tier: str
     reason: str
-    details: str
+    details: list[tuple[str, list[Line]]]
     hash: str
     when: str
     """'past', 'current' (the event the page is as of) or 'later'."""
@@ -86,16 +78,17 @@ class CaseFileView:
     rows: list[TimelineRow]
     ladder: list[Rung]
     climbs: list[Climb]
-    state: list[tuple[str, str]]
-    verify_ok: bool
-    verify_text: str
+    state: list[tuple[str, list[Line]]]
+    check: ShownCheck
 
 
-def timeline_rows(entries: Sequence[HistoryEntry], version: int) -> list[TimelineRow]:
+def timeline_rows(
+    entries: Sequence[HistoryEntry], version: int, link_to: LinkTo = no_link
+) -> list[TimelineRow]:
     return [
         TimelineRow(
             version=e.version,
-            at=local(e.at),
+            at=moment(e.at),
             event=e.event,
             code=code_of(e.event, reading),
             label=label_of(e.event, reading),
@@ -103,7 +96,7 @@ def timeline_rows(entries: Sequence[HistoryEntry], version: int) -> list[Timelin
             role=role_label(e.actor_role),
             tier=tier_label(e.tier),
             reason=e.reason,
-            details=format_details(e.details),
+            details=detail_lines(e.details, link_to),
             hash=e.hash[:12],
             when="current" if e.version == version else "past" if e.version < version else "later",
         )
@@ -145,7 +138,7 @@ def ladder(state: Case, entries: Sequence[HistoryEntry]) -> list[Rung]:
 def climbs(entries: Sequence[HistoryEntry]) -> list[Climb]:
     return [
         Climb(
-            at=local(e.at),
+            at=moment(e.at),
             from_tier=tier_label(e.tier),
             to_tier=tier_label(str(e.details["to_tier"])),
             actor=f"{e.actor_id} ({role_label(e.actor_role)})",
@@ -162,15 +155,18 @@ _STATE_FIELDS = (
     ("tier", "层级 tier"),
     ("priority", "紧急程度 priority"),
     ("assignee", "承办 assignee"),
+    ("reported_at", "上报时间 reported"),
     ("respond_by", "响应时限 respond by"),
     ("settle_by", "解决时限 settle by"),
     ("acknowledged_at", "首次响应 first response"),
     ("resolved_at", "解决时间 resolved at"),
     ("settled_tier", "解决层级 settled at"),
+    ("closed_at", "结案时间 closed at"),
     ("satisfaction", "满意度 satisfaction"),
     ("reopen_count", "重开次数 reopened"),
     ("escalations", "升级次数 escalations"),
     ("return_visits", "回访次数 return visits"),
+    ("links", "关联案件 linked cases"),
 )
 _SHARED = {name for name, _ in _STATE_FIELDS} | {
     "id",
@@ -181,48 +177,64 @@ _SHARED = {name for name, _ in _STATE_FIELDS} | {
     "description",
     "channel",
     "reporter_ids",
-    "reported_at",
-    "closed_at",
     "note_count",
-    "links",
     "chain_head",
+}
+_KIND_FIELDS = {
+    "category": "类别 category",
+    "parties": "当事人 parties",
+    "lead_mediator": "主持人 lead mediator",
+    "meetings": "会议 meetings",
+    "rounds_held": "已开轮次 rounds held",
+    "failed_rounds_at_tier": "本级未果轮次 failed rounds at this tier",
+    "last_tally": "最近表决 last tally",
+    "tally_citation": "表决依据 tally cited",
+    "terms": "协议条款 terms agreed",
+    "commitments": "承诺 commitments (who, what, by when)",
+    "work_summary": "完工说明 work done",
+    "source_unit": "漏水源 source unit",
+    "source_unoccupied": "源户无人 source unoccupied",
+    "reaches_other_flat": "波及他户 reaches another flat",
+    "contact_attempts": "联系次数 contact attempts",
+    "owner_reached_at": "联系上业主 owner reached",
+    "water_stopped_at": "止水时间 water stopped",
+    "cause": "原因 cause",
+    "damage": "损失 damage",
+    "damaged_units": "受损户 damaged units",
+    "responded_at_tier": "本级响应 responded at this tier",
+    "accepted_at": "接单时间 accepted",
+    "queued_at": "排队时间 queued",
 }
 
 
-def _shown(name: str, value: Any) -> str:
-    if name in ("status",):
-        return status_label(str(value))
-    if name in ("tier", "settled_tier"):
-        return tier_label(str(value))
-    if name == "assignee" and isinstance(value, Mapping):
-        return f"{value['id']} ({role_label(str(value['role']))})"
+def _shown(name: str, value: Any, link_to: LinkTo) -> list[Line]:
     if name == "satisfaction":
-        return f"{value} / 5"
-    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
-        return local(datetime.fromisoformat(value))
-    return str(value)
+        return [[Segment(f"{value} / 5")]]
+    return lines_of(name, value, link_to)
 
 
-def state_lines(state: Case) -> list[tuple[str, str]]:
-    """The case's state as label/value pairs: the shared fields, then the kind's own."""
+def state_lines(state: Case, link_to: LinkTo = no_link) -> list[tuple[str, list[Line]]]:
+    """The case's state as label and readable lines: the shared fields, then the kind's own."""
     snapshot = state.snapshot()
     lines = [
-        (label, _shown(name, snapshot[name]))
+        (label, _shown(name, snapshot[name], link_to))
         for name, label in _STATE_FIELDS
         if snapshot.get(name) not in (None, "", [], {}, 0) or name in ("status", "tier")
     ]
     for name, value in snapshot.items():
         if name in _SHARED or value in (None, "", [], {}, 0, False):
             continue
-        shown = format_details({name: value}).partition("=")[2]
-        if len(shown) > 160:
-            shown = shown[:157] + "…"
-        lines.append((f"{name} ({kind_label(state.kind)})", shown))
+        label = _KIND_FIELDS.get(name, f"{name} ({kind_label(state.kind)})")
+        lines.append((label, lines_of(name, value, link_to)))
     return lines
 
 
 def case_file(
-    state: Case, entries: Sequence[HistoryEntry], verified: VerifyResult, version: int
+    state: Case,
+    entries: Sequence[HistoryEntry],
+    checked: ShownCheck,
+    version: int,
+    link_to: LinkTo = no_link,
 ) -> CaseFileView:
     """The case file as of event `version` (the state after it; every event listed)."""
     upto = [e for e in entries if e.version <= version]
@@ -232,17 +244,11 @@ def case_file(
         address=state.address.path,
         version=version,
         events=len(entries),
-        as_of_at=local(upto[-1].at),
+        as_of_at=moment(upto[-1].at),
         latest=version == len(entries),
-        rows=timeline_rows(entries, version),
+        rows=timeline_rows(entries, version, link_to),
         ladder=ladder(state, upto),
         climbs=climbs(upto),
-        state=state_lines(state),
-        verify_ok=verified.ok,
-        verify_text=(
-            f"完整 intact: {verified.events} events, hash chain unbroken (head "
-            f"{verified.head[:12]})"
-            if verified.ok
-            else f"被篡改 TAMPERED at event {verified.position}: {verified.problem}"
-        ),
+        state=state_lines(state, link_to),
+        check=checked,
     )

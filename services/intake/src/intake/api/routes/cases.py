@@ -6,7 +6,7 @@ Endpoints are plain `def`: eventsourcing is synchronous, so FastAPI runs them in
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Literal
+from typing import Annotated
 
 from casework import Status, Tier
 from casework.domain.windows import EARLIEST
@@ -27,6 +27,7 @@ from intake.schemas import (
     CasePublic,
     CaseReported,
     ClosureIn,
+    Kind,
     RatingIn,
     ReopenIn,
     ReturnVisitIn,
@@ -85,7 +86,7 @@ def list_cases(
     ] = None,
     tier: Tier | None = None,
     status: Status | None = None,
-    kind: Literal["repair", "leak", "dispute"] | None = None,
+    kind: Kind | None = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasePage:

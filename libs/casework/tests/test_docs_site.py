@@ -17,7 +17,9 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import sys
 import textwrap
+import types
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,7 +86,11 @@ def test_every_python_block_of_the_page_runs(
     monkeypatch.setenv("CASEWORK_VAR_DIR", str(tmp_path / "var"))
     for name in ("CASEWORK_STORE", "CASEWORK_MASTER_KEY", "CASEWORK_MASTER_KEY_FILE"):
         monkeypatch.delenv(name, raising=False)
-    namespace: dict[str, object] = {"__name__": "docs_example"}
+    # The namespace is a module's, importable by its name: an aggregate a page defines (a kind
+    # registered in code) is found by its topic, `docs_example:<class>`, as in a reader's module.
+    module = types.ModuleType("docs_example")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    namespace = module.__dict__
     for block in blocks(page):
         where = f"{block.page.relative_to(DOCS)}:{block.line}"
         code = compile(block.code, where, "exec")

@@ -42,8 +42,9 @@ def included(snippet: re.Match[str]) -> str:
     """The text a snippet line stands for: the file, or its section, without section marks."""
     lines = (ROOT / snippet["path"]).read_text(encoding="utf-8").splitlines()
     if name := snippet["section"]:
-        start = lines.index(next(x for x in lines if x.strip() == f"# --8<-- [start:{name}]"))
-        end = lines.index(next(x for x in lines if x.strip() == f"# --8<-- [end:{name}]"))
+        marks = [x.strip() for x in lines]
+        start = marks.index(f"# --8<-- [start:{name}]")  # ValueError: no such section
+        end = marks.index(f"# --8<-- [end:{name}]", start)
         lines = textwrap.dedent("\n".join(lines[start + 1 : end])).splitlines()
     return "\n".join(x for x in lines if not SECTION_MARK.match(x))
 
@@ -73,7 +74,13 @@ def blocks(page: Path) -> list[Block]:
 
 def test_the_guides_have_code_to_check() -> None:
     names = {p.relative_to(DOCS).as_posix() for p in PAGES}
-    assert {"index.md", "guides/case-file.md", "guides/ladder.md", "guides/nats.md"} <= names
+    assert {
+        "index.md",
+        "guides/case-file.md",
+        "guides/ladder.md",
+        "guides/nats.md",
+        "guides/kinds.md",
+    } <= names
     fences = sum(p.read_text(encoding="utf-8").count("```python") for p in PAGES)
     assert fences == sum(len(blocks(p)) for p in PAGES), "a ```python fence the test misses"
 

@@ -91,17 +91,33 @@ class _Tables:
         events = getattr(app.recorder, "events_table_name", "stored_events")
         sql = dialect(self.datastore, "chain migration")
         self.events = f'"{sql.schema}"."{events}"' if sql.postgres else events
-        # Snapshots of a case fold its events as they were: stale (old hashes, plaintext)
-        # once they are rewritten, so they go in the same transaction.
-        recorder = getattr(app.snapshots, "recorder", None)
-        snapshots = getattr(recorder, "events_table_name", None)
-        self.snapshots: str | None = None
-        if snapshots:
-            self.snapshots = f'"{sql.schema}"."{snapshots}"' if sql.postgres else snapshots
         self.mapping = sql.table(TABLE)
         self.mark = sql.mark
         self.real = sql.real
         self.postgres = sql.postgres
+        # Snapshots of a case fold its events as they were: stale (old hashes, plaintext)
+        # once they are rewritten, so they go in the same transaction. The table is found by
+        # the name eventsourcing gives it (its events table's, "_snapshots" for "_events"),
+        # not through `app.snapshots`: a store opened with snapshots off has none, though the
+        # table, written by earlier runs, is there and is read when they are turned back on.
+        self.snapshots: str | None = None
+        if events.endswith("_events"):
+            named = events[: -len("events")] + "snapshots"
+            if self._exists(sql.schema, named):
+                self.snapshots = f'"{sql.schema}"."{named}"' if sql.postgres else named
+
+    def _exists(self, schema: str, table: str) -> bool:
+        """Whether `table` exists (asked first: on PostgreSQL a failed DELETE would abort the
+        migration's transaction)."""
+        if self.postgres:
+            query, params = "SELECT to_regclass(%s) AS found", (f'"{schema}"."{table}"',)
+        else:
+            query = "SELECT name AS found FROM sqlite_master WHERE type = 'table' AND name = ?"
+            params = (table,)
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(query, params)
+            row = cursor.fetchone()
+        return row is not None and row["found"] is not None
 
     def case_key(self, case_id: UUID) -> Any:
         """How the events table holds a case id: a uuid, or (SQLite) its 32 hex digits."""

@@ -16,9 +16,11 @@ import importlib.util
 import os
 import pkgutil
 import re
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 NEEDS_AN_EXTRA = {
@@ -82,6 +84,46 @@ def every_module_imports_or_names_its_extra() -> None:
     print("ok: every module imports with the core, or names the extra it needs")
 
 
+def notary_runs_with_the_core(command: Path, env: dict[str, str]) -> None:
+    """The transparency log is core (docs/adr/016): `casework notary` on a SQLite store with no
+    NATS_URL stands by, takes the notary lock and stops on SIGTERM; `casework notary checkpoint`
+    signs; the checkpoints verify: all without casework[nats]."""
+    env = {k: v for k, v in env.items() if k not in ("NATS_URL", "CASEWORK_NOTARY_KEY")}
+    log = Path(env["CASEWORK_VAR_DIR"]).parent / "notary.log"
+    with log.open("w") as err:
+        notary = subprocess.Popen(
+            [str(command), "notary", "--poll", "0.2"], env=env, stdout=err, stderr=err
+        )
+        deadline = time.monotonic() + 60
+        while notary.poll() is None and time.monotonic() < deadline:
+            if "appending and signing until stopped" in log.read_text():
+                break
+            time.sleep(0.1)
+        running = notary.poll() is None
+        notary.send_signal(signal.SIGTERM)
+        try:
+            code = notary.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            notary.kill()
+            code = notary.wait()
+    said = log.read_text()
+    check(
+        running and code == 0 and "store only" in said and "Traceback" not in said,
+        f"`casework notary` runs without casework[nats] and stops on SIGTERM ({code}, {said!r})",
+    )
+    one = subprocess.run(
+        [str(command), "notary", "checkpoint"], env=env, capture_output=True, text=True
+    )
+    check(one.returncode == 0, f"`casework notary checkpoint` signs ({one.stderr.strip()!r})")
+    signed = subprocess.run(
+        [str(command), "checkpoints", "verify"], env=env, capture_output=True, text=True
+    )
+    check(
+        signed.returncode == 0 and "each extends the one before" in signed.stdout,
+        f"... and signed checkpoints that verify ({signed.stdout.strip()!r})",
+    )
+
+
 def main(readme: Path) -> None:
     import casework
 
@@ -115,6 +157,7 @@ def main(readme: Path) -> None:
             f"{relay.stderr.strip()!r})",
         )
         check("Traceback" not in relay.stderr, "... with no traceback")
+        notary_runs_with_the_core(command, {**env, "CASEWORK_VAR_DIR": str(Path(folder) / "var")})
 
     needs_extra("casework.messaging", "nats")
     needs_extra("casework.messaging.relay", "nats", "casework.messaging")

@@ -96,9 +96,9 @@ async def _once(relay: Relay) -> int:
 
 
 async def _run_until_signalled(relay: Relay) -> None:
-    """Stand by until this relay holds the lock (`relay_lock`), then publish until stopped; a
+    """Stand by until this relay holds the lock (`casework.locks`), then publish until stopped; a
     lost lock stops publishing at once and it stands by again."""
-    from casework.messaging.relay_lock import hold, lock_for
+    from casework.locks import hold, lock_for
     from casework.outages import nats_address
 
     stop = asyncio.Event()

@@ -135,9 +135,11 @@ def run_notary(args: argparse.Namespace) -> int:
     configure_logging("INFO")
     app = Outages("notary", logging.getLogger("casework.notary")).call_sync(Casework)
     nats_url = os.environ.get("NATS_URL") or None
-    from casework.messaging.checkpoint_stream import CheckpointPost  # the [nats] extra
+    post: CheckpointPost | None = None
+    if nats_url:  # only then the [nats] extra: the log itself is core (docs/adr/016)
+        from casework.messaging.checkpoint_stream import CheckpointPost
 
-    post = CheckpointPost(app, nats_url) if nats_url else None
+        post = CheckpointPost(app, nats_url)
     try:
         # A CASEWORK_LOG_ORIGIN the store's log does not answer to stops it here, not later.
         log_name = Notary(app, key).name_log()
@@ -153,13 +155,13 @@ def run_notary(args: argparse.Namespace) -> int:
 async def _notarise(
     app: Any, post: CheckpointPost | None, make: Callable[[], Notary], poll: float
 ) -> None:
-    """Stand by until this notary holds the notary lock (`relay_lock.lock_for(store, "notary")`),
+    """Stand by until this notary holds the notary lock (`locks.lock_for(store, "notary")`),
     then append, sign and post checkpoints until stopped; a lost lock stops it at once and it
     stands by again. Only the active notary posts: the stream's duplicate window drops what a
     notary that took over publishes again."""
-    from casework.messaging.relay_lock import hold, lock_for  # the [nats] extra
-    from casework.messaging.subjects import CHECKPOINTS_STREAM
+    from casework.locks import hold, lock_for
     from casework.outages import Outages
+    from casework.transparency.checkpoints import CHECKPOINTS_STREAM
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 
 from casework.contracts import CaseEvent
+from casework.transparency.checkpoints import CHECKPOINTS_STREAM as _CHECKPOINTS_STREAM
+from casework.transparency.checkpoints import CHECKPOINTS_SUBJECT
 
 STREAM = "CASEWORK"
 ROOT = "casework"
@@ -25,8 +27,8 @@ EVENTS = "casework.*.*.*.*"
 """Every case event (five tokens); dead letters have three and never match."""
 DLQ = "casework.dlq"
 """Dead letters: `casework.dlq.<service>` (see `dead_letter.dead_letter_subject`)."""
-CHECKPOINTS_STREAM = "CASEWORK_CHECKPOINTS"
-CHECKPOINTS = "casework-log.checkpoints"
+CHECKPOINTS_STREAM = _CHECKPOINTS_STREAM
+CHECKPOINTS = CHECKPOINTS_SUBJECT
 """The notary's signed checkpoints, on a stream of their own (docs/adr/014). Not under
 `casework.`: the CASEWORK stream takes `casework.>`, and two streams may not share a subject."""
 DUPLICATE_WINDOW = 120.0

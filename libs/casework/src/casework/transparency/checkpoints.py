@@ -48,6 +48,11 @@ ORIGIN_ENV = "CASEWORK_LOG_ORIGIN"
 ORIGIN = re.compile(r"[!-~]{1,200}")
 KEY_ENV = "CASEWORK_NOTARY_KEY"
 KEY_FILE = "notary.key"
+CHECKPOINTS_STREAM = "CASEWORK_CHECKPOINTS"
+CHECKPOINTS_SUBJECT = "casework-log.checkpoints"
+"""Where a notary with NATS_URL posts its checkpoints (a stream of their own, docs/adr/014);
+named here, in the core, so a notary without casework[nats] can say where it does not post.
+`casework.messaging.subjects` gives them to the NATS side."""
 
 
 @dataclass(frozen=True)

@@ -352,3 +352,30 @@ def test_a_log_keeps_its_name_and_checkpoints_signed_before_it_had_one_still_ver
     with pytest.raises(ValidationError, match="keeps its name"):
         Notary(app, KEY, origin="casework.example.org/renamed").checkpoint()
     assert Notary(app, KEY, origin=named.origin).checkpoint().origin == named.origin
+
+
+def test_each_checkpoint_keeps_its_own_format_whatever_its_size(
+    app: Casework, cases: list[UUID]
+) -> None:
+    """A checkpoint's origin is stored with it, not inferred from its size: one signed without
+    a name (an older notary still running beside a newer one) after the log was named still
+    reads back unnamed, and verifies."""
+    from casework.transparency.checkpoints import sign
+    from casework.transparency.tables import tables_for
+    from casework.transparency.verify import check_checkpoints
+
+    tables = tables_for(app)
+    notary = Notary(app, KEY)
+    name = notary.name_log()  # named before any checkpoint: every size from 0 on is "named"
+    notary.catch_up()
+    head = tables.head().frontier
+    unnamed = sign(KEY, head.size, head.root(), datetime.now(UTC))
+    tables.add_checkpoint(unnamed)
+    assert tables.latest() == unnamed
+    app.add_note(cases[0], STAFF, "after the unnamed checkpoint")
+    named = Notary(app, KEY).checkpoint()
+    assert [c.origin for c in tables.checkpoints()] == ["", name]
+    assert tables.checkpoint_at(unnamed.size) == unnamed
+    assert named == tables.checkpoint_at(named.size)
+    results = check_checkpoints(app, PUBLIC)
+    assert all(r.ok for r in results), [r.describe() for r in results]

@@ -141,9 +141,9 @@ def run_notary(args: argparse.Namespace) -> int:
 
         post = CheckpointPost(app, nats_url)
     try:
-        # A CASEWORK_LOG_ORIGIN the store's log does not answer to stops it here, not later.
-        log_name = Notary(app, key).name_log()
-        logging.getLogger("casework.notary").info("notary of the log %s", log_name)
+        # A CASEWORK_LOG_ORIGIN the store's log does not answer to stops it here, not later;
+        # the log is named (if it has no name yet) only by the notary holding the lock.
+        Notary(app, key).refuse_rename()
         asyncio.run(
             _notarise(app, post, lambda: Notary(app, key, every=every, seconds=seconds), args.poll)
         )
@@ -177,6 +177,7 @@ async def _notarise(
             where = f"; posting to {CHECKPOINTS_STREAM}" if post else "; no NATS_URL: store only"
             log.info("notary: appending and signing until stopped%s", where)
             notary = make()
+            log.info("notary of the log %s", await asyncio.to_thread(notary.name_log))
             notary.start(poll)
             watch = asyncio.ensure_future(lock.watch(check=1.0))
             try:

@@ -88,6 +88,10 @@ class Notary(Poller):
             self.origin = self.tables.name_log(wanted)
         return self.origin
 
+    def refuse_rename(self) -> None:
+        """The setting checked against the log's name, if it has one; nothing written."""
+        self.tables.refuse_rename(self.wanted if self.wanted is not None else origin_setting())
+
     def forget(self) -> None:
         self._head = None
         self._signed_size = -1

@@ -12,6 +12,11 @@ signed checkpoints.
   below it were signed before logs were named (`casework.checkpoint.v1`) and are read as such.
   A table of its own rather than a column of the checkpoints', so a store made before it needs
   no schema change.
+- `casework_checkpoint_origins`: each checkpoint's origin, by size, written in the checkpoint's
+  transaction ("" for one signed unnamed, `casework.checkpoint.v1`). A checkpoint's format is
+  what it was signed as, never inferred from its size: a notary that signed unnamed beside
+  one that named the log would otherwise read back named, and fail to verify. Only rows
+  written before this table (none recorded here) are read by `since`, as they were.
 
 Nothing here is trusted by a verifier: the leaves must give the root the notary *signed*, and
 the events must give the leaves. The tables only make appending, proving and pointing at the
@@ -38,6 +43,7 @@ LEAVES = "casework_log_leaves"
 HEAD = "casework_log_head"
 CHECKPOINTS = "casework_checkpoints"
 ORIGINS = "casework_log_origin"
+ORIGIN_BY_SIZE = "casework_checkpoint_origins"
 
 
 class HeadMovedError(RuntimeError):
@@ -63,6 +69,7 @@ class LogTables:
         self.head_table = sql.table(HEAD)
         self.checkpoints_table = sql.table(CHECKPOINTS)
         self.origin_table = sql.table(ORIGINS)
+        self.origin_by_size_table = sql.table(ORIGIN_BY_SIZE)
         self.mark = sql.mark
         self._made = False
         self._lock = threading.Lock()
@@ -90,6 +97,8 @@ class LogTables:
                     "root TEXT NOT NULL, at TEXT NOT NULL, signature TEXT NOT NULL)",
                     f"CREATE TABLE IF NOT EXISTS {self.origin_table} (name TEXT PRIMARY KEY, "
                     "origin TEXT NOT NULL, since BIGINT NOT NULL)",
+                    f"CREATE TABLE IF NOT EXISTS {self.origin_by_size_table} ("
+                    "size BIGINT PRIMARY KEY, origin TEXT NOT NULL)",
                 ],
             )
             self._made = True
@@ -145,15 +154,31 @@ class LogTables:
             f"WHERE size > {self.mark} ORDER BY size",
             (after,),
         )
-        named = self.origin()
-        return [_checkpoint(r, named) for r in rows]
+        return self._read(rows)
 
     def latest(self) -> Checkpoint | None:
         rows = self._select(
             f"SELECT size, root, at, signature FROM {self.checkpoints_table} "
             "ORDER BY size DESC LIMIT 1"
         )
-        return _checkpoint(rows[0], self.origin()) if rows else None
+        return self._read(rows)[0] if rows else None
+
+    def _read(self, rows: list[Any]) -> list[Checkpoint]:
+        """Checkpoints of `rows`, each with the origin stored with it; a row written before
+        origins were stored by size reads the log's name from `since` on, as it did then."""
+        if not rows:
+            return []
+        sizes = [int(r["size"]) for r in rows]
+        recorded = {
+            int(r["size"]): str(r["origin"])
+            for r in self._select(
+                f"SELECT size, origin FROM {self.origin_by_size_table} "
+                f"WHERE size >= {self.mark} AND size <= {self.mark}",
+                (min(sizes), max(sizes)),
+            )
+        }
+        named = self.origin()
+        return [_checkpoint(r, recorded.get(int(r["size"])), named) for r in rows]
 
     def origin(self) -> tuple[str, int] | None:
         """The log's name and the first checkpoint size signed with it; None if never named."""
@@ -178,12 +203,18 @@ class LogTables:
                 )
             named = self.origin()
             assert named is not None
-        if wanted is not None and wanted != named[0]:
+        self.refuse_rename(wanted)
+        return named[0]
+
+    def refuse_rename(self, wanted: str | None) -> None:
+        """Refuse `wanted` if the log has another name already (reads only: a notary standing
+        by checks its setting with this, and names the log only once it holds the lock)."""
+        named = self.origin()
+        if wanted is not None and named is not None and wanted != named[0]:
             raise ValidationError(
                 f"{ORIGIN_ENV} is {wanted!r} but this store's log is named {named[0]!r}: a log "
                 "keeps its name (unset the setting, or set it to the log's name)"
             )
-        return named[0]
 
     def checkpoint_at(self, size: int) -> Checkpoint | None:
         """The checkpoint kept for tree size `size` (the first signed at that size)."""
@@ -192,7 +223,7 @@ class LogTables:
             f"WHERE size = {self.mark}",
             (size,),
         )
-        return _checkpoint(rows[0], self.origin()) if rows else None
+        return self._read(rows)[0] if rows else None
 
     # ------------------------------------------------------------------ writing
 
@@ -243,11 +274,21 @@ class LogTables:
                 f"VALUES ({m}, {m}, {m}, {m}) ON CONFLICT (size) DO NOTHING",
                 (checkpoint.size, signed["root"], signed["at"], signed["signature"]),
             )
+            # Its origin, if this checkpoint is the one kept at its size (another notary's,
+            # signed first, keeps its own).
+            cursor.execute(
+                f"INSERT INTO {self.origin_by_size_table} (size, origin) SELECT size, {m} "
+                f"FROM {self.checkpoints_table} WHERE size = {m} AND signature = {m} "
+                "ON CONFLICT (size) DO UPDATE SET origin = excluded.origin",
+                (checkpoint.origin, checkpoint.size, signed["signature"]),
+            )
 
 
-def _checkpoint(row: Any, named: tuple[str, int] | None) -> Checkpoint:
+def _checkpoint(row: Any, recorded: str | None, named: tuple[str, int] | None) -> Checkpoint:
     size = int(row["size"])
-    origin = named[0] if named is not None and size >= named[1] else ""
+    origin = recorded
+    if origin is None:  # kept before origins were stored by size
+        origin = named[0] if named is not None and size >= named[1] else ""
     return Checkpoint(
         size,
         bytes.fromhex(row["root"]),

@@ -294,3 +294,40 @@ def test_a_migration_with_snapshots_off_still_drops_the_stale_snapshots_of_what_
         after.add_note(case_ids[0], Actor("staff-li", Role.PROPERTY_STAFF), "已回访")
         results = list(after.verify_all())
         assert all(r.ok for r in results), [r.describe() for r in results]
+
+
+def test_the_command_refuses_while_a_notary_holds_its_lock(
+    app: Casework,
+    store_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A running notary could log a case between the migration's read of the logged cases and
+    its rewrite: while one holds the notary lock, the migration refuses and rewrites nothing."""
+    import asyncio
+
+    from casework.locks import lock_for
+
+    monkeypatch.setenv("CASEWORK_STORE", store_url)
+    monkeypatch.setenv("CASEWORK_VAR_DIR", str(tmp_path / "var"))
+    before = stored_bytes(app)
+
+    async def with_the_lock_held() -> int:
+        lock = lock_for(store_url, "notary")
+        assert await lock.try_acquire()
+        try:
+            return await asyncio.to_thread(casework_cli, ["person", "migrate"])
+        finally:
+            await lock.release()
+
+    assert asyncio.run(with_the_lock_held()) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "Stop the notary first" in err
+    assert "Nothing was rewritten" in err
+    assert stored_bytes(app) == before
+
+    assert casework_cli(["person", "migrate"]) == 0  # the notary stopped: it runs
+    capsys.readouterr()
+    assert b"13812345678" not in stored_bytes(app)

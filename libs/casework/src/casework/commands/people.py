@@ -11,9 +11,15 @@ says when and by whom they were erased and their values read `[erased]`.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from casework.domain.errors import InvalidTransitionError
+
+T = TypeVar("T")
 
 
 def register(subparsers: Any) -> None:
@@ -98,6 +104,26 @@ def run_erase(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _without_a_notary(run: Callable[[], T]) -> T:
+    """`run()` while holding the notary lock (`casework.locks`): the migration reads which
+    cases the log holds once, and a running notary could log a case between that read and its
+    rewrite. A notary holding the lock refuses the migration instead."""
+    from casework.locks import lock_for
+    from casework.settings import store_url
+
+    lock = lock_for(store_url(), "notary")
+    try:
+        if not await lock.try_acquire():
+            raise InvalidTransitionError(
+                f"a notary is running on this store (it holds the {lock.describe()}): it could "
+                "log a case while the migration rewrites it. Stop the notary first, then run "
+                "`casework person migrate` again. Nothing was rewritten"
+            )
+        return run()
+    finally:
+        await lock.release()
+
+
 def run_migrate(args: argparse.Namespace) -> int:
     from casework.application import Casework
     from casework.commands.audit import EXIT_TAMPERED
@@ -106,7 +132,13 @@ def run_migrate(args: argparse.Namespace) -> int:
     from casework.privacy.migration import migrate
 
     with Casework(env=one_shot_env()) as app:
-        done = migrate(app, privacy_for(app), rewrites_logged_cases=args.rewrites_logged_cases)
+        done = asyncio.run(
+            _without_a_notary(
+                lambda: migrate(
+                    app, privacy_for(app), rewrites_logged_cases=args.rewrites_logged_cases
+                )
+            )
+        )
     for m in done:
         if m.logged:
             print(

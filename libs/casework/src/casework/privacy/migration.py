@@ -22,6 +22,9 @@ unless the operator says so (`rewrites_logged_cases`, `--rewrites-logged-cases`)
 append-only and keeps the old leaves, so every checkpoint, old or new, would report that case as
 changed from then on (docs/adr/014, "Consequences"). Refused, nothing of any case is rewritten
 (the data keys the sealing made while finding those cases stay, for the run that follows).
+The cases the log holds are read once, so no notary may run meanwhile: `casework person
+migrate` holds the notary lock (`casework.locks`) throughout, and refuses while a notary holds
+it; a caller of `migrate` itself sees to that.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
+import report
 from casework.application import Casework
 from casework.domain import Actor, Role
 from casework.domain.chain import GENESIS, event_digest
@@ -51,6 +52,8 @@ from eventsourcing.persistence import StoredEvent
 RESIDENT = Actor("resident-0302", Role.RESIDENT)
 STAFF = Actor("staff-li", Role.PROPERTY_STAFF)
 VOLUNTEER = Actor("volunteer-zhao", Role.VOLUNTEER)
+FIGURES: list[report.Figure] = []
+"""Every row printed; the bare scan's (best of the rounds) is the others' baseline (report.py)."""
 
 
 def fill(app: Casework, cases: int) -> list[UUID]:
@@ -108,6 +111,7 @@ def row(label: str, took: float, events: int, unit: str = "events") -> None:
     rate = events / took
     rated = f"{rate:,.0f}" if rate >= 10 else f"{rate:.2f}"
     print(f"| {label} | {events:,} {unit} | {shown} | {rated} {unit}/s |")
+    FIGURES.append(report.Figure(label, rate, f"{unit}/s"))
 
 
 def timed(label: str, work: Callable[[], Any], events: int, unit: str = "events") -> Any:
@@ -139,8 +143,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000, help="the log's size, with copies")
     parser.add_argument("--store", help="an empty store; default: a fresh SQLite file")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of the read-only rows")
+    report.add_json_flag(parser)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
+    with report.json_mode(args.json), tempfile.TemporaryDirectory() as folder:
         app = Casework(args.store or f"sqlite:///{Path(folder) / 'bench.db'}")
         print(f"load average before: {load()}\n")
         print("| what | over | took | rate |\n| --- | ---: | ---: | ---: |")
@@ -213,6 +218,13 @@ def main() -> None:
             f"copied to {events:,} events; load average after: {load()}"
         )
         app.close()
+    floor = [f for f in FIGURES if f.name.startswith("bare scan")][-1]
+    figures = (
+        report.Figure(f.name, f.value, f.unit, floor.value if f.unit == floor.unit else None)
+        for f in FIGURES
+        if f is not floor
+    )
+    report.emit(figures, args.json, f"ratios to the {floor.name}")
 
 
 if __name__ == "__main__":

@@ -46,6 +46,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import report  # before the folder leaves sys.path (below)
+
 # Run as a script, this file's folder comes first on sys.path, and this file is named like the
 # service's package: take the folder off so `import dispatch` finds the service.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
@@ -84,6 +86,13 @@ class Series:
 
     def cpu_ms(self) -> float:
         return 1000 * sum(self.cpu) / len(self.cpu) if self.cpu else float("nan")
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else float("nan")
+
+    def p50(self) -> float:
+        return statistics.median(self.latencies) * 1000 if self.latencies else float("nan")
 
     def row(self) -> str:
         ms = [x * 1000 for x in self.latencies]
@@ -230,11 +239,21 @@ def main() -> int:
         default=10,
         help="messages per recording of no-op positions (the consumer's fetch batch)",
     )
+    report.add_json_flag(parser)
     args = parser.parse_args()
     if args.reports > args.members * MAX_LOAD:
         parser.error(f"{args.members} members hold at most {args.members * MAX_LOAD} repairs")
+    with report.json_mode(args.json):
+        figures = measure(args)
+    report.emit(figures, args.json, "dispatch beside its baselines of the same run")
+    return 0
+
+
+def measure(args: argparse.Namespace) -> list[report.Figure]:
+    """Run the bench for each store; print the table; the figures beside their baselines."""
     rows: list[Series] = []
     cpu_rows: list[tuple[str, list[Series]]] = []
+    figures: list[report.Figure] = []
     for kind in args.stores.split(","):
         prefix = f"casework-bench-dispatch-{kind}-"
         runs: list[list[Series]] = []
@@ -254,6 +273,23 @@ def main() -> int:
         for series in found:
             series.name = f"{kind}: {series.name}"
         rows.extend(found)
+        figures.append(
+            report.Figure(
+                f"{batched.name} (baseline: a commit per message)",
+                batched.rate,
+                "reports/s",
+                per_message.rate,
+            )
+        )
+        for baseline in baselines:
+            figures.append(
+                report.Figure(
+                    f"{batched.name}, p50 (baseline: {baseline.name.split(': ', 2)[-1]})",
+                    batched.p50(),
+                    "ms",
+                    baseline.p50(),
+                )
+            )
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
         f"{args.members} members, {args.reports} reports; {os.cpu_count()} CPUs, "
@@ -268,7 +304,16 @@ def main() -> int:
     for kind, (batched, *_, pair) in cpu_rows:
         ratio = batched.cpu_ms() / pair.cpu_ms()
         print(f"| {kind} | {batched.cpu_ms():.2f} | {pair.cpu_ms():.2f} | {ratio:.1f}× |")
-    return 0
+        figures.append(
+            report.Figure(
+                f"{kind}: dispatch CPU per report (baseline: library floor, "
+                "`report_repair` + `assign` CPU)",
+                batched.cpu_ms(),
+                "ms CPU",
+                pair.cpu_ms(),
+            )
+        )
+    return figures
 
 
 if __name__ == "__main__":

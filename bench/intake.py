@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2 as httpx
+import report  # before the folder leaves sys.path (below)
 
 # Run as a script, this file's folder comes first on sys.path, and this file is named like the
 # service's package: take the folder off so `import intake` finds the service.
@@ -115,6 +116,15 @@ class Result:
     latencies: list[float]
     cpu: float = float("nan")
     """The server's CPU seconds over the load."""
+    floor: float | None = None
+    """The library floor's CPU seconds per `report_repair` + `assign`, same run, same store."""
+
+    def cpu_ms(self) -> float:
+        return self.cpu * 1000 / max(self.ok, 1)
+
+    def ms(self, share: float) -> float:
+        ms = sorted(x * 1000 for x in self.latencies) or [float("nan")]
+        return statistics.median(ms) if share == 0.5 else ms[min(len(ms) - 1, int(len(ms) * share))]
 
     def row(self) -> str:
         ms = sorted(x * 1000 for x in self.latencies) or [float("nan")]
@@ -187,12 +197,37 @@ def main() -> int:
     parser.add_argument("--stores", default="sqlite,postgres")
     parser.add_argument("--floor", type=int, default=200, help="library floor pairs")
     parser.add_argument("--bare-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    report.add_json_flag(parser)
     args = parser.parse_args()
     if args.bare_server:
         import uvicorn
 
         uvicorn.run(bare_app(), host="127.0.0.1", port=args.bare_server, log_level="warning")  # type: ignore[arg-type]
         return 0
+    with report.json_mode(args.json):
+        results = measure(args)
+    bare, *intakes = results
+    figures = [
+        report.Figure(f"{r.name}, {label}", r.ms(share), "ms", bare.ms(share))
+        for r in intakes
+        for share, label in ((0.5, "p50"), (0.99, "p99"))
+    ]
+    figures += [
+        report.Figure(
+            f"{r.name}, CPU per report (baseline: library floor, `report_repair` + `assign`)",
+            r.cpu_ms(),
+            "ms CPU",
+            r.floor * 1000,
+        )
+        for r in intakes
+        if r.floor is not None
+    ]
+    report.emit(figures, args.json, f"latencies beside {bare.name}'s")
+    return 0
+
+
+def measure(args: argparse.Namespace) -> list[Result]:
+    """The bare server's run, then the intake's on each store; prints the table."""
     results: list[Result] = []
     floors: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="casework-bench-intake-") as tmp:
@@ -236,13 +271,13 @@ def main() -> int:
     print("|---|---:|---:|---:|")
     for result in results:
         store = result.name.rsplit(", ", 1)[-1]
-        per = result.cpu * 1000 / max(result.ok, 1)
         if store in floors:
-            floor = floors[store] * 1000
+            result.floor = floors[store]
+            per, floor = result.cpu_ms(), floors[store] * 1000
             print(f"| {result.name} | {per:.2f} | {floor:.2f} | {per / floor:.1f}× |")
         else:
-            print(f"| {result.name} | {per:.2f} | — | — |")
-    return 0
+            print(f"| {result.name} | {result.cpu_ms():.2f} | — | — |")
+    return results
 
 
 @contextlib.contextmanager

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
+import report
 from casework.application import Casework
 from casework.domain import Actor, Role
 from casework.settings import persistence_env
@@ -642,7 +643,30 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--durable", action="store_true", help="PostgreSQL with fsync on")
     parser.add_argument("--profile", action="store_true", help="cProfile one run of ours")
+    report.add_json_flag(parser)
     args = parser.parse_args(argv)
+    with report.json_mode(args.json):
+        rows = measure(args)
+    figures: list[report.Figure] = []
+    for row in rows:
+        base = "bare eventsourcing, same commands"
+        figures += [
+            report.Figure(
+                f"{row.store}: ops/s (baseline: {base})", row.ours.rate, "ops/s", row.baseline.rate
+            ),
+            report.Figure(
+                f"{row.store}: CPU per command (baseline: {base})",
+                row.ours.cpu_ms_per_op,
+                "ms",
+                row.baseline.cpu_ms_per_op,
+            ),
+        ]
+    report.emit(figures, args.json, "ours beside bare eventsourcing, same run")
+    return 0
+
+
+def measure(args: argparse.Namespace) -> list[Row]:
+    """Every store's runs; prints the tables; the rows."""
 
     kinds, ops = workload(args.cases)
     mix = ", ".join(f"{kinds.count(k)} {k}" for k, _ in KIND_MIX)
@@ -744,7 +768,7 @@ def main(argv: list[str] | None = None) -> int:
             for row in rows
         ],
     )
-    return 0
+    return rows
 
 
 if __name__ == "__main__":

@@ -15,15 +15,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from casework.application import Casework
-from casework.logs import configure_logging
-from casework.outages import (
-    Outages,
-    UnreachableError,
-    connect_nats_once,
-    nats_address,
-    one_shot_env,
-)
 from casework.settings import store_url
 
 if TYPE_CHECKING:
@@ -51,12 +42,27 @@ def register(subparsers: Any) -> None:
         "asyncapi", help="write the AsyncAPI 3 document of every subject and message"
     )
     asyncapi.add_argument("--out", type=Path, help="file to write (default: stdout)")
+    which = asyncapi.add_mutually_exclusive_group()
+    which.add_argument(
+        "--kind",
+        action="append",
+        metavar="KIND",
+        help="document this registered kind only (repeat for more; default: every kind installed)",
+    )
+    which.add_argument(
+        "--library",
+        action="store_true",
+        help="the library's own kinds only (repair, leak, dispute): docs/asyncapi.json",
+    )
     asyncapi.set_defaults(handler=write_asyncapi)
 
 
 def run_relay(args: argparse.Namespace) -> int:
+    from casework.application import Casework
+    from casework.logs import configure_logging
     from casework.messaging.nats_server import embedded_nats  # needs casework[nats]
     from casework.messaging.relay import Relay
+    from casework.outages import Outages, one_shot_env
 
     configure_logging("WARNING" if args.quiet else "INFO")  # JSON lines, as the services'
     if args.once:  # a one-shot: an unreachable store or NATS is one line, within seconds
@@ -78,6 +84,8 @@ def run_relay(args: argparse.Namespace) -> int:
 
 async def _once(relay: Relay) -> int:
     """`run_once`, after making sure NATS answers (else one line naming it, in seconds)."""
+    from casework.outages import UnreachableError, connect_nats_once
+
     try:
         probe = await connect_nats_once(relay.nats_url)
     except UnreachableError:
@@ -91,6 +99,7 @@ async def _run_until_signalled(relay: Relay) -> None:
     """Stand by until this relay holds the lock (`relay_lock`), then publish until stopped; a
     lost lock stops publishing at once and it stands by again."""
     from casework.messaging.relay_lock import hold, lock_for
+    from casework.outages import nats_address
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -121,8 +130,14 @@ async def _run_until_signalled(relay: Relay) -> None:
 
 def write_asyncapi(args: argparse.Namespace) -> int:
     from casework.contracts.asyncapi import render  # names casework.messaging's subjects
+    from casework.kinds.registry import BUILTIN, KindError
 
-    text = render()
+    names = BUILTIN if args.library else args.kind
+    try:
+        text = render(names)
+    except KindError as error:
+        print(f"casework asyncapi: {error}", file=sys.stderr)
+        return 2
     if args.out is None:
         sys.stdout.write(text)
     else:

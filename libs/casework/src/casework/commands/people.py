@@ -12,15 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
-
-from casework.application import Casework
-from casework.commands.audit import EXIT_TAMPERED
-from casework.domain.actors import Actor, Role
-from casework.outages import one_shot_env
-from casework.privacy import privacy_for
-from casework.privacy.migration import migrate
-from casework.privacy.people import erase, export
 
 
 def register(subparsers: Any) -> None:
@@ -58,12 +51,26 @@ def register(subparsers: Any) -> None:
         description="Rewrite each case file whose personal values are in plaintext: seal them, "
         "recompute its hashes, keep each old and new hash (so anchors written before still "
         "verify). A case that does not verify is left as it is and named (exit 3). Prints each "
-        "case's old and new head: keep them with your anchors.",
+        "case's old and new head: keep them with your anchors. Run it before the notary first "
+        "runs on the store: a case the transparency log holds already is refused (exit 2, "
+        "nothing rewritten) unless --rewrites-logged-cases.",
+    )
+    migrating.add_argument(
+        "--rewrites-logged-cases",
+        action="store_true",
+        help="rewrite cases the transparency log holds already, accepting that every "
+        "checkpoint, old or new, reports them as changed from then on (docs/adr/014); each "
+        "such case is named on stderr",
     )
     migrating.set_defaults(handler=run_migrate, reads_store=True)
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from casework.application import Casework
+    from casework.outages import one_shot_env
+    from casework.privacy import privacy_for
+    from casework.privacy.people import export
+
     with Casework(env=one_shot_env(), read_only=True) as app:
         report = export(app, privacy_for(app), args.person_id)
     print(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
@@ -71,6 +78,12 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_erase(args: argparse.Namespace) -> int:
+    from casework.application import Casework
+    from casework.domain.actors import Actor, Role
+    from casework.outages import one_shot_env
+    from casework.privacy import privacy_for
+    from casework.privacy.people import erase
+
     actor = Actor(args.actor, Role.DATA_PROTECTION_OFFICER)
     with Casework(env=one_shot_env()) as app:
         erasure = erase(app, privacy_for(app), args.person_id, actor, args.reason)
@@ -86,8 +99,21 @@ def run_erase(args: argparse.Namespace) -> int:
 
 
 def run_migrate(args: argparse.Namespace) -> int:
+    from casework.application import Casework
+    from casework.commands.audit import EXIT_TAMPERED
+    from casework.outages import one_shot_env
+    from casework.privacy import privacy_for
+    from casework.privacy.migration import migrate
+
     with Casework(env=one_shot_env()) as app:
-        done = migrate(app, privacy_for(app))
+        done = migrate(app, privacy_for(app), rewrites_logged_cases=args.rewrites_logged_cases)
+    for m in done:
+        if m.logged:
+            print(
+                f"casework: rewrote case {m.case_id}, which the transparency log holds: every "
+                "checkpoint will report it as changed",
+                file=sys.stderr,
+            )
     print(
         json.dumps(
             [
@@ -97,6 +123,7 @@ def run_migrate(args: argparse.Namespace) -> int:
                     "old_head": m.old_head,
                     "new_head": m.new_head,
                     "changed": m.changed,
+                    "logged": m.logged,
                     "problem": m.problem,
                 }
                 for m in done

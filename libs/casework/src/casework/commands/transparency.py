@@ -23,27 +23,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-from casework.application import Casework
 from casework.domain.errors import CaseNotFoundError, ValidationError
 from casework.files import write_private
-from casework.logs import configure_logging
-from casework.outages import Outages, connect_nats_once, one_shot_env
 from casework.settings import store_url, var_dir
-from casework.transparency.chains import ChainWalk
-from casework.transparency.checkpoints import (
-    KEY_ENV,
-    KEY_FILE,
-    Checkpoint,
-    notary_key,
-    private_key_from,
-    public_text,
-)
-from casework.transparency.exports import build_export, canonical, read_public_key, verify_export
-from casework.transparency.notary import Notary, cadence
-from casework.transparency.tables import tables_for
-from casework.transparency.verify import check_checkpoints, check_store
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from casework.transparency.checkpoints import (
+        Checkpoint,
+    )
+    from casework.transparency.notary import Notary
 
 if TYPE_CHECKING:  # casework.messaging needs the [nats] extra: imported where a command runs it
     from casework.messaging.checkpoint_stream import CheckpointPost
@@ -109,6 +99,9 @@ def register(subparsers: Any) -> None:
 
 def local_public_key(given: str | None) -> Ed25519PublicKey:
     """`--pubkey` when given; else this machine's notary key (trusting the server: noted)."""
+    from casework.transparency.checkpoints import KEY_ENV, KEY_FILE, notary_key, private_key_from
+    from casework.transparency.exports import read_public_key
+
     if given:
         return read_public_key(given)
     text = os.environ.get(KEY_ENV, "")
@@ -123,6 +116,12 @@ def local_public_key(given: str | None) -> Ed25519PublicKey:
 
 
 def run_notary(args: argparse.Namespace) -> int:
+    from casework.application import Casework
+    from casework.logs import configure_logging
+    from casework.outages import Outages, one_shot_env
+    from casework.transparency.checkpoints import notary_key, public_text
+    from casework.transparency.notary import Notary, cadence
+
     key = notary_key()
     if args.action == "pubkey":
         print(public_text(key.public_key()))
@@ -160,6 +159,7 @@ async def _notarise(
     notary that took over publishes again."""
     from casework.messaging.relay_lock import hold, lock_for  # the [nats] extra
     from casework.messaging.subjects import CHECKPOINTS_STREAM
+    from casework.outages import Outages
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -206,6 +206,11 @@ async def _notarise(
 
 
 def run_checkpoints(args: argparse.Namespace) -> int:
+    from casework.application import Casework
+    from casework.outages import one_shot_env
+    from casework.transparency.tables import tables_for
+    from casework.transparency.verify import check_checkpoints
+
     if args.from_nats:
         if args.action != "verify":
             raise ValidationError("--from-nats goes with `checkpoints verify` only")
@@ -237,7 +242,10 @@ def run_checkpoints(args: argparse.Namespace) -> int:
 
 def _verify_posted(pubkey: str | None) -> int:
     """`checkpoints verify --from-nats`: the stream's checkpoints against this store."""
+    from casework.application import Casework
     from casework.messaging.subjects import CHECKPOINTS_STREAM  # the [nats] extra
+    from casework.outages import one_shot_env
+    from casework.transparency.verify import check_checkpoints, check_store
 
     url = os.environ.get("NATS_URL", "")
     if not url:
@@ -265,6 +273,7 @@ def _verify_posted(pubkey: str | None) -> int:
 
 async def _read_posted(url: str) -> list[Checkpoint]:
     from casework.messaging.checkpoint_stream import read_posted  # the [nats] extra
+    from casework.outages import connect_nats_once
 
     nc = await connect_nats_once(url)
     try:
@@ -275,6 +284,9 @@ async def _read_posted(url: str) -> list[Checkpoint]:
 
 def load_checkpoint(app: Any, which: str) -> Checkpoint:
     """`latest` (from the store) or a file holding one checkpoint's JSON."""
+    from casework.transparency.checkpoints import Checkpoint
+    from casework.transparency.tables import tables_for
+
     if which == "latest":
         latest = tables_for(app).latest()
         if latest is None:
@@ -290,6 +302,9 @@ def load_checkpoint(app: Any, which: str) -> Checkpoint:
 
 def verify_against_checkpoint(app: Any, which: str, pubkey: str | None) -> int:
     """`casework verify --checkpoint`: the log against the checkpoint, then every chain."""
+    from casework.transparency.chains import ChainWalk
+    from casework.transparency.verify import check_store
+
     checkpoint = load_checkpoint(app, which)
     walk = ChainWalk()
     log_check = check_store(app, checkpoint, local_public_key(pubkey), walk)
@@ -303,6 +318,10 @@ def verify_against_checkpoint(app: Any, which: str, pubkey: str | None) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from casework.application import Casework
+    from casework.outages import one_shot_env
+    from casework.transparency.exports import build_export, canonical
+
     try:
         case_id = UUID(args.case_id)
     except ValueError:
@@ -318,6 +337,8 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_verify_file(args: argparse.Namespace) -> int:
+    from casework.transparency.exports import read_public_key, verify_export
+
     key = read_public_key(args.pubkey)
     try:
         data = args.file.read_bytes()

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from casework.audit import _decode as decode_stored
-from casework.topics import is_case_topic
-from casework.transparency.chains import ChainWalk
+from casework.stored_check import stored_checker
+from casework.transparency.chains import ChainWalk, case_notifications
 from casework.transparency.checkpoints import Checkpoint
 from casework.transparency.leaves import Leaf, leaf_from
 from casework.transparency.merkle import MerkleTree, verify_consistency
@@ -40,20 +39,13 @@ def stored_leaves(app: object, walk: ChainWalk | None = None, page: int = 1000) 
     """Every case event's leaf, rebuilt from the stored events in notification order; each
     event decoded once, and given to `walk` (the chains) when there is one."""
     recorder, mapper = app.recorder, app.mapper  # type: ignore[attr-defined]
-    start = 1
-    while True:
-        notifications = recorder.select_notifications(start=start, limit=page)
-        if not notifications:
-            return
-        for notification in notifications:
-            if not is_case_topic(notification.topic):
-                continue
-            state, why = decode_stored(mapper, notification)
-            leaf = leaf_from(notification, state)
-            if walk is not None:
-                walk.add(leaf.case_id, notification, state, why)
-            yield leaf
-        start = notifications[-1].id + 1
+    check = stored_checker(mapper)
+    for notification in case_notifications(recorder, page):
+        checked = check(notification)
+        leaf = leaf_from(notification, checked[0])
+        if walk is not None:
+            walk.add(leaf.case_id, notification, checked)
+        yield leaf
 
 
 def check_store(

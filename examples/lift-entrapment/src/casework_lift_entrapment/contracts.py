@@ -2,7 +2,8 @@
 
 One model per event `LiftEntrapment` records, its own and the shared ones (which take their
 payloads from `casework.contracts.payloads`, as the library's kinds do). Registering the kind
-checks that each recorded event has its model here with the same fields.
+checks that each recorded event has its model here with the same fields. (The `--8<--` comments
+mark what the docs site's guide "Adding a kind" shows of this file.)
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pydantic import Field
 from casework_lift_entrapment.domain import MAX_PEOPLE
 
 
+# --8<-- [start:models]
 class LiftEvent(CaseEvent):
     kind: Literal["lift"] = "lift"
 
@@ -50,6 +52,9 @@ class LiftPeopleRescuedV1(LiftEvent):
     type: Literal["casework.lift.people_rescued.v1"] = "casework.lift.people_rescued.v1"
     rescued: int = Field(ge=0, le=MAX_PEOPLE)
     rescued_by: str
+
+
+# --8<-- [end:models]
 
 
 class LiftTakenOutOfServiceV1(LiftEvent):

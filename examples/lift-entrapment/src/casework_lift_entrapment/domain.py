@@ -5,6 +5,8 @@ its technician on site within half an hour); if nobody has called it within
 `MAINTENANCE_CALL_WITHIN` the case climbs a rung. The people inside are got out (by the
 technician, or the fire brigade), the lift is taken out of service, and it stays out until an
 inspection passes it. Only then may the case be called resolved.
+
+The `--8<--` comments mark what the docs site's guide "Adding a kind" shows of this file.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ MAX_PEOPLE = 30
 """More than a large lift's rated load: a typing slip, not a report."""
 
 
+# --8<-- [start:aggregate]
 class LiftEntrapment(Case):
     KIND = "lift"
     ASSIGNABLE = True
@@ -59,6 +62,8 @@ class LiftEntrapment(Case):
             case.maintenance_called_at = self.timestamp
             case.maintenance_company = self.company
             case.status = Status.IN_PROGRESS
+
+    # --8<-- [end:aggregate]
 
     @dataclass(frozen=True)
     class PeopleRescued(Case.Event):
@@ -114,6 +119,7 @@ class LiftEntrapment(Case):
         self.inspected_at: datetime | None = None
         self.passed = False
 
+    # --8<-- [start:report]
     @classmethod
     def report(
         cls,
@@ -152,6 +158,9 @@ class LiftEntrapment(Case):
             people_inside=people_inside,
         )
 
+    # --8<-- [end:report]
+
+    # --8<-- [start:command]
     def call_maintenance(self, actor: Actor, at: datetime, company: str) -> None:
         check_may(actor, "call_maintenance")
         self.check_unsettled("record the maintenance company called")
@@ -162,6 +171,8 @@ class LiftEntrapment(Case):
         self._record(
             self.MaintenanceCalled, actor, at, company=_require_text(company, "the company", 128)
         )
+
+    # --8<-- [end:command]
 
     def rescue(self, actor: Actor, at: datetime, rescued: int, rescued_by: str) -> None:
         check_may(actor, "rescue")
@@ -199,6 +210,7 @@ class LiftEntrapment(Case):
             findings=findings.strip(),
         )
 
+    # --8<-- [start:rules]
     def check_ready_to_resolve(self) -> None:
         if self.rescued_at is None or not self.passed or self.out_of_service_at is not None:
             raise InvalidTransitionError(
@@ -216,6 +228,8 @@ class LiftEntrapment(Case):
         if self._maintenance_overdue_at() is not None:
             moments.append(self._maintenance_due())
         return moments
+
+    # --8<-- [end:rules]
 
     def _maintenance_overdue_at(self) -> datetime | None:
         """When the call is due, if it is still to be made on an unsettled case below the top."""

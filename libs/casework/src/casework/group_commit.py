@@ -64,6 +64,10 @@ class GroupCommitProcessRecorder(FailFastProcessRecorder):
         self._turn = threading.Condition()
         self._waiting: list[_Save] = []
         self._leading = False
+        self.batches = 0
+        """Batches written so far (a bench divides the saves by it; a test checks grouping)."""
+        self.largest_batch = 0
+        """The most saves one transaction has carried so far."""
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -97,6 +101,8 @@ class GroupCommitProcessRecorder(FailFastProcessRecorder):
                 with self._turn:
                     for save in batch:
                         save.done = True
+                    self.batches += 1
+                    self.largest_batch = max(self.largest_batch, len(batch))
                     batch = []
                     self._turn.notify_all()
         except BaseException as error:  # the leader's thread dies: fail what it took
@@ -110,26 +116,27 @@ class GroupCommitProcessRecorder(FailFastProcessRecorder):
                 self._turn.notify_all()  # a waiting thread with a save leads next
 
     def _take(self) -> list[_Save]:
-        """The waiting saves that may share a transaction, in queue order; the rest wait."""
+        """The waiting saves that may share a transaction, in queue order; the rest wait, and
+        so does any save behind them on one of their aggregates or upstreams (first come, first
+        written, per aggregate)."""
         batch: list[_Save] = []
         rest: list[_Save] = []
-        aggregates: set[Any] = set()
-        upstreams: set[str] = set()
+        aggregates: set[Any] = set()  # in the batch or held back
+        upstreams: set[str | None] = set()
         events = 0
         for save in self._waiting:
             upstream = save.tracking.application_name if save.tracking else None
             if (
                 (batch and events + len(save.events) > MAX_BATCH_EVENTS)
                 or not aggregates.isdisjoint(save.aggregates)
-                or upstream in upstreams
+                or (upstream is not None and upstream in upstreams)
             ):
                 rest.append(save)
-                continue
-            batch.append(save)
+            else:
+                batch.append(save)
+                events += len(save.events)
             aggregates |= save.aggregates
-            events += len(save.events)
-            if upstream is not None:
-                upstreams.add(upstream)
+            upstreams.add(upstream)
         self._waiting = rest
         return batch
 

@@ -677,9 +677,7 @@ def _run_concurrent(app: Any, per_thread: list[list[Step]]) -> Run:
 def _dealt(kinds: list[str], make: Callable[[str, int], list[Step]], n: int) -> list[list[Step]]:
     """The cases dealt out to `n` threads; each thread's cases interleaved stage by stage."""
     per_case = [make(kind, i) for i, kind in enumerate(kinds)]
-    return [
-        [steps[stage] for stage in range(STAGES) for steps in per_case[t::n]] for t in range(n)
-    ]
+    return [[steps[stage] for stage in range(STAGES) for steps in per_case[t::n]] for t in range(n)]
 
 
 def _grouped(on: bool) -> Callable[[str], Casework]:

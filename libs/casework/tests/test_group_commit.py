@@ -155,13 +155,15 @@ def test_a_batch_with_one_clashing_save_commits_the_others_and_their_positions(
 
     recorder._write([good_one, bad, good_two])
 
-    assert isinstance(bad.error, IntegrityError) and bad.ids is None
-    assert good_one.error is None and good_two.error is None
-    assert good_one.ids is not None and good_two.ids is not None
+    assert isinstance(bad.error, IntegrityError)
+    assert bad.ids is None
+    assert good_one.error is None
+    assert good_two.error is None
+    assert good_one.ids is not None
+    assert good_two.ids is not None
     after = _stored(recorder)[len(before) :]
-    assert [(o, v) for _, o, v, _ in after] == [(str(fresh[0]), 1), (str(fresh[0]), 2)] + [
-        (str(fresh[2]), 1)
-    ]
+    expected = [(str(fresh[0]), 1), (str(fresh[0]), 2), (str(fresh[2]), 1)]
+    assert [(o, v) for _, o, v, _ in after] == expected
     assert [i for i, *_ in after] == [*good_one.ids, *good_two.ids]
     assert recorder.has_tracking_id("intake", 7)
     assert not recorder.has_tracking_id("dispatch", 3)  # the clash took its position with it
@@ -260,7 +262,8 @@ def test_commands_on_overlapping_cases_commit_once_or_fail_with_a_conflict(
         return done
 
     with ThreadPoolExecutor(THREADS) as pool:
-        outcomes = [o for os in pool.map(run, [commands[i::THREADS] for i in range(THREADS)]) for o in os]
+        dealt = pool.map(run, [commands[i::THREADS] for i in range(THREADS)])
+        outcomes = [outcome for mine in dealt for outcome in mine]
 
     assert len(outcomes) == len(commands)
     reader = grouped()

@@ -32,10 +32,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
-from eventsourcing.persistence import IntegrityError, StoredEvent, Tracking
+from casework._extras import require
 
-from casework.postgres import FailFastProcessRecorder, fail_fast
+require("psycopg", __name__)  # before the imports below: a missing extra is named, not guessed
+
+import psycopg  # noqa: E402
+from eventsourcing.persistence import IntegrityError, StoredEvent, Tracking  # noqa: E402
+
+from casework.postgres import FailFastProcessRecorder, fail_fast  # noqa: E402
 
 MAX_BATCH_EVENTS = 2000
 """Events one transaction carries at most; more waiting saves go in the next batch."""
@@ -43,7 +47,7 @@ MAX_BATCH_EVENTS = 2000
 
 @dataclass(eq=False)
 class _Save:
-    """One caller's save, waiting for a leader to write it."""
+    """One caller's save, waiting for a leader to write it (or to be asked to lead)."""
 
     events: Sequence[StoredEvent]
     tracking: Tracking | None
@@ -51,6 +55,7 @@ class _Save:
     ids: Sequence[int] | None = None
     error: BaseException | None = None
     aggregates: frozenset[Any] = field(default=frozenset())
+    wake: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self.aggregates = frozenset(str(e.originator_id) for e in self.events)
@@ -61,7 +66,7 @@ class GroupCommitProcessRecorder(FailFastProcessRecorder):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._turn = threading.Condition()
+        self._queue_lock = threading.Lock()
         self._waiting: list[_Save] = []
         self._leading = False
         self.batches = 0
@@ -74,14 +79,15 @@ class GroupCommitProcessRecorder(FailFastProcessRecorder):
     ) -> Sequence[int] | None:
         extra = set(kwargs) - {"tracking"}
         if not stored_events or extra or self.datastore.enable_db_functions:
-            return super().insert_events(stored_events, **kwargs)
+            alone: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+            return alone
         mine = _Save(stored_events, kwargs.get("tracking"))
-        with self._turn:
+        with self._queue_lock:
             self._waiting.append(mine)
-            while self._leading and not mine.done:
-                self._turn.wait()
-            if not mine.done:
-                self._leading = True
+            lead = not self._leading
+            self._leading = True
+        if not lead:
+            mine.wake.wait()  # written by a leader, or asked to lead (then not done)
         if not mine.done:
             self._lead(mine)
         if mine.error is not None:
@@ -91,29 +97,33 @@ class GroupCommitProcessRecorder(FailFastProcessRecorder):
     # ------------------------------------------------------------------ the leader
 
     def _lead(self, mine: _Save) -> None:
-        """Write batches until this thread's own save is written; then hand the lead on."""
+        """Write batches until this thread's own save is written; then hand the lead to the
+        first save still waiting (each thread is woken once: when its save is written, or
+        when it is to lead)."""
         batch: list[_Save] = []
         try:
             while not mine.done:
-                with self._turn:
+                with self._queue_lock:
                     batch = self._take()
                 self._write(batch)
-                with self._turn:
-                    for save in batch:
-                        save.done = True
-                    self.batches += 1
-                    self.largest_batch = max(self.largest_batch, len(batch))
-                    batch = []
-                    self._turn.notify_all()
+                self.batches += 1
+                self.largest_batch = max(self.largest_batch, len(batch))
+                for save in batch:
+                    save.done = True
+                    save.wake.set()
+                batch = []
         except BaseException as error:  # the leader's thread dies: fail what it took
             for save in batch:
                 if not save.done:
                     save.error, save.done = error, True
+                    save.wake.set()
             raise
         finally:
-            with self._turn:
-                self._leading = False
-                self._turn.notify_all()  # a waiting thread with a save leads next
+            with self._queue_lock:
+                if self._waiting:
+                    self._waiting[0].wake.set()  # not done: it leads next
+                else:
+                    self._leading = False
 
     def _take(self) -> list[_Save]:
         """The waiting saves that may share a transaction, in queue order; the rest wait, and

@@ -42,6 +42,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import report  # before the folder leaves sys.path (below)
+
 # Run as a script, this file's folder comes first on sys.path, and this file is named like the
 # service's package: take the folder off so `import dispatch` finds the service.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
@@ -75,6 +77,13 @@ class Series:
     name: str
     latencies: list[float] = field(default_factory=list)
     seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else float("nan")
+
+    def p50(self) -> float:
+        return statistics.median(self.latencies) * 1000 if self.latencies else float("nan")
 
     def row(self) -> str:
         ms = [x * 1000 for x in self.latencies]
@@ -213,10 +222,20 @@ def main() -> int:
         default=10,
         help="messages per recording of no-op positions (the consumer's fetch batch)",
     )
+    report.add_json_flag(parser)
     args = parser.parse_args()
     if args.reports > args.members * MAX_LOAD:
         parser.error(f"{args.members} members hold at most {args.members * MAX_LOAD} repairs")
+    with report.json_mode(args.json):
+        figures = measure(args)
+    report.emit(figures, args.json, "dispatch beside its baselines of the same run")
+    return 0
+
+
+def measure(args: argparse.Namespace) -> list[report.Figure]:
+    """Run the bench for each store; print the table; the figures beside their baselines."""
     rows: list[Series] = []
+    figures: list[report.Figure] = []
     for kind in args.stores.split(","):
         prefix = f"casework-bench-dispatch-{kind}-"
         runs: list[list[Series]] = []
@@ -235,6 +254,23 @@ def main() -> int:
         for series in found:
             series.name = f"{kind}: {series.name}"
         rows.extend(found)
+        figures.append(
+            report.Figure(
+                f"{batched.name} (baseline: a commit per message)",
+                batched.rate,
+                "reports/s",
+                per_message.rate,
+            )
+        )
+        for baseline in baselines:
+            figures.append(
+                report.Figure(
+                    f"{batched.name}, p50 (baseline: {baseline.name.split(': ', 2)[-1]})",
+                    batched.p50(),
+                    "ms",
+                    baseline.p50(),
+                )
+            )
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
         f"{args.members} members, {args.reports} reports; {os.cpu_count()} CPUs, "
@@ -244,7 +280,7 @@ def main() -> int:
     print("|---|---:|---:|---:|---:|---:|")
     for series in rows:
         print(series.row())
-    return 0
+    return figures
 
 
 if __name__ == "__main__":

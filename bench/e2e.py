@@ -2,6 +2,7 @@
 
     uv run python bench/e2e.py [--rate 20] [--seconds 5] [--stores sqlite,postgres]
     uv run python bench/e2e.py --rate 100 --seconds 60        # the figures in docs/BENCHMARKS.md
+    uv run python bench/e2e.py --stores sqlite --json         # one JSON object per figure
 
 For each store, the whole stack runs as `casework up` runs it (nats-server, relay, intake,
 dispatch, mediation: separate processes, free loopback ports, a temp var dir; PostgreSQL is a
@@ -20,7 +21,9 @@ Baselines measured in the same run, on the same store:
 - the library floor: `Casework.report_repair` then `Casework.assign` called in one process, one
   pair after another (no HTTP, no NATS, no consumer) — what the two writes cost by themselves.
 
-Prints one markdown table; docs/BENCHMARKS.md keeps the figures with the machine they ran on.
+Prints one markdown table, then each store's p50 and p99 beside the library floor's of the same
+run (bench/report.py; `--json` for JSON lines); docs/BENCHMARKS.md keeps the figures with the
+machine they ran on.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 import nats
+import report
 from casework import Actor, Casework, Role
 from casework_stack.client import Api, Cast
 from casework_stack.stack import Stack, StackConfig
@@ -68,6 +72,13 @@ class Series:
     attempted: int
     latencies: list[float] = field(default_factory=list)
     seconds: float = 0.0
+
+    def ms(self, share: float) -> float:
+        """The latency at `share` (0.5: the median) in ms."""
+        ms = [x * 1000 for x in self.latencies]
+        if share == 0.5:
+            return statistics.median(ms) if ms else float("nan")
+        return percentile(ms, share)
 
     def row(self) -> str:
         ms = [x * 1000 for x in self.latencies]
@@ -240,10 +251,35 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="how long the load lasts")
     parser.add_argument("--stores", default="sqlite,postgres")
     parser.add_argument("--floor-pairs", type=int, default=300)
+    report.add_json_flag(parser)
     args = parser.parse_args()
     rows: list[Series] = []
-    for kind in args.stores.split(","):
-        rows.extend(run_store(kind, args.rate, args.seconds, args.floor_pairs))
+    figures: list[report.Figure] = []
+    with report.json_mode(args.json):
+        for kind in args.stores.split(","):
+            assigned, posted, floor = run_store(kind, args.rate, args.seconds, args.floor_pairs)
+            rows.extend((assigned, posted, floor))
+            for series in (assigned, posted):
+                for share, label in ((0.5, "p50"), (0.99, "p99")):
+                    figures.append(
+                        report.Figure(
+                            f"{series.name} {label} (baseline: the library floor's {label})",
+                            series.ms(share),
+                            "ms",
+                            floor.ms(share),
+                        )
+                    )
+            figures.append(
+                report.Figure(
+                    f"{assigned.name}: done of attempted",
+                    len(assigned.latencies),
+                    "reports",
+                    assigned.attempted,
+                )
+            )
+    if args.json:
+        report.emit(figures, as_json=True)
+        return 0
     print(
         f"offered load: {args.rate:g} routine repairs/s for {args.seconds:g} s "
         f"({int(args.rate * args.seconds):,} reports); {os.cpu_count()} CPUs\n"
@@ -252,6 +288,7 @@ def main() -> int:
     print("|---|---:|---:|---:|---:|---:|---:|")
     for series in rows:
         print(series.row())
+    report.emit(figures, as_json=False, title="latencies beside the library floor's")
     return 0
 
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2 as httpx
+import report  # before the folder leaves sys.path (below)
 
 # Run as a script, this file's folder comes first on sys.path, and this file is named like the
 # service's package: take the folder off so `import intake` finds the service.
@@ -107,6 +108,10 @@ class Result:
     seconds: float
     latencies: list[float]
 
+    def ms(self, share: float) -> float:
+        ms = sorted(x * 1000 for x in self.latencies) or [float("nan")]
+        return statistics.median(ms) if share == 0.5 else ms[min(len(ms) - 1, int(len(ms) * share))]
+
     def row(self) -> str:
         ms = sorted(x * 1000 for x in self.latencies) or [float("nan")]
         p50 = statistics.median(ms)
@@ -153,12 +158,27 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--stores", default="sqlite,postgres")
     parser.add_argument("--bare-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    report.add_json_flag(parser)
     args = parser.parse_args()
     if args.bare_server:
         import uvicorn
 
         uvicorn.run(bare_app(), host="127.0.0.1", port=args.bare_server, log_level="warning")  # type: ignore[arg-type]
         return 0
+    with report.json_mode(args.json):
+        results = measure(args)
+    bare, *intakes = results
+    figures = [
+        report.Figure(f"{r.name}, {label}", r.ms(share), "ms", bare.ms(share))
+        for r in intakes
+        for share, label in ((0.5, "p50"), (0.99, "p99"))
+    ]
+    report.emit(figures, args.json, f"latencies beside {bare.name}'s")
+    return 0
+
+
+def measure(args: argparse.Namespace) -> list[Result]:
+    """The bare server's run, then the intake's on each store; prints the table."""
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="casework-bench-intake-") as tmp:
         port = free_port()
@@ -189,7 +209,7 @@ def main() -> int:
     print("|---|---:|---:|---:|---:|---:|")
     for result in results:
         print(result.row())
-    return 0
+    return results
 
 
 @contextlib.contextmanager

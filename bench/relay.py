@@ -1,6 +1,6 @@
 """Relay throughput: events/s from the store to the CASEWORK stream, beside bare nats-py.
 
-    uv run python bench/relay.py [--events 5000] [--batch-size 500] [--store sqlite|URL]
+    uv run python bench/relay.py [--events 5000] [--batch-size 500] [--store sqlite|URL] [--json]
 
 Writes N events to a fresh SQLite store (or the PostgreSQL URL given), starts a nats-server
 (bundled binary, temp dir), then times in the same run:
@@ -8,7 +8,8 @@ Writes N events to a fresh SQLite store (or the PostgreSQL URL given), starts a 
 2. the relay, end to end (`Relay.run_once` onto an empty stream);
 3. bare nats-py, the same messages: `js.publish` one at a time (await each ack);
 4. bare nats-py, the same messages: `js.publish_async` pipelined in windows of --batch-size.
-Each bare loop publishes to a fresh stream, so no duplicate detection interferes.
+Each bare loop publishes to a fresh stream, so no duplicate detection interferes. Every rate's
+ratio is to row 4 of the same run (issue 16's target for the relay: at least 0.6).
 `bench/e2e.py` can reuse `write_events` and `measure`.
 """
 
@@ -24,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import report
 from casework import Actor, Casework, Role
 from casework.messaging.nats_server import NatsServer
 from casework.messaging.relay import Outgoing, Relay, StoreReader
@@ -129,8 +131,9 @@ def main() -> None:
     parser.add_argument(
         "--store", default="sqlite", help="'sqlite' (temp file) or a postgresql URL"
     )
+    report.add_json_flag(parser)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
+    with report.json_mode(args.json), tempfile.TemporaryDirectory() as folder:
         url = args.store if args.store != "sqlite" else f"sqlite:///{Path(folder) / 'bench.db'}"
         app = Casework(url)
         started = time.perf_counter()
@@ -140,11 +143,18 @@ def main() -> None:
         with NatsServer(Path(folder) / "nats") as server:
             results = asyncio.run(measure(app, server.url, args.batch_size))
         app.close()
-    print(f"\n{platform.python_implementation()} {platform.python_version()}, store {args.store}")
-    print("| what | events | seconds | events/s |")
-    print("|---|---:|---:|---:|")
-    for result in results:
-        print(result.line())
+    if not args.json:
+        print(f"\n{platform.python_implementation()} {platform.python_version()}, {args.store}")
+        print("| what | events | seconds | events/s |")
+        print("|---|---:|---:|---:|")
+        for result in results:
+            print(result.line())
+    floor = results[-1]
+    report.emit(
+        (report.Figure(r.name, r.rate, "events/s", floor.rate) for r in results[:-1]),
+        args.json,
+        f"ratios to {floor.name} ({floor.rate:,.0f} events/s)",
+    )
 
 
 if __name__ == "__main__":

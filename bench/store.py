@@ -27,8 +27,7 @@ throwaway cluster started here (as the test fixture does), with fsync off unless
 dealt out to the threads (no two threads share a case), each thread runs its cases' commands
 stage by stage, and a pool of N connections serves each application. Ours with group commit
 (`CASEWORK_GROUP_COMMIT=1`, docs/adr/018-group-commit.md) beside ours without it and beside bare
-eventsourcing one save per command (the baseline: load, trigger, `Application.save`). `--json`
-prints one JSON object per row: {"name", "value", "unit", "baseline", "ratio"}.
+eventsourcing one save per command (the baseline: load, trigger, `Application.save`).
 """
 
 from __future__ import annotations
@@ -36,7 +35,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
-import json
 import os
 import platform
 import pstats
@@ -53,6 +51,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
+import report
 from casework.application import Casework
 from casework.domain import Actor, Role
 from casework.group_commit import GroupCommitProcessRecorder
@@ -743,65 +742,76 @@ def bench_concurrent(
     return results
 
 
-def main_concurrent(args: argparse.Namespace, kinds: list[str]) -> int:
-    try:
-        with _postgres(args.durable) as server:
-            results = bench_concurrent(server, kinds, args.concurrent, args.repeat)
-    except PostgresUnavailableError as error:
-        print(f"postgres: not measured: {error}", file=sys.stderr)
-        return 1
+def main_concurrent(args: argparse.Namespace) -> int:
+    """`--concurrent N`: the table (stderr with `--json`), then the figures beside the baseline."""
+    kinds, ops = workload(args.cases)
+    mix = ", ".join(f"{kinds.count(k)} {k}" for k, _ in KIND_MIX)
     label = "durable" if args.durable else "fsync off"
-    base = results["baseline"]
-    rows = []
-    for name in ("grouped", "ungrouped", "baseline"):
-        best, runs, per_batch = results[name]
-        paired = statistics.median(
-            b.seconds / r.seconds for r, b in zip(runs, base[1], strict=True)
+    with report.json_mode(args.json):
+        print(f"machine: {machine()}")
+        print(
+            f"workload: {args.cases} cases ({mix}), {ops} commands per run on "
+            f"{args.concurrent} threads, best of {args.repeat}"
         )
-        rows.append((name, best, paired, per_batch))
-    if args.json:
-        for name, best, _, _ in rows:
-            print(
-                json.dumps(
-                    {
-                        "name": f"store {name}, postgres ({label}), {args.concurrent} writers",
-                        "value": round(best.rate, 1),
-                        "unit": "commands/s",
-                        "baseline": round(base[0].rate, 1),
-                        "ratio": round(best.rate / base[0].rate, 3),
-                    }
-                )
+        try:
+            with _postgres(args.durable) as server:
+                results = bench_concurrent(server, kinds, args.concurrent, args.repeat)
+        except PostgresUnavailableError as error:
+            print(f"postgres: not measured: {error}", file=sys.stderr)
+            return 1
+        base = results["baseline"]
+        rows = []
+        for name in ("grouped", "ungrouped", "baseline"):
+            best, runs, per_batch = results[name]
+            paired = statistics.median(
+                b.seconds / r.seconds for r, b in zip(runs, base[1], strict=True)
             )
-        return 0
-    print()
-    _print_table(
-        [
-            ("postgres, " + label, 20),
-            ("writers", 7),
-            ("ops/s", 6),
-            ("ops/s baseline", 14),
-            ("ratio", 5),
-            ("paired ratio", 12),
-            ("CPU ms/op", 9),
-            ("saves/transaction", 17),
-        ],
-        [
+            rows.append((name, best, paired, per_batch))
+        print()
+        _print_table(
             [
-                name,
-                str(args.concurrent),
-                f"{best.rate:.0f}",
-                f"{base[0].rate:.0f}",
-                f"{best.rate / base[0].rate:.2f}",
-                f"{paired:.2f}",
-                f"{best.cpu_ms_per_op:.2f}",
-                f"{per_batch:.1f}",
-            ]
-            for name, best, paired, per_batch in rows
+                ("postgres, " + label, 20),
+                ("writers", 7),
+                ("ops/s", 6),
+                ("ops/s baseline", 14),
+                ("ratio", 5),
+                ("paired ratio", 12),
+                ("CPU ms/op", 9),
+                ("saves/transaction", 17),
+            ],
+            [
+                [
+                    name,
+                    str(args.concurrent),
+                    f"{best.rate:.0f}",
+                    f"{base[0].rate:.0f}",
+                    f"{best.rate / base[0].rate:.2f}",
+                    f"{paired:.2f}",
+                    f"{best.cpu_ms_per_op:.2f}",
+                    f"{per_batch:.1f}",
+                ]
+                for name, best, paired, per_batch in rows
+            ],
+        )
+        print(
+            "\nratio: best ops/s over the baseline's best; paired: median over rounds of the"
+            " baseline's time over this variant's, same round."
+        )
+    where = f"postgres ({label}), {args.concurrent} writer threads"
+    base_name = "bare eventsourcing, one save per command"
+    report.emit(
+        [
+            report.Figure(
+                f"{where}: ops/s ours {name} (baseline: {base_name})",
+                best.rate,
+                "ops/s",
+                base[0].rate,
+            )
+            for name, best, _, _ in rows
+            if name != "baseline"
         ],
-    )
-    print(
-        "\nratio: best ops/s over the baseline's best; paired: median over rounds of the"
-        " baseline's time over this variant's, same round."
+        args.json,
+        "ours beside bare eventsourcing, same run",
     )
     return 0
 
@@ -824,19 +834,35 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="PostgreSQL only: N writer threads; ours grouped, ungrouped, bare eventsourcing",
     )
-    parser.add_argument("--json", action="store_true", help="with --concurrent: JSON rows")
+    report.add_json_flag(parser)
     args = parser.parse_args(argv)
+    if args.concurrent > 0:
+        return main_concurrent(args)
+    with report.json_mode(args.json):
+        rows = measure(args)
+    figures: list[report.Figure] = []
+    for row in rows:
+        base = "bare eventsourcing, same commands"
+        figures += [
+            report.Figure(
+                f"{row.store}: ops/s (baseline: {base})", row.ours.rate, "ops/s", row.baseline.rate
+            ),
+            report.Figure(
+                f"{row.store}: CPU per command (baseline: {base})",
+                row.ours.cpu_ms_per_op,
+                "ms",
+                row.baseline.cpu_ms_per_op,
+            ),
+        ]
+    report.emit(figures, args.json, "ours beside bare eventsourcing, same run")
+    return 0
+
+
+def measure(args: argparse.Namespace) -> list[Row]:
+    """Every store's runs; prints the tables; the rows."""
 
     kinds, ops = workload(args.cases)
     mix = ", ".join(f"{kinds.count(k)} {k}" for k, _ in KIND_MIX)
-    if args.concurrent > 0:
-        if not args.json:
-            print(f"machine: {machine()}")
-            print(
-                f"workload: {args.cases} cases ({mix}), {ops} commands per run on "
-                f"{args.concurrent} threads, best of {args.repeat}"
-            )
-        return main_concurrent(args, kinds)
     print(f"machine: {machine()}")
     print(f"workload: {args.cases} cases ({mix}), {ops} commands per run, best of {args.repeat}")
     rows: list[Row] = []
@@ -935,7 +961,7 @@ def main(argv: list[str] | None = None) -> int:
             for row in rows
         ],
     )
-    return 0
+    return rows
 
 
 if __name__ == "__main__":

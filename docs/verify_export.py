@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Verify a Casework case-file export without Casework: python3 verify_export.py FILE PUBKEY
+"""Verify a Casework case-file export without Casework: verify_export.py FILE PUBKEY [ORIGIN]
 
 Needs only Python 3.10+ and the `cryptography` package (for the Ed25519 signature). PUBKEY is
 the notary's public key in base64, as `casework notary pubkey` prints it, or a file holding it.
@@ -7,7 +7,8 @@ Exit 0: the file is intact; 3: it is not (every problem found is printed); 2: ba
 
 What it checks (docs/adr/014-a-transparency-log.md):
 1. the file is in its one canonical form (so any edited byte shows), hashes are lowercase hex;
-2. the checkpoint (tree size, root, time) is signed by PUBKEY;
+2. the checkpoint (log origin, tree size, root, time) is signed by PUBKEY, and is of the log
+   ORIGIN when given (`casework checkpoints latest` shows a log's origin);
 3. each event's hash is SHA-256 of the canonical JSON of (topic, case id, version, state), its
    prev_hash is the hash before it, and versions run 1, 2, 3, ...;
 4. each event's leaf, SHA-256(0x00 || "casework.leaf.v1\\n" case id \\n version \\n hash), is in
@@ -27,6 +28,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 HEX = re.compile(r"[0-9a-f]{64}")
+ORIGIN = re.compile(r"[!-~]{1,200}")
 
 
 def canonical(value: object) -> str:
@@ -56,7 +58,9 @@ def included(leaf: bytes, index: int, size: int, proof: list[bytes], root: bytes
 
 
 def signed(checkpoint: dict, key: bytes) -> bool:
-    text = "casework.checkpoint.v1\n{size}\n{root}\n{at}\n".format(**checkpoint)
+    text = "{format}\n{size}\n{root}\n{at}\n".format(**checkpoint)
+    if checkpoint["format"] == "casework.checkpoint.v2":  # the log's origin after the format
+        text = "{format}\n{origin}\n{size}\n{root}\n{at}\n".format(**checkpoint)
     signature = base64.b64decode(checkpoint["signature"], validate=True)
     if base64.b64encode(signature).decode() != checkpoint["signature"]:
         return False
@@ -67,19 +71,19 @@ def signed(checkpoint: dict, key: bytes) -> bool:
     return True
 
 
-def problems(data: bytes, key: bytes) -> list[str]:
+def problems(data: bytes, key: bytes, origin: str | None = None) -> list[str]:
     """Everything wrong with an export; empty when it is intact."""
     try:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError):
         return ["not a JSON document"]
     try:
-        return check(doc, data, key)
+        return check(doc, data, key, origin)
     except (KeyError, TypeError, AttributeError, ValueError) as error:
         return [f"malformed export ({type(error).__name__}: {error})"]
 
 
-def check(doc: dict, data: bytes, key: bytes) -> list[str]:
+def check(doc: dict, data: bytes, key: bytes, origin: str | None) -> list[str]:
     if (canonical(doc) + "\n").encode("ascii") != data:
         return ["not in canonical form (edited after export?)"]
     if doc["format"] != "casework.export.v1":
@@ -87,12 +91,17 @@ def check(doc: dict, data: bytes, key: bytes) -> list[str]:
     cp = doc["checkpoint"]
     if cp is None:
         return ["no signed checkpoint"]
-    if cp["format"] != "casework.checkpoint.v1" or not HEX.fullmatch(cp["root"]):
+    v2 = cp["format"] == "casework.checkpoint.v2"
+    if not (v2 or cp["format"] == "casework.checkpoint.v1") or not HEX.fullmatch(cp["root"]):
+        return ["checkpoint malformed"]
+    if v2 != ("origin" in cp) or (v2 and not ORIGIN.fullmatch(cp["origin"])):
         return ["checkpoint malformed"]
     if not isinstance(cp["size"], int) or isinstance(cp["size"], bool) or cp["size"] < 0:
         return ["checkpoint malformed"]
     if not signed(cp, key):
         return ["checkpoint signature does not verify"]
+    if origin is not None and cp.get("origin") != origin:
+        return [f"checkpoint is of {cp.get('origin')!r}, not of the log {origin!r}"]
     size, root, case_id = cp["size"], bytes.fromhex(cp["root"]), doc["case_id"]
     found, previous = [], ""
     if not doc["events"]:
@@ -126,12 +135,12 @@ def check(doc: dict, data: bytes, key: bytes) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 3:
+    if len(argv) not in (3, 4):
         print(__doc__.splitlines()[0], file=sys.stderr)
         return 2
     key_text = Path(argv[2]).read_text() if Path(argv[2]).is_file() else argv[2]
     key = base64.b64decode(key_text.strip(), validate=True)
-    found = problems(Path(argv[1]).read_bytes(), key)
+    found = problems(Path(argv[1]).read_bytes(), key, argv[3] if len(argv) == 4 else None)
     for problem in found:
         print(f"TAMPERED: {problem}")
     if not found:

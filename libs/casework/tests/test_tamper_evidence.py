@@ -23,7 +23,9 @@ from casework.clock import FakeClock
 from casework.domain import SYSTEM, Actor, Role
 from casework.domain.chain import event_digest
 from casework.domain.errors import TamperedError
-from hypothesis import given, settings
+from casework.stored_check import check_general, check_stored
+from eventsourcing.persistence import StoredEvent
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone(timedelta(hours=8)))
@@ -346,3 +348,115 @@ def test_an_anchor_from_an_earlier_moment_still_holds_after_new_events(store: St
     assert store.app.verify(store.leak, Anchor(earlier.version, "0" * 64)).position == (
         earlier.version
     )
+
+
+# ---------------------------------------------------------------- the fast reading and the walk
+# `verify`'s fast reading of stored events (`casework.stored_check`: canonical bytes and digest
+# from the stored JSON text, deferring to the general path wherever it cannot vouch for its
+# answer) must give the answers of the reading ADR 001 describes, and `verify_all`'s one pass
+# over the log (`ChainWalk`) the answers of `verify` case by case, on the same tampered stores.
+
+
+@pytest.fixture(scope="module")
+def shared_paths(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    store = tell_stories(tmp_path_factory.mktemp("paths") / "c.db")
+    yield store
+    store.app.close()
+
+
+def same(store: Store, stored: StoredEvent) -> None:
+    fast = check_stored(store.app.mapper, stored)
+    general = check_general(store.app.mapper, stored)
+    assert (fast[0] is None, fast[1], fast[2]) == (general[0] is None, general[1], general[2])
+    if fast[0] is not None and general[0] is not None:
+        assert fast[0].get("hash") == general[0].get("hash")
+        assert fast[0].get("prev_hash") == general[0].get("prev_hash")
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_any_single_byte_change_reads_alike_on_both_paths_and_in_both_walks(
+    shared_paths: Store, data: st.DataObject
+) -> None:
+    case_id = data.draw(
+        st.sampled_from([shared_paths.repair, shared_paths.leak, shared_paths.dispute]), "case"
+    )
+    rows = shared_paths.rows(case_id)
+    version = data.draw(st.integers(1, len(rows)), label="version")
+    _, topic, state = rows[version - 1]
+    index = data.draw(st.integers(0, len(state) - 1), label="byte")
+    byte = data.draw(st.integers(0, 255).filter(lambda b: b != state[index]), label="new byte")
+    tampered = state[:index] + bytes([byte]) + state[index + 1 :]
+
+    same(shared_paths, StoredEvent(case_id, version, topic, state))
+    same(shared_paths, StoredEvent(case_id, version, topic, tampered))
+    with shared_paths.state_replaced(case_id, version, tampered):
+        walked = list(shared_paths.app.verify_all())
+        one_by_one = [shared_paths.app.verify(r.case_id) for r in walked]
+    assert walked == one_by_one
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (
+            b'"_type_":"datetime_iso","_data_":"2026-11-24T09:',
+            b'"_type_":"datetime_iso","_data_":"2026-11-24 09:',
+        ),
+        (b"T09:", b"T9:"),
+        (b'+08:00"}', b'+0800"}'),
+        (b'{"_type_":"datetime_iso","_data_":', b'{"_type_":"decimal_str","_data_":'),
+        (b'{"_type_":"datetime_iso","_data_":', b'{"_type_":"nothing_known","_data_":'),
+        (b'{"_type_":"datetime_iso",', b'{"_type_" :"datetime_iso",'),
+        (b'"resident-0302"', b'"resident-\\u00302"'),
+        (b'"resident-0302"', b'"resident-\\u0030\\u0032"'),
+        (b'"tier":', b'"hash":1,"tier":'),
+        (b'"tier":', b'"originator_version":1,"tier":'),
+        (b'"tier":', b'"when":{"_data_":"x","_type_":"uuid_hex"},"tier":'),
+        (
+            b'"tier":',
+            b'"when":{"_type_":"uuid_hex","_data_":"0123456789ABCDEF0123456789abcdef"},"tier":',
+        ),
+        (
+            b'"tier":',
+            b'"when":{"_type_":"uuid_hex","_data_":"0123456789abcdef0123456789abcdef"},"tier":',
+        ),
+        (b'"tier":', b'"when":{"_type_":"uuid_hex","_data_":"x","more":1},"tier":'),
+        (b'"tier":', b'"when":[1.5,1e16,-0.0,null,true],"tier":'),
+    ],
+)
+def test_edits_near_the_typed_values_read_alike_on_both_paths(
+    shared_paths: Store, old: bytes, new: bytes
+) -> None:
+    found = 0
+    for case_id in (shared_paths.repair, shared_paths.leak, shared_paths.dispute):
+        for version, topic, state in shared_paths.rows(case_id):
+            if old in state:
+                found += 1
+                same(shared_paths, StoredEvent(case_id, version, topic, state.replace(old, new, 1)))
+    assert found
+
+
+@example(delete=4)
+@settings(max_examples=10, deadline=None)
+@given(delete=st.integers(1, 9))
+def test_a_removed_event_reads_alike_in_both_walks_with_and_without_anchors(
+    tmp_path_factory: pytest.TempPathFactory, delete: int
+) -> None:
+    store = tell_stories(tmp_path_factory.mktemp("removed") / "c.db")
+    try:
+        anchors = store.app.anchors()
+        anchors[store.leak] = Anchor(anchors[store.leak].version, "0" * 64)
+        store.execute(
+            "DELETE FROM {table} WHERE originator_id = ? AND originator_version = ?",
+            store.repair.hex,
+            delete,
+        )
+        for given_anchors in ({}, anchors):
+            walked = list(store.app.verify_all(given_anchors))
+            one_by_one = [store.app.verify(r.case_id, given_anchors.get(r.case_id)) for r in walked]
+            assert walked == one_by_one
+            assert walked[0].case_id == store.repair
+            assert not walked[0].ok or not given_anchors  # the last one: only an anchor sees it
+    finally:
+        store.app.close()

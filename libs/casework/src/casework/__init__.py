@@ -7,36 +7,89 @@ from it is a major version (README "Versions", docs/adr/016); `tests/public_api.
 list a test compares it with. Everything else importable is the library's own and may change.
 """
 
+# Imported when first asked for (PEP 562), so `import casework.cli` or one light submodule does
+# not pay for eventsourcing, pydantic and the whole domain (issue 16: the CLI's start).
+from __future__ import annotations
+
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 from casework._extras import MissingExtraError
-from casework.application import Casework
-from casework.audit import Anchor, HistoryEntry, VerifyResult
-from casework.clock import Clock, FakeClock, system_clock
-from casework.domain import (
-    SYSTEM,
-    Actor,
-    Address,
-    Case,
-    CaseworkError,
-    Dispute,
-    InvalidTransitionError,
-    LeakEmergency,
-    NotPermittedError,
-    OutOfOrderError,
-    Priority,
-    Repair,
-    Role,
-    Status,
-    Tier,
-    ValidationError,
-)
-from casework.domain.errors import (
-    CaseExistsError,
-    CaseNotFoundError,
-    ConcurrencyConflictError,
-    TamperedError,
-)
+
+if TYPE_CHECKING:
+    from casework.application import Casework
+    from casework.audit import Anchor, HistoryEntry, VerifyResult
+    from casework.clock import Clock, FakeClock, system_clock
+    from casework.domain import (
+        SYSTEM,
+        Actor,
+        Address,
+        Case,
+        CaseworkError,
+        Dispute,
+        InvalidTransitionError,
+        LeakEmergency,
+        NotPermittedError,
+        OutOfOrderError,
+        Priority,
+        Repair,
+        Role,
+        Status,
+        Tier,
+        ValidationError,
+    )
+    from casework.domain.errors import (
+        CaseExistsError,
+        CaseNotFoundError,
+        ConcurrencyConflictError,
+        TamperedError,
+    )
+
+_WHERE = {
+    "Casework": "casework.application",
+    "Anchor": "casework.audit",
+    "HistoryEntry": "casework.audit",
+    "VerifyResult": "casework.audit",
+    "Clock": "casework.clock",
+    "FakeClock": "casework.clock",
+    "system_clock": "casework.clock",
+    "SYSTEM": "casework.domain",
+    "Actor": "casework.domain",
+    "Address": "casework.domain",
+    "Case": "casework.domain",
+    "CaseworkError": "casework.domain",
+    "Dispute": "casework.domain",
+    "InvalidTransitionError": "casework.domain",
+    "LeakEmergency": "casework.domain",
+    "NotPermittedError": "casework.domain",
+    "OutOfOrderError": "casework.domain",
+    "Priority": "casework.domain",
+    "Repair": "casework.domain",
+    "Role": "casework.domain",
+    "Status": "casework.domain",
+    "Tier": "casework.domain",
+    "ValidationError": "casework.domain",
+    "CaseExistsError": "casework.domain.errors",
+    "CaseNotFoundError": "casework.domain.errors",
+    "ConcurrencyConflictError": "casework.domain.errors",
+    "TamperedError": "casework.domain.errors",
+}
+"""Where each public name lives."""
+
+
+def __getattr__(name: str) -> object:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])
+
 
 __all__ = [
     "SYSTEM",

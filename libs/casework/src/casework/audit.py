@@ -17,7 +17,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import Mapper, StoredEvent
 
-from casework.domain.chain import GENESIS, event_digest
+from casework.domain.chain import GENESIS
+from casework.stored_check import chain_problem, check_stored, stored_checker
 
 
 @dataclass(frozen=True)
@@ -83,13 +84,25 @@ def event_name(topic: str) -> str:
     return topic.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
 
 
+_NAMED: dict[type, tuple[str, str]] = {}
+
+
+def _named(cls: type) -> tuple[str, str]:
+    """An event class's topic and name (each history reads many events of few classes)."""
+    found = _NAMED.get(cls)
+    if found is None:
+        topic = f"{cls.__module__}:{cls.__qualname__}"
+        found = _NAMED[cls] = (topic, event_name(topic))
+    return found
+
+
 def history_entry(event: Any) -> HistoryEntry:
     state = vars(event)
-    topic = f"{type(event).__module__}:{type(event).__qualname__}"
+    topic, name = _named(type(event))
     return HistoryEntry(
         case_id=event.originator_id,
         version=event.originator_version,
-        event=event_name(topic),
+        event=name,
         topic=topic,
         at=event.timestamp,
         actor_id=state.get("actor_id", ""),
@@ -103,25 +116,10 @@ def history_entry(event: Any) -> HistoryEntry:
 
 
 def _decode(mapper: Mapper[UUID], stored: StoredEvent) -> tuple[dict[str, Any] | None, str]:
-    """The stored state as the mapper reads it, before upcasting; or why it cannot be read."""
-    raw = stored.state
-    try:
-        if mapper.cipher:
-            raw = mapper.cipher.decrypt(raw)
-        if mapper.compressor:
-            raw = mapper.compressor.decompress(raw)
-        state = mapper.transcoder.decode(raw)
-    except Exception as error:  # any failure to read stored bytes is evidence, not a crash
-        return None, f"stored state cannot be decoded ({type(error).__name__})"
-    if not isinstance(state, dict):
-        return None, "stored state is not an event record"
-    try:
-        canonical = mapper.transcoder.encode(state)
-    except Exception as error:
-        return None, f"stored state cannot be re-encoded ({type(error).__name__})"
-    if canonical != raw:
-        return None, "stored bytes are not in canonical form (edited by hand?)"
-    return state, ""
+    """The stored state (values in their stored JSON form on the fast path: only its chain
+    fields are for use), or why it cannot be read (`casework.stored_check`)."""
+    state, _, problem = check_stored(mapper, stored)
+    return state, problem if state is None else ""
 
 
 def verify_events(
@@ -132,69 +130,60 @@ def verify_events(
 ) -> VerifyResult:
     """Walk the chain from the first event; report the first break found."""
     previous = GENESIS
+    count = len(stored_events)
+    check = stored_checker(mapper)
     for index, stored in enumerate(stored_events):
         position = index + 1
         if stored.originator_version != position:
             problem = f"expected version {position}, found {stored.originator_version}: " + (
                 "an event was removed" if stored.originator_version > position else "reordered"
             )
-            return VerifyResult(case_id, False, len(stored_events), previous, position, problem)
-        state, problem = _decode(mapper, stored)
-        if state is None:
-            return VerifyResult(case_id, False, len(stored_events), previous, position, problem)
-        recorded = state.get("hash")
-        if not isinstance(recorded, str) or not recorded:
-            return VerifyResult(
-                case_id, False, len(stored_events), previous, position, "event carries no hash"
-            )
-        try:
-            digest = event_digest(stored.topic, stored.originator_id, position, state)
-        except TypeError as error:
-            return VerifyResult(case_id, False, len(stored_events), previous, position, str(error))
-        if digest != recorded:
-            return VerifyResult(
-                case_id,
-                False,
-                len(stored_events),
-                previous,
-                position,
-                "content does not match its hash (altered)",
-            )
-        if state.get("prev_hash") != previous:
-            return VerifyResult(
-                case_id,
-                False,
-                len(stored_events),
-                previous,
-                position,
-                "prev_hash does not match the event before it (removed, inserted or reordered)",
-            )
-        previous = recorded
-    count = len(stored_events)
+            return VerifyResult(case_id, False, count, previous, position, problem)
+        checked = check(stored)
+        problem = chain_problem(checked, previous)
+        if problem:
+            return VerifyResult(case_id, False, count, previous, position, problem)
+        previous = checked[1]
     if count == 0:
         return VerifyResult(case_id, False, 0, GENESIS, 1, "no events stored for this case")
     if anchor is not None:
-        if count < anchor.version:
-            return VerifyResult(
-                case_id,
-                False,
-                count,
-                previous,
-                count + 1,
-                f"the anchor saw {anchor.version} events; only {count} remain (removed)",
-            )
-        # The anchored event's hash must still be where the anchor saw it.
-        state, _ = _decode(mapper, stored_events[anchor.version - 1])
-        if state is None or state.get("hash") != anchor.hash:
-            return VerifyResult(
-                case_id,
-                False,
-                count,
-                previous,
-                anchor.version,
-                "event differs from the anchored head (rewritten)",
-            )
+        anchored: str | None = None
+        if count >= anchor.version:
+            state, _ = _decode(mapper, stored_events[anchor.version - 1])
+            found = state.get("hash") if state is not None else None
+            anchored = found if isinstance(found, str) else None
+        return anchor_result(case_id, count, previous, anchor, anchored)
     return VerifyResult(case_id, True, count, previous)
+
+
+def anchor_result(
+    case_id: UUID,
+    count: int,
+    head: str,
+    anchor: Anchor,
+    anchored: str | None,
+) -> VerifyResult:
+    """A case whose `count` events chain up to `head`, against what an anchor saw: the event
+    at the anchor's version must carry the anchored hash (`anchored`, None if none)."""
+    if count < anchor.version:
+        return VerifyResult(
+            case_id,
+            False,
+            count,
+            head,
+            count + 1,
+            f"the anchor saw {anchor.version} events; only {count} remain (removed)",
+        )
+    if anchored != anchor.hash:  # the anchored event's hash must be where the anchor saw it
+        return VerifyResult(
+            case_id,
+            False,
+            count,
+            head,
+            anchor.version,
+            "event differs from the anchored head (rewritten)",
+        )
+    return VerifyResult(case_id, True, count, head)
 
 
 def summarise(results: Iterable[VerifyResult]) -> tuple[int, list[VerifyResult]]:

@@ -2,7 +2,9 @@
 
 Each group of subcommands lives in `casework.commands.<name>` with a `register(subparsers)`
 function, so the audit, demo, messaging, dead-letter and person commands grow without touching one
-shared file.
+shared file. A command module imports what its commands run inside them, not at the top, so
+`casework --help` and each command pay only for what they use (issue 16; tests/test_cli_start.py
+checks that building the parser loads none of eventsourcing, nats, psycopg, pydantic, fastapi).
 Errors print as one line on stderr (the full traceback only with `--debug`); a store or NATS
 that cannot be reached is one line naming its host:port, exit 1 (`casework.outages`); a command
 that needs an extra not installed (`casework[nats]` for `relay`, `dlq`) says which, exit 2.
@@ -25,10 +27,10 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 from typing import Any
 
-from casework import logs, settings
+from casework import settings
 from casework._extras import MissingExtraError
 from casework.domain.errors import CaseworkError
-from casework.outages import UnreachableError
+from casework.unreachable import UnreachableError
 
 COMMAND_MODULES = (
     "casework.commands.audit",
@@ -112,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _report(f"casework: {error}", error)
         return 2
     except Exception as error:
+        from casework import logs
+
         if args.debug and not logs.configured():
             traceback.print_exc()
         _report(f"casework: {type(error).__name__}: {error} (run with --debug for details)", error)
@@ -122,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _report(line: str, error: BaseException) -> None:
     """The error as one line on stderr; a command whose process logs JSON (the relay) logs it
     as one JSON object instead, traceback inside, so its log stays one object per line."""
+    from casework import logs
+
     if logs.configured():
         logging.getLogger("casework.cli").error(line, exc_info=error)
     else:

@@ -49,6 +49,7 @@ from tenacity.wait import wait_base
 from casework._extras import require
 from casework.logs import describe
 from casework.settings import persistence_env, store_url
+from casework.unreachable import UnreachableError as UnreachableError  # lives apart: see there
 
 if TYPE_CHECKING:
     from nats.aio.client import Client
@@ -112,10 +113,6 @@ DEFAULT_BACKOFF_MAX = 5.0
 INITIAL_BACKOFF = 0.2
 ONE_SHOT_TIMEOUT = 8.0
 """Seconds a one-shot command gives a dependency before it says it is unreachable."""
-
-
-class UnreachableError(RuntimeError):
-    """A one-shot command could not reach the store or NATS; the message names host:port."""
 
 
 class StoppedError(Exception):
@@ -400,11 +397,13 @@ def repeat(
     outages: Outages,
     *,
     on_error: Callable[[], None] | None = None,
+    wait: Callable[[float], object] | None = None,
 ) -> None:
     """Call `step()` every `seconds` until `stop` (on a thread of its own); for pollers and
     schedulers, which need the store only. A store outage is ridden out with backoff (logged
     once, and once when over); any other error is logged with its traceback and the step runs
-    again next round. `on_error` runs after every failure (e.g. to drop a cache)."""
+    again next round. `on_error` runs after every failure (e.g. to drop a cache). `wait(seconds)`
+    waits between rounds (default `stop.wait`; a follower may return early on a commit)."""
     while not stop.is_set():
         try:
             for attempt in outages.retrying_sync(stop, STORE_DOWN):
@@ -420,7 +419,7 @@ def repeat(
             return
         except Exception:  # not an outage: a bug to see; the next round tries again
             outages.log.exception("%s failed; trying again in %.1f s", outages.part, seconds)
-        stop.wait(seconds)
+        (wait or stop.wait)(seconds)
 
 
 async def repeat_async(

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlparse
@@ -83,6 +84,27 @@ def max_clock_skew() -> timedelta:
     """`CASEWORK_MAX_CLOCK_SKEW` (seconds), else 5 seconds; a bad value is refused, not ignored."""
     given = os.environ.get(CLOCK_SKEW_ENV, "")
     return clock_skew(given) if given.strip() else DEFAULT_MAX_CLOCK_SKEW
+
+
+SNAPSHOT_EVERY_ENV = "CASEWORK_SNAPSHOT_EVERY"
+DEFAULT_SNAPSHOT_EVERY = 100
+
+
+def snapshot_every(env: Mapping[str, str] | None = None) -> int:
+    """`CASEWORK_SNAPSHOT_EVERY` (from `env`, else the process environment): a case file is
+    snapshotted at every this many events (0: never); default 100. A bad value is refused."""
+    given = (env or {}).get(SNAPSHOT_EVERY_ENV) or os.environ.get(SNAPSHOT_EVERY_ENV, "")
+    if not given.strip():
+        return DEFAULT_SNAPSHOT_EVERY
+    try:
+        every = int(given)
+    except ValueError:
+        every = -1
+    if every < 0:
+        raise ValidationError(
+            f"{SNAPSHOT_EVERY_ENV}={given!r}: give a whole number of events (0 turns snapshots off)"
+        )
+    return every
 
 
 def persistence_env(url: str, *, read_only: bool = False) -> dict[str, str]:

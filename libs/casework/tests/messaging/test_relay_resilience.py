@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import psycopg
 import pytest
@@ -99,6 +100,41 @@ def test_a_relay_killed_mid_stream_and_restarted_misses_nothing_and_repeats_noth
         app.close()
 
 
+def test_a_relay_killed_with_a_window_in_flight_and_the_next_read_ahead_loses_and_repeats_nothing(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    """The relay reads window N+1 while N's acks are awaited: killed then, the stream still holds
+    a prefix of the log (never a later window without an earlier one), and the relay run again
+    publishes exactly the rest, from the stream's last notification id: none of it twice."""
+    url = helpers.store(tmp_path)
+    total = 3000
+    with Casework(url) as app:
+        helpers.write_events(app, total, cases=30)
+    env = helpers.cli_env(tmp_path, nats_server.url)
+    command = [sys.executable, "-m", "casework.cli", "relay", "--batch-size", "200", "--quiet"]
+    with subprocess.Popen(command, env=env) as relay:
+        try:
+            asyncio.run(_wait_until_stream_holds(nats_server.url, 300))
+            relay.send_signal(signal.SIGKILL)
+            relay.wait(timeout=10)
+        finally:
+            if relay.poll() is None:
+                relay.kill()
+                relay.wait()
+    time.sleep(0.5)  # whatever the dead relay's socket still held reaches the server
+    held = asyncio.run(_all_messages(nats_server.url))
+    assert 300 <= len(held) < total, "the relay should die with windows still to publish"
+    with Casework(url) as app:
+        prefix = helpers.store_event_ids(app)[: len(held)]
+        assert [m.headers["Nats-Msg-Id"] for m in held] == prefix  # the log's first, in order
+        again = helpers.run_cli("relay", "--once", env=env)
+        assert again.returncode == 0, again.stderr
+        assert f"published {total - len(held)} event(s); 0 already on the stream" in again.stdout
+        messages = asyncio.run(_all_messages(nats_server.url))
+        assert len(messages) == total
+        helpers.assert_exactly_once_in_order(messages, app)
+
+
 async def _wait_until_stream_holds(
     url: str, count: int, timeout: float = 25.0, relay: Relay | None = None, **options: object
 ) -> int:
@@ -126,7 +162,7 @@ async def _wait_until_stream_holds(
         await asyncio.sleep(0.02)
 
 
-async def _all_messages(url: str) -> list[object]:
+async def _all_messages(url: str) -> list[Any]:
     async with jetstream(url) as (_, js):
         return list(await read_stream(js, STREAM))
 

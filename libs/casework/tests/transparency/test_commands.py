@@ -121,3 +121,36 @@ def test_verify_against_a_checkpoint_before_any_notary_ran(
     code, _, err = _run(capsys, "verify", "--checkpoint", "latest", "--pubkey", "a" * 43 + "=")
     assert code == 2
     assert "no checkpoint in the store yet" in err
+
+
+def test_the_log_is_named_by_its_setting_checked_by_verify_file_and_keeps_its_name(
+    env: Path,
+    app: Casework,
+    cases: list[UUID],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CASEWORK_LOG_ORIGIN", "casework.example.org/wanxin")
+    key = _signed(capsys)
+    code, out, _ = _run(capsys, "checkpoints", "latest")
+    assert code == 0
+    assert json.loads(out)["origin"] == "casework.example.org/wanxin"
+    path = env / "case.json"
+    assert _run(capsys, "export", str(cases[0]), "--out", str(path))[0] == 0
+    mine = ["verify-file", str(path), "--pubkey", key, "--origin", "casework.example.org/wanxin"]
+    code, out, _ = _run(capsys, *mine)
+    assert code == 0, out
+    code, out, _ = _run(capsys, *mine[:-1], "casework.example.org/jiating")
+    assert code == 3
+    assert "not of the log 'casework.example.org/jiating'" in out
+    script = [sys.executable, str(ROOT / "docs" / "verify_export.py"), str(path), key]
+    assert subprocess.run([*script, "casework.example.org/wanxin"], check=False).returncode == 0
+    assert subprocess.run([*script, "elsewhere"], capture_output=True, check=False).returncode == 3
+    monkeypatch.setenv("CASEWORK_LOG_ORIGIN", "casework.example.org/renamed")
+    code, _, err = _run(capsys, "notary", "checkpoint")
+    assert code == 2
+    assert "this store's log is named 'casework.example.org/wanxin'" in err
+    monkeypatch.setenv("CASEWORK_LOG_ORIGIN", "has a space")
+    code, _, err = _run(capsys, "notary", "checkpoint")
+    assert code == 2
+    assert "CASEWORK_LOG_ORIGIN must be" in err

@@ -7,7 +7,7 @@ import base64
 import importlib.util
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -128,7 +128,9 @@ def test_the_verifiers_agree_on_edited_documents(exported: bytes, data: st.DataO
     document: dict[str, Any] = json.loads(exported)
     events = document["events"]
     edit = data.draw(
-        st.sampled_from(["drop_last", "drop_first", "swap", "reason", "position", "size"])
+        st.sampled_from(
+            ["drop_last", "drop_first", "swap", "reason", "position", "size", "origin", "unnamed"]
+        )
     )
     if edit == "drop_last":
         events.pop()
@@ -141,6 +143,11 @@ def test_the_verifiers_agree_on_edited_documents(exported: bytes, data: st.DataO
         events[-1]["state"]["reason"] = data.draw(st.text(max_size=5).filter(lambda t: t != old))
     elif edit == "position":
         events[0]["position"] += data.draw(st.integers(1, 3))
+    elif edit == "origin":  # passed off as another deployment's log
+        document["checkpoint"]["origin"] = "casework.example.org/elsewhere"
+    elif edit == "unnamed":  # passed off as a checkpoint signed before logs were named
+        del document["checkpoint"]["origin"]
+        document["checkpoint"]["format"] = "casework.checkpoint.v1"
     else:
         document["checkpoint"]["size"] += 1
     verdict = _agree(canonical(document))
@@ -163,3 +170,185 @@ def test_personal_values_stay_sealed_and_proofs_verify_after_an_erasure(app: Cas
     assert _agree(_export(app, case_id))
     assert check_store(app, before, PUBLIC).ok
     assert check_store(app, after, PUBLIC).ok
+
+
+STORED_FORMS = {
+    "compressed": {"COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"},
+    "encrypted": {"CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher"},
+    "both": {
+        "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor",
+        "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher",
+    },
+}
+
+
+@pytest.mark.parametrize("form", sorted(STORED_FORMS))
+def test_a_store_with_a_cipher_or_compressor_exports_plain_json_that_verifies_offline(
+    store_url: str, clock: FakeClock, form: str
+) -> None:
+    """The export is the state the chain hashed, with the store's cipher and compressor undone:
+    an auditor needs neither the store's cipher key nor eventsourcing to check it."""
+    from eventsourcing.cryptography import AESCipher
+
+    env = dict(STORED_FORMS[form])
+    if "CIPHER_TOPIC" in env:
+        env["CIPHER_KEY"] = AESCipher.create_key(16)
+    app = Casework(store_url, clock=clock, env=env)
+    try:
+        assert (app.mapper.cipher is not None) == ("CIPHER_TOPIC" in env)
+        assert (app.mapper.compressor is not None) == ("COMPRESSOR_TOPIC" in env)
+        case_id = app.report_repair(
+            RESIDENT, "jiayu-xx/wanxin-intl/b12/0302", "电话 13812345678", "lighting"
+        )
+        app.acknowledge(case_id, STAFF, "电话已接")
+        Notary(app, KEY).checkpoint()
+        data = _export(app, case_id)
+        assert _agree(data)
+        document = json.loads(data)
+        assert [e["hash"] for e in document["events"]] == [h.hash for h in app.history(case_id)]
+        assert document["events"][-1]["state"]["reason"] == "电话已接"
+        assert b"13812345678" not in data
+    finally:
+        app.close()
+
+
+def test_stored_bytes_that_do_not_decode_are_reported_not_exported(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    import sqlite3
+
+    from casework.domain.errors import TamperedError
+
+    path = tmp_path / "c.db"
+    app = Casework(f"sqlite:///{path}", clock=clock)
+    try:
+        case_id = app.report_repair(RESIDENT, "jiayu-xx/wanxin-intl/b12/0302", "灯不亮", "other")
+        with sqlite3.connect(path) as db:
+            db.execute(
+                "UPDATE stored_events SET state = ? WHERE originator_id = ? "
+                "AND originator_version = 1",
+                (b"\x9c\xff not json", case_id.hex),
+            )
+        with pytest.raises(TamperedError, match=f"case {case_id} event 1: .*casework verify"):
+            build_export(app, case_id)
+    finally:
+        app.close()
+
+
+def test_the_kept_tree_grows_with_each_checkpoint_and_is_rebuilt_when_it_is_not_the_signed_one(
+    app: Casework, cases: list[UUID]
+) -> None:
+    from casework.transparency.merkle import MerkleTree
+    from casework.transparency.tables import tables_for
+
+    notary = Notary(app, KEY)
+    first = notary.checkpoint()
+    assert _agree(_export(app, cases[0]))
+    tables = tables_for(app)
+    kept = tables.tree
+    assert kept is not None
+    assert kept.size == first.size
+    app.add_note(cases[0], STAFF, "after the first checkpoint")
+    second = notary.checkpoint()
+    assert _agree(_export(app, cases[0]))
+    assert tables.tree is kept  # extended, not rebuilt
+    assert kept.size == second.size > first.size
+    tables.tree = MerkleTree([b"\x00" * 32] * second.size)  # not what the notary signed
+    assert _agree(_export(app, cases[1]))
+    assert tables.tree is not None
+    assert tables.tree.root() == second.root
+
+
+def test_a_case_stored_before_sealing_is_not_exported_until_migrated(tmp_path: Path) -> None:
+    """A store written before personal data was sealed (the migration's fixture, ADR 011) holds
+    descriptions and phone numbers in plaintext: exporting it would hand them to auditors."""
+    from casework.domain.errors import InvalidTransitionError
+    from casework.privacy.migration import migrate
+    from eventsourcing.persistence import StoredEvent
+
+    fixture = ROOT / "libs" / "casework" / "tests" / "fixtures" / "store_before_sealing.json"
+    document = json.loads(fixture.read_text(encoding="utf-8"))
+    app = Casework(f"sqlite:///{tmp_path / 'old.db'}", clock=FakeClock(datetime.now(UTC)))
+    try:
+        app.recorder.insert_events(
+            [
+                StoredEvent(
+                    UUID(e["originator_id"]),
+                    e["originator_version"],
+                    e["topic"],
+                    e["state"].encode(),
+                )
+                for e in document["events"]
+            ]
+        )
+        case_id = UUID(document["events"][0]["originator_id"])
+        with pytest.raises(InvalidTransitionError, match=r"plaintext.*casework person migrate"):
+            build_export(app, case_id)
+        # Migrated before the notary first logs the store: a migration rewrites events in place,
+        # so events logged before it never match the log again (ADR 014, "Consequences").
+        assert all(not m.problem for m in migrate(app, app.privacy))
+        Notary(app, KEY).checkpoint()
+        data = _export(app, case_id)
+        assert b"13812345678" not in data
+        assert _agree(data)
+    finally:
+        app.close()
+
+
+def test_a_checkpoint_names_its_log_and_another_logs_checkpoint_does_not_pass(
+    app: Casework, cases: list[UUID], tmp_path: Path
+) -> None:
+    """Two deployments sharing a notary key (replicas of one do, by design): the origin line
+    signed into each checkpoint tells their logs apart, offline and against the store."""
+    from casework.transparency.tables import tables_for
+
+    signed = Notary(app, KEY, origin="casework.example.org/wanxin").checkpoint()
+    assert signed.origin == "casework.example.org/wanxin"
+    assert signed.to_json()["format"] == "casework.checkpoint.v2"
+    assert tables_for(app).latest() == signed  # read back with its origin
+    data = _export(app, cases[0])
+    assert _agree(data)
+    assert verify_export(data, PUBLIC, "casework.example.org/wanxin").ok
+    other = verify_export(data, PUBLIC, "casework.example.org/jiating")
+    assert "not of the log 'casework.example.org/jiating'" in other.describe()
+    assert STANDALONE.problems(data, RAW_PUBLIC, "casework.example.org/wanxin") == []
+    assert STANDALONE.problems(data, RAW_PUBLIC, "casework.example.org/jiating")
+
+    # the same key, another deployment's store: its checkpoint is refused by name
+    elsewhere = Casework(f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    try:
+        elsewhere.report_repair(RESIDENT, "jiayu-xx/jiating/b1/0101", "灯不亮", "lighting")
+        theirs = Notary(elsewhere, KEY, origin="casework.example.org/jiating").checkpoint()
+    finally:
+        elsewhere.close()
+    check = check_store(app, theirs, PUBLIC)
+    assert not check.ok
+    assert "of the log 'casework.example.org/jiating'" in check.describe()
+    assert "'casework.example.org/wanxin'" in check.describe()
+
+
+def test_a_log_keeps_its_name_and_checkpoints_signed_before_it_had_one_still_verify(
+    app: Casework, cases: list[UUID]
+) -> None:
+    from casework.domain.errors import ValidationError
+    from casework.transparency.checkpoints import sign
+    from casework.transparency.tables import tables_for
+    from casework.transparency.verify import check_checkpoints
+
+    tables = tables_for(app)
+    notary = Notary(app, KEY)  # appends; the log is named only when it signs
+    notary.catch_up()
+    head = tables.head().frontier
+    legacy = sign(KEY, head.size, head.root(), datetime.now(UTC))  # as before logs were named
+    tables.add_checkpoint(legacy)
+    assert legacy.to_json()["format"] == "casework.checkpoint.v1"
+    app.add_note(cases[0], STAFF, "after the unnamed checkpoint")
+    named = Notary(app, KEY).checkpoint()
+    assert named.origin.startswith("casework/")  # made on first use, kept in the store
+    assert [c.origin for c in tables.checkpoints()] == ["", named.origin]
+    assert all(r.ok for r in check_checkpoints(app, PUBLIC))
+    assert check_store(app, legacy, PUBLIC).ok
+    assert check_store(app, named, PUBLIC).ok
+    with pytest.raises(ValidationError, match="keeps its name"):
+        Notary(app, KEY, origin="casework.example.org/renamed").checkpoint()
+    assert Notary(app, KEY, origin=named.origin).checkpoint().origin == named.origin

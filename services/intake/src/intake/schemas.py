@@ -228,6 +228,51 @@ class VerifyPublic(BaseModel):
     description: str
 
 
+class ExportedCheckpoint(BaseModel):
+    """The notary's signed checkpoint, as `casework checkpoints latest` prints it."""
+
+    format: Literal["casework.checkpoint.v2", "casework.checkpoint.v1"] = Field(
+        description="v2 names the log (origin); v1 was signed before logs were named"
+    )
+    origin: str | None = Field(
+        default=None,
+        description="the log's name (CASEWORK_LOG_ORIGIN, or made on the notary's first start): "
+        "signed, so one deployment's checkpoint cannot pass for another's; `casework "
+        "verify-file --origin NAME` checks it",
+    )
+    size: int = Field(ge=0, description="leaves in the log when it was signed")
+    root: str = Field(pattern=r"^[0-9a-f]{64}$", description="RFC 6962 root hash, hex")
+    at: str = Field(description="when it was signed (ISO 8601, with its offset)")
+    signature: str = Field(description="Ed25519 over the checkpoint's text, base64")
+
+
+class ExportedEvent(BaseModel):
+    version: int = Field(ge=1)
+    topic: str
+    hash: str = Field(description="the chain hash of (topic, case id, version, state)")
+    state: dict[str, Any] = Field(
+        description="the event as stored: personal values are sealed envelopes or `[erased]`"
+    )
+    position: int | None = Field(
+        description="the event's leaf in the log; null when newer than the checkpoint"
+    )
+    proof: list[str] | None = Field(
+        description="RFC 6962 inclusion proof (hex hashes) against the checkpoint"
+    )
+
+
+class CaseExport(BaseModel):
+    """A self-verifying case file (docs/adr/014): canonical JSON, one line; check it offline with
+    `casework verify-file FILE --pubkey KEY` or docs/verify_export.py. Any changed byte fails."""
+
+    format: Literal["casework.export.v1"]
+    case_id: str
+    events: list[ExportedEvent]
+    checkpoint: ExportedCheckpoint | None = Field(
+        description="the latest signed checkpoint; null before the notary signed one"
+    )
+
+
 class ReopenIn(Body):
     reason: Words = Field(min_length=1, max_length=2000)
 

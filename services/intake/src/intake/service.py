@@ -31,7 +31,9 @@ from casework.audit import HistoryEntry
 from casework.domain.actors import PERMISSIONS, check_may
 from casework.domain.case import SETTLED
 from casework.privacy import PERSONAL
+from casework.transparency.exports import build_export, canonical
 from casework_web import Principal
+from casework_web.auth import PLACE_BOUND_ROLES
 
 from intake.places import Places
 from intake.read_model import CaseIndex, CaseRow
@@ -39,6 +41,11 @@ from intake.schemas import CaseCreate
 from intake.triage import Report, Triage, TriageRules, triage
 
 AUDITORS_READ_ONLY = "auditors read everything and change nothing"
+NOT_AN_EXPORTER = (
+    "a case-file export is for auditors and for staff of the case's place; residents read their "
+    "own case at GET /cases/{id}/history, and a data protection officer exports a person's data "
+    "at GET /people/{id}"
+)
 
 
 @dataclass(frozen=True)
@@ -299,6 +306,16 @@ class Intake:
     def verify(self, who: Principal, case_id: str) -> VerifyResult:
         self.case(who, case_id)
         return self.app.verify(case_id)
+
+    def export(self, who: Principal, case_id: str) -> tuple[UUID, bytes]:
+        """A case file an auditor verifies offline (docs/adr/014): the same canonical bytes as
+        `casework export`, events as stored (personal values sealed or `[erased]`, never
+        opened). For auditors and staff in scope; residents and data protection officers are
+        told so (403) before the case is looked up, so the answer says nothing of the id."""
+        if not who.is_auditor and who.actor.role not in PLACE_BOUND_ROLES:
+            raise NotPermittedError(NOT_AN_EXPORTER)
+        case = self.case(who, case_id)
+        return case.id, canonical(build_export(self.app, case.id))
 
     def list(
         self,

@@ -9,6 +9,7 @@ its tracking position (`tracking`), loads cases (`get_case`, `load`) and runs a 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -33,6 +34,13 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import strtobool
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
+from casework.application.snapshots import (
+    LongCases,
+    OpeningSnapshots,
+    SnapshotRepository,
+    fold_stored,
+    take,
+)
 from casework.clock import Clock, system_clock
 from casework.domain.actors import Actor, check_may
 from casework.domain.case import Case
@@ -45,9 +53,18 @@ from casework.domain.errors import (
 from casework.outages import quick_reconnects
 from casework.privacy import Privacy, privacy_for, seal_pending
 from casework.privacy.reveal import OpeningMapper
-from casework.settings import DEFAULT_MAX_CLOCK_SKEW, clock_skew, persistence_env, store_url
+from casework.settings import (
+    DEFAULT_MAX_CLOCK_SKEW,
+    SNAPSHOT_EVERY_ENV,
+    clock_skew,
+    persistence_env,
+    snapshot_every,
+    store_url,
+)
 from casework.settings import max_clock_skew as max_clock_skew_setting
 from casework.unit_of_work import MAX_ATTEMPTS, UnitOfWork, run_unit
+
+logger = logging.getLogger(__name__)
 
 TCase = TypeVar("TCase", bound=Case)
 T = TypeVar("T")
@@ -101,6 +118,11 @@ class CaseStore(Application[UUID]):
         settings = {**own, **(env or {})}
         if read_only:  # a caller's env (e.g. shorter timeouts) cannot reopen the store writable
             settings.update(own)
+        # Snapshots of long case files (`casework.application.snapshots`); not for a store
+        # opened read-only, which may predate them (no table) and cannot make their table.
+        self.snapshot_every = 0 if read_only else snapshot_every(env)
+        if self.snapshot_every:
+            settings["IS_SNAPSHOTTING_ENABLED"] = "y"
         super().__init__(env=settings)
         quick_reconnects(self.recorder)  # a PostgreSQL back after an outage is used at once
         self.clock = clock
@@ -133,13 +155,12 @@ class CaseStore(Application[UUID]):
         concurrently updated" or a duplicate in its catalogue. The statements are idempotent,
         so a loser tries again (a bounded number of times) and finds them made.
         """
-        retrying = Retrying(
-            stop=stop_after_attempt(CREATE_ATTEMPTS),
-            wait=wait_random_exponential(multiplier=0.05, min=0.01),
-            retry=retry_if_exception(_lost_creation_race),
-            reraise=True,
-        )
-        return retrying(self.factory.process_recorder)
+        return _creating()(self.factory.process_recorder)
+
+    def construct_snapshot_store(self) -> EventStore[UUID]:
+        """The snapshot table is created on start too: the same race, the same retry."""
+        recorder = _creating()(self.factory.aggregate_recorder, purpose="snapshots")
+        return EventStore(mapper=self.mapper, recorder=recorder)
 
     @property
     def process_recorder(self) -> ProcessRecorder:
@@ -259,11 +280,66 @@ class CaseStore(Application[UUID]):
         mapper = OpeningMapper(self.mapper, lambda: self.privacy.opener, allowed=allowed)
         return EventStore(mapper=mapper, recorder=self.recorder)
 
-    def _opening_repository(self, *, allowed: bool) -> Repository[UUID]:
+    def construct_repository(self) -> Repository[UUID]:
+        """The repository commands load with: events and snapshots opened (`allowed`)."""
+        return self._opening_repository(allowed=True, events=self.events)
+
+    def _opening_snapshots(self, *, allowed: bool) -> EventStore[UUID] | None:
+        if self.snapshots is None:
+            return None
+        return OpeningSnapshots(
+            self.snapshots,
+            lambda: self.privacy.opener,
+            allowed=allowed,
+            long_cases=self.long_cases,
+        )
+
+    @cached_property
+    def long_cases(self) -> LongCases:
+        """The cases known here to be long enough to have snapshots (`LongCases`)."""
+        return LongCases(self.snapshot_every)
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        """A case file is snapshotted at every `snapshot_every`-th event (after the commit:
+        a snapshot that cannot be taken costs only speed, never the command)."""
+        every = self.snapshot_every
+        if not every or self.snapshots is None:
+            return
+        for event in processing_event.events:
+            version = event.originator_version
+            if version % every or not isinstance(
+                processing_event.aggregates.get(event.originator_id), Case
+            ):
+                continue
+            try:
+                self.take_snapshot(event.originator_id, version=version)
+            except Exception as error:  # logged; the case is replayed from its events
+                logger.warning(
+                    "no snapshot of case %s at version %s: %s", event.originator_id, version, error
+                )
+
+    def take_snapshot(
+        self, aggregate_id: UUID, version: int | None = None, projector_func: Any = None
+    ) -> None:
+        """A snapshot folded from the stored (sealed) events, so it holds no plaintext
+        personal value (`casework.application.snapshots`)."""
+        if self.snapshots is None:
+            raise RuntimeError(f"snapshots are off ({SNAPSHOT_EVERY_ENV}=0)")
+        stored = self.recorder.select_events(aggregate_id, lte=version)
+        aggregate, fields = fold_stored(self.mapper, stored)
+        if aggregate is None:
+            raise AggregateNotFoundError(aggregate_id)
+        self.snapshots.put([take(aggregate, fields)])
+        self.long_cases.saw(aggregate_id, aggregate.version)
+
+    def _opening_repository(
+        self, *, allowed: bool, events: EventStore[UUID] | None = None
+    ) -> Repository[UUID]:
         size = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
-        return Repository(
-            event_store=self._opening_events(allowed=allowed),
-            snapshot_store=self.snapshots,
+        return SnapshotRepository(
+            long_cases=self.long_cases,
+            event_store=events or self._opening_events(allowed=allowed),
+            snapshot_store=self._opening_snapshots(allowed=allowed),
             cache_maxsize=int(size) if size else None,
             fastforward=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
         )
@@ -343,6 +419,16 @@ class CaseStore(Application[UUID]):
 
 CREATE_ATTEMPTS = 6
 """How often a process that lost the race to create the store's tables tries again."""
+
+
+def _creating() -> Retrying:
+    """Retries for creating the store's schema (see `construct_recorder`)."""
+    return Retrying(
+        stop=stop_after_attempt(CREATE_ATTEMPTS),
+        wait=wait_random_exponential(multiplier=0.05, min=0.01),
+        retry=retry_if_exception(_lost_creation_race),
+        reraise=True,
+    )
 
 
 def _lost_creation_race(error: BaseException) -> bool:

@@ -14,14 +14,17 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from casework.application import Casework
-from casework.audit import Anchor, HistoryEntry
 from casework.domain.errors import CaseNotFoundError, CaseworkError, ValidationError
-from casework.outages import one_shot_env
-from casework.timeline import case_document, render_case_file
+
+if TYPE_CHECKING:
+    from casework.application import Casework
+    from casework.audit import Anchor, HistoryEntry
+
+if TYPE_CHECKING:
+    from casework.application.case_file import CaseFile
 
 EXIT_TAMPERED = 3
 ANCHORS_FORMAT = "casework.anchors.v1"
@@ -99,13 +102,21 @@ def parse_moment(text: str) -> datetime:
 
 
 def run_history(args: argparse.Namespace) -> int:
+    from casework.application import Casework
+    from casework.outages import one_shot_env
+    from casework.timeline import case_document, render_case_file
+
     with Casework(env=one_shot_env(), read_only=True) as app:
+        # One read of the case file: its chain, events and state all come from it.
+        case_file = app.read_case_file(
+            args.case_id, personal=bool(getattr(args, "personal", False))
+        )
         # An auditor must not read an edited case file as if it were the record.
-        check = app.verify(args.case_id)
+        check = case_file.check()
         if not check.ok:
             print(f"warning: {check.describe()}", file=sys.stderr)
         try:
-            entries, state, as_of, label = _read_case_file(app, args)
+            entries, state, as_of, label = _read_case_file(app, case_file, args)
         except CaseworkError:
             raise
         except Exception:
@@ -126,24 +137,24 @@ def run_history(args: argparse.Namespace) -> int:
 
 
 def _read_case_file(
-    app: Casework, args: argparse.Namespace
+    app: Casework, case_file: CaseFile, args: argparse.Namespace
 ) -> tuple[list[HistoryEntry], dict[str, Any], dict[str, Any] | None, str | None]:
     """The events up to the moment asked for, the state then, and how to name that moment."""
-    personal = bool(getattr(args, "personal", False))
-    entries = app.history(args.case_id, personal=personal)
     as_of: dict[str, Any] | None = None
     label: str | None = None
     version: int | None = None
     if args.version is not None:
-        version = app.state_as_of(args.case_id, version=args.version).version
+        version = args.version
         as_of = {"version": version}
         label = f"version {version}"
     elif args.as_of is not None:
         at = parse_moment(args.as_of)
-        version = app.state_as_of(args.case_id, at=at).version
+        app.check_as_of(at)
+        version = app.version_at(case_file, at)
         as_of = {"at": at.isoformat(), "version": version}
         label = f"{at.isoformat()} (version {version})"
-    case = app.get_case(args.case_id, version=version, personal=personal)
+    case = case_file.state(version)  # refuses a version the case does not have
+    entries = case_file.history()
     return [e for e in entries if e.version <= case.version], case.snapshot(), as_of, label
 
 
@@ -152,6 +163,8 @@ def _read_case_file(
 
 def load_anchors(path: Path) -> dict[UUID, Anchor]:
     """Read a file `casework anchors` wrote; any defect is a one-line error, not a traceback."""
+    from casework.audit import Anchor
+
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
@@ -178,6 +191,9 @@ def load_anchors(path: Path) -> dict[UUID, Anchor]:
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    from casework.application import Casework
+    from casework.outages import one_shot_env
+
     if args.checkpoint is not None:
         if args.case_id is not None or args.anchors is not None:
             raise ValidationError(
@@ -225,6 +241,9 @@ def _case_uuid(case_id: str) -> UUID:
 
 def run_anchors(args: argparse.Namespace) -> int:
     """Refuses to anchor a store that does not verify: an anchor vouches for what it saw."""
+    from casework.application import Casework
+    from casework.outages import one_shot_env
+
     with Casework(env=one_shot_env(), read_only=True) as app:
         results = list(app.verify_all())
         taken_at = app.clock()

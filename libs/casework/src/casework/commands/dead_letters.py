@@ -17,7 +17,9 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from casework.domain.errors import ValidationError
-from casework.outages import connect_nats_once
+
+if TYPE_CHECKING:
+    pass
 
 if TYPE_CHECKING:
     from nats.js import JetStreamContext
@@ -64,6 +66,8 @@ def register(subparsers: Any) -> None:
 
 @asynccontextmanager
 async def _jetstream(url: str) -> AsyncIterator[JetStreamContext]:
+    from casework.outages import connect_nats_once
+
     nc = await connect_nats_once(url)
     try:
         yield nc.jetstream()

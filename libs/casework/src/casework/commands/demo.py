@@ -16,21 +16,12 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-from casework.application import Casework
-from casework.clock import FakeClock
 from casework.settings import var_dir
-from casework.stories import IN_PROCESS_DEMO
-from casework.stories.in_process import InProcess
-from casework.stories.when import CHINA
-from casework.timeline import render_case_file
-from casework.transparency.chains import ChainWalk
-from casework.transparency.checkpoints import public_text
-from casework.transparency.notary import Notary
-from casework.transparency.verify import check_store
+
+if TYPE_CHECKING:
+    from casework.application import Casework
 
 EXIT_NOT_INTACT = 3
 
@@ -69,6 +60,13 @@ def fresh_demo_store() -> str:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    from casework.application import Casework
+    from casework.clock import FakeClock
+    from casework.stories import IN_PROCESS_DEMO
+    from casework.stories.in_process import InProcess
+    from casework.stories.when import CHINA
+    from casework.timeline import render_case_file
+
     store = args.store or fresh_demo_store()
     clock = FakeClock(datetime(2021, 3, 1, 8, 0, tzinfo=CHINA))
     cases = intact = 0
@@ -98,6 +96,13 @@ def _checkpoint(app: Casework) -> bool:
     """End as an auditor would: sign a checkpoint of every event told, and verify the store
     against it (docs/adr/014). The key is made for this run only: a demo writes nothing but its
     store, and its invented cases must never be signed with a real notary's key."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from casework.transparency.chains import ChainWalk
+    from casework.transparency.checkpoints import public_text
+    from casework.transparency.notary import Notary
+    from casework.transparency.verify import check_store
+
     key = Ed25519PrivateKey.generate()
     checkpoint = Notary(app, key).checkpoint()
     print(

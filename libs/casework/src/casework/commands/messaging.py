@@ -15,16 +15,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from casework.application import Casework
-from casework.logs import configure_logging
-from casework.outages import (
-    Outages,
-    UnreachableError,
-    connect_nats_once,
-    nats_address,
-    one_shot_env,
-)
 from casework.settings import store_url
+
+if TYPE_CHECKING:
+    pass
 
 if TYPE_CHECKING:
     from casework.messaging.relay import Relay
@@ -55,8 +49,11 @@ def register(subparsers: Any) -> None:
 
 
 def run_relay(args: argparse.Namespace) -> int:
+    from casework.application import Casework
+    from casework.logs import configure_logging
     from casework.messaging.nats_server import embedded_nats  # needs casework[nats]
     from casework.messaging.relay import Relay
+    from casework.outages import Outages, one_shot_env
 
     configure_logging("WARNING" if args.quiet else "INFO")  # JSON lines, as the services'
     if args.once:  # a one-shot: an unreachable store or NATS is one line, within seconds
@@ -78,6 +75,8 @@ def run_relay(args: argparse.Namespace) -> int:
 
 async def _once(relay: Relay) -> int:
     """`run_once`, after making sure NATS answers (else one line naming it, in seconds)."""
+    from casework.outages import UnreachableError, connect_nats_once
+
     try:
         probe = await connect_nats_once(relay.nats_url)
     except UnreachableError:
@@ -91,6 +90,7 @@ async def _run_until_signalled(relay: Relay) -> None:
     """Stand by until this relay holds the lock (`relay_lock`), then publish until stopped; a
     lost lock stops publishing at once and it stands by again."""
     from casework.messaging.relay_lock import hold, lock_for
+    from casework.outages import nats_address
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

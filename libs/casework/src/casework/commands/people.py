@@ -12,15 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from casework.application import Casework
-from casework.commands.audit import EXIT_TAMPERED
-from casework.domain.actors import Actor, Role
-from casework.outages import one_shot_env
-from casework.privacy import privacy_for
-from casework.privacy.migration import migrate
-from casework.privacy.people import erase, export
+if TYPE_CHECKING:
+    pass
 
 
 def register(subparsers: Any) -> None:
@@ -64,6 +59,11 @@ def register(subparsers: Any) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from casework.application import Casework
+    from casework.outages import one_shot_env
+    from casework.privacy import privacy_for
+    from casework.privacy.people import export
+
     with Casework(env=one_shot_env(), read_only=True) as app:
         report = export(app, privacy_for(app), args.person_id)
     print(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
@@ -71,6 +71,12 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_erase(args: argparse.Namespace) -> int:
+    from casework.application import Casework
+    from casework.domain.actors import Actor, Role
+    from casework.outages import one_shot_env
+    from casework.privacy import privacy_for
+    from casework.privacy.people import erase
+
     actor = Actor(args.actor, Role.DATA_PROTECTION_OFFICER)
     with Casework(env=one_shot_env()) as app:
         erasure = erase(app, privacy_for(app), args.person_id, actor, args.reason)
@@ -86,6 +92,12 @@ def run_erase(args: argparse.Namespace) -> int:
 
 
 def run_migrate(args: argparse.Namespace) -> int:
+    from casework.application import Casework
+    from casework.commands.audit import EXIT_TAMPERED
+    from casework.outages import one_shot_env
+    from casework.privacy import privacy_for
+    from casework.privacy.migration import migrate
+
     with Casework(env=one_shot_env()) as app:
         done = migrate(app, privacy_for(app))
     print(

@@ -23,27 +23,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-from casework.application import Casework
 from casework.domain.errors import CaseNotFoundError, ValidationError
 from casework.files import write_private
-from casework.logs import configure_logging
-from casework.outages import Outages, connect_nats_once, one_shot_env
 from casework.settings import store_url, var_dir
-from casework.transparency.chains import ChainWalk
-from casework.transparency.checkpoints import (
-    KEY_ENV,
-    KEY_FILE,
-    Checkpoint,
-    notary_key,
-    private_key_from,
-    public_text,
-)
-from casework.transparency.exports import build_export, canonical, read_public_key, verify_export
-from casework.transparency.notary import Notary, cadence
-from casework.transparency.tables import tables_for
-from casework.transparency.verify import check_checkpoints, check_store
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from casework.transparency.checkpoints import (
+        Checkpoint,
+    )
+    from casework.transparency.notary import Notary
 
 if TYPE_CHECKING:  # casework.messaging needs the [nats] extra: imported where a command runs it
     from casework.messaging.checkpoint_stream import CheckpointPost
@@ -98,11 +88,20 @@ def register(subparsers: Any) -> None:
     )
     verify_file.add_argument("file", type=Path, metavar="FILE")
     verify_file.add_argument("--pubkey", required=True, metavar="KEY", help="base64, or a file")
+    verify_file.add_argument(
+        "--origin",
+        metavar="NAME",
+        help="the log the checkpoint must be of (its origin, as `casework checkpoints latest` "
+        "shows it): refuses another deployment's checkpoint signed with the same key",
+    )
     verify_file.set_defaults(handler=run_verify_file)
 
 
 def local_public_key(given: str | None) -> Ed25519PublicKey:
     """`--pubkey` when given; else this machine's notary key (trusting the server: noted)."""
+    from casework.transparency.checkpoints import KEY_ENV, KEY_FILE, notary_key, private_key_from
+    from casework.transparency.exports import read_public_key
+
     if given:
         return read_public_key(given)
     text = os.environ.get(KEY_ENV, "")
@@ -117,6 +116,12 @@ def local_public_key(given: str | None) -> Ed25519PublicKey:
 
 
 def run_notary(args: argparse.Namespace) -> int:
+    from casework.application import Casework
+    from casework.logs import configure_logging
+    from casework.outages import Outages, one_shot_env
+    from casework.transparency.checkpoints import notary_key, public_text
+    from casework.transparency.notary import Notary, cadence
+
     key = notary_key()
     if args.action == "pubkey":
         print(public_text(key.public_key()))
@@ -134,6 +139,9 @@ def run_notary(args: argparse.Namespace) -> int:
 
     post = CheckpointPost(app, nats_url) if nats_url else None
     try:
+        # A CASEWORK_LOG_ORIGIN the store's log does not answer to stops it here, not later.
+        log_name = Notary(app, key).name_log()
+        logging.getLogger("casework.notary").info("notary of the log %s", log_name)
         asyncio.run(
             _notarise(app, post, lambda: Notary(app, key, every=every, seconds=seconds), args.poll)
         )
@@ -151,6 +159,7 @@ async def _notarise(
     notary that took over publishes again."""
     from casework.messaging.relay_lock import hold, lock_for  # the [nats] extra
     from casework.messaging.subjects import CHECKPOINTS_STREAM
+    from casework.outages import Outages
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -197,6 +206,11 @@ async def _notarise(
 
 
 def run_checkpoints(args: argparse.Namespace) -> int:
+    from casework.application import Casework
+    from casework.outages import one_shot_env
+    from casework.transparency.tables import tables_for
+    from casework.transparency.verify import check_checkpoints
+
     if args.from_nats:
         if args.action != "verify":
             raise ValidationError("--from-nats goes with `checkpoints verify` only")
@@ -228,7 +242,10 @@ def run_checkpoints(args: argparse.Namespace) -> int:
 
 def _verify_posted(pubkey: str | None) -> int:
     """`checkpoints verify --from-nats`: the stream's checkpoints against this store."""
+    from casework.application import Casework
     from casework.messaging.subjects import CHECKPOINTS_STREAM  # the [nats] extra
+    from casework.outages import one_shot_env
+    from casework.transparency.verify import check_checkpoints, check_store
 
     url = os.environ.get("NATS_URL", "")
     if not url:
@@ -256,6 +273,7 @@ def _verify_posted(pubkey: str | None) -> int:
 
 async def _read_posted(url: str) -> list[Checkpoint]:
     from casework.messaging.checkpoint_stream import read_posted  # the [nats] extra
+    from casework.outages import connect_nats_once
 
     nc = await connect_nats_once(url)
     try:
@@ -266,6 +284,9 @@ async def _read_posted(url: str) -> list[Checkpoint]:
 
 def load_checkpoint(app: Any, which: str) -> Checkpoint:
     """`latest` (from the store) or a file holding one checkpoint's JSON."""
+    from casework.transparency.checkpoints import Checkpoint
+    from casework.transparency.tables import tables_for
+
     if which == "latest":
         latest = tables_for(app).latest()
         if latest is None:
@@ -281,6 +302,9 @@ def load_checkpoint(app: Any, which: str) -> Checkpoint:
 
 def verify_against_checkpoint(app: Any, which: str, pubkey: str | None) -> int:
     """`casework verify --checkpoint`: the log against the checkpoint, then every chain."""
+    from casework.transparency.chains import ChainWalk
+    from casework.transparency.verify import check_store
+
     checkpoint = load_checkpoint(app, which)
     walk = ChainWalk()
     log_check = check_store(app, checkpoint, local_public_key(pubkey), walk)
@@ -294,6 +318,10 @@ def verify_against_checkpoint(app: Any, which: str, pubkey: str | None) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from casework.application import Casework
+    from casework.outages import one_shot_env
+    from casework.transparency.exports import build_export, canonical
+
     try:
         case_id = UUID(args.case_id)
     except ValueError:
@@ -309,11 +337,13 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_verify_file(args: argparse.Namespace) -> int:
+    from casework.transparency.exports import read_public_key, verify_export
+
     key = read_public_key(args.pubkey)
     try:
         data = args.file.read_bytes()
     except OSError as error:
         raise ValidationError(f"cannot read {args.file}: {error.strerror}") from None
-    result = verify_export(data, key)
+    result = verify_export(data, key, args.origin)
     print(result.describe())
     return 0 if result.ok else EXIT_TAMPERED

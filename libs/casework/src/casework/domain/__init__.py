@@ -3,19 +3,61 @@
 Nothing here performs I/O or reads the clock; adapters depend on this package, never the reverse.
 """
 
-from casework.domain.actors import SYSTEM, Actor, Role
-from casework.domain.case import Case, Priority, Status
-from casework.domain.dispute import Dispute
-from casework.domain.errors import (
-    CaseworkError,
-    InvalidTransitionError,
-    NotPermittedError,
-    OutOfOrderError,
-    ValidationError,
-)
-from casework.domain.leak import LeakEmergency
-from casework.domain.places import Address, Tier
-from casework.domain.repair import Repair
+# Imported when first asked for (PEP 562), so `import casework.cli` or one light submodule does
+# not pay for eventsourcing, pydantic and the whole domain (issue 16: the CLI's start).
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from casework.domain.actors import SYSTEM, Actor, Role
+    from casework.domain.case import Case, Priority, Status
+    from casework.domain.dispute import Dispute
+    from casework.domain.errors import (
+        CaseworkError,
+        InvalidTransitionError,
+        NotPermittedError,
+        OutOfOrderError,
+        ValidationError,
+    )
+    from casework.domain.leak import LeakEmergency
+    from casework.domain.places import Address, Tier
+    from casework.domain.repair import Repair
+
+_WHERE = {
+    "SYSTEM": "casework.domain.actors",
+    "Actor": "casework.domain.actors",
+    "Role": "casework.domain.actors",
+    "Case": "casework.domain.case",
+    "Priority": "casework.domain.case",
+    "Status": "casework.domain.case",
+    "Dispute": "casework.domain.dispute",
+    "CaseworkError": "casework.domain.errors",
+    "InvalidTransitionError": "casework.domain.errors",
+    "NotPermittedError": "casework.domain.errors",
+    "OutOfOrderError": "casework.domain.errors",
+    "ValidationError": "casework.domain.errors",
+    "LeakEmergency": "casework.domain.leak",
+    "Address": "casework.domain.places",
+    "Tier": "casework.domain.places",
+    "Repair": "casework.domain.repair",
+}
+"""Where each public name lives."""
+
+
+def __getattr__(name: str) -> object:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])
+
 
 __all__ = [
     "SYSTEM",

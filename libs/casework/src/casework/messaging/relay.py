@@ -15,8 +15,13 @@ stream, without a checkpoint of its own:
 
 Messages go out in windows, pipelined on one connection (so in order); after a failure the
 window restarts from the stream's position. eventsourcing is synchronous: store reads run in a
-worker thread. On PostgreSQL a LISTEN thread wakes the relay when events are written; it also
-polls, so a lost NOTIFY (eventsourcing issue #305) only delays it by one poll interval.
+worker thread, and the next window is read while the current one's acks are awaited (the read
+and the round trip overlap). A window is published only after every ack of the one before it
+came back, so the stream never holds a later event without the earlier ones, and the position
+moves past an event only once its ack is in. On PostgreSQL a LISTEN thread wakes the relay when
+events are written; on a SQLite file, `PRAGMA data_version` asked every 2 ms while idle
+(`casework.sqlite_changes`) does. Both also poll, so a lost NOTIFY (eventsourcing issue
+#305) only delays it by one poll interval.
 
 Outages (`casework.outages`): `run` never ends because the store or NATS is unreachable, however
 long: it logs the outage once, retries with a capped, jittered backoff, logs when it is back, and
@@ -58,6 +63,7 @@ from casework.messaging.subjects import (
     subject_for,
 )
 from casework.outages import NATS_DOWN, OUTAGES, STORE_DOWN, Outages, StoppedError
+from casework.sqlite_changes import SqliteChanges
 
 log = logging.getLogger(__name__)
 
@@ -276,6 +282,9 @@ class Relay:
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._wake: asyncio.Event | None = None
+        self._changes: SqliteChanges | None = None
+        self._ahead: tuple[int, asyncio.Future[tuple[list[Outgoing], int]]] | None = None
+        """The next window, being read while the current one's acks are awaited: (from, read)."""
         self._closing = False
         self.outages = Outages("relay", log)
         """The store's and NATS's state as the relay sees them; each change logged once."""
@@ -302,6 +311,8 @@ class Relay:
                 self.app, asyncio.get_running_loop(), self._wake, outages=self.listen_outages
             )
             waker.start()
+        else:
+            self._changes = SqliteChanges.of(self.app)
         try:
             while not stop.is_set():
                 try:
@@ -316,6 +327,9 @@ class Relay:
         finally:
             if waker is not None:
                 waker.stop()
+            if self._changes is not None:
+                self._changes.close()
+                self._changes = None
             await self.close()
 
     async def run_once(self, attempts: int = 20) -> int:
@@ -348,6 +362,7 @@ class Relay:
             sent: int = await step
         except RETRYABLE as error:
             self.position = None
+            self._forget_ahead()
             if isinstance(error, NATS_DOWN) and self._nc is not None and self._nc.is_closed:
                 self._nc, self._js = None, None
             raise
@@ -355,6 +370,7 @@ class Relay:
 
     async def close(self) -> None:
         self._closing = True
+        self._forget_ahead()
         nc, self._nc, self._js = self._nc, None, None
         if nc is not None and not nc.is_closed:
             with contextlib.suppress(Exception):
@@ -363,31 +379,75 @@ class Relay:
     # ---------------------------------------------------------------- the work
 
     async def _step(self, stop: asyncio.Event) -> int:
-        """Connect if needed, learn the position if unknown, publish one window."""
+        """Connect if needed, learn the position if unknown, publish one window (and start
+        reading the next while its acks are awaited)."""
         js = await self._jetstream()
         if self.position is None:
             self.position = await stream_position(js, self.stream)
             log.info("relay: the stream holds events up to notification %d", self.position)
-        batch, last = await asyncio.to_thread(self.reader.read, self.position, self.batch_size)
+        batch, last = await self._read(self.position)
         if last == self.position or stop.is_set():
             return 0
         if batch:
-            await self._publish(js, batch)
+            acks = await self._send(js, batch)
+            self._read_ahead(last)  # overlaps the round trip of this window
+            await self._acknowledged(batch, acks)
         self.position = last  # past the skipped events too, once the window is published
         return len(batch) or 1  # a window of skipped events only: read on at once
 
-    async def _publish(self, js: JetStreamContext, batch: Sequence[Outgoing]) -> None:
-        futures = []
-        for message in batch:
-            futures.append(
-                await js.publish_async(
-                    message.subject,
-                    message.body,
-                    headers=dict(message.headers),
-                    stream=self.stream,
-                    wait_stall=self.publish_timeout,
+    async def _read(self, position: int) -> tuple[list[Outgoing], int]:
+        """The window after `position`: the one read ahead if it starts there, else read now."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == position:
+            return await ahead[1]
+        if ahead is not None:
+            ahead[1].cancel()
+        return await asyncio.to_thread(self.reader.read, position, self.batch_size)
+
+    def _read_ahead(self, position: int) -> None:
+        self._forget_ahead()
+        read = asyncio.ensure_future(asyncio.to_thread(self.reader.read, position, self.batch_size))
+        read.add_done_callback(_quietly)
+        self._ahead = (position, read)
+
+    def _forget_ahead(self) -> None:
+        """Drop a window read ahead: after a failure or when idle it may be stale (a read that
+        found nothing new must be made again after a wake)."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead[1].cancel()
+
+    async def _send(
+        self, js: JetStreamContext, batch: Sequence[Outgoing]
+    ) -> list[asyncio.Future[Any]]:
+        """Queue a window on the connection; the futures of its acks.
+
+        No `wait_stall`: nats-py wraps the pending-semaphore in `asyncio.wait_for` when it is
+        given, which yields to the loop on every message and so flushes (a `send` syscall) each
+        one alone; the context's pending limit is at least a window (`_jetstream`), and the
+        acks of the window before are all in, so the semaphore never makes it wait.
+        """
+        futures: list[asyncio.Future[Any]] = []
+        try:
+            for message in batch:
+                futures.append(
+                    await js.publish_async(
+                        message.subject,
+                        message.body,
+                        headers=dict(message.headers),
+                        stream=self.stream,
+                    )
                 )
-            )
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+        return futures
+
+    async def _acknowledged(
+        self, batch: Sequence[Outgoing], futures: list[asyncio.Future[Any]]
+    ) -> None:
+        """Wait for a window's acks; the position moves past each event whose ack is in."""
         try:
             acks = await asyncio.wait_for(asyncio.gather(*futures), self.publish_timeout)
         except BaseException:
@@ -423,13 +483,21 @@ class Relay:
             self.publish_timeout,
         )
         self._nc = nc
-        self._js = self._nc.jetstream(timeout=self.publish_timeout)
+        self._js = self._nc.jetstream(
+            timeout=self.publish_timeout,
+            publish_async_max_pending=max(4000, 2 * self.batch_size),
+        )
         await provision_stream(self._js, self.stream, self.limits)
         return self._js
 
     async def _idle(self, stop: asyncio.Event) -> None:
-        """Wait for a NOTIFY (PostgreSQL) or the poll interval, or stop."""
+        """Wait for a commit (SQLite's data_version), a NOTIFY (PostgreSQL) or the poll
+        interval, or stop."""
         assert self._wake is not None
+        self._forget_ahead()
+        if self._changes is not None:
+            await self._changes.wait(self.poll_interval, stop)
+            return
         wake, stopping = (
             asyncio.ensure_future(self._wake.wait()),
             asyncio.ensure_future(stop.wait()),
@@ -449,3 +517,9 @@ class Relay:
     async def _on_disconnected(self) -> None:
         if not self._closing:
             self.outages.failed(nats.errors.ConnectionClosedError())
+
+
+def _quietly(future: asyncio.Future[Any]) -> None:
+    """A window read ahead that is dropped or fails: its error shows when (if) it is used."""
+    if not future.cancelled():
+        future.exception()

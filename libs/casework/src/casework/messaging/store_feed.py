@@ -38,6 +38,7 @@ from casework.messaging.tracked import Handler, Outcome, handle_tracked
 from casework.outages import OUTAGES
 from casework.projections.polling import Poller
 from casework.projections.skipped import event_name
+from casework.sqlite_changes import SqliteChanges
 from casework.topics import is_case_topic
 
 log = logging.getLogger("casework.feed")
@@ -85,6 +86,10 @@ class StoreFeed(Poller):
         self._position: int | None = None
         self._lock = threading.Lock()
         super().__init__()
+
+    def change_signal(self) -> SqliteChanges | None:
+        """On a SQLite file: catch up within milliseconds of a commit (`sqlite_changes`)."""
+        return SqliteChanges.of(self.app)
 
     @property
     def position(self) -> int:

@@ -61,6 +61,13 @@ class _Tables:
         events = getattr(app.recorder, "events_table_name", "stored_events")
         sql = dialect(self.datastore, "chain migration")
         self.events = f'"{sql.schema}"."{events}"' if sql.postgres else events
+        # Snapshots of a case fold its events as they were: stale (old hashes, plaintext)
+        # once they are rewritten, so they go in the same transaction.
+        recorder = getattr(app.snapshots, "recorder", None)
+        snapshots = getattr(recorder, "events_table_name", None)
+        self.snapshots: str | None = None
+        if snapshots:
+            self.snapshots = f'"{sql.schema}"."{snapshots}"' if sql.postgres else snapshots
         self.mapping = sql.table(TABLE)
         self.mark = sql.mark
         self.real = sql.real
@@ -130,6 +137,8 @@ def _migrate_case(app: Casework, privacy: Privacy, tables: _Tables, case_id: UUI
                 f"migrated_at) VALUES ({m}, {m}, {m}, {m}, {m})",
                 (str(case_id), version, old_hash, new_hash, time.time()),
             )
+        if tables.snapshots:
+            cursor.execute(f"DELETE FROM {tables.snapshots} WHERE originator_id = {m}", (key,))
     return Migrated(case_id, len(stored), check.head, previous)
 
 

@@ -20,6 +20,7 @@ from typing import Protocol
 
 from casework.logs import describe
 from casework.outages import OUTAGES, Outages, repeat
+from casework.sqlite_changes import SqliteChanges
 
 log = logging.getLogger("casework.projections")
 
@@ -32,6 +33,7 @@ class Poller:
     def __init__(self) -> None:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._changes: SqliteChanges | None = None
         self.outages = Outages(self.thread_name, log)
 
     def catch_up(self) -> int:
@@ -41,7 +43,14 @@ class Poller:
     def forget(self) -> None:
         """After a failure: drop anything cached, so the next poll starts from what is recorded."""
 
+    def change_signal(self) -> SqliteChanges | None:
+        """What to wake on between rounds besides the poll interval (None: nothing). A follower
+        of a SQLite store returns `SqliteChanges.of(app)` to catch up within milliseconds of a
+        commit; this base class does not, so pollers on a cadence (the notary) keep it."""
+        return None
+
     def start(self, poll_seconds: float) -> None:
+        self._changes = self.change_signal()
         self._thread = threading.Thread(
             target=self._run, args=(poll_seconds,), name=self.thread_name, daemon=True
         )
@@ -51,9 +60,20 @@ class Poller:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        if self._changes is not None and (self._thread is None or not self._thread.is_alive()):
+            self._changes.close()
+            self._changes = None
 
     def _run(self, poll_seconds: float) -> None:
-        repeat(self.catch_up, poll_seconds, self._stop, self.outages, on_error=self.forget)
+        changes = self._changes
+        repeat(
+            self.catch_up,
+            poll_seconds,
+            self._stop,
+            self.outages,
+            on_error=self.forget,
+            wait=None if changes is None else lambda s: changes.wait_sync(s, self._stop),
+        )
 
 
 class CatchesUp(Protocol):

@@ -1,91 +1,128 @@
-"""Every case's hash chain walked in the same pass over the log as the transparency check.
+"""Every case's hash chain walked in one pass over the log, in notification order.
 
-`casework verify --checkpoint` needs both: the log binds each event's *hash* to its place, and
-only the chain walk checks an event's content against that hash. Walking per case (as `verify`
-does, one query per case) and again over the log doubled the cost; here each event is decoded
-and hashed once, in notification order. A case's versions arrive in order in that log (version
-N+1 can only be stored after N), so an event out of order is reported where it breaks the chain.
-The problems are named as `casework.audit.verify_events` names them.
+`casework verify` (every case) and `casework verify --checkpoint` both walk this way: one read
+of the events table page by page, each event decoded and hashed once
+(`casework.stored_check.check_stored`), where walking per case cost a query per case and, for
+`--checkpoint`, a second read of everything. A case's versions arrive in order in that log
+(version N+1 can only be stored after N), so an event out of order is reported where it breaks
+the chain. The verdicts (position, words, event count) are `casework.audit.verify_events`'s for
+the same case: tests compare the two.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Mapper, StoredEvent
 
-from casework.audit import VerifyResult
-from casework.domain.chain import GENESIS, event_digest
+from casework.audit import Anchor, VerifyResult, anchor_result
+from casework.domain.chain import GENESIS
+from casework.stored_check import Checked, chain_problem, stored_checker
+from casework.topics import is_case_topic
+
+
+def case_notifications(recorder: Any, page: int = 1000) -> Iterator[StoredEvent]:
+    """Every case event in the store, in notification order (services' own aggregates kept
+    in the same store, a roster, are not case files: skipped)."""
+    start = 1
+    while True:
+        notifications = recorder.select_notifications(start=start, limit=page)
+        if not notifications:
+            return
+        for notification in notifications:
+            if is_case_topic(notification.topic):
+                yield notification
+        start = notifications[-1].id + 1
+
+
+def case_uuid(stored: StoredEvent) -> UUID:
+    case_id = stored.originator_id
+    return case_id if isinstance(case_id, UUID) else UUID(str(case_id))
+
+
+class _Chain:
+    """One case's walk so far: events seen, the head verified, the break, events held."""
+
+    __slots__ = ("broken", "count", "early", "head", "version")
+
+    def __init__(self) -> None:
+        self.count = 0
+        """Every event of the case seen, after a break too (`verify` counts what is stored)."""
+        self.version = 0
+        self.head = GENESIS
+        self.broken: VerifyResult | None = None
+        self.early: dict[int, tuple[StoredEvent, Checked]] | None = None
+        """Events that came before their predecessor in the log (moved by hand): held until
+        it comes, so a case is judged on its versions in order, as `verify` judges it; the
+        log check names the move itself."""
 
 
 class ChainWalk:
-    """Each case's head so far, and the first break found in each case."""
+    """Each case's chain walked so far, in the order cases were first seen.
 
-    def __init__(self) -> None:
-        self.heads: dict[UUID, tuple[int, str]] = {}
-        self.broken: dict[UUID, VerifyResult] = {}
-        self.early: dict[UUID, dict[int, tuple[StoredEvent, dict[str, Any] | None, str]]] = {}
-        """Events that came before their predecessor in the log (moved by hand): held until it
-        comes, so a case is judged on its versions in order, as `verify` judges it; the log
-        check names the move itself."""
+    `anchors`: heads an auditor kept (already mapped through `casework person migrate`); the
+    hash at each anchored version is noted on the way, and judged in `results`."""
 
-    def add(
-        self, case_id: UUID, stored: StoredEvent, state: dict[str, Any] | None, why: str
-    ) -> None:
-        if case_id in self.broken:
+    def __init__(self, anchors: Mapping[UUID, Anchor] | None = None) -> None:
+        self.anchors = dict(anchors or {})
+        self.anchored: dict[UUID, str] = {}
+        self.chains: dict[UUID, _Chain] = {}
+
+    def walk(self, recorder: Any, mapper: Mapper[UUID], page: int = 1000) -> None:
+        """Every case event of the store, in one pass."""
+        check, add = stored_checker(mapper), self.add
+        for stored in case_notifications(recorder, page):
+            case_id = stored.originator_id
+            add(case_id if type(case_id) is UUID else case_uuid(stored), stored, check(stored))
+
+    def add(self, case_id: UUID, stored: StoredEvent, checked: Checked) -> None:
+        chain = self.chains.get(case_id)
+        if chain is None:
+            chain = self.chains[case_id] = _Chain()
+        chain.count += 1
+        if chain.broken is not None:
             return
-        version, _ = self.heads.get(case_id, (0, GENESIS))
-        if stored.originator_version != version + 1:
-            self.early.setdefault(case_id, {})[stored.originator_version] = (stored, state, why)
+        if stored.originator_version != chain.version + 1:
+            if chain.early is None:
+                chain.early = {}
+            chain.early[stored.originator_version] = (stored, checked)
             return
-        self._step(case_id, stored, state, why)
-        held = self.early.get(case_id, {})
-        while case_id not in self.broken and self.heads[case_id][0] + 1 in held:
-            self._step(case_id, *held.pop(self.heads[case_id][0] + 1))
+        self._step(case_id, chain, checked)
+        held = chain.early
+        while held and chain.broken is None and chain.version + 1 in held:
+            self._step(case_id, chain, held.pop(chain.version + 1)[1])
 
-    def _step(
-        self, case_id: UUID, stored: StoredEvent, state: dict[str, Any] | None, why: str
-    ) -> None:
-        version, previous = self.heads.get(case_id, (0, GENESIS))
-        position = version + 1
-        problem = ""
-        if state is None:
-            problem = why
-        elif not isinstance(state.get("hash"), str) or not state["hash"]:
-            problem = "event carries no hash"
-        else:
-            try:
-                digest = event_digest(stored.topic, case_id, position, state)
-            except TypeError as error:
-                digest, problem = "", str(error)
-            if not problem and digest != state["hash"]:
-                problem = "content does not match its hash (altered)"
-            elif not problem and state.get("prev_hash") != previous:
-                problem = (
-                    "prev_hash does not match the event before it (removed, inserted or reordered)"
-                )
+    def _step(self, case_id: UUID, chain: _Chain, checked: Checked) -> None:
+        problem = chain_problem(checked, chain.head)
+        position = chain.version + 1
         if problem:
-            self.broken[case_id] = VerifyResult(
-                case_id, False, version, previous, position, problem
-            )
+            chain.broken = VerifyResult(case_id, False, 0, chain.head, position, problem)
+            chain.early = None
             return
-        assert state is not None
-        self.heads[case_id] = (position, state["hash"])
+        chain.version = position
+        chain.head = checked[1]
+        if self.anchors:
+            anchor = self.anchors.get(case_id)
+            if anchor is not None and anchor.version == position:
+                self.anchored[case_id] = chain.head
 
     def results(self) -> list[VerifyResult]:
         """One result per case seen, in the order cases were first seen; a case with events
         still held has a gap before them (removed), as `verify` says."""
-        seen = list(dict.fromkeys([*self.heads, *self.broken, *self.early]))
-        return [self._result(case_id) for case_id in seen]
+        return [self._result(case_id, chain) for case_id, chain in self.chains.items()]
 
-    def _result(self, case_id: UUID) -> VerifyResult:
-        if case_id in self.broken:
-            return self.broken[case_id]
-        version, head = self.heads.get(case_id, (0, GENESIS))
-        held = self.early.get(case_id)
-        if held:
-            found = min(held)
-            problem = f"expected version {version + 1}, found {found}: an event was removed"
-            return VerifyResult(case_id, False, version, head, version + 1, problem)
-        return VerifyResult(case_id, True, version, head)
+    def _result(self, case_id: UUID, chain: _Chain) -> VerifyResult:
+        count, head = chain.count, chain.head
+        if chain.broken is not None:
+            broken = chain.broken
+            return VerifyResult(case_id, False, count, head, broken.position, broken.problem)
+        if chain.early:
+            found = min(chain.early)
+            problem = f"expected version {chain.version + 1}, found {found}: an event was removed"
+            return VerifyResult(case_id, False, count, head, chain.version + 1, problem)
+        anchor = self.anchors.get(case_id)
+        if anchor is not None:
+            return anchor_result(case_id, count, head, anchor, self.anchored.get(case_id))
+        return VerifyResult(case_id, True, count, head)

@@ -17,6 +17,7 @@ import base64
 import binascii
 import hashlib
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,6 +39,13 @@ from casework.files import write_private
 from casework.settings import var_dir
 
 CHECKPOINT_FORMAT = "casework.checkpoint.v1"
+"""A checkpoint signed before logs were named (no origin): still read and verified."""
+NAMED_FORMAT = "casework.checkpoint.v2"
+"""A checkpoint naming its log: the origin line after the format line, as the C2SP signed-note
+checkpoint (and RFC 9162's) begins with the log's origin, so one deployment's checkpoint cannot
+pass for another's even when they share a notary key."""
+ORIGIN_ENV = "CASEWORK_LOG_ORIGIN"
+ORIGIN = re.compile(r"[!-~]{1,200}")
 KEY_ENV = "CASEWORK_NOTARY_KEY"
 KEY_FILE = "notary.key"
 
@@ -50,13 +58,17 @@ class Checkpoint:
     root: bytes
     at: datetime
     signature: bytes = b""
+    origin: str = ""
+    """The log's name (`NAMED_FORMAT`); empty in a checkpoint signed before logs were named."""
 
     def signed_text(self) -> bytes:
-        return signed_text(self.size, self.root.hex(), self.at.isoformat())
+        return signed_text(self.size, self.root.hex(), self.at.isoformat(), self.origin)
 
     def to_json(self) -> dict[str, Any]:
+        named = {"format": NAMED_FORMAT, "origin": self.origin} if self.origin else {}
         return {
             "format": CHECKPOINT_FORMAT,
+            **named,
             "size": self.size,
             "root": self.root.hex(),
             "at": self.at.isoformat(),
@@ -66,8 +78,16 @@ class Checkpoint:
     @classmethod
     def from_json(cls, document: Any) -> Checkpoint:
         """A checkpoint from its JSON; `ValidationError` naming what is wrong."""
-        if not isinstance(document, dict) or document.get("format") != CHECKPOINT_FORMAT:
-            raise ValidationError(f"not a checkpoint (expected format {CHECKPOINT_FORMAT!r})")
+        formats = (CHECKPOINT_FORMAT, NAMED_FORMAT)
+        if not isinstance(document, dict) or document.get("format") not in formats:
+            raise ValidationError(f"not a checkpoint (expected format {NAMED_FORMAT!r})")
+        origin = ""
+        if document["format"] == NAMED_FORMAT:
+            origin = document.get("origin")  # type: ignore[assignment]
+            if not isinstance(origin, str) or not ORIGIN.fullmatch(origin):
+                raise ValidationError("a checkpoint's origin must be 1-200 printable characters")
+        elif "origin" in document:
+            raise ValidationError(f"a {CHECKPOINT_FORMAT} checkpoint names no origin")
         size = document.get("size")
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise ValidationError("a checkpoint's size must be a whole number >= 0")
@@ -79,7 +99,7 @@ class Checkpoint:
             raise ValidationError("a checkpoint's root, at or signature is malformed") from None
         if len(root) != 32:
             raise ValidationError("a checkpoint's root must be 32 bytes (hex)")
-        return cls(size, root, at, signature)
+        return cls(size, root, at, signature, origin)
 
     def signed_by(self, key: Ed25519PublicKey) -> bool:
         try:
@@ -89,13 +109,33 @@ class Checkpoint:
         return True
 
 
-def signed_text(size: int, root_hex: str, at: str) -> bytes:
+def signed_text(size: int, root_hex: str, at: str, origin: str = "") -> bytes:
+    """What the notary signs: the format, the log's origin (when named), size, root, time."""
+    if origin:
+        return f"{NAMED_FORMAT}\n{origin}\n{size}\n{root_hex}\n{at}\n".encode("ascii")
     return f"{CHECKPOINT_FORMAT}\n{size}\n{root_hex}\n{at}\n".encode("ascii")
 
 
-def sign(key: Ed25519PrivateKey, size: int, root: bytes, at: datetime) -> Checkpoint:
-    unsigned = Checkpoint(size, root, at)
-    return Checkpoint(size, root, at, key.sign(unsigned.signed_text()))
+def sign(
+    key: Ed25519PrivateKey, size: int, root: bytes, at: datetime, origin: str = ""
+) -> Checkpoint:
+    unsigned = Checkpoint(size, root, at, origin=origin)
+    return Checkpoint(size, root, at, key.sign(unsigned.signed_text()), origin)
+
+
+def origin_setting(env: Mapping[str, str] | None = None) -> str | None:
+    """`CASEWORK_LOG_ORIGIN`, checked; None when unset (the store's log keeps the name it has,
+    or is given one on the notary's first start)."""
+    settings = os.environ if env is None else env
+    text = settings.get(ORIGIN_ENV, "")
+    if not text:
+        return None
+    if not ORIGIN.fullmatch(text):
+        raise ValidationError(
+            f"{ORIGIN_ENV} must be 1-200 printable ASCII characters without spaces (e.g. "
+            f"casework.example.org/wanxin); got {text!r}"
+        )
+    return text
 
 
 # ------------------------------------------------------------------ keys

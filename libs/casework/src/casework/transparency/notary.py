@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from casework.domain.errors import ValidationError
 from casework.projections.polling import Poller
 from casework.topics import is_case_topic
-from casework.transparency.checkpoints import Checkpoint, sign
+from casework.transparency.checkpoints import Checkpoint, origin_setting, sign
 from casework.transparency.leaves import Leaf, leaf_of
 from casework.transparency.tables import Head, LogTables, tables_for
 
@@ -64,8 +64,13 @@ class Notary(Poller):
         every: int = DEFAULT_EVERY,
         seconds: float = DEFAULT_SECONDS,
         now: Callable[[], float] = time.monotonic,
+        origin: str | None = None,
     ) -> None:
+        """`origin`: the log's name if it has none yet (default `CASEWORK_LOG_ORIGIN`, else a
+        new `casework/<uuid>`); a log keeps the name it was first given."""
         super().__init__()
+        self.wanted = origin
+        self.origin = ""
         self.app = app
         self.key = key
         self.every = every
@@ -75,6 +80,13 @@ class Notary(Poller):
         self._head: Head | None = None
         self._signed_size = -1
         self._signed_at = now()
+
+    def name_log(self) -> str:
+        """The log's origin, named on first use (`LogTables.name_log`)."""
+        if not self.origin:
+            wanted = self.wanted if self.wanted is not None else origin_setting()
+            self.origin = self.tables.name_log(wanted)
+        return self.origin
 
     def forget(self) -> None:
         self._head = None
@@ -133,8 +145,9 @@ class Notary(Poller):
             while self.append_page() >= 0:
                 pass
             head = self._head or self.tables.head()
+        self.name_log()
         at = self.app.clock() if hasattr(self.app, "clock") else datetime.now().astimezone()
-        signed = sign(self.key, head.frontier.size, head.frontier.root(), at)
+        signed = sign(self.key, head.frontier.size, head.frontier.root(), at, self.origin)
         self.tables.add_checkpoint(signed)
         signed = self.tables.checkpoint_at(signed.size) or signed
         self._signed_size = signed.size

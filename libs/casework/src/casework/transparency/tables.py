@@ -7,6 +7,11 @@ signed checkpoints.
   size and its right-edge frontier (hex), written in the same transaction as the leaves, so a
   restarted notary resumes in O(log n) without rereading the log.
 - `casework_checkpoints`: every signed checkpoint, by tree size.
+- `casework_log_origin`: one row: the log's name (its origin, `CASEWORK_LOG_ORIGIN` or made on
+  the notary's first start) and `since`, the first checkpoint size signed with it: checkpoints
+  below it were signed before logs were named (`casework.checkpoint.v1`) and are read as such.
+  A table of its own rather than a column of the checkpoints', so a store made before it needs
+  no schema change.
 
 Nothing here is trusted by a verifier: the leaves must give the root the notary *signed*, and
 the events must give the leaves. The tables only make appending, proving and pointing at the
@@ -21,16 +26,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
+from casework.domain.errors import ValidationError
 from casework.side_tables import create_tables, dialect
-from casework.transparency.checkpoints import Checkpoint
+from casework.transparency.checkpoints import ORIGIN_ENV, Checkpoint
 from casework.transparency.leaves import Leaf
-from casework.transparency.merkle import Frontier
+from casework.transparency.merkle import Frontier, MerkleTree
 
 LEAVES = "casework_log_leaves"
 HEAD = "casework_log_head"
 CHECKPOINTS = "casework_checkpoints"
+ORIGINS = "casework_log_origin"
 
 
 class HeadMovedError(RuntimeError):
@@ -55,9 +62,13 @@ class LogTables:
         self.leaves_table = sql.table(LEAVES)
         self.head_table = sql.table(HEAD)
         self.checkpoints_table = sql.table(CHECKPOINTS)
+        self.origin_table = sql.table(ORIGINS)
         self.mark = sql.mark
         self._made = False
         self._lock = threading.Lock()
+        self.tree: MerkleTree | None = None
+        """The tree an export proves against, kept between exports (`exports.signed_tree`)."""
+        self.tree_lock = threading.Lock()
 
     def make(self) -> None:
         """Create the tables (idempotent; only a writer calls this)."""
@@ -77,6 +88,8 @@ class LogTables:
                     f"CREATE TABLE IF NOT EXISTS {self.checkpoints_table} ("
                     "size BIGINT PRIMARY KEY, "
                     "root TEXT NOT NULL, at TEXT NOT NULL, signature TEXT NOT NULL)",
+                    f"CREATE TABLE IF NOT EXISTS {self.origin_table} (name TEXT PRIMARY KEY, "
+                    "origin TEXT NOT NULL, since BIGINT NOT NULL)",
                 ],
             )
             self._made = True
@@ -103,9 +116,10 @@ class LogTables:
         hashes = [bytes.fromhex(h) for h in str(row["frontier"]).split(",") if h]
         return Head(int(row["notification_id"]), Frontier(int(row["size"]), hashes))
 
-    def leaves(self, size: int | None = None) -> list[Leaf]:
-        """The first `size` leaves (all of them with None), in order."""
-        limit = "" if size is None else f" WHERE position < {int(size)}"
+    def leaves(self, size: int | None = None, start: int = 0) -> list[Leaf]:
+        """The leaves from position `start` up to `size` (to the end with None), in order."""
+        limit = f" WHERE position >= {int(start)}"
+        limit += "" if size is None else f" AND position < {int(size)}"
         rows = self._select(
             f"SELECT case_id, version, event_hash FROM {self.leaves_table}{limit} ORDER BY position"
         )
@@ -126,14 +140,45 @@ class LogTables:
             f"WHERE size > {self.mark} ORDER BY size",
             (after,),
         )
-        return [_checkpoint(r) for r in rows]
+        named = self.origin()
+        return [_checkpoint(r, named) for r in rows]
 
     def latest(self) -> Checkpoint | None:
         rows = self._select(
             f"SELECT size, root, at, signature FROM {self.checkpoints_table} "
             "ORDER BY size DESC LIMIT 1"
         )
-        return _checkpoint(rows[0]) if rows else None
+        return _checkpoint(rows[0], self.origin()) if rows else None
+
+    def origin(self) -> tuple[str, int] | None:
+        """The log's name and the first checkpoint size signed with it; None if never named."""
+        rows = self._select(f"SELECT origin, since FROM {self.origin_table}")
+        return (str(rows[0]["origin"]), int(rows[0]["since"])) if rows else None
+
+    def name_log(self, wanted: str | None) -> str:
+        """The log's origin: the one it has, else `wanted` (or a new `casework/<uuid>`), kept
+        from now on. A `wanted` name other than the one the log has is refused: a log renamed
+        would make its earlier checkpoints another log's."""
+        self.make()
+        named = self.origin()
+        if named is None:
+            latest = self.latest()
+            since = latest.size + 1 if latest else 0
+            m = self.mark
+            with self.datastore.transaction(commit=True) as cursor:
+                cursor.execute(
+                    f"INSERT INTO {self.origin_table} (name, origin, since) VALUES "
+                    f"('log', {m}, {m}) ON CONFLICT (name) DO NOTHING",
+                    (wanted or f"casework/{uuid4()}", since),
+                )
+            named = self.origin()
+            assert named is not None
+        if wanted is not None and wanted != named[0]:
+            raise ValidationError(
+                f"{ORIGIN_ENV} is {wanted!r} but this store's log is named {named[0]!r}: a log "
+                "keeps its name (unset the setting, or set it to the log's name)"
+            )
+        return named[0]
 
     def checkpoint_at(self, size: int) -> Checkpoint | None:
         """The checkpoint kept for tree size `size` (the first signed at that size)."""
@@ -142,7 +187,7 @@ class LogTables:
             f"WHERE size = {self.mark}",
             (size,),
         )
-        return _checkpoint(rows[0]) if rows else None
+        return _checkpoint(rows[0], self.origin()) if rows else None
 
     # ------------------------------------------------------------------ writing
 
@@ -195,12 +240,15 @@ class LogTables:
             )
 
 
-def _checkpoint(row: Any) -> Checkpoint:
+def _checkpoint(row: Any, named: tuple[str, int] | None) -> Checkpoint:
+    size = int(row["size"])
+    origin = named[0] if named is not None and size >= named[1] else ""
     return Checkpoint(
-        int(row["size"]),
+        size,
         bytes.fromhex(row["root"]),
         datetime.fromisoformat(row["at"]),
         base64.b64decode(row["signature"]),
+        origin,
     )
 
 

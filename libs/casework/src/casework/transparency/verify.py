@@ -17,9 +17,8 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from casework.audit import _decode as decode_stored
-from casework.topics import is_case_topic
-from casework.transparency.chains import ChainWalk
+from casework.stored_check import stored_checker
+from casework.transparency.chains import ChainWalk, case_notifications
 from casework.transparency.checkpoints import Checkpoint
 from casework.transparency.leaves import Leaf, leaf_from
 from casework.transparency.merkle import MerkleTree, verify_consistency
@@ -40,20 +39,13 @@ def stored_leaves(app: object, walk: ChainWalk | None = None, page: int = 1000) 
     """Every case event's leaf, rebuilt from the stored events in notification order; each
     event decoded once, and given to `walk` (the chains) when there is one."""
     recorder, mapper = app.recorder, app.mapper  # type: ignore[attr-defined]
-    start = 1
-    while True:
-        notifications = recorder.select_notifications(start=start, limit=page)
-        if not notifications:
-            return
-        for notification in notifications:
-            if not is_case_topic(notification.topic):
-                continue
-            state, why = decode_stored(mapper, notification)
-            leaf = leaf_from(notification, state)
-            if walk is not None:
-                walk.add(leaf.case_id, notification, state, why)
-            yield leaf
-        start = notifications[-1].id + 1
+    check = stored_checker(mapper)
+    for notification in case_notifications(recorder, page):
+        checked = check(notification)
+        leaf = leaf_from(notification, checked[0])
+        if walk is not None:
+            walk.add(leaf.case_id, notification, checked)
+        yield leaf
 
 
 def check_store(
@@ -64,6 +56,14 @@ def check_store(
     size = checkpoint.size
     if not checkpoint.signed_by(key):
         return LogCheck(False, size, f"checkpoint of {size} events: signature does not verify")
+    named = tables_for(app).origin()
+    if checkpoint.origin and named is not None and checkpoint.origin != named[0]:
+        return LogCheck(
+            False,
+            size,
+            f"checkpoint {_name(checkpoint)} is of the log {checkpoint.origin!r}; this store's "
+            f"log is {named[0]!r} (another deployment's checkpoint?)",
+        )
     found: list[Leaf] = []
     tree = MerkleTree()
     for leaf in stored_leaves(app, walk):
@@ -81,7 +81,8 @@ def check_store(
 
 
 def _name(checkpoint: Checkpoint) -> str:
-    return f"{checkpoint.size}@{checkpoint.at.isoformat(timespec='seconds')}"
+    where = f" of {checkpoint.origin}" if checkpoint.origin else ""
+    return f"{checkpoint.size}@{checkpoint.at.isoformat(timespec='seconds')}{where}"
 
 
 def _first_difference(app: object, checkpoint: Checkpoint, found: list[Leaf]) -> str:

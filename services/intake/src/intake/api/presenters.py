@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from casework import Case, VerifyResult
 from casework.audit import HistoryEntry
@@ -15,6 +16,7 @@ from casework.domain.people import Erasure
 from casework.privacy.people import PersonReport
 from casework_web import Principal
 from casework_web.history import history_public
+from fastapi import Response
 
 from intake.read_model import CaseRow
 from intake.schemas import (
@@ -158,4 +160,14 @@ def erasure_public(erasure: Erasure) -> ErasurePublic:
         by={"id": erasure.actor_id, "role": erasure.actor_role},
         reason=erasure.reason,
         case_ids=list(erasure.case_ids),
+    )
+
+
+def case_export(case_id: UUID, data: bytes) -> Response:
+    """The export's bytes exactly as made (a re-encoding would break its canonical form), as a
+    download named for the case."""
+    return Response(
+        data,
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="case-{case_id}.json"'},
     )

@@ -21,6 +21,7 @@ from intake.api.deps import CaseId, OnCase, Rt
 from intake.schemas import (
     AcknowledgementIn,
     CaseCreate,
+    CaseExport,
     CaseHistory,
     CasePage,
     CasePublic,
@@ -134,6 +135,52 @@ def verify_case(case_id: CaseId, who: Who, rt: Rt, request: Request) -> VerifyPu
     result = rt.intake.verify(who, case_id)
     request.state.case_id = str(result.case_id)
     return presenters.verify_public(result)
+
+
+@router.get(
+    "/{case_id}/export",
+    response_class=Response,
+    responses={
+        200: {
+            "model": CaseExport,
+            "description": "the case file as one canonical JSON document, as a download "
+            "(Content-Disposition: attachment; filename=case-<id>.json)",
+            "headers": {
+                "Content-Disposition": {
+                    "description": 'attachment; filename="case-<id>.json"',
+                    "schema": {"type": "string"},
+                }
+            },
+        },
+        **error_responses(
+            403,
+            404,
+            409,
+            descriptions={
+                403: "residents and data protection officers: exports are for auditors and "
+                "staff of the case's place",
+                404: "no such case, or not in the caller's place (the same answer)",
+                409: "the case was stored before personal data was sealed and holds personal "
+                "values in plaintext: an export must not carry them (`casework person migrate`)",
+            },
+        ),
+    },
+    summary="A self-verifying case file for auditors: events, chain, signed checkpoint, proofs",
+    description=(
+        "Byte for byte what `casework export CASE_ID` writes for the same store: every stored "
+        "event of the case (personal values sealed or `[erased]`, as stored), the latest signed "
+        "checkpoint and an inclusion proof per event. Verify it offline with `casework "
+        "verify-file FILE --pubkey KEY` or docs/verify_export.py and the notary's public key "
+        "(`casework notary pubkey`); any changed byte fails. Events newer than the checkpoint "
+        "carry no proof and fail the check until the notary signs again. For auditors (any "
+        "case) and staff in the case's place."
+    ),
+)
+def export_case(case_id: CaseId, who: Who, rt: Rt, request: Request) -> Response:
+    request.state.case_id = case_id
+    found, data = rt.intake.export(who, case_id)
+    request.state.case_id = str(found)
+    return presenters.case_export(found, data)
 
 
 _ACTION = error_responses(400, 403, 404, 409)

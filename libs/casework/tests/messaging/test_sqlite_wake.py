@@ -1,0 +1,97 @@
+"""On a SQLite file, the relay and the store feeds wake on a commit, not on their poll interval.
+
+Not timings: the poll intervals here are a minute, so an event that arrives at all within the
+test's few seconds arrived because the change signal (`casework.sqlite_changes`) woke its reader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from casework import Actor, Casework, Role
+from casework.contracts import CaseEvent
+from casework.messaging.nats_server import NatsServer
+from casework.messaging.relay import Relay
+from casework.messaging.store_feed import StoreFeed
+from casework.messaging.subjects import STREAM
+from casework.sqlite_changes import SqliteChanges
+from casework.testing.nats import jetstream
+
+RESIDENT = Actor("resident-0302", Role.RESIDENT)
+FLAT = "jiayu-xx/wanxin-intl/b12/0302"
+MINUTE = 60.0
+
+
+def store(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'casework.db'}"
+
+
+def test_a_commit_by_another_connection_shows_once(tmp_path: Path) -> None:
+    with Casework(store(tmp_path)) as writer, Casework(store(tmp_path)) as reader:
+        changes = SqliteChanges.of(reader)
+        assert changes is not None
+        try:
+            assert not changes.changed()
+            writer.report_repair(RESIDENT, FLAT, "light out", "lighting")
+            assert changes.changed()
+            assert not changes.changed()  # asked again, nothing new
+        finally:
+            changes.close()
+
+
+def test_there_is_no_signal_for_an_in_memory_store() -> None:
+    with Casework("sqlite:///:memory:") as app:
+        assert SqliteChanges.of(app) is None
+
+
+@pytest.mark.nats
+@pytest.mark.anyio
+async def test_the_relay_publishes_a_new_event_long_before_its_poll_interval(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    writer = Casework(store(tmp_path))
+    relay = Relay(Casework(store(tmp_path)), nats_server.url, poll_interval=MINUTE)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    try:
+        async with jetstream(nats_server.url) as (_, js):
+            for expected in (2, 4):  # the second one after the relay went idle
+                await asyncio.to_thread(writer.report_repair, RESIDENT, FLAT, "leak", "plumbing")
+                deadline = time.monotonic() + 10
+                while (await _held(js)) < expected:
+                    assert time.monotonic() < deadline, "the relay did not wake on the commit"
+                    await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await running
+        writer.close()
+    assert relay.published == 4
+
+
+async def _held(js: object) -> int:
+    try:
+        info = await js.stream_info(STREAM)  # type: ignore[attr-defined]
+    except Exception:  # not created yet
+        return 0
+    return int(info.state.messages)
+
+
+def test_a_store_feed_catches_up_long_before_its_poll_interval(tmp_path: Path) -> None:
+    seen = threading.Event()
+
+    def handler(event: CaseEvent, app: Casework) -> None:
+        seen.set()
+
+    with Casework(store(tmp_path)) as writer, Casework(store(tmp_path)) as following:
+        feed = StoreFeed(following, handler, name="wake-test", concerns=lambda model: True)
+        feed.start(MINUTE)
+        try:
+            time.sleep(0.2)  # the first round has run: the feed waits now
+            writer.report_repair(RESIDENT, FLAT, "light out", "lighting")
+            assert seen.wait(10), "the feed did not wake on the commit"
+        finally:
+            feed.stop()

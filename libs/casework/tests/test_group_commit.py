@@ -239,7 +239,16 @@ def test_twenty_threads_saving_at_once_each_get_their_own_outcome_in_commit_orde
 def test_commands_on_overlapping_cases_commit_once_or_fail_with_a_conflict(
     grouped: Callable[..., Casework], seed: int, cases: int
 ) -> None:
-    app = grouped(max_attempts=2)  # few retries: some commands must give up, on purpose
+    # few retries: some commands must give up, on purpose; closed at the end of each example
+    # (each app holds a pool of twenty connections: examples must not pile them up)
+    app = grouped(max_attempts=2)
+    try:
+        _race_on_overlapping_cases(app, seed, cases)
+    finally:
+        app.close()
+
+
+def _race_on_overlapping_cases(app: Casework, seed: int, cases: int) -> None:
     case_ids = [
         app.report_repair(RESIDENT, f"jiayu-xx/b{n}/0302", "tap drips", "plumbing")
         for n in range(cases)
@@ -266,7 +275,7 @@ def test_commands_on_overlapping_cases_commit_once_or_fail_with_a_conflict(
         outcomes = [outcome for mine in dealt for outcome in mine]
 
     assert len(outcomes) == len(commands)
-    reader = grouped()
+    reader = app
     for case_id in case_ids:
         history = reader.history(case_id)
         assert [e.version for e in history] == list(range(1, len(history) + 1))

@@ -23,11 +23,15 @@ COPY libs/casework-web/pyproject.toml libs/casework-web/
 COPY services/intake/pyproject.toml services/intake/
 COPY services/dispatch/pyproject.toml services/dispatch/
 COPY services/mediation/pyproject.toml services/mediation/
-RUN uv sync --frozen --all-packages --no-dev --no-install-workspace
+COPY examples/lift-entrapment/pyproject.toml examples/lift-entrapment/
+# The example kind (examples/lift-entrapment, a workspace member) is for the tests, not the
+# deployment: the image registers the library's own kinds only (docs/adr/015).
+RUN uv sync --frozen --all-packages --no-dev --no-install-workspace \
+    --no-install-package casework-lift-entrapment
 
 COPY libs libs
 COPY services services
-RUN uv sync --frozen --all-packages --no-dev
+RUN uv sync --frozen --all-packages --no-dev --no-install-package casework-lift-entrapment
 
 FROM python:3.11-slim
 

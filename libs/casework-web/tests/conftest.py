@@ -12,11 +12,12 @@ from casework import (
     ConcurrencyConflictError,
     InvalidTransitionError,
     NotPermittedError,
+    TamperedError,
     ValidationError,
 )
 from casework.clock import Clock, system_clock
 from casework_web import Readiness, TokenStore, Who, install, ops_router
-from eventsourcing.persistence import OperationalError
+from eventsourcing.persistence import MapperDeserialisationError, OperationalError
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
@@ -27,6 +28,12 @@ FAILURES: dict[str, Exception] = {
     "not_found": CaseNotFoundError("no case 42"),
     "invalid_transition": InvalidTransitionError("the case is closed"),
     "conflict": ConcurrencyConflictError("the case kept changing; retry"),
+    "tampered": TamperedError("case 42 event 3: the stored state is not an event record"),
+    "unreadable": MapperDeserialisationError(
+        "Failed to deserialise state of stored event with topic 'casework.domain.repair:"
+        "Repair.Reported', originator_id '5a5ecc6c-dd09-41be-8c9b-339401ba66f8' and "
+        "originator_version 1: 'utf-8' codec can't decode byte 0x9c in position 0"
+    ),
     "store": OperationalError("connection refused"),
     "bug": RuntimeError("a bug"),
 }

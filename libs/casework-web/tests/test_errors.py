@@ -27,6 +27,30 @@ def test_library_errors_map_to_a_status_and_code_by_kind_with_their_message(
     assert set(body) == {"code", "message"}
 
 
+@pytest.mark.parametrize("what", ["tampered", "unreadable"])
+def test_a_case_file_altered_in_the_store_is_a_409_tampered_naming_the_checks_to_run(
+    client: TestClient, what: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An integrity failure of the store is no fault of the caller's and no retry fixes it, but
+    it is not a bug either: 409 `tampered`, the event named, the operator's commands given, and
+    one error line logged for the operator (never a 500, never 422 `invalid`)."""
+    response = client.get(f"/things/fail/{what}")
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "tampered"
+    assert "casework verify --checkpoint latest" in body["message"]
+    assert "nothing was changed" in body["message"]
+    if what == "unreadable":
+        event = "case 5a5ecc6c-dd09-41be-8c9b-339401ba66f8 event 1"
+        assert body["message"].startswith(f"{event}: the stored state cannot be decoded")
+        assert "casework verify 5a5ecc6c-dd09-41be-8c9b-339401ba66f8" in body["message"]
+    else:
+        assert body["message"].startswith("case 42 event 3: ")
+    logged = [r for r in caplog.records if r.name == "things.errors"]
+    assert [r.levelname for r in logged] == ["ERROR"]
+    assert logged[0].exc_info is None  # one line: the cause is the store, not this code
+
+
 def test_a_store_that_cannot_be_reached_is_a_503_with_a_hint_to_retry(client: TestClient) -> None:
     response = client.get("/things/fail/store")
     assert response.status_code == 503

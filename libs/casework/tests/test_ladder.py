@@ -19,7 +19,8 @@ from casework.domain import (
     Tier,
     ValidationError,
 )
-from casework.domain.ladder import DEADLINES, KINDS, PRIORITIES, deadlines_for
+from casework.domain.ladder import DEADLINES, PRIORITIES, deadlines_for
+from casework.kinds.registry import BUILTIN as KINDS
 
 FLAT = Address.parse("jiayu-xx/wanxin-intl/b12/0302")
 MANAGER = Actor("manager-wang", Role.PROPERTY_MANAGER)

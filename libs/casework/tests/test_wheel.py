@@ -25,18 +25,25 @@ LIBRARY = HERE.parent
 ROOT = LIBRARY.parents[1]
 CHECKER = HERE / "outside" / "check_installed.py"
 
-ALSO_INSTALLED: tuple[str, ...] = ()
+ALSO_INSTALLED: tuple[str, ...] = ("casework-lift-entrapment",)
 """Workspace packages (by project name) built as wheels and installed beside casework in the fresh
 venv, in the same `pip install`: an example kind's package (examples/lift-entrapment) goes here,
 so that it is proved to work with the released library and nothing else."""
 
-ALSO_RUN: tuple[str, ...] = ()
+ALSO_RUN: tuple[str, ...] = ("examples/lift-entrapment/tests/test_lift.py",)
 """Test files (relative to the repository root) run with pytest INSIDE the fresh venv, after the
 checks, e.g. the example kind's library-level test. They must stand alone: no conftest.py is
 loaded there and only the wheels above, their dependencies and pytest are installed."""
 
-CORE = {"eventsourcing", "pydantic", "cryptography", "phonenumbers", "tenacity",
-        "python-json-logger"}  # fmt: skip
+CORE = {
+    "eventsourcing",
+    "pydantic",
+    "cryptography",
+    "phonenumbers",
+    "tenacity",
+    "python-json-logger",
+    "inotify-simple",
+}  # fmt: skip (inotify-simple on Linux only)
 
 
 def _uv() -> str:
@@ -96,7 +103,7 @@ def test_the_wheel_alone_runs_the_quickstart_and_names_each_missing_extra(
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], tmp_path, _clean_env())
     python = venv / "bin" / "python"
     install = [_uv(), "pip", "install", "--quiet", "--python", str(python), str(wheel)]
-    _run([*install, *map(str, others), *(["pytest"] if ALSO_RUN else [])], tmp_path,
+    _run([*install, *map(str, others), *(["pytest", "hypothesis"] if ALSO_RUN else [])], tmp_path,
          _clean_env(venv))  # fmt: skip
 
     out = _run([str(python), str(CHECKER), str(LIBRARY / "README.md")], tmp_path, _clean_env(venv))

@@ -12,7 +12,8 @@ from uuid import uuid4
 
 import pytest
 from casework import Casework, FakeClock
-from casework.contracts import EVENT_MODELS, CaseEvent, model_for_topic, parse_event, type_name
+from casework.contracts import CaseEvent, model_for_topic, parse_event, type_name
+from casework.contracts.registry import all_models
 from casework.messaging.relay import StoreReader
 from casework.messaging.store_feed import StoreFeed
 from casework.messaging.subjects import event_subject, subject_matches
@@ -21,7 +22,7 @@ from casework.topics import is_case_topic
 from dispatch import feeds
 from dispatch.api import create_app
 from dispatch.application import Dispatch
-from dispatch.feeds import CASE_SUBJECTS, STORE_TRACKING, concerns_dispatch
+from dispatch.feeds import STORE_TRACKING, case_subjects, concerns_dispatch
 from dispatch.testing import (
     COMPOUND,
     FLAT,
@@ -193,11 +194,11 @@ def test_a_report_without_nats_is_assigned_by_the_running_service(
         assert ready["nats"] == "not configured"
 
 
-@pytest.mark.parametrize("model", EVENT_MODELS, ids=type_name)
+@pytest.mark.parametrize("model", all_models(), ids=type_name)
 def test_the_nats_filter_and_the_store_feed_agree_on_what_concerns_dispatch(
     model: type[CaseEvent],
 ) -> None:
     _, kind, event, _version = type_name(model).split(".")
     subject = event_subject(kind, event, "jiayu-xx", "wanxin-intl")
-    on_nats = any(subject_matches(subject, pattern) for pattern in CASE_SUBJECTS)
+    on_nats = any(subject_matches(subject, pattern) for pattern in case_subjects())
     assert on_nats == concerns_dispatch(model)

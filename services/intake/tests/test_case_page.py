@@ -247,3 +247,30 @@ def test_on_either_store_the_events_shown_are_proven_in_the_checkpoint(desk: Des
     shown = shown_in(desk.client.get(f"/ui/cases/{case_id}").text, "checkpoint")
     assert f"each of the {told} events shown is included in checkpoint {signed.size}" in shown
     assert "signature not checked here (no notary public key set" in shown
+
+
+def test_the_page_and_the_export_share_one_tree_extended_per_checkpoint(sqlite_desk: Desk) -> None:
+    """The verify line proves against the store's kept tree (`exports.signed_tree`), the one the
+    exports use: a later checkpoint extends it rather than building a second tree."""
+    from casework.transparency.tables import tables_for
+
+    desk, app = sqlite_desk, casework_of(sqlite_desk)
+    case_id = app.report_repair(Actor("r-0302", Role.RESIDENT), FLAT, "tap drips", "plumbing")
+    notary = Notary(app, Ed25519PrivateKey.generate())
+    first = notary.checkpoint()
+    sign_in(desk, desk.auditor())
+    assert "is included in checkpoint" in shown_in(
+        desk.client.get(f"/ui/cases/{case_id}").text, "checkpoint"
+    )
+    kept = tables_for(app).tree
+    assert kept is not None
+    assert kept.size == first.size
+    app.acknowledge(case_id, STAFF, "called back")
+    second = notary.checkpoint()
+    page = desk.client.get(f"/ui/cases/{case_id}").text
+    assert f"included in checkpoint {second.size}" in shown_in(page, "checkpoint")
+    assert tables_for(app).tree is kept
+    assert kept.size == second.size > first.size
+    exported = desk.client.get(f"/cases/{case_id}/export", headers=desk.auditor())
+    assert exported.status_code == 200, exported.text
+    assert tables_for(app).tree is kept

@@ -18,6 +18,7 @@ import pytest
 from casework.cli import main as casework_cli
 from casework.clock import FakeClock
 from casework.privacy import is_sealed
+from casework.side_tables import dialect
 from casework.testing.postgres_outage import StoppablePostgres, stoppable_postgres  # noqa: F401
 from casework.transparency.checkpoints import public_text
 from casework.transparency.notary import Notary
@@ -201,6 +202,71 @@ def test_the_openapi_document_describes_the_download_and_the_refusals(sqlite_des
     assert "residents" in operation["responses"]["403"]["description"]
     event = spec["components"]["schemas"]["ExportedEvent"]["properties"]
     assert "sealed" in event["state"]["description"]
+
+
+def _alter(desk: Desk, case_id: str, version: int, state: bytes) -> None:
+    """As one with SQL access to the store (SQLite or PostgreSQL): one event's stored bytes."""
+    recorder = _app(desk).recorder
+    sql = dialect(recorder.datastore)
+    uid = uuid.UUID(case_id)
+    with recorder.datastore.transaction(commit=True) as cursor:
+        cursor.execute(
+            f"UPDATE {sql.table(recorder.events_table_name)} SET state = {sql.mark} "
+            f"WHERE originator_id = {sql.mark} AND originator_version = {sql.mark}",
+            (state, uid if sql.postgres else uid.hex, version),
+        )
+
+
+def _refused_as_tampered(desk: Desk, case_id: str, path: str, who: dict[str, str]) -> str:
+    answer = desk.client.get(f"/cases/{case_id}{path}", headers=who)
+    assert answer.status_code == 409, (path, answer.status_code, answer.text)
+    body = answer.json()
+    assert body["code"] == "tampered"
+    assert f"casework verify {case_id}" in body["message"]
+    assert "casework verify --checkpoint latest" in body["message"]
+    return str(body["message"])
+
+
+def test_an_event_whose_stored_bytes_were_altered_is_a_409_tampered_not_a_500(
+    desk: Desk,
+) -> None:
+    """Stored bytes that no longer decode: the export, the history and the case itself answer
+    409 `tampered`, naming the event and the operator's checks (they were 500s)."""
+    case_id = _case_with_contact(desk)
+    Notary(_app(desk), KEY).checkpoint()
+    _alter(desk, case_id, 2, b"\x9c\xff not json")
+    for path in ("/export", "/history", ""):
+        for who in (desk.auditor(), desk.staff()):
+            message = _refused_as_tampered(desk, case_id, path, who)
+            assert message.startswith(f"case {case_id} event 2: the stored state cannot be ")
+    other = _case_with_contact(desk)  # the rest of the store still answers
+    assert desk.client.get(f"/cases/{other}/history", headers=desk.staff()).status_code == 200
+
+
+def test_a_sealed_value_moved_from_another_case_is_a_409_tampered_not_a_422(desk: Desk) -> None:
+    """A sealed value copied into another case's event decodes, but will not open there (its
+    seal binds case and field): the library's `TamperedError`, once a 422 `invalid`."""
+    source, target = _case_with_contact(desk), _case_with_contact(desk)
+    transcoder = _app(desk).mapper.transcoder
+    recorder = _app(desk).recorder
+    (first,) = recorder.select_events(uuid.UUID(source), lte=1)
+    (moved,) = recorder.select_events(uuid.UUID(target), lte=1)
+    token = transcoder.decode(first.state)["description"]
+    assert is_sealed(token)
+    state = transcoder.decode(moved.state)
+    _alter(desk, target, 1, transcoder.encode({**state, "description": token}))
+    for path in ("/history", ""):
+        message = _refused_as_tampered(desk, target, path, desk.staff())
+        assert "moved from another case or field" in message
+    assert desk.client.get(f"/cases/{source}", headers=desk.staff()).status_code == 200
+
+
+def test_the_case_reads_document_the_tampered_answer(sqlite_desk: Desk) -> None:
+    paths = sqlite_desk.client.get("/openapi.json").json()["paths"]
+    for path in ("/cases/{case_id}", "/cases/{case_id}/history", "/cases/{case_id}/export"):
+        refused = paths[path]["get"]["responses"]["409"]
+        assert "`tampered`" in refused["description"], path
+        assert "casework verify --checkpoint latest" in refused["description"], path
 
 
 @pytest.mark.postgres

@@ -20,12 +20,12 @@ from casework import Actor, Casework, CaseworkError, Role
 from casework.clock import FakeClock
 from casework.contracts import CaseEvent
 from casework.domain.case import SETTLED, Status
+from casework.kinds import kind_names
 from casework.messaging.store_contracts import StoreContracts
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from intake.feeds import StoreFeed
 from intake.measures.definitions import (
-    KINDS,
     TIERS,
     VolunteerRecord,
     board_mark,
@@ -144,7 +144,7 @@ def _us(at: datetime | None) -> int | None:
 
 def expected(app: Casework, cases: list[UUID], now_us: int) -> dict[str, Any]:
     """The measures read straight off the aggregates: an oracle independent of the model."""
-    open_by = {kind: dict.fromkeys(TIERS, 0) for kind in KINDS}
+    open_by = {kind: dict.fromkeys(TIERS, 0) for kind in kind_names()}
     settled_by = dict.fromkeys(TIERS, 0)
     due = on_time = rated = satisfied = reopened = 0
     late = set()
@@ -447,7 +447,7 @@ def case_records(draw: st.DrawFn, case_id: str) -> CaseRecord:
     tier = draw(st.sampled_from(TIERS))
     return CaseRecord(
         case_id=case_id,
-        kind=draw(st.sampled_from(KINDS)),
+        kind=draw(st.sampled_from(kind_names())),
         priority=draw(st.sampled_from(["routine", "urgent", "emergency"])),
         address=f"{COMPOUND}/b1/0101",
         compound=COMPOUND,

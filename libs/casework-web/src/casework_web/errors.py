@@ -1,9 +1,11 @@
 """Every error is a JSON body `{"code", "message"}` a person can act on; never a bare 500.
 
 The library's errors map to statuses by kind; a store that cannot be reached is a 503 with a
-hint to retry; anything unexpected is logged with the request id and answered as a 500 body that
-names that id, so it can be found in the logs. Every Casework service answers the same way, so a
-client (and an on-call engineer) learns one error format.
+hint to retry; a case file whose stored events do not verify or cannot be read (altered in the
+store) is a 409 `tampered` naming the operator's checks, since no retry of the caller's fixes
+it and the server refuses to vouch for it; anything unexpected is logged with the request id
+and answered as a 500 body that names that id, so it can be found in the logs. Every Casework
+service answers the same way, so a client (and an on-call engineer) learns one error format.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from casework import (
     ConcurrencyConflictError,
     InvalidTransitionError,
     NotPermittedError,
+    TamperedError,
     ValidationError,
 )
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import MapperDeserialisationError, PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -39,6 +42,7 @@ class ErrorBody(BaseModel):
 
 
 STATUS_OF: list[tuple[type[CaseworkError], int, str]] = [
+    (TamperedError, 409, "tampered"),
     (ValidationError, 422, "invalid"),
     (NotPermittedError, 403, "forbidden"),
     (CaseNotFoundError, 404, "not_found"),
@@ -47,6 +51,21 @@ STATUS_OF: list[tuple[type[CaseworkError], int, str]] = [
     (CaseExistsError, 409, "conflict"),
 ]
 
+
+def tampered_advice(case_id: str | None) -> str:
+    """What a caller is told to do about a `tampered` answer: a server-side integrity failure
+    that no retry of theirs fixes (409 rather than 500: the server did not fail, it refuses to
+    vouch for the case file), so they hand the operator the commands that say what changed."""
+    return (
+        "the case store's copy of this case file was altered or damaged; nothing was changed "
+        f"by this request. Tell the operator, who runs `casework verify {case_id or 'CASE_ID'}` "
+        "(names the first altered event) and `casework verify --checkpoint latest` (checks "
+        "every case against the notary's signed log)"
+    )
+
+
+_UNREADABLE = re.compile(r"originator_id '([^']+)' and originator_version (\d+)")
+
 _HTTP_CODES = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "bad_method"}
 
 DESCRIPTIONS: dict[int, str] = {
@@ -54,7 +73,8 @@ DESCRIPTIONS: dict[int, str] = {
     401: "no valid bearer token",
     403: "refused, with the reason",
     404: "no such case among those you can see",
-    409: "the case is not in a state for this, or kept changing",
+    409: "the case is not in a state for this, or kept changing; or (code `tampered`) its "
+    "stored events were altered in the store, and the message names the check to run",
     422: "the request is malformed; the message says where",
     503: "the case store cannot be reached; retry after the Retry-After header's seconds",
 }
@@ -122,8 +142,29 @@ def install_error_handlers(app: FastAPI, service: str) -> None:
     async def casework_error(request: Request, exc: CaseworkError) -> JSONResponse:
         for kind, status, code in STATUS_OF:
             if isinstance(exc, kind):
+                if kind is TamperedError:
+                    log.error("case file does not verify: %s", exc, extra={"error": "tampered"})
+                    advice = tampered_advice(request.path_params.get("case_id"))
+                    return error(status, code, f"{exc}; {advice}")
                 return error(status, code, str(exc))
         return error(422, "invalid", str(exc))
+
+    @app.exception_handler(MapperDeserialisationError)
+    async def unreadable_event(request: Request, exc: MapperDeserialisationError) -> JSONResponse:
+        # Stored bytes the store's mapper cannot decode (cipher, compressor or JSON): an event
+        # altered in the store, or the store's cipher settings changed. Not the caller's fault
+        # and not a bug to retry: named, logged for the operator, answered as `tampered`.
+        log.error("stored event cannot be read: %s", exc, extra={"error": "tampered"})
+        found = _UNREADABLE.search(str(exc))
+        case_id = found[1] if found else request.path_params.get("case_id")
+        where = f"case {found[1]} event {found[2]}" if found else "an event of this case"
+        return error(
+            409,
+            "tampered",
+            f"{where}: the stored state cannot be decoded (altered in the store, or the "
+            f"store's CIPHER_KEY or COMPRESSOR_TOPIC setting changed); "
+            f"{tampered_advice(case_id)}",
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         ConcurrencyConflictError,
         TamperedError,
     )
+    from casework.kinds import Kind, register_kind
 
 _WHERE = {
     "Casework": "casework.application",
@@ -74,6 +75,8 @@ _WHERE = {
     "CaseNotFoundError": "casework.domain.errors",
     "ConcurrencyConflictError": "casework.domain.errors",
     "TamperedError": "casework.domain.errors",
+    "Kind": "casework.kinds",
+    "register_kind": "casework.kinds",
 }
 """Where each public name lives."""
 
@@ -107,6 +110,7 @@ __all__ = [
     "FakeClock",
     "HistoryEntry",
     "InvalidTransitionError",
+    "Kind",
     "LeakEmergency",
     "MissingExtraError",
     "NotPermittedError",
@@ -119,6 +123,7 @@ __all__ = [
     "Tier",
     "ValidationError",
     "VerifyResult",
+    "register_kind",
     "system_clock",
 ]
 

@@ -19,16 +19,19 @@ from casework.audit import HistoryEntry
 from casework.domain.actors import ROLE_LABELS
 from casework.domain.catalogue import event_labels
 from casework.domain.places import Tier
+from casework.kinds.live import Live
+from casework.kinds.registry import kinds
 
-EVENT_LABELS: dict[str, str] = event_labels()
-"""Every event a case file can hold, by the event's class name; each event declares its own
-(`LABEL`, see `casework.domain.catalogue`)."""
+EVENT_LABELS: Mapping[str, str] = Live(event_labels)
+"""Every event a case file of a registered kind can hold, by the event's class name; each event
+declares its own (`LABEL`, see `casework.domain.catalogue`)."""
 
 TAKEN_OFF = "taken_off"
 READING_LABELS: dict[str, str] = {TAKEN_OFF: "已撤回派单"}
 """Events a case file reads differently by who recorded them, by reading code (see `readings`)."""
 
-KIND_LABELS: dict[str, str] = {"repair": "报修", "leak": "漏水应急", "dispute": "矛盾纠纷"}
+KIND_LABELS: Mapping[str, str] = Live(lambda: {kind.name: kind.label for kind in kinds()})
+"""What people call each registered kind (`Kind.label`): 报修, 漏水应急, 矛盾纠纷, …"""
 
 STATUS_LABELS: dict[str, str] = {
     "reported": "已上报",

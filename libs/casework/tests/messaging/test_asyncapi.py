@@ -16,6 +16,7 @@ from casework.cli import main
 from casework.contracts import EVENT_MODELS, CasePlace, to_contract, type_name
 from casework.contracts.asyncapi import asyncapi_document, render
 from casework.domain.case import Case
+from casework.kinds.registry import BUILTIN, kind_names, kinds
 from casework.messaging.dead_letter import (
     DLQ_HEADERS,
     DLQ_STREAM,
@@ -40,9 +41,33 @@ START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
 def test_the_committed_asyncapi_document_is_up_to_date() -> None:
-    assert COMMITTED.read_text(encoding="utf-8") == render(), (
-        "docs/asyncapi.json is stale: run `uv run casework asyncapi --out docs/asyncapi.json`"
+    assert COMMITTED.read_text(encoding="utf-8") == render(BUILTIN), (
+        "docs/asyncapi.json is stale: run "
+        "`uv run casework asyncapi --library --out docs/asyncapi.json`"
     )
+
+
+def test_the_document_of_every_installed_kind_holds_the_librarys_and_each_kinds_models() -> None:
+    document = asyncapi_document()
+    library = asyncapi_document(BUILTIN)
+    assert library["channels"].items() <= document["channels"].items()
+    for kind in kinds():
+        for model in kind.contracts:
+            assert model.__name__ in document["components"]["messages"]
+    assert kind_names()[:3] == BUILTIN
+
+
+def test_the_cli_documents_the_kinds_named_and_refuses_an_unknown_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "asyncapi.json"
+    assert main(["asyncapi", "--kind", "leak", "--out", str(out)]) == 0
+    channels = json.loads(out.read_text(encoding="utf-8"))["channels"]
+    assert {name.split(".")[0] for name in channels} == {"leak", "dlq"}
+    assert main(["asyncapi", "--library", "--out", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == COMMITTED.read_text(encoding="utf-8")
+    assert main(["asyncapi", "--kind", "teleport"]) == 2
+    assert "kind must be one of repair, leak, dispute" in capsys.readouterr().err
 
 
 def test_the_document_names_every_message_with_its_subject_and_schema() -> None:
@@ -77,7 +102,7 @@ def _document(which: str) -> dict[str, Any]:
     if which == "committed":
         committed: dict[str, Any] = json.loads(COMMITTED.read_text(encoding="utf-8"))
         return committed
-    return asyncapi_document()
+    return asyncapi_document(BUILTIN)
 
 
 def _headers_schema(document: dict[str, Any], message: str) -> dict[str, Any]:

@@ -256,6 +256,30 @@ def test_positions_recorded_together_are_recorded_all_or_none(any_store: str) ->
 
 
 @pytest.mark.anyio
+async def test_a_durable_made_with_fewer_subjects_is_given_the_new_ones_and_keeps_its_place(
+    js: tuple[Client, JetStreamContext], casework: Casework
+) -> None:
+    """A kind installed after a service's durable was made (`casework.kinds`) adds a subject;
+    the durable takes it on at the next bind, without losing what it had acknowledged."""
+    nc, context = js
+    (case_id,) = report_cases(casework, 1)
+    await publish(context, case_id, 1)
+    first = Consumer(nc, casework, worker.add_note, worker.parse, subscription())
+    runner = asyncio.create_task(first.run())
+    await wait_for(settled(first, Outcome.DONE, 1))
+    await first.stop()
+    await runner
+    more = subscription(filter_subjects=("casework.test.>", "casework.lift.>"))
+    second = Consumer(nc, casework, worker.add_note, worker.parse, more)
+    await second.subscribe()
+    info = await context.consumer_info("CASEWORK", "dispatch")
+    assert sorted(info.config.filter_subjects or []) == ["casework.lift.>", "casework.test.>"]
+    assert info.delivered.stream_seq >= 1
+    assert info.num_pending == 0
+    assert info.config.ack_wait == 2.0
+
+
+@pytest.mark.anyio
 async def test_a_redelivered_message_that_was_already_handled_changes_nothing(
     js: tuple[Client, JetStreamContext], casework: Casework
 ) -> None:

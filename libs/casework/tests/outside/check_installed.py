@@ -27,6 +27,7 @@ NEEDS_AN_EXTRA = {
     "casework.testing.nats": "nats",
     "casework.postgres": "postgres",
     "casework.testing.postgres": "postgres",
+    "casework.testing.postgres_outage": "postgres",  # drives a PostgreSQL cluster (needs pytest)
 }
 """Modules (and packages, with all they hold) that need an extra; every other module of the
 installed package must import with the core alone (`casework.testing` may also need pytest)."""

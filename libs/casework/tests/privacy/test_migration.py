@@ -18,9 +18,11 @@ from uuid import UUID
 import pytest
 from casework import Actor, Casework, FakeClock, Role
 from casework.audit import Anchor
+from casework.cli import main as casework_cli
 from casework.privacy import ERASED
-from casework.privacy.migration import migrate
+from casework.privacy.migration import LoggedCasesError, migrate
 from casework.privacy.people import erase, export
+from casework.stored_state import decoded_state
 from eventsourcing.persistence import StoredEvent
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "store_before_sealing.json"
@@ -111,6 +113,69 @@ def test_the_migration_seals_old_plaintext_keeps_the_story_and_old_anchors_verif
     assert descriptions == {ERASED}
 
 
+STORED_FORMS = {
+    "compressed": {"COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"},
+    "encrypted": {"CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher"},
+}
+
+
+@pytest.mark.parametrize("form", sorted(STORED_FORMS))
+def test_a_store_with_a_compressor_or_a_cipher_is_migrated_and_stays_in_its_form(
+    store_url: str, document: dict[str, Any], form: str
+) -> None:
+    """The old events as such a store holds them (compressed, or encrypted): the migration
+    reads them past the compressor or cipher and writes them back through it, so the store
+    stays readable by its own mapper and the anchors written before still verify."""
+    from eventsourcing.cryptography import AESCipher
+
+    env = dict(STORED_FORMS[form])
+    if "CIPHER_TOPIC" in env:
+        env["CIPHER_KEY"] = AESCipher.create_key(16)
+    app = Casework(store_url, clock=FakeClock(datetime(2026, 12, 1, tzinfo=UTC)), env=env)
+    try:
+        mapper = app.mapper
+        assert (mapper.cipher is not None) == (form == "encrypted")
+        assert (mapper.compressor is not None) == (form == "compressed")
+
+        def stored_as_the_store_does(plain: bytes) -> bytes:
+            if mapper.compressor:
+                plain = mapper.compressor.compress(plain)
+            return mapper.cipher.encrypt(plain) if mapper.cipher else plain
+
+        app.recorder.insert_events(
+            [
+                StoredEvent(
+                    originator_id=UUID(e["originator_id"]),
+                    originator_version=e["originator_version"],
+                    topic=e["topic"],
+                    state=stored_as_the_store_does(e["state"].encode("utf-8")),
+                )
+                for e in document["events"]
+            ]
+        )
+        anchors = anchors_of(document)
+        before = {c: [e.details for e in app.history(c)] for c in anchors}
+        assert all(r.ok for r in app.verify_all(anchors))
+
+        done = migrate(app, app.privacy)
+        assert all(m.changed and not m.problem for m in done), [m.problem for m in done]
+
+        notifications = list(app.recorder.select_notifications(start=1, limit=1000))
+        assert all(not n.state.startswith(b"{") for n in notifications)  # still in its form
+        opened = b"".join(
+            mapper.transcoder.encode(decoded_state(mapper, n, n.originator_id))
+            for n in notifications
+        )
+        for secret in PLAINTEXT:
+            assert secret.encode() not in opened, secret
+        assert {c: [e.details for e in app.history(c)] for c in anchors} == before
+        results = list(app.verify_all(anchors))
+        assert all(r.ok for r in results), [r.describe() for r in results]
+        assert all(m.changed is False for m in migrate(app, app.privacy))
+    finally:
+        app.close()
+
+
 def test_a_tampered_case_is_not_migrated_and_is_named(
     app: Casework, document: dict[str, Any]
 ) -> None:
@@ -133,3 +198,60 @@ def test_a_tampered_case_is_not_migrated_and_is_named(
     assert not done[first].changed
     assert "从不滴水".encode() in stored_bytes(app)  # left as it was, evidence intact
     assert all(m.changed for c, m in done.items() if c != first)
+
+
+def test_cases_the_log_holds_are_not_rewritten_unless_the_operator_accepts_it(
+    app: Casework, document: dict[str, Any]
+) -> None:
+    """A notary ran before the migration: rewriting would make every checkpoint report those
+    cases as changed, so nothing is rewritten unless asked for; asked, each is named."""
+    from casework.transparency.notary import Notary
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    case_ids = list(anchors_of(document))
+    Notary(app, Ed25519PrivateKey.generate()).checkpoint()
+    before = stored_bytes(app)
+    with pytest.raises(LoggedCasesError, match="--rewrites-logged-cases") as refused:
+        migrate(app, app.privacy)
+    assert refused.value.case_ids == case_ids
+    assert stored_bytes(app) == before  # nothing of any case rewritten
+
+    done = migrate(app, app.privacy, rewrites_logged_cases=True)
+    assert [m.case_id for m in done if m.logged] == case_ids
+    assert all(m.changed for m in done)
+    again = migrate(app, app.privacy)  # nothing left to rewrite: not refused
+    assert not any(m.changed or m.logged for m in again)
+
+
+def test_the_command_refuses_with_exit_2_then_names_each_case_it_rewrote(
+    app: Casework,
+    document: dict[str, Any],
+    store_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("CASEWORK_STORE", store_url)
+    monkeypatch.setenv("CASEWORK_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("CASEWORK_NOTARY_KEY", raising=False)
+    case_ids = [str(c) for c in anchors_of(document)]
+    assert casework_cli(["notary", "checkpoint"]) == 0
+    capsys.readouterr()
+    before = stored_bytes(app)
+
+    assert casework_cli(["person", "migrate"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith("casework: 3 case file(s) this migration would rewrite are in the ")
+    assert "Nothing was rewritten" in err
+    assert "--rewrites-logged-cases" in err
+    assert all(c in err for c in case_ids)
+    assert stored_bytes(app) == before
+
+    assert casework_cli(["person", "migrate", "--rewrites-logged-cases"]) == 0
+    out, err = capsys.readouterr()
+    assert [m["case_id"] for m in json.loads(out) if m["logged"]] == case_ids
+    named = [line for line in err.splitlines() if "the transparency log holds" in line]
+    assert [line.split()[3].rstrip(",") for line in named] == case_ids
+    assert b"13812345678" not in stored_bytes(app)

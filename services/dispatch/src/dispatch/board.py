@@ -21,7 +21,7 @@ import heapq
 import itertools
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,7 +35,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
-from dispatch.application import Dispatch, needs_assignment
+from dispatch.application import ASSIGNABLE_KINDS, Dispatch, needs_assignment
 from dispatch.domain.demand import OPEN_TASK, Demand, ServiceTask, TaskStatus
 from dispatch.domain.member import Member
 
@@ -77,15 +77,21 @@ class Waiting:
 
 
 class Board:
+    @property
+    def scheduled_kinds(self) -> Collection[str]:
+        """The kinds whose deadlines this board escalates: those named, or (None) every kind
+        dispatch assigns, as registered now (`ASSIGNABLE_KINDS`)."""
+        return ASSIGNABLE_KINDS.keys() if self._scheduled is None else self._scheduled
+
     def __init__(
         self,
         app: Dispatch,
         *,
-        scheduled_kinds: Iterable[str] = ("repair", "leak"),
+        scheduled_kinds: Iterable[str] | None = None,
         batch: int = 500,
     ) -> None:
         self.app = app
-        self.scheduled_kinds = frozenset(scheduled_kinds)
+        self._scheduled = None if scheduled_kinds is None else frozenset(scheduled_kinds)
         self.batch = batch
         self.position = 0
         self.cases: dict[UUID, Case] = {}

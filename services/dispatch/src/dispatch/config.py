@@ -20,10 +20,11 @@ class Settings(ServiceSettings):
     durable: str = Field(
         default="dispatch", description="The durable consumer every replica binds to."
     )
-    scheduled_kinds: list[str] = Field(
-        default=["repair", "leak"],
-        description="Kinds of case whose passed deadlines this scheduler escalates; disputes "
-        "are the mediation service's scheduler's (both deciding on fresh state, adding "
+    scheduled_kinds: list[str] | None = Field(
+        default=None,
+        description="Kinds of case whose passed deadlines this scheduler escalates; by default "
+        "every kind dispatch assigns (repair, leak, and any installed kind that names skills). "
+        "Disputes are the mediation service's scheduler's (both deciding on fresh state, adding "
         "'dispute' here would be safe, only redundant).",
     )
     tick_seconds: float = Field(default=1.0, gt=0, description="How often deadlines are checked.")

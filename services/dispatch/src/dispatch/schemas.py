@@ -150,7 +150,7 @@ class WorkPublic(BaseModel):
     """A case (repair, leak) or a service task, as the person doing it needs it."""
 
     id: str
-    kind: Literal["repair", "leak", "dispute", "task"]
+    kind: str = Field(description="a registered kind of case (repair, leak, ...), or task")
     status: str
     address: str
     description: str

@@ -27,6 +27,7 @@ from typing import Protocol
 
 from casework import Casework
 from casework.contracts import CaseEvent, parse_event
+from casework.kinds import kind_names
 from casework.messaging.background import ConsumerInBackground, consume_in_background
 from casework.messaging.store_contracts import StoreContracts
 from casework.outages import OUTAGES
@@ -40,8 +41,12 @@ log = logging.getLogger("intake.feed")
 
 STORE_SOURCE = "store"
 """The position name of the store feed (a NATS feed's is its durable's name)."""
-CASE_SUBJECTS = ("casework.repair.>", "casework.leak.>", "casework.dispute.>")
-"""Case events only: dead letters (`casework.dlq.>`) may share the stream and are not ours."""
+
+
+def case_subjects() -> tuple[str, ...]:
+    """Case events of every registered kind (`casework.kinds`): dead letters
+    (`casework.dlq.>`) may share the stream and are not ours."""
+    return tuple(f"casework.{kind}.>" for kind in kind_names())
 
 
 class ReadModel(Protocol):
@@ -107,7 +112,7 @@ def start_consumer(
         parse_message,
         service="intake",
         durable=durable,
-        subjects=CASE_SUBJECTS,
+        subjects=case_subjects(),
     )
 
 

@@ -16,14 +16,14 @@ a version is refused (`GapError`), for the feed to deliver it again later.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from casework import Address, Status
-from casework.contracts import MODELS_BY_TOPIC, CaseEvent
+from casework.contracts import CaseEvent
+from casework.contracts.mapping import EVENT_NAMES
 from casework.contracts.payloads import (
     DisputeReportedFields,
     EscalatedFields,
@@ -76,9 +76,7 @@ class GapError(RuntimeError):
     """An event arrived before its predecessor; deliver it again once the earlier one is in."""
 
 
-_NAMES: Mapping[type[CaseEvent], str] = MappingProxyType(
-    {model: topic.rsplit(".", 1)[-1] for topic, model in MODELS_BY_TOPIC.items()}
-)
+_NAMES = EVENT_NAMES
 
 
 def name_of(event: CaseEvent) -> str:

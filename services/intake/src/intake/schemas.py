@@ -10,13 +10,72 @@ from casework import Role, Status, Tier
 from casework.domain.case import CHANNELS
 from casework.domain.mediation_rules import DISPUTE_CATEGORIES
 from casework.domain.repair import REPAIR_CATEGORIES
+from casework.kinds import kind_named, kind_names, kinds
 from casework_web.fields import TEXT_RULES, WORDS_RULES, Moment, WholeNumber
 from casework_web.history import HistoryEntryPublic
 from casework_web.unapplied import Unapplied
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    StrictBool,
+    model_validator,
+)
+from pydantic import ValidationError as ModelError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
-Kind = Literal["repair", "leak", "dispute"]
+
+def _registered_kind(value: str) -> str:
+    """A kind this installation knows (`casework.kinds`): the library's or an installed one."""
+    names = kind_names()
+    if value not in names:
+        raise ValueError(f"kind must be one of {', '.join(names)}, not {value!r}")
+    return value
+
+
+class _KindsEnum:
+    """The OpenAPI enum of `Kind`: the kinds registered when the document is built (at the
+    app's first request for it), so an installed kind appears without a change here."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema["enum"] = list(kind_names())
+        return schema
+
+
+Kind = Annotated[str, AfterValidator(_registered_kind), _KindsEnum()]
+"""A registered kind's name: repair, leak, dispute, and whatever installed package adds one."""
+
+
+class _DetailsSchema:
+    """The OpenAPI schema of a report's `details`: one of the registered kinds' own report
+    fields (`Kind.report_fields`)."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        handler(core_schema)
+        shapes = []
+        for kind in kinds():
+            if kind.report_fields is not None:
+                shape = kind.report_fields.model_json_schema()
+                shape["title"] = f"{kind.name} details"
+                shapes.append(shape)
+        return {
+            "anyOf": [*shapes, {"type": "null"}],
+            "description": (
+                "the kind's own report fields, for a kind that names them ("
+                + (", ".join(k.name for k in kinds() if k.report_fields is not None) or "none")
+                + "); the library's kinds take theirs as the fields above"
+            ),
+        }
+
+
 PriorityName = Literal["routine", "urgent", "emergency"]
 Channel = Literal["phone", "wechat", "walk_in", "talk_meeting", "app", "patrol"]
 Category = Literal[
@@ -117,6 +176,31 @@ class CaseCreate(Body):
     parties: list[Annotated[Text, Field(min_length=1, max_length=128)]] = Field(
         default_factory=list, max_length=20, description="dispute: actor ids of the parties"
     )
+    details: Annotated[dict[str, Any] | None, _DetailsSchema()] = None
+
+    @model_validator(mode="after")
+    def _check_details(self) -> CaseCreate:
+        """A registered kind's own fields are checked against its `report_fields` here, so a
+        report the kind would refuse is refused with the field named, before anything is
+        stored; the library's kinds take no `details`."""
+        fields = kind_named(self.kind).report_fields if self.kind is not None else None
+        if fields is None:
+            if self.details is not None:
+                raise ValueError(
+                    "details are the own report fields of a kind that names them; give kind "
+                    f"({', '.join(k.name for k in kinds() if k.report_fields is not None)}), "
+                    "or leave details out"
+                )
+            return self
+        try:
+            checked = fields.model_validate(self.details or {})
+        except ModelError as error:
+            problems = "; ".join(
+                f"details.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
+            )
+            raise ValueError(f"a {self.kind} report: {problems}") from None
+        self.details = checked.model_dump()
+        return self
 
 
 class CaseReported(BaseModel):

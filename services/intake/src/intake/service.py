@@ -30,6 +30,7 @@ from casework import (
 from casework.audit import HistoryEntry
 from casework.domain.actors import PERMISSIONS, check_may
 from casework.domain.case import SETTLED
+from casework.kinds.registry import BUILTIN
 from casework.privacy import PERSONAL
 from casework.transparency.exports import build_export, canonical
 from casework_web import Principal
@@ -218,6 +219,18 @@ class Intake:
         contact: str,
         case_id: UUID | None = None,
     ) -> UUID:
+        if decided.kind not in BUILTIN:  # a registered kind: its own report opens the case
+            return self.app.report_case(
+                decided.kind,
+                reporter,
+                address,
+                body.description,
+                priority=decided.priority,
+                channel=body.channel,
+                contact=contact,
+                case_id=case_id,
+                **(body.details or {}),
+            )
         if decided.kind == "leak":
             assert decided.source_unit is not None
             return self.app.report_leak(

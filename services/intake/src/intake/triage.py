@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from casework import Address, Tier, ValidationError
-from casework.domain.ladder import KINDS, PRIORITIES
+from casework.domain.ladder import PRIORITIES
 from casework.domain.mediation_rules import DISPUTE_CATEGORIES
 from casework.domain.repair import REPAIR_CATEGORIES
+from casework.kinds import kind_names
+from casework.kinds.registry import BUILTIN
 
 
 class TriageRulesError(ValueError):
@@ -89,7 +91,7 @@ class TriageRules:
             where = f"priority_rules[{i}]"
             if r.get("priority") not in PRIORITIES:
                 raise TriageRulesError(f"{where}: priority must be one of {', '.join(PRIORITIES)}")
-            kinds = tuple(_kind(k, where) for k in r.get("kinds", KINDS))
+            kinds = tuple(_kind(k, where) for k in r.get("kinds", kind_names()))
             priority_rules.append(PriorityRule(_groups(r, where), kinds, str(r["priority"])))
         leak = raw.get("leak", {})
         dispute = raw.get("dispute", {})
@@ -172,8 +174,13 @@ def triage(report: Report, rules: TriageRules) -> Triage:
             kind = rules.default_kind
             category = category or rules.default_category
             reasons.append(f"kind {kind}: no rule matched the text; staff should re-triage")
-    elif kind not in KINDS:
-        raise ValidationError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    elif kind not in kind_names():
+        raise ValidationError(f"kind must be one of {', '.join(kind_names())}, not {kind!r}")
+    elif kind not in BUILTIN:
+        # A registered kind (`casework.kinds`) decides its own priority and tier when its
+        # report opens the case; triage only says where the kind came from.
+        reasons.append(f"kind {kind}: given by the reporter")
+        return Triage(kind, None, report.priority, None, reasons=reasons)
     if kind == "leak":
         return _leak(report, text, rules, reasons)
     if category is None:
@@ -276,8 +283,10 @@ def _words(words: list[Any]) -> tuple[str, ...]:
 
 
 def _kind(value: Any, where: str) -> str:
-    if value not in KINDS:
-        raise TriageRulesError(f"{where}: kind must be one of {', '.join(KINDS)}, not {value!r}")
+    if value not in kind_names():
+        raise TriageRulesError(
+            f"{where}: kind must be one of {', '.join(kind_names())}, not {value!r}"
+        )
     return str(value)
 
 

@@ -1,21 +1,34 @@
 """The commands only one kind of case has: a repair's work, a leak's response, a dispute's
 mediation. Each refuses a case of another kind (`CaseStore._update` checks the kind).
+A registered kind's own commands go through `command` (`casework.kinds`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from uuid import UUID, uuid4
 
 from casework.application.store import CaseStore
 from casework.domain.actors import Actor
+from casework.domain.case import TCase
 from casework.domain.dispute import Dispute
 from casework.domain.leak import LeakEmergency
 from casework.domain.repair import Repair
 
 
 class KindCommands(CaseStore):
-    """A repair's, a leak's and a dispute's own commands."""
+    """A repair's, a leak's and a dispute's own commands, and any registered kind's."""
+
+    def command(
+        self, case_id: UUID | str, kind: type[TCase], action: Callable[[TCase, datetime], Any]
+    ) -> TCase:
+        """Run a kind's own command on a case of that kind: `action(case, at)` in one unit of
+        work (retried on a clash), refused for a case of another kind. A package that
+        registers a kind calls its aggregate's commands through this, e.g.
+        `app.command(case_id, LiftEntrapment, lambda c, at: c.rescue(actor, at, how))`."""
+        return self._update(case_id, kind, action)
 
     # ---------------------------------------------------------------- repair
 

@@ -8,6 +8,7 @@ work and its retry); the report commands save a new case file.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -20,6 +21,7 @@ from casework.domain.errors import CaseExistsError
 from casework.domain.leak import LeakEmergency
 from casework.domain.places import Address, Tier
 from casework.domain.repair import Repair
+from casework.kinds.registry import KindError, kind_named
 from casework.unit_of_work import UnitOfWork
 
 
@@ -109,6 +111,38 @@ class LifecycleCommands(CaseStore):
                 channel=channel,
                 contact=contact,
                 case_id=case_id,
+            )
+        return self._save_new(case, case_id)
+
+    def report_case(
+        self,
+        kind: str,
+        actor: Actor,
+        address: str,
+        description: str,
+        *,
+        priority: str | None = None,
+        channel: str = "phone",
+        contact: str = "",
+        case_id: UUID | None = None,
+        **fields: Any,
+    ) -> UUID:
+        """Report a case of any registered kind (`casework.kinds`): its `Kind.report` opens it
+        with the common fields and the kind's own (`fields`, e.g. a lift's `lift_id`)."""
+        spec = kind_named(kind)
+        if spec.report is None:
+            raise KindError(f"the kind {kind} names no report function (Kind.report)")
+        with self.sealing():  # each event hashed once, sealed
+            case = spec.report(
+                actor,
+                self.clock(),
+                Address.parse(address),
+                description,
+                priority=priority,
+                channel=channel,
+                contact=contact,
+                case_id=case_id,
+                **fields,
             )
         return self._save_new(case, case_id)
 

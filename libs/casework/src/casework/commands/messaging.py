@@ -18,9 +18,6 @@ from typing import TYPE_CHECKING, Any
 from casework.settings import store_url
 
 if TYPE_CHECKING:
-    pass
-
-if TYPE_CHECKING:
     from casework.messaging.relay import Relay
 
 
@@ -45,6 +42,18 @@ def register(subparsers: Any) -> None:
         "asyncapi", help="write the AsyncAPI 3 document of every subject and message"
     )
     asyncapi.add_argument("--out", type=Path, help="file to write (default: stdout)")
+    which = asyncapi.add_mutually_exclusive_group()
+    which.add_argument(
+        "--kind",
+        action="append",
+        metavar="KIND",
+        help="document this registered kind only (repeat for more; default: every kind installed)",
+    )
+    which.add_argument(
+        "--library",
+        action="store_true",
+        help="the library's own kinds only (repair, leak, dispute): docs/asyncapi.json",
+    )
     asyncapi.set_defaults(handler=write_asyncapi)
 
 
@@ -121,8 +130,14 @@ async def _run_until_signalled(relay: Relay) -> None:
 
 def write_asyncapi(args: argparse.Namespace) -> int:
     from casework.contracts.asyncapi import render  # names casework.messaging's subjects
+    from casework.kinds.registry import BUILTIN, KindError
 
-    text = render()
+    names = BUILTIN if args.library else args.kind
+    try:
+        text = render(names)
+    except KindError as error:
+        print(f"casework asyncapi: {error}", file=sys.stderr)
+        return 2
     if args.out is None:
         sys.stdout.write(text)
     else:

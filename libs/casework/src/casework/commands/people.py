@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    pass
+import sys
+from typing import Any
 
 
 def register(subparsers: Any) -> None:
@@ -53,7 +51,16 @@ def register(subparsers: Any) -> None:
         description="Rewrite each case file whose personal values are in plaintext: seal them, "
         "recompute its hashes, keep each old and new hash (so anchors written before still "
         "verify). A case that does not verify is left as it is and named (exit 3). Prints each "
-        "case's old and new head: keep them with your anchors.",
+        "case's old and new head: keep them with your anchors. Run it before the notary first "
+        "runs on the store: a case the transparency log holds already is refused (exit 2, "
+        "nothing rewritten) unless --rewrites-logged-cases.",
+    )
+    migrating.add_argument(
+        "--rewrites-logged-cases",
+        action="store_true",
+        help="rewrite cases the transparency log holds already, accepting that every "
+        "checkpoint, old or new, reports them as changed from then on (docs/adr/014); each "
+        "such case is named on stderr",
     )
     migrating.set_defaults(handler=run_migrate, reads_store=True)
 
@@ -99,7 +106,14 @@ def run_migrate(args: argparse.Namespace) -> int:
     from casework.privacy.migration import migrate
 
     with Casework(env=one_shot_env()) as app:
-        done = migrate(app, privacy_for(app))
+        done = migrate(app, privacy_for(app), rewrites_logged_cases=args.rewrites_logged_cases)
+    for m in done:
+        if m.logged:
+            print(
+                f"casework: rewrote case {m.case_id}, which the transparency log holds: every "
+                "checkpoint will report it as changed",
+                file=sys.stderr,
+            )
     print(
         json.dumps(
             [
@@ -109,6 +123,7 @@ def run_migrate(args: argparse.Namespace) -> int:
                     "old_head": m.old_head,
                     "new_head": m.new_head,
                     "changed": m.changed,
+                    "logged": m.logged,
                     "problem": m.problem,
                 }
                 for m in done

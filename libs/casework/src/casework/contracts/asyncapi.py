@@ -1,6 +1,7 @@
 """The AsyncAPI 3 document of the CASEWORK stream, generated from the contract models.
 
-Committed as docs/asyncapi.json (`casework asyncapi --out docs/asyncapi.json`); a test fails when
+Committed as docs/asyncapi.json (`casework asyncapi --library --out docs/asyncapi.json`: the
+library's own kinds; without `--library`, every kind installed); a test fails when
 the committed file no longer matches the models, so the document cannot drift from the code.
 Header names come from the constants the relay, the consumer toolkit and the dead-letter office
 use, so renaming one changes the document (and its test, against what the code really sends).
@@ -9,15 +10,16 @@ use, so renaming one changes the document (and its test, against what the code r
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.utils import resolve_topic
 from pydantic.json_schema import models_json_schema
 
 from casework.contracts.envelope import CaseEvent
-from casework.contracts.events import EVENT_MODELS
 from casework.contracts.mapping import MODELS_BY_TOPIC
 from casework.contracts.registry import type_name
+from casework.kinds.registry import Kind, kind_named, kinds
 from casework.messaging.dead_letter import (
     DLQ_HEADERS,
     DLQ_PREFIX,
@@ -193,6 +195,8 @@ PERSONAL_NOTE = (
 def mark_personal(schemas: dict[str, Any]) -> None:
     """`x-personal: true` on every payload field its domain event declares personal."""
     for topic, model in MODELS_BY_TOPIC.items():
+        if model.__name__ not in schemas:
+            continue  # a kind left out of this document
         declared = personal_fields(resolve_topic(topic))
         properties = schemas.get(model.__name__, {}).get("properties", {})
         for name in declared:
@@ -206,17 +210,25 @@ def _parts(model: type[CaseEvent]) -> tuple[str, str]:
     return kind, event
 
 
-def asyncapi_document() -> dict[str, Any]:
-    _, top = models_json_schema(
-        [(model, "validation") for model in EVENT_MODELS], ref_template=SCHEMAS
-    )
+def chosen(names: Sequence[str] | None = None) -> tuple[Kind, ...]:
+    """The kinds named (KindError for one not registered), or every registered kind."""
+    return kinds() if names is None else tuple(kind_named(name) for name in names)
+
+
+def asyncapi_document(names: Sequence[str] | None = None) -> dict[str, Any]:
+    """The document for the kinds named (`casework asyncapi --kind`), or for every registered
+    kind. docs/asyncapi.json is the library's own: `--kind repair --kind leak --kind dispute`."""
+    documented = chosen(names)
+    models = [model for kind in documented for model in kind.contracts]
+    described = ", ".join(f"{kind.title} {kind.label}" for kind in documented)
+    _, top = models_json_schema([(model, "validation") for model in models], ref_template=SCHEMAS)
     schemas: dict[str, Any] = dict(top.get("$defs", {}))
     mark_personal(schemas)
     schemas["CloudEventHeaders"] = CLOUDEVENT_HEADERS
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
-    for model in EVENT_MODELS:
+    for model in models:
         kind, event = _parts(model)
         name = model.__name__
         channel_id = f"{kind}.{event}"
@@ -307,9 +319,9 @@ def asyncapi_document() -> dict[str, Any]:
             "title": "Casework case events",
             "version": "1.0.0",
             "description": (
-                "Every fact recorded in a case file (repair 报修, leak emergency 漏水应急, "
-                "dispute 矛盾纠纷), published by the relay to the JetStream stream CASEWORK "
-                "(subjects casework.>). Body: the JSON of the contract model in "
+                f"Every fact recorded in a case file ({described}), published by the relay "
+                "to the JetStream stream CASEWORK (subjects casework.>). Body: the JSON of "
+                "the contract model in "
                 "casework.contracts; headers: CloudEvents attributes. Subjects: "
                 "casework.<kind>.<event>.<community>.<compound> (docs/adr/003-subjects.md); "
                 "dead letters: casework.dlq.<service> (docs/adr/004-exactly-once-consumers.md)."
@@ -329,5 +341,5 @@ def asyncapi_document() -> dict[str, Any]:
     }
 
 
-def render() -> str:
-    return json.dumps(asyncapi_document(), indent=2, ensure_ascii=False) + "\n"
+def render(names: Sequence[str] | None = None) -> str:
+    return json.dumps(asyncapi_document(names), indent=2, ensure_ascii=False) + "\n"

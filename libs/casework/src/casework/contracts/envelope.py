@@ -13,6 +13,9 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 Kind = Literal["repair", "leak", "dispute"]
+"""The library's own kinds; a registered kind (`casework.kinds`) adds its own contracts, whose
+`kind` is its name."""
+KIND_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
 TierName = Literal["building", "compound", "community"]
 ActorRole = Literal[
     "resident",
@@ -48,7 +51,7 @@ class CaseEvent(Contract):
     type: str = Field(description="contract name and version, e.g. casework.leak.water_stopped.v1")
     event_id: str = Field(description="<case_id>:<version>, unique per event")
     case_id: UUID
-    kind: Kind
+    kind: str = Field(pattern=KIND_PATTERN, description="the kind of case, e.g. leak")
     version: int = Field(ge=1, description="position of the event in its case file")
     occurred_at: AwareDatetime
     actor_id: str = Field(min_length=1, max_length=128)

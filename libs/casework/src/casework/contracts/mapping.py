@@ -1,10 +1,11 @@
 """From the store's events to their public contracts.
 
 The store names an event by its topic (`casework.domain.leak:LeakEmergency.WaterStopped`); NATS
-carries `casework.leak.water_stopped.v1`. The table below is built from the domain's own event
-classes (`casework.domain.catalogue`), and building it fails, naming the model to add, if any
-recorded event lacks a contract model, so the domain cannot grow an event that the relay cannot
-publish. `pipeline_gaps` names everything else an event lacks (label, fields, listing).
+carries `casework.leak.water_stopped.v1`. The table below is built from the registered kinds'
+event classes and contract models (`casework.kinds`); a kind whose recorded event lacks a
+contract model is refused at registration, naming the model to add, so no kind can record an
+event that the relay cannot publish. `pipeline_gaps` names everything else an event lacks
+(label, fields, listing).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from types import MappingProxyType
 from typing import Any
 
 from eventsourcing.utils import get_topic
@@ -21,12 +21,13 @@ from casework.audit import RECORD_FIELDS
 from casework.contracts import events
 from casework.contracts.envelope import CaseEvent
 from casework.contracts.events import EVENT_MODELS
-from casework.contracts.registry import MODELS_BY_TYPE, UnknownEventTypeError
-from casework.domain.case import Case
-from casework.domain.catalogue import KINDS, Recorded, label_gaps, recorded_events
+from casework.contracts.registry import MODELS_BY_TYPE, UnknownEventTypeError, type_name
+from casework.domain.case import ANSWERS_A_TIER, Case
+from casework.domain.catalogue import Recorded, label_gaps, recorded_events
 from casework.domain.places import Address
+from casework.kinds.live import Live
+from casework.kinds.registry import BUILTIN, Kind, kinds
 
-CASE_CLASSES: tuple[type[Case], ...] = KINDS
 ENVELOPE_FIELDS = frozenset(CaseEvent.model_fields)
 
 
@@ -45,12 +46,18 @@ def _model_gaps(item: Recorded, models: Mapping[str, type[CaseEvent]]) -> list[s
     recorded = sorted({f.name for f in fields(item.event)} - RECORD_FIELDS)
     model = models.get(name)
     if model is None:
-        class_name = f"{item.kind.KIND.capitalize()}{item.name}V1"
-        base = f"{item.kind.KIND.capitalize()}Event"
+        kind = item.kind.KIND
+        class_name = f"{kind.capitalize()}{item.name}V1"
+        base = f"{kind.capitalize()}Event"
+        where, listing = (
+            ("casework.contracts.events", "EVENT_MODELS")
+            if kind in BUILTIN
+            else (f"the contract models of the kind {kind}", "its Kind's contracts")
+        )
         return [
-            f"{item.qualname} has no contract model {name} in casework.contracts.events; add "
+            f"{item.qualname} has no contract model {name} in {where}; add "
             f'class {class_name}({base}) with type: Literal["{name}"] and the payload '
-            f"field(s) {', '.join(recorded) or '(none)'}, and list it in EVENT_MODELS"
+            f"field(s) {', '.join(recorded) or '(none)'}, and list it in {listing}"
         ]
     published = sorted(set(model.model_fields) - ENVELOPE_FIELDS)
     gaps: list[str] = []
@@ -84,12 +91,13 @@ def unlisted_models() -> list[str]:
 
 
 def pipeline_gaps(
-    kinds: Sequence[type[Case]] = KINDS, models: Mapping[str, type[CaseEvent]] = MODELS_BY_TYPE
+    kinds: Sequence[type[Case]] | None = None,
+    models: Mapping[str, type[CaseEvent]] = MODELS_BY_TYPE,
 ) -> list[str]:
     """Per recorded event, what it lacks to be shown, published and documented; [] if nothing.
 
     Each line names the event, the missing piece and where to add it (docs/ARCHITECTURE.md,
-    "How to add an event").
+    "How to add an event"). `kinds`: every registered kind's aggregate by default.
     """
     gaps = label_gaps(kinds)
     for item in recorded_events(kinds):
@@ -97,16 +105,54 @@ def pipeline_gaps(
     return gaps + unlisted_models()
 
 
+def kind_model_gaps(kind: Kind) -> list[str]:
+    """What a kind's own contract models lack for the events its aggregate records (checked
+    when the kind is registered): a missing model, a field recorded but not published."""
+    models = {type_name(model): model for model in kind.contracts}
+    gaps = label_gaps([kind.aggregate])
+    items = recorded_events([kind.aggregate])
+    for item in items:
+        gaps.extend(_model_gaps(item, models))
+    names = {contract_name(item) for item in items}
+    gaps.extend(
+        f"{model.__name__} ({name}) matches no event {kind.aggregate.__name__} records"
+        for name, model in models.items()
+        if name not in names
+    )
+    return gaps
+
+
 def _build() -> dict[str, type[CaseEvent]]:
-    items = recorded_events()
-    missing = [g for item in items for g in _model_gaps(item, MODELS_BY_TYPE) if "no contract" in g]
-    if missing:
-        raise RuntimeError("\n".join(missing))
-    return {item.topic: MODELS_BY_TYPE[contract_name(item)] for item in items}
+    table: dict[str, type[CaseEvent]] = {}
+    for kind in kinds():
+        models = {type_name(model): model for model in kind.contracts}
+        for item in recorded_events([kind.aggregate]):
+            table[item.topic] = models[contract_name(item)]
+    return table
 
 
-MODELS_BY_TOPIC: Mapping[str, type[CaseEvent]] = MappingProxyType(_build())
-"""Store topic -> contract model, for every event a case file can hold."""
+MODELS_BY_TOPIC: Mapping[str, type[CaseEvent]] = Live(_build)
+"""Store topic -> contract model, for every event a case file of a registered kind can hold."""
+
+
+def _names() -> dict[type[CaseEvent], str]:
+    return {model: topic.rsplit(".", 1)[-1] for topic, model in MODELS_BY_TOPIC.items()}
+
+
+EVENT_NAMES: Mapping[type[CaseEvent], str] = Live(_names)
+"""Contract model -> the event's name in the domain (`WaterStopped` for `LeakWaterStoppedV1`)."""
+
+
+def _answering() -> dict[type[CaseEvent], bool]:
+    return {
+        MODELS_BY_TOPIC[item.topic]: item.event.ANSWERS or item.name in ANSWERS_A_TIER
+        for item in recorded_events()
+    }
+
+
+ANSWERING: Mapping[type[CaseEvent], bool] = Live(_answering)
+"""Contract model -> whether its event answers the case at its tier (`ANSWERS_A_TIER`, or the
+event's own `ANSWERS` for a registered kind's): what a read model counts as a response."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from casework.contracts.envelope import CaseEvent
-from casework.contracts.events import EVENT_MODELS
+from casework.kinds.live import Live
 
 
 class ContractError(ValueError):
@@ -37,9 +37,19 @@ def type_name(model: type[CaseEvent]) -> str:
     return default
 
 
-MODELS_BY_TYPE: Mapping[str, type[CaseEvent]] = MappingProxyType(
-    {type_name(model): model for model in EVENT_MODELS}
+def all_models() -> tuple[type[CaseEvent], ...]:
+    """Every registered kind's contract models: the library's `EVENT_MODELS` first, in their
+    order, then each other kind's (`casework.kinds`)."""
+    from casework.kinds.registry import kinds
+
+    return tuple(model for kind in kinds() for model in kind.contracts)
+
+
+MODELS_BY_TYPE: Mapping[str, type[CaseEvent]] = Live(
+    lambda: {type_name(model): model for model in all_models()}
 )
+"""Type name -> contract model, for every registered kind (`EVENT_MODELS` are the library's
+own; an installed kind adds its models here)."""
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 UPCASTERS: Mapping[str, tuple[str, Upcaster]] = MappingProxyType({})

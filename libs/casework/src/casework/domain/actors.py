@@ -111,8 +111,20 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
 
 
 def check_may(actor: Actor, action: str) -> None:
-    """Refuse `action` unless the actor's role is allowed it (auditors read, never change)."""
-    allowed = PERMISSIONS[action]
+    """Refuse `action` unless the actor's role is allowed it (auditors read, never change).
+
+    The shared lifecycle's actions and the library's kinds' are in `PERMISSIONS`; a registered
+    kind names its own commands' roles in its `Kind.permissions`."""
+    allowed = PERMISSIONS.get(action)
+    if allowed is None:
+        from casework.kinds.registry import permissions_of
+
+        allowed = permissions_of(action)
+    if allowed is None:
+        raise LookupError(
+            f"no roles are named for the action {action!r}; a kind names its commands' roles "
+            "in its Kind.permissions"
+        )
     if actor.role not in allowed:
         names = ", ".join(sorted(r.value for r in allowed))
         raise NotPermittedError(

@@ -65,12 +65,16 @@ class Case(AssignmentCommands, TierCommands, SettlementCommands, Chained):
         """What residents and officers call it (Chinese), shown beside the class name by the
         timeline; every recorded event declares its own (`casework.domain.catalogue`)."""
 
+        ANSWERS: ClassVar[bool] = False
+        """True: the event answers the case at its tier, as those named in `ANSWERS_A_TIER`
+        do (a registered kind marks its own events so, without editing that list)."""
+
         tier: str
 
         def apply(self, aggregate: Any) -> None:
             assert isinstance(aggregate, Case)
             super().apply(aggregate)
-            if type(self).__name__ in ANSWERS_A_TIER:
+            if self.ANSWERS or type(self).__name__ in ANSWERS_A_TIER:
                 aggregate.note_response(self.timestamp)
 
     @dataclass(frozen=True)

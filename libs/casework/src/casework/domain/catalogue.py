@@ -1,4 +1,4 @@
-"""The kinds of case and every event their case files record, each with its label.
+"""Every event the registered kinds' case files record, each with its label.
 
 An event is declared once, in its kind's module, with its `LABEL`; what follows from it is read
 from here: the timeline's labels (`casework.timeline`), the store-topic to contract table
@@ -14,11 +14,7 @@ from dataclasses import dataclass
 from eventsourcing.utils import get_topic
 
 from casework.domain.case import Case
-from casework.domain.dispute import Dispute
-from casework.domain.leak import LeakEmergency
-from casework.domain.repair import Repair
 
-KINDS: tuple[type[Case], ...] = (Repair, LeakEmergency, Dispute)
 NOT_RECORDED = frozenset({"Event", "Opened", "Created"})
 """Base classes a kind carries but never records itself."""
 
@@ -45,10 +41,18 @@ class Recorded:
         return f"{self.kind.__name__}.{self.name}"
 
 
-def recorded_events(kinds: Sequence[type[Case]] = KINDS) -> list[Recorded]:
-    """Every event class the kinds record, including the shared ones each kind re-declares."""
+def case_classes() -> tuple[type[Case], ...]:
+    """The aggregate of every registered kind (`casework.kinds`), built-in ones first."""
+    from casework.kinds.registry import kinds
+
+    return tuple(kind.aggregate for kind in kinds())
+
+
+def recorded_events(kinds: Sequence[type[Case]] | None = None) -> list[Recorded]:
+    """Every event class the kinds record (all registered kinds' by default), including the
+    shared ones each kind re-declares."""
     found: list[Recorded] = []
-    for kind in kinds:
+    for kind in case_classes() if kinds is None else kinds:
         for name, value in vars(kind).items():
             recorded = isinstance(value, type) and issubclass(value, Case.Event)
             if recorded and name not in NOT_RECORDED:
@@ -56,7 +60,7 @@ def recorded_events(kinds: Sequence[type[Case]] = KINDS) -> list[Recorded]:
     return found
 
 
-def label_gaps(kinds: Sequence[type[Case]] = KINDS) -> list[str]:
+def label_gaps(kinds: Sequence[type[Case]] | None = None) -> list[str]:
     """What a recorded event lacks for the timeline, or two labels for one name; [] if none."""
     gaps: list[str] = []
     seen: dict[str, tuple[str, str]] = {}
@@ -77,6 +81,6 @@ def label_gaps(kinds: Sequence[type[Case]] = KINDS) -> list[str]:
     return gaps
 
 
-def event_labels(kinds: Sequence[type[Case]] = KINDS) -> dict[str, str]:
+def event_labels(kinds: Sequence[type[Case]] | None = None) -> dict[str, str]:
     """Event class name -> its label, for every recorded event that has one."""
     return {i.name: i.event.LABEL for i in recorded_events(kinds) if i.event.LABEL}

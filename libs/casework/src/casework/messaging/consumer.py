@@ -47,7 +47,7 @@ import random
 import signal
 import traceback
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 import nats.errors
@@ -195,8 +195,37 @@ class Consumer(Generic[E]):
             max_ack_pending=s.max_ack_pending,
             filter_subjects=filters if len(filters) > 1 else None,
         )
+        await self._update_filters(filters)
         self._sub = await self.js.pull_subscribe(
             filters[0], durable=s.consumer_name, stream=s.stream, config=config
+        )
+
+    async def _update_filters(self, filters: list[str]) -> None:
+        """An existing durable keeps the filters it was made with, but what a service consumes
+        can grow: a newly installed kind (`casework.kinds`) adds its subjects. Bring the
+        durable's filters in line, keeping its position and every other setting (JetStream
+        updates a consumer's filters in place)."""
+        s = self.settings
+        try:
+            info = await self.js.consumer_info(s.stream, s.consumer_name)
+        except nats.js.errors.NotFoundError:
+            return  # created below, with these filters
+        have = info.config.filter_subjects or (
+            [info.config.filter_subject] if info.config.filter_subject else []
+        )
+        if sorted(have) == sorted(filters):
+            return
+        updated = replace(
+            info.config,
+            filter_subject=filters[0] if len(filters) == 1 else None,
+            filter_subjects=filters if len(filters) > 1 else None,
+        )
+        await self.js.add_consumer(s.stream, config=updated)
+        log.info(
+            "durable consumer %s now filters %s (was %s)",
+            s.consumer_name,
+            ", ".join(filters),
+            ", ".join(have) or "nothing",
         )
 
     async def run(self) -> None:

@@ -6,9 +6,10 @@ in lowercase hex and the signature in canonical base64, and a verifier refuses a
 spelling: so *any* changed byte fails, not only the ones that change a value. Each event is
 given as the chain hashes it (`casework.domain.chain.event_digest`: topic, case id, version and
 the stored state in plain JSON), so a verifier recomputes its hash with `hashlib` alone.
-The state is the stored one with the store's cipher and compressor (if any) undone: plain JSON,
-never the store's bytes. Personal values are as stored: sealed envelopes stay sealed
-(docs/adr/011); an erasure deletes a key, not an event, so the proofs still verify after it.
+The state is the stored one with the store's cipher and compressor (if any) undone
+(`casework.stored_state`): plain JSON, never the store's bytes. Personal values are as stored:
+sealed envelopes stay sealed (docs/adr/011); an erasure deletes a key, not an event, so the
+proofs still verify after it.
 
 `docs/verify_export.py` is the same check in under 150 lines of standard library plus
 `cryptography`; a property test keeps the two in agreement.
@@ -26,19 +27,14 @@ from typing import Any
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import TopicError, resolve_topic
 
 from casework.domain.chain import EXCLUDED, GENESIS
 from casework.domain.chain import _plain as plain
-from casework.domain.errors import (
-    CaseNotFoundError,
-    InvalidTransitionError,
-    TamperedError,
-    ValidationError,
-)
+from casework.domain.errors import CaseNotFoundError, InvalidTransitionError, ValidationError
 from casework.privacy.envelope import ERASED, is_sealed
 from casework.privacy.sealing import personal_fields, walk_strings
+from casework.stored_state import decoded_state
 from casework.transparency.checkpoints import (
     CHECKPOINT_FORMAT,
     NAMED_FORMAT,
@@ -72,7 +68,7 @@ def build_export(app: Any, case_id: UUID) -> dict[str, Any]:
     events: list[dict[str, Any]] = []
     for record in stored:
         version = record.originator_version
-        state = _stored_state(app.mapper, record, case_id)
+        state = decoded_state(app.mapper, record, case_id)
         _refuse_plaintext(record.topic, state, case_id, version)
         position = positions.get(version)
         proven = tree is not None and checkpoint is not None and position is not None
@@ -132,31 +128,6 @@ def _refuse_plaintext(topic: str, state: dict[str, Any], case_id: UUID, version:
                     "Run `casework person migrate` (services stopped), sign a checkpoint "
                     "(`casework notary checkpoint`), then export"
                 )
-
-
-def _stored_state(mapper: Any, record: StoredEvent, case_id: UUID) -> dict[str, Any]:
-    """An event's stored state in plain JSON form: the mapper's cipher and compressor undone
-    (`CIPHER_TOPIC`, `COMPRESSOR_TOPIC`), as the chain hashed it and the notary read it, so the
-    export verifies offline with no key of the store's. Raw bytes that do not decode are
-    damage to report (`casework verify`), not an export to write."""
-    raw = record.state
-    try:
-        if mapper.cipher:
-            raw = mapper.cipher.decrypt(raw)
-        if mapper.compressor:
-            raw = mapper.compressor.decompress(raw)
-        state = mapper.transcoder.decode(raw)
-    except Exception as error:  # any unreadable stored bytes: say which event, not a traceback
-        raise TamperedError(
-            f"case {case_id} event {record.originator_version}: the stored state cannot be "
-            f"decoded ({type(error).__name__}); run `casework verify {case_id}`"
-        ) from None
-    if not isinstance(state, dict):
-        raise TamperedError(
-            f"case {case_id} event {record.originator_version}: the stored state is not an "
-            f"event record; run `casework verify {case_id}`"
-        )
-    return state
 
 
 @dataclass

@@ -133,6 +133,11 @@ class LogTables:
         )
         return {int(r["version"]): int(r["position"]) for r in rows}
 
+    def logged_cases(self) -> set[UUID]:
+        """Every case with a leaf in the log (none when no notary ran yet)."""
+        rows = self._select(f"SELECT DISTINCT case_id FROM {self.leaves_table}")
+        return {UUID(r["case_id"]) for r in rows}
+
     def checkpoints(self, after: int = -1) -> list[Checkpoint]:
         """Every checkpoint, or those of more than `after` leaves, smallest first."""
         rows = self._select(

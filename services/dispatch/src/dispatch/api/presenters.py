@@ -8,6 +8,7 @@ from uuid import UUID
 
 from casework import Case, LeakEmergency
 from casework.audit import history_entry, verify_events
+from casework.kinds import kind_named
 from casework_web.history import HistoryEntryPublic, history_public
 
 from dispatch.application import Outcome
@@ -52,11 +53,11 @@ def work_public(work: Any, why: str | None = None) -> WorkPublic:
     leak = work if isinstance(work, LeakEmergency) else None
     return WorkPublic(
         id=str(work.id),
-        kind=work.KIND,  # type: ignore[arg-type]
+        kind=work.KIND,
         status=work.status.value,
         address=work.address.path,
         description=work.description,
-        need=getattr(work, "category", None) or ("plumbing" if leak else None),
+        need=getattr(work, "category", None) or _skill(work),
         priority=work.priority.value,
         tier=work.tier.value,
         respond_by=work.respond_by,
@@ -72,6 +73,12 @@ def work_public(work: Any, why: str | None = None) -> WorkPublic:
         water_stopped=(leak.water_stopped_at is not None) if leak else None,
         version=work.version,
     )
+
+
+def _skill(case: Case) -> str | None:
+    """The skill a case without a category needs, as its kind names it (a leak: plumbing)."""
+    kind = kind_named(case.KIND)
+    return kind.skill_for(case) if kind.assignable else None
 
 
 def member_public(member: Member, now: datetime) -> MemberPublic:

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from casework.domain import Actor, Case, LeakEmergency, Repair, Role, Status
 from casework.domain.errors import CaseNotFoundError
+from casework.kinds import Kind, kind_named, kinds
+from casework.kinds.live import Live
 from eventsourcing.persistence import IntegrityError
 
 from dispatch.domain.demand import OPEN_TASK, ServiceTask, TaskStatus
 from dispatch.domain.rule import Work
-from dispatch.domain.skills import LEAK_SKILL, skill_for_repair
 
 DISPATCHER = Actor("dispatch", Role.SYSTEM)
 """The actor of dispatch's automatic facts: an assignment by the rule, a case queued."""
 
-ASSIGNABLE_KINDS = ("repair", "leak")
+ASSIGNABLE_KINDS: Mapping[str, Kind] = Live(lambda: {k.name: k for k in kinds() if k.assignable})
+"""The registered kinds dispatch assigns by skill (`Kind.skills`): repair, leak, and any
+installed kind that names skills; a dispute is mediated instead."""
 HOLDING = frozenset({Status.ASSIGNED, Status.IN_PROGRESS})
 FINISHED = frozenset({Status.WORK_DONE, Status.RESOLVED, Status.CONFIRMED, Status.CLOSED})
 
@@ -40,7 +44,7 @@ def needs_assignment(case: Case) -> bool:
 
 
 def work_for_case(case: Case) -> Work:
-    need = LEAK_SKILL if isinstance(case, LeakEmergency) else skill_for_repair(case_category(case))
+    need = kind_named(case.KIND).skill_for(case)
     return Work(str(case.id), case.KIND, need, case.address, frozenset(case.declined_by))
 
 

@@ -201,7 +201,7 @@ def _back_on_duty(refused: tuple[Assessment, ...], at: datetime) -> datetime | N
 
 
 def _why_waiting(work: Work, refused: tuple[Assessment, ...], back: datetime | None) -> str:
-    what = f"{KIND_LABEL[work.kind]} needing {work.need} at {work.address.path}"
+    what = f"{KIND_LABEL.get(work.kind, work.kind)} needing {work.need} at {work.address.path}"
     counts = Counter(a.refusal for a in refused if a.refusal in _REFUSAL_WORDS)
     if not counts:
         skilled_elsewhere = sum(1 for a in refused if a.refusal == "skill")

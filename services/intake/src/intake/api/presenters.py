@@ -100,7 +100,7 @@ def case_reported(done: Reported) -> CaseReported:
         case_id=str(case.id),
         outcome=done.outcome,  # type: ignore[arg-type]
         message=done.message,
-        kind=case.kind,  # type: ignore[arg-type]
+        kind=case.kind,
         category=getattr(case, "category", None) or None,
         priority=case.priority.value,
         tier=case.tier,

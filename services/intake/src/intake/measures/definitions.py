@@ -15,11 +15,11 @@ from datetime import datetime
 from typing import Literal
 
 from casework import Tier
+from casework.kinds import kind_names
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from intake.measures.model import CaseRecord, TaskRecord, from_us, to_us
 
-KINDS = ("repair", "leak", "dispute")
 TIERS = tuple(t.value for t in Tier)
 
 SATISFIED_AT = 4
@@ -133,7 +133,7 @@ def compute(
     now_us = to_us(now)
     open_cases = [c for c in cases if not c.settled]
     settled = [c for c in cases if c.settled]
-    by_kind_tier = {kind: dict.fromkeys(TIERS, 0) for kind in KINDS}
+    by_kind_tier = {kind: dict.fromkeys(TIERS, 0) for kind in kind_names()}
     for case in open_cases:
         by_kind_tier.setdefault(case.kind, dict.fromkeys(TIERS, 0))
         by_kind_tier[case.kind][case.tier] = by_kind_tier[case.kind].get(case.tier, 0) + 1

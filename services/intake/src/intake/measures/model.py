@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from casework.contracts import CaseEvent
+from casework.contracts.mapping import ANSWERING
 from casework.contracts.payloads import (
     AssignedFields,
     DeadlinesSetFields,
@@ -30,7 +31,6 @@ from casework.contracts.payloads import (
     ReportedFields,
     SatisfactionRatedFields,
 )
-from casework.domain.case import ANSWERS_A_TIER
 from casework.projections.skipped import apply_fact_or_skip, skipped_schema
 from casework.projections.sqlite import SqliteReadModel, record_position
 
@@ -87,9 +87,10 @@ insert or replace into measure_schema values ('measures', {SCHEMA_VERSION});
 """ + skipped_schema("measure_skipped")
 TABLES = ("measure_cases", "measure_tasks", "measure_positions", "measure_skipped")
 
-ANSWERS = ANSWERS_A_TIER
-"""Events that answer a case at its tier, the first of them its first response: the domain's own
-list, so the dashboard and the ladder's scheduler agree on what "responded" means."""
+ANSWERS = ANSWERING
+"""Contract model -> whether its event answers a case at its tier (the first of them its first
+response): the domain's own list and its kinds' marks, so the dashboard and the ladder's
+scheduler agree on what "responded" means."""
 
 AGREEMENT_ENDS = frozenset({"MediationConvened", "Reopened", "Resolved"})
 """Events after which a dispute is no longer `agreed` (the domain's status leaves AGREED)."""
@@ -346,7 +347,7 @@ def apply_event(db: sqlite3.Connection, event: CaseEvent) -> int:
     changes: dict[str, Any] = {"version": event.version}
     updates: list[str] = []
     name = name_of(event)
-    if name in ANSWERS:
+    if ANSWERS.get(type(event), False):
         updates.append("first_response_at = coalesce(first_response_at, :at)")
         updates.append("responded_at_tier = coalesce(responded_at_tier, :at)")
     if name in AGREEMENT_ENDS:

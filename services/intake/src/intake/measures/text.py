@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from casework.timeline import kind_label, tier_label
 
-from intake.measures.definitions import KINDS, TIERS, Measures, Rate
+from intake.measures.definitions import TIERS, Measures, Rate
 
 CHINA = timezone(timedelta(hours=8))
 """Times are shown in China Standard Time (UTC+8), where the compounds are."""
@@ -90,7 +90,7 @@ def render(m: Measures) -> str:
     lines.append("  open by kind and tier 在办（类型 × 层级）:")
     header = "".join(rjust(tier_label(t), 16) for t in TIERS)
     lines.append(f"    {'':<18}{header}")
-    for kind in KINDS:
+    for kind in m.open_by_kind_tier:
         counts = m.open_by_kind_tier.get(kind, {})
         cells = "".join(f"{counts.get(t, 0):>16}" for t in TIERS)
         lines.append(f"    {ljust(kind_label(kind), 18)}{cells}")

@@ -26,7 +26,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from intake.api.deps import Rt
-from intake.measures.definitions import KINDS, TIERS, Measures
+from intake.measures.definitions import TIERS, Measures
 from intake.measures.text import CHINA, duration, percent
 from intake.runtime import Runtime
 from intake.service import lines_for
@@ -52,7 +52,7 @@ templates.filters.update(
     tier_label=tier_label,
     status_label=status_label,
 )
-templates.globals.update(KINDS=KINDS, TIERS=TIERS)
+templates.globals.update(TIERS=TIERS)
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 

@@ -9,24 +9,24 @@ events yet the page says so, instead of claiming more than was checked. The chec
 signature is checked when the intake is given the notary's public key (`INTAKE_NOTARY_PUBKEY`);
 otherwise the page says it was not, and how an auditor checks it away from the server.
 
-The leaves' Merkle tree is kept per store and only extended as the log grows, so a page hashes
-only the leaves new since the last page (it still reads the leaf rows up to the checkpoint:
-`LogTables.leaves` has no offset); the tree is checked against the signed root before use.
+The leaves' Merkle tree is the one the exports prove against (`exports.signed_tree`): one per
+store and process, extended by the leaf rows signed since it was last used (only those are read
+and hashed), and built again from the table when it does not give the signed root; the page
+checks that root again before it trusts a proof.
 """
 
 from __future__ import annotations
 
-import threading
-import weakref
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from casework.audit import verify_events
 from casework.transparency.checkpoints import Checkpoint
+from casework.transparency.exports import signed_tree
 from casework.transparency.leaves import leaf_of
-from casework.transparency.merkle import MerkleTree, verify_inclusion
-from casework.transparency.tables import LogTables, tables_for
+from casework.transparency.merkle import verify_inclusion
+from casework.transparency.tables import tables_for
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from intake.web.readable import moment
@@ -42,23 +42,6 @@ class ShownCheck:
     log_text: str
     later_text: str = ""
     """When the page is as of an earlier event: how the rest of the file stands, if broken."""
-
-
-_trees: weakref.WeakKeyDictionary[LogTables, MerkleTree] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
-
-
-def _tree(tables: LogTables, size: int) -> MerkleTree:
-    """The log's leaves up to `size` as a Merkle tree, extended from the last one read."""
-    with _lock:
-        tree = _trees.get(tables)
-        if tree is None or tree.size > size:
-            tree = MerkleTree()
-        if tree.size < size:
-            for leaf in tables.leaves(size)[tree.size :]:
-                tree.append_hash(leaf.digest())
-        _trees[tables] = tree
-        return tree
 
 
 def check_shown(app: Any, case_id: UUID, version: int, key: Ed25519PublicKey | None) -> ShownCheck:
@@ -118,7 +101,7 @@ def _in_log(
     signature = _signature(checkpoint, key)
     if signature is None:
         return "failed", f"被篡改 TAMPERED: {name} — its signature does not verify"
-    tree = _tree(tables, checkpoint.size)
+    tree = signed_tree(tables, checkpoint)
     if tree.root_at(checkpoint.size) != checkpoint.root:
         return (
             "failed",

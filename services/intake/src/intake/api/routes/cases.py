@@ -6,7 +6,7 @@ Endpoints are plain `def`: eventsourcing is synchronous, so FastAPI runs them in
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Literal
+from typing import Annotated
 
 from casework import Status, Tier
 from casework.domain.windows import EARLIEST
@@ -27,6 +27,7 @@ from intake.schemas import (
     CasePublic,
     CaseReported,
     ClosureIn,
+    Kind,
     RatingIn,
     ReopenIn,
     ReturnVisitIn,
@@ -34,6 +35,13 @@ from intake.schemas import (
 )
 
 log = logging.getLogger("intake")
+
+TAMPERED = (
+    "code `tampered`: an event of the case was altered in the store (its stored bytes do not "
+    "decode, or a sealed value was moved), so the server will not vouch for the case file; "
+    "the message names the operator's checks (`casework verify CASE_ID`, `casework verify "
+    "--checkpoint latest`). Nothing is changed; retrying does not help"
+)
 
 router = APIRouter(prefix="/cases", tags=["cases"], responses=error_responses(401, 422, 503))
 
@@ -78,7 +86,7 @@ def list_cases(
     ] = None,
     tier: Tier | None = None,
     status: Status | None = None,
-    kind: Literal["repair", "leak", "dispute"] | None = None,
+    kind: Kind | None = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasePage:
@@ -94,7 +102,10 @@ def list_cases(
     return presenters.case_page(total, rows, offset, limit, rt.intake.index.position(rt.source))
 
 
-@router.get("/{case_id}", response_model=CasePublic, responses=error_responses(404))
+_READ = error_responses(404, 409, descriptions={409: TAMPERED})
+
+
+@router.get("/{case_id}", response_model=CasePublic, responses=_READ)
 def get_case(case_id: CaseId, who: Who, rt: Rt, request: Request) -> CasePublic:
     case = rt.intake.case(who, case_id)
     request.state.case_id = str(case.id)
@@ -104,7 +115,7 @@ def get_case(case_id: CaseId, who: Who, rt: Rt, request: Request) -> CasePublic:
 @router.get(
     "/{case_id}/history",
     response_model=CaseHistory,
-    responses=error_responses(404),
+    responses=_READ,
     summary="The case file: every event, and the state (as of a past moment with as_of)",
 )
 def case_history(
@@ -128,7 +139,7 @@ def case_history(
 @router.get(
     "/{case_id}/verify",
     response_model=VerifyPublic,
-    responses=error_responses(404),
+    responses=_READ,
     summary="Check the case file's hash chain (tamper evidence)",
 )
 def verify_case(case_id: CaseId, who: Who, rt: Rt, request: Request) -> VerifyPublic:
@@ -161,7 +172,8 @@ def verify_case(case_id: CaseId, who: Who, rt: Rt, request: Request) -> VerifyPu
                 "staff of the case's place",
                 404: "no such case, or not in the caller's place (the same answer)",
                 409: "the case was stored before personal data was sealed and holds personal "
-                "values in plaintext: an export must not carry them (`casework person migrate`)",
+                "values in plaintext: an export must not carry them (`casework person migrate`); "
+                "or " + TAMPERED,
             },
         ),
     },

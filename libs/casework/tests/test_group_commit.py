@@ -24,7 +24,7 @@ from casework.domain import Actor, Role
 from casework.domain.errors import ConcurrencyConflictError, ValidationError
 from casework.group_commit import GroupCommitProcessRecorder, _Save
 from casework.settings import persistence_env
-from eventsourcing.persistence import IntegrityError, StoredEvent, Tracking
+from eventsourcing.persistence import DataError, IntegrityError, StoredEvent, Tracking
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -141,7 +141,7 @@ def test_batches_never_share_an_aggregate_or_an_upstream_and_keep_each_ones_orde
 
 
 @pytest.mark.postgres
-def test_a_batch_with_one_clashing_save_commits_the_others_and_their_positions(
+def test_a_batch_with_refused_saves_commits_the_others_and_their_positions(
     grouped: Callable[..., Casework],
 ) -> None:
     recorder = _recorder(grouped())
@@ -152,10 +152,13 @@ def test_a_batch_with_one_clashing_save_commits_the_others_and_their_positions(
     good_one = _Save([_event(fresh[0], 1), _event(fresh[0], 2)], Tracking("intake", 7))
     bad = _Save([_event(fresh[1], 1), _event(taken, 1, "again")], Tracking("dispatch", 3))
     good_two = _Save([_event(fresh[2], 1)], None)
+    too_big = _Save([_event(uuid4(), 2**63)], Tracking("mediation", 1))  # beyond bigint
 
-    recorder._write([good_one, bad, good_two])
+    recorder._write([good_one, bad, good_two, too_big])
 
     assert isinstance(bad.error, IntegrityError)
+    assert isinstance(too_big.error, DataError)
+    assert too_big.ids is None
     assert bad.ids is None
     assert good_one.error is None
     assert good_two.error is None
@@ -167,6 +170,7 @@ def test_a_batch_with_one_clashing_save_commits_the_others_and_their_positions(
     assert [i for i, *_ in after] == [*good_one.ids, *good_two.ids]
     assert recorder.has_tracking_id("intake", 7)
     assert not recorder.has_tracking_id("dispatch", 3)  # the clash took its position with it
+    assert not recorder.has_tracking_id("mediation", 1)
 
 
 # ------------------------------------------------------------------ threads on the recorder

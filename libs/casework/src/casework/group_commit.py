@@ -37,7 +37,14 @@ from casework._extras import require
 require("psycopg", __name__)  # before the imports below: a missing extra is named, not guessed
 
 import psycopg  # noqa: E402
-from eventsourcing.persistence import IntegrityError, StoredEvent, Tracking  # noqa: E402
+from eventsourcing.persistence import (  # noqa: E402
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StoredEvent,
+    Tracking,
+)
 
 from casework.postgres import FailFastProcessRecorder, fail_fast  # noqa: E402
 
@@ -151,14 +158,19 @@ class GroupCommitProcessRecorder(FailFastProcessRecorder):
         return batch
 
     def _write(self, batch: list[_Save]) -> None:
-        """Everything in one transaction; on a clash, again with one savepoint per save."""
+        """Everything in one transaction; if one save is refused (a clash, a value the table
+        will not take), again with one savepoint per save, so only that one fails."""
         try:
             ids = self._write_together(batch)
-        except IntegrityError as error:
+        except (InterfaceError, OperationalError) as error:  # the store failed: every save did
+            for save in batch:
+                save.error = error
+            return
+        except (IntegrityError, DataError) as error:
             if len(batch) == 1:
                 batch[0].error = error
                 return
-        except Exception as error:  # the store failed: every save in the batch failed
+        except Exception as error:  # anything else: no save of the batch was written
             for save in batch:
                 save.error = error
             return
@@ -170,12 +182,9 @@ class GroupCommitProcessRecorder(FailFastProcessRecorder):
             return
         try:
             self._write_one_by_one(batch)
-        except Exception as error:
+        except Exception as error:  # the transaction did not commit: nothing of it was written
             for save in batch:
-                if save.ids is None and save.error is None:
-                    save.error = error
-                else:  # the transaction did not commit: nothing of it was written
-                    save.ids, save.error = None, error
+                save.ids, save.error = None, error
 
     @fail_fast
     def _write_together(self, batch: list[_Save]) -> list[int]:
@@ -217,6 +226,8 @@ class GroupCommitProcessRecorder(FailFastProcessRecorder):
                         save.ids = [row["notification_id"] for row in curs.fetchall()]
                 except (psycopg.IntegrityError, IntegrityError) as error:
                     save.ids, save.error = None, IntegrityError(str(error))
+                except (psycopg.DataError, DataError) as error:  # this save's values only
+                    save.ids, save.error = None, DataError(str(error))
 
     def _insert_rows(self, curs: Any, events: Sequence[StoredEvent]) -> None:
         """eventsourcing's own insert statement (`RETURNING notification_id`), for many saves."""

@@ -75,6 +75,8 @@ def test_the_setting_picks_the_recorder_on_postgresql_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url = "postgresql://u:p@127.0.0.1:5432/cases"
+    monkeypatch.delenv("CASEWORK_GROUP_COMMIT", raising=False)  # on by default
+    assert persistence_env(url)["PROCESS_RECORDER_TOPIC"].endswith(":GroupCommitProcessRecorder")
     monkeypatch.setenv("CASEWORK_GROUP_COMMIT", "1")
     assert persistence_env(url)["PROCESS_RECORDER_TOPIC"].endswith(":GroupCommitProcessRecorder")
     assert "PROCESS_RECORDER_TOPIC" not in persistence_env("sqlite:///var/x.db")

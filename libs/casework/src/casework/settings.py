@@ -16,8 +16,8 @@ Retry-After). `CASEWORK_STORE_TIMEOUT` bounds PostgreSQL only; this bounds SQLit
 Also `CASEWORK_MAX_CLOCK_SKEW`: how many seconds a writer's clock may be behind a case's latest
 event and still have its command recorded (see `Casework.dated`); 5 unless set.
 
-`CASEWORK_GROUP_COMMIT` (`1` or `0`; PostgreSQL only): whether saves made at the same time by
-several threads of one process share one transaction (`casework.group_commit`,
+`CASEWORK_GROUP_COMMIT` (`1`, the default, or `0`; PostgreSQL only): whether saves made at the
+same time by several threads of one process share one transaction (`casework.group_commit`,
 docs/adr/018-group-commit.md). SQLite stores are unaffected.
 """
 
@@ -145,7 +145,7 @@ DEFAULT_SQLITE_LOCK_TIMEOUT = 10
 
 
 GROUP_COMMIT_ENV = "CASEWORK_GROUP_COMMIT"
-DEFAULT_GROUP_COMMIT = False
+DEFAULT_GROUP_COMMIT = True
 
 
 def group_commit() -> bool:

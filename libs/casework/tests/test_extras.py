@@ -16,8 +16,11 @@ from casework._extras import EXTRAS, require
 def _without(monkeypatch: pytest.MonkeyPatch, top: str) -> None:
     """`top` cannot be imported, and modules that imported it are imported afresh."""
     monkeypatch.setitem(sys.modules, top, None)  # import raises ModuleNotFoundError(name=top)
+    # ... and so does every module of ours that needs it, whichever test imported it before
+    # (`casework.contracts.asyncapi` imports `casework.messaging`'s subjects).
+    ours = ("casework.messaging", "casework.contracts.asyncapi", "casework.testing.nats")
     for name in list(sys.modules):
-        if name.startswith(f"{top}.") or name.startswith("casework.messaging"):
+        if name.startswith(f"{top}.") or name.startswith(ours):
             monkeypatch.delitem(sys.modules, name)
 
 

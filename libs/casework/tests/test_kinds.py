@@ -4,14 +4,20 @@ refused at registration with what it lacks, before any case of it could be recor
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
+from typing import Any, Literal
 
 import pytest
+from casework.contracts import CaseEvent, type_name
 from casework.domain.actors import Role, check_may
 from casework.domain.ladder import deadlines_for
 from casework.domain.places import Tier
-from casework.kinds import KindError, kind_named, kind_names, register_kind
+from casework.domain.repair import Repair
+from casework.kinds import KindError, kind_named, kind_names, register_kind, unregister_kind
 from casework.kinds.builtin import DISPUTE, LEAK, REPAIR
 from casework.kinds.registry import BUILTIN, kind_gaps
+from pydantic import create_model
 
 
 def test_the_librarys_kinds_are_registered_first_in_their_order() -> None:
@@ -125,3 +131,69 @@ def test_the_librarys_kinds_open_through_the_one_report_of_every_kind(
         case = app.get_case(case_id)
     assert (case.KIND, case.priority.value) == (kind, priority)
     assert isinstance(case, kind_named(kind).aggregate)
+
+
+class Chore(Repair):
+    """A repair's rules under a kind of its own: a kind a test can register and remove."""
+
+    KIND = "chore"
+
+
+def _chore_model(model: type[CaseEvent]) -> type[CaseEvent]:
+    name = type_name(model).replace("casework.repair.", "casework.chore.")
+    fields: dict[str, Any] = {
+        "kind": (Literal["chore"], "chore"),
+        "type": (Literal[name], name),  # type: ignore[valid-type]
+    }
+    made: type[CaseEvent] = create_model(  # type: ignore[call-overload]
+        "Chore" + model.__name__, __base__=model, **fields
+    )
+    return made
+
+
+CHORE = dataclasses.replace(
+    REPAIR,
+    name="chore",
+    aggregate=Chore,
+    contracts=tuple(_chore_model(m) for m in REPAIR.contracts),
+)
+
+
+class _SlowToRefill(dict[str, Any]):
+    """The registry's dict, pausing (and letting other threads run) after being emptied: a
+    registration that empties and refills it in place shows its gap on nearly every turn."""
+
+    def clear(self) -> None:
+        super().clear()
+        time.sleep(0.001)
+
+
+def test_a_kind_is_found_while_another_thread_registers_and_removes_kinds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from casework.kinds import registry
+
+    kind_names()  # the entry points read before the dict is replaced
+    monkeypatch.setattr(registry, "_kinds", _SlowToRefill(registry._kinds))
+    stop = threading.Event()
+
+    def churn() -> None:
+        while not stop.is_set():
+            register_kind(CHORE)
+            unregister_kind("chore")
+
+    other = threading.Thread(target=churn)
+    other.start()
+    failures = 0
+    try:
+        for _ in range(2_000):
+            try:
+                kind_named("repair")
+            except KindError:
+                failures += 1
+            time.sleep(0)  # let the other thread run between lookups
+    finally:
+        stop.set()
+        other.join()
+        unregister_kind("chore")
+    assert failures == 0

@@ -133,6 +133,19 @@ def test_the_librarys_kinds_open_through_the_one_report_of_every_kind(
     assert isinstance(case, kind_named(kind).aggregate)
 
 
+@pytest.mark.parametrize("taken", ["contact", "priority", "case_id", "kind", "actor", "self"])
+def test_a_report_field_named_like_a_common_one_of_report_case_is_refused(taken: str) -> None:
+    fields = create_model("ChoreFields", **{taken: (str, ""), "room": (str, "")})
+    gaps = kind_gaps(dataclasses.replace(CHORE, report_fields=fields))
+    assert gaps == [
+        f"its report_fields {taken} are parameters of Casework.report_case (the report's "
+        "common fields); rename them"
+    ]
+    assert (
+        kind_gaps(dataclasses.replace(CHORE, report_fields=create_model("R", room=(str, "")))) == []
+    )
+
+
 class Chore(Repair):
     """A repair's rules under a kind of its own: a kind a test can register and remove."""
 

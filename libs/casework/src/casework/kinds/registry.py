@@ -247,7 +247,25 @@ def kind_gaps(kind: Kind, others: list[Kind] | None = None) -> list[str]:
             )
     if kind.skills and not kind.workers:
         gaps.append("it names skills but no workers (the roles dispatch may send)")
+    if kind.report_fields is not None:
+        taken = sorted(set(kind.report_fields.model_fields) & _report_case_parameters())
+        if taken:
+            gaps.append(
+                f"its report_fields {', '.join(taken)} are parameters of Casework.report_case "
+                "(the report's common fields); rename them"
+            )
     return gaps
+
+
+def _report_case_parameters() -> set[str]:
+    """The names `Casework.report_case` takes itself: a kind's report field of the same name
+    would reach it twice (a TypeError, an HTTP 500 in intake) instead of as the kind's own."""
+    from inspect import Parameter, signature
+
+    from casework.application.lifecycle import LifecycleCommands
+
+    parameters = signature(LifecycleCommands.report_case).parameters.values()
+    return {p.name for p in parameters if p.kind is not Parameter.VAR_KEYWORD}
 
 
 def permissions_of(action: str) -> frozenset[Role] | None:

@@ -6,6 +6,9 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.metadata import EntryPoint
 from typing import Any, Literal
 
 import pytest
@@ -80,6 +83,21 @@ def test_an_action_no_kind_names_is_a_programming_error_not_a_refusal() -> None:
         check_may(Actor("staff-li", Role.PROPERTY_STAFF), "levitate")
 
 
+@contextmanager
+def _emptied_registry(points: list[EntryPoint]) -> Iterator[None]:
+    """The registry as if never asked, its entry points `points`; the whole of it put back after,
+    with a new generation, so no `Live` table built meanwhile keeps what it saw."""
+    from casework.kinds import registry
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(registry, "entry_points", lambda group: points)
+        patch.setattr(registry, "_kinds", {})
+        patch.setattr(registry, "_loaded", False)
+        yield
+    with registry._lock:
+        registry._generation += 1
+
+
 @pytest.mark.parametrize(
     ("value", "problem"),
     [
@@ -94,13 +112,21 @@ def test_an_entry_point_that_names_no_kind_or_another_is_refused_each_time_it_is
 
     from casework.kinds import registry
 
-    points = [EntryPoint("repair", value, registry.GROUP)]
-    monkeypatch.setattr(registry, "entry_points", lambda group: points)
-    monkeypatch.setattr(registry, "_kinds", {})
-    monkeypatch.setattr(registry, "_loaded", False)
-    for _ in range(2):  # not marked loaded: the next question fails the same way
-        with pytest.raises(KindError, match=problem):
-            kind_names()
+    with _emptied_registry([EntryPoint("repair", value, registry.GROUP)]):
+        for _ in range(2):  # not marked loaded: the next question fails the same way
+            with pytest.raises(KindError, match=problem):
+                kind_names()
+
+
+def test_a_table_built_while_the_registry_was_emptied_is_rebuilt_after() -> None:
+    from importlib.metadata import EntryPoint
+
+    from casework.kinds import registry
+    from casework.timeline import KIND_LABELS
+
+    with _emptied_registry([EntryPoint("repair", "casework.kinds.builtin:REPAIR", registry.GROUP)]):
+        assert list(KIND_LABELS) == ["repair"]
+    assert tuple(KIND_LABELS)[:3] == BUILTIN
 
 
 @pytest.mark.parametrize(

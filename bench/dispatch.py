@@ -27,6 +27,10 @@ and once the reports are done (so the members carry the histories the run gave t
   — the loads and the rule only, no write;
 - the library floor: `Casework.report_repair` is not timed; `Casework.assign` alone is, on a
   fresh case, one after another (the write an assignment needs, with no rule and no consumer).
+
+CPU per report: the process CPU (`time.process_time`, not wall clock, so that other work on a
+shared machine shows less) of the batched run's reports, mean, beside the library floor's CPU
+per `report_repair` + `assign` pair measured in the same run (the issue 16 ratio).
 """
 
 from __future__ import annotations
@@ -77,6 +81,11 @@ class Series:
     name: str
     latencies: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    cpu: list[float] = field(default_factory=list)
+    """Process CPU seconds of each, beside `latencies`."""
+
+    def cpu_ms(self) -> float:
+        return 1000 * sum(self.cpu) / len(self.cpu) if self.cpu else float("nan")
 
     @property
     def rate(self) -> float:
@@ -97,10 +106,11 @@ class Series:
 
 @contextlib.contextmanager
 def timed(series: Series) -> Iterator[None]:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     yield
     elapsed = time.perf_counter() - t0
     series.latencies.append(elapsed)
+    series.cpu.append(time.process_time() - c0)
     series.seconds += elapsed
 
 
@@ -147,6 +157,7 @@ def run(store: str, members: int, reports: int, sample: int, batch: int) -> list
         handled = Series(f"baseline: {what}, a commit per message")
     replay = Series(f"baseline: replay every candidate + the rule, {members} members")
     floor = Series("baseline: library floor, `Casework.assign` alone")
+    pair = Series("baseline: library floor, `report_repair` + `assign`")
     with Dispatch(store) as app:
         consumption = Consumption(app, batch)
         for n in range(members):
@@ -170,12 +181,14 @@ def run(store: str, members: int, reports: int, sample: int, batch: int) -> list
                 consumption.consume(reported, place)
             # DeadlinesSet, and what dispatch recorded (Assigned), as the relay brings them
             for event in list(app.casework.events.get(case, gt=1)):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 consumption.consume(event, place)
                 handled.latencies[-1] += time.perf_counter() - t0
-        t0 = time.perf_counter()
+                handled.cpu[-1] += time.process_time() - c0
+        t0, c0 = time.perf_counter(), time.process_time()
         consumption.flush()
         handled.latencies[-1] += time.perf_counter() - t0
+        handled.cpu[-1] += time.process_time() - c0
         handled.seconds = sum(handled.latencies)
         if not sample:
             return [handled]
@@ -184,9 +197,10 @@ def run(store: str, members: int, reports: int, sample: int, batch: int) -> list
         worker = Actor("staff-floor", Role.PROPERTY_STAFF)
         at = app.clock()
         for n in range(sample):
-            case = app.casework.report_repair(
-                resident, address(n), f"baseline light {n}", "lighting"
-            )
+            with timed(pair):
+                case = app.casework.report_repair(
+                    resident, address(n), f"baseline light {n}", "lighting"
+                )
             work = work_for_case(app.casework.get_case(case))
             with timed(replay):
                 candidates = [
@@ -196,7 +210,10 @@ def run(store: str, members: int, reports: int, sample: int, batch: int) -> list
                 decide(work, candidates, at)
             with timed(floor):
                 app.casework.assign(case, MANAGER, worker, "by hand, for the floor")
-    return [handled, replay, floor]
+            pair.latencies[-1] += floor.latencies[-1]
+            pair.cpu[-1] += floor.cpu[-1]
+        pair.seconds = sum(pair.latencies)
+    return [handled, replay, floor, pair]
 
 
 @contextlib.contextmanager
@@ -235,6 +252,7 @@ def main() -> int:
 def measure(args: argparse.Namespace) -> list[report.Figure]:
     """Run the bench for each store; print the table; the figures beside their baselines."""
     rows: list[Series] = []
+    cpu_rows: list[tuple[str, list[Series]]] = []
     figures: list[report.Figure] = []
     for kind in args.stores.split(","):
         prefix = f"casework-bench-dispatch-{kind}-"
@@ -251,6 +269,7 @@ def measure(args: argparse.Namespace) -> list[report.Figure]:
                 runs.append(run(store, args.members, args.reports, sample, batch))
         (per_message,), (batched, *baselines) = runs
         found = [batched, per_message, *baselines]
+        cpu_rows.append((kind, [batched, *baselines]))
         for series in found:
             series.name = f"{kind}: {series.name}"
         rows.extend(found)
@@ -280,6 +299,20 @@ def measure(args: argparse.Namespace) -> list[report.Figure]:
     print("|---|---:|---:|---:|---:|---:|")
     for series in rows:
         print(series.row())
+    print("\n| store | dispatch CPU ms/report | library floor CPU ms/report | ratio |")
+    print("|---|---:|---:|---:|")
+    for kind, (batched, *_, pair) in cpu_rows:
+        ratio = batched.cpu_ms() / pair.cpu_ms()
+        print(f"| {kind} | {batched.cpu_ms():.2f} | {pair.cpu_ms():.2f} | {ratio:.1f}× |")
+        figures.append(
+            report.Figure(
+                f"{kind}: dispatch CPU per report (baseline: library floor, "
+                "`report_repair` + `assign` CPU)",
+                batched.cpu_ms(),
+                "ms CPU",
+                pair.cpu_ms(),
+            )
+        )
     return figures
 
 

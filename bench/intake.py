@@ -1,6 +1,7 @@
 """Reports per second and p50/p99 latency of `POST /cases` at a fixed offered load.
 
     uv run python bench/intake.py [--rate 50] [--seconds 10] [--stores sqlite,postgres]
+                                  [--floor 200]
 
 Three servers, each a real process on a free port, measured in the same run with the same load:
 the intake (`casework-intake --port P`) on a SQLite file, the intake on PostgreSQL (a throwaway
@@ -13,6 +14,12 @@ behind shows it in p99 instead of slowing the load down (no coordinated omission
 is a routine repair at a different flat, so no report joins another as a duplicate. Each report
 carries its own `Idempotency-Key`, as a client that may retry sends it (so its cost is in the
 numbers); the load never retries, which would hide a slow server behind a second send.
+
+CPU per report: the intake process's own CPU (user + system, from `/proc/<pid>/stat`) over the
+load, divided by the reports it answered, beside the library floor measured in this process in
+the same run on a fresh store of the same kind: `Casework.report_repair` + `Casework.assign`,
+`--floor` pairs one after another, process CPU per pair. CPU, not wall clock, so that other
+work on a shared machine shows less in the ratio.
 """
 
 from __future__ import annotations
@@ -64,8 +71,8 @@ def bare_app() -> object:
 
 
 @contextlib.contextmanager
-def server(command: list[str], env: dict[str, str], port: int) -> Iterator[str]:
-    """A server process, stopped by its pid on the way out."""
+def server(command: list[str], env: dict[str, str], port: int) -> Iterator[tuple[str, int]]:
+    """A server process (its address and pid), stopped by its pid on the way out."""
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
@@ -81,7 +88,7 @@ def server(command: list[str], env: dict[str, str], port: int) -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{command[0]} did not start on port {port}")
                 time.sleep(0.1)
-            yield url
+            yield url, process.pid
         finally:
             process.terminate()
             try:
@@ -107,6 +114,13 @@ class Result:
     ok: int
     seconds: float
     latencies: list[float]
+    cpu: float = float("nan")
+    """The server's CPU seconds over the load."""
+    floor: float | None = None
+    """The library floor's CPU seconds per `report_repair` + `assign`, same run, same store."""
+
+    def cpu_ms(self) -> float:
+        return self.cpu * 1000 / max(self.ok, 1)
 
     def ms(self, share: float) -> float:
         ms = sorted(x * 1000 for x in self.latencies) or [float("nan")]
@@ -152,11 +166,36 @@ async def offered_load(url: str, token: str, rate: float, seconds: float, name: 
     return Result(name, total, ok, elapsed, latencies)
 
 
+def cpu_seconds(pid: int) -> float:
+    """A process's user + system CPU so far (Linux `/proc/<pid>/stat`, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def library_floor(store: str, pairs: int) -> float:
+    """CPU seconds per `report_repair` + `assign` in this process, on a fresh store."""
+    from casework import Actor, Casework, Role
+
+    resident = Actor("resident-floor", Role.RESIDENT)
+    manager = Actor("manager-floor", Role.PROPERTY_MANAGER)
+    worker = Actor("staff-floor", Role.PROPERTY_STAFF)
+    with Casework(store) as app:
+        app.report_repair(resident, f"{COMPOUND}/b1/0001", "warm-up", "lighting")
+        t0 = time.process_time()
+        for n in range(pairs):
+            case = app.report_repair(
+                resident, f"{COMPOUND}/b{n % 62 + 1}/{n:04d}", f"floor light {n}", "lighting"
+            )
+            app.assign(case, manager, worker, "by hand, for the floor")
+        return (time.process_time() - t0) / pairs
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=50.0, help="offered reports per second")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--stores", default="sqlite,postgres")
+    parser.add_argument("--floor", type=int, default=200, help="library floor pairs")
     parser.add_argument("--bare-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     report.add_json_flag(parser)
     args = parser.parse_args()
@@ -173,6 +212,16 @@ def main() -> int:
         for r in intakes
         for share, label in ((0.5, "p50"), (0.99, "p99"))
     ]
+    figures += [
+        report.Figure(
+            f"{r.name}, CPU per report (baseline: library floor, `report_repair` + `assign`)",
+            r.cpu_ms(),
+            "ms CPU",
+            r.floor * 1000,
+        )
+        for r in intakes
+        if r.floor is not None
+    ]
     report.emit(figures, args.json, f"latencies beside {bare.name}'s")
     return 0
 
@@ -180,14 +229,19 @@ def main() -> int:
 def measure(args: argparse.Namespace) -> list[Result]:
     """The bare server's run, then the intake's on each store; prints the table."""
     results: list[Result] = []
+    floors: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="casework-bench-intake-") as tmp:
         port = free_port()
         command = [sys.executable, __file__, "--bare-server", str(port)]
-        with server(command, dict(os.environ), port) as url:
+        with server(command, dict(os.environ), port) as (url, pid):
+            cpu = cpu_seconds(pid)
             results.append(
                 asyncio.run(offered_load(url, "-", args.rate, args.seconds, "bare FastAPI"))
             )
+            results[-1].cpu = cpu_seconds(pid) - cpu
         for store in args.stores.split(","):
+            with store_url(store, Path(tmp) / "floor") as url_of_floor:
+                floors[store] = library_floor(url_of_floor, args.floor)
             with store_url(store, Path(tmp)) as url_of_store:
                 env = dict(os.environ)
                 env.update(
@@ -198,23 +252,38 @@ def measure(args: argparse.Namespace) -> list[Result]:
                 token = intake_token(env)
                 port = free_port()
                 command = [sys.executable, "-m", "intake.main", "--port", str(port)]
-                with server(command, env, port) as url:
+                with server(command, env, port) as (url, pid):
+                    cpu = cpu_seconds(pid)
                     results.append(
                         asyncio.run(
                             offered_load(url, token, args.rate, args.seconds, f"intake, {store}")
                         )
                     )
+                    results[-1].cpu = cpu_seconds(pid) - cpu
     print(f"offered load {args.rate:g} reports/s for {args.seconds:g} s\n")
     print("| server | sent | 201s | reports/s | p50 ms | p99 ms |")
     print("|---|---:|---:|---:|---:|---:|")
     for result in results:
         print(result.row())
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\nCPU per report ({os.cpu_count()} CPUs, load average after the run {load})\n")
+    print("| server | CPU ms/report | library floor CPU ms/report | ratio |")
+    print("|---|---:|---:|---:|")
+    for result in results:
+        store = result.name.rsplit(", ", 1)[-1]
+        if store in floors:
+            result.floor = floors[store]
+            per, floor = result.cpu_ms(), floors[store] * 1000
+            print(f"| {result.name} | {per:.2f} | {floor:.2f} | {per / floor:.1f}× |")
+        else:
+            print(f"| {result.name} | {result.cpu_ms():.2f} | — | — |")
     return results
 
 
 @contextlib.contextmanager
 def store_url(kind: str, tmp: Path) -> Iterator[str]:
     if kind == "sqlite":
+        tmp.mkdir(exist_ok=True)
         yield f"sqlite:///{tmp / 'bench-cases.db'}"
         return
     from casework.testing.postgres import fresh_database, throwaway_postgres

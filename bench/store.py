@@ -2,6 +2,7 @@
 
     uv run python bench/store.py [--cases 120] [--repeat 5]
                                  [--stores sqlite,sqlite-ram,postgres] [--durable] [--profile]
+    uv run python bench/store.py --concurrent 20 [--cases 120] [--repeat 5] [--durable] [--json]
 
 The workload: repairs (report, acknowledge, assign, start, finish, resolve), leaks (report, two
 owner-contact attempts, stop the water, record the cause, resolve) and disputes (report,
@@ -21,6 +22,12 @@ SQLite runs on a file beside the default store (`./var`, the real disk, fsync pe
 on /dev/shm (no disk at all: the harshest light on the library's own cost). PostgreSQL is a
 throwaway cluster started here (as the test fixture does), with fsync off unless `--durable`;
 `CASEWORK_TEST_POSTGRES` points it at a server of your own instead.
+
+`--concurrent N` measures PostgreSQL under N writer threads instead (issue 16): the cases are
+dealt out to the threads (no two threads share a case), each thread runs its cases' commands
+stage by stage, and a pool of N connections serves each application. Ours with group commit
+(`CASEWORK_GROUP_COMMIT=1`, docs/adr/018-group-commit.md) beside ours without it and beside bare
+eventsourcing one save per command (the baseline: load, trigger, `Application.save`).
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -46,6 +54,7 @@ from uuid import UUID, uuid4
 import report
 from casework.application import Casework
 from casework.domain import Actor, Role
+from casework.group_commit import GroupCommitProcessRecorder
 from casework.settings import persistence_env
 from casework.testing.postgres import (
     TEST_POSTGRES_ENV,
@@ -632,6 +641,181 @@ def _print_table(columns: list[tuple[str, int]], rows: list[list[str]]) -> None:
         print("| " + " | ".join(aligned) + " |")
 
 
+# --------------------------------------------------------------------------- many writers
+
+
+def _run_concurrent(app: Any, per_thread: list[list[Step]]) -> Run:
+    """Every thread's steps at once, released together; wall-clock time until the last ends."""
+    barrier = threading.Barrier(len(per_thread) + 1)
+    failures: list[BaseException] = []
+
+    def work(steps: list[Step]) -> None:
+        ids: dict[int, Any] = {}
+        barrier.wait()
+        try:
+            for step in steps:
+                step(app, ids)
+        except BaseException as error:  # reported below: a bench must not hide a failure
+            failures.append(error)
+
+    threads = [threading.Thread(target=work, args=(steps,)) for steps in per_thread]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started, cpu_started = time.perf_counter(), time.process_time()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
+    if failures:
+        raise SystemExit(f"a writer thread failed: {failures[0]!r}")
+    events = app.recorder.max_notification_id() or 0
+    return Run(seconds, cpu, sum(len(steps) for steps in per_thread), events)
+
+
+def _dealt(kinds: list[str], make: Callable[[str, int], list[Step]], n: int) -> list[list[Step]]:
+    """The cases dealt out to `n` threads; each thread's cases interleaved stage by stage."""
+    per_case = [make(kind, i) for i, kind in enumerate(kinds)]
+    return [[steps[stage] for stage in range(STAGES) for steps in per_case[t::n]] for t in range(n)]
+
+
+def _grouped(on: bool) -> Callable[[str], Casework]:
+    def make(url: str) -> Casework:
+        previous = os.environ.get("CASEWORK_GROUP_COMMIT")
+        os.environ["CASEWORK_GROUP_COMMIT"] = "1" if on else "0"
+        try:
+            return Casework(url)
+        finally:
+            if previous is None:
+                os.environ.pop("CASEWORK_GROUP_COMMIT", None)
+            else:
+                os.environ["CASEWORK_GROUP_COMMIT"] = previous
+
+    return make
+
+
+def bench_concurrent(
+    server: PostgresServer, kinds: list[str], threads: int, repeat: int
+) -> dict[str, tuple[Run, list[Run], float]]:
+    """Best run of each variant, every run, and (grouped only) saves per transaction."""
+    variants: dict[str, tuple[Callable[[str], Any], Callable[[str, int], list[Step]]]] = {
+        "grouped": (_grouped(True), _ours),
+        "ungrouped": (_grouped(False), _ours),
+        "baseline": (PlainCases, _plain),
+    }
+    pool = {"pool_size": threads, "max_overflow": 2}
+
+    def once(name: str) -> tuple[Run, float]:
+        make_app, make_steps = variants[name]
+        with fresh_database(server, **pool) as url:
+            app = make_app(url)
+            try:
+                run = _run_concurrent(app, _dealt(kinds, make_steps, threads))
+                recorder = app.recorder
+                per_batch = (
+                    run.ops / recorder.batches
+                    if isinstance(recorder, GroupCommitProcessRecorder) and recorder.batches
+                    else 1.0
+                )
+                return run, per_batch
+            finally:
+                app.close()
+
+    for name in variants:  # warm up imports, caches and the server once, unmeasured
+        with fresh_database(server, **pool) as url:
+            app = variants[name][0](url)
+            try:
+                _run_concurrent(app, _dealt(kinds[: threads * 2], variants[name][1], threads))
+            finally:
+                app.close()
+    results: dict[str, tuple[Run, list[Run], float]] = {}
+    for _ in range(repeat):
+        for name in variants:
+            run, per_batch = once(name)
+            best, runs, best_batch = results.get(name, (run, [], per_batch))
+            if run.rate >= best.rate:
+                best, best_batch = run, per_batch
+            results[name] = (best, [*runs, run], best_batch)
+    events = {name: best.events for name, (best, _, _) in results.items()}
+    if len(set(events.values())) != 1:
+        raise SystemExit(f"the variants wrote different numbers of events: {events}")
+    return results
+
+
+def main_concurrent(args: argparse.Namespace) -> int:
+    """`--concurrent N`: the table (stderr with `--json`), then the figures beside the baseline."""
+    kinds, ops = workload(args.cases)
+    mix = ", ".join(f"{kinds.count(k)} {k}" for k, _ in KIND_MIX)
+    label = "durable" if args.durable else "fsync off"
+    with report.json_mode(args.json):
+        print(f"machine: {machine()}")
+        print(
+            f"workload: {args.cases} cases ({mix}), {ops} commands per run on "
+            f"{args.concurrent} threads, best of {args.repeat}"
+        )
+        try:
+            with _postgres(args.durable) as server:
+                results = bench_concurrent(server, kinds, args.concurrent, args.repeat)
+        except PostgresUnavailableError as error:
+            print(f"postgres: not measured: {error}", file=sys.stderr)
+            return 1
+        base = results["baseline"]
+        rows = []
+        for name in ("grouped", "ungrouped", "baseline"):
+            best, runs, per_batch = results[name]
+            paired = statistics.median(
+                b.seconds / r.seconds for r, b in zip(runs, base[1], strict=True)
+            )
+            rows.append((name, best, paired, per_batch))
+        print()
+        _print_table(
+            [
+                ("postgres, " + label, 20),
+                ("writers", 7),
+                ("ops/s", 6),
+                ("ops/s baseline", 14),
+                ("ratio", 5),
+                ("paired ratio", 12),
+                ("CPU ms/op", 9),
+                ("saves/transaction", 17),
+            ],
+            [
+                [
+                    name,
+                    str(args.concurrent),
+                    f"{best.rate:.0f}",
+                    f"{base[0].rate:.0f}",
+                    f"{best.rate / base[0].rate:.2f}",
+                    f"{paired:.2f}",
+                    f"{best.cpu_ms_per_op:.2f}",
+                    f"{per_batch:.1f}",
+                ]
+                for name, best, paired, per_batch in rows
+            ],
+        )
+        print(
+            "\nratio: best ops/s over the baseline's best; paired: median over rounds of the"
+            " baseline's time over this variant's, same round."
+        )
+    where = f"postgres ({label}), {args.concurrent} writer threads"
+    base_name = "bare eventsourcing, one save per command"
+    report.emit(
+        [
+            report.Figure(
+                f"{where}: ops/s ours {name} (baseline: {base_name})",
+                best.rate,
+                "ops/s",
+                base[0].rate,
+            )
+            for name, best, _, _ in rows
+            if name != "baseline"
+        ],
+        args.json,
+        "ours beside bare eventsourcing, same run",
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--cases", type=int, default=120, help="cases per run (6 commands each)")
@@ -643,8 +827,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--durable", action="store_true", help="PostgreSQL with fsync on")
     parser.add_argument("--profile", action="store_true", help="cProfile one run of ours")
+    parser.add_argument(
+        "--concurrent",
+        type=int,
+        default=0,
+        metavar="N",
+        help="PostgreSQL only: N writer threads; ours grouped, ungrouped, bare eventsourcing",
+    )
     report.add_json_flag(parser)
     args = parser.parse_args(argv)
+    if args.concurrent > 0:
+        return main_concurrent(args)
     with report.json_mode(args.json):
         rows = measure(args)
     figures: list[report.Figure] = []

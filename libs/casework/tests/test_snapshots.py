@@ -12,6 +12,7 @@ import sqlite3
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from casework.application import Casework
@@ -19,6 +20,7 @@ from casework.application.snapshots import decode, encode
 from casework.clock import FakeClock
 from casework.domain.actors import Actor, Role
 from casework.domain.errors import ValidationError
+from casework.domain.repair import Repair
 from casework.privacy.people import erase, export
 from casework.settings import snapshot_every
 from casework.stories import EVERY_STORY, Story
@@ -173,3 +175,72 @@ def test_another_process_replays_a_long_case_once_then_loads_it_from_its_snapsho
         assert vars(other.get_case(long_case)) == replayed  # replayed: not known to be long
         assert long_case in other.long_cases
         assert vars(other.get_case(long_case)) == replayed  # from its latest snapshot
+
+
+def test_a_snapshot_made_by_another_version_of_the_kinds_package_is_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from casework.application import snapshots
+
+    path = tmp_path / "casework.db"
+    app, plain = tell(EVERY_STORY[0], path, 3)
+    with app, plain:
+        long_case = max(app.case_ids(), key=lambda c: len(app.recorder.select_events(c)))
+
+    def read_snapshots() -> list[object]:
+        with Casework(f"sqlite:///{path}", env={"CASEWORK_SNAPSHOT_EVERY": "3"}) as other:
+            store: Any = other._opening_snapshots(allowed=True)
+            store.long_cases.saw(long_case, 10**6)
+            return list(store.get(long_case))
+
+    assert read_snapshots()  # made by this very code: read
+    kind_package = "casework"  # the package of the story's kinds (the built-in ones)
+    real_version = snapshots._version_of
+    monkeypatch.setattr(
+        snapshots,
+        "_version_of",
+        lambda name: "9.9.9" if name == kind_package else real_version(name),
+    )
+    snapshots.made_by.cache_clear()
+    try:
+        assert read_snapshots() == []  # the kind's package upgraded: its old snapshots unused
+    finally:
+        monkeypatch.undo()
+        snapshots.made_by.cache_clear()
+
+
+class _VersionedRepair(Repair):
+    """A repair aggregate at class_version 2, whose v1 state cannot be upcast."""
+
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        raise AssertionError("a snapshot of a v2 aggregate was read as a v1 one")
+
+
+def test_an_aggregate_of_class_version_2_is_snapshotted_and_loaded_at_its_version() -> None:
+    from casework.application.snapshots import _Decoded, decode, take
+
+    resident = Actor("resident-0302", Role.RESIDENT)
+    with Casework("sqlite:///:memory:", clock=FakeClock(datetime(2026, 11, 24, tzinfo=UTC))) as app:
+        repair = app.report_case(
+            "repair",
+            resident,
+            "jiayu-xx/wanxin-intl/b12/0302",
+            "the hall light is out",
+            priority="urgent",
+            category="lighting",
+        )
+        case = app.get_case(repair, personal=False)
+    case.__class__ = _VersionedRepair
+    snapshot = take(case, {})
+    loaded = _Decoded(
+        originator_id=snapshot.originator_id,
+        originator_version=snapshot.originator_version,
+        timestamp=snapshot.timestamp,
+        topic=snapshot.topic,
+        state=decode(snapshot.state["state"]),
+    ).mutate(None)
+    assert type(loaded) is _VersionedRepair
+    assert vars(loaded) == vars(case)

@@ -18,6 +18,7 @@ from casework.settings import (
 )
 from casework.testing.postgres_outage import StoppablePostgres, stoppable_postgres  # noqa: F401
 from eventsourcing.persistence import OperationalError
+from eventsourcing.utils import resolve_topic
 
 RESIDENT = Actor("r-0302", Role.RESIDENT)
 FLAT = "jiayu-xx/wanxin-intl/b12/0302"
@@ -31,7 +32,7 @@ def test_the_store_timeout_is_a_setting_with_a_default_and_a_url_override(
     env = persistence_env("postgresql://h/db")
     assert env["POSTGRES_CONNECT_TIMEOUT"] == str(DEFAULT_STORE_TIMEOUT)
     assert env["POSTGRES_PRE_PING"] == "y"
-    assert env["PROCESS_RECORDER_TOPIC"] == "casework.postgres:FailFastProcessRecorder"
+    assert issubclass(resolve_topic(env["PROCESS_RECORDER_TOPIC"]), FailFastProcessRecorder)
     monkeypatch.setenv("POSTGRES_CONNECT_TIMEOUT", "4")  # eventsourcing's own key still works
     assert persistence_env("postgresql://h/db")["POSTGRES_CONNECT_TIMEOUT"] == "4"
     monkeypatch.setenv(STORE_TIMEOUT_ENV, "7")  # ours wins

@@ -325,11 +325,15 @@ bearer = HTTPBearer(
 )
 
 
-def principal(
+async def principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    """The caller, from the bearer token, checked against the app's `TokenStore`."""
+    """The caller, from the bearer token, checked against the app's `TokenStore`.
+
+    `async` because it does not block (a hash, a dict and a `stat` of the tokens file, read
+    again only when it changed): a plain `def` would cost every request a hop to a worker
+    thread and back (issue 16)."""
     if credentials is None:
         raise HTTPException(
             401,

@@ -8,7 +8,7 @@ Each service keeps its `Runtime` on `app.state.runtime` (set by its lifespan) an
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from fastapi import Request
@@ -27,6 +27,19 @@ def runtime_of(kind: type[T]) -> Callable[[Request], T]:
                 "the app's lifespan sets it before the first request"
             )
         return found
+
+    runtime.__name__ = f"runtime_of_{kind.__name__}"
+    return runtime
+
+
+def runtime_dependency(kind: type[T]) -> Callable[[Request], Awaitable[T]]:
+    """`runtime_of` as a route's dependency: `async`, because reading an attribute does not
+    block, and a plain `def` dependency costs every request a hop to a worker thread and back
+    (issue 16). `runtime_of` stays the plain function to call from code that is not a route."""
+    find = runtime_of(kind)
+
+    async def runtime(request: Request) -> T:
+        return find(request)
 
     runtime.__name__ = f"runtime_of_{kind.__name__}"
     return runtime

@@ -15,6 +15,10 @@ Retry-After). `CASEWORK_STORE_TIMEOUT` bounds PostgreSQL only; this bounds SQLit
 
 Also `CASEWORK_MAX_CLOCK_SKEW`: how many seconds a writer's clock may be behind a case's latest
 event and still have its command recorded (see `Casework.dated`); 5 unless set.
+
+`CASEWORK_GROUP_COMMIT` (`1`, the default, or `0`; PostgreSQL only): whether saves made at the
+same time by several threads of one process share one transaction (`casework.group_commit`,
+docs/adr/018-group-commit.md). SQLite stores are unaffected.
 """
 
 from __future__ import annotations
@@ -140,6 +144,21 @@ SQLITE_LOCK_TIMEOUT_ENV = "CASEWORK_SQLITE_LOCK_TIMEOUT"
 DEFAULT_SQLITE_LOCK_TIMEOUT = 10
 
 
+GROUP_COMMIT_ENV = "CASEWORK_GROUP_COMMIT"
+DEFAULT_GROUP_COMMIT = True
+
+
+def group_commit() -> bool:
+    """`CASEWORK_GROUP_COMMIT`: `1` on, `0` off, unset the default; anything else is refused
+    with the reason (a typo must not silently leave it as it was)."""
+    given = os.environ.get(GROUP_COMMIT_ENV, "").strip().lower()
+    if not given:
+        return DEFAULT_GROUP_COMMIT
+    if given in ("1", "0"):
+        return given == "1"
+    raise ValidationError(f"{GROUP_COMMIT_ENV} must be 1 (on) or 0 (off), not {given!r}")
+
+
 def sqlite_lock_timeout() -> int:
     """`CASEWORK_SQLITE_LOCK_TIMEOUT` in whole seconds (eventsourcing reads an int), at least 1;
     else 10. A bad value is refused with the reason, not ignored."""
@@ -214,7 +233,11 @@ def _postgres_env(url: str) -> dict[str, str]:
             _count(query, "timeout", "", minimum=1) if "timeout" in query else str(store_timeout())
         ),
         "POSTGRES_PRE_PING": "y",
-        "PROCESS_RECORDER_TOPIC": "casework.postgres:FailFastProcessRecorder",
+        "PROCESS_RECORDER_TOPIC": (
+            "casework.group_commit:GroupCommitProcessRecorder"
+            if group_commit()
+            else "casework.postgres:FailFastProcessRecorder"
+        ),
     }
     if "schema" in query:
         env["POSTGRES_SCHEMA"] = query["schema"][-1]

@@ -171,3 +171,8 @@ class StoreFeed(Poller):
                     if event is not None:
                         events.append(event)
                 applied += self.read_models.apply(events, STORE_SOURCE, page[-1].id)
+                if len(page) < self.batch:
+                    # a short page was the end of the log when read: asking again would cost
+                    # every report's catch-up two more queries for nothing (issue 16); what was
+                    # recorded since is the next catch-up's, as it would be after an empty page
+                    return applied

@@ -13,8 +13,10 @@ both for personal data (docs/adr/011-personal-data.md):
   back lists and strings. The state is written in a small tagged form (`encode`/`decode`) that
   gives back equal values; a state it cannot give back equal (a type it does not know) is not
   snapshotted at all, and the case is replayed from its events, as before.
-A snapshot records the library version that made it: after an upgrade (whose domain may fold
-events differently) old snapshots are ignored until new ones are taken. `verify` never reads
+A snapshot records what made it (`made_by`: the library's version, the aggregate's package and
+version, a digest of the source of the modules its fold is written in): after an upgrade or an
+edit of either (whose domain may fold events differently) old snapshots are ignored until new
+ones are taken. `verify` never reads
 snapshots: it walks every event; a snapshot is a cache of the fold, not part of the record.
 """
 
@@ -34,7 +36,7 @@ from uuid import UUID
 from eventsourcing.application import Repository
 from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import EventStore, Mapper, StoredEvent
-from eventsourcing.utils import get_topic, resolve_topic
+from eventsourcing.utils import TopicError, get_topic, resolve_topic
 
 from casework.privacy.envelope import PREFIX, TOKEN
 from casework.privacy.reveal import Opener
@@ -50,6 +52,38 @@ def library_version() -> str:
         return version("casework")
     except PackageNotFoundError:  # pragma: no cover - run from a source tree
         return "unknown"
+
+
+@cache
+def made_by(aggregate: type) -> str:
+    """What folded a snapshot of an `aggregate`: the library's version, the version of the
+    distribution its package comes from (a kind from another package, casework.kinds, changes its
+    fold without the library changing) and a digest of the source of every module of its classes
+    (an editable install keeps its version across commits; reading a few files once per class is
+    cheap, so a development change invalidates snapshots too)."""
+    import hashlib
+    import sys
+    from importlib.metadata import packages_distributions
+
+    top = aggregate.__module__.split(".")[0]
+    # an editable install is not in packages_distributions: then the distribution named so
+    names = [*packages_distributions().get(top, []), top, top.replace("_", "-")]
+    package = next((f"{n} {v}" for n in names if (v := _version_of(n))), f"{top} unknown")
+    digest = hashlib.sha256()
+    for module in sorted({cls.__module__ for cls in aggregate.__mro__}):
+        loaded = sys.modules.get(module)
+        path = getattr(loaded, "__file__", None)  # builtins (object's) have none
+        if path and path.endswith(".py"):
+            with open(path, "rb") as source:
+                digest.update(source.read())
+    return f"casework {library_version()}; {package}; {digest.hexdigest()[:16]}"
+
+
+def _version_of(distribution: str) -> str | None:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return None
 
 
 def encode(value: Any) -> Any:
@@ -144,6 +178,9 @@ def take(aggregate: Any, fields: Mapping[str, str]) -> Snapshot:
     state = dict(vars(aggregate))
     for private in ("_id", "_version", "_pending_events"):
         state.pop(private, None)
+    class_version = getattr(type(aggregate), "class_version", 1)
+    if class_version > 1:  # as eventsourcing's Snapshot.take: its mutate upcasts from it
+        state["class_version"] = class_version
     encoded = encode(state)
     if decode(encoded) != state:
         raise UnsnapshottableError("the case's state does not come back equal")
@@ -157,7 +194,7 @@ def take(aggregate: Any, fields: Mapping[str, str]) -> Snapshot:
         originator_version=aggregate.version,
         timestamp=Snapshot.create_timestamp(),
         topic=get_topic(type(aggregate)),
-        state={"made_by": library_version(), "state": encoded, "sealed": used},
+        state={"made_by": made_by(aggregate.__class__), "state": encoded, "sealed": used},
     )
 
 
@@ -207,7 +244,7 @@ class SnapshotRepository(Repository[UUID]):
 
 
 class OpeningSnapshots(EventStore[UUID]):
-    """The snapshot store as a repository reads it: snapshots of this library version only,
+    """The snapshot store as a repository reads it: snapshots made by this code only (`made_by`),
     their sealed values opened for the reader (`allowed`), their state decoded; asked only
     about cases known to be long (`LongCases`)."""
 
@@ -229,7 +266,7 @@ class OpeningSnapshots(EventStore[UUID]):
 
     def _opened(self, snapshot: Any) -> Snapshot | None:
         held = snapshot.state
-        if not isinstance(held, dict) or held.get("made_by") != library_version():
+        if not isinstance(held, dict) or held.get("made_by") != _made_by_topic(snapshot.topic):
             return None
         sealed: dict[str, str] = held.get("sealed", {})
         encoded = held["state"]
@@ -253,6 +290,14 @@ class OpeningSnapshots(EventStore[UUID]):
             topic=snapshot.topic,
             state=decode(encoded),
         )
+
+
+def _made_by_topic(topic: str) -> str | None:
+    """`made_by` of the aggregate class named by `topic`; None if it is no longer there."""
+    try:
+        return made_by(resolve_topic(topic))
+    except TopicError:
+        return None
 
 
 class _Decoded(Snapshot):

@@ -146,7 +146,7 @@ def generation() -> int:
 def register_kind(kind: Kind) -> Kind:
     """Add a kind, after checking it whole (`kind_gaps`); registering the same one again is a
     no-op, another under a taken name a KindError."""
-    global _generation
+    global _generation, _kinds
     with _lock:
         _load_entry_points()
         known = _kinds.get(kind.name)
@@ -156,21 +156,21 @@ def register_kind(kind: Kind) -> Kind:
             raise KindError(f"a kind named {kind.name!r} is registered already")
         if gaps := kind_gaps(kind, others=list(_kinds.values())):
             raise KindError(f"kind {kind.name!r} cannot be registered:\n" + "\n".join(gaps))
-        _kinds[kind.name] = kind
-        _kinds_sorted = sorted(_kinds.items(), key=lambda item: _order(item[0]))
-        _kinds.clear()
-        _kinds.update(_kinds_sorted)
+        # A new dict swapped in by one assignment: `kind_named` reads `_kinds` without the
+        # lock, so the dict it sees must never be half-filled.
+        _kinds = dict(sorted({**_kinds, kind.name: kind}.items(), key=lambda i: _order(i[0])))
         _generation += 1
         return kind
 
 
 def unregister_kind(name: str) -> None:
     """Remove a kind registered in code (a test's); the built-in ones stay."""
-    global _generation
+    global _generation, _kinds
     with _lock:
         if name in BUILTIN:
             raise KindError(f"{name} is one of the library's own kinds; it stays registered")
-        if _kinds.pop(name, None) is not None:
+        if name in _kinds:
+            _kinds = {n: k for n, k in _kinds.items() if n != name}  # swapped whole, as above
             _generation += 1
 
 
@@ -247,7 +247,25 @@ def kind_gaps(kind: Kind, others: list[Kind] | None = None) -> list[str]:
             )
     if kind.skills and not kind.workers:
         gaps.append("it names skills but no workers (the roles dispatch may send)")
+    if kind.report_fields is not None:
+        taken = sorted(set(kind.report_fields.model_fields) & _report_case_parameters())
+        if taken:
+            gaps.append(
+                f"its report_fields {', '.join(taken)} are parameters of Casework.report_case "
+                "(the report's common fields); rename them"
+            )
     return gaps
+
+
+def _report_case_parameters() -> set[str]:
+    """The names `Casework.report_case` takes itself: a kind's report field of the same name
+    would reach it twice (a TypeError, an HTTP 500 in intake) instead of as the kind's own."""
+    from inspect import Parameter, signature
+
+    from casework.application.lifecycle import LifecycleCommands
+
+    parameters = signature(LifecycleCommands.report_case).parameters.values()
+    return {p.name for p in parameters if p.kind is not Parameter.VAR_KEYWORD}
 
 
 def permissions_of(action: str) -> frozenset[Role] | None:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from casework.domain.errors import ValidationError
 from casework.projections.polling import catch_up_after_write
 from casework_web import Principal
-from casework_web.dependencies import runtime_of
+from casework_web.dependencies import runtime_dependency, runtime_of
 from casework_web.fields import MOMENT_PATTERN
 from fastapi import Depends, Path, Request
 
@@ -33,7 +33,7 @@ log = logging.getLogger("dispatch")
 
 runtime = runtime_of(Runtime)
 """The app's `Runtime` from a request (its lifespan put it there)."""
-Rt = Annotated[Runtime, Depends(runtime)]
+Rt = Annotated[Runtime, Depends(runtime_dependency(Runtime))]
 
 
 def names_the_work(request: Request) -> None:

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from casework import Case
 from casework_web import Principal, Who
-from casework_web.dependencies import runtime_of
+from casework_web.dependencies import runtime_dependency, runtime_of
 from fastapi import Depends, Path, Request
 
 from intake.api.presenters import case_public
@@ -21,7 +21,7 @@ from intake.schemas import CasePublic
 
 runtime = runtime_of(Runtime)
 """The app's `Runtime`, for what is not a route (`/readyz`'s `readiness`)."""
-Rt = Annotated[Runtime, Depends(runtime)]
+Rt = Annotated[Runtime, Depends(runtime_dependency(Runtime))]
 CaseId = Annotated[str, Path(max_length=100, description="the case id (a UUID)")]
 
 
@@ -37,7 +37,7 @@ class Command:
         return case_public(self.who, case)
 
 
-def start_command(case_id: CaseId, who: Who, rt: Rt, request: Request) -> Command:
+async def start_command(case_id: CaseId, who: Who, rt: Rt, request: Request) -> Command:
     request.state.case_id = case_id
     return Command(case_id, who, rt)
 

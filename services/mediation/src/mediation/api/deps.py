@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from casework_web import error_responses
-from casework_web.dependencies import runtime_of
+from casework_web.dependencies import runtime_dependency, runtime_of
 from fastapi import Depends, Path, Request
 
 from mediation.api.metrics import MediationMetrics
@@ -18,7 +18,7 @@ from mediation.runtime import Runtime
 running = runtime_of(Runtime)
 """The dependency behind `Rt`; called by hand only where FastAPI does not inject (readiness,
 which `casework_web.ops_router` calls with the request)."""
-Rt = Annotated[Runtime, Depends(running)]
+Rt = Annotated[Runtime, Depends(runtime_dependency(Runtime))]
 
 
 def metrics(request: Request) -> MediationMetrics:

@@ -10,13 +10,14 @@ decide what the position becomes.
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 import nats.errors
 import pytest
 from casework import Actor, Casework, Role
 from casework.messaging.nats_server import NatsServer
-from casework.messaging.relay import Outgoing, Relay, unbroken
+from casework.messaging.relay import Outgoing, Relay, StoreReader, unbroken
 from casework.messaging.subjects import STREAM
 from casework.testing.nats import jetstream
 from hypothesis import given
@@ -101,3 +102,44 @@ async def test_a_retry_goes_on_from_the_broken_window_not_from_the_streams_tail(
         async with jetstream(nats_server.url) as (_, js):
             info = await js.stream_info(STREAM)
         assert info.state.messages == 6
+
+
+class _Overlaps(StoreReader):
+    """The relay's reader on a real store, noting whether two of its reads ever ran at once."""
+
+    def __init__(self, app: Casework) -> None:
+        super().__init__(app)
+        self.running = 0
+        self.overlapped = False
+        self.first_may_end = threading.Event()
+        self._lock = threading.Lock()
+
+    def read(self, position: int, limit: int) -> tuple[list[Outgoing], int]:
+        with self._lock:
+            self.running += 1
+            self.overlapped |= self.running > 1
+        try:
+            if position == 0:  # the read ahead that is dropped: slow
+                self.first_may_end.wait(5)
+            return super().read(position, limit)
+        finally:
+            with self._lock:
+                self.running -= 1
+
+
+@pytest.mark.anyio
+async def test_a_dropped_read_ahead_ends_before_the_next_read_starts(tmp_path: Path) -> None:
+    with Casework(f"sqlite:///{tmp_path / 'casework.db'}") as app:
+        app.report_repair(RESIDENT, "jiayu-xx/wanxin-intl/b12/0302", "light out")
+        relay = Relay(app, "nats://127.0.0.1:1")
+        reader = relay.reader = _Overlaps(app)
+        relay._read_ahead(0)
+        relay._forget_ahead()  # a failure: the read ahead is dropped, its thread runs on
+        read = asyncio.ensure_future(relay._read(1))
+        await asyncio.sleep(0.2)
+        assert not read.done()  # waits for the dropped read's thread
+        reader.first_may_end.set()
+        batch, last = await read
+        assert not reader.overlapped
+        assert [message.notification_id for message in batch] == [2]
+        assert last == 2

@@ -296,6 +296,9 @@ class Relay:
         go on from even if the stream's tail is further (a later event of the window stored)."""
         self._ahead: tuple[int, asyncio.Future[tuple[list[Outgoing], int]]] | None = None
         """The next window, being read while the current one's acks are awaited: (from, read)."""
+        self._abandoned: asyncio.Future[tuple[list[Outgoing], int]] | None = None
+        """A read ahead that was dropped but whose thread may still run: awaited before the next
+        read, so two reads never share the reader (its place cache) at once."""
         self._closing = False
         self.outages = Outages("relay", log)
         """The store's and NATS's state as the relay sees them; each change logged once."""
@@ -383,6 +386,7 @@ class Relay:
     async def close(self) -> None:
         self._closing = True
         self._forget_ahead()
+        await self._settle_abandoned()
         nc, self._nc, self._js = self._nc, None, None
         if nc is not None and not nc.is_closed:
             with contextlib.suppress(Exception):
@@ -423,21 +427,31 @@ class Relay:
         if ahead is not None and ahead[0] == position:
             return await ahead[1]
         if ahead is not None:
-            ahead[1].cancel()
+            self._abandoned = ahead[1]
+        await self._settle_abandoned()
         return await asyncio.to_thread(self.reader.read, position, self.batch_size)
 
     def _read_ahead(self, position: int) -> None:
         self._forget_ahead()
-        read = asyncio.ensure_future(asyncio.to_thread(self.reader.read, position, self.batch_size))
+        loop = asyncio.get_running_loop()
+        read = loop.run_in_executor(None, self.reader.read, position, self.batch_size)
         read.add_done_callback(_quietly)
         self._ahead = (position, read)
 
     def _forget_ahead(self) -> None:
         """Drop a window read ahead: after a failure or when idle it may be stale (a read that
-        found nothing new must be made again after a wake)."""
+        found nothing new must be made again after a wake). Its thread cannot be stopped (a
+        cancelled future leaves it running), so it is kept to be awaited before the next read."""
         ahead, self._ahead = self._ahead, None
         if ahead is not None:
-            ahead[1].cancel()
+            self._abandoned = ahead[1]
+
+    async def _settle_abandoned(self) -> None:
+        """Wait for a dropped read ahead's thread to end (its result or error is of no use)."""
+        abandoned, self._abandoned = self._abandoned, None
+        if abandoned is not None and not abandoned.done():
+            with contextlib.suppress(Exception):
+                await asyncio.shield(abandoned)
 
     async def _send(
         self, js: JetStreamContext, batch: Sequence[Outgoing]

@@ -166,3 +166,34 @@ def test_a_feed_that_outlives_stop_closes_its_signal_when_its_thread_ends(
         if signal._watch is not None:
             with pytest.raises(ValueError, match="closed file"):  # the inotify fd too
                 signal._watch.fileno()
+
+
+class _Failing(StoreFeed):
+    """A follower whose every round fails with a bug (not an outage)."""
+
+    def __init__(self, app: Casework) -> None:
+        super().__init__(app, lambda event, app: None, name="failing", concerns=lambda model: True)
+        self.rounds = 0
+        self.failed_once = threading.Event()
+
+    def catch_up(self) -> int:
+        self.rounds += 1
+        self.failed_once.set()
+        raise RuntimeError("a bug in the follower")
+
+
+def test_a_failing_follower_tries_again_after_its_interval_not_on_every_commit(
+    tmp_path: Path,
+) -> None:
+    with Casework(store(tmp_path)) as writer, Casework(store(tmp_path)) as following:
+        feed = _Failing(following)
+        feed.start(MINUTE)
+        try:
+            assert feed.failed_once.wait(10)
+            for _ in range(3):  # each commit would wake a follower between good rounds
+                writer.report_repair(RESIDENT, FLAT, "light out", "lighting")
+                time.sleep(0.1)
+            time.sleep(0.3)
+            assert feed.rounds == 1  # the next try is a minute away
+        finally:
+            feed.stop()

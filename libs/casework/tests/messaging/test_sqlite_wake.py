@@ -14,6 +14,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from casework import Actor, Casework, Role, sqlite_changes
@@ -84,6 +85,28 @@ async def _held(js: object) -> int:
     return int(info.state.messages)
 
 
+class _Noted(SqliteChanges):
+    """The real signal, noting when its follower starts to wait on it."""
+
+    waiting: threading.Event
+
+    def wait_sync(self, timeout: float, stop: threading.Event) -> bool:
+        self.waiting.set()
+        return super().wait_sync(timeout, stop)
+
+
+class _NotedFeed(StoreFeed):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.waiting = threading.Event()
+
+    def change_signal(self) -> SqliteChanges | None:
+        signal = _Noted.of(self.app)
+        assert signal is not None
+        signal.waiting = self.waiting
+        return signal
+
+
 def test_a_store_feed_catches_up_long_before_its_poll_interval(tmp_path: Path) -> None:
     seen = threading.Event()
 
@@ -91,10 +114,12 @@ def test_a_store_feed_catches_up_long_before_its_poll_interval(tmp_path: Path) -
         seen.set()
 
     with Casework(store(tmp_path)) as writer, Casework(store(tmp_path)) as following:
-        feed = StoreFeed(following, handler, name="wake-test", concerns=lambda model: True)
+        feed = _NotedFeed(following, handler, name="wake-test", concerns=lambda model: True)
         feed.start(MINUTE)
         try:
-            time.sleep(0.2)  # the first round has run: the feed waits now
+            # written only once the first round is over and the feed waits: only a wake can
+            # bring the event to it within the test
+            assert feed.waiting.wait(10), "the feed never waited on its signal"
             writer.report_repair(RESIDENT, FLAT, "light out", "lighting")
             assert seen.wait(10), "the feed did not wake on the commit"
         finally:

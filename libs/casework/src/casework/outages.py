@@ -403,8 +403,11 @@ def repeat(
     schedulers, which need the store only. A store outage is ridden out with backoff (logged
     once, and once when over); any other error is logged with its traceback and the step runs
     again next round. `on_error` runs after every failure (e.g. to drop a cache). `wait(seconds)`
-    waits between rounds (default `stop.wait`; a follower may return early on a commit)."""
+    waits between rounds (default `stop.wait`; a follower may return early on a commit); after a
+    failure that is not an outage the wait is the full `seconds` (`stop.wait`), so a step that
+    keeps failing logs its traceback once a round, not on every commit."""
     while not stop.is_set():
+        failed = False
         try:
             for attempt in outages.retrying_sync(stop, STORE_DOWN):
                 with attempt:
@@ -419,7 +422,8 @@ def repeat(
             return
         except Exception:  # not an outage: a bug to see; the next round tries again
             outages.log.exception("%s failed; trying again in %.1f s", outages.part, seconds)
-        (wait or stop.wait)(seconds)
+            failed = True
+        (stop.wait if failed or wait is None else wait)(seconds)
 
 
 async def repeat_async(

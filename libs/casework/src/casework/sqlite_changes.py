@@ -7,8 +7,10 @@ ticks and can miss a second commit within one), and it needs nothing from the wr
 service, a CLI command, another process); a few microseconds a question in WAL mode. When to
 ask: on Linux, when inotify (`inotify_simple`) says the store's file or its `-wal` was written,
 so an idle follower costs nothing; elsewhere, or if inotify cannot watch, every `tick` seconds
-(a 2 ms timer costs a few per cent of a core, hence inotify where there is one). A busy or
-locked file counts as "changed", so the worst a hiccup does is one needless read.
+(a 2 ms timer costs a few per cent of a core, hence inotify where there is one; falling back to
+it is logged once a process, as a warning naming the limit, usually the per-user number of
+inotify instances). A busy or locked file counts as "changed", so the worst a hiccup does is one
+needless read.
 
 The relay (`casework.messaging.relay`) and the store feeds (`casework.messaging.store_feed`)
 wait on it between rounds. The follower's polling stays as the fallback (and covers in-memory
@@ -23,6 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import logging
 import select
 import sqlite3
 import threading
@@ -30,6 +34,8 @@ import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+
+log = logging.getLogger(__name__)
 
 INotify: Any
 flags: Any
@@ -82,6 +88,29 @@ class _Watch:
         self.notify.close()
 
 
+_warned = threading.Event()
+
+
+def _warn_no_inotify(path: Path, error: OSError) -> None:
+    """Say once a process that a follower asks on a timer, and which limit to raise."""
+    if _warned.is_set():
+        return
+    _warned.set()
+    limit = (
+        "/proc/sys/fs/inotify/max_user_watches"
+        if error.errno == errno.ENOSPC
+        else "/proc/sys/fs/inotify/max_user_instances"
+    )
+    log.warning(
+        "cannot watch %s with inotify (%s); followers of this store ask SQLite every %.0f ms "
+        "instead (a few per cent of a core each): raise %s",
+        path,
+        error,
+        TICK * 1000,
+        limit,
+    )
+
+
 def _settle(future: asyncio.Future[Any]) -> None:
     if not future.done():
         future.set_result(None)
@@ -108,8 +137,10 @@ class SqliteChanges:
         """When inotify last said the file was written (monotonic seconds)."""
         path = _file_of(db_name)
         if INotify is not None and path is not None:
-            with contextlib.suppress(OSError):
+            try:
                 self._watch = _Watch(path.resolve())
+            except OSError as error:
+                _warn_no_inotify(path, error)
 
     @classmethod
     def of(cls, app: Any, tick: float = TICK) -> SqliteChanges | None:

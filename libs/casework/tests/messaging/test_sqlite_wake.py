@@ -7,12 +7,17 @@ test's few seconds arrived because the change signal (`casework.sqlite_changes`)
 from __future__ import annotations
 
 import asyncio
+import errno
+import logging
+import os
+import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
-from casework import Actor, Casework, Role
+from casework import Actor, Casework, Role, sqlite_changes
 from casework.contracts import CaseEvent
 from casework.messaging.nats_server import NatsServer
 from casework.messaging.relay import Relay
@@ -80,6 +85,28 @@ async def _held(js: object) -> int:
     return int(info.state.messages)
 
 
+class _Noted(SqliteChanges):
+    """The real signal, noting when its follower starts to wait on it."""
+
+    waiting: threading.Event
+
+    def wait_sync(self, timeout: float, stop: threading.Event) -> bool:
+        self.waiting.set()
+        return super().wait_sync(timeout, stop)
+
+
+class _NotedFeed(StoreFeed):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.waiting = threading.Event()
+
+    def change_signal(self) -> SqliteChanges | None:
+        signal = _Noted.of(self.app)
+        assert signal is not None
+        signal.waiting = self.waiting
+        return signal
+
+
 def test_a_store_feed_catches_up_long_before_its_poll_interval(tmp_path: Path) -> None:
     seen = threading.Event()
 
@@ -87,11 +114,111 @@ def test_a_store_feed_catches_up_long_before_its_poll_interval(tmp_path: Path) -
         seen.set()
 
     with Casework(store(tmp_path)) as writer, Casework(store(tmp_path)) as following:
-        feed = StoreFeed(following, handler, name="wake-test", concerns=lambda model: True)
+        feed = _NotedFeed(following, handler, name="wake-test", concerns=lambda model: True)
         feed.start(MINUTE)
         try:
-            time.sleep(0.2)  # the first round has run: the feed waits now
+            # written only once the first round is over and the feed waits: only a wake can
+            # bring the event to it within the test
+            assert feed.waiting.wait(10), "the feed never waited on its signal"
             writer.report_repair(RESIDENT, FLAT, "light out", "lighting")
             assert seen.wait(10), "the feed did not wake on the commit"
+        finally:
+            feed.stop()
+
+
+def test_a_signal_without_inotify_says_once_which_limit_to_raise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The per-user inotify instance limit reached (EMFILE, as inotify_init1 says it): the signal
+    asks on its timer, and the first one in the process says so. Reaching the real limit would
+    take every instance this user may have, the other processes' too, so inotify's refusal is
+    made here."""
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
+
+    monkeypatch.setattr(sqlite_changes, "INotify", refused)
+    monkeypatch.setattr(sqlite_changes, "_warned", threading.Event())
+    with Casework(store(tmp_path)) as writer, Casework(store(tmp_path)) as reader:
+        writer.report_repair(RESIDENT, FLAT, "light out", "lighting")
+        signals = [SqliteChanges.of(reader), SqliteChanges.of(reader)]
+        try:
+            assert all(s is not None and not s.watching for s in signals)
+            writer.report_repair(RESIDENT, FLAT, "leak", "plumbing")
+            assert all(s is not None and s.changed() for s in signals)  # the timer still works
+        finally:
+            for signal in signals:
+                if signal is not None:
+                    signal.close()
+    warnings = [r for r in caplog.records if r.name == "casework.sqlite_changes"]
+    assert len(warnings) == 1
+    assert warnings[0].levelno == logging.WARNING
+    assert "/proc/sys/fs/inotify/max_user_instances" in warnings[0].getMessage()
+
+
+class _Slow(StoreFeed):
+    """A feed whose round is still running when `stop` gives up waiting for it."""
+
+    stop_timeout = 0.05
+
+    def __init__(self, app: Casework) -> None:
+        super().__init__(app, lambda event, app: None, name="slow", concerns=lambda model: True)
+        self.in_round = threading.Event()
+        self.may_end = threading.Event()
+
+    def catch_up(self) -> int:
+        self.in_round.set()
+        self.may_end.wait(10)
+        return 0
+
+
+def test_a_feed_that_outlives_stop_closes_its_signal_when_its_thread_ends(
+    tmp_path: Path,
+) -> None:
+    with Casework(store(tmp_path)) as following:
+        feed = _Slow(following)
+        feed.start(MINUTE)
+        assert feed.in_round.wait(10)
+        signal = feed._changes
+        assert signal is not None
+        feed.stop()  # gives up: the round is still running
+        assert feed._thread is not None
+        assert feed._thread.is_alive()
+        feed.may_end.set()
+        feed._thread.join(10)
+        with pytest.raises(sqlite3.ProgrammingError):  # closed by the thread as it ended
+            signal._conn.execute("PRAGMA data_version")
+        if signal._watch is not None:
+            with pytest.raises(ValueError, match="closed file"):  # the inotify fd too
+                signal._watch.fileno()
+
+
+class _Failing(StoreFeed):
+    """A follower whose every round fails with a bug (not an outage)."""
+
+    def __init__(self, app: Casework) -> None:
+        super().__init__(app, lambda event, app: None, name="failing", concerns=lambda model: True)
+        self.rounds = 0
+        self.failed_once = threading.Event()
+
+    def catch_up(self) -> int:
+        self.rounds += 1
+        self.failed_once.set()
+        raise RuntimeError("a bug in the follower")
+
+
+def test_a_failing_follower_tries_again_after_its_interval_not_on_every_commit(
+    tmp_path: Path,
+) -> None:
+    with Casework(store(tmp_path)) as writer, Casework(store(tmp_path)) as following:
+        feed = _Failing(following)
+        feed.start(MINUTE)
+        try:
+            assert feed.failed_once.wait(10)
+            for _ in range(3):  # each commit would wake a follower between good rounds
+                writer.report_repair(RESIDENT, FLAT, "light out", "lighting")
+                time.sleep(0.1)
+            time.sleep(0.3)
+            assert feed.rounds == 1  # the next try is a minute away
         finally:
             feed.stop()

@@ -6,6 +6,7 @@ in each service's `test_feeds.py`.)"""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -115,3 +116,43 @@ def test_a_cache_of_no_places_is_refused() -> None:
         pytest.raises(ValueError, match="at least 1"),
     ):
         StoreContracts(app, cache_size=0)
+
+
+def test_threads_reading_at_once_never_break_the_place_cache(tmp_path: Path) -> None:
+    """A relay's dropped read ahead can still run beside the read after it: both use one
+    `StoreContracts`; with a cache of one place and many cases, a lookup races an eviction."""
+    import sys
+    import threading
+
+    with Casework(f"sqlite:///{tmp_path / 'casework.db'}") as app:
+        ids = [app.report_repair(RESIDENT, PLACES[i % 4], "light out") for i in range(12)]
+        for case_id in ids:
+            app.add_note(case_id, STAFF, "note")
+        events = [
+            app.mapper.to_domain_event(stored)
+            for case_id in ids
+            for stored in app.recorder.select_events(case_id, gt=1)
+        ]
+        contracts = StoreContracts(app, cache_size=1)
+        errors: list[BaseException] = []
+
+        def read() -> None:
+            try:
+                for _ in range(500):
+                    for each in events:
+                        contracts.place(each)
+            except BaseException as error:
+                errors.append(error)
+
+        switching = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)
+        try:
+            threads = [threading.Thread(target=read) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        finally:
+            sys.setswitchinterval(switching)
+        assert errors == []
+        assert contracts.cached() == 1

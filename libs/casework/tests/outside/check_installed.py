@@ -28,6 +28,7 @@ NEEDS_AN_EXTRA = {
     "casework.contracts.asyncapi": "nats",  # documents casework.messaging's subjects
     "casework.testing.nats": "nats",
     "casework.postgres": "postgres",
+    "casework.group_commit": "postgres",  # a recorder for PostgreSQL stores (ADR 018)
     "casework.testing.postgres": "postgres",
     "casework.testing.postgres_outage": "postgres",  # drives a PostgreSQL cluster (needs pytest)
 }

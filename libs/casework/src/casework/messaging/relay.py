@@ -17,8 +17,16 @@ Messages go out in windows, pipelined on one connection (so in order); after a f
 window restarts from the stream's position. eventsourcing is synchronous: store reads run in a
 worker thread, and the next window is read while the current one's acks are awaited (the read
 and the round trip overlap). A window is published only after every ack of the one before it
-came back, so the stream never holds a later event without the earlier ones, and the position
-moves past an event only once its ack is in. On PostgreSQL a LISTEN thread wakes the relay when
+came back, and the position moves past an event only once its ack and those of all events
+before it in its window are in (`unbroken`). Within a window the server may store event k+1
+although k's ack failed (timed out, no responders during a leader change); the stream's last
+message then says k+1, so after such a broken window the relay does not go on from the stream's
+tail but publishes again from k (`Nats-Msg-Id` drops k+1 and whatever else the stream holds,
+within the duplicate window). What holds: every event reaches the stream, once within the
+duplicate window; an event is never on the stream before an event of an EARLIER window; but
+within one window a failed ack can put k after k+1 (consumers track each message by its stream
+sequence, `casework.messaging.tracked`, and may see a case's version v+1 before v). On
+PostgreSQL a LISTEN thread wakes the relay when
 events are written; on a SQLite file, `PRAGMA data_version` asked every 2 ms while idle
 (`casework.sqlite_changes`) does. Both also poll, so a lost NOTIFY (eventsourcing issue
 #305) only delays it by one poll interval.
@@ -283,8 +291,14 @@ class Relay:
         self._js: JetStreamContext | None = None
         self._wake: asyncio.Event | None = None
         self._changes: SqliteChanges | None = None
+        self._resume_at: int | None = None
+        """After a broken window: the notification id up to which every ack came back, where to
+        go on from even if the stream's tail is further (a later event of the window stored)."""
         self._ahead: tuple[int, asyncio.Future[tuple[list[Outgoing], int]]] | None = None
         """The next window, being read while the current one's acks are awaited: (from, read)."""
+        self._abandoned: asyncio.Future[tuple[list[Outgoing], int]] | None = None
+        """A read ahead that was dropped but whose thread may still run: awaited before the next
+        read, so two reads never share the reader (its place cache) at once."""
         self._closing = False
         self.outages = Outages("relay", log)
         """The store's and NATS's state as the relay sees them; each change logged once."""
@@ -303,6 +317,7 @@ class Relay:
         stop = stop or asyncio.Event()
         if self._closing:  # run before: what the stream holds now is where to go on from
             self.position = None
+            self._resume_at = None  # another relay may have published since
             self._closing = False
         self._wake = asyncio.Event()
         waker: PostgresWaker | None = None
@@ -371,6 +386,7 @@ class Relay:
     async def close(self) -> None:
         self._closing = True
         self._forget_ahead()
+        await self._settle_abandoned()
         nc, self._nc, self._js = self._nc, None, None
         if nc is not None and not nc.is_closed:
             with contextlib.suppress(Exception):
@@ -385,6 +401,16 @@ class Relay:
         if self.position is None:
             self.position = await stream_position(js, self.stream)
             log.info("relay: the stream holds events up to notification %d", self.position)
+            resume_at, self._resume_at = self._resume_at, None
+            if resume_at is not None and resume_at < self.position:
+                log.warning(
+                    "relay: an ack after notification %d did not come back, but the stream "
+                    "holds up to %d; publishing again from %d (duplicates are dropped)",
+                    resume_at,
+                    self.position,
+                    resume_at,
+                )
+                self.position = resume_at
         batch, last = await self._read(self.position)
         if last == self.position or stop.is_set():
             return 0
@@ -401,21 +427,31 @@ class Relay:
         if ahead is not None and ahead[0] == position:
             return await ahead[1]
         if ahead is not None:
-            ahead[1].cancel()
+            self._abandoned = ahead[1]
+        await self._settle_abandoned()
         return await asyncio.to_thread(self.reader.read, position, self.batch_size)
 
     def _read_ahead(self, position: int) -> None:
         self._forget_ahead()
-        read = asyncio.ensure_future(asyncio.to_thread(self.reader.read, position, self.batch_size))
+        loop = asyncio.get_running_loop()
+        read = loop.run_in_executor(None, self.reader.read, position, self.batch_size)
         read.add_done_callback(_quietly)
         self._ahead = (position, read)
 
     def _forget_ahead(self) -> None:
         """Drop a window read ahead: after a failure or when idle it may be stale (a read that
-        found nothing new must be made again after a wake)."""
+        found nothing new must be made again after a wake). Its thread cannot be stopped (a
+        cancelled future leaves it running), so it is kept to be awaited before the next read."""
         ahead, self._ahead = self._ahead, None
         if ahead is not None:
-            ahead[1].cancel()
+            self._abandoned = ahead[1]
+
+    async def _settle_abandoned(self) -> None:
+        """Wait for a dropped read ahead's thread to end (its result or error is of no use)."""
+        abandoned, self._abandoned = self._abandoned, None
+        if abandoned is not None and not abandoned.done():
+            with contextlib.suppress(Exception):
+                await asyncio.shield(abandoned)
 
     async def _send(
         self, js: JetStreamContext, batch: Sequence[Outgoing]
@@ -447,19 +483,27 @@ class Relay:
     async def _acknowledged(
         self, batch: Sequence[Outgoing], futures: list[asyncio.Future[Any]]
     ) -> None:
-        """Wait for a window's acks; the position moves past each event whose ack is in."""
+        """Wait for a window's acks; the position moves past each event whose ack is in and
+        whose window has no failed ack before it. If any failed, raise the first failure, and
+        remember where the unbroken run ended (`_resume_at`) so the retry publishes from there."""
         try:
-            acks = await asyncio.wait_for(asyncio.gather(*futures), self.publish_timeout)
-        except BaseException:
+            await asyncio.wait(futures, timeout=self.publish_timeout)
+        finally:
             for future in futures:
-                future.cancel()
-            raise
-        for message, ack in zip(batch, acks, strict=True):
+                future.cancel()  # those not done: their ack is given up on
+        outcomes = [_outcome(future) for future in futures]
+        through = unbroken(outcomes)
+        for message, ack in zip(batch[:through], outcomes[:through], strict=True):
             if ack.duplicate:
                 self.duplicates += 1
             else:
                 self.published += 1
             self.position = message.notification_id
+        if through < len(outcomes):
+            self._resume_at = self.position
+            failure = outcomes[through]
+            assert isinstance(failure, BaseException)
+            raise failure
 
     async def _jetstream(self) -> JetStreamContext:
         if self._nc is not None and self._js is not None and not self._nc.is_closed:
@@ -517,6 +561,22 @@ class Relay:
     async def _on_disconnected(self) -> None:
         if not self._closing:
             self.outages.failed(nats.errors.ConnectionClosedError())
+
+
+def unbroken(outcomes: Sequence[object]) -> int:
+    """How many of a window's acks, from its start, came back before the first failure (an
+    exception); the position may move past those events and no further."""
+    for index, outcome in enumerate(outcomes):
+        if isinstance(outcome, BaseException):
+            return index
+    return len(outcomes)
+
+
+def _outcome(future: asyncio.Future[Any]) -> Any:
+    """A publish's ack, or the exception in its place (a `TimeoutError` if it never came)."""
+    if future.cancelled():
+        return TimeoutError("no ack within the publish timeout")
+    return future.exception() or future.result()
 
 
 def _quietly(future: asyncio.Future[Any]) -> None:

@@ -9,11 +9,14 @@ event came before the ones this reader saw. The places of the least recently use
 forgotten past `cache_size`, so a long log keeps memory bounded; a forgotten place is read
 again when its case comes back.
 
-eventsourcing is synchronous: call it from a worker thread in async code (the relay does).
+eventsourcing is synchronous: call it from a worker thread in async code (the relay does). The
+place cache is guarded by a lock, so two threads reading at once (a relay's read ahead still
+running beside the read after it) cannot break it.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import Any
 from uuid import UUID
@@ -44,6 +47,7 @@ class StoreContracts:
         self.app = app
         self.cache_size = cache_size
         self._places: OrderedDict[UUID, CasePlace] = OrderedDict()
+        self._lock = threading.Lock()
 
     def __call__(self, event: Any) -> CaseEvent | None:
         """The contract of a decoded domain event; None for another aggregate's event (one of
@@ -67,18 +71,21 @@ class StoreContracts:
         case_id: UUID = event.originator_id
         if isinstance(event, Case.Opened):
             place = CasePlace.of(event)
-        elif case_id in self._places:
-            self._places.move_to_end(case_id)
-            return self._places[case_id]
         else:
+            with self._lock:
+                known = self._places.get(case_id)
+                if known is not None:
+                    self._places.move_to_end(case_id)
+                    return known
             first = self.app.recorder.select_events(case_id, lte=1, limit=1)
             if not first:
                 raise NoFirstEventError(f"case {case_id} has events but no first event")
             place = CasePlace.of(self.app.mapper.to_domain_event(first[0]))
-        self._places[case_id] = place
-        self._places.move_to_end(case_id)
-        if len(self._places) > self.cache_size:
-            self._places.popitem(last=False)
+        with self._lock:
+            self._places[case_id] = place
+            self._places.move_to_end(case_id)
+            if len(self._places) > self.cache_size:
+                self._places.popitem(last=False)
         return place
 
     def cached(self) -> int:

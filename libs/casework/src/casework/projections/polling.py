@@ -29,6 +29,9 @@ class Poller:
     """Calls `catch_up` every `poll_seconds` on a daemon thread until `stop`."""
 
     thread_name = "casework-feed"
+    stop_timeout = 10.0
+    """Seconds `stop` waits for the thread; one still in a round then closes its store
+    connections itself when it ends."""
 
     def __init__(self) -> None:
         self._stop = threading.Event()
@@ -59,21 +62,22 @@ class Poller:
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=10)
-        if self._changes is not None and (self._thread is None or not self._thread.is_alive()):
-            self._changes.close()
-            self._changes = None
+            self._thread.join(timeout=self.stop_timeout)
 
     def _run(self, poll_seconds: float) -> None:
         changes = self._changes
-        repeat(
-            self.catch_up,
-            poll_seconds,
-            self._stop,
-            self.outages,
-            on_error=self.forget,
-            wait=None if changes is None else lambda s: changes.wait_sync(s, self._stop),
-        )
+        try:
+            repeat(
+                self.catch_up,
+                poll_seconds,
+                self._stop,
+                self.outages,
+                on_error=self.forget,
+                wait=None if changes is None else lambda s: changes.wait_sync(s, self._stop),
+            )
+        finally:  # the signal's connection and inotify fd end with the thread, however late
+            if changes is not None:
+                changes.close()
 
 
 class CatchesUp(Protocol):

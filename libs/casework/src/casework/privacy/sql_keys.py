@@ -86,31 +86,33 @@ class SqlKeyStore:
             return cached[0]
         self._make_table()
         m = self.mark
+        made = DataKey(new_key_id(), subject, self._random(KEY_BYTES))
+        wrapped = self.master.wrap(made.key_id, subject, made.secret)
         with self.datastore.transaction(commit=True) as cursor:
+            # Write first, read after: on SQLite a transaction that reads and then writes fails
+            # at once with "database is locked" when another connection committed in between
+            # (its snapshot is stale; the busy timeout does not apply), which under load turned
+            # one report in ten into a 503. An INSERT first waits for the lock as it should.
+            cursor.execute(
+                f"INSERT INTO {self.table} (key_id, subject, wrapped, created_at) "
+                f"SELECT {m}, {m}, {m}, {m} WHERE NOT EXISTS (SELECT 1 FROM {self.table} "
+                f"WHERE subject = {m} AND destroyed_at IS NULL)",
+                (made.key_id, subject, wrapped, self.now(), subject),
+            )
             cursor.execute(
                 f"SELECT key_id, wrapped FROM {self.table} WHERE subject = {m} "
                 "AND destroyed_at IS NULL ORDER BY created_at, key_id LIMIT 1",
                 (subject,),
             )
             row = cursor.fetchone()
-            if row is not None:
-                key = DataKey(
-                    row["key_id"],
-                    subject,
-                    self.master.unwrap(row["key_id"], subject, bytes(row["wrapped"])),
-                )
-            else:
-                key = DataKey(new_key_id(), subject, self._random(KEY_BYTES))
-                cursor.execute(
-                    f"INSERT INTO {self.table} (key_id, subject, wrapped, created_at) "
-                    f"VALUES ({m}, {m}, {m}, {m})",
-                    (
-                        key.key_id,
-                        subject,
-                        self.master.wrap(key.key_id, subject, key.secret),
-                        self.now(),
-                    ),
-                )
+        if row is None or row["key_id"] == made.key_id:
+            key = made
+        else:
+            key = DataKey(
+                row["key_id"],
+                subject,
+                self.master.unwrap(row["key_id"], subject, bytes(row["wrapped"])),
+            )
         stamp = self.now()
         self._live[subject] = (key, stamp)
         self._by_id[key.key_id] = (key, stamp)

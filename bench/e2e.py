@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +92,43 @@ class Series:
         )
 
 
+@dataclass
+class Refusals:
+    """Every report that got no 201, counted by what it got instead, so none is lost silently.
+
+    A kind is `HTTP <status> <code>` (the body's `code`) or the client's exception class (a
+    timeout, a refused connection: the bench's side). `stored_anyway` counts cases that were
+    assigned although no 201 named them: an answer lost (the intake stored the report and the
+    bench never heard); a refused report must store nothing.
+    """
+
+    kinds: Counter[str] = field(default_factory=Counter)
+    example: dict[str, str] = field(default_factory=dict)
+    stored_anyway: int = 0
+
+    def count(self, kind: str, detail: str) -> None:
+        self.kinds[kind] += 1
+        self.example.setdefault(kind, detail[:300])
+
+    @property
+    def total(self) -> int:
+        return sum(self.kinds.values())
+
+    def lines(self) -> list[str]:
+        said = [f"{n} × {kind}: {self.example[kind]}" for kind, n in self.kinds.most_common()]
+        if self.stored_anyway:
+            said.append(f"{self.stored_anyway} assigned without a 201 (answers lost)")
+        return said
+
+
+def refusal_kind(response: httpx.Response) -> str:
+    try:
+        code = response.json().get("code", "")
+    except ValueError:
+        code = ""
+    return f"HTTP {response.status_code} {code}".rstrip()
+
+
 # ----------------------------------------------------------------- the stack
 
 
@@ -124,8 +162,8 @@ def put_staff_on_the_roster(api: Api, cast: Cast, reports: int) -> int:
 
 async def offered_load(
     stack: Stack, reporter_token: str, rate: float, seconds: float
-) -> tuple[Series, Series]:
-    """POST latencies and report→Assigned latencies of one open-loop run."""
+) -> tuple[Series, Series, Refusals]:
+    """POST latencies, report→Assigned latencies and the refusals of one open-loop run."""
     total = int(rate * seconds)
     intake_url = stack.config.url("intake")
     due_of: dict[str, float] = {}
@@ -133,6 +171,7 @@ async def offered_load(
     all_assigned = asyncio.Event()
     posted = Series("intake `POST /cases`", total)
     assigned = Series("report → `Assigned` seen on NATS", total)
+    refused = Refusals()
 
     nc = await nats.connect(stack.config.nats.split(","), **stack.nats_options())
 
@@ -160,11 +199,16 @@ async def offered_load(
                 "reporter": {"id": f"resident-bench-{n}", "role": "resident"},
             }
             key = {"Idempotency-Key": str(uuid.uuid4())}  # one per report; never retried here
-            with contextlib.suppress(httpx.HTTPError):
+            try:
                 response = await client.post("/cases", json=body, headers=key)
-                if response.status_code == 201:
-                    posted.latencies.append(time.perf_counter() - due)
-                    due_of[response.json()["case_id"]] = due
+            except httpx.HTTPError as error:
+                refused.count(type(error).__name__, f"{error!r} after {n / rate:.2f} s of load")
+                return
+            if response.status_code == 201:
+                posted.latencies.append(time.perf_counter() - due)
+                due_of[response.json()["case_id"]] = due
+            else:
+                refused.count(refusal_kind(response), response.text)
 
         start = time.perf_counter() + 0.5
         await asyncio.gather(*(report(n, start + n / rate) for n in range(total)))
@@ -173,9 +217,10 @@ async def offered_load(
             await asyncio.wait_for(all_assigned.wait(), DRAIN_SECONDS)
     await nc.drain()
     assigned.latencies = [seen[c] - due for c, due in due_of.items() if c in seen]
+    refused.stored_anyway = sum(1 for c in seen if c not in due_of)
     last = max(seen.values(), default=start)
     assigned.seconds = last - start
-    return posted, assigned
+    return posted, assigned, refused
 
 
 # ------------------------------------------------------------------ baseline
@@ -215,7 +260,9 @@ def store_for(kind: str, tmp: Path) -> Iterator[str]:
         yield url
 
 
-def run_store(kind: str, rate: float, seconds: float, floor_pairs: int) -> list[Series]:
+def run_store(
+    kind: str, rate: float, seconds: float, floor_pairs: int
+) -> tuple[list[Series], Refusals]:
     with tempfile.TemporaryDirectory(prefix=f"casework-bench-e2e-{kind}-") as tmp:
         var = Path(tmp) / "var"
         with store_for(kind, var) as store:
@@ -236,13 +283,17 @@ def run_store(kind: str, rate: float, seconds: float, floor_pairs: int) -> list[
                 desk = cast.person("staff-bench-desk", "property_staff", COMPOUND)
                 api.close()
                 print(f"[{kind}] {rate:g} reports/s for {seconds:g} s", file=sys.stderr)
-                posted, assigned = asyncio.run(offered_load(stack, desk.token, rate, seconds))
+                posted, assigned, refused = asyncio.run(
+                    offered_load(stack, desk.token, rate, seconds)
+                )
+                for line in refused.lines():
+                    print(f"[{kind}] no 201: {line}", file=sys.stderr)
             floor_store = store if kind != "sqlite" else sqlite_store(Path(tmp) / "floor")
             print(f"[{kind}] library floor, {floor_pairs} pairs", file=sys.stderr)
             floor = library_floor(floor_store, floor_pairs)
     for series in (assigned, posted, floor):
         series.name = f"{kind}: {series.name}"
-    return [assigned, posted, floor]
+    return [assigned, posted, floor], refused
 
 
 def main() -> int:
@@ -255,9 +306,12 @@ def main() -> int:
     args = parser.parse_args()
     rows: list[Series] = []
     figures: list[report.Figure] = []
+    refusals: dict[str, Refusals] = {}
     with report.json_mode(args.json):
         for kind in args.stores.split(","):
-            assigned, posted, floor = run_store(kind, args.rate, args.seconds, args.floor_pairs)
+            (assigned, posted, floor), refusals[kind] = run_store(
+                kind, args.rate, args.seconds, args.floor_pairs
+            )
             rows.extend((assigned, posted, floor))
             for series in (assigned, posted):
                 for share, label in ((0.5, "p50"), (0.99, "p99")):
@@ -277,6 +331,22 @@ def main() -> int:
                     assigned.attempted,
                 )
             )
+            refused = refusals[kind]
+            figures.append(
+                report.Figure(
+                    f"{kind}: reports answered other than 201, of attempted",
+                    refused.total,
+                    "reports",
+                    posted.attempted,
+                )
+            )
+            figures.append(
+                report.Figure(
+                    f"{kind}: assigned without a 201 (answers lost)",
+                    refused.stored_anyway,
+                    "reports",
+                )
+            )
     if args.json:
         report.emit(figures, as_json=True)
         return 0
@@ -288,6 +358,9 @@ def main() -> int:
     print("|---|---:|---:|---:|---:|---:|---:|")
     for series in rows:
         print(series.row())
+    for kind, refused in refusals.items():
+        said = "; ".join(refused.lines()) or "none"
+        print(f"\n{kind}: reports without a 201: {said}")
     report.emit(figures, as_json=False, title="latencies beside the library floor's")
     return 0
 

@@ -3,6 +3,8 @@ feed makes of the log is, event for event, what the relay publishes on NATS."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
@@ -114,3 +116,37 @@ def test_an_outage_while_making_a_contract_is_waited_out_not_skipped(tmp_path: P
     assert row.version == app.get_case(case_id).version
     index.close()
     app.close()
+
+
+class _Counted(StoreFeed):
+    """The intake's store feed, noting when its first round is over (then it waits)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.first_round_over = threading.Event()
+
+    def catch_up(self) -> int:
+        applied = super().catch_up()
+        self.first_round_over.set()
+        return applied
+
+
+def test_the_store_feed_wakes_on_a_commit_not_on_its_poll_interval(tmp_path: Path) -> None:
+    """Not a timing: the poll interval is a minute, so a case that shows within the test's few
+    seconds was brought by the SQLite change signal (`casework.sqlite_changes`) waking the feed.
+    The case is reported by another connection only once the feed's first round is over."""
+    url = f"sqlite:///{tmp_path / 'cases.db'}"
+    with Casework(url) as writer, Casework(url) as following:
+        index = CaseIndex(tmp_path / "intake.db")
+        feed = _Counted(following, index)
+        feed.start(60.0)
+        try:
+            assert feed.first_round_over.wait(10), "the feed never ran"
+            writer.report_repair(RESIDENT, FLAT, "light out", "lighting")
+            deadline = time.monotonic() + 10
+            while not index.list(Scope(everything=True))[1]:
+                assert time.monotonic() < deadline, "the feed did not wake on the commit"
+                time.sleep(0.05)
+        finally:
+            feed.stop()
+            index.close()

@@ -5,6 +5,8 @@ concerns mediation."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from uuid import uuid4
@@ -156,3 +158,37 @@ def test_the_nats_filter_and_the_store_feed_agree_on_what_concerns_mediation(
     subject = event_subject(kind, event, "jiayu-xx", "wanxin-intl")
     on_nats = any(subject_matches(subject, pattern) for pattern in SUBJECTS)
     assert on_nats == concerns_mediation(model)
+
+
+class _Counted(WorklistFeed):
+    """A replica's worklist feed, noting when its first round is over (then it waits)."""
+
+    def __init__(self, app: Casework, worklist: Worklist) -> None:
+        super().__init__(app, worklist)
+        self.first_round_over = threading.Event()
+
+    def catch_up(self) -> int:
+        refreshed = super().catch_up()
+        self.first_round_over.set()
+        return refreshed
+
+
+def test_the_worklist_feed_wakes_on_a_commit_not_on_its_poll_interval(tmp_path: Path) -> None:
+    """Not a timing: the poll interval is a minute, so a dispute that shows within the test's
+    few seconds was brought by the SQLite change signal (`casework.sqlite_changes`) waking the
+    feed. The dispute is reported by another connection only once the first round is over."""
+    url = f"sqlite:///{tmp_path / 'cases.db'}"
+    with Casework(url) as writer, Casework(url) as following:
+        worklist = Worklist(tmp_path / "worklist.db")
+        feed = _Counted(following, worklist)
+        feed.start(60.0)
+        try:
+            assert feed.first_round_over.wait(10), "the feed never ran"
+            writer.report_dispute(RESIDENT, COMPOUND, "noise after ten", "noise")
+            deadline = time.monotonic() + 10
+            while worklist.count() == 0:
+                assert time.monotonic() < deadline, "the feed did not wake on the commit"
+                time.sleep(0.05)
+        finally:
+            feed.stop()
+            worklist.close()

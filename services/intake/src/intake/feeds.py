@@ -33,6 +33,7 @@ from casework.messaging.store_contracts import StoreContracts
 from casework.outages import OUTAGES
 from casework.projections.polling import Poller
 from casework.projections.skipped import event_name
+from casework.sqlite_changes import SqliteChanges
 from nats.aio.msg import Msg
 
 from intake.read_model import CaseIndex
@@ -120,7 +121,8 @@ def start_consumer(
 
 
 class StoreFeed(Poller):
-    """Follows the store's notification log into the read models, by polling (and on demand)."""
+    """Follows the store's notification log into the read models: on each commit to a SQLite
+    file, else by polling (and on demand)."""
 
     thread_name = "intake-store-feed"
 
@@ -139,6 +141,11 @@ class StoreFeed(Poller):
         self.batch = batch
         self._lock = threading.Lock()
         super().__init__()
+
+    def change_signal(self) -> SqliteChanges | None:
+        """On a SQLite file: catch up within milliseconds of a commit (`sqlite_changes`), not
+        on the next poll."""
+        return SqliteChanges.of(self.app)
 
     def catch_up(self) -> int:
         """Apply everything recorded so far; returns how many events the case index applied."""

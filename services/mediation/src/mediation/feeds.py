@@ -31,6 +31,7 @@ from casework.messaging.background import ConsumerInBackground, consume_in_backg
 from casework.messaging.consumer import parse_contract
 from casework.projections.polling import Poller
 from casework.projections.skipped import event_name
+from casework.sqlite_changes import SqliteChanges
 from casework.topics import is_case_topic
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import Notification
@@ -158,6 +159,11 @@ class WorklistFeed(Poller):
         self.position = 0
         self._lock = threading.Lock()
         super().__init__()
+
+    def change_signal(self) -> SqliteChanges | None:
+        """On a SQLite file: catch up within milliseconds of a commit (`sqlite_changes`), not
+        on the next poll."""
+        return SqliteChanges.of(self.app)
 
     def catch_up(self) -> int:
         """Refresh the disputes named since the last call; returns how many rows it refreshed."""

@@ -7,8 +7,9 @@ Nothing here performs I/O or reads the clock; adapters depend on this package, n
 # not pay for eventsourcing, pydantic and the whole domain (issue 16: the CLI's start).
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from casework._lazy import lazy_names
 
 if TYPE_CHECKING:
     from casework.domain.actors import SYSTEM, Actor, Role
@@ -46,17 +47,7 @@ _WHERE = {
 """Where each public name lives."""
 
 
-def __getattr__(name: str) -> object:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_WHERE])
+__getattr__, __dir__ = lazy_names(__name__, globals(), _WHERE)
 
 
 __all__ = [

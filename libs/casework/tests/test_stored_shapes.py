@@ -43,14 +43,22 @@ MAPPER = _mapper()
 
 
 def same_as_general(stored: StoredEvent) -> bool:
-    """`stored_shapes.read` answered; assert it answered as the general path does."""
+    """`stored_shapes.read` answered; assert it answered as the general path does, and that
+    the state decoded from the same match is the transcoder's (keys in order, types too)."""
     shaped = stored_shapes.read(stored, stored.state)
+    matched = stored_shapes.match(stored.topic, stored.state)
+    assert (shaped is None) == (matched is None or stored_shapes.checked(stored, matched) is None)
     if shaped is None:
         return False
     state, digest, problem = check_general(MAPPER, stored)
     assert state is not None
     assert (shaped[1], shaped[2]) == (digest, problem)
     assert shaped[0] == {k: state[k] for k in ("hash", "prev_hash") if k in state}
+    assert matched is not None
+    read = MAPPER.transcoder.decode(stored.state)
+    assert [(k, type(v), v) for k, v in stored_shapes.decoded(matched).items()] == [
+        (k, type(v), v) for k, v in read.items()
+    ]
     return True
 
 

@@ -96,7 +96,7 @@ def check_stored(mapper: Mapper[UUID], stored: StoredEvent) -> Checked:
 
 def stored_checker(mapper: Mapper[UUID]) -> Callable[[StoredEvent], Checked]:
     """`check_stored` for many events read through one mapper (it is looked at once)."""
-    if not _fast(mapper):
+    if not stock_transcoding(mapper):
         return lambda stored: check_general(mapper, stored)
 
     sealed = mapper.cipher is not None or mapper.compressor is not None
@@ -153,9 +153,10 @@ def check_general(mapper: Mapper[UUID], stored: StoredEvent) -> Checked:
     return state, digest, ""
 
 
-def _fast(mapper: Mapper[UUID]) -> bool:
+def stock_transcoding(mapper: Mapper[UUID]) -> bool:
     """The stock transcoder, reading and writing times and UUIDs as the stock transcodings do
-    (a time read as `datetime_iso` but written under another name would not be canonical)."""
+    (a time read as `datetime_iso` but written under another name would not be canonical):
+    what the readings from the stored text assume."""
     transcoder = mapper.transcoder
     if type(transcoder) is not JSONTranscoder:
         return False

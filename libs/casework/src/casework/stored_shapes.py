@@ -13,7 +13,7 @@ but for such a text the same answers follow from the text itself:
   `isoformat` writes one that `fromisoformat` reads back). A text the regex matches is
   canonical: decoding and re-encoding it gives it back. The keys are fixed, so no key repeats.
 - The digest's document is the same members sorted by key, times and UUIDs as their plain text,
-  escaped to ASCII: a format made once per shape (`Shape.body`) fills in the matched values.
+  escaped to ASCII: a format made once per shape (`Shape.document`) takes the matched values.
   An ASCII text reads alike in both encoders; runs of other characters are escaped as the
   ASCII encoder escapes them.
 
@@ -27,7 +27,9 @@ anything odd. `read` answers only where it gives the general path's answer; else
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from datetime import datetime
 from json.encoder import encode_basestring_ascii
 from typing import Any
 from uuid import UUID
@@ -55,6 +57,10 @@ _TEXT = (
 for the other control characters, everything else as itself (a DEL, which only the ASCII
 encoder escapes, is left to the general path)."""
 _PLAIN = r"(" + _TEXT + r"|0|-?[1-9][0-9]{0,17}|true|false|null)"
+_QUICK_PLAIN = r'("[^"]*"|0|-?[1-9][0-9]{0,17}|true|false|null)'
+"""`_PLAIN` for a text with no backslash and no control character or DEL anywhere (checked
+once for the whole text): then a string is any run without a quote, a faster regex."""
+_CONTROLS = bytes([*range(0x20), 0x7F])
 _TIME_VALUE = r'\{"_type_":"datetime_iso","_data_":"(' + _TIME + r')"\}'
 _UUID_VALUE = (
     r'\{"_type_":"uuid_hex","_data_":"'
@@ -65,6 +71,7 @@ _MEMBER = re.compile(
     re.ASCII,
 )
 """Any member of a flat object written canonically: (its key, its text, then the values)."""
+_loads = json.JSONDecoder().decode
 _NOT_ASCII = re.compile(r"[^\x00-\x7f]+")
 _NOT_SHAPED = frozenset({"_type_", "originator_id", "originator_version"})
 """Keys the general path reads otherwise: a typed object, fields the digest leaves out."""
@@ -77,55 +84,91 @@ class Shape:
     """One topic's keys in order, each of a kind: the regex for its texts and the format of
     its digest document's state."""
 
-    __slots__ = ("body", "hash", "pattern", "prev")
+    __slots__ = ("document", "fields", "hash", "pattern", "prev", "quick")
 
-    def __init__(self, members: list[tuple[str, str]]) -> None:
+    def __init__(self, topic: str, members: list[tuple[str, str]]) -> None:
         """`members`: each key with its kind, 'plain', 'time' or 'uuid'."""
         parts: list[str] = []
+        quick: list[str] = []
         slots: list[tuple[str, str]] = []
         self.hash: int | None = None
         self.prev: int | None = None
+        fields: list[tuple[str, str, int]] = []
         index = 0
         for key, kind in members:
+            fields.append((key, kind, index))
             if kind == "time":
                 parts.append(f'"{key}":{_TIME_VALUE}')
-                slot, index = f'"{{{index}}}"', index + 1
+                quick.append(parts[-1])
+                slot, index = f'"{{{index + 2}}}"', index + 1
             elif kind == "uuid":
                 parts.append(f'"{key}":{_UUID_VALUE}')
-                slot = '"' + "-".join(f"{{{n}}}" for n in range(index, index + 5)) + '"'
+                quick.append(parts[-1])
+                slot = '"' + "-".join(f"{{{n + 2}}}" for n in range(index, index + 5)) + '"'
                 index += 5
             else:
                 parts.append(f'"{key}":{_PLAIN}')
+                quick.append(f'"{key}":{_QUICK_PLAIN}')
                 if key == "hash":
                     self.hash = index
                 elif key == "prev_hash":
                     self.prev = index
-                slot, index = f"{{{index}}}", index + 1
+                slot, index = f"{{{index + 2}}}", index + 1
             if key != "hash":  # the digest covers everything but the hash itself
                 slots.append((key, f'"{key}":{slot}'))
+        self.fields = tuple(fields)
+        """Each key, its kind, and where its value starts among the regex's groups."""
         self.pattern = re.compile(r"\{" + ",".join(parts) + r"\}")
-        self.body = ",".join(slot for _, slot in sorted(slots))
+        self.quick = re.compile(r"\{" + ",".join(quick) + r"\}")
+        """`pattern` for a text with no backslash and no control character (`_QUICK_PLAIN`)."""
+        body = ",".join(slot for _, slot in sorted(slots))  # keys are \\w: no brace to escape
+        written = encode_basestring_ascii(topic).replace("{", "{{").replace("}", "}}")
+        self.document = (
+            '{{"case_id":{0},"state":{{' + body + '}},"topic":' + written + ',"version":{1}}}'
+        )
+        """`event_digest`'s document as a format: the case id, the version, then the values
+        (its keys sorted: case_id, state, topic, version; the state's sorted in `body`)."""
 
 
 _shapes: dict[str, list[Shape]] = {}
-_topics: dict[str, str] = {}
-"""Each topic as the digest's document writes it."""
 _named: dict[int, str] = {}
 """Case ids as the digest's document writes them (`str` of a UUID is Python, a lookup is not);
 a case's events are read close together."""
 
 
+Matched = tuple[Shape, tuple[str, ...]]
+"""A text's shape and its values, as the shape's regex captured them."""
+
+
 def read(stored: StoredEvent, raw: bytes) -> Checked | None:
     """`stored` (its state `raw`, deciphered) checked and digested from its text, or None where
     this reading cannot vouch for the general path's answer."""
+    matched = match(stored.topic, raw)
+    return None if matched is None else checked(stored, matched)
+
+
+def match(topic: str, raw: bytes) -> Matched | None:
+    """The shape of `raw` (known for its topic, or learnt from it) and its values; None if it
+    has none this module reads."""
     try:
         text = raw.decode("utf8")
     except UnicodeDecodeError:
         return None
-    topic = stored.topic
-    matched = _matched(topic, text)
-    if matched is None:
+    quick = "\\" not in text and len(raw.translate(None, _CONTROLS)) == len(raw)
+    for shape in _shapes.get(topic, ()):
+        found = (shape.quick if quick else shape.pattern).fullmatch(text)
+        if found is not None:
+            return shape, found.groups()
+    learnt = _learn(topic, text)
+    if learnt is None:
         return None
+    found = learnt.pattern.fullmatch(text)
+    return None if found is None else (learnt, found.groups())
+
+
+def checked(stored: StoredEvent, matched: Matched) -> Checked | None:
+    """`stored`, whose state matched, checked and digested as the general path would (its text
+    is canonical: the shape's regex takes no other), or None where that is not sure."""
     shape, values = matched
     state: dict[str, Any] = {}
     if shape.hash is not None:
@@ -138,9 +181,6 @@ def read(stored: StoredEvent, raw: bytes) -> Checked | None:
         if previous[0] != '"' or "\\" in previous:
             return None
         state["prev_hash"] = previous[1:-1]
-    body = shape.body.format(*values)
-    if not body.isascii():
-        body = _NOT_ASCII.sub(_ascii, body)
     case_id, version = stored.originator_id, stored.originator_version
     if type(version) is not int:
         return None
@@ -148,28 +188,43 @@ def read(stored: StoredEvent, raw: bytes) -> Checked | None:
         named = _named.get(case_id.int) or _name(case_id)
     else:
         named = encode_basestring_ascii(str(case_id))
-    written = _topics.get(topic) or _topic(topic)
-    document = f'{{"case_id":{named},"state":{{{body}}},"topic":{written},"version":{version}}}'
+    document = shape.document.format(named, version, *values)
+    if not document.isascii():
+        document = _NOT_ASCII.sub(_ascii, document)
     return state, hashlib.sha256(document.encode("ascii")).hexdigest(), ""
 
 
-def _matched(topic: str, text: str) -> tuple[Shape, tuple[str, ...]] | None:
-    """The shape `text` has (known for its topic, or learnt from it) and its values."""
-    for shape in _shapes.get(topic, ()):
-        found = shape.pattern.fullmatch(text)
-        if found is not None:
-            return shape, found.groups()
-    learnt = _learn(topic, text)
-    if learnt is None:
-        return None
-    found = learnt.pattern.fullmatch(text)
-    return None if found is None else (learnt, found.groups())
+def decoded(matched: Matched) -> dict[str, Any]:
+    """The state the stock transcoder decodes from the matched text (`JSONTranscoder.decode`:
+    texts, whole numbers, `true`/`false`/`null`, times and UUIDs through their transcodings),
+    without decoding it again."""
+    shape, values = matched
+    state: dict[str, Any] = {}
+    for key, kind, index in shape.fields:
+        value = values[index]
+        if kind == "plain":
+            first = value[0]
+            if first == '"':
+                state[key] = value[1:-1] if "\\" not in value else _loads(value)
+            elif first == "t":
+                state[key] = True
+            elif first == "f":
+                state[key] = False
+            elif first == "n":
+                state[key] = None
+            else:
+                state[key] = int(value)
+        elif kind == "time":
+            state[key] = datetime.fromisoformat(value)
+        else:
+            state[key] = UUID("".join(values[index : index + 5]))
+    return state
 
 
 def _learn(topic: str, text: str) -> Shape | None:
     """The shape of `text`, kept for its topic, if it is a flat object this module reads."""
     known = _shapes.get(topic)
-    if known is not None and len(known) >= SHAPES_PER_TOPIC:
+    if type(topic) is not str or (known is not None and len(known) >= SHAPES_PER_TOPIC):
         return None
     members = _MEMBER.findall(text)
     keys = [member[0] for member in members]
@@ -180,7 +235,7 @@ def _learn(topic: str, text: str) -> Shape | None:
     kinds = [(member[0], _kind(member[1])) for member in members]
     if any(kind != "plain" for key, kind in kinds if key in ("hash", "prev_hash")):
         return None
-    shape = Shape(kinds)
+    shape = Shape(topic, kinds)
     if shape.pattern.fullmatch(text) is None:
         return None
     if len(_shapes) >= 1000:  # topics are few; a store with more is odd: start over
@@ -208,11 +263,3 @@ def _name(case_id: UUID) -> str:
         _named.clear()
     named = _named[case_id.int] = f'"{case_id}"'
     return named
-
-
-def _topic(topic: str) -> str:
-    written: str = encode_basestring_ascii(topic)  # TypeError for no text: not here
-    if len(_topics) >= 1000:
-        _topics.clear()
-    _topics[topic] = written
-    return written

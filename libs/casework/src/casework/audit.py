@@ -125,7 +125,6 @@ def history_entry(event: Any) -> HistoryEntry:
     return entry
 
 
-
 def _decode(mapper: Mapper[UUID], stored: StoredEvent) -> tuple[dict[str, Any] | None, str]:
     """The stored state (values in their stored JSON form on the fast path: only its chain
     fields are for use), or why it cannot be read (`casework.stored_check`)."""

@@ -10,27 +10,25 @@ case (each event's `mutate`, as eventsourcing's repository does).
 
 Each stored event's text is matched once against its topic's shape (`casework.stored_shapes`)
 where the store's transcoding allows: the same match gives the chain its digest and the events
-their decoded state (`_Decoded`: a transcoder that answers from what was already decoded, so
-eventsourcing's mapper still makes the event, upcasts it and the opening mapper opens it).
-Events without a shape are read the general way, by the checker and the mapper.
+their decoded state (`OpeningMapper.to_domain_events` makes and upcasts each event from it, and
+opens the texts that hold a token). Events without a shape are read the general way, by the
+checker and the mapper.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cached_property
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
+from eventsourcing.persistence import Mapper, StoredEvent
 
 from casework.audit import HistoryEntry, VerifyResult, history_entry, verify_events
 from casework.domain.case import Case
 from casework.domain.errors import CaseNotFoundError, ValidationError
-from casework.privacy.envelope import PREFIX
-from casework.privacy.reveal import OpeningMapper, sealable
+from casework.privacy.reveal import OpeningMapper
 from casework.stored_check import stock_transcoding
 from casework.stored_shapes import Matched, checked, decoded, match
 
@@ -79,26 +77,8 @@ class CaseFile:
         opening = self.opening
         if not isinstance(opening, OpeningMapper) or not any(self._matched):
             return [opening.to_domain_event(stored) for stored in self.stored]
-        states = [None if matched is None else decoded(matched) for matched in self._matched]
-        unopened = copy.copy(opening)  # made with a transcoder that answers from `states`
-        unopened.transcoder = _Decoded(
-            {s.state: state for s, state in zip(self.stored, states, strict=True) if state},
-            opening.transcoder,
-        )
-        events: list[Any] = []
-        for stored, state in zip(self.stored, states, strict=True):
-            if state is None:
-                events.append(opening.to_domain_event(stored))
-                continue
-            # A shape's values are texts, numbers, flags, times and UUIDs: only a text can
-            # hold a token. Unless the event is upcast on the way: then its own fields count.
-            written = state.get("class_version", 1)
-            names = [k for k, v in state.items() if type(v) is str and PREFIX in v]
-            event = Mapper.to_domain_event(unopened, stored)
-            if written != getattr(type(event), "class_version", 1):
-                names = sealable(event)
-            events.append(opening.opened(event, names) if names else event)
-        return events
+        states = (None if matched is None else decoded(matched) for matched in self._matched)
+        return opening.to_domain_events(zip(self.stored, states, strict=True))
 
     def history(self) -> list[HistoryEntry]:
         return [history_entry(event) for event in self.events]
@@ -126,19 +106,3 @@ class CaseFile:
                 break
             last = event.originator_version
         return int(last)
-
-
-class _Decoded(Transcoder):
-    """A transcoder that decodes the texts it was given already decoded by looking them up
-    (each once: the mapper makes its event from that dict), any other through `transcoder`."""
-
-    def __init__(self, known: dict[bytes, dict[str, Any]], transcoder: Transcoder) -> None:
-        self.known = known
-        self.transcoder = transcoder
-
-    def encode(self, obj: Any) -> bytes:
-        return self.transcoder.encode(obj)
-
-    def decode(self, data: bytes) -> Any:
-        state = self.known.pop(data, None)
-        return state if state is not None else self.transcoder.decode(data)

@@ -25,15 +25,16 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.persistence import Mapper, StoredEvent, find_id_convertor
+from eventsourcing.utils import resolve_topic
 
 from casework.privacy.envelope import (
     ERASED,
@@ -204,15 +205,46 @@ class OpeningMapper(Mapper[UUID]):
         event = super().to_domain_event(stored)
         if self.cipher is None and self.compressor is None and MARK not in stored.state:
             return event  # nothing sealed in it: the common case costs one byte search
-        names = sealable(event)
-        return self.opened(event, names) if names else event
+        names = sealable(vars(event))
+        return self._opened(self._opener(), event, names) if names else event
 
-    def opened(
-        self, event: DomainEventProtocol[UUID], names: Iterable[str]
-    ) -> DomainEventProtocol[UUID]:
-        """`event` with the values of `names` opened: every field that may hold a token (a
-        text with one, any container), as `to_domain_event` finds them or a caller knows."""
+    def to_domain_events(
+        self, read: Iterable[tuple[StoredEvent, dict[str, Any] | None]]
+    ) -> list[DomainEventProtocol[UUID]]:
+        """`to_domain_event` of each stored event, given its state where it was decoded
+        already (else None: decoded here). A decoded state becomes its event's as
+        eventsourcing's `Mapper.to_domain_event` makes it after its decoding step (the class
+        from the topic, the id converted, the upcasters run); then its tokens are opened, by
+        the fields that hold them (found in the state as decoded, or in the event once upcast).
+        One opener for them all: a case file's events are read together."""
         opener = self._opener()
+        events: list[DomainEventProtocol[UUID]] = []
+        for stored, state in read:
+            if state is None:
+                events.append(self.to_domain_event(stored))
+                continue
+            names = sealable(state)
+            cls = resolve_topic(stored.topic)
+            originator_id = stored.originator_id
+            convert = find_id_convertor(cls, cast("Hashable", type(originator_id)))
+            state["originator_id"] = convert(originator_id)
+            state["originator_version"] = stored.originator_version
+            class_version = getattr(cls, "class_version", 1)
+            from_version = state.pop("class_version", 1)
+            if from_version < class_version:
+                while from_version < class_version:
+                    getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
+                    from_version += 1
+                names = sealable(state)
+            event = object.__new__(cls)
+            object.__setattr__(event, "__dict__", state)
+            events.append(self._opened(opener, event, names) if names else event)
+        return events
+
+    def _opened(
+        self, opener: Opener, event: DomainEventProtocol[UUID], names: Iterable[str]
+    ) -> DomainEventProtocol[UUID]:
+        """`event` with the values of `names` opened (the fields that may hold a token)."""
         state = vars(event)
         case_id = event.originator_id
         for name in names:
@@ -228,11 +260,12 @@ class OpeningMapper(Mapper[UUID]):
         return event
 
 
-def sealable(event: DomainEventProtocol[UUID]) -> list[str]:
-    """The fields of `event` that may hold a token: texts with one in them, and containers."""
+def sealable(state: Mapping[str, Any]) -> list[str]:
+    """The fields of an event's `state` that may hold a token: texts with one, and containers
+    (`NOT_OPENED` ones too: `_opened` skips them)."""
     return [
         name
-        for name, value in vars(event).items()
+        for name, value in state.items()
         if (PREFIX in value if type(value) is str else type(value) not in UNSEALABLE)
     ]
 

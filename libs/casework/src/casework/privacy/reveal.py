@@ -219,17 +219,23 @@ class OpeningMapper(Mapper[UUID]):
         One opener for them all: a case file's events are read together."""
         opener = self._opener()
         events: list[DomainEventProtocol[UUID]] = []
+        classes: dict[tuple[str, type], tuple[Any, Callable[[Any], Any], int]] = {}
         for stored, state in read:
             if state is None:
                 events.append(self.to_domain_event(stored))
                 continue
-            names = sealable(state)
-            cls = resolve_topic(stored.topic)
+            sealed = self.cipher or self.compressor or MARK in stored.state
+            names = sealable(state) if sealed else ()
             originator_id = stored.originator_id
-            convert = find_id_convertor(cls, cast("Hashable", type(originator_id)))
+            made = (stored.topic, type(originator_id))
+            found = classes.get(made)
+            if found is None:
+                cls = resolve_topic(stored.topic)
+                convert = find_id_convertor(cls, cast("Hashable", made[1]))
+                found = classes[made] = (cls, convert, getattr(cls, "class_version", 1))
+            cls, convert, class_version = found
             state["originator_id"] = convert(originator_id)
             state["originator_version"] = stored.originator_version
-            class_version = getattr(cls, "class_version", 1)
             from_version = state.pop("class_version", 1)
             if from_version < class_version:
                 while from_version < class_version:

@@ -29,8 +29,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from datetime import datetime
 from json.encoder import encode_basestring_ascii
+from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
@@ -84,13 +86,13 @@ class Shape:
     """One topic's keys in order, each of a kind: the regex for its texts and the format of
     its digest document's state."""
 
-    __slots__ = ("document", "fields", "hash", "pattern", "prev", "quick")
+    __slots__ = ("document", "fields", "hash", "in_order", "pattern", "prev", "quick")
 
     def __init__(self, topic: str, members: list[tuple[str, str]]) -> None:
         """`members`: each key with its kind, 'plain', 'time' or 'uuid'."""
         parts: list[str] = []
         quick: list[str] = []
-        slots: list[tuple[str, str]] = []
+        slots: list[tuple[str, str, list[int]]] = []
         self.hash: int | None = None
         self.prev: int | None = None
         fields: list[tuple[str, str, int]] = []
@@ -100,12 +102,11 @@ class Shape:
             if kind == "time":
                 parts.append(f'"{key}":{_TIME_VALUE}')
                 quick.append(parts[-1])
-                slot, index = f'"{{{index + 2}}}"', index + 1
+                slot, taken = '"%s"', [index]
             elif kind == "uuid":
                 parts.append(f'"{key}":{_UUID_VALUE}')
                 quick.append(parts[-1])
-                slot = '"' + "-".join(f"{{{n + 2}}}" for n in range(index, index + 5)) + '"'
-                index += 5
+                slot, taken = '"%s-%s-%s-%s-%s"', list(range(index, index + 5))
             else:
                 parts.append(f'"{key}":{_PLAIN}')
                 quick.append(f'"{key}":{_QUICK_PLAIN}')
@@ -113,21 +114,27 @@ class Shape:
                     self.hash = index
                 elif key == "prev_hash":
                     self.prev = index
-                slot, index = f"{{{index + 2}}}", index + 1
+                slot, taken = "%s", [index]
+            index += len(taken)
             if key != "hash":  # the digest covers everything but the hash itself
-                slots.append((key, f'"{key}":{slot}'))
+                slots.append((key, f'"{key}":{slot}', taken))
         self.fields = tuple(fields)
         """Each key, its kind, and where its value starts among the regex's groups."""
         self.pattern = re.compile(r"\{" + ",".join(parts) + r"\}")
         self.quick = re.compile(r"\{" + ",".join(quick) + r"\}")
         """`pattern` for a text with no backslash and no control character (`_QUICK_PLAIN`)."""
-        body = ",".join(slot for _, slot in sorted(slots))  # keys are \\w: no brace to escape
-        written = encode_basestring_ascii(topic).replace("{", "{{").replace("}", "}}")
-        self.document = (
-            '{{"case_id":{0},"state":{{' + body + '}},"topic":' + written + ',"version":{1}}}'
+        slots.sort()
+        body = ",".join(slot for _, slot, _ in slots)  # keys are \\w: no `%` to escape
+        written = encode_basestring_ascii(topic).replace("%", "%%")
+        self.document = '{"case_id":%s,"state":{' + body + '},"topic":' + written + ',"version":%d}'
+        """`event_digest`'s document as a %-format (faster than `str.format`): the case id,
+        the values `in_order` gives, the version. Its keys sorted: case_id, state, topic,
+        version; the state's sorted in `body`."""
+        order = [n for _, _, taken in slots for n in taken]
+        self.in_order: Callable[[tuple[str, ...]], tuple[str, ...]] = (
+            itemgetter(*order) if len(order) > 1 else lambda values: tuple(values[n] for n in order)
         )
-        """`event_digest`'s document as a format: the case id, the version, then the values
-        (its keys sorted: case_id, state, topic, version; the state's sorted in `body`)."""
+        """The values in the order the document takes them (itemgetter: C)."""
 
 
 _shapes: dict[str, list[Shape]] = {}
@@ -188,7 +195,7 @@ def checked(stored: StoredEvent, matched: Matched) -> Checked | None:
         named = _named.get(case_id.int) or _name(case_id)
     else:
         named = encode_basestring_ascii(str(case_id))
-    document = shape.document.format(named, version, *values)
+    document = shape.document % (named, *shape.in_order(values), version)
     if not document.isascii():
         document = _NOT_ASCII.sub(_ascii, document)
     return state, hashlib.sha256(document.encode("ascii")).hexdigest(), ""

@@ -217,7 +217,7 @@ class OpeningMapper(Mapper[UUID]):
         from the topic, the id converted, the upcasters run); then its tokens are opened, by
         the fields that hold them (found in the state as decoded, or in the event once upcast).
         One opener for them all: a case file's events are read together."""
-        opener = self._opener()
+        opener, allowed = self._opener(), self.allowed
         events: list[DomainEventProtocol[UUID]] = []
         classes: dict[tuple[str, type], tuple[Any, Callable[[Any], Any], int]] = {}
         for stored, state in read:
@@ -244,7 +244,18 @@ class OpeningMapper(Mapper[UUID]):
                 names = sealable(state)
             event = object.__new__(cls)
             object.__setattr__(event, "__dict__", state)
-            events.append(self._opened(opener, event, names) if names else event)
+            events.append(event)
+            for name in names:  # `_opened`, inline: most of a case file's events hold one
+                if name not in NOT_OPENED:
+                    value = state[name]
+                    if type(value) is str:
+                        opened = opener._open_text(value, state["originator_id"], name, allowed)
+                    else:
+                        opened = opener.open(
+                            value, case_id=state["originator_id"], field=name, allowed=allowed
+                        )
+                    if opened != value:
+                        state[name] = opened  # the event's own `__dict__`
         return events
 
     def _opened(
@@ -272,7 +283,7 @@ def sealable(state: Mapping[str, Any]) -> list[str]:
     return [
         name
         for name, value in state.items()
-        if (PREFIX in value if type(value) is str else type(value) not in UNSEALABLE)
+        if (type(value) is str and PREFIX in value) or type(value) not in TEXT_OR_UNSEALABLE
     ]
 
 
@@ -280,3 +291,4 @@ MARK = PREFIX.encode("ascii")
 NOT_OPENED = frozenset({"originator_id", "originator_version", "timestamp", "hash", "prev_hash"})
 UNSEALABLE = frozenset({int, float, bool, type(None), datetime, UUID, Decimal})
 """Types that hold no text, so no token: `Opener.open` gives them back as they are."""
+TEXT_OR_UNSEALABLE = UNSEALABLE | {str}

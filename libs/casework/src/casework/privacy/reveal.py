@@ -178,6 +178,10 @@ class Opener:
             return None
         return kept.text if allowed else PERSONAL
 
+    def reading(self) -> Reading:
+        """This opener for one read of many events (a case file): see `Reading`."""
+        return Reading(self)
+
     def keep(
         self, token: str, *, case_id: UUID | str, field: str, key_id: str, subject: str, text: str
     ) -> None:
@@ -188,6 +192,32 @@ class Opener:
             if len(self._kept) >= self.kept_max:
                 self._kept.pop(next(iter(self._kept)), None)
             self._kept[token] = kept
+
+
+class Reading:
+    """An opener for one read of many events: a text that is a whole token opened before (kept)
+    is answered with each key asked of the key store once for the read, not once per token
+    (the read is then as of its first question; an erasure after it shows on the next read).
+    Any other text takes the opener's own way."""
+
+    def __init__(self, opener: Opener) -> None:
+        self.opener = opener
+        self.live: dict[str, bool] = {}
+
+    def text(self, text: str, case_id: UUID | str, field: str, allowed: bool) -> str:
+        kept = self.opener._kept.get(text)
+        if (
+            kept is not None
+            and kept.field == field
+            and (kept.case_id == case_id or str(kept.case_id) == str(case_id))
+        ):
+            live = self.live.get(kept.key_id)
+            if live is None:
+                found = self.opener.keys.key(kept.key_id)
+                live = self.live[kept.key_id] = isinstance(found, DataKey)
+            if live:
+                return kept.text if allowed else PERSONAL
+        return self.opener._open_text(text, case_id, field, allowed)
 
 
 class OpeningMapper(Mapper[UUID]):
@@ -218,6 +248,7 @@ class OpeningMapper(Mapper[UUID]):
         the fields that hold them (found in the state as decoded, or in the event once upcast).
         One opener for them all: a case file's events are read together."""
         opener, allowed = self._opener(), self.allowed
+        reading = opener.reading()
         events: list[DomainEventProtocol[UUID]] = []
         classes: dict[tuple[str, type], tuple[Any, Callable[[Any], Any], int]] = {}
         for stored, state in read:
@@ -249,7 +280,7 @@ class OpeningMapper(Mapper[UUID]):
                 if name not in NOT_OPENED:
                     value = state[name]
                     if type(value) is str:
-                        opened = opener._open_text(value, state["originator_id"], name, allowed)
+                        opened = reading.text(value, state["originator_id"], name, allowed)
                     else:
                         opened = opener.open(
                             value, case_id=state["originator_id"], field=name, allowed=allowed

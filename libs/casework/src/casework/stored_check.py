@@ -48,7 +48,7 @@ from eventsourcing.persistence import (
 )
 
 from casework.domain.chain import event_digest
-from casework.stored_shapes import read as read_by_shape
+from casework.stored_shapes import checked, match
 
 Checked = tuple[dict[str, Any] | None, str, str]
 """(state, digest, problem): the stored state (None if unreadable; its chain fields `hash` and
@@ -103,9 +103,8 @@ def stored_checker(mapper: Mapper[UUID]) -> Callable[[StoredEvent], Checked]:
 
     def check(stored: StoredEvent) -> Checked:
         try:
-            shaped = read_by_shape(
-                stored, _opened(mapper, stored.state) if sealed else stored.state
-            )
+            matched = match(stored.topic, _opened(mapper, stored.state) if sealed else stored.state)
+            shaped = None if matched is None else checked(stored, matched)
         except Exception:  # anything unexpected is the next reading's to judge
             shaped = None
         if shaped is not None:

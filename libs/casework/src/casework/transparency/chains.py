@@ -76,12 +76,17 @@ class ChainWalk:
         The common event (its case's next version, intact, no anchors to note) is stepped
         here; any other goes through `add`, which words what is wrong (`chain_problem`)."""
         check, add, chains, plain = stored_checker(mapper), self.add, self.chains, not self.anchors
+        by_int: dict[int, _Chain] = {}  # the same chains: an int hashes in C, a UUID in Python
         for stored in case_notifications(recorder, page):
             case_id = stored.originator_id
             if type(case_id) is not UUID:
                 case_id = case_uuid(stored)
             checked = check(stored)
-            chain = chains.get(case_id)
+            chain = by_int.get(case_id.int)
+            if chain is None:
+                chain = chains.get(case_id)
+                if chain is not None:
+                    by_int[case_id.int] = chain
             if (
                 plain
                 and chain is not None

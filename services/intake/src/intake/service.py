@@ -117,7 +117,11 @@ class Intake:
             self.rules,
         )
         contact = body.reporter.contact if body.reporter and body.reporter.contact else ""
-        if case_id is not None and self._exists(case_id):
+        if case_id is not None and decided.duplicate_key is not None and self._exists(case_id):
+            # Looked up first only where it matters: a retry whose first attempt opened the
+            # case would otherwise find it as the open case of its matter and join it. Any
+            # other report meets its first attempt's case on saving (`CaseExistsError`, below)
+            # at the cost of a retry's work, not of every report's read (issue 16).
             return self._replay(case_id, who, reporter, address.path, body, decided)
         try:
             if decided.duplicate_key is None:

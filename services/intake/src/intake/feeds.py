@@ -115,8 +115,8 @@ class ReadModels:
         if self._together is not None:
             with self.index.transaction() as db:
                 applied = self.index.apply_in(db, events, source, position)
-                for model in self._together:
-                    model.apply_in(db, events, source, position)
+                for beside in self._together:
+                    beside.apply_in(db, events, source, position)
             return applied
         applied = self.index.apply(events, source, position)
         for model in self.all[1:]:

@@ -192,7 +192,9 @@ class IdempotencyRecords:
         the other, and no claim is written first. The body is sealed now (the key store has
         its own transactions); a record already there (a retry at the same time, on another
         replica, committed first) fails the transaction with `IntegrityError`, and `look`
-        then finds it. Call `look` first, so the table exists."""
+        then finds it."""
+        self._make_table()
+        self._purge_now_and_then()
         m = self.mark
         row = (
             scope,

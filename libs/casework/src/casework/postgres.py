@@ -29,7 +29,7 @@ from psycopg import Cursor  # noqa: E402
 from psycopg.rows import DictRow  # noqa: E402
 from psycopg_pool import PoolTimeout  # noqa: E402
 
-from casework.side_tables import WritesBeside, run_side_writes  # noqa: E402
+from casework.side_tables import SIDE_WRITES, WritesBeside, run_side_writes  # noqa: E402
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -80,4 +80,9 @@ class FailFastProcessRecorder(WritesBeside, PostgresProcessRecorder):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         super()._insert_events(curs, stored_events, **kwargs)
-        run_side_writes(curs, kwargs)
+        if kwargs.get(SIDE_WRITES):
+            # eventsourcing pipelines the transaction's statements: a nested pipeline block
+            # syncs as it closes, so a unique key a side write meets fails here, as itself
+            # (`IntegrityError`), not as the next statement's "pipeline aborted" (an outage).
+            with curs.connection.pipeline():
+                run_side_writes(curs, kwargs)

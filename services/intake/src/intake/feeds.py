@@ -101,6 +101,7 @@ class ReadModels:
         self.index = index
         self.all: tuple[ReadModel, ...] = (index, *also)
         self._together: tuple[SharesTransactions, ...] | None = None
+        self._files: tuple[SqliteReadModel, ...] = ()
         if all(
             isinstance(model, SqliteReadModel)
             and model.shares_connection_with(index)
@@ -108,6 +109,7 @@ class ReadModels:
             for model in also
         ):
             self._together = tuple(cast(SharesTransactions, model) for model in also)
+            self._files = tuple(cast(SqliteReadModel, model) for model in also)
 
     def apply(self, events: Sequence[CaseEvent], source: str, position: int) -> int:
         """Hand `events` to every read model with the feed's position; returns how many the
@@ -125,6 +127,8 @@ class ReadModels:
 
     def position(self, source: str) -> int:
         """The lowest position among them: where a feed resumes so that none misses an event."""
+        if self._together is not None:
+            return min(self.index.positions(source, self._files))
         return min(model.position(source) for model in self.all)
 
 

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol
 from uuid import UUID
 
 from casework import (
@@ -53,8 +54,16 @@ NOT_AN_EXPORTER = (
 )
 
 
-Keep = Callable[["Reported"], SideWrite]
-"""Given a report's outcome, what to commit with it (`Intake.report`)."""
+class Keep(Protocol):
+    """What the caller of `Intake.report` commits with the report (its kept answer)."""
+
+    def __call__(self, reported: Reported) -> SideWrite:
+        """Given the report's outcome, what to write in its transaction."""
+
+    def look(self) -> None:
+        """The report found a trace of an earlier attempt (its commit met one, or the keyed
+        case exists): raise if that attempt's answer is kept (the caller answers with it);
+        return to go on (replay the case, or run the report again)."""
 
 
 @dataclass(frozen=True)
@@ -156,18 +165,23 @@ class Intake:
             # case would otherwise find it as the open case of its matter and join it. Any
             # other report meets its first attempt's case on committing (below), at the cost
             # of a retry's work, not of every report's read (issue 16).
-            return retrying_on_conflict(lambda: self._replay(taken), what="the report")
-        return retrying_on_conflict(lambda: self._attempt(taken), what="the report")
+            return _again_on_conflict(lambda: self._replay(taken))
+        return _again_on_conflict(lambda: self._attempt(taken))
 
     def _attempt(self, taken: _Taken) -> Reported:
-        """One attempt at the report, committed whole; a keyed case found opened meanwhile (by
-        this key's first attempt: its answer lost, or running on another replica) is replayed."""
+        """One attempt at the report, committed whole. A commit that met an earlier attempt's
+        trace asks `keep` first (its answer kept: the caller answers with it), then replays a
+        keyed case found opened (by this key's first attempt: its answer lost, or running on
+        another replica); any other clash (the joined case changed) is raised, for the report
+        to run again."""
         try:
             return self._report_once(taken)
         except IntegrityError:
+            if taken.keep is not None:
+                taken.keep.look()
             if taken.case_id is not None and self._exists(taken.case_id):
                 return self._replay(taken)
-            raise  # the joined case changed under us: `retrying_on_conflict` runs it again
+            raise
 
     def _report_once(self, taken: _Taken) -> Reported:
         body, decided = taken.body, taken.decided
@@ -217,6 +231,8 @@ class Intake:
         with the key is refused, as the Idempotency-Key middleware refuses it while it keeps the
         first answer (its record is gone when the first answer was lost)."""
         assert taken.case_id is not None
+        if taken.keep is not None:
+            taken.keep.look()  # its answer kept: that, not a look at the case, is the answer
         case_id, body, decided = taken.case_id, taken.body, taken.decided
         case = self.app.get_case(case_id)
         if (
@@ -484,6 +500,16 @@ class Intake:
                 f"may {action}"
             )
         return case
+
+
+def _again_on_conflict(attempt: Callable[[], Reported]) -> Reported:
+    """`attempt()`, and again on a clash (`retrying_on_conflict`'s bounded, jittered retries);
+    the first try without building the retry machinery, which cost every report (issue 16)."""
+    try:
+        return attempt()
+    except IntegrityError:
+        pass
+    return retrying_on_conflict(attempt, what="the report")
 
 
 def _not_found(case_id: str) -> str:

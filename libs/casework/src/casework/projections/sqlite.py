@@ -79,6 +79,20 @@ class SqliteReadModel:
             ).fetchone()
         return int(row[0]) if row else 0
 
+    def positions(self, source: str, beside: Sequence[SqliteReadModel]) -> list[int]:
+        """`position` of this read model and of each of `beside` (sharing its connection),
+        in one statement."""
+        models = [self, *beside]
+        tables = [model.POSITIONS_TABLE for model in models]
+        if any(table is None for table in tables) or not all(
+            self.shares_connection_with(model) for model in beside
+        ):
+            raise TypeError("positions of read models that keep none, or in another file")
+        columns = ", ".join(f"(select position from {table} where source = ?)" for table in tables)
+        with self._lock:
+            row = self._db.execute(f"select {columns}", [source] * len(tables)).fetchone()
+        return [int(value or 0) for value in row]
+
     def page_of(
         self,
         table: str,

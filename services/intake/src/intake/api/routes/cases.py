@@ -7,6 +7,7 @@ Reporting, the busiest, is `async` and makes one hop to the threadpool for all i
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Annotated
 from uuid import UUID
 
@@ -89,24 +90,35 @@ def _report_and_catch_up(
 ) -> tuple[Reported, Response]:
     """The report with its answer kept (when sent with an Idempotency-Key), then the read
     models brought up to it, so the reporter's next listing shows the case (in the worker
-    thread: both block on the store)."""
-    answers: list[Response] = []
+    thread: both block on the store).
 
-    def keep(reported: Reported) -> SideWrite:
-        assert key is not None
-        if answers:  # an attempt again: the key may have been kept meanwhile (another replica)
-            key.look()
-        answers.append(_answer(reported))
-        return key.keep(answers[-1])
-
-    if key is not None:
-        key.look()  # a key used already is answered by the middleware (`KeyUsed`)
-    done = rt.intake.report(who, body, case_id, keep if key is not None else None)
+    The key is not looked up first: a key used already has its record in the store, which the
+    report's own record (or case) meets on committing, nothing written; the report then looks
+    (`KeyUsed`: the middleware answers from that record). A retry costs its work twice; every
+    first report saves a read (issue 16)."""
+    kept = None if key is None else _Kept(key)
+    done = rt.intake.report(who, body, case_id, kept)
     if key is not None:
         key.kept()
     if rt.store_feed is not None:
         catch_up_after_write(rt.store_feed, log)  # stored already: a failure here is not theirs
-    return done, answers[-1] if answers else _answer(done)
+    return done, kept.answers[-1] if kept is not None and kept.answers else _answer(done)
+
+
+@dataclass
+class _Kept:
+    """The report's answer, rendered and kept in its transaction (`intake.service.Keep`)."""
+
+    key: RouteKey
+    answers: list[Response] = field(default_factory=list)
+    """The answer of each attempt: the last is the one committed."""
+
+    def __call__(self, reported: Reported) -> SideWrite:
+        self.answers.append(_answer(reported))
+        return self.key.keep(self.answers[-1])
+
+    def look(self) -> None:
+        self.key.look()
 
 
 def _answer(done: Reported) -> Response:

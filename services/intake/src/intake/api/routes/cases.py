@@ -100,8 +100,8 @@ def _report_and_catch_up(
     done = rt.intake.report(who, body, case_id, kept)
     if key is not None:
         key.kept()
-    if rt.store_feed is not None:
-        catch_up_after_write(rt.store_feed, log)  # stored already: a failure here is not theirs
+    if rt.store_feed is not None:  # stored already: a failure here is not theirs
+        catch_up_after_write(rt.store_feed.after_own_write(), log)
     return done, kept.answers[-1] if kept is not None and kept.answers else _answer(done)
 
 

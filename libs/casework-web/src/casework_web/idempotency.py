@@ -161,8 +161,12 @@ class KeyUsed(Exception):  # noqa: N818 - not an error: the route hands the answ
 
 @dataclass
 class RouteKey:
-    """The Idempotency-Key of a request whose route keeps its own answer (`kept_by_routes`):
-    looked up by the route in its worker thread, kept in the transaction of its effect."""
+    """The Idempotency-Key of a request whose route keeps its own answer (`kept_by_routes`).
+
+    The route's part: every answer below 400 is committed with its effect (`keep` as a side
+    write of `CaseStore.together`, then `kept`); when that commit fails on a clash, `look`
+    (the key's record met: `KeyUsed`). It need not look first: a key used already makes its
+    commit fail. A route that cannot keep an answer must `look` before its work."""
 
     records: IdempotencyRecords
     scope: str
@@ -317,8 +321,8 @@ class IdempotencyKeys:
         self, scope: Scope, receive: Receive, send: Send, body: bytes, route: RouteKey
     ) -> None:
         """Hand the route its `RouteKey` and send its answer; answer a used key as a claim.
-        An answer below 400 that the route did not keep (it should) is kept the classic way,
-        claim then finish, so a retry never does the work twice."""
+        An answer below 400 that the route did not keep (a slip: it should, with its effect)
+        is kept the classic way, claim then finish, and logged."""
         running = (route.scope, route.key)
         if running in self.running:
             await self._answer(
@@ -336,6 +340,11 @@ class IdempotencyKeys:
             self.running.discard(running)
         start = next((m for m in held if m["type"] == "http.response.start"), None)
         if start is not None and int(start["status"]) < 400 and not route.handled:
+            log.warning(
+                "%s keeps its own answers but did not keep this one (%s %s): kept after it",
+                scope.get("path"),
+                *running,
+            )
             try:
                 claim = await run_in_threadpool(route.records.claim, *running, route.fingerprint)
             except PersistenceError as down:  # the effect happened: the client gets its answer

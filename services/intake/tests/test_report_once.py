@@ -203,7 +203,7 @@ def test_keyed_reports_at_once_open_one_case_and_all_get_it(desk: Desk) -> None:
     assert _case_ids(desk) == {str(case_id)}
 
 
-class _Refused(RuntimeError):
+class _NotKeptError(RuntimeError):
     pass
 
 
@@ -217,7 +217,7 @@ class _KeepThatFails:
         self.answers.append(reported.outcome)
 
         def write(cursor: Any) -> None:
-            raise _Refused("the answer could not be kept")
+            raise _NotKeptError("the answer could not be kept")
 
         return write
 
@@ -237,7 +237,7 @@ def test_a_report_its_note_and_its_kept_answer_are_stored_together_or_not_at_all
     )
     keep = _KeepThatFails()
     before = _intake(desk).app.recorder.max_notification_id()
-    with pytest.raises(_Refused):
+    with pytest.raises(_NotKeptError):
         intake.report(staff, body, keyed_id("staff-li", "/cases", "k-9"), keep)
     assert keep.answers == ["opened"]
     assert _intake(desk).app.recorder.max_notification_id() == before

@@ -21,13 +21,15 @@ published only after every ack of the one before it came back, and the position 
 event only once its ack and those of all events before it in its window are in (`unbroken`).
 Within a window the server may store event k+1 although k's ack failed (timed out, no
 responders during a leader change); the stream's last message then says k+1, but also that its
-window started before k, so the relay goes on from there and sends k, and not k+1 again. What
-holds: every event reaches the stream once; an event is never on the stream before an event of
-an EARLIER window; but within one window a failed ack can put k after k+1 (consumers track each
-message by its stream sequence, `casework.messaging.tracked`, and may see a case's version v+1
-before v). On PostgreSQL a LISTEN thread wakes the relay when events are written; on a SQLite
-file, `PRAGMA data_version` asked every 2 ms while idle (`casework.sqlite_changes`) does. Both
-also poll, so a lost NOTIFY (eventsourcing issue #305) only delays it by one poll interval.
+window started before k, so the relay goes on from there and sends k, and not k+1 again; the
+same holds for a relay killed then and started again. What holds: every event reaches the
+stream once; an event comes after a later one only within one window's span (`batch_size`
+notifications), where a failed ack can put k after k+1 (consumers track each message by its
+stream sequence, `casework.messaging.tracked`, and may see a case's version v+1 before v).
+
+On PostgreSQL a LISTEN thread wakes the relay when events are written; on a SQLite file, `PRAGMA
+data_version` asked every 2 ms while idle (`casework.sqlite_changes`) does. Both also poll, so a
+lost NOTIFY (eventsourcing issue #305) only delays it by one poll interval.
 
 Outages (`casework.outages`): `run` never ends because the store or NATS is unreachable, however
 long: it logs the outage once, retries with a capped, jittered backoff, logs when it is back, and

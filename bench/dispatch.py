@@ -18,9 +18,10 @@ second and over the load's length. Baseline, same run: the library floor, `repor
 `assign` one pair after another in this process on a fresh store of the same kind, process CPU
 per pair (as `bench/intake.py` measures it).
 
-**The handler** (`--parts handler`), in one process, on a fresh store: N property staff join dispatch's roster (all covering the
-compound, always on duty, up to 20 pieces of work each). Then routine repairs are reported one
-after another (not timed), and each is handled as dispatch's consumer handles it: its
+**The handler** (`--parts handler`), in one process, on a fresh store: N property staff join
+dispatch's roster (all covering the compound, always on duty, up to 20 pieces of work each).
+Then routine repairs are reported one after another (not timed), and each is handled as
+dispatch's consumer handles it (with the board as the service's runtime gives it): its
 `Reported` event (the decision, `Assigned` + `WorkTaken`, the tracking record: one
 transaction), then its `DeadlinesSet` and the `Assigned` the relay brings back (nothing to do,
 but messages to acknowledge, each with its tracking record). A report's time is its three
@@ -73,6 +74,7 @@ from casework import Actor, Role  # noqa: E402
 from casework.contracts import CasePlace, to_contract  # noqa: E402
 from casework.messaging.consumer import handle_deferring, handle_tracked, position  # noqa: E402
 from dispatch.application import Dispatch, work_for_case  # noqa: E402
+from dispatch.board import Board  # noqa: E402
 from dispatch.domain.member import member_id  # noqa: E402
 from dispatch.domain.roster import ROSTER_ID  # noqa: E402
 from dispatch.domain.rule import Candidate, decide  # noqa: E402
@@ -182,6 +184,7 @@ def run(store: str, members: int, reports: int, sample: int, batch: int) -> list
     floor = Series("baseline: library floor, `Casework.assign` alone")
     pair = Series("baseline: library floor, `report_repair` + `assign`")
     with Dispatch(store) as app:
+        app.case_view = Board(app)  # as the service's runtime gives it its board
         consumption = Consumption(app, batch)
         for n in range(members):
             app.join(

@@ -44,9 +44,9 @@ and once the reports are done (so the members carry the histories the run gave t
 - the library floor: `Casework.report_repair` is not timed; `Casework.assign` alone is, on a
   fresh case, one after another (the write an assignment needs, with no rule and no consumer).
 
-CPU per report, in process: the process CPU (`time.process_time`, not wall clock, so that other work on a
-shared machine shows less) of the batched run's reports, mean, beside the library floor's CPU
-per `report_repair` + `assign` pair measured in the same run (the issue 16 ratio).
+CPU per report, in process: the process CPU (`time.process_time`, not wall clock, so that other
+work on a shared machine shows less) of the batched run's reports, mean, beside the library
+floor's CPU per `report_repair` + `assign` pair measured in the same run.
 """
 
 from __future__ import annotations

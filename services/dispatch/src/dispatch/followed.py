@@ -70,10 +70,12 @@ class FollowedRoster:
         self.skipped: list[SkippedEvent] = []
         """Roster events passed over, oldest first (shown on /readyz)."""
 
-    def catch_up(self) -> None:
-        """Fold in the roster's events recorded since the last call."""
+    def catch_up(self, upto: int | None = None) -> None:
+        """Fold in the roster's events recorded since the last call: up to the newest recorded
+        now, or up to notification `upto` (a position the caller knows is recorded, e.g. the
+        board's just after catching up: one query fewer, and both views at the same point)."""
         with self._lock:
-            newest = self.app.recorder.max_notification_id() or 0
+            newest = (self.app.recorder.max_notification_id() or 0) if upto is None else upto
             while self.position < newest:
                 page = self.app.recorder.select_notifications(
                     start=self.position,

@@ -246,9 +246,7 @@ class Consumer(Generic[E]):
                 try:
                     if self.outages.is_down("store"):
                         await self._wait_for_store()
-                    async for attempt in self.outages.retrying(self._stopping, _FETCH_FAILED):
-                        with attempt:
-                            batch = await self._fetch()
+                    batch = await self._fetch_through_outages()
                 except StoppedError:
                     break
                 if batch:
@@ -264,6 +262,19 @@ class Consumer(Generic[E]):
         finally:
             await self._unsubscribe()
             self._finished.set()
+
+    async def _fetch_through_outages(self) -> list[Msg]:
+        """`_fetch`, again with backoff while NATS is away (said once); StoppedError on stop.
+        The first try is made without the retrying machinery, which costs more than a fetch."""
+        try:
+            return await self._fetch()
+        except _FETCH_FAILED:
+            pass  # tried again at once below; a second failure is logged and backed off
+        batch: list[Msg] = []
+        async for attempt in self.outages.retrying(self._stopping, _FETCH_FAILED):
+            with attempt:
+                batch = await self._fetch()
+        return batch
 
     async def _fetch(self) -> list[Msg]:
         """The next batch, [] when there is none; NATS counts as up once a fetch goes through."""

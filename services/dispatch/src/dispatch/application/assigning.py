@@ -47,6 +47,9 @@ T = TypeVar("T")
 class CaseView(Protocol):
     """Cases as the store's log says they are now, folded in memory (`dispatch.board.Board`)."""
 
+    position: int
+    """The last notification folded in."""
+
     def current(self, case_id: UUID) -> AbstractContextManager[Case | None]:
         """The case caught up to the log and held still while read; None when the view cannot
         vouch for it (unknown, closed, or it skipped an event)."""
@@ -262,7 +265,8 @@ class Assigning:
             if isinstance(case, Repair) and case.status is Status.WORK_DONE:
                 return False
             assignee, key, status = case.assignee.id, str(case.id), case.status
-        self.followed.catch_up()
+            seen = self.case_view.position
+        self.followed.catch_up(upto=seen)  # the roster as of the same moment as the case
         with self.followed.reading() as now:
             if now.skipped:
                 return False

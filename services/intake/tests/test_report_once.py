@@ -257,6 +257,9 @@ def test_two_replicas_given_one_key_at_once_open_one_case_and_answer_alike(
         TestClient(create_app(settings, clock=FakeClock(T0))) as two,
     ):
         headers = Desk(one, FakeClock(T0), settings).resident()
+        for client in (one, two):  # each app's schemas built first, one at a time (pydantic
+            # builds some lazily, and two threads building one at once can trip over it)
+            assert client.post("/cases", json=REPAIR, headers=headers).status_code == 201
         sent = {**headers, "Idempotency-Key": "both-at-once"}
         with ThreadPoolExecutor(2) as pool:
             answers = list(
@@ -270,4 +273,5 @@ def test_two_replicas_given_one_key_at_once_open_one_case_and_answer_alike(
             for n in app.recorder.select_notifications(start=1, limit=10**6)
             if is_case_topic(n.topic)
         }
-        assert opened == {answers[0].json()["case_id"]}
+        assert answers[0].json()["case_id"] in opened
+        assert len(opened) == 3  # the warm-ups' two repairs and the one leak

@@ -56,6 +56,7 @@ import asyncio
 import contextlib
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -292,6 +293,8 @@ class StackRun:
     """CPU seconds per `report_repair` + `assign` pair in process, same run, same kind of store."""
     others: dict[str, float] = field(default_factory=dict)
     """The other processes' CPU seconds over the same window, by name."""
+    latency_ms: float = float("nan")
+    """Median time from a report's POST to its `Assigned` (what a fetch linger costs)."""
 
     def cpu_ms(self) -> float:
         return 1000 * self.cpu / max(self.assigned, 1)
@@ -317,8 +320,18 @@ async def settled(stack: e2e.Stack, timeout: float) -> bool:
         await nc.close()
 
 
-def run_stack(kind: str, rate: float, seconds: float, floor_pairs: int) -> StackRun:
-    """One store: the floor, then the stack under the load (see the module docstring)."""
+def run_stack(
+    kind: str, rate: float, seconds: float, floor_pairs: int, linger: float | None = None
+) -> StackRun:
+    """One store: the floor, then the stack under the load (see the module docstring).
+    `linger`: dispatch's consumer's (`DISPATCH_FETCH_LINGER_SECONDS`), else the service's
+    default."""
+    env = {"INTAKE_LOG_LEVEL": "WARNING", "DISPATCH_LOG_LEVEL": "WARNING"}
+    if linger is not None:
+        env["DISPATCH_FETCH_LINGER_SECONDS"] = str(linger)
+        kind_label = f"{kind}, linger {linger * 1000:g} ms"
+    else:
+        kind_label = kind
     with tempfile.TemporaryDirectory(prefix=f"casework-bench-dispatch-stack-{kind}-") as tmp:
         with store_for(kind, Path(tmp) / "floor") as floor_store:
             print(f"[{kind}] library floor, {floor_pairs} pairs", file=sys.stderr)
@@ -329,7 +342,7 @@ def run_stack(kind: str, rate: float, seconds: float, floor_pairs: int) -> Stack
                 var_dir=var,
                 store=store,
                 ports=e2e.Ports.free(),
-                env={"INTAKE_LOG_LEVEL": "WARNING", "DISPATCH_LOG_LEVEL": "WARNING"},
+                env=env,
                 hermetic=True,
             )
             print(f"[{kind}] starting the stack", file=sys.stderr)
@@ -354,9 +367,12 @@ def run_stack(kind: str, rate: float, seconds: float, floor_pairs: int) -> Stack
                 before = {name: cpu_seconds(p) for name, p in pids.items()}
                 _, system = cpu_split(pid)
                 t0 = time.perf_counter()
+                profiler = profile(pid, os.environ.get("BENCH_DISPATCH_PROFILE"), seconds)
                 _, assigned, refused = asyncio.run(
                     e2e.offered_load(stack, desk.token, rate, seconds)
                 )
+                if profiler is not None:
+                    profiler.wait()
                 if not asyncio.run(settled(stack, SETTLE_SECONDS)):
                     print(f"[{kind}] dispatch had not settled; CPU read anyway", file=sys.stderr)
                 window = time.perf_counter() - t0
@@ -366,7 +382,7 @@ def run_stack(kind: str, rate: float, seconds: float, floor_pairs: int) -> Stack
                     print(f"[{kind}] no 201: {line}", file=sys.stderr)
     cpu = spent.pop("dispatch")
     return StackRun(
-        kind,
+        kind_label,
         int(rate * seconds),
         len(assigned.latencies),
         members,
@@ -376,6 +392,28 @@ def run_stack(kind: str, rate: float, seconds: float, floor_pairs: int) -> Stack
         idle,
         floor,
         spent,
+        assigned.ms(0.5),
+    )
+
+
+def profile(pid: int, out: str | None, seconds: float) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling the dispatch process during the load, when BENCH_DISPATCH_PROFILE names
+    the output (a speedscope file; `--format raw` folded stacks if it ends in .txt)."""
+    if not out:
+        return None
+    fmt = "raw" if out.endswith(".txt") else "speedscope"
+    spy = Path.home() / ".local" / "bin" / "py-spy"
+    command = [str(spy), "record", "-p", str(pid), "-d", str(int(seconds)), "-o", out]
+    return subprocess.Popen(
+        [
+            *command,
+            "-f",
+            fmt,
+            "-t",
+            "-r",
+            "200",
+            *os.environ.get("BENCH_DISPATCH_PROFILE_ARGS", "").split(),
+        ]
     )
 
 
@@ -388,15 +426,15 @@ def stack_table(runs: list[StackRun], rate: float, seconds: float) -> list[repor
     )
     print(
         "| store | assigned | staff | dispatch CPU ms/report | of which idle "
-        "| library floor CPU ms/report | ratio |"
+        "| library floor CPU ms/report | ratio | report to assigned p50 ms |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     figures = []
     for r in runs:
         floor = r.floor * 1000
         print(
             f"| {r.store} | {r.assigned:,} of {r.attempted:,} | {r.members} | {r.cpu_ms():.2f} "
-            f"| {r.idle_ms():.2f} | {floor:.2f} | {r.cpu_ms() / floor:.1f}× |"
+            f"| {r.idle_ms():.2f} | {floor:.2f} | {r.cpu_ms() / floor:.1f}× | {r.latency_ms:.0f} |"
         )
         figures.append(
             report.Figure(
@@ -445,6 +483,13 @@ def main() -> int:
     parser.add_argument("--sample", type=int, default=50, help="decisions in each baseline")
     parser.add_argument("--stores", default="sqlite,postgres")
     parser.add_argument(
+        "--lingers",
+        default="",
+        help="the stack: dispatch's consumer's fetch linger, seconds, comma-separated; each "
+        "store is run once per value, in turns, `--rounds` times (default: the service's own)",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="the stack: rounds of --lingers")
+    parser.add_argument(
         "--batch",
         type=int,
         default=10,
@@ -460,9 +505,12 @@ def main() -> int:
     figures: list[report.Figure] = []
     with report.json_mode(args.json):
         if "stack" in parts:
+            lingers = [float(x) for x in args.lingers.split(",") if x] or [None]
             runs = [
-                run_stack(kind, args.rate, args.seconds, args.floor)
+                run_stack(kind, args.rate, args.seconds, args.floor, linger)
+                for _ in range(args.rounds)
                 for kind in args.stores.split(",")
+                for linger in lingers
             ]
             figures += stack_table(runs, args.rate, args.seconds)
         if "handler" in parts:

@@ -110,7 +110,11 @@ class Runtime:
         settings = self.settings
         if settings.nats_url is not None:
             self.feed = feeds.start_consumer(
-                settings.nats_url, self.app, settings.durable, settings.ack_wait
+                settings.nats_url,
+                self.app,
+                settings.durable,
+                settings.ack_wait,
+                settings.fetch_linger_seconds,
             )
         elif self.store_feed is not None and self.background:
             await asyncio.to_thread(self.store_feed.catch_up)

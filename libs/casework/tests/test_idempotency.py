@@ -186,7 +186,7 @@ def test_a_kept_body_is_sealed_and_not_replayed_after_an_erasure(app: Casework) 
     records.finish("r-1 POST /cases", "k-1", Answer(201, headers, body))
     kept = stored_bytes(app)
     assert b"/cases/c-1" in kept  # the row is there: status and headers in the clear
-    for secret in (description, phone, "ceiling", "0013", '"open"'):
+    for secret in (description, phone, "ceiling", "0013 8000", '"open"'):
         assert secret.encode() not in kept
     assert records.claim("r-1 POST /cases", "k-1", "f").answer == Answer(201, headers, body)
 
@@ -197,3 +197,34 @@ def test_a_kept_body_is_sealed_and_not_replayed_after_an_erasure(app: Casework) 
     assert records.claim("r-1 POST /cases", "k-2", "f").outcome == "started"
     records.finish("r-1 POST /cases", "k-2", Answer(201, headers, body))
     assert records.claim("r-1 POST /cases", "k-2", "f").answer == Answer(201, headers, body)
+
+
+def test_a_record_kept_with_its_effect_is_looked_up_as_a_claim_finds_it(app: Casework) -> None:
+    """`look` (a read) answers as `claim` would for a key used already, None for a new one;
+    a record `kept` in a save's transaction replays like one claimed and finished."""
+    clock = Clock()
+    records = IdempotencyRecords(
+        app.recorder.datastore,  # type: ignore[attr-defined]
+        privacy_for(app).keys,
+        now=clock,
+        beside_events=True,
+    )
+    scope = "r-1 POST /cases"
+    assert records.look(scope, "new", "body-a") is None
+    with app.together() as unit:
+        unit.also(records.kept(scope, "k-1", "body-a", ANSWER))
+    replay = records.look(scope, "k-1", "body-a")
+    assert replay is not None
+    assert (replay.outcome, replay.answer) == ("replay", ANSWER)
+    assert records.claim(scope, "k-1", "body-a") == replay  # one record, two ways to it
+    mismatch = records.look(scope, "k-1", "body-b")
+    assert mismatch is not None
+    assert mismatch.outcome == "mismatch"
+    # A claim of the classic kind, still running: in flight; its process dead: forgotten.
+    assert records.claim(scope, "k-2", "body-a").outcome == "started"
+    running = records.look(scope, "k-2", "body-a")
+    assert running is not None
+    assert running.outcome == "in_flight"
+    clock.now += IN_FLIGHT_LEASE + 1
+    assert records.look(scope, "k-2", "body-a") is None
+    assert records.claim(scope, "k-2", "body-a").outcome == "started"  # the row went

@@ -3,6 +3,7 @@ feed makes of the log is, event for event, what the relay publishes on NATS."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Iterable
@@ -19,6 +20,7 @@ from casework.messaging.store_contracts import StoreContracts
 from casework.projections.sqlite import Scope
 from eventsourcing.persistence import OperationalError
 from intake.feeds import STORE_SOURCE, StoreFeed
+from intake.measures.model import MeasuresModel
 from intake.read_model import CaseIndex
 from intake.testing import COMPOUND, FLAT, T0
 
@@ -149,4 +151,61 @@ def test_the_store_feed_wakes_on_a_commit_not_on_its_poll_interval(tmp_path: Pat
                 time.sleep(0.05)
         finally:
             feed.stop()
+            index.close()
+
+
+def test_both_read_models_of_the_file_apply_in_one_transaction(tmp_path: Path) -> None:
+    """The measures beside the case index (one file, one connection): a batch is in both or
+    in neither, so they never stand at different positions; a failure of the measures' part
+    leaves the index as it was."""
+    app = Casework(f"sqlite:///{tmp_path / 'cases.db'}", clock=FakeClock(T0))
+    case_id = app.report_repair(RESIDENT, FLAT, "light out", "lighting")
+    index = CaseIndex(tmp_path / "intake.db")
+    measures = MeasuresModel(tmp_path / "intake.db", beside=index)
+    feed = StoreFeed(app, index, also=[measures])
+
+    def locked(*args: Any, **kwargs: Any) -> int:
+        raise sqlite3.OperationalError("database is locked")
+
+    real = measures.apply_in
+    measures.apply_in = locked  # type: ignore[method-assign]
+    with pytest.raises(sqlite3.OperationalError):
+        feed.catch_up()
+    assert index.list(Scope(everything=True))[0] == 0
+    assert (index.position(STORE_SOURCE), measures.position(STORE_SOURCE)) == (0, 0)
+
+    measures.apply_in = real  # type: ignore[method-assign]
+    app.assign(case_id, STAFF, STAFF, "on duty")
+    top = app.recorder.max_notification_id()
+    assert feed.catch_up() == top
+    assert (index.position(STORE_SOURCE), measures.position(STORE_SOURCE)) == (top, top)
+    assert feed.read_models.position(STORE_SOURCE) == top
+    records, tasks = measures.records()
+    assert [r.case_id for r in records] == [str(case_id)]
+    assert [t.assignee_id for t in tasks] == [STAFF.id]
+    with pytest.raises(ValueError, match="cannot share"):
+        MeasuresModel(tmp_path / "other.db", beside=index)
+    index.close()
+    app.close()
+
+
+def test_catching_up_after_its_own_write_does_not_wake_the_feed_for_it(tmp_path: Path) -> None:
+    """A request catches up after its own write and asks the change signal first: the write
+    is seen, so the feed's thread is not woken for it; another process's commit after that
+    still wakes it (`StoreFeed.catch_up_own`)."""
+    url = f"sqlite:///{tmp_path / 'cases.db'}"
+    with Casework(url) as desk, Casework(url) as other:
+        index = CaseIndex(tmp_path / "intake.db")
+        feed = StoreFeed(desk, index)
+        changes = feed.change_signal()
+        assert changes is not None
+        feed._changes = changes  # as `start` sets it, without the thread
+        try:
+            desk.report_repair(RESIDENT, FLAT, "light out", "lighting")
+            assert feed.after_own_write().catch_up() == desk.recorder.max_notification_id()
+            assert not changes.changed()  # the own write: seen already
+            other.report_repair(RESIDENT, FLAT, "tap drips", "plumbing")
+            assert changes.changed()  # another's commit after it: wakes the feed
+        finally:
+            changes.close()
             index.close()

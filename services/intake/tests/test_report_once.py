@@ -1,29 +1,35 @@
 """A report sent with an Idempotency-Key opens at most one case, whatever fails between the
 write and the answer.
 
-The kept answer (casework_web.idempotency) is in its own transaction, not the case's: when the
-store fails after the case is committed but before the answer is kept, the request answers 503
-and its key's claim is freed, so the retry is handled afresh. The case's id is derived from the
-caller and the key, so that retry meets the case its first attempt opened. The tests here put
-the store in exactly that state (the case committed, the key's record gone) and retry.
+The kept answer (casework_web.idempotency) is committed with the case (`Casework.together`),
+so the two are stored together or not at all. The case's id is derived from the caller and
+the key, so that a retry whose key's record is gone meets the case its first attempt opened:
+a record purged after a day, or an answer an older version kept in its own transaction and
+lost when the store failed after the case's commit (it answered 503 and freed the claim). The
+tests here put the store in exactly that state (the case committed, the key's record gone) and
+retry.
 """
 
 from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
 from casework import Actor, CaseExistsError, Role
+from casework.clock import FakeClock
 from casework.idempotency import records_for
 from casework.topics import is_case_topic
 from casework_web import Principal
 from casework_web.idempotency import keyed_id, owner
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from intake.api.app import create_app
 from intake.schemas import CaseCreate
-from intake.testing import COMPOUND, FLAT, Desk
+from intake.testing import COMPOUND, FLAT, T0, Desk, make_settings
 
 REPAIR = {"kind": "repair", "address": FLAT, "description": "the kitchen tap drips"}
 LEAK = {"description": "对门渗水", "source_unit": "0301", "address": COMPOUND + "/b12/0302"}
@@ -195,3 +201,77 @@ def test_keyed_reports_at_once_open_one_case_and_all_get_it(desk: Desk) -> None:
         answers = list(pool.map(lambda _: intake.report(who, body, case_id), range(6)))
     assert {(a.case.id, a.outcome) for a in answers} == {(case_id, "opened")}
     assert _case_ids(desk) == {str(case_id)}
+
+
+class _NotKeptError(RuntimeError):
+    pass
+
+
+class _KeepThatFails:
+    """A `Keep` whose side write fails in the report's transaction (a full disk, say)."""
+
+    def __init__(self) -> None:
+        self.answers: list[str] = []
+
+    def __call__(self, reported: Any) -> Any:
+        self.answers.append(reported.outcome)
+
+        def write(cursor: Any) -> None:
+            raise _NotKeptError("the answer could not be kept")
+
+        return write
+
+    def look(self) -> None:
+        raise AssertionError("nothing was kept to look at")
+
+
+def test_a_report_its_note_and_its_kept_answer_are_stored_together_or_not_at_all(
+    desk: Desk,
+) -> None:
+    """Taken by staff for a resident: the case, the note of who took it and the kept answer
+    are one transaction, so an answer that cannot be kept leaves no case and no note."""
+    intake = _intake(desk)
+    staff = Principal(Actor("staff-li", Role.PROPERTY_STAFF), COMPOUND)
+    body = CaseCreate.model_validate(
+        {**REPAIR, "reporter": {"id": "r-0302", "role": "resident"}, "photos": ["p1.jpg"]}
+    )
+    keep = _KeepThatFails()
+    before = _intake(desk).app.recorder.max_notification_id()
+    with pytest.raises(_NotKeptError):
+        intake.report(staff, body, keyed_id("staff-li", "/cases", "k-9"), keep)
+    assert keep.answers == ["opened"]
+    assert _intake(desk).app.recorder.max_notification_id() == before
+    done = intake.report(staff, body, keyed_id("staff-li", "/cases", "k-9"))
+    case = intake.app.get_case(done.case.id)
+    assert (done.outcome, case.note_count, done.case.version) == ("opened", 1, case.version)
+
+
+def test_two_replicas_given_one_key_at_once_open_one_case_and_answer_alike(
+    store_url: str, tmp_path: Path
+) -> None:
+    """Two intakes on one store (no in-process 409 between them), the same keyed report to
+    each at once: one case, one kept answer, and both callers get it."""
+    settings = make_settings(tmp_path, store_url)
+    with (
+        TestClient(create_app(settings, clock=FakeClock(T0))) as one,
+        TestClient(create_app(settings, clock=FakeClock(T0))) as two,
+    ):
+        headers = Desk(one, FakeClock(T0), settings).resident()
+        for client in (one, two):  # each app's schemas built first, one at a time (pydantic
+            # builds some lazily, and two threads building one at once can trip over it)
+            assert client.post("/cases", json=REPAIR, headers=headers).status_code == 201
+        sent = {**headers, "Idempotency-Key": "both-at-once"}
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(
+                pool.map(lambda c: c.post("/cases", json=LEAK, headers=sent), (one, two))
+            )
+        assert [a.status_code for a in answers] == [201, 201], [a.text for a in answers]
+        assert answers[0].json() == answers[1].json()
+        app = one.app.state.runtime.intake.app  # type: ignore[attr-defined]
+        opened = {
+            str(n.originator_id)
+            for n in app.recorder.select_notifications(start=1, limit=10**6)
+            if is_case_topic(n.topic)
+        }
+        assert answers[0].json()["case_id"] in opened
+        assert len(opened) == 3  # the warm-ups' two repairs and the one leak

@@ -13,6 +13,16 @@ reached the server did something, though: a route whose effect must not happen t
 new record the id `keyed_id` derives from the caller and the key (the intake's reports do), so
 that retry finds it.
 
+A route whose effect is a save may keep its answer itself, in the transaction of that save
+(`install(..., kept_by_routes=...)`; the intake's reports): the middleware then claims nothing
+and hands the route a `RouteKey`. The route `look`s (a read: a used key is answered here, as
+above), does its work, and commits its record already finished with its answer beside its
+events (`RouteKey.keep`, `casework.application.store.CaseStore.together`): one commit instead
+of three (claim, effect, answer), one hop to a worker thread instead of three, and no effect is
+ever stored without its answer (issue 16). A retry of the same key at the same time is a 409
+within a process, as above; on two replicas both run, the second commit meets the first's
+record (or its case) and is answered from that record.
+
 A pure ASGI middleware (it must see the whole answer to keep it), inside the request-context
 one so replays are logged and counted like any answer.
 """
@@ -23,12 +33,16 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid5
 
-from casework.idempotency import Answer, IdempotencyRecords
+from casework.idempotency import Answer, Claim, IdempotencyRecords
+from casework.side_tables import SideWrite
 from eventsourcing.persistence import PersistenceError
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from casework_web.errors import error, store_unavailable
@@ -136,13 +150,84 @@ async def _nothing() -> Message:
     return {"type": "http.disconnect"}
 
 
+class KeyUsed(Exception):  # noqa: N818 - not an error: the route hands the answer back
+    """Raised by `RouteKey.look` in a route: the key was used already; the middleware answers
+    `claim` (a replay, 422 for another request, 409 while the first still runs)."""
+
+    def __init__(self, claim: Claim) -> None:
+        super().__init__(claim.outcome)
+        self.claim = claim
+
+
+@dataclass
+class RouteKey:
+    """The Idempotency-Key of a request whose route keeps its own answer (`kept_by_routes`).
+
+    The route's part: every answer below 400 is committed with its effect (`keep` as a side
+    write of `CaseStore.together`, then `kept`); when that commit fails on a clash, `look`
+    (the key's record met: `KeyUsed`). It need not look first: a key used already makes its
+    commit fail. A route that cannot keep an answer must `look` before its work."""
+
+    records: IdempotencyRecords
+    scope: str
+    key: str
+    fingerprint: str
+    handled: bool = False
+    """Set once the answer is kept (`kept`) or the key was found used (`look`): the middleware
+    then keeps nothing itself."""
+
+    def look(self) -> None:
+        """Before any work: `KeyUsed` if this key was used already (its answer, or a refusal,
+        for the middleware to send); None: go ahead."""
+        claim = self.records.look(self.scope, self.key, self.fingerprint)
+        if claim is not None:
+            self.handled = True
+            raise KeyUsed(claim)
+
+    def keep(self, response: Response) -> SideWrite:
+        """The record of `response` (the route's answer, status below 400, its body rendered)
+        as a side write for the transaction of the route's effect; call `kept` once it
+        committed. A record already there fails that transaction: `look` again, then."""
+        answer = Answer(
+            response.status_code,
+            [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers],
+            bytes(response.body),
+        )
+        return self.records.kept(self.scope, self.key, self.fingerprint, answer)
+
+    def kept(self) -> None:
+        """The transaction holding `keep`'s record committed."""
+        self.handled = True
+
+
+def route_key(request: Request) -> RouteKey | None:
+    """The request's `RouteKey`, when its route keeps its own answer and a key was sent."""
+    found = request.scope.get("state", {}).get(ROUTE_KEY)
+    return found if isinstance(found, RouteKey) else None
+
+
+ROUTE_KEY = "casework_idempotency_key"
+"""Where in the request's state the middleware leaves a `RouteKey`."""
+
+
 class IdempotencyKeys:
     """Pure ASGI middleware: see the module docstring."""
 
-    def __init__(self, app: ASGIApp, records: Records, store: str = "the case store") -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        records: Records,
+        store: str = "the case store",
+        kept_by_routes: frozenset[str] = frozenset(),
+    ) -> None:
         self.app = app
         self.records = records
         self.store = store
+        self.kept_by_routes = kept_by_routes
+        """Paths whose POST route keeps its own answer (`RouteKey`), when the store lets it
+        (`IdempotencyRecords.beside_events`)."""
+        self.running: set[tuple[str, str]] = set()
+        """Keys of route-kept requests being handled in this process (a second is a 409)."""
         self.orphans: set[tuple[str, str]] = set()
         """Claims this process could not free because the store was down (a request failed with
         503 mid-way): freed before the next claim, so their retry is not told "in flight" until
@@ -176,14 +261,36 @@ class IdempotencyKeys:
             await self.app(scope, receive, send)  # unauthenticated: the route refuses it
             return
         body = await _read_body(receive)
-        where = owner(actor, str(scope.get("path", "")))
+        path = str(scope.get("path", ""))
+        where = owner(actor, path)
+        route: RouteKey | None = None
         try:
             await self._catch_up(records)
-            claim = await run_in_threadpool(records.claim, where, key, fingerprint(scope, body))
+            if path in self.kept_by_routes and records.beside_events:
+                route = RouteKey(records, where, key, fingerprint(scope, body))
+            else:
+                claim = await run_in_threadpool(records.claim, where, key, fingerprint(scope, body))
         except PersistenceError as down:
             log.warning("idempotency record not reachable: %s", down)
             await _send_json(send, store_unavailable(self.store))
             return
+        if route is not None:
+            await self._kept_by_route(scope, receive, send, body, route)
+            return
+        await self._answer(scope, receive, send, body, records, where, key, claim)
+
+    async def _answer(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        body: bytes,
+        records: IdempotencyRecords,
+        where: str,
+        key: str,
+        claim: Claim,
+    ) -> None:
+        """Answer as `claim` says: refuse, replay, or (started) handle the request first."""
         if claim.outcome == "mismatch":
             await _send_json(
                 send,
@@ -210,17 +317,46 @@ class IdempotencyKeys:
             return
         await self._first(scope, receive, send, body, records, where, key)
 
-    async def _first(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        body: bytes,
-        records: IdempotencyRecords,
-        where: str,
-        key: str,
+    async def _kept_by_route(
+        self, scope: Scope, receive: Receive, send: Send, body: bytes, route: RouteKey
     ) -> None:
-        """Handle the request, keep its answer if it succeeded (else free the key), send it."""
+        """Hand the route its `RouteKey` and send its answer; answer a used key as a claim.
+        An answer below 400 that the route did not keep (a slip: it should, with its effect)
+        is kept the classic way, claim then finish, and logged."""
+        running = (route.scope, route.key)
+        if running in self.running:
+            await self._answer(
+                scope, receive, send, body, route.records, *running, Claim("in_flight")
+            )
+            return
+        self.running.add(running)
+        scope.setdefault("state", {})[ROUTE_KEY] = route
+        try:
+            held = await self._handled(scope, receive, body)
+        except KeyUsed as used:
+            await self._answer(scope, receive, send, body, route.records, *running, used.claim)
+            return
+        finally:
+            self.running.discard(running)
+        start = next((m for m in held if m["type"] == "http.response.start"), None)
+        if start is not None and int(start["status"]) < 400 and not route.handled:
+            log.warning(
+                "%s keeps its own answers but did not keep this one (%s %s): kept after it",
+                scope.get("path"),
+                *running,
+            )
+            try:
+                claim = await run_in_threadpool(route.records.claim, *running, route.fingerprint)
+            except PersistenceError as down:  # the effect happened: the client gets its answer
+                log.warning("could not keep the answer for %s %s: %s", *running, down)
+            else:
+                if claim.outcome == "started":
+                    await self._keep(route.records, *running, _answer_of(start, held))
+        for message in held:
+            await send(message)
+
+    async def _handled(self, scope: Scope, receive: Receive, body: bytes) -> list[Message]:
+        """Run the app on the request (its body read already); the messages it sent."""
         delivered = False
 
         async def replayed_body() -> Message:
@@ -235,26 +371,40 @@ class IdempotencyKeys:
         async def hold(message: Message) -> None:
             held.append(message)
 
+        await self.app(scope, replayed_body, hold)
+        return held
+
+    async def _keep(
+        self, records: IdempotencyRecords, where: str, key: str, answer: Answer
+    ) -> None:
         try:
-            await self.app(scope, replayed_body, hold)
+            await run_in_threadpool(records.finish, where, key, answer)
+        except PersistenceError as down:
+            # The effect happened; the client gets its answer, and it is kept as soon as
+            # the store answers again (a retry meanwhile is told "in flight").
+            log.warning("could not keep the answer for %s %s yet: %s", where, key, down)
+            self.unkept[(where, key)] = answer
+
+    async def _first(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        body: bytes,
+        records: IdempotencyRecords,
+        where: str,
+        key: str,
+    ) -> None:
+        """Handle the request, keep its answer if it succeeded (else free the key), send it."""
+        try:
+            held = await self._handled(scope, receive, body)
         except BaseException:
             await self._abandon(records, where, key)
             raise
         start = next((m for m in held if m["type"] == "http.response.start"), None)
         status = int(start["status"]) if start is not None else 500
         if status < 400 and start is not None:
-            answer = Answer(
-                status,
-                [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start.get("headers", [])],
-                b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body"),
-            )
-            try:
-                await run_in_threadpool(records.finish, where, key, answer)
-            except PersistenceError as down:
-                # The effect happened; the client gets its answer, and it is kept as soon as
-                # the store answers again (a retry meanwhile is told "in flight").
-                log.warning("could not keep the answer for %s %s yet: %s", where, key, down)
-                self.unkept[(where, key)] = answer
+            await self._keep(records, where, key, _answer_of(start, held))
         else:
             await self._abandon(records, where, key)
         for message in held:
@@ -275,6 +425,15 @@ class IdempotencyKeys:
         except PersistenceError as down:  # freed before the next claim, or when its lease ends
             log.warning("could not free %s %s yet: %s", where, key, down)
             self.orphans.add((where, key))
+
+
+def _answer_of(start: Message, held: list[Message]) -> Answer:
+    """The answer the app sent, from its held messages."""
+    return Answer(
+        int(start["status"]),
+        [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start.get("headers", [])],
+        b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body"),
+    )
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -44,6 +44,7 @@ def install(
     *,
     store: str | None = None,
     casework: Callable[[FastAPI], Application[Any] | None] | None = None,
+    kept_by_routes: frozenset[str] = frozenset(),
 ) -> Standards:
     """Call right after `FastAPI(...)`, before `include_router`: the guard and the documented 422
     reach only routes added afterwards, so a route already there is refused loudly.
@@ -51,6 +52,8 @@ def install(
     `store` is the app's `CASEWORK_STORE` URL (named in 503 answers); `casework(app)` gives the
     running app's application (None before it started), whose store keeps idempotency records.
     Without `casework`, `Idempotency-Key` is documented but not honoured (tests' toy apps only).
+    `kept_by_routes`: paths whose POST route keeps its own answer in the transaction of its
+    effect (`casework_web.idempotency.RouteKey`).
     """
     early = [r.path for r in app.routes if isinstance(r, APIRoute)]
     if early:
@@ -69,7 +72,7 @@ def install(
         return None if application is None else records_for(application)
 
     # Added first, so it runs inside the request context: replays are logged and counted too.
-    app.add_middleware(IdempotencyKeys, records=records, store=place)
+    app.add_middleware(IdempotencyKeys, records=records, store=place, kept_by_routes=kept_by_routes)
     app.add_middleware(RequestContext, metrics=standards.metrics)
     generate = app.openapi
 

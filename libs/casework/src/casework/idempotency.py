@@ -24,6 +24,12 @@ all bodies because a body may hold several persons' values and nothing here know
 erasures are rare and records live a day.
 
 A claim left unfinished by a process that died is taken over after `IN_FLIGHT_LEASE`.
+
+A request whose effect is a save can do better than claim, handle, finish (three commits): it
+`look`s (a read), and writes its record already finished in the transaction of its effect
+(`kept`, a side write of `CaseStore.together`): one commit, and an effect is never stored
+without its answer. Two such attempts at once on two replicas both find nothing; the second to
+commit fails on the record's key (or its effect's) and is answered from the first's record.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from eventsourcing.application import Application
 
 from casework.privacy import Destroyed, KeyStore, SealError, privacy_for
 from casework.privacy.envelope import binding, parse, seal, unseal
-from casework.side_tables import create_tables, dialect
+from casework.side_tables import SideWrite, create_tables, dialect, writes_beside
 
 TABLE = "casework_idempotency"
 KEEP = 24 * 3600.0
@@ -78,11 +84,19 @@ class IdempotencyRecords:
     """The records of one store, through its eventsourcing datastore (SQLite or PostgreSQL)."""
 
     def __init__(
-        self, datastore: Any, keys: KeyStore, *, now: Callable[[], float] = time.time
+        self,
+        datastore: Any,
+        keys: KeyStore,
+        *,
+        now: Callable[[], float] = time.time,
+        beside_events: bool = False,
     ) -> None:
         self.datastore = datastore
         self.keys = keys
         self.now = now
+        self.beside_events = beside_events
+        """Whether a record can be `kept` in the transaction of a save (the store's recorder
+        takes side writes: `casework.side_tables.writes_beside`)."""
         sql = dialect(datastore, "idempotency records")
         self.table = sql.table(TABLE)
         self.mark = sql.mark
@@ -136,6 +150,70 @@ class IdempotencyRecords:
         # Opened outside the transaction: the key store has its own (one writer on SQLite).
         status, headers, sealed = kept
         return Claim("replay", Answer(status, headers, self._open(scope, key, sealed)))
+
+    def look(self, scope: str, key: str, fingerprint: str) -> Claim | None:
+        """What a request that keeps its own answer (`kept`) finds before it does anything: a
+        replay, a refusal ("mismatch", "in_flight": a claim by `claim` still running), or None,
+        go ahead. Reads only, except that it forgets a claim whose lease ran out (its claimant
+        died), as `claim` would take it over."""
+        self._make_table()
+        self._purge_now_and_then()
+        m = self.mark
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                f"SELECT fingerprint, started_at, status, headers, body FROM {self.table} "
+                f"WHERE scope = {m} AND key = {m}",
+                (scope, key),
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        if row["fingerprint"] != fingerprint:
+            return Claim("mismatch")
+        if row["status"] is None:
+            started = row["started_at"]
+            if started > self.now() - IN_FLIGHT_LEASE:
+                return Claim("in_flight")
+            with self.datastore.transaction(commit=True) as cursor:
+                cursor.execute(
+                    f"DELETE FROM {self.table} WHERE scope = {m} AND key = {m} "
+                    f"AND status IS NULL AND started_at = {m}",
+                    (scope, key, started),
+                )
+            return None
+        headers = [(str(k), str(v)) for k, v in json.loads(row["headers"])]
+        answer = Answer(int(row["status"]), headers, self._open(scope, key, row["body"]))
+        return Claim("replay", answer)
+
+    def kept(self, scope: str, key: str, fingerprint: str, answer: Answer) -> SideWrite:
+        """The record of a request that keeps its own answer, finished with `answer`, as a
+        side write for the transaction of the request's effect (`CaseStore.together`): the
+        effect and the answer every retry gets are one commit, so neither is ever without
+        the other, and no claim is written first. The body is sealed now (the key store has
+        its own transactions); a record already there (a retry at the same time, on another
+        replica, committed first) fails the transaction with `IntegrityError`, and `look`
+        then finds it."""
+        self._make_table()
+        self._purge_now_and_then()
+        m = self.mark
+        row = (
+            scope,
+            key,
+            fingerprint,
+            self.now(),
+            answer.status,
+            json.dumps(list(answer.headers)),
+            self._seal(scope, key, answer.body),
+        )
+
+        def write(cursor: Any) -> None:
+            cursor.execute(
+                f"INSERT INTO {self.table} (scope, key, fingerprint, started_at, status, "
+                f"headers, body) VALUES ({m}, {m}, {m}, {m}, {m}, {m}, {m})",
+                row,
+            )
+
+        return write
 
     def finish(self, scope: str, key: str, answer: Answer) -> None:
         """Keep `answer` as the one every retry of the claimed request gets, its body sealed."""
@@ -232,6 +310,7 @@ def records_for(app: Application[Any]) -> IdempotencyRecords:
         records = IdempotencyRecords(
             app.recorder.datastore,  # type: ignore[attr-defined]
             privacy_for(app).keys,
+            beside_events=writes_beside(app.recorder),
         )
         app._casework_idempotency = records  # type: ignore[attr-defined]
     return records

@@ -16,16 +16,20 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
 from casework._extras import require
 
 require("psycopg", __name__)  # before the imports below: a missing extra is named, not guessed
 
-from eventsourcing.persistence import InterfaceError, OperationalError  # noqa: E402
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent  # noqa: E402
 from eventsourcing.postgres import PostgresProcessRecorder  # noqa: E402
+from psycopg import Cursor  # noqa: E402
+from psycopg.rows import DictRow  # noqa: E402
 from psycopg_pool import PoolTimeout  # noqa: E402
+
+from casework.side_tables import SIDE_WRITES, WritesBeside, run_side_writes  # noqa: E402
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,8 +64,9 @@ def fail_fast(method: F) -> F:
     return cast(F, attempt)
 
 
-class FailFastProcessRecorder(PostgresProcessRecorder):
-    """eventsourcing's PostgreSQL process recorder; its retried operations fail fast."""
+class FailFastProcessRecorder(WritesBeside, PostgresProcessRecorder):
+    """eventsourcing's PostgreSQL process recorder; its retried operations fail fast, and a
+    save may carry side writes (`casework.side_tables.WritesBeside`)."""
 
     insert_events = fail_fast(PostgresProcessRecorder.insert_events)
     select_events = fail_fast(PostgresProcessRecorder.select_events)
@@ -70,3 +75,14 @@ class FailFastProcessRecorder(PostgresProcessRecorder):
     insert_tracking = fail_fast(PostgresProcessRecorder.insert_tracking)
     max_tracking_id = fail_fast(PostgresProcessRecorder.max_tracking_id)
     has_tracking_id = fail_fast(PostgresProcessRecorder.has_tracking_id)
+
+    def _insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        super()._insert_events(curs, stored_events, **kwargs)
+        if kwargs.get(SIDE_WRITES):
+            # eventsourcing pipelines the transaction's statements: a nested pipeline block
+            # syncs as it closes, so a unique key a side write meets fails here, as itself
+            # (`IntegrityError`), not as the next statement's "pipeline aborted" (an outage).
+            with curs.connection.pipeline():
+                run_side_writes(curs, kwargs)

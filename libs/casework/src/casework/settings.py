@@ -119,13 +119,19 @@ def persistence_env(url: str, *, read_only: bool = False) -> dict[str, str]:
             raise ValidationError(
                 "CASEWORK_STORE sqlite URL needs a file: sqlite:///var/casework.db"
             )
+        recorder = "casework.side_tables:SqliteRecorder"  # eventsourcing's, with side writes
         if path == ":memory:":
-            return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": ":memory:",
+                "PROCESS_RECORDER_TOPIC": recorder,
+            }
         private_file(Path(path))  # 0600 in 0700 folders; SQLite's -wal/-shm take its mode
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": path,
             "SQLITE_LOCK_TIMEOUT": str(sqlite_lock_timeout()),
+            "PROCESS_RECORDER_TOPIC": recorder,
         }
     if url.startswith(("postgresql://", "postgres://")):
         return _postgres_env(url)

@@ -3,18 +3,59 @@ PostgreSQL): idempotency records, people's data keys, the chain-migration record
 
 Each lives next to the events so every replica of every service reaches it through the pool it
 already has, and a backup of the store is a backup of it (`casework.idempotency`,
-`casework.privacy.sql_keys`). What they share is here: the dialect, and making the tables when
-several processes start at once.
+`casework.privacy.sql_keys`). What they share is here: the dialect, making the tables when
+several processes start at once, and writing a row in the transaction that saves events
+(`WritesBeside`: a report and its kept answer are one commit, issue 16).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import PersistenceError, StoredEvent
+from eventsourcing.sqlite import SQLiteCursor, SQLiteProcessRecorder
+
+SideWrite = Callable[[Any], None]
+"""Statements run with the transaction's cursor (eventsourcing's, of either store), after the
+events of a save are inserted on SQLite and before them on PostgreSQL (whose recorder pipelines
+its statements; an error shows when the transaction is synced): either way in the transaction
+that saves them, all or nothing. A unique key it meets fails the whole save with
+`IntegrityError`."""
+
+SIDE_WRITES = "side_writes"
+"""The keyword a save hands its `SideWrite`s to the recorder by (`CaseStore.together`)."""
+
+
+class WritesBeside:
+    """A process recorder whose `_insert_events` runs the side writes a save carries
+    (`SIDE_WRITES`, `run_side_writes`) in the transaction that inserts its events; a save with
+    none is written as before."""
+
+
+def run_side_writes(cursor: Any, kwargs: Mapping[str, Any]) -> None:
+    """The side writes of a save, with the transaction's cursor (for `_insert_events`)."""
+    for write in kwargs.get(SIDE_WRITES, ()):
+        write(cursor)
+
+
+class SqliteRecorder(WritesBeside, SQLiteProcessRecorder):
+    """eventsourcing's SQLite process recorder, with side writes (`persistence_env` selects it
+    through eventsourcing's `PROCESS_RECORDER_TOPIC`)."""
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        returning = super()._insert_events(c, stored_events, **kwargs)
+        run_side_writes(c, kwargs)
+        return returning
+
+
+def writes_beside(recorder: Any) -> bool:
+    """Whether saves to `recorder` can carry side writes (an unknown recorder would drop them)."""
+    return isinstance(recorder, WritesBeside)
 
 
 @dataclass(frozen=True)

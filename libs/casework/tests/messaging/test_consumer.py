@@ -365,6 +365,79 @@ async def test_messages_whose_handler_writes_nothing_are_recorded_a_batch_at_a_t
 
 
 @pytest.mark.anyio
+async def test_a_fetched_batch_goes_to_the_worker_thread_in_one_hop(
+    js: tuple[Client, JetStreamContext], casework: Casework, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parsing, handling and recording the no-ops' positions: one hop per batch, not one per
+    message and another for the positions; every message still settled on its own."""
+    nc, context = js
+    case_ids = report_cases(casework, 2)
+    total = 10
+    for n in range(total):
+        await publish(context, case_ids[n % 2], n)
+    hops: list[str] = []
+    to_thread = asyncio.to_thread
+
+    async def counted(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        hops.append(getattr(func, "__name__", repr(func)))
+        return await to_thread(func, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", counted)
+    handler = worker.writing_every(worker.add_note, 2)
+    consumer = Consumer(nc, casework, handler, worker.parse, subscription(batch=5))
+    runner = asyncio.create_task(consumer.run())
+    await wait_for(settled(consumer, Outcome.DONE, total))
+    await consumer.stop()
+    await runner
+
+    assert note_counts(casework, case_ids) == Counter(
+        {(case_ids[n % 2], worker.note_text(n)): 1 for n in range(0, total, 2)}
+    )
+    assert len(hops) <= 3, hops  # two batches of five (a third if a fetch came back short)
+    info = await context.consumer_info("CASEWORK", "dispatch")
+    assert info.num_ack_pending == 0
+    assert info.num_pending == 0
+
+
+@pytest.mark.anyio
+async def test_after_a_short_batch_the_consumer_lingers_and_what_arrives_meanwhile_comes_together(
+    js: tuple[Client, JetStreamContext], casework: Casework, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`linger`: messages arriving while the consumer waits after a batch that was not full are
+    fetched, handled and settled together, each taking effect once; `stop` cuts the wait short."""
+    nc, context = js
+    (case_id,) = report_cases(casework, 1)
+    hops: list[str] = []
+    to_thread = asyncio.to_thread
+
+    async def counted(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        hops.append(getattr(func, "__name__", repr(func)))
+        return await to_thread(func, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", counted)
+    handler = worker.writing_every(worker.add_note, 2)
+    consumer = Consumer(nc, casework, handler, worker.parse, subscription(batch=5, linger=2.0))
+    runner = asyncio.create_task(consumer.run())
+    await publish(context, case_id, 0)
+    await wait_for(settled(consumer, Outcome.DONE, 1))  # a batch of one: lingering from here
+    for n in range(1, 5):
+        await publish(context, case_id, n)
+    await wait_for(settled(consumer, Outcome.DONE, 5))
+    stopping = time.monotonic()
+    await consumer.stop()  # in the linger after the second short batch
+    await runner
+
+    assert time.monotonic() - stopping < 1.0
+    assert hops == ["_handle_in_thread"] * 2, hops
+    assert note_counts(casework, [case_id]) == Counter(
+        {(case_id, worker.note_text(n)): 1 for n in (0, 2, 4)}
+    )
+    info = await context.consumer_info("CASEWORK", "dispatch")
+    assert info.num_ack_pending == 0
+    assert info.num_pending == 0
+
+
+@pytest.mark.anyio
 @pytest.mark.parametrize("js", ["own_dlq", "relay"], indirect=True)
 async def test_malformed_and_always_failing_messages_are_dead_lettered_and_the_rest_go_on(
     js: tuple[Client, JetStreamContext], casework: Casework

@@ -69,6 +69,10 @@ def assert_exactly_once_in_order(messages: list[RawStreamMsg], app: Casework) ->
         assert seen == list(range(1, len(seen) + 1)), f"case {case_id} out of order: {seen}"
     positions = [int((m.headers or {})["Casework-Notification-Id"]) for m in messages]
     assert positions == sorted(positions)
+    # each was sent from a position before it (its window's start, where a restart goes on from)
+    afters = [int((m.headers or {})["Casework-Relay-After"]) for m in messages]
+    assert all(a < p for a, p in zip(afters, positions, strict=True))
+    assert afters == sorted(afters)
 
 
 async def wait_for_messages(js: JetStreamContext, count: int, timeout: float = 20.0) -> None:
@@ -123,7 +127,7 @@ async def test_each_message_carries_cloudevents_headers_and_its_contract_as_the_
     async with jetstream(nats_server.url) as (_, js):
         messages = await read_stream(js, STREAM)
     stored = app.recorder.select_notifications(start=1, limit=10_000)
-    assert published == len(stored) == len(messages)
+    assert published == len(stored) == len(messages) <= 500  # one window
     for message, notification in zip(messages, stored, strict=True):
         headers: dict[str, str] = message.headers or {}
         assert message.data is not None
@@ -140,6 +144,7 @@ async def test_each_message_carries_cloudevents_headers_and_its_contract_as_the_
         assert datetime.fromisoformat(headers["ce-time"]) == contract.occurred_at
         assert headers["Casework-Tier"] == contract.tier
         assert headers["Casework-Notification-Id"] == str(notification.id)
+        assert headers["Casework-Relay-After"] == "0"  # one window, read after notification 0
         assert message.subject == subject_for(contract)
         assert message.subject.startswith(f"casework.{contract.kind}.")
         assert json.loads(message.data) == contract.model_dump(mode="json")

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -18,12 +19,16 @@ import pytest
 from casework import Actor, Casework, Role
 from casework.messaging.nats_server import NatsServer
 from casework.messaging.relay import Relay
-from casework.messaging.subjects import STREAM
+from casework.messaging.stream import stream_config
+from casework.messaging.stream_limits import StreamLimits
+from casework.messaging.subjects import STREAM, STREAM_SUBJECTS
 from casework.testing.nats import jetstream, read_stream
 
 pytestmark = pytest.mark.nats
 
 STAFF = Actor("staff-li", Role.PROPERTY_STAFF)
+RESIDENT = Actor("resident-0302", Role.RESIDENT)
+FLAT = "jiayu-xx/wanxin-intl/b12/0302"
 
 
 def _sibling(name: str) -> ModuleType:
@@ -107,7 +112,7 @@ def test_a_relay_killed_with_a_window_in_flight_and_the_next_read_ahead_loses_an
     a prefix of the log (never a later window without an earlier one), and the relay run again
     publishes exactly the rest, from the stream's last notification id: none of it twice."""
     url = helpers.store(tmp_path)
-    total = 3000
+    total = 1500  # the relay is killed after ~2 windows (400 held, measured): 5 windows to spare
     with Casework(url) as app:
         helpers.write_events(app, total, cases=30)
     env = helpers.cli_env(tmp_path, nats_server.url)
@@ -133,6 +138,89 @@ def test_a_relay_killed_with_a_window_in_flight_and_the_next_read_ahead_loses_an
         messages = asyncio.run(_all_messages(nats_server.url))
         assert len(messages) == total
         helpers.assert_exactly_once_in_order(messages, app)
+
+
+NARROW_SUBJECTS = ["casework.repair.>", "casework.dlq.>"]
+"""A stream that takes repairs but not leaks: every leak event gets "no responders", as every
+event does while a cluster elects a stream leader, and the repairs after it are stored."""
+
+
+async def narrowed_stream(url: str, duplicate_window: float) -> None:
+    """Make the stream before the relay does, without the leak subjects, with a short duplicate
+    window (so a test can outlive it)."""
+    config = replace(
+        stream_config(STREAM, StreamLimits()),
+        subjects=NARROW_SUBJECTS,
+        duplicate_window=duplicate_window,
+    )
+    async with jetstream(url) as (_, js):
+        await js.add_stream(config)
+
+
+async def widened_stream(url: str) -> None:
+    """The cause gone: the stream takes every case event again."""
+    async with jetstream(url) as (_, js):
+        info = await js.stream_info(STREAM)
+        await js.update_stream(replace(info.config, subjects=list(STREAM_SUBJECTS)))
+
+
+def write_with_a_leak_between_repairs(url: str) -> list[str]:
+    """20 repair events, a leak report (2 events), 20 repair events: the leak's event ids."""
+    with Casework(url) as app:
+        helpers.write_events(app, 20, cases=4)
+        leak = app.report_leak(RESIDENT, FLAT, "water from above", "0402")
+        helpers.write_events(app, 20, cases=4)
+        return [f"{leak}:1", f"{leak}:2"]
+
+
+def assert_each_event_once_and_each_case_in_order(messages: list[Any], url: str) -> None:
+    """What holds after a broken window: every event once and a case's events in order; the
+    log's order across cases does not (the leak's come after the repairs written later)."""
+    ids = [(m.headers or {})["Nats-Msg-Id"] for m in messages]
+    assert len(ids) == len(set(ids)), "a message is on the stream twice"
+    with Casework(url) as app:
+        assert sorted(ids) == sorted(helpers.store_event_ids(app))
+    versions: dict[str, list[int]] = {}
+    for message_id in ids:
+        case_id, version = message_id.split(":")
+        versions.setdefault(case_id, []).append(int(version))
+    for case_id, seen in versions.items():
+        assert seen == list(range(1, len(seen) + 1)), f"case {case_id} out of order: {seen}"
+
+
+def test_a_relay_killed_while_it_retries_a_broken_window_leaves_no_hole_when_run_again(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    """The server stored the events after the leak but not the leak's (no responders): the
+    stream's last message is past the leak. Killed while it retries that window, the relay
+    forgets where the window started; run again, it must go on from there, not from the
+    stream's tail, and send the leak's events only: the repairs after it are on the stream
+    already, and the duplicate window that would have dropped them again has passed."""
+    url = helpers.store(tmp_path)
+    leak_events = write_with_a_leak_between_repairs(url)
+    duplicate_window = 0.5
+    asyncio.run(narrowed_stream(nats_server.url, duplicate_window))
+    env = helpers.cli_env(tmp_path, nats_server.url)
+    command = [sys.executable, "-m", "casework.cli", "relay", "--batch-size", "100", "--quiet"]
+    with subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL) as relay:
+        try:
+            asyncio.run(_wait_until_stream_holds(nats_server.url, 40))
+            relay.send_signal(signal.SIGKILL)
+            relay.wait(timeout=10)
+        finally:
+            if relay.poll() is None:
+                relay.kill()
+                relay.wait()
+    held = [(m.headers or {})["Nats-Msg-Id"] for m in asyncio.run(_all_messages(nats_server.url))]
+    assert len(held) == 40
+    assert not set(leak_events) & set(held), "the leak's events should have been refused"
+    asyncio.run(widened_stream(nats_server.url))
+    time.sleep(duplicate_window)  # a repair sent again now would be stored again
+    with Casework(url) as app:  # run again: a new relay knows only what the stream says
+        again = Relay(app, nats_server.url, batch_size=100)
+        assert asyncio.run(again.run_once()) == 2
+        assert again.duplicates == 0  # nothing sent twice
+    assert_each_event_once_and_each_case_in_order(asyncio.run(_all_messages(nats_server.url)), url)
 
 
 async def _wait_until_stream_holds(

@@ -1,10 +1,10 @@
 """A window's acks move the relay's position only through the unbroken run from its start.
 
 Pipelined publishes can fail one by one: the server may store event k+1 although k's ack timed
-out (or found no responders during a leader change). The relay must then go on from k, not
-from the stream's tail (k+1), or k is never published. The acks here are nats-py's own `PubAck`
-values set on real asyncio futures, as `publish_async` returns them; no server is needed to
-decide what the position becomes.
+out (or found no responders during a leader change). The relay must never move past k then.
+The acks here are nats-py's own `PubAck` values set on real asyncio futures, as `publish_async`
+returns them; no server is needed to decide what the position becomes. Where a retry goes on
+from is `test_relay_position.py`'s.
 """
 
 from __future__ import annotations
@@ -16,10 +16,8 @@ from pathlib import Path
 import nats.errors
 import pytest
 from casework import Actor, Casework, Role
-from casework.messaging.nats_server import NatsServer
 from casework.messaging.relay import Outgoing, Relay, StoreReader, unbroken
-from casework.messaging.subjects import STREAM
-from casework.testing.nats import jetstream
+from casework.messaging.relay_windows import Windows
 from hypothesis import given
 from hypothesis import strategies as st
 from nats.js.api import PubAck
@@ -75,33 +73,11 @@ def test_the_position_moves_only_through_the_unbroken_run_of_acks(
     assert relay.published + relay.duplicates == through
     if through == len(acked):
         assert error is None
-        assert relay._resume_at is None
     else:
-        # the first failure is raised (an outage, so `run` retries) and the retry resumes
-        # right after the last event whose ack and all before it are in
+        # the first failure is raised (an outage, so `run` retries, reading its position back
+        # from the stream: `test_relay_position.py`), the position left before the failed event
         assert error is not None
         assert isinstance(error, TimeoutError if acked[through] is None else nats.errors.Error)
-        assert relay._resume_at == expected
-
-
-@pytest.mark.nats
-@pytest.mark.anyio
-async def test_a_retry_goes_on_from_the_broken_window_not_from_the_streams_tail(
-    nats_server: NatsServer, tmp_path: Path
-) -> None:
-    with Casework(f"sqlite:///{tmp_path / 'casework.db'}") as app:
-        for flat in ("0301", "0302", "0303"):
-            app.report_repair(RESIDENT, f"jiayu-xx/wanxin-intl/b12/{flat}", "light out")
-        relay = Relay(app, nats_server.url, batch_size=2)
-        assert await relay.run_once() == 6
-        # a window broke after notification 3 (say 4's ack was lost while 5 and 6 were
-        # stored): the stream's tail says 6, the retry must start at 4
-        relay.position, relay._resume_at = None, 3
-        assert await relay.run_once() == 6  # nothing new on the stream...
-        assert relay.duplicates == 3  # ...but 4, 5 and 6 were sent again, dropped as copies
-        async with jetstream(nats_server.url) as (_, js):
-            info = await js.stream_info(STREAM)
-        assert info.state.messages == 6
 
 
 class _Overlaps(StoreReader):
@@ -131,11 +107,11 @@ class _Overlaps(StoreReader):
 async def test_a_dropped_read_ahead_ends_before_the_next_read_starts(tmp_path: Path) -> None:
     with Casework(f"sqlite:///{tmp_path / 'casework.db'}") as app:
         app.report_repair(RESIDENT, "jiayu-xx/wanxin-intl/b12/0302", "light out")
-        relay = Relay(app, "nats://127.0.0.1:1")
-        reader = relay.reader = _Overlaps(app)
-        relay._read_ahead(0)
-        relay._forget_ahead()  # a failure: the read ahead is dropped, its thread runs on
-        read = asyncio.ensure_future(relay._read(1))
+        reader = _Overlaps(app)
+        windows = Windows(reader, batch_size=500, publish_timeout=5.0)
+        windows.read_ahead(0)
+        windows.forget_ahead()  # a failure: the read ahead is dropped, its thread runs on
+        read = asyncio.ensure_future(windows.read(1))
         await asyncio.sleep(0.2)
         assert not read.done()  # waits for the dropped read's thread
         reader.first_may_end.set()

@@ -21,7 +21,8 @@ import heapq
 import itertools
 import logging
 import threading
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -109,20 +110,32 @@ class Board:
     # ------------------------------------------------------------- following
 
     def catch_up(self) -> int:
-        """Fold in everything recorded since the last call; how many notifications were read."""
+        """Fold in everything recorded since the last call; how many notifications were read.
+
+        A page shorter than `batch` was everything recorded when it was read: no second query
+        to find nothing (dispatch catches the board up before each case event it handles)."""
         read = 0
         with self._lock:
             while True:
                 page = self.app.casework.recorder.select_notifications(
                     start=self.position, limit=self.batch, inclusive_of_start=False
                 )
-                if not page:
-                    return read
                 for notification in page:
                     if notification.id > self.position:
                         self._apply_or_skip(notification)
                         self.position = notification.id
                 read += len(page)
+                if len(page) < self.batch:
+                    return read
+
+    @contextmanager
+    def current(self, case_id: UUID) -> Iterator[Case | None]:
+        """The case as the log says it is now (caught up first), held still while it is read;
+        None if the board does not hold it (closed, not yet recorded) or skipped any event
+        (what it holds may then be behind the store). Read only: never write through it."""
+        with self._lock:
+            self.catch_up()
+            yield None if self.skipped else self.cases.get(case_id)
 
     def forget(self) -> None:
         """After a failed catch-up: nothing to drop, the position moves only past what was folded

@@ -32,3 +32,12 @@ class Settings(ServiceSettings):
         default=15.0, gt=0, description="How often the queue is offered to the roster again."
     )
     ack_wait: float = Field(default=30.0, gt=0)
+    fetch_linger_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="After a fetch that was not a full batch, how long the consumer waits "
+        "before fetching again, so that messages arriving meanwhile are handled together (one "
+        "fetch, one hop to the worker thread, one commit of the positions that change nothing); "
+        "`casework.messaging.consumer.SubscriptionSettings.linger`.",
+    )

@@ -63,7 +63,9 @@ def handler(app: Dispatch) -> Handler[CaseEvent]:
     return handle
 
 
-def start_consumer(url: str, app: Dispatch, durable: str, ack_wait: float) -> ConsumerInBackground:
+def start_consumer(
+    url: str, app: Dispatch, durable: str, ack_wait: float, linger: float = 0.0
+) -> ConsumerInBackground:
     """Connect, bind the durable consumer and run it, all in the background: the app serves
     meanwhile, and `/readyz` says NATS is unreachable until it is connected."""
 
@@ -76,6 +78,7 @@ def start_consumer(url: str, app: Dispatch, durable: str, ack_wait: float) -> Co
         durable=durable,
         subjects=case_subjects(),
         ack_wait=ack_wait,
+        linger=linger,
     )
 
 

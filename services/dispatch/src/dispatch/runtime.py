@@ -71,6 +71,7 @@ class Runtime:
     ) -> Runtime:
         app = Dispatch(settings.store, clock=clock, max_clock_skew=settings.max_clock_skew)
         board = Board(app, scheduled_kinds=settings.scheduled_kinds)
+        app.case_view = board  # case events that ask nothing of dispatch skip the case's replay
         metrics = metrics if metrics is not None else DispatchMetrics()
         metrics.queue_length.set_function(lambda: len(board.waiting()))
         return cls(
@@ -109,7 +110,11 @@ class Runtime:
         settings = self.settings
         if settings.nats_url is not None:
             self.feed = feeds.start_consumer(
-                settings.nats_url, self.app, settings.durable, settings.ack_wait
+                settings.nats_url,
+                self.app,
+                settings.durable,
+                settings.ack_wait,
+                settings.fetch_linger_seconds,
             )
         elif self.store_feed is not None and self.background:
             await asyncio.to_thread(self.store_feed.catch_up)

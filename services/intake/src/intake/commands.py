@@ -124,7 +124,8 @@ def run_measures(args: argparse.Namespace) -> int:
                 f"{report.seconds:.2f} s ({report.events_per_second:,.0f} events/s)",
                 file=sys.stderr,
             )
-        index, model = CaseIndex(settings.db_path), MeasuresModel(settings.db_path)
+        index = CaseIndex(settings.db_path)
+        model = MeasuresModel(settings.db_path, beside=index)
         try:
             StoreFeed(app, index, also=[model]).catch_up()
             desk = MeasuresDesk(model, places, system_clock)

@@ -115,12 +115,23 @@ class CaseIndex(SqliteReadModel):
         self, events: Iterable[CaseEvent], source: str | None = None, position: int = 0
     ) -> int:
         """Apply events in order, with the feed's position, in one transaction; returns applied."""
-        applied = 0
         with self.transaction() as db:
-            for event in events:
-                applied += apply_or_skip(db, event)
-            if source is not None:
-                record_position(db, self.POSITIONS_TABLE, source, position)
+            return self.apply_in(db, events, source, position)
+
+    def apply_in(
+        self,
+        db: sqlite3.Connection,
+        events: Iterable[CaseEvent],
+        source: str | None = None,
+        position: int = 0,
+    ) -> int:
+        """`apply` inside the caller's transaction (`feeds.ReadModels`: one for both read models
+        of the file)."""
+        applied = 0
+        for event in events:
+            applied += apply_or_skip(db, event)
+        if source is not None:
+            record_position(db, self.POSITIONS_TABLE, source, position)
         return applied
 
     def remember_matter(self, key: str, case_id: str) -> None:

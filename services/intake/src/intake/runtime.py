@@ -65,7 +65,7 @@ class Runtime:
             index,
             clock,
         )
-        model = MeasuresModel(settings.db_path)
+        model = MeasuresModel(settings.db_path, beside=index)  # one transaction for both
         measures = MeasuresDesk(model, intake.places, clock)
         rt = cls(settings, intake, tokens, metrics, measures, People(app))
         if settings.nats_url is None or settings.read_models == "store":

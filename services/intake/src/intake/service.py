@@ -9,14 +9,15 @@ the principal can see is a `NotPermittedError` with the reason.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol
 from uuid import UUID
 
 from casework import (
     Actor,
     Case,
-    CaseExistsError,
     CaseNotFoundError,
     Casework,
     Clock,
@@ -27,14 +28,18 @@ from casework import (
     ValidationError,
     VerifyResult,
 )
+from casework.application.store import Together
 from casework.audit import HistoryEntry
 from casework.domain.actors import PERMISSIONS, check_may
 from casework.domain.case import SETTLED
 from casework.kinds.registry import BUILTIN
 from casework.privacy import PERSONAL
+from casework.side_tables import SideWrite
 from casework.transparency.exports import build_export, canonical
+from casework.unit_of_work import retrying_on_conflict
 from casework_web import Principal
 from casework_web.auth import PLACE_BOUND_ROLES
+from eventsourcing.persistence import IntegrityError
 
 from intake.places import Places
 from intake.read_model import CaseIndex, CaseRow
@@ -47,6 +52,31 @@ NOT_AN_EXPORTER = (
     "own case at GET /cases/{id}/history, and a data protection officer exports a person's data "
     "at GET /people/{id}"
 )
+
+
+class Keep(Protocol):
+    """What the caller of `Intake.report` commits with the report (its kept answer)."""
+
+    def __call__(self, reported: Reported) -> SideWrite:
+        """Given the report's outcome, what to write in its transaction."""
+
+    def look(self) -> None:
+        """The report found a trace of an earlier attempt (its commit met one, or the keyed
+        case exists): raise if that attempt's answer is kept (the caller answers with it);
+        return to go on (replay the case, or run the report again)."""
+
+
+@dataclass(frozen=True)
+class _Taken:
+    """A report past its checks and triage, as each attempt at storing it needs it."""
+
+    who: Principal
+    reporter: Actor
+    address: str
+    body: CaseCreate
+    decided: Triage
+    case_id: UUID | None
+    keep: Keep | None
 
 
 @dataclass(frozen=True)
@@ -85,13 +115,26 @@ class Intake:
 
     # --------------------------------------------------------------- reporting
 
-    def report(self, who: Principal, body: CaseCreate, case_id: UUID | None = None) -> Reported:
+    def report(
+        self,
+        who: Principal,
+        body: CaseCreate,
+        case_id: UUID | None = None,
+        keep: Keep | None = None,
+    ) -> Reported:
         """Take a report: join the open case of its matter, or open one.
 
         `case_id` is given with an Idempotency-Key (derived from the caller and the key): the
         case it opens takes that id, so a retry whose first attempt opened the case (though
         its answer was lost, e.g. the store went down between commit and answer) finds it and
-        is answered as the first was, never opening a second case nor joining it to itself."""
+        is answered as the first was, never opening a second case nor joining it to itself.
+
+        Everything the report writes in the store is one transaction (`Casework.together`):
+        the case (or the reporter joined to it), the note of who took it, and `keep(reported)`,
+        the side write the caller wants committed with it (the Idempotency-Key's answer).
+        `keep` is called in the transaction that commits, last in each attempt; a clash at the
+        commit (another writer changed the joined case) runs the report again, and an exception
+        from `keep` (the key found used) ends it with nothing written (issue 16)."""
         if who.is_auditor:
             raise NotPermittedError(AUDITORS_READ_ONLY)
         address = self.places.check_path(body.address)
@@ -116,28 +159,63 @@ class Intake:
             ),
             self.rules,
         )
-        contact = body.reporter.contact if body.reporter and body.reporter.contact else ""
-        if case_id is not None and self._exists(case_id):
-            return self._replay(case_id, who, reporter, address.path, body, decided)
+        taken = _Taken(who, reporter, address.path, body, decided, case_id, keep)
+        if case_id is not None and decided.duplicate_key is not None and self._exists(case_id):
+            # Looked up first only where it matters: a retry whose first attempt opened the
+            # case would otherwise find it as the open case of its matter and join it. Any
+            # other report meets its first attempt's case on committing (below), at the cost
+            # of a retry's work, not of every report's read (issue 16).
+            return _again_on_conflict(lambda: self._replay(taken))
+        return _again_on_conflict(lambda: self._attempt(taken))
+
+    def _attempt(self, taken: _Taken) -> Reported:
+        """One attempt at the report, committed whole. A commit that met an earlier attempt's
+        trace asks `keep` first (its answer kept: the caller answers with it), then replays a
+        keyed case found opened (by this key's first attempt: its answer lost, or running on
+        another replica); any other clash (the joined case changed) is raised, for the report
+        to run again."""
         try:
-            if decided.duplicate_key is None:
-                opened = self._open(reporter, address.path, body, decided, contact, case_id)
-                outcome = "opened"
-            else:
-                with self._matters:  # one decision at a time per process: join, or open
-                    joined, outcome = self._join_open_matter(
-                        decided.duplicate_key, reporter, body, contact
+            return self._report_once(taken)
+        except IntegrityError:
+            if taken.keep is not None:
+                taken.keep.look()
+            if taken.case_id is not None and self._exists(taken.case_id):
+                return self._replay(taken)
+            raise
+
+    def _report_once(self, taken: _Taken) -> Reported:
+        body, decided = taken.body, taken.decided
+        contact = body.reporter.contact if body.reporter and body.reporter.contact else ""
+        if decided.duplicate_key is None:
+            with self.app.together() as unit:  # committed as the block closes
+                opened = self._open(
+                    taken.reporter, taken.address, body, decided, contact, taken.case_id
+                )
+                return self._finish(unit, taken, opened, "opened")
+        with self._matters:  # one decision at a time per process: join, or open
+            with self.app.together() as unit:
+                joined, outcome = self._join_open_matter(
+                    decided.duplicate_key, taken.reporter, body, contact
+                )
+                if joined is None:
+                    opened = self._open(
+                        taken.reporter, taken.address, body, decided, contact, taken.case_id
                     )
-                    if joined is None:
-                        opened = self._open(reporter, address.path, body, decided, contact, case_id)
-                        self.index.remember_matter(decided.duplicate_key, str(opened))
-                    else:
-                        opened = joined
-        except CaseExistsError:  # the first attempt, on another replica, opened it meanwhile
-            assert case_id is not None
-            return self._replay(case_id, who, reporter, address.path, body, decided)
-        self._record_extras(opened, who, reporter, body)
-        return Reported(self.app.get_case(opened), outcome, decided)
+                else:
+                    opened = joined
+                reported = self._finish(unit, taken, opened, outcome)
+            if joined is None:  # committed: the desk's own new case, at once
+                self.index.remember_matter(decided.duplicate_key, str(opened))
+        return reported
+
+    def _finish(self, unit: Together, taken: _Taken, case_id: UUID, outcome: str) -> Reported:
+        """Inside the report's transaction: its extras, and its answer from the case as the
+        transaction leaves it (not read back: `get_case` sees the unsaved case)."""
+        self._record_extras(case_id, taken.who, taken.reporter, taken.body)
+        reported = Reported(self.app.get_case(case_id), outcome, taken.decided)
+        if taken.keep is not None:
+            unit.also(taken.keep(reported))
+        return reported
 
     def _exists(self, case_id: UUID) -> bool:
         try:
@@ -146,25 +224,21 @@ class Intake:
             return False
         return True
 
-    def _replay(
-        self,
-        case_id: UUID,
-        who: Principal,
-        reporter: Actor,
-        address: str,
-        body: CaseCreate,
-        decided: Triage,
-    ) -> Reported:
+    def _replay(self, taken: _Taken) -> Reported:
         """A retried report whose first attempt opened `case_id`: its outcome again ("opened",
         as the first answer said), finishing what the first may not have reached (the note of
         who took it and the photos, the matter's row) and nothing more. A different report
         with the key is refused, as the Idempotency-Key middleware refuses it while it keeps the
         first answer (its record is gone when the first answer was lost)."""
+        assert taken.case_id is not None
+        if taken.keep is not None:
+            taken.keep.look()  # its answer kept: that, not a look at the case, is the answer
+        case_id, body, decided = taken.case_id, taken.body, taken.decided
         case = self.app.get_case(case_id)
         if (
             case.kind != decided.kind
-            or case.address.path != address
-            or reporter.id not in case.reporter_ids
+            or case.address.path != taken.address
+            or taken.reporter.id not in case.reporter_ids
             or case.description != body.description.strip()
         ):
             raise ValidationError(
@@ -173,9 +247,13 @@ class Intake:
             )
         if decided.duplicate_key is not None:
             self.index.remember_matter(decided.duplicate_key, str(case_id))  # a no-op if known
-        if case.note_count == 0:
-            self._record_extras(case_id, who, reporter, body)
-        return Reported(self.app.get_case(case_id), "opened", decided)
+        with self.app.together() as unit:
+            if case.note_count == 0:
+                self._record_extras(case_id, taken.who, taken.reporter, body)
+            reported = Reported(self.app.get_case(case_id), "opened", decided)
+            if taken.keep is not None:
+                unit.also(taken.keep(reported))
+        return reported
 
     def _reporter(self, who: Principal, body: CaseCreate) -> Actor:
         if body.reporter is None or body.reporter.id == who.actor.id:
@@ -422,6 +500,16 @@ class Intake:
                 f"may {action}"
             )
         return case
+
+
+def _again_on_conflict(attempt: Callable[[], Reported]) -> Reported:
+    """`attempt()`, and again on a clash (`retrying_on_conflict`'s bounded, jittered retries);
+    the first try without building the retry machinery, which cost every report (issue 16)."""
+    try:
+        return attempt()
+    except IntegrityError:
+        pass
+    return retrying_on_conflict(attempt, what="the report")
 
 
 def _not_found(case_id: str) -> str:

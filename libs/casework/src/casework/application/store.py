@@ -62,6 +62,7 @@ from casework.settings import (
     store_url,
 )
 from casework.settings import max_clock_skew as max_clock_skew_setting
+from casework.side_tables import SIDE_WRITES, SideWrite, writes_beside
 from casework.unit_of_work import MAX_ATTEMPTS, UnitOfWork, run_unit
 
 logger = logging.getLogger(__name__)
@@ -196,6 +197,39 @@ class CaseStore(Application[UUID]):
             _processing.reset(token)
         if not processing.events and not position_alone:
             return
+        recordings = self._record(processing)
+        self._take_snapshots(processing)
+        self._notify(recordings)
+
+    @contextmanager
+    def together(self) -> Iterator[Together]:
+        """Everything the block's commands save, and the side writes it adds (`Together.also`),
+        written in one transaction on a clean exit; nothing if the block raises.
+
+        For a request whose effects and answer must be one commit: a report, the note of who
+        took it, and the Idempotency-Key's kept answer (issue 16: one write and one WAL sync
+        where there were three). Inside the block commands do not write (as in `tracking`),
+        `get_case` sees the cases as the block left them, and a clash shows only when the
+        block commits: `IntegrityError` (a case changed by another writer meanwhile, a new
+        case's id taken, a side write's unique key met), with nothing written — the caller
+        decides whether to run the block again. Needs a recorder that takes side writes
+        (`casework.side_tables.writes_beside`): eventsourcing's SQLite and PostgreSQL as this
+        library configures them. Nested in another block, or in `tracking`, it is refused.
+        """
+        if _processing.get() is not None:
+            raise RuntimeError("a tracking or together block is already open in this context")
+        if not writes_beside(self.recorder):
+            raise TypeError(f"{type(self.recorder).__name__} takes no side writes")
+        processing: ProcessingEvent[UUID] = ProcessingEvent()
+        block = Together(processing)
+        token = _processing.set(processing)
+        try:
+            yield block
+        finally:
+            _processing.reset(token)
+        if not processing.events and not block.side_writes:
+            return
+        processing.saved_kwargs[SIDE_WRITES] = tuple(block.side_writes)
         recordings = self._record(processing)
         self._take_snapshots(processing)
         self._notify(recordings)
@@ -415,6 +449,19 @@ class CaseStore(Application[UUID]):
             return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
+
+
+class Together:
+    """An open `CaseStore.together` block: what its commands saved so far (`processing`) and
+    the side writes to commit with them."""
+
+    def __init__(self, processing: ProcessingEvent[UUID]) -> None:
+        self.processing = processing
+        self.side_writes: list[SideWrite] = []
+
+    def also(self, write: SideWrite) -> None:
+        """Run `write` in the block's transaction (`casework.side_tables.SideWrite`)."""
+        self.side_writes.append(write)
 
 
 CREATE_ATTEMPTS = 6

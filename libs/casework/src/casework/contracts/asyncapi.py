@@ -38,7 +38,12 @@ from casework.messaging.dead_letter import (
     Reason,
     dead_letter_subject,
 )
-from casework.messaging.subjects import HEADER_MSG_ID, HEADER_NOTIFICATION_ID, HEADER_TIER
+from casework.messaging.subjects import (
+    HEADER_MSG_ID,
+    HEADER_NOTIFICATION_ID,
+    HEADER_RELAY_AFTER,
+    HEADER_TIER,
+)
 from casework.privacy.sealing import personal_fields
 
 SCHEMAS = "#/components/schemas/{model}"
@@ -83,8 +88,18 @@ CLOUDEVENT_HEADERS: dict[str, Any] = {
         HEADER_NOTIFICATION_ID: {
             "type": "string",
             "description": (
-                "position in the store's notification log (the relay resumes here); on every "
-                "message the relay publishes, never on a replay"
+                "position in the store's notification log (the relay reads what the stream "
+                "holds from it); on every message the relay publishes, never on a replay"
+            ),
+        },
+        HEADER_RELAY_AFTER: {
+            "type": "string",
+            "pattern": "^[0-9]+$",
+            "description": (
+                "the relay's position when it published the message: every case event up to "
+                "this notification id was on the stream then (where a restarted relay goes on "
+                "from). Bookkeeping of the relay's; a consumer needs do nothing with it. On "
+                "every message the relay publishes; a replay keeps its original's"
             ),
         },
         HEADER_REPLAY_FOR: {

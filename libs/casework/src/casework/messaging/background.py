@@ -113,17 +113,19 @@ def consume_in_background(
     durable: str,
     subjects: Sequence[str],
     ack_wait: float | None = None,
+    linger: float = 0.0,
 ) -> ConsumerInBackground:
     """Start the service's durable consumer `durable` on NATS at `url`, filtered on the server
     to `subjects`, connected as `casework-<service>` and run in a task: the app serves
-    meanwhile, and `/readyz` says NATS is unreachable until it is connected. `ack_wait`: as
-    `SubscriptionSettings` (its default unless given). `stop()` the answer when the service
-    stops."""
+    meanwhile, and `/readyz` says NATS is unreachable until it is connected. `ack_wait`,
+    `linger`: as `SubscriptionSettings` (its default unless given). `stop()` the answer when
+    the service stops."""
     settings = SubscriptionSettings(
         service=service,
         durable=durable,
         filter_subjects=tuple(subjects),
         fetch_timeout=SERVICE_FETCH_TIMEOUT,
+        linger=linger,
     )
     if ack_wait is not None:
         settings = replace(settings, ack_wait=ack_wait)

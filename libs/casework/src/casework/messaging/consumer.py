@@ -22,6 +22,12 @@ handler writes nothing, and their positions are recorded together, one transacti
 of them in a fetched batch, before they are acked (`Casework.record_positions`). A message whose
 handler writes commits its effects with its own position at once, as above.
 
+One hop to the worker thread per fetched batch, not per message: the thread parses each message,
+handles it (its own transaction when it writes) and records the positions of those that wrote
+nothing, then the loop acks, naks or dead-letters each as the thread found it. Every message is
+acked only after its effects or its position are committed, as before; a process killed
+meanwhile has committed some of them, and their redeliveries are recognised as duplicates.
+
 Replays: `casework dlq replay` puts a dead letter back on its original subject, where every
 service's consumer sees it, with a `Casework-Replay-For: <service>` header; only that service
 handles it, the others ack it untouched (`Outcome.NOT_OURS`).
@@ -34,8 +40,9 @@ the consumer fetches nothing more until the store answers again. Each outage is 
 it starts and once when it ends.
 
 Shutdown (`stop`): no new message is started; the one in hand finishes (and is acked) within
-`shutdown_grace`, or is nak'ed; fetched messages not yet started are nak'ed for another replica.
-Handlers are synchronous, like eventsourcing, and run in a worker thread.
+`shutdown_grace`, or is nak'ed with the rest of its batch; fetched messages not yet started are
+nak'ed for another replica. Handlers are synchronous, like eventsourcing, and run in a worker
+thread.
 """
 
 from __future__ import annotations
@@ -45,9 +52,11 @@ import contextlib
 import logging
 import random
 import signal
+import threading
 import traceback
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from typing import Any, Generic, TypeVar
 
 import nats.errors
@@ -126,6 +135,12 @@ class SubscriptionSettings:
     conflict_attempts: int = 5
     """Re-runs of a handler within one delivery when a case changed under it."""
     shutdown_grace: float = 10.0
+    linger: float = 0.0
+    """Seconds to wait after a batch that was not full before fetching again, so that messages
+    arriving meanwhile come in one fetch, one hop to the worker thread and one commit of the
+    positions of those that change nothing, instead of a fetch (two pull requests when the
+    stream is drained) and a commit each. What it costs: up to `linger` more before a message
+    arriving in that window is handled. 0: fetch again at once."""
 
     @property
     def consumer_name(self) -> str:
@@ -165,15 +180,14 @@ class Consumer(Generic[E]):
         self.settings = settings
         self.stats = Stats()
         self._stopping = asyncio.Event()
+        self._stop_started = threading.Event()
+        """`_stopping`, for the worker thread: start no further message of the batch."""
         self._finished = asyncio.Event()
         self._sub: JetStreamContext.PullSubscription | None = None
-        self._in_hand: Msg | None = None
-        self._unrecorded: list[tuple[Msg, Tracking]] = []
-        """Handled, nothing written, position not yet recorded: not acked until it is."""
+        self._in_hand: list[Msg] = []
+        """The batch in the worker thread: none of it settled yet."""
         self._runner: asyncio.Task[None] | None = None
         self._abandoned = False
-        self._store_failed = False
-        """A handler of the current batch failed for a store outage: give the rest back."""
         self.outages = Outages(f"consumer {settings.consumer_name}", log)
         """NATS's and the store's state as this consumer sees them; each change logged once."""
 
@@ -238,24 +252,13 @@ class Consumer(Generic[E]):
                 try:
                     if self.outages.is_down("store"):
                         await self._wait_for_store()
-                    async for attempt in self.outages.retrying(self._stopping, _FETCH_FAILED):
-                        with attempt:
-                            batch = await self._fetch()
+                    batch = await self._fetch_through_outages()
                 except StoppedError:
                     break
-                self._store_failed = False
-                for index, msg in enumerate(batch):
-                    if self._stopping.is_set() or self._store_failed:
-                        await self._return(batch[index:], delay=self._delay(1))
-                        break
-                    self._in_hand = msg
-                    try:
-                        outcome = await self._settle(msg, batched=True)
-                    finally:
-                        self._in_hand = None
-                    if outcome is not None:
-                        self.settled(msg, outcome)
-                await self._record_unrecorded()
+                if batch:
+                    await self._settle_batch(batch, batched=True)
+                    if len(batch) < self.settings.batch and self.settings.linger > 0:
+                        await self._linger()
         except asyncio.CancelledError:
             if not self._abandoned:
                 raise
@@ -267,6 +270,24 @@ class Consumer(Generic[E]):
         finally:
             await self._unsubscribe()
             self._finished.set()
+
+    async def _linger(self) -> None:
+        """`settings.linger`, or less if `stop` is called meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), self.settings.linger)
+
+    async def _fetch_through_outages(self) -> list[Msg]:
+        """`_fetch`, again with backoff while NATS is away (said once); StoppedError on stop.
+        The first try is made without the retrying machinery, which costs more than a fetch."""
+        try:
+            return await self._fetch()
+        except _FETCH_FAILED:
+            pass  # tried again at once below; a second failure is logged and backed off
+        batch: list[Msg] = []
+        async for attempt in self.outages.retrying(self._stopping, _FETCH_FAILED):
+            with attempt:
+                batch = await self._fetch()
+        return batch
 
     async def _fetch(self) -> list[Msg]:
         """The next batch, [] when there is none; NATS counts as up once a fetch goes through."""
@@ -308,7 +329,7 @@ class Consumer(Generic[E]):
     async def _wait_for_store(self) -> None:
         """Until the store answers a small read again (backing off); StoppedError on stop.
 
-        The store counts as back only once a handler's transaction commits (in `_settle`): a
+        The store counts as back only once a handler's transaction commits (`_settle_one`): a
         store that answers reads but refuses writes (a locked SQLite file) is still down.
         """
         recorder = self.app.recorder
@@ -319,18 +340,20 @@ class Consumer(Generic[E]):
     async def stop(self) -> None:
         """Start nothing new; let the message in hand finish within the grace period, or nak it."""
         self._stopping.set()
+        self._stop_started.set()
         if self._runner is None:
             return
         try:
             await asyncio.wait_for(self._finished.wait(), self.settings.shutdown_grace)
         except TimeoutError:
-            msg = self._in_hand
-            if msg is not None:
-                # Its thread may still commit; if so the redelivery finds it tracked and acks.
-                await self._return([msg])
-                log.warning("gave back message %s unfinished at shutdown", msg.metadata.sequence)
-            unrecorded, self._unrecorded = self._unrecorded, []
-            await self._return([m for m, _ in unrecorded])  # handled again: nothing was written
+            in_hand, self._in_hand = self._in_hand, []
+            if in_hand:
+                # Its thread may still commit; if so the redeliveries find them tracked and ack.
+                await self._return(in_hand)
+                log.warning(
+                    "gave back messages %s unfinished at shutdown",
+                    ", ".join(str(m.metadata.sequence.stream) for m in in_hand),
+                )
             self._abandoned = True
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -357,97 +380,138 @@ class Consumer(Generic[E]):
 
     def settled(self, msg: Msg, outcome: Outcome) -> None:
         """Called once `run` has acked, nak'ed or dead-lettered a message (for the stats; a
-        subclass may report more). A message whose handler wrote nothing is settled when its
-        position is recorded, after the rest of its batch was handled."""
+        subclass may report more). Messages are settled after the worker thread has handled
+        their whole batch, in the batch's order."""
         self.stats.add(outcome)
 
     async def handle(self, msg: Msg) -> Outcome:
         """Settle one message: ack, nak or dead-letter it; never ack work that was not done."""
-        outcome = await self._settle(msg, batched=False)
-        assert outcome is not None
+        (outcome,) = await self._settle_batch([msg], batched=False)
         return outcome
 
-    async def _settle(self, msg: Msg, *, batched: bool) -> Outcome | None:
-        """As `handle`; but `batched`, a handler that wrote nothing leaves its message unacked
-        in `_unrecorded` (None), for `_record_unrecorded` to record and ack with the others."""
-        s = self.settings
-        meta = msg.metadata
-        tracking = position(s.service, meta.stream, meta.sequence.stream)
-        replay_for = (msg.headers or {}).get(HEADER_REPLAY_FOR)
-        if replay_for is not None and replay_for != s.service:
-            await msg.ack()  # a dead letter of another service, put back for it alone
-            return Outcome.NOT_OURS
+    async def _settle_batch(self, batch: Sequence[Msg], *, batched: bool) -> list[Outcome]:
+        """Handle a fetched batch in one hop to the worker thread, then settle each message as
+        the thread found it, in order. `batched`: positions of messages whose handler wrote
+        nothing are recorded together (else each with its message, as `handle_tracked`)."""
+        mine: list[Msg] = []
+        outcomes: dict[int, Outcome] = {}
+        for index, msg in enumerate(batch):
+            replay_for = (msg.headers or {}).get(HEADER_REPLAY_FOR)
+            if replay_for is not None and replay_for != self.settings.service:
+                await msg.ack()  # a dead letter of another service, put back for it alone
+                self.settled(msg, Outcome.NOT_OURS)
+                outcomes[index] = Outcome.NOT_OURS
+            else:
+                mine.append(msg)
+        if not mine or self._stopping.is_set():
+            await self._return(mine, delay=self._delay(1))
+            return [outcomes.get(i, Outcome.RETURNED) for i in range(len(batch))]
+        self._in_hand = list(mine)
         try:
-            event = self.parse(msg)
-        except Exception as error:
-            return await self._dead_letter(msg, Reason.MALFORMED, _describe(error))
-        try:
-            outcome, unrecorded = await self._with_progress(
-                msg, asyncio.to_thread(self._process, event, tracking, batched)
+            found = await self._with_progress(
+                mine, asyncio.to_thread(self._handle_in_thread, mine, batched)
             )
-        except Exception as error:
-            if dependency_of(error) == "store":  # an outage: not the message's fault
-                self.outages.failed(error)
-                self._store_failed = True
-                with contextlib.suppress(nats.errors.Error):
-                    await msg.nak(delay=self._delay(meta.num_delivered))
-                return Outcome.RETRY
-            if meta.num_delivered >= s.max_attempts:
-                return await self._dead_letter(msg, Reason.FAILED, _describe(error))
+        finally:
+            in_hand, self._in_hand = self._in_hand, []
+        if not in_hand:  # given back by `stop` meanwhile: settled there
+            return [outcomes.get(i, Outcome.RETURNED) for i in range(len(batch))]
+        unrecorded = [f.error for f in found if f.kind is _Kind.UNRECORDED]
+        if unrecorded and unrecorded[0] is not None and not self.outages.failed(unrecorded[0]):
+            log.warning(  # an outage is logged once, by `failed`
+                "could not record %s positions; given back", len(unrecorded), exc_info=unrecorded[0]
+            )
+        settled = iter([await self._settle_one(msg, f) for msg, f in zip(mine, found, strict=True)])
+        return [outcomes[i] if i in outcomes else next(settled) for i in range(len(batch))]
+
+    def _handle_in_thread(self, msgs: Sequence[Msg], batched: bool) -> list[_Found]:
+        """In the worker thread: parse and handle each message in order, then record the
+        positions of those whose handler wrote nothing (one transaction). Starts no further
+        message once stopping or once the store failed (the rest are given back)."""
+        s = self.settings
+        found: list[_Found] = []
+        unrecorded: list[tuple[int, Tracking]] = []
+        for msg in msgs:
+            if self._stop_started.is_set() or any(f.kind is _Kind.STORE_DOWN for f in found):
+                found.append(_Found(_Kind.NOT_STARTED))
+                continue
+            meta = msg.metadata
+            tracking = position(s.service, meta.stream, meta.sequence.stream)
+            try:
+                event = self.parse(msg)
+            except Exception as error:
+                found.append(_Found(_Kind.MALFORMED, error=error))
+                continue
+            try:
+                outcome, pending = handle_deferring(
+                    self.app,
+                    self.handler,
+                    event,
+                    tracking,
+                    s.conflict_attempts,
+                    position_alone=not batched,
+                )
+            except Exception as error:
+                store_down = dependency_of(error) == "store"
+                found.append(_Found(_Kind.STORE_DOWN if store_down else _Kind.FAILED, error=error))
+                continue
+            if pending:
+                unrecorded.append((len(found), tracking))
+            found.append(_Found(_Kind.HANDLED, outcome))
+        if unrecorded:
+            try:
+                recorded = self._record_positions([tracking for _, tracking in unrecorded])
+            except Exception as error:
+                for index, _ in unrecorded:
+                    found[index] = _Found(_Kind.UNRECORDED, error=error)
+            else:
+                for (index, _), outcome in zip(unrecorded, recorded, strict=True):
+                    found[index] = _Found(_Kind.HANDLED, outcome)
+        return found
+
+    async def _settle_one(self, msg: Msg, found: _Found) -> Outcome:
+        """Ack, nak or dead-letter one message as the worker thread found it; `settled`."""
+        meta = msg.metadata
+        kind, error = found.kind, found.error
+        if kind is _Kind.HANDLED:
+            assert found.outcome is not None
+            self.outages.recovered("store")
+            await msg.ack()
+            self.settled(msg, found.outcome)
+            return found.outcome
+        if kind is _Kind.NOT_STARTED:
+            await self._return([msg], delay=self._delay(1))
+            return Outcome.RETURNED
+        assert error is not None
+        if kind is _Kind.MALFORMED:
+            outcome = await self._dead_letter(msg, Reason.MALFORMED, _describe(error))
+        elif kind is _Kind.STORE_DOWN:  # an outage: not the message's fault
+            self.outages.failed(error)
+            with contextlib.suppress(nats.errors.Error):
+                await msg.nak(delay=self._delay(meta.num_delivered))
+            outcome = Outcome.RETRY
+        elif kind is _Kind.UNRECORDED:  # handled, nothing written, its position not: again later
+            with contextlib.suppress(nats.errors.Error):
+                await msg.nak(delay=self._delay(meta.num_delivered))
+            outcome = Outcome.RETRY
+        elif meta.num_delivered >= self.settings.max_attempts:
+            outcome = await self._dead_letter(msg, Reason.FAILED, _describe(error))
+        else:
             log.info(
                 "message %s failed (delivery %s): %s",
-                tracking,
+                meta.sequence.stream,
                 meta.num_delivered,
                 error,
-                exc_info=True,
+                exc_info=error,
             )
             await msg.nak(delay=self._delay(meta.num_delivered))
-            return Outcome.RETRY
-        self.outages.recovered("store")
-        if unrecorded:
-            self._unrecorded.append((msg, tracking))
-            return None
-        await msg.ack()
+            outcome = Outcome.RETRY
+        self.settled(msg, outcome)
         return outcome
 
-    def _process(self, event: E, tracking: Tracking, batched: bool) -> tuple[Outcome, bool]:
-        return handle_deferring(
-            self.app,
-            self.handler,
-            event,
-            tracking,
-            self.settings.conflict_attempts,
-            position_alone=not batched,
-        )
-
-    async def _record_unrecorded(self) -> None:
-        """Record the positions of the messages handled with nothing written, then ack them.
-
-        One transaction for all of them; if one was recorded meanwhile (a redelivery handled
-        by another replica), one by one, and that one is a duplicate. If the store cannot take
-        them, they are nak'ed: handled again later, they write nothing again.
-        """
-        unrecorded, self._unrecorded = self._unrecorded, []
-        if not unrecorded:
-            return
-        trackings = [tracking for _, tracking in unrecorded]
-        try:
-            outcomes = await asyncio.to_thread(self._record_positions, trackings)
-        except Exception as error:
-            if not self.outages.failed(error):  # an outage is logged once, by `failed`
-                log.warning(
-                    "could not record %s positions; given back", len(trackings), exc_info=True
-                )
-            for msg, _ in unrecorded:
-                with contextlib.suppress(nats.errors.Error):
-                    await msg.nak(delay=self._delay(msg.metadata.num_delivered))
-                self.settled(msg, Outcome.RETRY)
-            return
-        for (msg, _), outcome in zip(unrecorded, outcomes, strict=True):
-            await msg.ack()
-            self.settled(msg, outcome)
-
     def _record_positions(self, trackings: Sequence[Tracking]) -> list[Outcome]:
+        """Record the positions of messages handled with nothing written, in one transaction;
+        if one was recorded meanwhile (a redelivery handled by another replica), one by one,
+        and that one is a duplicate."""
         try:
             self.app.record_positions(trackings)
         except IntegrityError:
@@ -467,17 +531,17 @@ class Consumer(Generic[E]):
         return outcomes
 
     async def _with_progress(
-        self, msg: Msg, work: Coroutine[Any, Any, tuple[Outcome, bool]]
-    ) -> tuple[Outcome, bool]:
-        """Await the handler, telling JetStream every third of `ack_wait` that we are on it (and
-        on the messages handled before it whose positions wait to be recorded)."""
+        self, msgs: Sequence[Msg], work: Coroutine[Any, Any, list[_Found]]
+    ) -> list[_Found]:
+        """Await the worker thread, telling JetStream every third of `ack_wait` that we are on
+        the batch (every message of it is acked only once the thread is done)."""
         task = asyncio.ensure_future(work)
         interval = max(self.settings.ack_wait / 3, 0.1)
         while True:
             done, _ = await asyncio.wait({task}, timeout=interval)
             if done:
                 return task.result()
-            for waiting in (msg, *(m for m, _ in self._unrecorded)):
+            for waiting in msgs:
                 with contextlib.suppress(nats.errors.Error):
                     await waiting.in_progress()
 
@@ -504,6 +568,27 @@ class Consumer(Generic[E]):
         steps = self.settings.backoff or (1.0,)
         base = steps[min(delivered, len(steps)) - 1]
         return base * random.uniform(0.8, 1.2)
+
+
+class _Kind(Enum):
+    """What the worker thread found of one message of a batch."""
+
+    HANDLED = "handled"
+    """Effects and position committed, or the position recorded with the batch's others."""
+    NOT_STARTED = "not started"
+    """Stopping, or the store failed on an earlier message: given back untouched."""
+    MALFORMED = "malformed"
+    FAILED = "failed"
+    STORE_DOWN = "store down"
+    UNRECORDED = "unrecorded"
+    """Handled with nothing written, but its position could not be recorded."""
+
+
+@dataclass(frozen=True)
+class _Found:
+    kind: _Kind
+    outcome: Outcome | None = None
+    error: BaseException | None = None
 
 
 class _ClosedError(RuntimeError):

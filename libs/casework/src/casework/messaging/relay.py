@@ -4,32 +4,32 @@ It follows the store's notification log and publishes every case event, in log o
 CASEWORK stream as its public contract (JSON body, CloudEvents headers). Exactly once on the
 stream, without a checkpoint of its own:
 
-- Its position is the notification id in the header of the last case event on the stream. It is
-  read from the stream on start and again after any failure, so a crash or outage resumes right
-  after what the stream really holds, and nothing is skipped.
+- Its position is read back from the stream on start and again after any failure
+  (`casework.messaging.relay_position`): each message says its event's notification id and the
+  position the relay had when it sent it, so a crash, a SIGKILL or an outage resumes where the
+  stream has every event before, and sends only what the stream lacks, nothing skipped.
 - `Nats-Msg-Id` is the event's id (`<case_id>:<version>`): a message that reached the server
-  although its ack was lost, and is sent again, is dropped by the stream's duplicate window.
+  although its ack was lost, and is sent again at once, is dropped by the stream's duplicate
+  window (2 minutes).
 - It reads "ids greater than the last seen", never "last + 1": notification ids can have gaps.
 - Events of a service's own aggregates kept in the same store (dispatch's roster) are not case
   events and are not published (`casework.topics.is_case_topic`); the relay reads past them.
 
-Messages go out in windows, pipelined on one connection (so in order); after a failure the
-window restarts from the stream's position. eventsourcing is synchronous: store reads run in a
-worker thread, and the next window is read while the current one's acks are awaited (the read
-and the round trip overlap). A window is published only after every ack of the one before it
-came back, and the position moves past an event only once its ack and those of all events
-before it in its window are in (`unbroken`). Within a window the server may store event k+1
-although k's ack failed (timed out, no responders during a leader change); the stream's last
-message then says k+1, so after such a broken window the relay does not go on from the stream's
-tail but publishes again from k (`Nats-Msg-Id` drops k+1 and whatever else the stream holds,
-within the duplicate window). What holds: every event reaches the stream, once within the
-duplicate window; an event is never on the stream before an event of an EARLIER window; but
-within one window a failed ack can put k after k+1 (consumers track each message by its stream
-sequence, `casework.messaging.tracked`, and may see a case's version v+1 before v). On
-PostgreSQL a LISTEN thread wakes the relay when
-events are written; on a SQLite file, `PRAGMA data_version` asked every 2 ms while idle
-(`casework.sqlite_changes`) does. Both also poll, so a lost NOTIFY (eventsourcing issue
-#305) only delays it by one poll interval.
+Messages go out in windows (`casework.messaging.relay_windows`), pipelined on one connection (so
+in order); the next window is read while the current one's acks are awaited. A window is
+published only after every ack of the one before it came back, and the position moves past an
+event only once its ack and those of all events before it in its window are in (`unbroken`).
+Within a window the server may store event k+1 although k's ack failed (timed out, no
+responders during a leader change); the stream's last message then says k+1, but also that its
+window started before k, so the relay goes on from there and sends k, and not k+1 again; the
+same holds for a relay killed then and started again. What holds: every event reaches the
+stream once; an event comes after a later one only within one window's span (`batch_size`
+notifications), where a failed ack can put k after k+1 (consumers track each message by its
+stream sequence, `casework.messaging.tracked`, and may see a case's version v+1 before v).
+
+On PostgreSQL a LISTEN thread wakes the relay when events are written; on a SQLite file, `PRAGMA
+data_version` asked every 2 ms while idle (`casework.sqlite_changes`) does. Both also poll, so a
+lost NOTIFY (eventsourcing issue #305) only delays it by one poll interval.
 
 Outages (`casework.outages`): `run` never ends because the store or NATS is unreachable, however
 long: it logs the outage once, retries with a capped, jittered backoff, logs when it is back, and
@@ -44,154 +44,43 @@ import contextlib
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import nats
 import nats.errors
-import nats.js.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from casework.application import Casework
-from casework.contracts import CaseEvent
-from casework.messaging.dead_letter import HEADER_REPLAY_OF
 from casework.messaging.nats_users import client_options, servers
-from casework.messaging.store_contracts import CACHE_SIZE, StoreContracts
+from casework.messaging.relay_position import resume_point
+from casework.messaging.relay_windows import (
+    Outgoing,
+    StoreReader,
+    Windows,
+    envelope,
+    unbroken,
+)
 from casework.messaging.stream import ensure_stream, provision_stream
 from casework.messaging.stream_limits import StreamLimits
-from casework.messaging.subjects import (
-    CE_SPECVERSION,
-    EVENTS,
-    HEADER_MSG_ID,
-    HEADER_NOTIFICATION_ID,
-    HEADER_TIER,
-    STREAM,
-    source_for,
-    subject_for,
-)
+from casework.messaging.subjects import STREAM
 from casework.outages import NATS_DOWN, OUTAGES, STORE_DOWN, Outages, StoppedError
 from casework.sqlite_changes import SqliteChanges
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Relay", "StoreReader", "ensure_stream", "envelope", "provision_stream"]
+__all__ = [
+    "Outgoing",
+    "Relay",
+    "StoreReader",
+    "ensure_stream",
+    "envelope",
+    "provision_stream",
+    "unbroken",
+]
 
 RETRYABLE: tuple[type[BaseException], ...] = OUTAGES
 """Errors after which the relay forgets its position and tries again: NATS or the store away."""
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """One event ready to publish."""
-
-    notification_id: int
-    subject: str
-    headers: dict[str, str]
-    body: bytes
-
-
-def envelope(contract: CaseEvent, notification_id: int) -> tuple[str, dict[str, str], bytes]:
-    """Subject, headers (CloudEvents binary mode + NATS de-duplication) and JSON body."""
-    headers = {
-        HEADER_MSG_ID: contract.event_id,
-        "ce-specversion": CE_SPECVERSION,
-        "ce-id": contract.event_id,
-        "ce-type": contract.type,
-        "ce-source": source_for(contract),
-        "ce-subject": str(contract.case_id),
-        "ce-time": contract.occurred_at.isoformat(),
-        "ce-datacontenttype": "application/json",
-        HEADER_TIER: contract.tier,
-        HEADER_NOTIFICATION_ID: str(notification_id),
-    }
-    return subject_for(contract), headers, contract.model_dump_json().encode()
-
-
-FOREIGN_LOOKBACK = 10_000
-"""How many messages back the relay looks past ones it did not publish before it gives up."""
-
-
-def _is_case_subject(subject: str) -> bool:
-    tokens = subject.split(".")
-    return len(tokens) == 5 and tokens[0] == "casework" and tokens[1] != "dlq"
-
-
-async def stream_position(
-    js: JetStreamContext, stream: str = STREAM, lookback: int = FOREIGN_LOOKBACK
-) -> int:
-    """The notification id of the last case event the relay published, 0 when there is none.
-
-    A message someone else published on a case subject (a hand-made test message, a replay tool)
-    carries no notification id; the relay looks back past such messages rather than refusing to
-    start, and warns, because they are not part of any case file (quietly for a dead letter put
-    back by `casework dlq replay`, which is a copy of an event it published).
-    """
-    try:
-        last = await js.get_last_msg(stream, EVENTS)
-    except nats.js.errors.NotFoundError:
-        return 0
-    seq = last.seq or 0
-    message: Any = last
-    for _ in range(lookback):
-        headers = message.headers or {}
-        if _is_case_subject(message.subject or ""):
-            value = headers.get(HEADER_NOTIFICATION_ID)
-            if value is not None:
-                return int(value)
-            if HEADER_REPLAY_OF not in headers:
-                log.warning(
-                    "message seq %s on %s has no %s header (not published by the relay); "
-                    "looking further back",
-                    message.seq,
-                    message.subject,
-                    HEADER_NOTIFICATION_ID,
-                )
-        seq -= 1
-        if seq < 1:
-            return 0
-        try:
-            message = await js.get_msg(stream, seq=seq)
-        except nats.js.errors.NotFoundError:  # deleted, or purged by retention
-            continue
-    raise RuntimeError(
-        f"none of the last {lookback} messages on {stream} before seq {last.seq} carries a "
-        f"{HEADER_NOTIFICATION_ID} header, so the relay cannot tell where it is; "
-        "remove the messages that were not published by the relay"
-    )
-
-
-class StoreReader:
-    """Reads notifications after a position and turns them into outgoing messages (sync); each
-    event's contract is made by `StoreContracts`, as a service's store feed makes it."""
-
-    def __init__(self, app: Casework, cache_size: int = CACHE_SIZE) -> None:
-        self.app = app
-        self.contracts = StoreContracts(app, cache_size)
-
-    def after(self, position: int, limit: int) -> list[Outgoing]:
-        return self.read(position, limit)[0]
-
-    def read(self, position: int, limit: int) -> tuple[list[Outgoing], int]:
-        """The case events among the next `limit` notifications, and the last id read.
-
-        The last id read can be beyond the last case event (other aggregates' events are
-        skipped): the relay moves its position there, or a window of nothing but skipped events
-        would hold it in place for ever.
-        """
-        notifications = self.app.recorder.select_notifications(start=position + 1, limit=limit)
-        batch: list[Outgoing] = []
-        last = position
-        for notification in notifications:
-            if notification.id <= position:  # never go back, whatever the recorder returns
-                continue
-            last = max(last, notification.id)
-            contract = self.contracts.of_notification(notification)
-            if contract is None:
-                continue
-            subject, headers, body = envelope(contract, notification.id)
-            batch.append(Outgoing(notification.id, subject, headers, body))
-        return batch, last
 
 
 class PostgresWaker:
@@ -282,8 +171,13 @@ class Relay:
         self.poll_interval = poll_interval or (1.0 if is_postgres else 0.1)
         self.publish_timeout = publish_timeout
         self.retry_wait = retry_wait
-        self.reader = StoreReader(app)
+        self.windows = Windows(StoreReader(app), batch_size, publish_timeout)
         self.position: int | None = start_after
+        """The notification id up to which every case event is on the stream; None: to be read
+        back from the stream (`casework.messaging.relay_position`) before the next window."""
+        self._held: frozenset[int] = frozenset()
+        """Notification ids past the position that the stream holds already (stored from a
+        window whose acks did not all come back): not sent again."""
         self.published = 0
         """Messages the stream accepted as new during this run (duplicates not counted)."""
         self.duplicates = 0
@@ -291,14 +185,6 @@ class Relay:
         self._js: JetStreamContext | None = None
         self._wake: asyncio.Event | None = None
         self._changes: SqliteChanges | None = None
-        self._resume_at: int | None = None
-        """After a broken window: the notification id up to which every ack came back, where to
-        go on from even if the stream's tail is further (a later event of the window stored)."""
-        self._ahead: tuple[int, asyncio.Future[tuple[list[Outgoing], int]]] | None = None
-        """The next window, being read while the current one's acks are awaited: (from, read)."""
-        self._abandoned: asyncio.Future[tuple[list[Outgoing], int]] | None = None
-        """A read ahead that was dropped but whose thread may still run: awaited before the next
-        read, so two reads never share the reader (its place cache) at once."""
         self._closing = False
         self.outages = Outages("relay", log)
         """The store's and NATS's state as the relay sees them; each change logged once."""
@@ -315,9 +201,8 @@ class Relay:
         re-reads its position from the stream, where another relay may have published meanwhile.
         """
         stop = stop or asyncio.Event()
-        if self._closing:  # run before: what the stream holds now is where to go on from
+        if self._closing:  # run before: another relay may have published since
             self.position = None
-            self._resume_at = None  # another relay may have published since
             self._closing = False
         self._wake = asyncio.Event()
         waker: PostgresWaker | None = None
@@ -377,7 +262,7 @@ class Relay:
             sent: int = await step
         except RETRYABLE as error:
             self.position = None
-            self._forget_ahead()
+            self.windows.forget_ahead()
             if isinstance(error, NATS_DOWN) and self._nc is not None and self._nc.is_closed:
                 self._nc, self._js = None, None
             raise
@@ -385,8 +270,8 @@ class Relay:
 
     async def close(self) -> None:
         self._closing = True
-        self._forget_ahead()
-        await self._settle_abandoned()
+        self.windows.forget_ahead()
+        await self.windows.settle()
         nc, self._nc, self._js = self._nc, None, None
         if nc is not None and not nc.is_closed:
             with contextlib.suppress(Exception):
@@ -396,102 +281,39 @@ class Relay:
 
     async def _step(self, stop: asyncio.Event) -> int:
         """Connect if needed, learn the position if unknown, publish one window (and start
-        reading the next while its acks are awaited)."""
+        reading the next while its acks are awaited); how many events it sent (at least 1 when
+        the log goes on, 0 when there was nothing new)."""
         js = await self._jetstream()
         if self.position is None:
-            self.position = await stream_position(js, self.stream)
-            log.info("relay: the stream holds events up to notification %d", self.position)
-            resume_at, self._resume_at = self._resume_at, None
-            if resume_at is not None and resume_at < self.position:
-                log.warning(
-                    "relay: an ack after notification %d did not come back, but the stream "
-                    "holds up to %d; publishing again from %d (duplicates are dropped)",
-                    resume_at,
-                    self.position,
-                    resume_at,
-                )
-                self.position = resume_at
-        batch, last = await self._read(self.position)
-        if last == self.position or stop.is_set():
+            resume = await resume_point(js, self.stream)
+            self.position, self._held = resume.position, resume.held
+            log.info(
+                "relay: the stream holds every event up to notification %d%s",
+                self.position,
+                f" and {len(self._held)} after it" if self._held else "",
+            )
+        position = self.position
+        batch, last = await self.windows.read(position)
+        if last == position or stop.is_set():
             return 0
+        if self._held:
+            batch = [m for m in batch if m.notification_id not in self._held]
         if batch:
-            acks = await self._send(js, batch)
-            self._read_ahead(last)  # overlaps the round trip of this window
+            acks = await self.windows.send(js, self.stream, batch, after=position)
+            self.windows.read_ahead(last)  # overlaps the round trip of this window
             await self._acknowledged(batch, acks)
         self.position = last  # past the skipped events too, once the window is published
+        if self._held:
+            self._held = frozenset(i for i in self._held if i > last)
         return len(batch) or 1  # a window of skipped events only: read on at once
-
-    async def _read(self, position: int) -> tuple[list[Outgoing], int]:
-        """The window after `position`: the one read ahead if it starts there, else read now."""
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None and ahead[0] == position:
-            return await ahead[1]
-        if ahead is not None:
-            self._abandoned = ahead[1]
-        await self._settle_abandoned()
-        return await asyncio.to_thread(self.reader.read, position, self.batch_size)
-
-    def _read_ahead(self, position: int) -> None:
-        self._forget_ahead()
-        loop = asyncio.get_running_loop()
-        read = loop.run_in_executor(None, self.reader.read, position, self.batch_size)
-        read.add_done_callback(_quietly)
-        self._ahead = (position, read)
-
-    def _forget_ahead(self) -> None:
-        """Drop a window read ahead: after a failure or when idle it may be stale (a read that
-        found nothing new must be made again after a wake). Its thread cannot be stopped (a
-        cancelled future leaves it running), so it is kept to be awaited before the next read."""
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None:
-            self._abandoned = ahead[1]
-
-    async def _settle_abandoned(self) -> None:
-        """Wait for a dropped read ahead's thread to end (its result or error is of no use)."""
-        abandoned, self._abandoned = self._abandoned, None
-        if abandoned is not None and not abandoned.done():
-            with contextlib.suppress(Exception):
-                await asyncio.shield(abandoned)
-
-    async def _send(
-        self, js: JetStreamContext, batch: Sequence[Outgoing]
-    ) -> list[asyncio.Future[Any]]:
-        """Queue a window on the connection; the futures of its acks.
-
-        No `wait_stall`: nats-py wraps the pending-semaphore in `asyncio.wait_for` when it is
-        given, which yields to the loop on every message and so flushes (a `send` syscall) each
-        one alone; the context's pending limit is at least a window (`_jetstream`), and the
-        acks of the window before are all in, so the semaphore never makes it wait.
-        """
-        futures: list[asyncio.Future[Any]] = []
-        try:
-            for message in batch:
-                futures.append(
-                    await js.publish_async(
-                        message.subject,
-                        message.body,
-                        headers=dict(message.headers),
-                        stream=self.stream,
-                    )
-                )
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-        return futures
 
     async def _acknowledged(
         self, batch: Sequence[Outgoing], futures: list[asyncio.Future[Any]]
     ) -> None:
         """Wait for a window's acks; the position moves past each event whose ack is in and
-        whose window has no failed ack before it. If any failed, raise the first failure, and
-        remember where the unbroken run ended (`_resume_at`) so the retry publishes from there."""
-        try:
-            await asyncio.wait(futures, timeout=self.publish_timeout)
-        finally:
-            for future in futures:
-                future.cancel()  # those not done: their ack is given up on
-        outcomes = [_outcome(future) for future in futures]
+        whose window has no failed ack before it. If any failed, raise the first failure: the
+        retry reads the position back from the stream, from this window's start on."""
+        outcomes = await self.windows.outcomes(futures)
         through = unbroken(outcomes)
         for message, ack in zip(batch[:through], outcomes[:through], strict=True):
             if ack.duplicate:
@@ -500,7 +322,6 @@ class Relay:
                 self.published += 1
             self.position = message.notification_id
         if through < len(outcomes):
-            self._resume_at = self.position
             failure = outcomes[through]
             assert isinstance(failure, BaseException)
             raise failure
@@ -538,7 +359,7 @@ class Relay:
         """Wait for a commit (SQLite's data_version), a NOTIFY (PostgreSQL) or the poll
         interval, or stop."""
         assert self._wake is not None
-        self._forget_ahead()
+        self.windows.forget_ahead()
         if self._changes is not None:
             await self._changes.wait(self.poll_interval, stop)
             return
@@ -561,25 +382,3 @@ class Relay:
     async def _on_disconnected(self) -> None:
         if not self._closing:
             self.outages.failed(nats.errors.ConnectionClosedError())
-
-
-def unbroken(outcomes: Sequence[object]) -> int:
-    """How many of a window's acks, from its start, came back before the first failure (an
-    exception); the position may move past those events and no further."""
-    for index, outcome in enumerate(outcomes):
-        if isinstance(outcome, BaseException):
-            return index
-    return len(outcomes)
-
-
-def _outcome(future: asyncio.Future[Any]) -> Any:
-    """A publish's ack, or the exception in its place (a `TimeoutError` if it never came)."""
-    if future.cancelled():
-        return TimeoutError("no ack within the publish timeout")
-    return future.exception() or future.result()
-
-
-def _quietly(future: asyncio.Future[Any]) -> None:
-    """A window read ahead that is dropped or fails: its error shows when (if) it is used."""
-    if not future.cancelled():
-        future.exception()

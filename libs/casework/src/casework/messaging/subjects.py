@@ -37,8 +37,12 @@ DUPLICATE_WINDOW = 120.0
 CE_SPECVERSION = "1.0"
 HEADER_MSG_ID = "Nats-Msg-Id"
 HEADER_NOTIFICATION_ID = "Casework-Notification-Id"
-"""The store's notification id of the event: where the relay resumes after a restart."""
+"""The store's notification id of the event: how the relay knows what the stream holds."""
 HEADER_TIER = "Casework-Tier"
+HEADER_RELAY_AFTER = "Casework-Relay-After"
+"""The relay's position when it published the message (its window's start): every case event
+up to this notification id was on the stream then. Where the relay resumes after a restart
+(`casework.messaging.relay_position`); consumers need do nothing with it."""
 
 _TOKEN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 

@@ -43,15 +43,31 @@ class SqliteReadModel:
     """A table of (`source`, `position`): how far the read model has read from each feed, kept
     by the feed in the transaction that applies the events (`record_position`)."""
 
-    def __init__(self, path: Path, schema: str) -> None:
-        private_file(path)  # residents' data: 0600, and so its -wal/-shm
+    def __init__(self, path: Path, schema: str, *, beside: SqliteReadModel | None = None) -> None:
+        """`beside`: another read model in the same file, whose connection and lock this one
+        uses, so that a feed can apply both in one transaction (`shares_connection_with`): one
+        commit, one WAL sync, instead of one each."""
         self.path = path
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("pragma journal_mode=wal")
-        self._db.execute(f"pragma busy_timeout={sqlite_lock_timeout() * 1000}")
-        self._db.executescript(schema)
-        self._db.executescript(skipped_schema(self.SKIPPED_TABLE))
-        self._lock = threading.Lock()
+        if beside is None:
+            private_file(path)  # residents' data: 0600, and so its -wal/-shm
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("pragma journal_mode=wal")
+            self._db.execute(f"pragma busy_timeout={sqlite_lock_timeout() * 1000}")
+            self._lock = threading.Lock()
+        else:
+            if Path(beside.path).resolve() != Path(path).resolve():
+                raise ValueError(
+                    f"{type(self).__name__} in {path} cannot share the connection of "
+                    f"{type(beside).__name__}, which is in {beside.path}"
+                )
+            self._db, self._lock = beside._db, beside._lock
+        with self._lock:
+            self._db.executescript(schema)
+            self._db.executescript(skipped_schema(self.SKIPPED_TABLE))
+
+    def shares_connection_with(self, other: SqliteReadModel) -> bool:
+        """Whether `other` writes through this read model's connection (`beside`)."""
+        return self._db is other._db
 
     def position(self, source: str) -> int:
         """How far this read model has read from `source` (0: nothing yet)."""
@@ -62,6 +78,20 @@ class SqliteReadModel:
                 f"select position from {self.POSITIONS_TABLE} where source = ?", (source,)
             ).fetchone()
         return int(row[0]) if row else 0
+
+    def positions(self, source: str, beside: Sequence[SqliteReadModel]) -> list[int]:
+        """`position` of this read model and of each of `beside` (sharing its connection),
+        in one statement."""
+        models = [self, *beside]
+        tables = [model.POSITIONS_TABLE for model in models]
+        if any(table is None for table in tables) or not all(
+            self.shares_connection_with(model) for model in beside
+        ):
+            raise TypeError("positions of read models that keep none, or in another file")
+        columns = ", ".join(f"(select position from {table} where source = ?)" for table in tables)
+        with self._lock:
+            row = self._db.execute(f"select {columns}", [source] * len(tables)).fetchone()
+        return [int(value or 0) for value in row]
 
     def page_of(
         self,

@@ -10,8 +10,9 @@ a version clash, so two replicas deciding at once end with one assignment, made 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any, Self, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 from uuid import UUID
 
 from casework import Casework
@@ -43,6 +44,18 @@ from dispatch.followed import FollowedRoster
 T = TypeVar("T")
 
 
+class CaseView(Protocol):
+    """Cases as the store's log says they are now, folded in memory (`dispatch.board.Board`)."""
+
+    position: int
+    """The last notification folded in."""
+
+    def current(self, case_id: UUID) -> AbstractContextManager[Case | None]:
+        """The case caught up to the log and held still while read; None when the view cannot
+        vouch for it (unknown, closed, or it skipped an event)."""
+        ...
+
+
 class Assigning:
     """See the module docstring; the commands are in the modules beside this one."""
 
@@ -53,6 +66,9 @@ class Assigning:
         self.casework = casework if casework is not None else Casework(store, **settings)
         self.clock = self.casework.clock
         self.followed = FollowedRoster(self.casework)
+        self.case_view: CaseView | None = None
+        """Where `on_case_event` may see that an event asks nothing of dispatch without
+        replaying the case (the runtime gives it its board); None: always the unit of work."""
 
     def close(self) -> None:
         self.casework.close()
@@ -122,11 +138,16 @@ class Assigning:
         self.followed.catch_up()
         candidates = []
         with self.followed.reading() as now:
-            roster = u.peek(ROSTER_ID) or now.roster
-            for actor_id in roster.covering(work.address) if roster is not None else []:
+            changed = u.peek(ROSTER_ID)
+            covering = changed.covering(work.address) if changed else now.covering(work.address)
+            for actor_id in covering:
                 uid = member_id(actor_id)
-                member = u.peek(uid) or now.members.get(uid)
-                if member is not None and member.active:
+                member = u.peek(uid)
+                if member is None:
+                    member = now.members.get(uid)
+                    if member is not None and member.active:
+                        candidates.append(now.candidate(member))
+                elif member.active:
                     candidates.append(Candidate.of(member))
         return decide(work, candidates, u.at)
 
@@ -207,6 +228,8 @@ class Assigning:
             # it brought the loads in line in the same transaction; a later change of the case
             # is a later event, handled on its own.
             return None
+        if name != "assignment_declined" and self._in_line(event.case_id):
+            return None  # what the unit of work below would find, without replaying the case
 
         def change(u: Unit) -> Outcome | None:
             case = u.case(event.case_id)
@@ -224,6 +247,37 @@ class Assigning:
             return None
 
         return self.run(change)
+
+    def _in_line(self, case_id: UUID) -> bool:
+        """Whether the case, as `case_view` and the followed roster have it now, needs nothing:
+        not waiting for someone, and its assignee's load agrees with it. The same questions
+        `change` in `on_case_event` asks of the case and member it loads (`needs_assignment`,
+        `_settle_members`), asked of the log folded in memory (the same state, as `followed`
+        argues for members); any doubt (no view, a case or member it does not hold, a repair
+        whose work is done, which is resolved) answers False, and the unit of work decides."""
+        if self.case_view is None:
+            return False
+        with self.case_view.current(case_id) as case:
+            if case is None or needs_assignment(case):
+                return False
+            if case.assignee is None:
+                return True
+            if isinstance(case, Repair) and case.status is Status.WORK_DONE:
+                return False
+            assignee, key, status = case.assignee.id, str(case.id), case.status
+            seen = self.case_view.position
+        self.followed.catch_up(upto=seen)  # the roster as of the same moment as the case
+        with self.followed.reading() as now:
+            if now.skipped:
+                return False
+            member = now.members.get(member_id(assignee))
+            if member is None:
+                return True  # assigned to someone dispatch does not list (by hand, elsewhere)
+            if status in FINISHED:
+                return key not in member.holding
+            if status in HOLDING:
+                return key in member.holding or not member.active
+            return True
 
     def redispatch(self, work_id: UUID | str) -> Outcome | None:
         """Try again for work that waits (the queue's drain): the same rule, on fresh state."""

@@ -109,30 +109,65 @@ class Decision:
 
 
 def assess(work: Work, candidate: Candidate, at: datetime) -> Assessment:
-    if candidate.actor.role not in ROLES_FOR[work.kind]:
-        return Assessment(candidate, "role")
-    covering = [p for p in candidate.places if covers(p, work.address)]
-    if not covering:
-        return Assessment(candidate, "place")
-    nearest = max(covering, key=lambda p: p.count("/"))
-    distance = 0 if place(nearest).building is not None else 1
+    return _Assessor(work, at).assess(candidate)
 
-    def verdict(refusal: str | None) -> Assessment:
-        return Assessment(candidate, refusal, nearest, distance)
 
-    if work.need not in candidate.skills:
-        return verdict("skill")
-    if candidate.actor.id in work.declined_by:
-        return verdict("declined")
-    if not available_at(candidate.availability, candidate.timezone, at):
-        return verdict("off_duty")
-    if candidate.load >= candidate.max_load:
-        return verdict("at_capacity")
-    return verdict(None)
+class _Assessor:
+    """`assess` for one piece of work at one moment, over many candidates: where candidates
+    list the same places, or the same duty windows, the answer for those is worked out once
+    (a roster names a few compounds and rotas over and over); each answer is the same pure
+    function's, so the assessments are exactly `assess`'s."""
+
+    def __init__(self, work: Work, at: datetime) -> None:
+        self.work = work
+        self.at = at
+        self.roles = ROLES_FOR[work.kind]
+        self._reach: dict[tuple[str, ...], tuple[str, int] | None] = {}
+        self._on_duty: dict[tuple[tuple[str, ...], str], bool] = {}
+
+    def reach(self, places: tuple[str, ...]) -> tuple[str, int] | None:
+        """The nearest of `places` containing the work's address and its distance, or None."""
+        if places not in self._reach:
+            covering = [p for p in places if covers(p, self.work.address)]
+            if covering:
+                nearest = max(covering, key=lambda p: p.count("/"))
+                self._reach[places] = (nearest, 0 if place(nearest).building is not None else 1)
+            else:
+                self._reach[places] = None
+        return self._reach[places]
+
+    def on_duty(self, availability: tuple[str, ...], timezone: str) -> bool:
+        key = (availability, timezone)
+        if key not in self._on_duty:
+            self._on_duty[key] = available_at(availability, timezone, self.at)
+        return self._on_duty[key]
+
+    def assess(self, candidate: Candidate) -> Assessment:
+        work = self.work
+        if candidate.actor.role not in self.roles:
+            return Assessment(candidate, "role")
+        reach = self.reach(candidate.places)
+        if reach is None:
+            return Assessment(candidate, "place")
+        nearest, distance = reach
+
+        def verdict(refusal: str | None) -> Assessment:
+            return Assessment(candidate, refusal, nearest, distance)
+
+        if work.need not in candidate.skills:
+            return verdict("skill")
+        if candidate.actor.id in work.declined_by:
+            return verdict("declined")
+        if not self.on_duty(candidate.availability, candidate.timezone):
+            return verdict("off_duty")
+        if candidate.load >= candidate.max_load:
+            return verdict("at_capacity")
+        return verdict(None)
 
 
 def decide(work: Work, candidates: list[Candidate], at: datetime) -> Decision:
-    assessments = [assess(work, c, at) for c in candidates]
+    assessor = _Assessor(work, at)
+    assessments = [assessor.assess(c) for c in candidates]
     ranked = tuple(sorted((a for a in assessments if a.suitable), key=_sort_key))
     refused = tuple(
         sorted((a for a in assessments if not a.suitable), key=lambda a: a.candidate.actor.id)

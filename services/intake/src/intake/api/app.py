@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         metrics,
         store=settings.store,
         casework=running_casework,
+        kept_by_routes=frozenset({"/cases"}),  # a report keeps its answer in its own commit
     )
     watch_runtime(metrics, api, ("case index", "measures"))
     for routes in (cases, measures, people):

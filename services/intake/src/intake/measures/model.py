@@ -177,9 +177,11 @@ class MeasuresModel(SqliteReadModel):
     ROWS_TABLE = "measure_cases"
     POSITIONS_TABLE = "measure_positions"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, beside: SqliteReadModel | None = None) -> None:
+        """`beside`: the case index of the same file, whose connection it then shares, so the
+        case feed applies both in one transaction (`feeds.ReadModels`)."""
         retire_outdated(path)
-        super().__init__(path, SCHEMA)
+        super().__init__(path, SCHEMA, beside=beside)
 
     # ----------------------------------------------------------------- writing
 
@@ -188,9 +190,20 @@ class MeasuresModel(SqliteReadModel):
     ) -> int:
         """Apply events in order, with the feed's position, in one transaction; returns applied."""
         with self.transaction() as db:
-            applied = sum(apply_or_skip(db, event) for event in events)
-            if source is not None:
-                record_position(db, self.POSITIONS_TABLE, source, position)
+            return self.apply_in(db, events, source, position)
+
+    def apply_in(
+        self,
+        db: sqlite3.Connection,
+        events: Iterable[CaseEvent],
+        source: str | None = None,
+        position: int = 0,
+    ) -> int:
+        """`apply` inside the caller's transaction (`feeds.ReadModels`: one for both read models
+        of the file)."""
+        applied = sum(apply_or_skip(db, event) for event in events)
+        if source is not None:
+            record_position(db, self.POSITIONS_TABLE, source, position)
         return applied
 
     # ----------------------------------------------------------------- reading

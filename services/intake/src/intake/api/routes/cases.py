@@ -7,15 +7,17 @@ Reporting, the busiest, is `async` and makes one hop to the threadpool for all i
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Annotated
 from uuid import UUID
 
 from casework import Status, Tier
 from casework.domain.windows import EARLIEST
 from casework.projections.polling import catch_up_after_write
+from casework.side_tables import SideWrite
 from casework_web import Principal, Who, error_responses
 from casework_web.fields import Moment
-from casework_web.idempotency import request_keyed_id
+from casework_web.idempotency import RouteKey, request_keyed_id, route_key
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -61,18 +63,18 @@ router = APIRouter(prefix="/cases", tags=["cases"], responses=error_responses(40
     },
     summary="Report a repair, a leak or a dispute",
 )
-async def report_case(
-    body: CaseCreate, who: Who, rt: Rt, request: Request, response: Response
-) -> CaseReported:
-    """`async` with the store's work in one hop to a worker thread (the report, then the read
-    models caught up), not a hop per dependency: the hand-offs were a large share of the
-    intake's CPU per report (issue 16)."""
+async def report_case(body: CaseCreate, who: Who, rt: Rt, request: Request) -> Response:
+    """`async` with the store's work in one hop to a worker thread (the report and its kept
+    answer in one transaction, then the read models caught up), not a hop per dependency or
+    per Idempotency-Key step: the hand-offs and commits were a large share of the intake's CPU
+    per report (issue 16). The answer is rendered in the worker, before the commit, so that
+    the bytes sent are the bytes every retry of the key gets."""
     case_id = request_keyed_id(who.actor.id, request.scope)
-    done = await run_in_threadpool(_report_and_catch_up, rt, who, body, case_id)
+    done, answer = await run_in_threadpool(
+        _report_and_catch_up, rt, who, body, case_id, route_key(request)
+    )
     case = done.case
     request.state.case_id = str(case.id)
-    if done.outcome != "opened":
-        response.status_code = 200
     rt.metrics.reported.labels(case.kind, done.outcome).inc()
     log.info(
         "case %s %s",
@@ -80,18 +82,52 @@ async def report_case(
         done.outcome,
         extra={"case_id": str(case.id), "kind": case.kind, "outcome": done.outcome},
     )
-    return presenters.case_reported(done)
+    return answer
 
 
 def _report_and_catch_up(
-    rt: Runtime, who: Principal, body: CaseCreate, case_id: UUID | None
-) -> Reported:
-    """The report, then the read models brought up to it, so the reporter's next listing shows
-    the case (in the worker thread: both block on the store)."""
-    done = rt.intake.report(who, body, case_id)
-    if rt.store_feed is not None:
-        catch_up_after_write(rt.store_feed, log)  # stored already: a failure here is not theirs
-    return done
+    rt: Runtime, who: Principal, body: CaseCreate, case_id: UUID | None, key: RouteKey | None
+) -> tuple[Reported, Response]:
+    """The report with its answer kept (when sent with an Idempotency-Key), then the read
+    models brought up to it, so the reporter's next listing shows the case (in the worker
+    thread: both block on the store).
+
+    The key is not looked up first: a key used already has its record in the store, which the
+    report's own record (or case) meets on committing, nothing written; the report then looks
+    (`KeyUsed`: the middleware answers from that record). A retry costs its work twice; every
+    first report saves a read (issue 16)."""
+    kept = None if key is None else _Kept(key)
+    done = rt.intake.report(who, body, case_id, kept)
+    if key is not None:
+        key.kept()
+    if rt.store_feed is not None:  # stored already: a failure here is not theirs
+        catch_up_after_write(rt.store_feed.after_own_write(), log)
+    return done, kept.answers[-1] if kept is not None and kept.answers else _answer(done)
+
+
+@dataclass
+class _Kept:
+    """The report's answer, rendered and kept in its transaction (`intake.service.Keep`)."""
+
+    key: RouteKey
+    answers: list[Response] = field(default_factory=list)
+    """The answer of each attempt: the last is the one committed."""
+
+    def __call__(self, reported: Reported) -> SideWrite:
+        self.answers.append(_answer(reported))
+        return self.key.keep(self.answers[-1])
+
+    def look(self) -> None:
+        self.key.look()
+
+
+def _answer(done: Reported) -> Response:
+    """201 with the case opened, 200 when the report joined (or was already in) an open case."""
+    return Response(
+        presenters.case_reported(done).model_dump_json().encode(),
+        status_code=201 if done.outcome == "opened" else 200,
+        media_type="application/json",
+    )
 
 
 @router.get("", response_model=CasePage, summary="List cases you can see, from the case index")

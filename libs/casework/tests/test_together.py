@@ -1,0 +1,149 @@
+"""`Casework.together` on both stores: the block's saves and its side writes are one commit,
+or nothing is written (a side write meeting a unique key fails the events with it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from casework import Casework
+from casework.domain.actors import Actor, Role
+from casework.idempotency import Answer, records_for
+from casework.testing.postgres import STORE_PARAMS, empty_store_url
+from eventsourcing.persistence import IntegrityError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+FLAT = "jiayu-xx/wanxin-intl/b12/0302"
+RESIDENT = Actor("resident-0302", Role.RESIDENT)
+STAFF = Actor("staff-li", Role.PROPERTY_STAFF)
+ANSWER = Answer(201, [("content-type", "application/json")], b'{"case_id": "c"}')
+
+
+@pytest.fixture(params=STORE_PARAMS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return empty_store_url(request.param, request, tmp_path)
+
+
+@pytest.fixture
+def app(store_url: str) -> Iterator[Casework]:
+    application = Casework(store_url)
+    yield application
+    application.close()
+
+
+def _log(app: Casework) -> list[tuple[UUID, int]]:
+    rows = app.recorder.select_notifications(start=None, limit=10_000)
+    return [(n.originator_id, n.originator_version) for n in rows]
+
+
+def _answer_of(app: Casework, scope: str, key: str) -> Any:
+    claim = records_for(app).look(scope, key, "fp")
+    return None if claim is None else (claim.outcome, claim.answer)
+
+
+def _report_keeping(
+    app: Casework, description: str, keep: Any, case_id: UUID | None = None
+) -> None:
+    with app.together() as unit:
+        app.report_repair(RESIDENT, FLAT, description, "plumbing", case_id=case_id)
+        unit.also(keep)
+
+
+def test_a_report_its_note_and_a_kept_answer_are_one_commit(app: Casework) -> None:
+    records = records_for(app)
+    with app.together() as unit:
+        case_id = app.report_repair(RESIDENT, FLAT, "the tap drips", "plumbing")
+        app.add_note(case_id, STAFF, "report taken by phone")
+        seen = app.get_case(case_id)  # the block's own, unsaved
+        assert (seen.version, seen.note_count) == (app.get_case(case_id).version, 1)
+        assert _log(app) == []  # nothing written inside the block
+        unit.also(records.kept("r POST /cases", "k-1", "fp", ANSWER))
+    assert [v for _, v in _log(app)] == list(range(1, seen.version + 1))
+    assert app.get_case(case_id).note_count == 1
+    assert _answer_of(app, "r POST /cases", "k-1") == ("replay", ANSWER)
+
+
+def test_a_side_write_meeting_a_kept_key_leaves_nothing_of_the_block(app: Casework) -> None:
+    records = records_for(app)
+    with app.together() as unit:
+        app.report_repair(RESIDENT, FLAT, "first", "plumbing")
+        unit.also(records.kept("r POST /cases", "k-1", "fp", ANSWER))
+    before = _log(app)
+    other = Answer(201, [], b"another")
+    with pytest.raises(IntegrityError):
+        _report_keeping(app, "second", records.kept("r POST /cases", "k-1", "fp", other))
+    assert _log(app) == before
+    assert _answer_of(app, "r POST /cases", "k-1") == ("replay", ANSWER)
+
+
+def test_a_taken_case_id_leaves_nothing_of_the_block_nor_its_side_write(app: Casework) -> None:
+    records = records_for(app)
+    case_id = uuid4()
+    app.report_repair(RESIDENT, FLAT, "first", "plumbing", case_id=case_id)
+    before = _log(app)
+    with pytest.raises(IntegrityError):
+        _report_keeping(app, "again", records.kept("r POST /cases", "k-2", "fp", ANSWER), case_id)
+    assert _log(app) == before
+    assert _answer_of(app, "r POST /cases", "k-2") is None
+
+
+def test_a_block_that_raises_writes_nothing(app: Casework) -> None:
+    records = records_for(app)
+
+    def refused() -> None:
+        with app.together() as unit:
+            app.report_repair(RESIDENT, FLAT, "the tap drips", "plumbing")
+            unit.also(records.kept("r POST /cases", "k-3", "fp", ANSWER))
+            raise RuntimeError("refused after the work")
+
+    with pytest.raises(RuntimeError, match="refused"):
+        refused()
+    assert _log(app) == []
+    assert _answer_of(app, "r POST /cases", "k-3") is None
+
+
+def test_side_writes_alone_are_committed_and_blocks_do_not_nest(app: Casework) -> None:
+    records = records_for(app)
+    with app.together() as unit:
+        unit.also(records.kept("r POST /cases", "k-4", "fp", ANSWER))
+    assert _log(app) == []
+    assert _answer_of(app, "r POST /cases", "k-4") == ("replay", ANSWER)
+    with app.together(), pytest.raises(RuntimeError, match="already open"), app.together():
+        pass
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(notes=st.integers(0, 3), clash=st.booleans())
+def test_what_a_block_commits_is_all_its_events_or_none(
+    app: Casework, notes: int, clash: bool
+) -> None:
+    """Whatever the block saved, a clash on its side write leaves the log as it was; without one
+    the log grows by exactly the block's events, in one run of notification ids."""
+    records = records_for(app)
+    key = uuid4().hex
+    if clash:
+        with app.together() as unit:
+            unit.also(records.kept("r POST /cases", key, "fp", ANSWER))
+    before = _log(app)
+    try:
+        with app.together() as unit:
+            case_id = app.report_repair(RESIDENT, FLAT, "the tap drips", "plumbing")
+            for n in range(notes):
+                app.add_note(case_id, STAFF, f"note {n}")
+            version = app.get_case(case_id).version
+            unit.also(records.kept("r POST /cases", key, "fp", ANSWER))
+    except IntegrityError:
+        assert clash
+        assert _log(app) == before
+        return
+    assert not clash
+    added = _log(app)[len(before) :]
+    assert added == [(case_id, v) for v in range(1, version + 1)]

@@ -78,7 +78,7 @@ class CaseFile:
         if not isinstance(opening, OpeningMapper) or not any(self._matched):
             return [opening.to_domain_event(stored) for stored in self.stored]
         states = (None if matched is None else decoded(matched) for matched in self._matched)
-        return opening.to_domain_events(zip(self.stored, states, strict=True))
+        return opening.to_domain_events(zip(self.stored, states, strict=True), flat=True)
 
     def history(self) -> list[HistoryEntry]:
         return [history_entry(event) for event in self.events]

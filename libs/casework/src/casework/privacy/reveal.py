@@ -202,15 +202,12 @@ class Reading:
 
     def __init__(self, opener: Opener) -> None:
         self.opener = opener
+        self.kept = opener._kept
         self.live: dict[str, bool] = {}
 
     def text(self, text: str, case_id: UUID | str, field: str, allowed: bool) -> str:
-        kept = self.opener._kept.get(text)
-        if (
-            kept is not None
-            and kept.field == field
-            and (kept.case_id == case_id or str(kept.case_id) == str(case_id))
-        ):
+        kept = self.kept.get(text)
+        if kept is not None and kept.field == field and _same_case(kept.case_id, case_id):
             live = self.live.get(kept.key_id)
             if live is None:
                 found = self.opener.keys.key(kept.key_id)
@@ -218,6 +215,13 @@ class Reading:
             if live:
                 return kept.text if allowed else PERSONAL
         return self.opener._open_text(text, case_id, field, allowed)
+
+
+def _same_case(kept: UUID | str, read: UUID | str) -> bool:
+    """`Opener._kept_text`'s test: the same case, whether either id is a UUID or its text."""
+    if type(kept) is UUID and type(read) is UUID:
+        return kept.int == read.int  # `UUID.__eq__` is Python; its `int` is a slot
+    return kept == read or str(kept) == str(read)
 
 
 class OpeningMapper(Mapper[UUID]):
@@ -239,32 +243,39 @@ class OpeningMapper(Mapper[UUID]):
         return self._opened(self._opener(), event, names) if names else event
 
     def to_domain_events(
-        self, read: Iterable[tuple[StoredEvent, dict[str, Any] | None]]
+        self, read: Iterable[tuple[StoredEvent, dict[str, Any] | None]], *, flat: bool = False
     ) -> list[DomainEventProtocol[UUID]]:
         """`to_domain_event` of each stored event, given its state where it was decoded
         already (else None: decoded here). A decoded state becomes its event's as
         eventsourcing's `Mapper.to_domain_event` makes it after its decoding step (the class
         from the topic, the id converted, the upcasters run); then its tokens are opened, by
         the fields that hold them (found in the state as decoded, or in the event once upcast).
-        One opener for them all: a case file's events are read together."""
+        One opener for them all: a case file's events are read together (`reading`). `flat`:
+        the states given hold no containers (`casework.stored_shapes` decodes only texts,
+        numbers, flags, times and UUIDs), so only their texts can hold a token."""
         opener, allowed = self._opener(), self.allowed
         reading = opener.reading()
         events: list[DomainEventProtocol[UUID]] = []
-        classes: dict[tuple[str, type], tuple[Any, Callable[[Any], Any], int]] = {}
+        classes: dict[str, tuple[Any, Callable[[Any], Any], int, type]] = {}
         for stored, state in read:
             if state is None:
                 events.append(self.to_domain_event(stored))
                 continue
-            sealed = self.cipher or self.compressor or MARK in stored.state
-            names = sealable(state) if sealed else ()
+            if not (self.cipher or self.compressor or MARK in stored.state):
+                names: Iterable[str] = ()
+            elif flat:
+                names = [k for k, v in state.items() if type(v) is str and PREFIX in v]
+            else:
+                names = sealable(state)
             originator_id = stored.originator_id
-            made = (stored.topic, type(originator_id))
-            found = classes.get(made)
-            if found is None:
+            found = classes.get(stored.topic)
+            if found is None or found[3] is not type(originator_id):
                 cls = resolve_topic(stored.topic)
-                convert = find_id_convertor(cls, cast("Hashable", made[1]))
-                found = classes[made] = (cls, convert, getattr(cls, "class_version", 1))
-            cls, convert, class_version = found
+                id_type = type(originator_id)
+                convert = find_id_convertor(cls, cast("Hashable", id_type))
+                found = (cls, convert, getattr(cls, "class_version", 1), id_type)
+                classes[stored.topic] = found
+            cls, convert, class_version, _ = found
             state["originator_id"] = convert(originator_id)
             state["originator_version"] = stored.originator_version
             from_version = state.pop("class_version", 1)

@@ -12,6 +12,7 @@ import pytest
 from casework import Casework
 from casework.domain.actors import Actor, Role
 from casework.idempotency import Answer, records_for
+from casework.side_tables import writes_beside
 from casework.testing.postgres import STORE_PARAMS, empty_store_url
 from eventsourcing.persistence import IntegrityError
 from hypothesis import HealthCheck, given, settings
@@ -147,3 +148,18 @@ def test_what_a_block_commits_is_all_its_events_or_none(
     assert not clash
     added = _log(app)[len(before) :]
     assert added == [(case_id, v) for v in range(1, version + 1)]
+
+
+@pytest.mark.postgres
+def test_a_recorder_inserting_through_db_functions_is_refused_side_writes(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """eventsourcing's PostgreSQL recorder with `POSTGRES_ENABLE_DB_FUNCTIONS` inserts through a
+    database function and would drop a side write silently: such a store takes none."""
+    store_url = empty_store_url("postgres", request, tmp_path)
+    monkeypatch.setenv("POSTGRES_ENABLE_DB_FUNCTIONS", "y")
+    with Casework(store_url) as app:
+        assert app.recorder.datastore.enable_db_functions  # type: ignore[attr-defined]
+        assert not writes_beside(app.recorder)
+        with pytest.raises(TypeError, match="takes no side writes"), app.together():
+            pass

@@ -209,3 +209,25 @@ def test_catching_up_after_its_own_write_does_not_wake_the_feed_for_it(tmp_path:
         finally:
             changes.close()
             index.close()
+
+
+def test_an_own_catch_up_that_fails_leaves_the_feed_woken(tmp_path: Path) -> None:
+    """The request asked the change signal, then failed to read (the store away): the feed's
+    thread must still see the write as new, or it would sleep through it until its poll."""
+    url = f"sqlite:///{tmp_path / 'cases.db'}"
+    with Casework(url) as desk:
+        index = CaseIndex(tmp_path / "intake.db")
+        feed = StoreFeed(desk, index)
+        changes = feed.change_signal()
+        assert changes is not None
+        feed._changes = changes  # as `start` sets it, without the thread
+        feed.contracts = StoreAwayOnce(desk)
+        try:
+            desk.report_repair(RESIDENT, FLAT, "light out", "lighting")
+            with pytest.raises(OperationalError):
+                feed.after_own_write().catch_up()
+            assert changes.changed()  # the thread's next question: there is something to read
+            assert feed.catch_up() == desk.recorder.max_notification_id()
+        finally:
+            changes.close()
+            index.close()

@@ -54,7 +54,12 @@ class SqliteRecorder(WritesBeside, SQLiteProcessRecorder):
 
 
 def writes_beside(recorder: Any) -> bool:
-    """Whether saves to `recorder` can carry side writes (an unknown recorder would drop them)."""
+    """Whether saves to `recorder` can carry side writes (an unknown recorder would drop them,
+    and so would PostgreSQL's with `POSTGRES_ENABLE_DB_FUNCTIONS`: eventsourcing then inserts
+    through a database function, never calling `_insert_events`)."""
+    datastore = getattr(recorder, "datastore", None)
+    if getattr(datastore, "enable_db_functions", False):
+        return False
     return isinstance(recorder, WritesBeside)
 
 

@@ -181,6 +181,11 @@ class SqliteChanges:
         self._version = version
         return changed
 
+    def missed(self) -> None:
+        """The commit last seen was not read after all (the reader failed): the next `changed`
+        says True, so the waiting reader does not sleep through it."""
+        self._version = None
+
     async def wait(self, timeout: float, *stops: asyncio.Event) -> bool:
         """Return True as soon as a commit shows, False after `timeout` or when a stop is set."""
         deadline = time.monotonic() + timeout

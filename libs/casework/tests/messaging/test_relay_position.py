@@ -13,13 +13,16 @@ import asyncio
 import importlib.util
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from casework import Casework
 from casework.messaging.nats_server import NatsServer
 from casework.messaging.relay import Relay
-from casework.messaging.relay_position import Resume, Stamp, resume_from
+from casework.messaging.relay_position import Resume, Stamp, resume_from, resume_point
+from casework.messaging.subjects import STREAM
 from casework.outages import BACKOFF_ENV
+from casework.testing.nats import jetstream
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -140,3 +143,31 @@ async def test_a_broken_window_retried_past_the_duplicate_window_publishes_nothi
     messages = await resilience._all_messages(nats_server.url)
     assert {m.headers["Nats-Msg-Id"] for m in messages} >= set(leak_events)
     resilience.assert_each_event_once_and_each_case_in_order(messages, url)
+
+
+@pytest.mark.nats
+@pytest.mark.anyio
+async def test_after_a_purge_the_walk_back_stops_at_the_streams_first_message(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    """An operator's purge (or an age limit) leaves only the last window's messages: the walk
+    back finds where to go on from and asks for none of the sequences gone below the first."""
+    url = f"sqlite:///{tmp_path / 'casework.db'}"
+    with Casework(url) as app:
+        resilience.helpers.write_events(app, 30, cases=3)
+        assert await Relay(app, nats_server.url, batch_size=10).run_once() == 30
+    async with jetstream(nats_server.url) as (_, js):
+        await js.purge_stream(STREAM, keep=5)
+        asked: list[int] = []
+        get_msg = js.get_msg
+
+        async def counted(stream: str, seq: int | None = None, **kwargs: Any) -> Any:
+            if seq is not None:
+                asked.append(seq)
+            return await get_msg(stream, seq=seq, **kwargs)
+
+        js.get_msg = counted  # type: ignore[method-assign]
+        resume = await resume_point(js)
+    # windows of 10 went out from positions 0, 10, 20: the kept five are 26-30 of the last one
+    assert resume == Resume(20, frozenset(range(26, 31)))
+    assert min(asked) >= 26, f"asked for purged sequences {sorted(set(asked))[:5]}..."

@@ -206,7 +206,12 @@ class StoreFeed(Poller):
         changes = self._changes
         if changes is not None:
             changes.changed()
-        return self.catch_up()
+        try:
+            return self.catch_up()
+        except BaseException:
+            if changes is not None:  # the following thread reads it instead, woken at once
+                changes.missed()
+            raise
 
     def catch_up(self) -> int:
         """Apply everything recorded so far; returns how many events the case index applied."""

@@ -415,12 +415,14 @@ class Consumer(Generic[E]):
             in_hand, self._in_hand = self._in_hand, []
         if not in_hand:  # given back by `stop` meanwhile: settled there
             return [outcomes.get(i, Outcome.RETURNED) for i in range(len(batch))]
+        settled = iter([await self._settle_one(msg, f) for msg, f in zip(mine, found, strict=True)])
+        # After the settling (whose committed messages say the store answered): positions that
+        # could not be recorded leave the store down, and the loop waits for it before fetching.
         unrecorded = [f.error for f in found if f.kind is _Kind.UNRECORDED]
         if unrecorded and unrecorded[0] is not None and not self.outages.failed(unrecorded[0]):
             log.warning(  # an outage is logged once, by `failed`
                 "could not record %s positions; given back", len(unrecorded), exc_info=unrecorded[0]
             )
-        settled = iter([await self._settle_one(msg, f) for msg, f in zip(mine, found, strict=True)])
         return [outcomes[i] if i in outcomes else next(settled) for i in range(len(batch))]
 
     def _handle_in_thread(self, msgs: Sequence[Msg], batched: bool) -> list[_Found]:

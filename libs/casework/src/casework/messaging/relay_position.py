@@ -177,12 +177,16 @@ async def _back_from(
     js: JetStreamContext, stream: str, last: RawStreamMsg
 ) -> AsyncGenerator[RawStreamMsg, None]:
     """`last`, then the stream's messages before it, newest first: asked for in chunks that
-    grow (one round trip each), skipping those deleted or gone by retention."""
+    grow (one round trip each), skipping those deleted or gone by retention. It stops at the
+    stream's first sequence: after a purge or an age limit, the millions of sequences below it
+    are gone, and asking for each would hold the relay's start for minutes."""
     yield last
+    info = await js.stream_info(stream)
+    first = max(1, info.state.first_seq or 1)
     seq = (last.seq or 0) - 1
     size = 16
-    while seq >= 1:
-        low = max(1, seq - size + 1)
+    while seq >= first:
+        low = max(first, seq - size + 1)
         chunk = await asyncio.gather(*(_message(js, stream, s) for s in range(seq, low - 1, -1)))
         for message in chunk:
             if message is not None:

@@ -1,6 +1,6 @@
 """`verify`, `history` and loading a long case, each beside its floor and its former way, one run.
 
-    uv run python bench/history.py [--cases 2000] [--long 1000] [--repeat 5]
+    uv run python bench/history.py [--cases 2000] [--long 999] [--repeat 5] [--clock cpu] [--json]
 
 Writes `--cases` repairs (report, acknowledge, assign, add a note: 5 events each) and one long
 case (report with its deadlines, acknowledge, `--long` notes: 1,002 events by default) to a
@@ -14,7 +14,13 @@ fresh SQLite file, then times, round after round (the variants take turns; the m
   (verify, then history, then the state: three reads, no snapshots as before);
 - a command's load of the long case (`get_case`) with snapshots every `CASEWORK_SNAPSHOT_EVERY`
   events (default 100) beside the same load with snapshots off, on the same store.
-Each row prints its ratio to the floor it is measured against.
+Each row prints its ratio to the floor it is measured against; with `--json` (bench/report.py)
+one JSON object per row instead, `ratio` being the row's rate over the bare scan's (verify) or
+its time over `select_events`' (history, loads).
+
+The history body is read as `read_case_file` reads by default (personal values opened, from a
+process that sealed them: their plaintexts are kept in memory); "auditor's view" is what
+`casework history` shows by default, personal values as `[personal]`.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import report
 from casework.application import Casework
 from casework.audit import VerifyResult
 from casework.domain import Actor, Role
@@ -90,20 +97,24 @@ def former_history(app: Casework, case_id: UUID) -> Any:
     return check, entries, case.snapshot()
 
 
-def history(app: Casework, case_id: UUID) -> Any:
-    case_file = app.read_case_file(case_id)
+def history(app: Casework, case_id: UUID, personal: bool = True) -> Any:
+    case_file = app.read_case_file(case_id, personal=personal)
     check = case_file.check()
     return check, case_file.history(), case_file.state().snapshot()
 
 
-def rounds(variants: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
-    """Median seconds of each variant, the variants taking turns round after round."""
+def rounds(
+    variants: dict[str, Callable[[], Any]], repeat: int, clock: Callable[[], float]
+) -> dict[str, float]:
+    """Median seconds of each variant, the variants taking turns round after round. `clock`:
+    wall clock, or (`--clock cpu`) this process's CPU time, user + system (the SQLite reads
+    are in process), which a busy shared box disturbs far less."""
     took: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(repeat):
         for name, work in variants.items():
-            start = time.perf_counter()
+            start = clock()
             work()
-            took[name].append(time.perf_counter() - start)
+            took[name].append(clock() - start)
     return {name: statistics.median(times) for name, times in took.items()}
 
 
@@ -112,8 +123,12 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=2000)
     parser.add_argument("--long", type=int, default=999, help="notes on the long case")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
+    report.add_json_flag(parser)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    figures: list[report.Figure] = []
+    with report.json_mode(args.json), tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
         app = Casework(url)
         long_case = fill(app, args.cases, args.long)
@@ -131,8 +146,10 @@ def main() -> None:
                 "former": lambda: former_verify_all(app),
             },
             args.repeat,
+            clock,
         )
         print("| what | took | rate | ratio to the bare scan (rate) |\n| --- | --- | --- | --- |")
+        bare_rate = events / verify["bare"]
         for name, label in (
             ("bare", "bare scan of the events table (floor)"),
             ("verify_all", "`verify_all`, one pass"),
@@ -143,11 +160,13 @@ def main() -> None:
                 f"| {label} | {verify[name]:.3f} s | {rate:,.0f} events/s "
                 f"| {verify['bare'] / verify[name]:.2f} |"
             )
+            figures.append(report.Figure(label, rate, "events/s", bare_rate))
 
         reading = rounds(
             {
                 "select": lambda: app.recorder.select_events(long_case),
                 "history": lambda: history(app, long_case),
+                "auditor": lambda: history(app, long_case, personal=False),
                 "former": lambda: former_history(unsnapshotted, long_case),
                 "load, snapshots": lambda: app.repository.get(long_case),
                 "load, no snapshots": lambda: unsnapshotted.repository.get(long_case),
@@ -157,6 +176,7 @@ def main() -> None:
                 ],
             },
             args.repeat,
+            clock,
         )
         print(
             f"\n| what ({long_events}-event case) | took | × `select_events` |\n| --- | --- | --- |"
@@ -164,6 +184,7 @@ def main() -> None:
         for name, label in (
             ("select", "`select_events` of the case (floor)"),
             ("history", "`history` body, one read"),
+            ("auditor", "`history` body, one read, auditor's view (`[personal]`)"),
             ("former", "`history` body as it was (three reads)"),
             ("load, no snapshots", "load for a command, snapshots off"),
             ("load, snapshots", "load for a command, snapshot + tail"),
@@ -172,12 +193,25 @@ def main() -> None:
                 f"| {label} | {reading[name] * 1000:.1f} ms "
                 f"| {reading[name] / reading['select']:.1f}× |"
             )
+            figures.append(
+                report.Figure(
+                    f"{label} ({long_events}-event case)",
+                    reading[name] * 1000,
+                    "ms",
+                    reading["select"] * 1000,
+                )
+            )
         on, off = reading["short, snapshots"] / 100, reading["short, no snapshots"] / 100
         print("\n| what (5-event case) | took | ratio to snapshots off |\n| --- | --- | --- |")
         print(f"| load for a command, snapshots off | {off * 1000:.2f} ms | 1.00 |")
         print(f"| load for a command, snapshots on | {on * 1000:.2f} ms | {on / off:.2f} |")
+        figures.append(
+            report.Figure("load for a command, 5-event case", on * 1000, "ms", off * 1000)
+        )
         unsnapshotted.close()
         app.close()
+    if args.json:
+        report.emit(figures, as_json=True)
 
 
 if __name__ == "__main__":

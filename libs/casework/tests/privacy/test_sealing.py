@@ -193,6 +193,27 @@ def test_a_key_destroyed_elsewhere_is_noticed_once_the_cache_expires(app: Casewo
     assert read() == ERASED
 
 
+def test_a_reading_asks_for_a_key_once_and_the_next_reading_notices_it_destroyed(
+    app: Casework,
+) -> None:
+    """`Opener.reading` (a case file's events read together) answers a kept plaintext with
+    each key asked once for the read; the next read asks again."""
+    now = [1_000.0]
+    here = privacy_of(app, now=lambda: now[0], cache_seconds=5.0)
+    matter_id = record(app, here, "楼上漏水", "同意", "")
+    token = stored_states(app, matter_id)[0]["description"]
+    reading = here.opener.reading()
+    assert reading.text(token, matter_id, "description", True) == "楼上漏水"
+    assert reading.text(token, matter_id, "description", False) == PERSONAL
+    with pytest.raises(SealError):  # read at another field than it was sealed for
+        reading.text(token, matter_id, "reason", True)
+    privacy_of(app).keys.destroy(RESIDENT.id, AT)  # another process
+    now[0] += 5.0
+    assert reading.text(token, matter_id, "description", True) == "楼上漏水"  # as of the read
+    assert here.opener.reading().text(token, matter_id, "description", True) == ERASED
+    assert here.opener.reading().text(token, matter_id, "description", False) == ERASED
+
+
 def test_new_facts_after_an_erasure_are_sealed_under_a_new_key(app: Casework) -> None:
     privacy = privacy_of(app)
     old = record(app, privacy, "旧的描述", "旧立场", "")

@@ -7,6 +7,12 @@ are read here once (`select_events`); the chain is checked on those bytes as sto
 (`casework.audit.verify_events`, no key needed) and the same records are opened for reading
 (`OpeningMapper`: plain values, `[erased]`, or `[personal]` for an auditor) and folded into the
 case (each event's `mutate`, as eventsourcing's repository does).
+
+Each stored event's text is matched once against its topic's shape (`casework.stored_shapes`)
+where the store's transcoding allows: the same match gives the chain its digest and the events
+their decoded state (`OpeningMapper.to_domain_events` makes and upcasts each event from it, and
+opens the texts that hold a token). Events without a shape are read the general way, by the
+checker and the mapper.
 """
 
 from __future__ import annotations
@@ -22,6 +28,9 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from casework.audit import HistoryEntry, VerifyResult, history_entry, verify_events
 from casework.domain.case import Case
 from casework.domain.errors import CaseNotFoundError, ValidationError
+from casework.privacy.reveal import OpeningMapper
+from casework.stored_check import stock_transcoding
+from casework.stored_shapes import Matched, checked, decoded, match
 
 
 class CaseFile:
@@ -41,14 +50,35 @@ class CaseFile:
         self.stored_mapper = stored_mapper
         self.opening = opening
 
+    @cached_property
+    def _matched(self) -> list[Matched | None]:
+        """Each stored event's shape and values; None where that reading does not apply."""
+        mapper = self.stored_mapper
+        if (
+            mapper.cipher is not None
+            or mapper.compressor is not None
+            or not stock_transcoding(mapper)
+            or self.opening.transcoder is not mapper.transcoder
+        ):
+            return [None] * len(self.stored)
+        return [match(stored.topic, stored.state) for stored in self.stored]
+
     def check(self) -> VerifyResult:
         """The chain of what was read (`verify` of this case, without another read)."""
-        return verify_events(self.case_id, self.stored, self.stored_mapper)
+        found = [
+            None if matched is None else checked(stored, matched)
+            for stored, matched in zip(self.stored, self._matched, strict=True)
+        ]
+        return verify_events(self.case_id, self.stored, self.stored_mapper, checked=found)
 
     @cached_property
     def events(self) -> list[Any]:
         """The domain events, opened (raises on a damaged event: `check` names it)."""
-        return [self.opening.to_domain_event(stored) for stored in self.stored]
+        opening = self.opening
+        if not isinstance(opening, OpeningMapper) or not any(self._matched):
+            return [opening.to_domain_event(stored) for stored in self.stored]
+        states = (None if matched is None else decoded(matched) for matched in self._matched)
+        return opening.to_domain_events(zip(self.stored, states, strict=True), flat=True)
 
     def history(self) -> list[HistoryEntry]:
         return [history_entry(event) for event in self.events]

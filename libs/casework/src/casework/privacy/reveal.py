@@ -25,13 +25,16 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.persistence import Mapper, StoredEvent, find_id_convertor
+from eventsourcing.utils import resolve_topic
 
 from casework.privacy.envelope import (
     ERASED,
@@ -175,6 +178,10 @@ class Opener:
             return None
         return kept.text if allowed else PERSONAL
 
+    def reading(self) -> Reading:
+        """This opener for one read of many events (a case file): see `Reading`."""
+        return Reading(self)
+
     def keep(
         self, token: str, *, case_id: UUID | str, field: str, key_id: str, subject: str, text: str
     ) -> None:
@@ -185,6 +192,36 @@ class Opener:
             if len(self._kept) >= self.kept_max:
                 self._kept.pop(next(iter(self._kept)), None)
             self._kept[token] = kept
+
+
+class Reading:
+    """An opener for one read of many events: a text that is a whole token opened before (kept)
+    is answered with each key asked of the key store once for the read, not once per token
+    (the read is then as of its first question; an erasure after it shows on the next read).
+    Any other text takes the opener's own way."""
+
+    def __init__(self, opener: Opener) -> None:
+        self.opener = opener
+        self.kept = opener._kept
+        self.live: dict[str, bool] = {}
+
+    def text(self, text: str, case_id: UUID | str, field: str, allowed: bool) -> str:
+        kept = self.kept.get(text)
+        if kept is not None and kept.field == field and _same_case(kept.case_id, case_id):
+            live = self.live.get(kept.key_id)
+            if live is None:
+                found = self.opener.keys.key(kept.key_id)
+                live = self.live[kept.key_id] = isinstance(found, DataKey)
+            if live:
+                return kept.text if allowed else PERSONAL
+        return self.opener._open_text(text, case_id, field, allowed)
+
+
+def _same_case(kept: UUID | str, read: UUID | str) -> bool:
+    """`Opener._kept_text`'s test: the same case, whether either id is a UUID or its text."""
+    if type(kept) is UUID and type(read) is UUID:
+        return kept.int == read.int  # `UUID.__eq__` is Python; its `int` is a slot
+    return kept == read or str(kept) == str(read)
 
 
 class OpeningMapper(Mapper[UUID]):
@@ -202,16 +239,98 @@ class OpeningMapper(Mapper[UUID]):
         event = super().to_domain_event(stored)
         if self.cipher is None and self.compressor is None and MARK not in stored.state:
             return event  # nothing sealed in it: the common case costs one byte search
-        opener = self._opener()
+        names = sealable(vars(event))
+        return self._opened(self._opener(), event, names) if names else event
+
+    def to_domain_events(
+        self, read: Iterable[tuple[StoredEvent, dict[str, Any] | None]], *, flat: bool = False
+    ) -> list[DomainEventProtocol[UUID]]:
+        """`to_domain_event` of each stored event, given its state where it was decoded
+        already (else None: decoded here). A decoded state becomes its event's as
+        eventsourcing's `Mapper.to_domain_event` makes it after its decoding step (the class
+        from the topic, the id converted, the upcasters run); then its tokens are opened, by
+        the fields that hold them (found in the state as decoded, or in the event once upcast).
+        One opener for them all: a case file's events are read together (`reading`). `flat`:
+        the states given hold no containers (`casework.stored_shapes` decodes only texts,
+        numbers, flags, times and UUIDs), so only their texts can hold a token."""
+        opener, allowed = self._opener(), self.allowed
+        reading = opener.reading()
+        events: list[DomainEventProtocol[UUID]] = []
+        classes: dict[str, tuple[Any, Callable[[Any], Any], int, type]] = {}
+        for stored, state in read:
+            if state is None:
+                events.append(self.to_domain_event(stored))
+                continue
+            if not (self.cipher or self.compressor or MARK in stored.state):
+                names: Iterable[str] = ()
+            elif flat:
+                names = [k for k, v in state.items() if type(v) is str and PREFIX in v]
+            else:
+                names = sealable(state)
+            originator_id = stored.originator_id
+            found = classes.get(stored.topic)
+            if found is None or found[3] is not type(originator_id):
+                cls = resolve_topic(stored.topic)
+                id_type = type(originator_id)
+                convert = find_id_convertor(cls, cast("Hashable", id_type))
+                found = (cls, convert, getattr(cls, "class_version", 1), id_type)
+                classes[stored.topic] = found
+            cls, convert, class_version, _ = found
+            state["originator_id"] = convert(originator_id)
+            state["originator_version"] = stored.originator_version
+            from_version = state.pop("class_version", 1)
+            if from_version < class_version:
+                while from_version < class_version:
+                    getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
+                    from_version += 1
+                names = sealable(state)
+            event = object.__new__(cls)
+            object.__setattr__(event, "__dict__", state)
+            events.append(event)
+            for name in names:  # `_opened`, inline: most of a case file's events hold one
+                if name not in NOT_OPENED:
+                    value = state[name]
+                    if type(value) is str:
+                        opened = reading.text(value, state["originator_id"], name, allowed)
+                    else:
+                        opened = opener.open(
+                            value, case_id=state["originator_id"], field=name, allowed=allowed
+                        )
+                    if opened != value:
+                        state[name] = opened  # the event's own `__dict__`
+        return events
+
+    def _opened(
+        self, opener: Opener, event: DomainEventProtocol[UUID], names: Iterable[str]
+    ) -> DomainEventProtocol[UUID]:
+        """`event` with the values of `names` opened (the fields that may hold a token)."""
+        state = vars(event)
         case_id = event.originator_id
-        for name, value in list(vars(event).items()):
-            if name in NOT_OPENED or (type(value) is str and PREFIX not in value):
-                continue  # the common field: a text with no token in it
-            opened = opener.open(value, case_id=case_id, field=name, allowed=self.allowed)
+        for name in names:
+            if name in NOT_OPENED:
+                continue
+            value = state[name]
+            if type(value) is str:  # `open` without its dispatch, for the common value
+                opened = opener._open_text(value, case_id, name, self.allowed)
+            else:
+                opened = opener.open(value, case_id=case_id, field=name, allowed=self.allowed)
             if opened != value:
                 object.__setattr__(event, name, opened)
         return event
 
 
+def sealable(state: Mapping[str, Any]) -> list[str]:
+    """The fields of an event's `state` that may hold a token: texts with one, and containers
+    (`NOT_OPENED` ones too: `_opened` skips them)."""
+    return [
+        name
+        for name, value in state.items()
+        if (type(value) is str and PREFIX in value) or type(value) not in TEXT_OR_UNSEALABLE
+    ]
+
+
 MARK = PREFIX.encode("ascii")
 NOT_OPENED = frozenset({"originator_id", "originator_version", "timestamp", "hash", "prev_hash"})
+UNSEALABLE = frozenset({int, float, bool, type(None), datetime, UUID, Decimal})
+"""Types that hold no text, so no token: `Opener.open` gives them back as they are."""
+TEXT_OR_UNSEALABLE = UNSEALABLE | {str}

@@ -71,11 +71,42 @@ class ChainWalk:
         self.chains: dict[UUID, _Chain] = {}
 
     def walk(self, recorder: Any, mapper: Mapper[UUID], page: int = 1000) -> None:
-        """Every case event of the store, in one pass."""
-        check, add = stored_checker(mapper), self.add
+        """Every case event of the store, in one pass.
+
+        The common event (its case's next version, intact, no anchors to note) is stepped
+        here; any other goes through `add`, which words what is wrong (`chain_problem`)."""
+        check, add, chains, plain = stored_checker(mapper), self.add, self.chains, not self.anchors
+        by_int: dict[int, _Chain] = {}  # the same chains: an int hashes in C, a UUID in Python
         for stored in case_notifications(recorder, page):
             case_id = stored.originator_id
-            add(case_id if type(case_id) is UUID else case_uuid(stored), stored, check(stored))
+            if type(case_id) is not UUID:
+                case_id = case_uuid(stored)
+            checked = check(stored)
+            chain = by_int.get(case_id.int)
+            if chain is None:
+                chain = chains.get(case_id)
+                if chain is not None:
+                    by_int[case_id.int] = chain
+            if (
+                plain
+                and chain is not None
+                and chain.broken is None
+                and chain.early is None
+                and stored.originator_version == chain.version + 1
+            ):
+                state, digest, problem = checked
+                if (
+                    state is not None
+                    and not problem
+                    and digest
+                    and state.get("hash") == digest
+                    and state.get("prev_hash") == chain.head
+                ):  # exactly when `chain_problem` finds nothing
+                    chain.count += 1
+                    chain.version += 1
+                    chain.head = digest
+                    continue
+            add(case_id, stored, checked)
 
     def add(self, case_id: UUID, stored: StoredEvent, checked: Checked) -> None:
         chain = self.chains.get(case_id)

@@ -1,0 +1,272 @@
+"""A flat stored event checked and digested from its text by its shape: one regex, no `json`.
+
+Nearly every stored event is one flat object of text, whole numbers, `true`/`false`/`null` and
+typed times (`{"_type_":"datetime_iso","_data_":...}`), and the events of one topic are written
+with the same keys in the same order. `verify` reads each of them as `casework.stored_check`'s
+general path does (decode, re-encode to compare, the digest over the sorted plain document),
+but for such a text the same answers follow from the text itself:
+
+- A *shape* is a topic's keys in their stored order, each with its kind (plain, time, UUID).
+  Its regex matches exactly the texts the transcoder writes for an event of that shape: each
+  value in the only form the transcoder writes it (text with only the escapes the encoder
+  makes, whole numbers without a sign on zero or a leading zero, a time exactly as
+  `isoformat` writes one that `fromisoformat` reads back). A text the regex matches is
+  canonical: decoding and re-encoding it gives it back. The keys are fixed, so no key repeats.
+- The digest's document is the same members sorted by key, times and UUIDs as their plain text,
+  escaped to ASCII: a format made once per shape (`Shape.document`) takes the matched values.
+  An ASCII text reads alike in both encoders; runs of other characters are escaped as the
+  ASCII encoder escapes them.
+
+A topic's shapes are learnt from the texts themselves (`_learn`: a member regex splits the
+text; kept only if the shape made from it matches that text), a few per topic. A text no
+shape of its topic matches, and that teaches none, is the next reading's (`stored_check`):
+floats, nested values, a time of 29 February, `\\u` escapes of printable characters, a DEL,
+anything odd. `read` answers only where it gives the general path's answer; else None.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from datetime import datetime
+from json.encoder import encode_basestring_ascii
+from operator import itemgetter
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+
+Checked = tuple[dict[str, Any] | None, str, str]
+
+_TIME = (
+    r"(?!0000)[0-9]{4}-"  # years 1 to 9999
+    r"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"  # days every month has
+    r"|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"  # not 29 February: leap years
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(?:\.(?!000000)[0-9]{6})?"  # `isoformat` writes microseconds only when there are some
+    r"(?:\+(?:[01][0-9]|2[0-3]):[0-5][0-9]|-(?!00:00)(?:[01][0-9]|2[0-3]):[0-5][0-9])?"
+)
+"""A time exactly as `datetime.isoformat` writes one `fromisoformat` reads back (offsets in
+whole minutes, a zero offset written `+00:00`, none for a naive time)."""
+
+_TEXT = (
+    r'"[^"\\\x00-\x1f\x7f]*'
+    r'(?:\\(?:["\\bfnrt]|u00(?:0[0-7bef]|1[0-9a-f]))[^"\\\x00-\x1f\x7f]*)*"'
+)
+"""A JSON string as `json`'s encoders write it: `\\"`, `\\\\`, the short escapes and `\\u00xx`
+for the other control characters, everything else as itself (a DEL, which only the ASCII
+encoder escapes, is left to the general path)."""
+_PLAIN = r"(" + _TEXT + r"|0|-?[1-9][0-9]{0,17}|true|false|null)"
+_QUICK_PLAIN = r'("[^"]*"|0|-?[1-9][0-9]{0,17}|true|false|null)'
+"""`_PLAIN` for a text with no backslash and no control character or DEL anywhere (checked
+once for the whole text): then a string is any run without a quote, a faster regex."""
+_CONTROLS = bytes([*range(0x20), 0x7F])
+_TIME_VALUE = r'\{"_type_":"datetime_iso","_data_":"(' + _TIME + r')"\}'
+_UUID_VALUE = (
+    r'\{"_type_":"uuid_hex","_data_":"'
+    r'([0-9a-f]{8})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{12})"\}'
+)
+_MEMBER = re.compile(
+    r'(?="(\w+)":)("\w+":(?:' + _PLAIN + "|" + _TIME_VALUE + "|" + _UUID_VALUE + r"))(?=[,}])",
+    re.ASCII,
+)
+"""Any member of a flat object written canonically: (its key, its text, then the values)."""
+_loads = json.JSONDecoder().decode
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]+")
+_NOT_SHAPED = frozenset({"_type_", "originator_id", "originator_version"})
+"""Keys the general path reads otherwise: a typed object, fields the digest leaves out."""
+
+SHAPES_PER_TOPIC = 8
+"""Shapes kept per topic; a topic's further texts take the next reading (and learn nothing)."""
+
+
+class Shape:
+    """One topic's keys in order, each of a kind: the regex for its texts and the format of
+    its digest document's state."""
+
+    __slots__ = ("document", "fields", "hash", "in_order", "pattern", "prev", "quick")
+
+    def __init__(self, topic: str, members: list[tuple[str, str]]) -> None:
+        """`members`: each key with its kind, 'plain', 'time' or 'uuid'."""
+        parts: list[str] = []
+        quick: list[str] = []
+        slots: list[tuple[str, str, list[int]]] = []
+        self.hash: int | None = None
+        self.prev: int | None = None
+        fields: list[tuple[str, str, int]] = []
+        index = 0
+        for key, kind in members:
+            fields.append((key, kind, index))
+            if kind == "time":
+                parts.append(f'"{key}":{_TIME_VALUE}')
+                quick.append(parts[-1])
+                slot, taken = '"%s"', [index]
+            elif kind == "uuid":
+                parts.append(f'"{key}":{_UUID_VALUE}')
+                quick.append(parts[-1])
+                slot, taken = '"%s-%s-%s-%s-%s"', list(range(index, index + 5))
+            else:
+                parts.append(f'"{key}":{_PLAIN}')
+                quick.append(f'"{key}":{_QUICK_PLAIN}')
+                if key == "hash":
+                    self.hash = index
+                elif key == "prev_hash":
+                    self.prev = index
+                slot, taken = "%s", [index]
+            index += len(taken)
+            if key != "hash":  # the digest covers everything but the hash itself
+                slots.append((key, f'"{key}":{slot}', taken))
+        self.fields = tuple(fields)
+        """Each key, its kind, and where its value starts among the regex's groups."""
+        self.pattern = re.compile(r"\{" + ",".join(parts) + r"\}")
+        self.quick = re.compile(r"\{" + ",".join(quick) + r"\}")
+        """`pattern` for a text with no backslash and no control character (`_QUICK_PLAIN`)."""
+        slots.sort()
+        body = ",".join(slot for _, slot, _ in slots)  # keys are \\w: no `%` to escape
+        written = encode_basestring_ascii(topic).replace("%", "%%")
+        self.document = '{"case_id":%s,"state":{' + body + '},"topic":' + written + ',"version":%d}'
+        """`event_digest`'s document as a %-format (faster than `str.format`): the case id,
+        the values `in_order` gives, the version. Its keys sorted: case_id, state, topic,
+        version; the state's sorted in `body`."""
+        order = [n for _, _, taken in slots for n in taken]
+        self.in_order: Callable[[tuple[str, ...]], tuple[str, ...]] = (
+            itemgetter(*order) if len(order) > 1 else lambda values: tuple(values[n] for n in order)
+        )
+        """The values in the order the document takes them (itemgetter: C)."""
+
+
+_shapes: dict[str, list[Shape]] = {}
+_named: dict[int, str] = {}
+"""Case ids as the digest's document writes them (`str` of a UUID is Python, a lookup is not);
+a case's events are read close together."""
+
+
+Matched = tuple[Shape, tuple[str, ...]]
+"""A text's shape and its values, as the shape's regex captured them."""
+
+
+def read(stored: StoredEvent, raw: bytes) -> Checked | None:
+    """`stored` (its state `raw`, deciphered) checked and digested from its text, or None where
+    this reading cannot vouch for the general path's answer."""
+    matched = match(stored.topic, raw)
+    return None if matched is None else checked(stored, matched)
+
+
+def match(topic: str, raw: bytes) -> Matched | None:
+    """The shape of `raw` (known for its topic, or learnt from it) and its values; None if it
+    has none this module reads."""
+    try:
+        text = raw.decode("utf8")
+    except UnicodeDecodeError:
+        return None
+    quick = "\\" not in text and len(raw.translate(None, _CONTROLS)) == len(raw)
+    for shape in _shapes.get(topic, ()):
+        found = (shape.quick if quick else shape.pattern).fullmatch(text)
+        if found is not None:
+            return shape, found.groups()
+    learnt = _learn(topic, text)
+    if learnt is None:
+        return None
+    found = learnt.pattern.fullmatch(text)
+    return None if found is None else (learnt, found.groups())
+
+
+def checked(stored: StoredEvent, matched: Matched) -> Checked | None:
+    """`stored`, whose state matched, checked and digested as the general path would (its text
+    is canonical: the shape's regex takes no other), or None where that is not sure."""
+    shape, values = matched
+    state: dict[str, Any] = {}
+    if shape.hash is not None:
+        recorded = values[shape.hash]
+        if recorded[0] != '"' or "\\" in recorded:
+            return None  # a hash that is no plain text: the general path words it
+        state["hash"] = recorded[1:-1]
+    if shape.prev is not None:
+        previous = values[shape.prev]
+        if previous[0] != '"' or "\\" in previous:
+            return None
+        state["prev_hash"] = previous[1:-1]
+    case_id, version = stored.originator_id, stored.originator_version
+    if type(version) is not int:
+        return None
+    if type(case_id) is UUID:
+        named = _named.get(case_id.int) or _name(case_id)
+    else:
+        named = encode_basestring_ascii(str(case_id))
+    document = shape.document % (named, *shape.in_order(values), version)
+    if not document.isascii():
+        document = _NOT_ASCII.sub(_ascii, document)
+    return state, hashlib.sha256(document.encode("ascii")).hexdigest(), ""
+
+
+def decoded(matched: Matched) -> dict[str, Any]:
+    """The state the stock transcoder decodes from the matched text (`JSONTranscoder.decode`:
+    texts, whole numbers, `true`/`false`/`null`, times and UUIDs through their transcodings),
+    without decoding it again."""
+    shape, values = matched
+    state: dict[str, Any] = {}
+    for key, kind, index in shape.fields:
+        value = values[index]
+        if kind == "plain":
+            first = value[0]
+            if first == '"':
+                state[key] = value[1:-1] if "\\" not in value else _loads(value)
+            elif first == "t":
+                state[key] = True
+            elif first == "f":
+                state[key] = False
+            elif first == "n":
+                state[key] = None
+            else:
+                state[key] = int(value)
+        elif kind == "time":
+            state[key] = datetime.fromisoformat(value)
+        else:
+            state[key] = UUID("".join(values[index : index + 5]))
+    return state
+
+
+def _learn(topic: str, text: str) -> Shape | None:
+    """The shape of `text`, kept for its topic, if it is a flat object this module reads."""
+    known = _shapes.get(topic)
+    if type(topic) is not str or (known is not None and len(known) >= SHAPES_PER_TOPIC):
+        return None
+    members = _MEMBER.findall(text)
+    keys = [member[0] for member in members]
+    if len(set(keys)) != len(keys) or not _NOT_SHAPED.isdisjoint(keys):
+        return None
+    if "{" + ",".join(member[1] for member in members) + "}" != text:
+        return None
+    kinds = [(member[0], _kind(member[1])) for member in members]
+    if any(kind != "plain" for key, kind in kinds if key in ("hash", "prev_hash")):
+        return None
+    shape = Shape(topic, kinds)
+    if shape.pattern.fullmatch(text) is None:
+        return None
+    if len(_shapes) >= 1000:  # topics are few; a store with more is odd: start over
+        _shapes.clear()
+    _shapes.setdefault(topic, []).append(shape)
+    return shape
+
+
+def _kind(member: str) -> str:
+    value = member[member.index(":") + 1 :]
+    if value.startswith('{"_type_":"datetime_iso"'):
+        return "time"
+    if value.startswith('{"_type_":"uuid_hex"'):
+        return "uuid"
+    return "plain"
+
+
+def _ascii(match: re.Match[str]) -> str:
+    escaped: str = encode_basestring_ascii(match[0])
+    return escaped[1:-1]
+
+
+def _name(case_id: UUID) -> str:
+    if len(_named) >= 10_000:
+        _named.clear()
+    named = _named[case_id.int] = f'"{case_id}"'
+    return named

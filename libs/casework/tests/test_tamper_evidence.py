@@ -7,6 +7,7 @@ must never raise on what it finds there.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -460,3 +461,23 @@ def test_a_removed_event_reads_alike_in_both_walks_with_and_without_anchors(
             assert not walked[0].ok or not given_anchors  # the last one: only an anchor sees it
     finally:
         store.app.close()
+
+
+@pytest.mark.parametrize("key", [b"hash", b"prev_hash"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        b'{"_type_":"uuid_hex","_data_":"0123456789abcdef0123456789abcdef"}',
+        b'{"_type_":"datetime_iso","_data_":"2026-11-24T09:00:00+08:00"}',
+    ],
+)
+def test_a_hash_stored_as_a_typed_value_reads_alike_on_both_paths(
+    shared_paths: Store, key: bytes, typed: bytes
+) -> None:
+    """A typed value is no hash to the general path (it decodes to a UUID or a time): the
+    shortcuts must not read it as its plain text (the wording and the log's leaf would differ)."""
+    case_id = shared_paths.repair
+    _, topic, state = shared_paths.rows(case_id)[1]
+    tampered = re.sub(b'"' + key + b'":"[0-9a-f]*"', b'"' + key + b'":' + typed, state, count=1)
+    assert tampered != state
+    same(shared_paths, StoredEvent(case_id, 2, topic, tampered))

@@ -17,10 +17,10 @@ checker and the mapper.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import Mapper, StoredEvent
@@ -31,6 +31,8 @@ from casework.domain.errors import CaseNotFoundError, ValidationError
 from casework.privacy.reveal import OpeningMapper
 from casework.stored_check import stock_transcoding
 from casework.stored_shapes import Matched, checked, decoded, match
+
+T = TypeVar("T")
 
 
 class CaseFile:
@@ -61,12 +63,12 @@ class CaseFile:
             or self.opening.transcoder is not mapper.transcoder
         ):
             return [None] * len(self.stored)
-        return [match(stored.topic, stored.state) for stored in self.stored]
+        return [_or_none(match, stored.topic, stored.state) for stored in self.stored]
 
     def check(self) -> VerifyResult:
         """The chain of what was read (`verify` of this case, without another read)."""
         found = [
-            None if matched is None else checked(stored, matched)
+            None if matched is None else _or_none(checked, stored, matched)
             for stored, matched in zip(self.stored, self._matched, strict=True)
         ]
         return verify_events(self.case_id, self.stored, self.stored_mapper, checked=found)
@@ -106,3 +108,12 @@ class CaseFile:
                 break
             last = event.originator_version
         return int(last)
+
+
+def _or_none(reading: Callable[..., T], *args: Any) -> T | None:
+    """A shortcut's answer, or None (the general path's turn) if it fails in any way: as
+    `stored_check` guards its own, a reading it cannot vouch for must not stop `history`."""
+    try:
+        return reading(*args)
+    except Exception:
+        return None

@@ -78,7 +78,10 @@ class _Watch:
 
     def drain(self) -> bool:
         """Read what is pending (never blocks), watch a `-wal` made anew; whether there was any."""
-        events = self.notify.read(timeout=0)
+        try:
+            events = self.notify.read(timeout=0)
+        except BlockingIOError:  # FIONREAD said bytes were there, another reader took them
+            return True
         for event in events:
             if event.wd == self.folder and event.name == self.wal.name:
                 self._watch_wal()
@@ -131,6 +134,9 @@ class SqliteChanges:
         self._conn = sqlite3.connect(
             db_name, uri=True, check_same_thread=False, isolation_level=None, timeout=0
         )
+        self._lock = threading.Lock()
+        """One question at a time: a request thread asks beside the feed's own (the inotify
+        drain and the version kept would race)."""
         self._version = self._ask()
         self._watch: _Watch | None = None
         self._written = 0.0
@@ -174,17 +180,19 @@ class SqliteChanges:
     def changed(self) -> bool:
         """True if a commit by another connection happened since the last call (or construction);
         also True when SQLite could not be asked."""
-        if self._watch is not None and self._watch.drain():  # before asking: a write after
-            self._written = time.monotonic()  # this makes the watch readable
-        version = self._ask()
-        changed = version is None or version != self._version
-        self._version = version
-        return changed
+        with self._lock:
+            if self._watch is not None and self._watch.drain():  # before asking: a write after
+                self._written = time.monotonic()  # this makes the watch readable
+            version = self._ask()
+            changed = version is None or version != self._version
+            self._version = version
+            return changed
 
     def missed(self) -> None:
         """The commit last seen was not read after all (the reader failed): the next `changed`
         says True, so the waiting reader does not sleep through it."""
-        self._version = None
+        with self._lock:
+            self._version = None
 
     async def wait(self, timeout: float, *stops: asyncio.Event) -> bool:
         """Return True as soon as a commit shows, False after `timeout` or when a stop is set."""

@@ -222,3 +222,37 @@ def test_a_failing_follower_tries_again_after_its_interval_not_on_every_commit(
             assert feed.rounds == 1  # the next try is a minute away
         finally:
             feed.stop()
+
+
+def test_threads_asking_at_once_while_commits_land_never_raise(tmp_path: Path) -> None:
+    """The intake's request threads ask beside its feed's thread: two drains of one inotify
+    descriptor must not race (one read what FIONREAD promised the other: BlockingIOError)."""
+    path = tmp_path / "s.db"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("CREATE TABLE t (n INTEGER)")
+    changes = SqliteChanges(str(path))
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def ask() -> None:
+        while not done.is_set():
+            try:
+                changes.changed()
+            except BaseException as error:  # any error is the finding
+                errors.append(error)
+                return
+
+    askers = [threading.Thread(target=ask) for _ in range(4)]
+    for asker in askers:
+        asker.start()
+    try:
+        for n in range(300):
+            writer.execute("INSERT INTO t VALUES (?)", (n,))
+    finally:
+        done.set()
+        for asker in askers:
+            asker.join()
+        changes.close()
+        writer.close()
+    assert not errors, errors[0]

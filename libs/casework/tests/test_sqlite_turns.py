@@ -11,6 +11,8 @@ from typing import Any
 
 from casework import Casework
 from casework.sqlite_turns import TurnTakingPool, WriterTurns, _file_of
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 TABLE = "create table if not exists scratch (n integer)"
 
@@ -110,3 +112,31 @@ def test_a_read_only_store_takes_no_turns(tmp_path: Path) -> None:
     assert _file_of(f"file:{path}?mode=ro") is None
     assert _file_of(f"file:{path}") == path
     assert _file_of(str(path)) == path
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.tuples(st.integers(0, 2), st.booleans()), max_size=12))
+def test_at_most_one_writer_holds_the_turn_whatever_they_do(
+    tmp_path: Path, steps: list[tuple[int, bool]]
+) -> None:
+    """Three writers (three open files, as three processes) take and give in any order: a take
+    while another holds the turn does not get it, one while nobody does gets it."""
+    turns = [WriterTurns(tmp_path / "casework.db") for _ in range(3)]
+    holding: set[int] = set()
+    try:
+        for who, take in steps:
+            if not take:
+                turns[who].give()
+                holding.discard(who)
+            elif who not in holding:
+                others = bool(holding)
+                got = turns[who].take(0.02 if others else 2.0)
+                assert got is not others
+                if got:
+                    holding.add(who)
+            assert len(holding) <= 1
+    finally:
+        for turn in turns:
+            turn.close()

@@ -400,6 +400,50 @@ async def test_a_fetched_batch_goes_to_the_worker_thread_in_one_hop(
 
 
 @pytest.mark.anyio
+async def test_one_pull_request_stays_open_for_a_batch_of_messages_arriving_one_by_one(
+    js: tuple[Client, JetStreamContext], casework: Casework
+) -> None:
+    """Messages arriving one at a time, each handled before the next comes: the consumer keeps
+    one pull request open for `batch` of them (a new one when it is spent or expired), not a
+    probe and a new request per fetch; each message still takes effect once and is acked."""
+    nc, context = js
+    (case_id,) = report_cases(casework, 1)
+    requests: list[bytes] = []
+
+    async def seen(msg: Any) -> None:
+        requests.append(msg.data)
+
+    spy = await nc.subscribe("$JS.API.CONSUMER.MSG.NEXT.CASEWORK.dispatch", cb=seen)
+    total, batch, expires = 20, 5, 2.0
+    consumer = Consumer(
+        nc,
+        casework,
+        worker.add_note,
+        worker.parse,
+        subscription(batch=batch, fetch_timeout=expires),
+    )
+    runner = asyncio.create_task(consumer.run())
+    started = time.monotonic()
+    for n in range(total):
+        await publish(context, case_id, n)
+        await wait_for(settled(consumer, Outcome.DONE, n + 1))
+    elapsed = time.monotonic() - started
+    await consumer.stop()
+    await runner
+    await spy.unsubscribe()
+
+    expired = int(elapsed / expires) + 1
+    assert len(requests) <= total // batch + expired + 1, (len(requests), elapsed)
+    assert all(json.loads(r)["batch"] == batch and "no_wait" not in json.loads(r) for r in requests)
+    assert note_counts(casework, [case_id]) == Counter(
+        {(case_id, worker.note_text(n)): 1 for n in range(total)}
+    )
+    info = await context.consumer_info("CASEWORK", "dispatch")
+    assert info.num_ack_pending == 0
+    assert info.num_pending == 0
+
+
+@pytest.mark.anyio
 async def test_after_a_short_batch_the_consumer_lingers_and_what_arrives_meanwhile_comes_together(
     js: tuple[Client, JetStreamContext], casework: Casework, monkeypatch: pytest.MonkeyPatch
 ) -> None:

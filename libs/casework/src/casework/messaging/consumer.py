@@ -76,6 +76,7 @@ from casework.messaging.dead_letter import (
     ensure_dead_letter_stream,
     publish_dead_letter,
 )
+from casework.messaging.open_pull import OpenPull
 from casework.messaging.subjects import EVENTS, STREAM
 from casework.messaging.tracked import (
     Handler,
@@ -184,6 +185,9 @@ class Consumer(Generic[E]):
         """`_stopping`, for the worker thread: start no further message of the batch."""
         self._finished = asyncio.Event()
         self._sub: JetStreamContext.PullSubscription | None = None
+        """The durable bound by nats-py (made or found, its filters in line); fetched through
+        `_pull`, not its own `fetch`."""
+        self._pull: OpenPull | None = None
         self._in_hand: list[Msg] = []
         """The batch in the worker thread: none of it settled yet."""
         self._runner: asyncio.Task[None] | None = None
@@ -213,6 +217,15 @@ class Consumer(Generic[E]):
         self._sub = await self.js.pull_subscribe(
             filters[0], durable=s.consumer_name, stream=s.stream, config=config
         )
+        self._pull = OpenPull(
+            self.nc,
+            s.stream,
+            s.consumer_name,
+            batch=s.batch,
+            expires=s.fetch_timeout,
+            api_prefix=getattr(self.js, "_prefix", "$JS.API"),
+        )
+        await self._pull.start()
 
     async def _update_filters(self, filters: list[str]) -> None:
         """An existing durable keeps the filters it was made with, but what a service consumes
@@ -291,9 +304,9 @@ class Consumer(Generic[E]):
 
     async def _fetch(self) -> list[Msg]:
         """The next batch, [] when there is none; NATS counts as up once a fetch goes through."""
-        assert self._sub is not None
+        assert self._pull is not None
         try:
-            batch = await self._sub.fetch(self.settings.batch, timeout=self.settings.fetch_timeout)
+            batch = await self._pull.fetch(self.settings.batch, timeout=self.settings.fetch_timeout)
         except TimeoutError:  # nothing to do (nats-py raises both kinds)
             if self.nc.is_connected:
                 self.outages.recovered("NATS")
@@ -365,6 +378,11 @@ class Consumer(Generic[E]):
         Also needed for a prompt `nc.drain()`: after a fetch that timed out, nats-py 2.16 leaves
         a status message in the pull subscription's queue and drain waits its full timeout.
         """
+        pull, self._pull = self._pull, None
+        if pull is not None:
+            for msg in await pull.close():  # delivered, never started: another replica's now
+                with contextlib.suppress(nats.errors.Error):
+                    await msg.nak()
         sub, self._sub = self._sub, None
         if sub is not None:
             with contextlib.suppress(nats.errors.Error):

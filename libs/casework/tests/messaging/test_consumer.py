@@ -36,6 +36,7 @@ from casework.messaging.consumer import (
     handle_tracked,
     position,
 )
+from casework.messaging.tracked import handle_in_batch
 from casework.messaging.dead_letter import DeadLetter, Reason
 from casework.messaging.nats_server import NatsServer
 from casework.testing.nats import jetstream, read_stream
@@ -195,6 +196,100 @@ def test_whatever_the_order_and_repetition_of_deliveries_each_message_takes_effe
         assert outcomes.count(Outcome.DONE) == len(set(deliveries))
     finally:
         app.close()
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    batches=st.lists(
+        st.lists(st.tuples(st.integers(min_value=1, max_value=12), st.booleans()), max_size=6),
+        min_size=1,
+        max_size=10,
+    ),
+)
+def test_batches_with_no_ops_carried_and_first_deliveries_not_looked_up_take_effect_once(
+    tmp_path_factory: pytest.TempPathFactory, batches: list[list[tuple[int, bool]]]
+) -> None:
+    """`handle_in_batch` as the consumer runs it, whatever the deliveries: repeated, out of
+    order, within a batch or across, and said to be first deliveries even when handled before
+    (a durable made again from the stream's start). Message n writes a note when n is even,
+    nothing otherwise; the no-ops' positions ride in a later write's transaction or are
+    recorded at the batch's end. Each note is written once, each position ends recorded, and
+    positions said to be carried were recorded with the write."""
+    path = tmp_path_factory.mktemp("carried") / "c.db"
+    app = Casework("sqlite:///" + str(path))
+    handler = worker.writing_every(worker.add_note, 2)
+    try:
+        (case_id,) = report_cases(app, 1)
+        for batch in batches:
+            unrecorded: list[Any] = []
+            for n, first in batch:
+                tracking = position("dispatch", "CASEWORK", n)
+                handled = handle_in_batch(
+                    app,
+                    handler,
+                    worker.NoteRequested(case_id, n),
+                    tracking,
+                    first_delivery=first,
+                    also=list(unrecorded),
+                )
+                if handled.carried:
+                    assert n % 2 == 0
+                    assert all(app.is_tracked(t) for t in unrecorded)
+                    unrecorded.clear()
+                if handled.pending:
+                    assert handled.outcome is Outcome.DONE
+                    unrecorded.append(tracking)
+            for tracking in unrecorded:  # the batch's end, as `Consumer._record_positions`
+                try:
+                    app.record_positions([tracking])
+                except IntegrityError:
+                    assert app.is_tracked(tracking)
+        seen = {n for batch in batches for n, _ in batch}
+        assert note_counts(app, [case_id]) == Counter(
+            {(case_id, worker.note_text(n)): 1 for n in seen if n % 2 == 0}
+        )
+        assert all(app.is_tracked(position("dispatch", "CASEWORK", n)) for n in seen)
+    finally:
+        app.close()
+
+
+def test_a_write_carries_the_no_ops_before_it_and_a_first_delivery_is_not_looked_up(
+    casework: Casework, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The two savings: the no-ops' positions commit with the next write (no commit of their
+    own), and a message delivered for the first time costs no lookup; a redelivery does."""
+    (case_id,) = report_cases(casework, 1)
+    handler = worker.writing_every(worker.add_note, 2)
+    lookups: list[str] = []
+    is_tracked = casework.is_tracked
+
+    def looked_up(tracking: Any) -> bool:
+        lookups.append(tracking.application_name)
+        return is_tracked(tracking)
+
+    monkeypatch.setattr(casework, "is_tracked", looked_up)
+    no_ops = [position("dispatch", "CASEWORK", n) for n in (1, 3)]
+    for tracking, n in zip(no_ops, (1, 3), strict=True):
+        handled = handle_in_batch(
+            casework, handler, worker.NoteRequested(case_id, n), tracking, first_delivery=True
+        )
+        assert handled.pending
+    writer = position("dispatch", "CASEWORK", 4)
+    handled = handle_in_batch(
+        casework,
+        handler,
+        worker.NoteRequested(case_id, 4),
+        writer,
+        first_delivery=True,
+        also=no_ops,
+    )
+    assert (handled.outcome, handled.pending, handled.carried) == (Outcome.DONE, False, True)
+    assert lookups == []
+    assert all(is_tracked(t) for t in [*no_ops, writer])
+    again = handle_in_batch(casework, handler, worker.NoteRequested(case_id, 4), writer)
+    assert again.outcome is Outcome.DUPLICATE
+    assert lookups == [writer.application_name]
+    assert note_counts(casework, [case_id]) == Counter({(case_id, worker.note_text(4)): 1})
 
 
 def test_a_handler_that_writes_nothing_still_records_its_position(casework: Casework) -> None:

@@ -20,7 +20,11 @@ Nothing is acked before it is done or filed as a dead letter.
 Most messages change nothing (another service's fact, a service's own event coming back): their
 handler writes nothing, and their positions are recorded together, one transaction for the run
 of them in a fetched batch, before they are acked (`Casework.record_positions`). A message whose
-handler writes commits its effects with its own position at once, as above.
+handler writes commits its effects with its own position at once, as above, and on SQLite with
+the positions of the batch's no-ops before it (`handle_in_batch`): a batch whose last message
+writes needs no commit for its no-ops. A message delivered for the first time is not looked up
+as handled before its handler runs (a duplicate of it is still found, by its transaction's clash
+on the position); redeliveries are.
 
 One hop to the worker thread per fetched batch, not per message: the thread parses each message,
 handles it (its own transaction when it writes) and records the positions of those that wrote
@@ -82,6 +86,7 @@ from casework.messaging.tracked import (
     Handler,
     Outcome,
     handle_deferring,
+    handle_in_batch,
     handle_tracked,
     position,
 )
@@ -462,18 +467,30 @@ class Consumer(Generic[E]):
                 found.append(_Found(_Kind.MALFORMED, error=error))
                 continue
             try:
-                outcome, pending = handle_deferring(
-                    self.app,
-                    self.handler,
-                    event,
-                    tracking,
-                    s.conflict_attempts,
-                    position_alone=not batched,
-                )
+                if batched:
+                    handled = handle_in_batch(
+                        self.app,
+                        self.handler,
+                        event,
+                        tracking,
+                        s.conflict_attempts,
+                        first_delivery=meta.num_delivered == 1,
+                        also=[tracking for _, tracking in unrecorded],
+                    )
+                    outcome, pending, carried = handled.outcome, handled.pending, handled.carried
+                else:
+                    carried = False
+                    outcome, pending = handle_deferring(
+                        self.app, self.handler, event, tracking, s.conflict_attempts
+                    )
             except Exception as error:
                 store_down = dependency_of(error) == "store"
                 found.append(_Found(_Kind.STORE_DOWN if store_down else _Kind.FAILED, error=error))
                 continue
+            if carried:  # recorded with this message's effects
+                for index, _ in unrecorded:
+                    found[index] = _Found(_Kind.HANDLED, Outcome.DONE)
+                unrecorded.clear()
             if pending:
                 unrecorded.append((len(found), tracking))
             found.append(_Found(_Kind.HANDLED, outcome))

@@ -19,6 +19,7 @@ server, so a fetch never waits on a dead request for longer than one expiry and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections import deque
@@ -109,8 +110,10 @@ class OpenPull:
         none has within `timeout`; `nats.js.errors.APIError` when JetStream refused the request
         (the consumer deleted or missing)."""
         if self._sub is None:
-            raise nats.errors.ConnectionClosedError if self._nc.is_closed else ValueError(
-                "OpenPull.start was not awaited"
+            raise (
+                nats.errors.ConnectionClosedError
+                if self._nc.is_closed
+                else ValueError("OpenPull.start was not awaited")
             )
         deadline = time.monotonic() + timeout
         while not self._arrived:
@@ -153,10 +156,8 @@ class OpenPull:
         """Stop taking deliveries; the messages delivered but not fetched, to be given back."""
         sub, self._sub = self._sub, None
         if sub is not None:
-            try:
+            with contextlib.suppress(nats.errors.Error):
                 await sub.unsubscribe()
-            except nats.errors.Error:
-                pass
         left = list(self._arrived)
         self._arrived.clear()
         self._owed = 0

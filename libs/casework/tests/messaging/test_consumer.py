@@ -36,9 +36,9 @@ from casework.messaging.consumer import (
     handle_tracked,
     position,
 )
-from casework.messaging.tracked import handle_in_batch
 from casework.messaging.dead_letter import DeadLetter, Reason
 from casework.messaging.nats_server import NatsServer
+from casework.messaging.tracked import handle_in_batch
 from casework.testing.nats import jetstream, read_stream
 from eventsourcing.persistence import IntegrityError
 from hypothesis import given, settings
@@ -533,6 +533,63 @@ async def test_one_pull_request_stays_open_for_a_batch_of_messages_arriving_one_
     assert note_counts(casework, [case_id]) == Counter(
         {(case_id, worker.note_text(n)): 1 for n in range(total)}
     )
+    info = await context.consumer_info("CASEWORK", "dispatch")
+    assert info.num_ack_pending == 0
+    assert info.num_pending == 0
+
+
+@pytest.mark.anyio
+async def test_a_no_ops_position_waits_for_the_next_write_or_is_recorded_alone_when_none_comes(
+    js: tuple[Client, JetStreamContext], casework: Casework, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`carry_positions`: a batch that ends with a no-op leaves its position, unacknowledged,
+    for the next batch's write to record in its transaction; with no write in time it is
+    recorded on its own, and at `stop` at once. Each message is acked once, after its
+    position is committed, and takes effect once."""
+    nc, context = js
+    (case_id,) = report_cases(casework, 1)
+    commits: list[int] = []
+    record_positions = casework.record_positions
+
+    def counted(trackings: Any) -> None:
+        commits.append(len(trackings))
+        record_positions(trackings)
+
+    monkeypatch.setattr(casework, "record_positions", counted)
+    handled: list[int] = []
+
+    def handler(event: Any, app: Casework) -> None:
+        handled.append(event.n)
+        worker.writing_every(worker.add_note, 2)(event, app)
+
+    consumer = Consumer(
+        nc, casework, handler, worker.parse, subscription(batch=5, carry_positions=1.5)
+    )
+    runner = asyncio.create_task(consumer.run())
+    await publish(context, case_id, 1)  # a no-op
+    await wait_for(lambda: handled == [1])
+    await asyncio.sleep(0.2)
+    assert consumer.stats.counts[Outcome.DONE] == 0, "acked before its position was recorded"
+    await publish(context, case_id, 2)  # a write: records 1's position with its own
+    await wait_for(settled(consumer, Outcome.DONE, 2))
+    assert commits == []
+    assert casework.is_tracked(position("dispatch", "CASEWORK", 1))
+
+    waiting = time.monotonic()
+    await publish(context, case_id, 3)  # a no-op with no write after it
+    await wait_for(settled(consumer, Outcome.DONE, 3))
+    assert commits == [1]
+    assert time.monotonic() - waiting >= 1.0
+
+    await publish(context, case_id, 5)  # a no-op, then stop
+    await wait_for(lambda: 5 in handled)
+    stopping = time.monotonic()
+    await consumer.stop()
+    await runner
+    assert time.monotonic() - stopping < 1.0
+    assert commits == [1, 1]
+    assert consumer.stats.counts[Outcome.DONE] == 4
+    assert note_counts(casework, [case_id]) == Counter({(case_id, worker.note_text(2)): 1})
     info = await context.consumer_info("CASEWORK", "dispatch")
     assert info.num_ack_pending == 0
     assert info.num_pending == 0

@@ -133,6 +133,10 @@ class OpenPull:
                 continue  # anything that arrived while it was sent is taken first
             self._signal.clear()
             await self._wait(min(deadline, self._lost_at) - now)
+        return self.arrived(batch)
+
+    def arrived(self, batch: int) -> list[Msg]:
+        """Up to `batch` of the messages that have arrived, without waiting or asking."""
         count = min(batch, len(self._arrived))
         return [self._arrived.popleft() for _ in range(count)]
 

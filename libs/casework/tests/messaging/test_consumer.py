@@ -590,9 +590,17 @@ async def test_a_no_ops_position_waits_for_the_next_write_or_is_recorded_alone_w
     assert commits == [1, 1]
     assert consumer.stats.counts[Outcome.DONE] == 4
     assert note_counts(casework, [case_id]) == Counter({(case_id, worker.note_text(2)): 1})
-    info = await context.consumer_info("CASEWORK", "dispatch")
-    assert info.num_ack_pending == 0
-    assert info.num_pending == 0
+    acked: list[int] = []
+
+    async def ack_pending() -> None:  # the last ack, sent at `stop`, reaches JetStream just after
+        acked.append((await context.consumer_info("CASEWORK", "dispatch")).num_ack_pending)
+
+    deadline = time.monotonic() + 1.5  # inside `ack_wait`: a lost ack would not be redelivered
+    while time.monotonic() < deadline and acked[-1:] != [0]:
+        await ack_pending()
+        await asyncio.sleep(0.05)
+    assert acked[-1] == 0
+    assert (await context.consumer_info("CASEWORK", "dispatch")).num_pending == 0
 
 
 @pytest.mark.anyio

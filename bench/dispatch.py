@@ -465,7 +465,8 @@ def stack_table(runs: list[StackRun], rate: float, seconds: float) -> list[repor
         others = ", ".join(f"{name} {s:.1f} s" for name, s in sorted(r.others.items()))
         print(
             f"\n{r.store}: over the {r.window:.1f} s window, dispatch {r.cpu:.1f} s of CPU "
-            f"({r.system:.1f} s of it system, {r.main_thread:.1f} s the event loop's; idle {r.idle * 1000:.0f} ms/s before the load); "
+            f"({r.system:.1f} s of it system, {r.main_thread:.1f} s the event loop's; "
+            f"idle {r.idle * 1000:.0f} ms/s before the load); "
             f"{others}"
         )
     return figures

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import json
 import logging
 import random
@@ -40,6 +39,7 @@ from casework.messaging.dead_letter import DeadLetter, Reason
 from casework.messaging.nats_server import NatsServer
 from casework.messaging.tracked import handle_in_batch
 from casework.testing.nats import jetstream, read_stream
+from casework.testing.siblings import module_from_path
 from eventsourcing.persistence import IntegrityError
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -52,13 +52,7 @@ WORKER_PATH = HERE / "consumer_worker.py"
 
 
 def _load_worker() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("consumer_worker", WORKER_PATH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("consumer_worker", module)
-    spec.loader.exec_module(module)
-    return module
+    return module_from_path(WORKER_PATH, "consumer_worker", register=True)
 
 
 worker = _load_worker()

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.persistence import PersistenceError, StoredEvent
-from eventsourcing.sqlite import SQLiteCursor, SQLiteProcessRecorder
+from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteProcessRecorder
+
+from casework.sqlite_turns import take_turns
 
 SideWrite = Callable[[Any], None]
 """Statements run with the transaction's cursor (eventsourcing's, of either store), after the
@@ -85,7 +87,12 @@ def run_side_writes(cursor: Any, kwargs: Mapping[str, Any]) -> None:
 
 class SqliteRecorder(WritesBeside, SQLiteProcessRecorder):
     """eventsourcing's SQLite process recorder, with side writes (`persistence_env` selects it
-    through eventsourcing's `PROCESS_RECORDER_TOPIC`)."""
+    through eventsourcing's `PROCESS_RECORDER_TOPIC`), whose writers take turns with the other
+    processes' (`casework.sqlite_turns`: no busy-handler sleeps between services)."""
+
+    def __init__(self, datastore: SQLiteDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        take_turns(datastore)
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -62,7 +62,15 @@ from casework.settings import (
     store_url,
 )
 from casework.settings import max_clock_skew as max_clock_skew_setting
-from casework.side_tables import SIDE_WRITES, Beside, closing, opening, writes_beside
+from casework.side_tables import (
+    SIDE_WRITES,
+    Beside,
+    SideWrite,
+    SqliteRecorder,
+    closing,
+    opening,
+    writes_beside,
+)
 from casework.unit_of_work import MAX_ATTEMPTS, UnitOfWork, run_unit
 
 logger = logging.getLogger(__name__)
@@ -173,7 +181,11 @@ class CaseStore(Application[UUID]):
 
     @contextmanager
     def tracking(
-        self, tracking: Tracking, *, position_alone: bool = True
+        self,
+        tracking: Tracking,
+        *,
+        position_alone: bool = True,
+        also: Sequence[Tracking] = (),
     ) -> Iterator[ProcessingEvent[UUID]]:
         """Handle one upstream message as one transaction: its events and its position together.
 
@@ -186,7 +198,15 @@ class CaseStore(Application[UUID]):
         If the position was recorded already (a redelivery raced us) or a case changed under
         us, eventsourcing raises `IntegrityError` and nothing of the block is written; the
         caller asks `is_tracked` to tell the two apart. Nested blocks are refused.
+
+        `also`: positions of earlier messages whose handling wrote nothing (with `position_alone`
+        False). If the block writes, they are recorded in its transaction too, so a consumer's
+        no-ops cost no commit of their own; if it writes nothing, they are not recorded. Only
+        where `carries_positions` says so (else `also` must be empty). One of them recorded
+        already fails the whole transaction with `IntegrityError`, as a clash would.
         """
+        if also and not self.carries_positions():
+            raise TypeError(f"{type(self.recorder).__name__} records no positions beside a save")
         if _processing.get() is not None:
             raise RuntimeError("a tracking block is already open in this context")
         processing: ProcessingEvent[UUID] = ProcessingEvent(tracking=tracking)
@@ -197,9 +217,18 @@ class CaseStore(Application[UUID]):
             _processing.reset(token)
         if not processing.events and not position_alone:
             return
+        if also and processing.events:
+            processing.saved_kwargs[SIDE_WRITES] = (_positions_write(self.recorder, also),)
         recordings = self._record(processing)
         self._take_snapshots(processing)
         self._notify(recordings)
+
+    def carries_positions(self) -> bool:
+        """Whether `tracking(..., also=...)` can record other messages' positions in its
+        transaction: on SQLite (eventsourcing's recorder, with side writes). Not on PostgreSQL
+        yet: its group commit runs several threads' saves in one transaction, where a clash on
+        one carried position would have to be told apart from the others'."""
+        return isinstance(self.recorder, SqliteRecorder)
 
     @contextmanager
     def together(self) -> Iterator[Together]:
@@ -465,6 +494,16 @@ class Together(Beside):
     def __init__(self, processing: ProcessingEvent[UUID], datastore: Any = None) -> None:
         super().__init__(datastore)
         self.processing = processing
+
+
+def _positions_write(recorder: Any, trackings: Sequence[Tracking]) -> SideWrite:
+    """A side write recording `trackings` with the save's cursor (`CaseStore.tracking`)."""
+
+    def write(cursor: Any) -> None:
+        for tracking in trackings:
+            recorder._insert_tracking(cursor, tracking)
+
+    return write
 
 
 CREATE_ATTEMPTS = 6

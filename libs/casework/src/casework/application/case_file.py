@@ -63,14 +63,23 @@ class CaseFile:
             or self.opening.transcoder is not mapper.transcoder
         ):
             return [None] * len(self.stored)
-        return [_or_none(match, stored.topic, stored.state) for stored in self.stored]
+        try:  # all at once; if any reading fails, again one by one
+            return [match(stored.topic, stored.state) for stored in self.stored]
+        except Exception:
+            return [_or_none(match, stored.topic, stored.state) for stored in self.stored]
 
     def check(self) -> VerifyResult:
         """The chain of what was read (`verify` of this case, without another read)."""
-        found = [
-            None if matched is None else _or_none(checked, stored, matched)
-            for stored, matched in zip(self.stored, self._matched, strict=True)
-        ]
+        pairs = zip(self.stored, self._matched, strict=True)
+        try:  # all at once; if any reading fails, again one by one (that one is the general path's)
+            found = [
+                None if matched is None else checked(stored, matched) for stored, matched in pairs
+            ]
+        except Exception:
+            found = [
+                None if matched is None else _or_none(checked, stored, matched)
+                for stored, matched in zip(self.stored, self._matched, strict=True)
+            ]
         return verify_events(self.case_id, self.stored, self.stored_mapper, checked=found)
 
     @cached_property
@@ -79,7 +88,7 @@ class CaseFile:
         opening = self.opening
         if not isinstance(opening, OpeningMapper) or not any(self._matched):
             return [opening.to_domain_event(stored) for stored in self.stored]
-        states = (None if matched is None else decoded(matched) for matched in self._matched)
+        states = [None if matched is None else decoded(matched) for matched in self._matched]
         return opening.to_domain_events(zip(self.stored, states, strict=True), flat=True)
 
     def history(self) -> list[HistoryEntry]:

@@ -33,7 +33,12 @@ from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Mapper, StoredEvent, find_id_convertor
+from eventsourcing.persistence import (
+    Mapper,
+    StoredEvent,
+    find_id_convertor,
+    pass_through_convertor,
+)
 from eventsourcing.utils import resolve_topic
 
 from casework.privacy.envelope import (
@@ -207,7 +212,11 @@ class Reading:
 
     def text(self, text: str, case_id: UUID | str, field: str, allowed: bool) -> str:
         kept = self.kept.get(text)
-        if kept is not None and kept.field == field and _same_case(kept.case_id, case_id):
+        if (
+            kept is not None
+            and kept.field == field
+            and (kept.case_id is case_id or _same_case(kept.case_id, case_id))
+        ):
             live = self.live.get(kept.key_id)
             if live is None:
                 found = self.opener.keys.key(kept.key_id)
@@ -264,7 +273,11 @@ class OpeningMapper(Mapper[UUID]):
             if not (self.cipher or self.compressor or MARK in stored.state):
                 names: Iterable[str] = ()
             elif flat:
-                names = [k for k, v in state.items() if type(v) is str and PREFIX in v]
+                names = [
+                    k
+                    for k, v in state.items()
+                    if type(v) is str and PREFIX in v and k not in NOT_OPENED
+                ]
             else:
                 names = sealable(state)
             originator_id = stored.originator_id
@@ -276,7 +289,9 @@ class OpeningMapper(Mapper[UUID]):
                 found = (cls, convert, getattr(cls, "class_version", 1), id_type)
                 classes[stored.topic] = found
             cls, convert, class_version, _ = found
-            state["originator_id"] = convert(originator_id)
+            state["originator_id"] = (
+                originator_id if convert is pass_through_convertor else convert(originator_id)
+            )
             state["originator_version"] = stored.originator_version
             from_version = state.pop("class_version", 1)
             if from_version < class_version:

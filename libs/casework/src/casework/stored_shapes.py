@@ -245,6 +245,14 @@ def checked(stored: StoredEvent, matched: Matched) -> Checked | None:
         if "\\" in previous:
             return None
         state["prev_hash"] = previous
+    found = digest(stored, matched)
+    return None if found is None else (state, found, "")
+
+
+def digest(stored: StoredEvent, matched: Matched) -> str | None:
+    """The digest `checked` gives `stored` (its text matched), without the chain fields read
+    out; None where that is not sure."""
+    shape, values, _ = matched
     case_id, version = stored.originator_id, stored.originator_version
     if type(version) is not int:
         return None
@@ -255,7 +263,7 @@ def checked(stored: StoredEvent, matched: Matched) -> Checked | None:
     document = "".join(shape.document((*values, named, str(version), *shape.pieces)))
     if not document.isascii():
         document = _NOT_ASCII.sub(_ascii, document)
-    return state, hashlib.sha256(document.encode("ascii")).hexdigest(), ""
+    return hashlib.sha256(document.encode("ascii")).hexdigest()
 
 
 def decoded(matched: Matched) -> dict[str, Any]:

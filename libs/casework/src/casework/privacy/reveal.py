@@ -212,11 +212,7 @@ class Reading:
 
     def text(self, text: str, case_id: UUID | str, field: str, allowed: bool) -> str:
         kept = self.kept.get(text)
-        if (
-            kept is not None
-            and kept.field == field
-            and (kept.case_id is case_id or _same_case(kept.case_id, case_id))
-        ):
+        if kept is not None and kept.field == field and _same_case(kept.case_id, case_id):
             live = self.live.get(kept.key_id)
             if live is None:
                 found = self.opener.keys.key(kept.key_id)
@@ -264,13 +260,17 @@ class OpeningMapper(Mapper[UUID]):
         numbers, flags, times and UUIDs), so only their texts can hold a token."""
         opener, allowed = self._opener(), self.allowed
         reading = opener.reading()
+        text = reading.text
         events: list[DomainEventProtocol[UUID]] = []
+        append = events.append
+        new, set_dict = object.__new__, object.__setattr__
+        sealed = bool(self.cipher or self.compressor)
         classes: dict[str, tuple[Any, Callable[[Any], Any], int, type]] = {}
         for stored, state in read:
             if state is None:
-                events.append(self.to_domain_event(stored))
+                append(self.to_domain_event(stored))
                 continue
-            if not (self.cipher or self.compressor or MARK in stored.state):
+            if not (sealed or MARK in stored.state):
                 names: Iterable[str] = ()
             elif flat:
                 names = [
@@ -299,14 +299,14 @@ class OpeningMapper(Mapper[UUID]):
                     getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
                     from_version += 1
                 names = sealable(state)
-            event = object.__new__(cls)
-            object.__setattr__(event, "__dict__", state)
-            events.append(event)
+            event = new(cls)
+            set_dict(event, "__dict__", state)
+            append(event)
             for name in names:  # `_opened`, inline: most of a case file's events hold one
                 if name not in NOT_OPENED:
                     value = state[name]
                     if type(value) is str:
-                        opened = reading.text(value, state["originator_id"], name, allowed)
+                        opened = text(value, state["originator_id"], name, allowed)
                     else:
                         opened = opener.open(
                             value, case_id=state["originator_id"], field=name, allowed=allowed

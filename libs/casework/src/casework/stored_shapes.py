@@ -274,7 +274,7 @@ def decoded(matched: Matched) -> dict[str, Any]:
     keys = shape.keys
     if keys is None:
         return _decoded(shape, values)
-    state = dict(zip(keys, values, strict=True))
+    state: dict[str, Any] = dict(zip(keys, values, strict=True))
     for key in shape.times:
         state[key] = _fromisoformat(state[key])
     for key in shape.plains:

@@ -258,6 +258,17 @@ def cpu_split(pid: int) -> tuple[float, float]:
     return int(fields[11]) / tick, int(fields[12]) / tick
 
 
+def thread_cpu(pid: int) -> dict[int, float]:
+    """Each thread's user + system CPU so far, by thread id (the main thread's id is `pid`)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            found[int(task.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
 def library_floor_cpu(store: str, pairs: int) -> float:
     """CPU seconds per `report_repair` + `assign` in this process, on a fresh store."""
     from casework import Casework
@@ -295,6 +306,8 @@ class StackRun:
     """The other processes' CPU seconds over the same window, by name."""
     latency_ms: float = float("nan")
     """Median time from a report's POST to its `Assigned` (what a fetch linger costs)."""
+    main_thread: float = 0.0
+    """Of `cpu`, the dispatch process's main thread's (the event loop: NATS, acks, HTTP)."""
 
     def cpu_ms(self) -> float:
         return 1000 * self.cpu / max(self.assigned, 1)
@@ -366,6 +379,7 @@ def run_stack(
                 )
                 before = {name: cpu_seconds(p) for name, p in pids.items()}
                 _, system = cpu_split(pid)
+                threads = thread_cpu(pid)
                 t0 = time.perf_counter()
                 profiler = profile(pid, os.environ.get("BENCH_DISPATCH_PROFILE"), seconds)
                 _, assigned, refused = asyncio.run(
@@ -378,6 +392,7 @@ def run_stack(
                 window = time.perf_counter() - t0
                 spent = {name: cpu_seconds(p) - before[name] for name, p in pids.items()}
                 system = cpu_split(pid)[1] - system
+                main_thread = thread_cpu(pid).get(pid, 0.0) - threads.get(pid, 0.0)
                 for line in refused.lines():
                     print(f"[{kind}] no 201: {line}", file=sys.stderr)
     cpu = spent.pop("dispatch")
@@ -393,6 +408,7 @@ def run_stack(
         floor,
         spent,
         assigned.ms(0.5),
+        main_thread,
     )
 
 
@@ -449,7 +465,8 @@ def stack_table(runs: list[StackRun], rate: float, seconds: float) -> list[repor
         others = ", ".join(f"{name} {s:.1f} s" for name, s in sorted(r.others.items()))
         print(
             f"\n{r.store}: over the {r.window:.1f} s window, dispatch {r.cpu:.1f} s of CPU "
-            f"({r.system:.1f} s of it system; idle {r.idle * 1000:.0f} ms/s before the load); "
+            f"({r.system:.1f} s of it system, {r.main_thread:.1f} s the event loop's; "
+            f"idle {r.idle * 1000:.0f} ms/s before the load); "
             f"{others}"
         )
     return figures

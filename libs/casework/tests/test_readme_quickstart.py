@@ -3,25 +3,18 @@ a fresh virtual environment with only the built wheel)."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from casework.testing.siblings import module_from_path
 
 HERE = Path(__file__).resolve().parent
 README = HERE.parent / "README.md"
 
 
 def _checker() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "check_installed", HERE / "outside" / "check_installed.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return module_from_path(HERE / "outside" / "check_installed.py", "check_installed")
 
 
 def test_the_readme_quickstart_runs(

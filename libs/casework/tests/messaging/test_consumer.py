@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import json
 import logging
 import random
@@ -38,7 +37,9 @@ from casework.messaging.consumer import (
 )
 from casework.messaging.dead_letter import DeadLetter, Reason
 from casework.messaging.nats_server import NatsServer
+from casework.messaging.tracked import handle_in_batch
 from casework.testing.nats import jetstream, read_stream
+from casework.testing.siblings import module_from_path
 from eventsourcing.persistence import IntegrityError
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -51,13 +52,7 @@ WORKER_PATH = HERE / "consumer_worker.py"
 
 
 def _load_worker() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("consumer_worker", WORKER_PATH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("consumer_worker", module)
-    spec.loader.exec_module(module)
-    return module
+    return module_from_path(WORKER_PATH, "consumer_worker", register=True)
 
 
 worker = _load_worker()
@@ -195,6 +190,100 @@ def test_whatever_the_order_and_repetition_of_deliveries_each_message_takes_effe
         assert outcomes.count(Outcome.DONE) == len(set(deliveries))
     finally:
         app.close()
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    batches=st.lists(
+        st.lists(st.tuples(st.integers(min_value=1, max_value=12), st.booleans()), max_size=6),
+        min_size=1,
+        max_size=10,
+    ),
+)
+def test_batches_with_no_ops_carried_and_first_deliveries_not_looked_up_take_effect_once(
+    tmp_path_factory: pytest.TempPathFactory, batches: list[list[tuple[int, bool]]]
+) -> None:
+    """`handle_in_batch` as the consumer runs it, whatever the deliveries: repeated, out of
+    order, within a batch or across, and said to be first deliveries even when handled before
+    (a durable made again from the stream's start). Message n writes a note when n is even,
+    nothing otherwise; the no-ops' positions ride in a later write's transaction or are
+    recorded at the batch's end. Each note is written once, each position ends recorded, and
+    positions said to be carried were recorded with the write."""
+    path = tmp_path_factory.mktemp("carried") / "c.db"
+    app = Casework("sqlite:///" + str(path))
+    handler = worker.writing_every(worker.add_note, 2)
+    try:
+        (case_id,) = report_cases(app, 1)
+        for batch in batches:
+            unrecorded: list[Any] = []
+            for n, first in batch:
+                tracking = position("dispatch", "CASEWORK", n)
+                handled = handle_in_batch(
+                    app,
+                    handler,
+                    worker.NoteRequested(case_id, n),
+                    tracking,
+                    first_delivery=first,
+                    also=list(unrecorded),
+                )
+                if handled.carried:
+                    assert n % 2 == 0
+                    assert all(app.is_tracked(t) for t in unrecorded)
+                    unrecorded.clear()
+                if handled.pending:
+                    assert handled.outcome is Outcome.DONE
+                    unrecorded.append(tracking)
+            for tracking in unrecorded:  # the batch's end, as `Consumer._record_positions`
+                try:
+                    app.record_positions([tracking])
+                except IntegrityError:
+                    assert app.is_tracked(tracking)
+        seen = {n for batch in batches for n, _ in batch}
+        assert note_counts(app, [case_id]) == Counter(
+            {(case_id, worker.note_text(n)): 1 for n in seen if n % 2 == 0}
+        )
+        assert all(app.is_tracked(position("dispatch", "CASEWORK", n)) for n in seen)
+    finally:
+        app.close()
+
+
+def test_a_write_carries_the_no_ops_before_it_and_a_first_delivery_is_not_looked_up(
+    casework: Casework, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The two savings: the no-ops' positions commit with the next write (no commit of their
+    own), and a message delivered for the first time costs no lookup; a redelivery does."""
+    (case_id,) = report_cases(casework, 1)
+    handler = worker.writing_every(worker.add_note, 2)
+    lookups: list[str] = []
+    is_tracked = casework.is_tracked
+
+    def looked_up(tracking: Any) -> bool:
+        lookups.append(tracking.application_name)
+        return is_tracked(tracking)
+
+    monkeypatch.setattr(casework, "is_tracked", looked_up)
+    no_ops = [position("dispatch", "CASEWORK", n) for n in (1, 3)]
+    for tracking, n in zip(no_ops, (1, 3), strict=True):
+        handled = handle_in_batch(
+            casework, handler, worker.NoteRequested(case_id, n), tracking, first_delivery=True
+        )
+        assert handled.pending
+    writer = position("dispatch", "CASEWORK", 4)
+    handled = handle_in_batch(
+        casework,
+        handler,
+        worker.NoteRequested(case_id, 4),
+        writer,
+        first_delivery=True,
+        also=no_ops,
+    )
+    assert (handled.outcome, handled.pending, handled.carried) == (Outcome.DONE, False, True)
+    assert lookups == []
+    assert all(is_tracked(t) for t in [*no_ops, writer])
+    again = handle_in_batch(casework, handler, worker.NoteRequested(case_id, 4), writer)
+    assert again.outcome is Outcome.DUPLICATE
+    assert lookups == [writer.application_name]
+    assert note_counts(casework, [case_id]) == Counter({(case_id, worker.note_text(4)): 1})
 
 
 def test_a_handler_that_writes_nothing_still_records_its_position(casework: Casework) -> None:
@@ -397,6 +486,115 @@ async def test_a_fetched_batch_goes_to_the_worker_thread_in_one_hop(
     info = await context.consumer_info("CASEWORK", "dispatch")
     assert info.num_ack_pending == 0
     assert info.num_pending == 0
+
+
+@pytest.mark.anyio
+async def test_one_pull_request_stays_open_for_a_batch_of_messages_arriving_one_by_one(
+    js: tuple[Client, JetStreamContext], casework: Casework
+) -> None:
+    """Messages arriving one at a time, each handled before the next comes: the consumer keeps
+    one pull request open for `batch` of them (a new one when it is spent or expired), not a
+    probe and a new request per fetch; each message still takes effect once and is acked."""
+    nc, context = js
+    (case_id,) = report_cases(casework, 1)
+    requests: list[bytes] = []
+
+    async def seen(msg: Any) -> None:
+        requests.append(msg.data)
+
+    spy = await nc.subscribe("$JS.API.CONSUMER.MSG.NEXT.CASEWORK.dispatch", cb=seen)
+    total, batch, expires = 20, 5, 2.0
+    consumer = Consumer(
+        nc,
+        casework,
+        worker.add_note,
+        worker.parse,
+        subscription(batch=batch, fetch_timeout=expires),
+    )
+    runner = asyncio.create_task(consumer.run())
+    started = time.monotonic()
+    for n in range(total):
+        await publish(context, case_id, n)
+        await wait_for(settled(consumer, Outcome.DONE, n + 1))
+    elapsed = time.monotonic() - started
+    await consumer.stop()
+    await runner
+    await spy.unsubscribe()
+
+    expired = int(elapsed / expires) + 1
+    assert len(requests) <= total // batch + expired + 1, (len(requests), elapsed)
+    assert all(json.loads(r)["batch"] == batch and "no_wait" not in json.loads(r) for r in requests)
+    assert note_counts(casework, [case_id]) == Counter(
+        {(case_id, worker.note_text(n)): 1 for n in range(total)}
+    )
+    info = await context.consumer_info("CASEWORK", "dispatch")
+    assert info.num_ack_pending == 0
+    assert info.num_pending == 0
+
+
+@pytest.mark.anyio
+async def test_a_no_ops_position_waits_for_the_next_write_or_is_recorded_alone_when_none_comes(
+    js: tuple[Client, JetStreamContext], casework: Casework, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`carry_positions`: a batch that ends with a no-op leaves its position, unacknowledged,
+    for the next batch's write to record in its transaction; with no write in time it is
+    recorded on its own, and at `stop` at once. Each message is acked once, after its
+    position is committed, and takes effect once."""
+    nc, context = js
+    (case_id,) = report_cases(casework, 1)
+    commits: list[int] = []
+    record_positions = casework.record_positions
+
+    def counted(trackings: Any) -> None:
+        commits.append(len(trackings))
+        record_positions(trackings)
+
+    monkeypatch.setattr(casework, "record_positions", counted)
+    handled: list[int] = []
+
+    def handler(event: Any, app: Casework) -> None:
+        handled.append(event.n)
+        worker.writing_every(worker.add_note, 2)(event, app)
+
+    consumer = Consumer(
+        nc, casework, handler, worker.parse, subscription(batch=5, carry_positions=1.5)
+    )
+    runner = asyncio.create_task(consumer.run())
+    await publish(context, case_id, 1)  # a no-op
+    await wait_for(lambda: handled == [1])
+    await asyncio.sleep(0.2)
+    assert consumer.stats.counts[Outcome.DONE] == 0, "acked before its position was recorded"
+    await publish(context, case_id, 2)  # a write: records 1's position with its own
+    await wait_for(settled(consumer, Outcome.DONE, 2))
+    assert commits == []
+    assert casework.is_tracked(position("dispatch", "CASEWORK", 1))
+
+    waiting = time.monotonic()
+    await publish(context, case_id, 3)  # a no-op with no write after it
+    await wait_for(settled(consumer, Outcome.DONE, 3))
+    assert commits == [1]
+    assert time.monotonic() - waiting >= 1.0
+
+    await publish(context, case_id, 5)  # a no-op, then stop
+    await wait_for(lambda: 5 in handled)
+    stopping = time.monotonic()
+    await consumer.stop()
+    await runner
+    assert time.monotonic() - stopping < 1.0
+    assert commits == [1, 1]
+    assert consumer.stats.counts[Outcome.DONE] == 4
+    assert note_counts(casework, [case_id]) == Counter({(case_id, worker.note_text(2)): 1})
+    acked: list[int] = []
+
+    async def ack_pending() -> None:  # the last ack, sent at `stop`, reaches JetStream just after
+        acked.append((await context.consumer_info("CASEWORK", "dispatch")).num_ack_pending)
+
+    deadline = time.monotonic() + 1.5  # inside `ack_wait`: a lost ack would not be redelivered
+    while time.monotonic() < deadline and acked[-1:] != [0]:
+        await ack_pending()
+        await asyncio.sleep(0.05)
+    assert acked[-1] == 0
+    assert (await context.consumer_info("CASEWORK", "dispatch")).num_pending == 0
 
 
 @pytest.mark.anyio

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import time
 from pathlib import Path
-from types import ModuleType
 
 import nats.errors
 import nats.js.errors
@@ -23,6 +21,7 @@ from casework.messaging.nats_users import Credentials
 from casework.messaging.relay import Relay
 from casework.messaging.subjects import EVENTS, STREAM
 from casework.testing.nats import jetstream, read_stream
+from casework.testing.siblings import sibling
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
@@ -31,18 +30,7 @@ pytestmark = [pytest.mark.nats, pytest.mark.anyio]
 EVENTS_IN_DRILL = 600
 
 
-def _sibling(name: str) -> ModuleType:
-    """The helpers of test_relay.py (tests are not a package under --import-mode=importlib)."""
-    path = Path(__file__).with_name(f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"casework_tests_{name}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-helpers = _sibling("test_relay")
+helpers = sibling(__file__, "test_relay")
 
 
 async def stream_made(js: JetStreamContext) -> None:

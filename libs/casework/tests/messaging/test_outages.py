@@ -14,7 +14,6 @@ line naming host:port, exit 1.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 import re
@@ -25,7 +24,6 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import IO, Any
 from uuid import UUID
 
@@ -43,6 +41,7 @@ from casework.testing.postgres import (
     restartable_postgres,
     unavailable,
 )
+from casework.testing.siblings import sibling
 
 HERE = Path(__file__).parent
 REPORTER = Actor("resident-0302", Role.RESIDENT)
@@ -53,17 +52,7 @@ DOWN = re.compile(PART + r": (?P<dep>store|NATS) unreachable")
 UP = re.compile(PART + r": (?P<dep>store|NATS) reachable again after")
 
 
-def _sibling(name: str) -> ModuleType:
-    path = HERE / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"casework_outage_{name}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-helpers = _sibling("test_relay")
+helpers = sibling(__file__, "test_relay")
 
 
 # ------------------------------------------------------------------ the parts, as processes

@@ -10,9 +10,7 @@ than the duplicate window. The relay killed with a broken window is `test_relay_
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -23,22 +21,11 @@ from casework.messaging.relay_position import Resume, Stamp, resume_from, resume
 from casework.messaging.subjects import STREAM
 from casework.outages import BACKOFF_ENV
 from casework.testing.nats import jetstream
+from casework.testing.siblings import sibling
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-
-def _sibling(name: str) -> ModuleType:
-    """Another test module's helpers (tests are not a package under --import-mode=importlib)."""
-    path = Path(__file__).with_name(f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"casework_tests_{name}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-resilience = _sibling("test_relay_resilience")
+resilience = sibling(__file__, "test_relay_resilience")
 
 ACKED, STORED_ACK_LOST, NOT_STORED = "acked", "stored, ack lost", "not stored"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import signal
 import subprocess
 import sys
@@ -11,7 +10,6 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import psycopg
@@ -23,6 +21,7 @@ from casework.messaging.stream import stream_config
 from casework.messaging.stream_limits import StreamLimits
 from casework.messaging.subjects import STREAM, STREAM_SUBJECTS
 from casework.testing.nats import jetstream, read_stream
+from casework.testing.siblings import sibling
 
 pytestmark = pytest.mark.nats
 
@@ -31,18 +30,7 @@ RESIDENT = Actor("resident-0302", Role.RESIDENT)
 FLAT = "jiayu-xx/wanxin-intl/b12/0302"
 
 
-def _sibling(name: str) -> ModuleType:
-    """The helpers of test_relay.py (tests are not a package under --import-mode=importlib)."""
-    path = Path(__file__).with_name(f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"casework_tests_{name}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-helpers = _sibling("test_relay")
+helpers = sibling(__file__, "test_relay")
 
 
 def write_slowly(url: str, total: int, cases: int, pause: float, done: threading.Event) -> None:

@@ -8,7 +8,6 @@ written all along; the stream ends up holding every case event exactly once, in 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import subprocess
 import sys
 import threading
@@ -16,7 +15,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from casework import Casework
@@ -25,6 +23,7 @@ from casework.messaging.nats_users import Credentials
 from casework.messaging.subjects import STREAM
 from casework.testing.nats import jetstream, read_stream
 from casework.testing.postgres import STORE_PARAMS, empty_store_url
+from casework.testing.siblings import sibling
 
 pytestmark = pytest.mark.nats
 
@@ -32,17 +31,7 @@ TOTAL = 600
 TAKEOVER_WITHIN = 5.0
 
 
-def _sibling(name: str) -> ModuleType:
-    path = Path(__file__).with_name(f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"casework_tests_{name}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-resilience = _sibling("test_relay_resilience")
+resilience = sibling(__file__, "test_relay_resilience")
 helpers = resilience.helpers
 
 

@@ -214,6 +214,20 @@ def test_a_reading_asks_for_a_key_once_and_the_next_reading_notices_it_destroyed
     assert here.opener.reading().text(token, matter_id, "description", False) == ERASED
 
 
+def test_an_erasure_in_this_process_shows_within_a_reading_already_begun(app: Casework) -> None:
+    """What `erase` does here (destroy the keys, then `Opener.forget`) reaches a read under
+    way: only another process's erasure waits for the next read."""
+    here = privacy_of(app)
+    matter_id = record(app, here, "楼上漏水", "同意", "")
+    token = stored_states(app, matter_id)[0]["description"]
+    reading = here.opener.reading()
+    assert reading.text(token, matter_id, "description", True) == "楼上漏水"
+    here.keys.destroy(RESIDENT.id, AT)
+    here.opener.forget(RESIDENT.id)
+    assert reading.text(token, matter_id, "description", True) == ERASED
+    assert reading.text(token, matter_id, "description", False) == ERASED
+
+
 def test_new_facts_after_an_erasure_are_sealed_under_a_new_key(app: Casework) -> None:
     privacy = privacy_of(app)
     old = record(app, privacy, "旧的描述", "旧立场", "")

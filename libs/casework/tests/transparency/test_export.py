@@ -4,7 +4,6 @@ standalone `docs/verify_export.py` agrees with `casework verify-file` on every f
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -18,6 +17,7 @@ from casework.application import Casework
 from casework.clock import FakeClock
 from casework.domain import Actor, Role
 from casework.privacy.people import erase
+from casework.testing.siblings import module_from_path
 from casework.transparency.checkpoints import public_text
 from casework.transparency.exports import build_export, canonical, verify_export
 from casework.transparency.notary import Notary
@@ -35,14 +35,7 @@ ROOT = Path(__file__).resolve().parents[4]
 
 
 def _standalone() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "verify_export", ROOT / "docs" / "verify_export.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return module_from_path(ROOT / "docs" / "verify_export.py", "verify_export")
 
 
 STANDALONE = _standalone()

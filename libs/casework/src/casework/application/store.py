@@ -62,7 +62,15 @@ from casework.settings import (
     store_url,
 )
 from casework.settings import max_clock_skew as max_clock_skew_setting
-from casework.side_tables import SIDE_WRITES, SideWrite, writes_beside
+from casework.side_tables import (
+    SIDE_WRITES,
+    Beside,
+    SideWrite,
+    SqliteRecorder,
+    closing,
+    opening,
+    writes_beside,
+)
 from casework.unit_of_work import MAX_ATTEMPTS, UnitOfWork, run_unit
 
 logger = logging.getLogger(__name__)
@@ -173,7 +181,11 @@ class CaseStore(Application[UUID]):
 
     @contextmanager
     def tracking(
-        self, tracking: Tracking, *, position_alone: bool = True
+        self,
+        tracking: Tracking,
+        *,
+        position_alone: bool = True,
+        also: Sequence[Tracking] = (),
     ) -> Iterator[ProcessingEvent[UUID]]:
         """Handle one upstream message as one transaction: its events and its position together.
 
@@ -186,7 +198,15 @@ class CaseStore(Application[UUID]):
         If the position was recorded already (a redelivery raced us) or a case changed under
         us, eventsourcing raises `IntegrityError` and nothing of the block is written; the
         caller asks `is_tracked` to tell the two apart. Nested blocks are refused.
+
+        `also`: positions of earlier messages whose handling wrote nothing (with `position_alone`
+        False). If the block writes, they are recorded in its transaction too, so a consumer's
+        no-ops cost no commit of their own; if it writes nothing, they are not recorded. Only
+        where `carries_positions` says so (else `also` must be empty). One of them recorded
+        already fails the whole transaction with `IntegrityError`, as a clash would.
         """
+        if also and not self.carries_positions():
+            raise TypeError(f"{type(self.recorder).__name__} records no positions beside a save")
         if _processing.get() is not None:
             raise RuntimeError("a tracking block is already open in this context")
         processing: ProcessingEvent[UUID] = ProcessingEvent(tracking=tracking)
@@ -197,9 +217,18 @@ class CaseStore(Application[UUID]):
             _processing.reset(token)
         if not processing.events and not position_alone:
             return
+        if also and processing.events:
+            processing.saved_kwargs[SIDE_WRITES] = (_positions_write(self.recorder, also),)
         recordings = self._record(processing)
         self._take_snapshots(processing)
         self._notify(recordings)
+
+    def carries_positions(self) -> bool:
+        """Whether `tracking(..., also=...)` can record other messages' positions in its
+        transaction: on SQLite (eventsourcing's recorder, with side writes). Not on PostgreSQL
+        yet: its group commit runs several threads' saves in one transaction, where a clash on
+        one carried position would have to be told apart from the others'."""
+        return isinstance(self.recorder, SqliteRecorder)
 
     @contextmanager
     def together(self) -> Iterator[Together]:
@@ -208,7 +237,9 @@ class CaseStore(Application[UUID]):
 
         For a request whose effects and answer must be one commit: a report, the note of who
         took it, and the Idempotency-Key's kept answer (issue 16: one write and one WAL sync
-        where there were three). Inside the block commands do not write (as in `tracking`),
+        where there were three); a new person's data key, made to seal their first value, is
+        written in the same transaction (`casework.privacy.sql_keys`), so a block that writes
+        nothing leaves no key either. Inside the block commands do not write (as in `tracking`),
         `get_case` sees the cases as the block left them, and a clash shows only when the
         block commits: `IntegrityError` (a case changed by another writer meanwhile, a new
         case's id taken, a side write's unique key met), with nothing written — the caller
@@ -221,16 +252,20 @@ class CaseStore(Application[UUID]):
         if not writes_beside(self.recorder):
             raise TypeError(f"{type(self.recorder).__name__} takes no side writes")
         processing: ProcessingEvent[UUID] = ProcessingEvent()
-        block = Together(processing)
+        block = Together(processing, getattr(self.recorder, "datastore", None))
         token = _processing.set(processing)
+        beside = opening(block)
         try:
             yield block
         finally:
+            closing(beside)
             _processing.reset(token)
         if not processing.events and not block.side_writes:
             return
         processing.saved_kwargs[SIDE_WRITES] = tuple(block.side_writes)
         recordings = self._record(processing)
+        for done in block.on_commit:
+            done()
         self._take_snapshots(processing)
         self._notify(recordings)
 
@@ -451,17 +486,24 @@ class CaseStore(Application[UUID]):
             return None
 
 
-class Together:
+class Together(Beside):
     """An open `CaseStore.together` block: what its commands saved so far (`processing`) and
-    the side writes to commit with them."""
+    the side writes to commit with them (`casework.side_tables.Beside`: `also`, and a new
+    person's data key made inside the block)."""
 
-    def __init__(self, processing: ProcessingEvent[UUID]) -> None:
+    def __init__(self, processing: ProcessingEvent[UUID], datastore: Any = None) -> None:
+        super().__init__(datastore)
         self.processing = processing
-        self.side_writes: list[SideWrite] = []
 
-    def also(self, write: SideWrite) -> None:
-        """Run `write` in the block's transaction (`casework.side_tables.SideWrite`)."""
-        self.side_writes.append(write)
+
+def _positions_write(recorder: Any, trackings: Sequence[Tracking]) -> SideWrite:
+    """A side write recording `trackings` with the save's cursor (`CaseStore.tracking`)."""
+
+    def write(cursor: Any) -> None:
+        for tracking in trackings:
+            recorder._insert_tracking(cursor, tracking)
+
+    return write
 
 
 CREATE_ATTEMPTS = 6

@@ -20,7 +20,11 @@ Nothing is acked before it is done or filed as a dead letter.
 Most messages change nothing (another service's fact, a service's own event coming back): their
 handler writes nothing, and their positions are recorded together, one transaction for the run
 of them in a fetched batch, before they are acked (`Casework.record_positions`). A message whose
-handler writes commits its effects with its own position at once, as above.
+handler writes commits its effects with its own position at once, as above, and on SQLite with
+the positions of the batch's no-ops before it (`handle_in_batch`): a batch whose last message
+writes needs no commit for its no-ops. A message delivered for the first time is not looked up
+as handled before its handler runs (a duplicate of it is still found, by its transaction's clash
+on the position); redeliveries are.
 
 One hop to the worker thread per fetched batch, not per message: the thread parses each message,
 handles it (its own transaction when it writes) and records the positions of those that wrote
@@ -53,6 +57,7 @@ import logging
 import random
 import signal
 import threading
+import time
 import traceback
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
@@ -76,11 +81,13 @@ from casework.messaging.dead_letter import (
     ensure_dead_letter_stream,
     publish_dead_letter,
 )
+from casework.messaging.open_pull import OpenPull
 from casework.messaging.subjects import EVENTS, STREAM
 from casework.messaging.tracked import (
     Handler,
     Outcome,
     handle_deferring,
+    handle_in_batch,
     handle_tracked,
     position,
 )
@@ -142,6 +149,13 @@ class SubscriptionSettings:
     stream is drained) and a commit each. What it costs: up to `linger` more before a message
     arriving in that window is handled. 0: fetch again at once."""
 
+    carry_positions: float = 0.1
+    """Seconds the positions of a batch's last no-ops may wait, unacknowledged, for a later
+    batch's first write to record them in its transaction (where the store can: SQLite), so a
+    no-op costs no commit of its own; recorded on their own (and acked) once that long has
+    passed with no write, when `batch` of them wait, or at `stop`. Nothing waits on it but the
+    no-ops' acks (far inside `ack_wait`). 0: recorded at the end of their own batch."""
+
     @property
     def consumer_name(self) -> str:
         return self.durable or self.service
@@ -184,8 +198,15 @@ class Consumer(Generic[E]):
         """`_stopping`, for the worker thread: start no further message of the batch."""
         self._finished = asyncio.Event()
         self._sub: JetStreamContext.PullSubscription | None = None
+        """The durable bound by nats-py (made or found, its filters in line); fetched through
+        `_pull`, not its own `fetch`."""
+        self._pull: OpenPull | None = None
         self._in_hand: list[Msg] = []
         """The batch in the worker thread: none of it settled yet."""
+        self._carried: list[tuple[Msg, Tracking]] = []
+        """No-ops handled, their positions not yet recorded, not acked (`carry_positions`)."""
+        self._carried_since = 0.0
+        """When (`time.monotonic`) the oldest of `_carried` was handled."""
         self._runner: asyncio.Task[None] | None = None
         self._abandoned = False
         self.outages = Outages(f"consumer {settings.consumer_name}", log)
@@ -213,6 +234,15 @@ class Consumer(Generic[E]):
         self._sub = await self.js.pull_subscribe(
             filters[0], durable=s.consumer_name, stream=s.stream, config=config
         )
+        self._pull = OpenPull(
+            self.nc,
+            s.stream,
+            s.consumer_name,
+            batch=s.batch,
+            expires=s.fetch_timeout,
+            api_prefix=getattr(self.js, "_prefix", "$JS.API"),
+        )
+        await self._pull.start()
 
     async def _update_filters(self, filters: list[str]) -> None:
         """An existing durable keeps the filters it was made with, but what a service consumes
@@ -252,10 +282,10 @@ class Consumer(Generic[E]):
                 try:
                     if self.outages.is_down("store"):
                         await self._wait_for_store()
-                    batch = await self._fetch_through_outages()
+                    batch = await self._fetch_through_outages(self._fetch_timeout())
                 except StoppedError:
                     break
-                if batch:
+                if batch or (self._carried and self._fetch_timeout() <= 0):
                     await self._settle_batch(batch, batched=True)
                     if len(batch) < self.settings.batch and self.settings.linger > 0:
                         await self._linger()
@@ -268,32 +298,46 @@ class Consumer(Generic[E]):
             log.exception("consumer %s stopped", self.settings.consumer_name)
             raise
         finally:
+            if self._carried and not self._abandoned:
+                with contextlib.suppress(Exception):  # else given back below, acked by nobody
+                    await self._settle_batch([], batched=True)
+            await self._return([msg for msg, _ in self._carried])
+            self._carried = []
             await self._unsubscribe()
             self._finished.set()
+
+    def _fetch_timeout(self) -> float:
+        """`fetch_timeout`, or what is left of the carried positions' wait (0: record them)."""
+        if not self._carried:
+            return self.settings.fetch_timeout
+        left = self._carried_since + self.settings.carry_positions - time.monotonic()
+        return min(self.settings.fetch_timeout, max(left, 0.0))
 
     async def _linger(self) -> None:
         """`settings.linger`, or less if `stop` is called meanwhile."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), self.settings.linger)
 
-    async def _fetch_through_outages(self) -> list[Msg]:
+    async def _fetch_through_outages(self, timeout: float) -> list[Msg]:
         """`_fetch`, again with backoff while NATS is away (said once); StoppedError on stop.
         The first try is made without the retrying machinery, which costs more than a fetch."""
         try:
-            return await self._fetch()
+            return await self._fetch(timeout)
         except _FETCH_FAILED:
             pass  # tried again at once below; a second failure is logged and backed off
         batch: list[Msg] = []
         async for attempt in self.outages.retrying(self._stopping, _FETCH_FAILED):
             with attempt:
-                batch = await self._fetch()
+                batch = await self._fetch(timeout)
         return batch
 
-    async def _fetch(self) -> list[Msg]:
+    async def _fetch(self, timeout: float) -> list[Msg]:
         """The next batch, [] when there is none; NATS counts as up once a fetch goes through."""
-        assert self._sub is not None
+        assert self._pull is not None
+        if timeout <= 0:
+            return self._pull.arrived(self.settings.batch)
         try:
-            batch = await self._sub.fetch(self.settings.batch, timeout=self.settings.fetch_timeout)
+            batch = await self._pull.fetch(self.settings.batch, timeout=timeout)
         except TimeoutError:  # nothing to do (nats-py raises both kinds)
             if self.nc.is_connected:
                 self.outages.recovered("NATS")
@@ -347,6 +391,8 @@ class Consumer(Generic[E]):
             await asyncio.wait_for(self._finished.wait(), self.settings.shutdown_grace)
         except TimeoutError:
             in_hand, self._in_hand = self._in_hand, []
+            in_hand += [msg for msg, _ in self._carried]
+            self._carried = []
             if in_hand:
                 # Its thread may still commit; if so the redeliveries find them tracked and ack.
                 await self._return(in_hand)
@@ -365,6 +411,11 @@ class Consumer(Generic[E]):
         Also needed for a prompt `nc.drain()`: after a fetch that timed out, nats-py 2.16 leaves
         a status message in the pull subscription's queue and drain waits its full timeout.
         """
+        pull, self._pull = self._pull, None
+        if pull is not None:
+            for msg in await pull.close():  # delivered, never started: another replica's now
+                with contextlib.suppress(nats.errors.Error):
+                    await msg.nak()
         sub, self._sub = self._sub, None
         if sub is not None:
             with contextlib.suppress(nats.errors.Error):
@@ -403,19 +454,49 @@ class Consumer(Generic[E]):
                 outcomes[index] = Outcome.NOT_OURS
             else:
                 mine.append(msg)
-        if not mine or self._stopping.is_set():
+        if mine and self._stopping.is_set():
             await self._return(mine, delay=self._delay(1))
+            mine = []
+        carried, self._carried = self._carried, []
+        if not mine and not carried:
             return [outcomes.get(i, Outcome.RETURNED) for i in range(len(batch))]
-        self._in_hand = list(mine)
+        may_carry = (
+            batched
+            and bool(mine)
+            and self.settings.carry_positions > 0
+            and self.app.carries_positions()
+            and (
+                not carried
+                or time.monotonic() - self._carried_since < self.settings.carry_positions
+            )
+        )
+        started = time.monotonic()
+        handling = [msg for msg, _ in carried] + mine
+        self._in_hand = list(handling)
         try:
             found = await self._with_progress(
-                mine, asyncio.to_thread(self._handle_in_thread, mine, batched)
+                handling,
+                asyncio.to_thread(
+                    self._handle_in_thread, mine, batched, [t for _, t in carried], may_carry
+                ),
             )
         finally:
             in_hand, self._in_hand = self._in_hand, []
         if not in_hand:  # given back by `stop` meanwhile: settled there
             return [outcomes.get(i, Outcome.RETURNED) for i in range(len(batch))]
-        settled = iter([await self._settle_one(msg, f) for msg, f in zip(mine, found, strict=True)])
+        results: list[Outcome] = []
+        for msg, f in zip(handling, found, strict=True):
+            if f.kind is _Kind.CARRIED:
+                meta = msg.metadata
+                self._carried.append(
+                    (msg, position(self.settings.service, meta.stream, meta.sequence.stream))
+                )
+                results.append(Outcome.DONE)  # acked with a later batch's write, or on its own
+            else:
+                results.append(await self._settle_one(msg, f))
+        if not any(f.kind is _Kind.CARRIED for f in found[: len(carried)]):
+            self._carried_since = started  # the earlier ones were recorded: a new wait
+        settled = iter(results[len(carried) :])
         # After the settling (whose committed messages say the store answered): positions that
         # could not be recorded leave the store down, and the loop waits for it before fetching.
         unrecorded = [f.error for f in found if f.kind is _Kind.UNRECORDED]
@@ -423,15 +504,29 @@ class Consumer(Generic[E]):
             log.warning(  # an outage is logged once, by `failed`
                 "could not record %s positions; given back", len(unrecorded), exc_info=unrecorded[0]
             )
-        return [outcomes[i] if i in outcomes else next(settled) for i in range(len(batch))]
+        return [
+            outcomes[i] if i in outcomes else next(settled, Outcome.RETURNED)
+            for i in range(len(batch))
+        ]
 
-    def _handle_in_thread(self, msgs: Sequence[Msg], batched: bool) -> list[_Found]:
+    def _handle_in_thread(
+        self,
+        msgs: Sequence[Msg],
+        batched: bool,
+        carried: Sequence[Tracking] = (),
+        may_carry: bool = False,
+    ) -> list[_Found]:
         """In the worker thread: parse and handle each message in order, then record the
         positions of those whose handler wrote nothing (one transaction). Starts no further
-        message once stopping or once the store failed (the rest are given back)."""
+        message once stopping or once the store failed (the rest are given back).
+
+        `carried`: positions of no-ops of earlier batches, found first (in that order, before
+        `msgs`'): recorded with the first write, or with the rest. `may_carry`: the no-ops'
+        positions still unrecorded at the end are not recorded but found CARRIED, for a later
+        batch (unless stopping, or `batch` of them wait)."""
         s = self.settings
-        found: list[_Found] = []
-        unrecorded: list[tuple[int, Tracking]] = []
+        found: list[_Found] = [_Found(_Kind.HANDLED, Outcome.DONE) for _ in carried]
+        unrecorded: list[tuple[int, Tracking]] = list(enumerate(carried))
         for msg in msgs:
             if self._stop_started.is_set() or any(f.kind is _Kind.STORE_DOWN for f in found):
                 found.append(_Found(_Kind.NOT_STARTED))
@@ -444,21 +539,43 @@ class Consumer(Generic[E]):
                 found.append(_Found(_Kind.MALFORMED, error=error))
                 continue
             try:
-                outcome, pending = handle_deferring(
-                    self.app,
-                    self.handler,
-                    event,
-                    tracking,
-                    s.conflict_attempts,
-                    position_alone=not batched,
-                )
+                if batched:
+                    handled = handle_in_batch(
+                        self.app,
+                        self.handler,
+                        event,
+                        tracking,
+                        s.conflict_attempts,
+                        first_delivery=meta.num_delivered == 1,
+                        also=[tracking for _, tracking in unrecorded],
+                    )
+                    outcome, pending, took_them = handled.outcome, handled.pending, handled.carried
+                else:
+                    took_them = False
+                    outcome, pending = handle_deferring(
+                        self.app, self.handler, event, tracking, s.conflict_attempts
+                    )
             except Exception as error:
                 store_down = dependency_of(error) == "store"
                 found.append(_Found(_Kind.STORE_DOWN if store_down else _Kind.FAILED, error=error))
                 continue
+            if took_them:  # the waiting positions were recorded with this message's effects
+                for index, _ in unrecorded:
+                    found[index] = _Found(_Kind.HANDLED, Outcome.DONE)
+                unrecorded.clear()
             if pending:
                 unrecorded.append((len(found), tracking))
             found.append(_Found(_Kind.HANDLED, outcome))
+        if (
+            unrecorded
+            and may_carry
+            and len(unrecorded) < s.batch
+            and not self._stop_started.is_set()
+            and not any(f.kind is _Kind.STORE_DOWN for f in found)
+        ):
+            for index, _ in unrecorded:
+                found[index] = _Found(_Kind.CARRIED)
+            return found
         if unrecorded:
             try:
                 recorded = self._record_positions([tracking for _, tracking in unrecorded])
@@ -584,6 +701,8 @@ class _Kind(Enum):
     STORE_DOWN = "store down"
     UNRECORDED = "unrecorded"
     """Handled with nothing written, but its position could not be recorded."""
+    CARRIED = "carried"
+    """Handled with nothing written, its position left for a later batch to record."""
 
 
 @dataclass(frozen=True)

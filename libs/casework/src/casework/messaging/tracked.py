@@ -9,7 +9,8 @@ what became of a message; `casework.messaging.consumer` re-exports all of these.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
@@ -92,6 +93,66 @@ def handle_deferring(
                 return Outcome.DUPLICATE, False
             raise  # a case changed under the handler: run it again on fresh state
         return Outcome.DONE, not position_alone and not processing.events
+
+    return retrying_on_conflict(
+        attempt,
+        attempts=conflict_attempts,
+        what=f"the cases {tracking.application_name} touches",
+    )
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What `handle_in_batch` did with one message of a batch."""
+
+    outcome: Outcome
+    pending: bool
+    """Its handler wrote nothing and its position is not recorded: the caller's to record
+    (with the batch's others, or in a later message's transaction) before acknowledging."""
+    carried: bool
+    """The earlier positions it was given (`also`) were recorded in its transaction."""
+
+
+def handle_in_batch(
+    app: Casework,
+    handler: Handler[E],
+    event: E,
+    tracking: Tracking,
+    conflict_attempts: int = 5,
+    *,
+    first_delivery: bool = False,
+    also: Sequence[Tracking] = (),
+) -> Handled:
+    """`handle_deferring` for a consumer's batch, with two savings that change no outcome.
+
+    `first_delivery` (JetStream delivers the message for the first time): its position is not
+    looked up before the handler runs. It can only be recorded already if the durable consumer
+    was made again from the stream's start, and then the handler's transaction clashes on the
+    position (`IntegrityError`), is found tracked and is a DUPLICATE with nothing written, as a
+    racing redelivery is; a handler that writes nothing leaves its position to the caller,
+    whose recording clashes the same way. So the lookup, one store read per message, is only
+    made for redeliveries, which are the ones likely to be duplicates.
+
+    `also`: positions of earlier messages of the batch whose handlers wrote nothing; if this
+    handler writes, they are recorded in its transaction (`CaseStore.tracking`), one commit
+    fewer. If that transaction clashes, the handler runs again without them (one of them may be
+    what clashed: a redelivery handled elsewhere), and they stay the caller's to record.
+    """
+    if not first_delivery and app.is_tracked(tracking):
+        return Handled(Outcome.DUPLICATE, False, False)
+    carrying = list(also) if also and app.carries_positions() else []
+
+    def attempt() -> Handled:
+        try:
+            with app.tracking(tracking, position_alone=False, also=carrying) as processing:
+                handler(event, app)
+        except IntegrityError:
+            if app.is_tracked(tracking):
+                return Handled(Outcome.DUPLICATE, False, False)
+            carrying.clear()
+            raise  # a case changed under the handler (or a carried position): run it again
+        wrote = bool(processing.events)
+        return Handled(Outcome.DONE, not wrote, wrote and bool(carrying))
 
     return retrying_on_conflict(
         attempt,

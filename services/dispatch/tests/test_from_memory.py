@@ -303,3 +303,23 @@ def test_a_case_assigned_by_dispatch_is_answered_from_the_board_and_a_hand_assig
 
     lite.case_view = None
     assert not lite._in_line(by_rule), "no board: always the unit of work"
+
+
+def test_a_case_event_the_board_has_folded_is_answered_without_reading_the_log_again(
+    lite: Dispatch,
+) -> None:
+    board = lite.case_view = Board(lite)
+    small_roster(lite)
+    first = lite.casework.report_repair(RESIDENT, FLAT, "tap drips", "plumbing")
+    handle_all(lite, first)
+    board.catch_up()
+    held = board.position
+    second = lite.casework.report_repair(RESIDENT, FLAT, "sink blocked", "plumbing")
+
+    reported = case_events(lite, first)[0]  # the resident's: it reaches `_in_line`
+    assert lite.on_case_event(reported) is None
+    assert board.position == held, "the board held the case past that event: no log read"
+
+    assert lite.on_case_event(case_events(lite, second)[0]) is not None
+    assert board.position > held, "a case the board has not folded yet: caught up first"
+    assert lite._in_line(second)

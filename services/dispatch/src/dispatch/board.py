@@ -129,12 +129,20 @@ class Board:
                     return read
 
     @contextmanager
-    def current(self, case_id: UUID) -> Iterator[Case | None]:
+    def current(self, case_id: UUID, since: int | None = None) -> Iterator[Case | None]:
         """The case as the log says it is now (caught up first), held still while it is read;
         None if the board does not hold it (closed, not yet recorded) or skipped any event
-        (what it holds may then be behind the store). Read only: never write through it."""
+        (what it holds may then be behind the store). Read only: never write through it.
+
+        `since`: the caller needs the case only as of its event `since` or later (a case
+        event's handler: any later event of the case reaches it as a message of its own), so
+        a board that holds it at that version or past it is not caught up first; the log read
+        (a transaction) is skipped for most of a case's messages, whose event the board folded
+        when it caught up for an earlier one."""
         with self._lock:
-            self.catch_up()
+            held = self.cases.get(case_id)
+            if since is None or held is None or held.version < since:
+                self.catch_up()
             yield None if self.skipped else self.cases.get(case_id)
 
     def forget(self) -> None:

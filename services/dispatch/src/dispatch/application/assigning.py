@@ -50,9 +50,12 @@ class CaseView(Protocol):
     position: int
     """The last notification folded in."""
 
-    def current(self, case_id: UUID) -> AbstractContextManager[Case | None]:
-        """The case caught up to the log and held still while read; None when the view cannot
-        vouch for it (unknown, closed, or it skipped an event)."""
+    def current(
+        self, case_id: UUID, since: int | None = None
+    ) -> AbstractContextManager[Case | None]:
+        """The case caught up to the log (or, given `since`, at least to its event `since`) and
+        held still while read; None when the view cannot vouch for it (unknown, closed, or it
+        skipped an event)."""
         ...
 
 
@@ -228,7 +231,7 @@ class Assigning:
             # it brought the loads in line in the same transaction; a later change of the case
             # is a later event, handled on its own.
             return None
-        if name != "assignment_declined" and self._in_line(event.case_id):
+        if name != "assignment_declined" and self._in_line(event.case_id, since=event.version):
             return None  # what the unit of work below would find, without replaying the case
 
         def change(u: Unit) -> Outcome | None:
@@ -248,16 +251,22 @@ class Assigning:
 
         return self.run(change)
 
-    def _in_line(self, case_id: UUID) -> bool:
+    def _in_line(self, case_id: UUID, since: int | None = None) -> bool:
         """Whether the case, as `case_view` and the followed roster have it now, needs nothing:
         not waiting for someone, and its assignee's load agrees with it. The same questions
         `change` in `on_case_event` asks of the case and member it loads (`needs_assignment`,
         `_settle_members`), asked of the log folded in memory (the same state, as `followed`
         argues for members); any doubt (no view, a case or member it does not hold, a repair
-        whose work is done, which is resolved) answers False, and the unit of work decides."""
+        whose work is done, which is resolved) answers False, and the unit of work decides.
+
+        `since`: the version of the event being handled. A view holding the case at that
+        version or later answers without reading the log first: the answer is the one this
+        handler would have given had it run when the view last caught up (after the event was
+        recorded), and anything recorded for the case since is an event of its own, handled
+        when its message comes."""
         if self.case_view is None:
             return False
-        with self.case_view.current(case_id) as case:
+        with self.case_view.current(case_id, since) as case:
             if case is None or needs_assignment(case):
                 return False
             if case.assignee is None:

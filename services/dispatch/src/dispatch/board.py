@@ -17,6 +17,7 @@ rebuilt from the whole log; it follows by "greater than the last id seen" (ids c
 
 from __future__ import annotations
 
+import copy
 import heapq
 import itertools
 import logging
@@ -144,6 +145,17 @@ class Board:
             if since is None or held is None or held.version < since:
                 self.catch_up()
             yield None if self.skipped else self.cases.get(case_id)
+
+    def folded(self, case_id: UUID) -> Case | None:
+        """A private copy of the case caught up to the log, to change and save in a unit of work
+        in place of a replay from the store; None as `current` gives it. Its personal values
+        are as stored, sealed (the board keeps no plaintext): for a decision that reads none
+        (`Assigning.on_case_event` asks only for a case waiting for someone). Caught up first,
+        so a unit run again after a clash builds on what the rival recorded."""
+        with self._lock:
+            self.catch_up()
+            case = None if self.skipped else self.cases.get(case_id)
+            return copy.deepcopy(case) if case is not None else None
 
     def forget(self) -> None:
         """After a failed catch-up: nothing to drop, the position moves only past what was folded

@@ -58,6 +58,11 @@ class CaseView(Protocol):
         skipped an event)."""
         ...
 
+    def folded(self, case_id: UUID) -> Case | None:
+        """A private copy of the case caught up to the log (personal values sealed, as stored),
+        or None as `current` gives it."""
+        ...
+
 
 class Assigning:
     """See the module docstring; the commands are in the modules beside this one."""
@@ -235,6 +240,9 @@ class Assigning:
             return None  # what the unit of work below would find, without replaying the case
 
         def change(u: Unit) -> Outcome | None:
+            case = self._waiting(u, event.case_id) if name != "assignment_declined" else None
+            if case is not None:
+                return self._assign_case(u, case)
             case = u.case(event.case_id)
             key = str(case.id)
             if name == "assignment_declined":
@@ -250,6 +258,23 @@ class Assigning:
             return None
 
         return self.run(change)
+
+    def _waiting(self, u: Unit, case_id: UUID) -> Case | None:
+        """The case from `case_view` (a copy, caught up to the log: what a load from the store
+        gives, without the replay and the opening of its personal values) when it waits for
+        someone, taken into `u` to be assigned or queued; else None, and `u` loads it.
+
+        Only then, because only then does the unit read nothing personal: `_settle_members`
+        has nothing to settle (no assignee) and the decision reads the kind, the category, the
+        address and who declined (`work_for_case`); the events it records carry the
+        dispatcher's words, never a value of the case. A case the tracking block changed
+        already is the block's (`u.peek`)."""
+        if self.case_view is None or u.peek(case_id) is not None:
+            return None
+        case = self.case_view.folded(case_id)
+        if case is None or not needs_assignment(case):
+            return None
+        return u.adopt(case)
 
     def _in_line(self, case_id: UUID, since: int | None = None) -> bool:
         """Whether the case, as `case_view` and the followed roster have it now, needs nothing:

@@ -393,3 +393,20 @@ def test_a_waiting_case_is_assigned_on_the_boards_copy_with_its_personal_values_
     assert is_sealed(decided_on.description), "the board's copy: never replayed nor opened"
     assert lite.casework.get_case(case_id).description == "tap drips"
     assert lite.casework.get_case(case_id).assignee is not None
+
+
+def test_a_board_that_lags_behind_the_assignment_is_caught_up_rather_than_sent_to_the_unit(
+    lite: Dispatch,
+) -> None:
+    board = Board(lite)
+    small_roster(lite)
+    case_id = lite.casework.report_repair(RESIDENT, FLAT, "tap drips", "plumbing")
+    board.catch_up()  # holds the case waiting
+    handle_all(lite, case_id)  # assigned meanwhile (no view: the unit of work)
+    lite.case_view = board
+    held = board.position
+    reported = case_events(lite, case_id)[0]
+
+    assert lite._in_line(case_id, since=reported.version), "asked again of the log: in line"
+    assert board.position > held
+    assert lite.on_case_event(reported) is None

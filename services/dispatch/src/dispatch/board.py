@@ -135,16 +135,14 @@ class Board:
         None if the board does not hold it (closed, not yet recorded) or skipped any event
         (what it holds may then be behind the store). Read only: never write through it.
 
-        `since`: the caller needs the case only as of its event `since` or later (a case
-        event's handler: any later event of the case reaches it as a message of its own), so
-        a board that holds it at that version or past it is not caught up first; the log read
-        (a transaction) is skipped for most of a case's messages, whose event the board folded
-        when it caught up for an earlier one."""
+        `since`: the case as the board holds it, not caught up first, if that is at its event
+        `since` or later (else None): what a case event's handler may answer from when the
+        answer is that nothing is to be done (`Assigning._in_line`), without a log read."""
         with self._lock:
-            held = self.cases.get(case_id)
-            if since is None or held is None or held.version < since:
+            if since is None:
                 self.catch_up()
-            yield None if self.skipped else self.cases.get(case_id)
+            held = None if self.skipped else self.cases.get(case_id)
+            yield held if since is None or (held is not None and held.version >= since) else None
 
     def folded(self, case_id: UUID) -> Case | None:
         """A private copy of the case caught up to the log, to change and save in a unit of work

@@ -53,9 +53,9 @@ class CaseView(Protocol):
     def current(
         self, case_id: UUID, since: int | None = None
     ) -> AbstractContextManager[Case | None]:
-        """The case caught up to the log (or, given `since`, at least to its event `since`) and
-        held still while read; None when the view cannot vouch for it (unknown, closed, or it
-        skipped an event)."""
+        """The case caught up to the log (given `since`: as held, not caught up, if held at its
+        event `since` or later) and held still while read; None when the view cannot vouch for
+        it (unknown, closed, or it skipped an event; given `since`, held at an earlier one)."""
         ...
 
     def folded(self, case_id: UUID) -> Case | None:
@@ -277,18 +277,28 @@ class Assigning:
         return u.adopt(case)
 
     def _in_line(self, case_id: UUID, since: int | None = None) -> bool:
+        """`_answers` of the view as it holds the case, if it holds it at the event `since` or
+        later and finds it in line; else of the view caught up to the log.
+
+        Asked as held first, because most of a case's messages come after the view folded
+        their event (when it caught up for an earlier one), and an answer "in line" there is
+        the one this handler would have given had it run at that moment, which was after the
+        event was recorded; whatever was recorded for the case since is an event of its own,
+        handled when its message comes. A "no" is asked again of the log, as before: a view
+        that lags behind dispatch's own assignment would send each such message to the unit
+        of work."""
+        if since is not None and self._answers(case_id, since):
+            return True
+        return self._answers(case_id)
+
+    def _answers(self, case_id: UUID, since: int | None = None) -> bool:
         """Whether the case, as `case_view` and the followed roster have it now, needs nothing:
         not waiting for someone, and its assignee's load agrees with it. The same questions
         `change` in `on_case_event` asks of the case and member it loads (`needs_assignment`,
         `_settle_members`), asked of the log folded in memory (the same state, as `followed`
         argues for members); any doubt (no view, a case or member it does not hold, a repair
         whose work is done, which is resolved) answers False, and the unit of work decides.
-
-        `since`: the version of the event being handled. A view holding the case at that
-        version or later answers without reading the log first: the answer is the one this
-        handler would have given had it run when the view last caught up (after the event was
-        recorded), and anything recorded for the case since is an event of its own, handled
-        when its message comes."""
+        `since`: the case as the view holds it, if at that version or later (`CaseView`)."""
         if self.case_view is None:
             return False
         with self.case_view.current(case_id, since) as case:

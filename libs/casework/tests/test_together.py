@@ -3,7 +3,9 @@ or nothing is written (a side write meeting a unique key fails the events with i
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -163,3 +165,118 @@ def test_a_recorder_inserting_through_db_functions_is_refused_side_writes(
         assert not writes_beside(app.recorder)
         with pytest.raises(TypeError, match="takes no side writes"), app.together():
             pass
+
+
+# ------------------------------------------------ a new person's data key, in the block's commit
+
+PHONE = "call me on 13800138000, the tap drips"
+"""A report whose description holds a phone number: sealed under the reporter's data key."""
+
+
+def _key_rows(app: Casework, subject: str) -> int:
+    keys: Any = app.privacy.keys
+    keys._make_table()
+    with keys.datastore.transaction(commit=False) as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) AS n FROM {keys.table} WHERE subject = {keys.mark}", (subject,)
+        )
+        row = cursor.fetchone()
+    return int(row["n"])
+
+
+def _commits(app: Casework, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the store's write transactions from now on (one item each)."""
+    datastore = app.recorder.datastore
+    transaction = datastore.transaction
+    counted: list[int] = []
+
+    def counting(commit: bool = False) -> Any:
+        if commit:
+            counted.append(1)
+        return transaction(commit=commit)
+
+    monkeypatch.setattr(datastore, "transaction", counting)
+    return counted
+
+
+def test_a_new_persons_first_report_and_their_data_key_are_one_commit(
+    app: Casework, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    newcomer = Actor("resident-new-0101", Role.RESIDENT)
+    app.privacy.keys._make_table()  # type: ignore[attr-defined]  # made once a process
+    commits = _commits(app, monkeypatch)
+    with app.together():
+        case_id = app.report_repair(newcomer, FLAT, PHONE, "plumbing")
+        assert commits == []  # the key was not committed ahead of the block's own commit
+    assert len(commits) <= 1  # the block's (PostgreSQL's recorder writes without this call)
+    assert _key_rows(app, newcomer.id) == 1
+    with Casework(store_url) as fresh:  # another process: the key is in the store
+        assert fresh.get_case(case_id).description == PHONE
+
+
+def test_a_refused_block_stores_no_key_for_the_person_it_sealed_for(app: Casework) -> None:
+    newcomer = Actor("resident-new-0102", Role.RESIDENT)
+
+    class RefusedError(Exception):
+        pass
+
+    def refused_report() -> None:
+        with app.together():
+            app.report_repair(newcomer, FLAT, PHONE, "plumbing")
+            raise RefusedError
+
+    with pytest.raises(RefusedError):
+        refused_report()
+    assert _key_rows(app, newcomer.id) == 0
+    assert _log(app) == []
+    case_id = app.report_repair(newcomer, FLAT, PHONE, "plumbing")  # later, on its own
+    assert _key_rows(app, newcomer.id) == 1
+    assert app.get_case(case_id).description == PHONE
+
+
+def test_a_block_that_fails_at_its_commit_stores_no_key_and_its_retry_makes_one(
+    app: Casework,
+) -> None:
+    newcomer = Actor("resident-new-0103", Role.RESIDENT)
+    records = records_for(app)
+    claimed = records.kept("scope", "used", "fp", ANSWER)
+    with app.together() as unit:
+        unit.also(claimed)
+
+    def report_meeting_the_used_key() -> None:
+        with app.together() as unit:
+            app.report_repair(newcomer, FLAT, PHONE, "plumbing")
+            unit.also(records.kept("scope", "used", "fp", ANSWER))  # met: all refused
+
+    with pytest.raises(IntegrityError):
+        report_meeting_the_used_key()
+    assert _key_rows(app, newcomer.id) == 0
+    with app.together():
+        case_id = app.report_repair(newcomer, FLAT, PHONE, "plumbing")
+    assert _key_rows(app, newcomer.id) == 1
+    assert app.get_case(case_id).description == PHONE
+
+
+def test_two_writers_making_a_key_for_the_same_new_person_both_keep_theirs(
+    store_url: str,
+) -> None:
+    """Two replicas, each its own process's key store: both blocks see no key, both write
+    one; every case opens, and an erasure destroys both."""
+    newcomer = Actor("resident-new-0104", Role.RESIDENT)
+    both_sealed = threading.Barrier(2, timeout=10)
+
+    def report(app: Casework, flat: str) -> UUID:
+        with app.together():
+            case_id = app.report_repair(newcomer, flat, PHONE, "plumbing")
+            both_sealed.wait()  # each saw no key for them, each made one
+        return case_id
+
+    with Casework(store_url) as one, Casework(store_url) as two:
+        with ThreadPoolExecutor(2) as pool:
+            first_done = pool.submit(report, one, FLAT)
+            second_done = pool.submit(report, two, FLAT[:-1] + "1")
+            first, second = first_done.result(), second_done.result()
+        assert _key_rows(one, newcomer.id) == 2
+        with Casework(store_url) as fresh:
+            assert fresh.get_case(first).description == PHONE
+            assert fresh.get_case(second).description == PHONE

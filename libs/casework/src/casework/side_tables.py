@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.persistence import PersistenceError, StoredEvent
-from eventsourcing.sqlite import SQLiteCursor, SQLiteProcessRecorder
+from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteProcessRecorder
+
+from casework.sqlite_turns import take_turns
 
 SideWrite = Callable[[Any], None]
 """Statements run with the transaction's cursor (eventsourcing's, of either store), after the
@@ -27,6 +30,47 @@ that saves them, all or nothing. A unique key it meets fails the whole save with
 
 SIDE_WRITES = "side_writes"
 """The keyword a save hands its `SideWrite`s to the recorder by (`CaseStore.together`)."""
+
+
+class Beside:
+    """An open block whose saves commit in one transaction (`CaseStore.together`): the side
+    writes to run in it, what to do once it has committed, and what the block made for itself
+    meanwhile (`made`: a new person's data key, `casework.privacy.sql_keys`, is written with
+    the events it seals, so a refused block leaves no key, and a first report costs one commit
+    instead of two, issue 16)."""
+
+    def __init__(self, datastore: Any = None) -> None:
+        self.datastore = datastore
+        """The eventsourcing datastore the block commits to: only a side table in that same
+        database can be written in its transaction."""
+        self.side_writes: list[SideWrite] = []
+        self.on_commit: list[Callable[[], None]] = []
+        self.made: dict[Any, Any] = {}
+
+    def also(self, write: SideWrite) -> None:
+        """Run `write` in the block's transaction (`SideWrite`)."""
+        self.side_writes.append(write)
+
+    def after_commit(self, done: Callable[[], None]) -> None:
+        """Call `done` once the block has committed (never if it writes nothing or fails)."""
+        self.on_commit.append(done)
+
+
+_open_block: ContextVar[Beside | None] = ContextVar("casework_beside", default=None)
+
+
+def open_block() -> Beside | None:
+    """The block open in this thread or task that takes side writes, if any."""
+    return _open_block.get()
+
+
+def opening(block: Beside | None) -> Any:
+    """Make `block` the open one (None: none); the token to `closing` with."""
+    return _open_block.set(block)
+
+
+def closing(token: Any) -> None:
+    _open_block.reset(token)
 
 
 class WritesBeside:
@@ -43,7 +87,12 @@ def run_side_writes(cursor: Any, kwargs: Mapping[str, Any]) -> None:
 
 class SqliteRecorder(WritesBeside, SQLiteProcessRecorder):
     """eventsourcing's SQLite process recorder, with side writes (`persistence_env` selects it
-    through eventsourcing's `PROCESS_RECORDER_TOPIC`)."""
+    through eventsourcing's `PROCESS_RECORDER_TOPIC`), whose writers take turns with the other
+    processes' (`casework.sqlite_turns`: no busy-handler sleeps between services)."""
+
+    def __init__(self, datastore: SQLiteDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        take_turns(datastore)
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any

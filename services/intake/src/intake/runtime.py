@@ -17,7 +17,7 @@ Routes reach it as `Rt` (`api/deps.py`); the lifespan (`api/app.py`) builds, sta
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from casework import Casework, Clock
 from casework.messaging.background import ConsumerInBackground
@@ -33,6 +33,7 @@ from intake.observability import Metrics
 from intake.people import People
 from intake.places import Places
 from intake.read_model import CaseIndex
+from intake.report_thread import ReportThread
 from intake.service import Intake
 from intake.triage import TriageRules
 
@@ -51,6 +52,11 @@ class Runtime:
     """The store feed, when there is no NATS."""
     feed: ConsumerInBackground | None = None
     """The NATS consumer, connected and bound in the background (the app serves meanwhile)."""
+    reports: ReportThread = field(init=False)
+    """Where `POST /cases` does its store work (`report_thread`), made with the runtime."""
+
+    def __post_init__(self) -> None:
+        self.reports = ReportThread(self.intake.app)
 
     @classmethod
     def build(
@@ -105,6 +111,7 @@ class Runtime:
             await self.feed.stop()
         if self.store_feed is not None:
             self.store_feed.stop()
+        self.reports.close()
         self.intake.index.close()
         self.measures.model.close()
         self.intake.app.close()

@@ -62,7 +62,15 @@ from casework.settings import (
     store_url,
 )
 from casework.settings import max_clock_skew as max_clock_skew_setting
-from casework.side_tables import SIDE_WRITES, SideWrite, SqliteRecorder, writes_beside
+from casework.side_tables import (
+    SIDE_WRITES,
+    Beside,
+    SideWrite,
+    SqliteRecorder,
+    closing,
+    opening,
+    writes_beside,
+)
 from casework.unit_of_work import MAX_ATTEMPTS, UnitOfWork, run_unit
 
 logger = logging.getLogger(__name__)
@@ -229,7 +237,9 @@ class CaseStore(Application[UUID]):
 
         For a request whose effects and answer must be one commit: a report, the note of who
         took it, and the Idempotency-Key's kept answer (issue 16: one write and one WAL sync
-        where there were three). Inside the block commands do not write (as in `tracking`),
+        where there were three); a new person's data key, made to seal their first value, is
+        written in the same transaction (`casework.privacy.sql_keys`), so a block that writes
+        nothing leaves no key either. Inside the block commands do not write (as in `tracking`),
         `get_case` sees the cases as the block left them, and a clash shows only when the
         block commits: `IntegrityError` (a case changed by another writer meanwhile, a new
         case's id taken, a side write's unique key met), with nothing written — the caller
@@ -242,16 +252,20 @@ class CaseStore(Application[UUID]):
         if not writes_beside(self.recorder):
             raise TypeError(f"{type(self.recorder).__name__} takes no side writes")
         processing: ProcessingEvent[UUID] = ProcessingEvent()
-        block = Together(processing)
+        block = Together(processing, getattr(self.recorder, "datastore", None))
         token = _processing.set(processing)
+        beside = opening(block)
         try:
             yield block
         finally:
+            closing(beside)
             _processing.reset(token)
         if not processing.events and not block.side_writes:
             return
         processing.saved_kwargs[SIDE_WRITES] = tuple(block.side_writes)
         recordings = self._record(processing)
+        for done in block.on_commit:
+            done()
         self._take_snapshots(processing)
         self._notify(recordings)
 
@@ -472,17 +486,14 @@ class CaseStore(Application[UUID]):
             return None
 
 
-class Together:
+class Together(Beside):
     """An open `CaseStore.together` block: what its commands saved so far (`processing`) and
-    the side writes to commit with them."""
+    the side writes to commit with them (`casework.side_tables.Beside`: `also`, and a new
+    person's data key made inside the block)."""
 
-    def __init__(self, processing: ProcessingEvent[UUID]) -> None:
+    def __init__(self, processing: ProcessingEvent[UUID], datastore: Any = None) -> None:
+        super().__init__(datastore)
         self.processing = processing
-        self.side_writes: list[SideWrite] = []
-
-    def also(self, write: SideWrite) -> None:
-        """Run `write` in the block's transaction (`casework.side_tables.SideWrite`)."""
-        self.side_writes.append(write)
 
 
 def _positions_write(recorder: Any, trackings: Sequence[Tracking]) -> SideWrite:

@@ -54,7 +54,9 @@ def register(subparsers: Any) -> None:
 def fresh_demo_store() -> str:
     """The default store: `var/demo/demo.db`, deleted first so every run starts empty."""
     path = var_dir() / "demo" / "demo.db"
-    for suffix in ("", "-wal", "-shm", "-journal"):
+    from casework.sqlite_turns import SUFFIX as WRITERS  # the writers' turn file
+
+    for suffix in ("", "-wal", "-shm", "-journal", WRITERS):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     return f"sqlite:///{path}"
 

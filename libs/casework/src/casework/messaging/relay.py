@@ -216,12 +216,9 @@ class Relay:
         try:
             while not stop.is_set():
                 try:
-                    async for attempt in self.outages.retrying(stop, RETRYABLE):
-                        with attempt:
-                            sent = await self._forgetting(self._step(stop))
+                    sent = await self._step_through_outages(stop)
                 except StoppedError:
                     break
-                self.outages.recovered()
                 if sent == 0:
                     await self._idle(stop)
         finally:
@@ -254,6 +251,25 @@ class Relay:
                     await asyncio.sleep(self.retry_wait)
         finally:
             await self.close()
+
+    async def _step_through_outages(self, stop: asyncio.Event) -> int:
+        """One step, again with backoff while the store or NATS is away (said once, and when it
+        is back); `StoppedError` on stop. The first try is made without the retrying machinery:
+        tenacity's was a sixth of the relay's main-thread CPU in a profile at 20 reports/s, when
+        every step (some four a report) built it. A failure is tried again at once through it."""
+        try:
+            sent = await self._forgetting(self._step(stop))
+        except RETRYABLE:
+            pass
+        else:
+            if self.outages.down:
+                self.outages.recovered()
+            return sent
+        async for attempt in self.outages.retrying(stop, RETRYABLE):
+            with attempt:
+                sent = await self._forgetting(self._step(stop))
+        self.outages.recovered()
+        return sent
 
     async def _forgetting(self, step: Any) -> int:
         """Await one step; after an outage error, re-read the position from the stream (and

@@ -31,7 +31,7 @@ from eventsourcing.persistence import PersistenceError
 from casework.privacy.envelope import KEY_BYTES, new_key_id
 from casework.privacy.keys import DataKey, Destroyed
 from casework.privacy.master import MasterKey
-from casework.side_tables import create_tables, dialect
+from casework.side_tables import Beside, create_tables, dialect, open_block
 
 TABLE = "casework_person_keys"
 CACHE_SECONDS = 5.0
@@ -84,6 +84,9 @@ class SqlKeyStore:
         cached = self._live.get(subject)
         if cached is not None and self.now() - cached[1] < self.cache_seconds:
             return cached[0]
+        block = open_block()
+        if block is not None and block.datastore is self.datastore:
+            return self._key_in(block, subject)
         self._make_table()
         m = self.mark
         made = DataKey(new_key_id(), subject, self._random(KEY_BYTES))
@@ -118,7 +121,72 @@ class SqlKeyStore:
         self._by_id[key.key_id] = (key, stamp)
         return key
 
+    def _key_in(self, block: Beside, subject: str) -> DataKey:
+        """`key_for` inside a block that commits in one transaction (`CaseStore.together`):
+        the person's live key if they have one; else a new key, written by the block with the
+        events it seals (a side write), kept here only once the block has committed. A block
+        that fails leaves no key behind, and a first report is one commit, not two (issue 16).
+
+        Two blocks making a key for the same new person at once (two replicas) both write
+        theirs: each seals under its own, both are stored, `key_for` answers the older and an
+        erasure destroys every live one — as two racing `key_for`s on PostgreSQL could before.
+        Never a key the store lacks: the key is written if and only if what it sealed is."""
+        made: DataKey | None = block.made.get((id(self), "subject", subject))
+        if made is not None:
+            return made
+        self._make_table()
+        found = self._live_key(subject)
+        if found is not None:
+            self._remember(found)
+            return found
+        made = DataKey(new_key_id(), subject, self._random(KEY_BYTES))
+        m = self.mark
+        row = (
+            made.key_id,
+            subject,
+            self.master.wrap(made.key_id, subject, made.secret),
+            self.now(),
+        )
+
+        def write(cursor: Any) -> None:
+            cursor.execute(
+                f"INSERT INTO {self.table} (key_id, subject, wrapped, created_at) "
+                f"VALUES ({m}, {m}, {m}, {m})",
+                row,
+            )
+
+        block.also(write)
+        block.made[(id(self), "subject", subject)] = made
+        block.made[(id(self), "key", made.key_id)] = made
+        block.after_commit(lambda: self._remember(made))
+        return made
+
+    def _live_key(self, subject: str) -> DataKey | None:
+        """The person's live key as stored (the oldest, if a race left two), read only."""
+        m = self.mark
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                f"SELECT key_id, wrapped FROM {self.table} WHERE subject = {m} "
+                "AND destroyed_at IS NULL ORDER BY created_at, key_id LIMIT 1",
+                (subject,),
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        key_id = row["key_id"]
+        return DataKey(key_id, subject, self.master.unwrap(key_id, subject, bytes(row["wrapped"])))
+
+    def _remember(self, key: DataKey) -> None:
+        stamp = self.now()
+        self._live[key.subject] = (key, stamp)
+        self._by_id[key.key_id] = (key, stamp)
+
     def key(self, key_id: str) -> DataKey | Destroyed | None:
+        block = open_block()
+        if block is not None:  # a key the open block made, not stored until it commits
+            made: DataKey | None = block.made.get((id(self), "key", key_id))
+            if made is not None:
+                return made
         cached = self._by_id.get(key_id)
         if cached is not None and self.now() - cached[1] < self.cache_seconds:
             return cached[0]

@@ -19,7 +19,6 @@ from casework_web import Principal, Who, error_responses
 from casework_web.fields import Moment
 from casework_web.idempotency import RouteKey, request_keyed_id, route_key
 from fastapi import APIRouter, Query, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from intake.api import presenters
 from intake.api.deps import CaseId, OnCase, Rt
@@ -64,13 +63,14 @@ router = APIRouter(prefix="/cases", tags=["cases"], responses=error_responses(40
     summary="Report a repair, a leak or a dispute",
 )
 async def report_case(body: CaseCreate, who: Who, rt: Rt, request: Request) -> Response:
-    """`async` with the store's work in one hop to a worker thread (the report and its kept
+    """`async` with the store's work in one hop to a worker thread (`Runtime.reports`: on
+    SQLite the replica's own report thread, else anyio's pool; the report and its kept
     answer in one transaction, then the read models caught up), not a hop per dependency or
     per Idempotency-Key step: the hand-offs and commits were a large share of the intake's CPU
     per report (issue 16). The answer is rendered in the worker, before the commit, so that
     the bytes sent are the bytes every retry of the key gets."""
     case_id = request_keyed_id(who.actor.id, request.scope)
-    done, answer = await run_in_threadpool(
+    done, answer = await rt.reports.run(
         _report_and_catch_up, rt, who, body, case_id, route_key(request)
     )
     case = done.case

@@ -197,6 +197,39 @@ def test_both_read_models_of_the_file_apply_in_one_transaction(tmp_path: Path) -
     app.close()
 
 
+def test_measures_that_keep_failing_do_not_hold_the_case_index_back_past_a_page(
+    tmp_path: Path,
+) -> None:
+    """Pages of two events, six reports, measures failing every time: the index still reads
+    to the end of the log (alone, from its own position), and the measures' error is raised;
+    once they can go on, they catch up from where they stood."""
+    app = Casework(f"sqlite:///{tmp_path / 'cases.db'}", clock=FakeClock(T0))
+    for n in range(6):
+        app.report_repair(RESIDENT, FLAT, f"light {n} out", "lighting")
+    index = CaseIndex(tmp_path / "intake.db")
+    measures = MeasuresModel(tmp_path / "intake.db", beside=index)
+    feed = StoreFeed(app, index, batch=2, also=[measures])
+
+    def broken(*args: Any, **kwargs: Any) -> int:
+        raise ValueError("a measures bug")
+
+    real = measures.apply_in
+    measures.apply_in = broken  # type: ignore[method-assign]
+    top = app.recorder.max_notification_id()
+    for _ in range(2):
+        with pytest.raises(ValueError, match="a measures bug"):
+            feed.catch_up()
+        assert index.list(Scope(everything=True))[0] == 6
+        assert (index.position(STORE_SOURCE), measures.position(STORE_SOURCE)) == (top, 0)
+
+    measures.apply_in = real  # type: ignore[method-assign]
+    assert feed.catch_up() == 0  # the index had every case already
+    assert (index.position(STORE_SOURCE), measures.position(STORE_SOURCE)) == (top, top)
+    assert len(measures.records()[0]) == 6
+    index.close()
+    app.close()
+
+
 def test_catching_up_after_its_own_write_does_not_wake_the_feed_for_it(tmp_path: Path) -> None:
     """A request catches up after its own write and asks the change signal first: the write
     is seen, so the feed's thread is not woken for it; another process's commit after that

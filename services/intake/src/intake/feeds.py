@@ -84,8 +84,9 @@ class ReadModels:
     one transaction: one commit and one WAL sync per batch instead of one per read model
     (issue 16). Each of the others applies inside a savepoint of its own: one that fails is
     rolled back alone and its error raised after the commit, so a read model that cannot go on
-    (a bug, a gap it refuses) holds only itself back, never the case index's listings; the
-    feed resumes from the lowest position, and the index takes the batch again as a no-op."""
+    (a bug, a gap it refuses) holds only itself back, never the case index's listings (the
+    store feed then reads on for the index alone, `StoreFeed.catch_up`; a NATS feed's message
+    is delivered again, and the index takes it again as a no-op)."""
 
     def __init__(self, index: CaseIndex, also: Sequence[ReadModel] = ()) -> None:
         self.index = index
@@ -210,17 +211,26 @@ class StoreFeed(Poller):
             raise
 
     def catch_up(self) -> int:
-        """Apply everything recorded so far; returns how many events the case index applied."""
+        """Apply everything recorded so far; returns how many events the case index applied.
+
+        If a read model beside the case index fails a page the index took (`ReadModels.apply`),
+        the index reads on alone from its own position to the end of the log, and the failure
+        is raised after: a read model that cannot go on holds back only itself, not the case
+        index's listings; the next catch-up gives it its page again."""
         applied = 0
+        held_back: Exception | None = None
         with self._lock:
             while True:
+                start = (
+                    self.index.position(STORE_SOURCE)
+                    if held_back is not None
+                    else self.read_models.position(STORE_SOURCE)
+                )
                 page = self.app.recorder.select_notifications(
-                    start=self.read_models.position(STORE_SOURCE),
-                    limit=self.batch,
-                    inclusive_of_start=False,
+                    start=start, limit=self.batch, inclusive_of_start=False
                 )
                 if not page:
-                    return applied
+                    break
                 events = []
                 for notification in page:
                     try:
@@ -239,12 +249,23 @@ class StoreFeed(Poller):
                         continue
                     if event is not None:
                         events.append(event)
-                applied += self.read_models.apply(events, STORE_SOURCE, page[-1].id)
+                if held_back is not None:
+                    applied += self.index.apply(events, STORE_SOURCE, page[-1].id)
+                else:
+                    try:
+                        applied += self.read_models.apply(events, STORE_SOURCE, page[-1].id)
+                    except Exception as error:
+                        if self.index.position(STORE_SOURCE) < page[-1].id:
+                            raise  # the index did not take the page: nothing goes on
+                        held_back = error
                 if len(page) < self.batch:
                     # a short page was the end of the log when read: asking again would cost
                     # every report's catch-up two more queries for nothing (issue 16); what was
                     # recorded since is the next catch-up's, as it would be after an empty page
-                    return applied
+                    break
+        if held_back is not None:
+            raise held_back
+        return applied
 
 
 class OwnWrites:

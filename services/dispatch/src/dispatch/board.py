@@ -116,6 +116,7 @@ class Board:
         A page shorter than `batch` was everything recorded when it was read: no second query
         to find nothing (dispatch catches the board up before each case event it handles)."""
         read = 0
+        roster = self.app.followed  # fed the roster's events as they pass (`FollowedRoster.offer`)
         with self._lock:
             while True:
                 page = self.app.casework.recorder.select_notifications(
@@ -124,6 +125,7 @@ class Board:
                 for notification in page:
                     if notification.id > self.position:
                         self._apply_or_skip(notification)
+                        roster.offer(self.position, notification)
                         self.position = notification.id
                 read += len(page)
                 if len(page) < self.batch:

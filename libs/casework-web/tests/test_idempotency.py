@@ -4,6 +4,7 @@ body is a 422; a retry while the first is in flight is a 409; failures are not k
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +20,7 @@ from casework.idempotency import records_for
 from casework.privacy.people import erase
 from casework.testing.postgres import STORE_PARAMS, empty_store_url
 from casework.testing.postgres_outage import StoppablePostgres, stoppable_postgres  # noqa: F401
-from casework_web import TokenStore, Who, install
+from casework_web import Principal, TokenStore, Who, install
 from eventsourcing.persistence import OperationalError
 from fastapi import FastAPI, Request, Response
 from fastapi.testclient import TestClient
@@ -283,3 +284,31 @@ def test_a_kept_answer_holds_no_plaintext_and_after_an_erasure_replays_without_i
     assert after.headers["location"] == "/notes/1"
     assert after.headers["idempotent-replayed"] == "true"
     assert notes.desk.done == [text]
+
+
+class CountingTokens(TokenStore):
+    """A real token store that counts how often a token is verified."""
+
+    verified = 0
+
+    def verify(self, token: str) -> Principal:
+        self.verified += 1
+        return super().verify(token)
+
+
+def test_a_keyed_request_verifies_its_token_once_and_a_refused_one_still_says_why(
+    casework: Casework, store_url: str, tmp_path: Path
+) -> None:
+    notes = running(casework, store_url, tmp_path)
+    app = notes.client.app
+    tokens = CountingTokens(tmp_path / "tokens.json")
+    app.state.casework_web = dataclasses.replace(app.state.casework_web, tokens=tokens)  # type: ignore[attr-defined]
+    assert notes.post("lift stuck", key="k-once").status_code == 201
+    assert tokens.verified == 1  # the middleware's check, handed to `principal`
+    assert notes.post("lift stuck").status_code == 201  # no key: the dependency alone
+    assert tokens.verified == 2
+    refused = notes.post("lift stuck", key="k-refused", Authorization="Bearer not-a-token")
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"] == "Bearer"
+    assert "not known" in refused.text  # `principal` verified it again, to say why
+    assert notes.desk.done == ["lift stuck", "lift stuck"]

@@ -10,6 +10,8 @@ has opened nothing yet (no kept plaintexts).
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,13 +19,17 @@ from uuid import UUID
 
 import pytest
 from casework import Casework, FakeClock
+from casework.application.case_file import CaseFile
 from casework.audit import RECORD_FIELDS, HistoryEntry, verify_events
 from casework.domain import Actor, Role
 from casework.domain.case import Case
 from casework.privacy import privacy_for
 from casework.privacy.people import erase
+from casework.stored_check import check_general
 from casework.testing.stories import every_story
 from eventsourcing.persistence import StoredEvent
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 V1 = Path(__file__).parent / "fixtures" / "repair_v1.json"
@@ -109,3 +115,65 @@ def test_an_event_upcast_on_the_way_is_opened_by_its_own_fields(
             case_file = app.read_case_file(case_id, personal=False)
             plainly = [case_file.opening.to_domain_event(s) for s in case_file.stored]
             assert [as_read(e) for e in case_file.events] == [as_read(e) for e in plainly]
+
+
+@pytest.fixture(scope="module")
+def stories(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Casework, list[UUID]]]:
+    clock = FakeClock(T0)
+    app = Casework(f"sqlite:///{tmp_path_factory.mktemp('stories') / 'c.db'}", clock=clock)
+    cases = every_story(app, clock)
+    yield app, cases
+    app.close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_a_case_files_chain_reads_as_verify_reads_it_however_its_events_were_edited(
+    stories: tuple[Casework, list[UUID]], data: st.DataObject
+) -> None:
+    """`CaseFile.check` (an intact chain recognised from the matched values alone, anything
+    else walked by `verify_events` on the checked states) gives `verify_events`' own answer,
+    every event read there by `stored_checker`: a byte changed, inserted or removed, an event
+    dropped or moved, a hash or `prev_hash` swapped for another's."""
+    app, cases = stories
+    case_id = data.draw(st.sampled_from(cases), label="case")
+    stored = list(app.recorder.select_events(case_id))
+    how = data.draw(
+        st.sampled_from(["none", "byte", "insert", "delete", "drop", "move", "swap", "forge"])
+    )
+    at = data.draw(st.integers(0, len(stored) - 1), label="event")
+    event = stored[at]
+    raw = event.state
+    if how in ("byte", "insert", "delete"):
+        index = data.draw(st.integers(0, len(raw) - 1), label="index")
+        byte = bytes([data.draw(st.integers(0, 255), label="byte")])
+        raw = {
+            "byte": raw[:index] + byte + raw[index + 1 :],
+            "insert": raw[:index] + byte + raw[index:],
+            "delete": raw[:index] + raw[index + 1 :],
+        }[how]
+        stored[at] = StoredEvent(event.originator_id, event.originator_version, event.topic, raw)
+    elif how == "drop":
+        del stored[at]
+    elif how == "move":
+        stored.insert(data.draw(st.integers(0, len(stored) - 1), label="to"), stored.pop(at))
+    elif how == "swap":
+        other = stored[data.draw(st.integers(0, len(stored) - 1), label="other")].state
+        key = data.draw(st.sampled_from([b"hash", b"prev_hash"]), label="key")
+        found = re.search(b'"' + key + b'":"([0-9a-f]*)"', other)
+        assume(found is not None)
+        assert found is not None
+        raw = re.sub(b'"' + key + b'":"[0-9a-f]*"', found[0].replace(b"\\", b"\\\\"), raw, count=1)
+        stored[at] = StoredEvent(event.originator_id, event.originator_version, event.topic, raw)
+    elif how == "forge":  # its reason edited and its hash made anew: the next one's prev_hash
+        assume(b'"reason":"' in raw)  # no longer matches (or, the last, nothing shows)
+        raw = raw.replace(b'"reason":"', b'"reason":"forged ', 1)
+        made = check_general(
+            app.mapper, StoredEvent(event.originator_id, event.originator_version, event.topic, raw)
+        )[1]
+        raw = re.sub(b'"hash":"[0-9a-f]*"', b'"hash":"' + made.encode() + b'"', raw, count=1)
+        stored[at] = StoredEvent(event.originator_id, event.originator_version, event.topic, raw)
+    case_file = CaseFile(case_id, stored, stored_mapper=app.mapper, opening=app.events.mapper)
+    assert case_file.check() == verify_events(case_id, stored, app.mapper)
+    if how == "none" and all(case_file._matched):
+        assert case_file._intact() is not None  # the values alone answered

@@ -140,3 +140,25 @@ def test_at_most_one_writer_holds_the_turn_whatever_they_do(
     finally:
         for turn in turns:
             turn.close()
+
+
+def test_a_closed_turn_file_lets_writers_go_on_at_once(tmp_path: Path) -> None:
+    """The pool closing under a late writer: `take` says "no turn" (SQLite's own wait then
+    decides) rather than raising, and a writer already waiting is let go at the close, not at
+    its timeout."""
+    holder, waiter = WriterTurns(tmp_path / "s.db"), WriterTurns(tmp_path / "s.db")
+    closed = WriterTurns(tmp_path / "s.db")
+    closed.close()
+    assert closed.take(0.1) is False
+    assert holder.take(1.0)
+    answer: list[bool] = []
+    thread = threading.Thread(target=lambda: answer.append(waiter.take(30.0)))
+    started = time.monotonic()
+    thread.start()
+    time.sleep(0.1)
+    waiter.close()
+    thread.join(10.0)
+    assert answer == [False]
+    assert time.monotonic() - started < 5.0
+    holder.give()
+    holder.close()

@@ -271,3 +271,39 @@ def test_hand_edits_read_as_the_general_path_reads_them(edit: tuple[str, str], t
     old, new = edit
     assert old.encode() in raw
     same_as_general(StoredEvent(CASE, 2, topic, raw.replace(old.encode(), new.encode(), 1)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    plain=st.text(st.characters(min_codepoint=0x20, exclude_characters='"\\\x7f'), max_size=6),
+    escaped=st.text(alphabet='ab"\\\n\x00\x1f\u00e9\u4e2d', min_size=1, max_size=6),
+    number=st.integers(-(10**17), 10**17) | st.none() | st.booleans(),
+    n=st.integers(0, 10**6),
+)
+def test_a_shape_learnt_from_plain_texts_reads_escaped_ones_and_other_kinds_alike(
+    plain: str, escaped: str, number: int | bool | None, n: int
+) -> None:
+    """A shape is learnt from a text without escapes (its text members quick); the same keys
+    holding escapes take its full regex, and a number or `null` where a text was makes the
+    topic's next shape (its member plain): each read as the general path reads it."""
+    topic = f"casework.domain.repair:Repair.Kinds{n}"  # a topic of its own: shapes from nothing
+    first = {"timestamp": NOTE["timestamp"], "prev_hash": "ab" * 32, "hash": "cd" * 32}
+    raw = MAPPER.transcoder.encode({**first, "text": plain, "tier": "building"})
+    assert same_as_general(StoredEvent(CASE, 2, topic, raw))
+    learnt = stored_shapes.match(topic, raw)
+    assert learnt is not None
+    assert learnt[2]
+    raw = MAPPER.transcoder.encode({**first, "text": escaped, "tier": "building"})
+    if "\\" in raw.decode():  # an escape the encoder writes: the same shape, its full regex
+        matched = stored_shapes.match(topic, raw)
+        assert matched is not None
+        assert matched[0] is learnt[0]
+        assert not matched[2]
+    assert same_as_general(StoredEvent(CASE, 2, topic, raw))
+    raw = MAPPER.transcoder.encode({**first, "text": number, "tier": "building"})
+    assert same_as_general(StoredEvent(CASE, 2, topic, raw))
+    again = stored_shapes.match(topic, raw)
+    assert again is not None
+    assert again[0] is not learnt[0]
+    raw = MAPPER.transcoder.encode({**first, "text": plain + "x", "tier": "building"})
+    assert same_as_general(StoredEvent(CASE, 3, topic, raw))

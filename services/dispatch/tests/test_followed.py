@@ -12,6 +12,7 @@ from typing import Any
 from casework import FakeClock
 from casework.domain import InvalidTransitionError, ValidationError
 from dispatch.application import AssignedMeanwhileError, Dispatch, needs_assignment, work_for_case
+from dispatch.board import Board
 from dispatch.domain.member import member_id
 from dispatch.domain.roster import ROSTER_ID
 from dispatch.testing import (
@@ -65,6 +66,86 @@ OPERATIONS = st.lists(
     st.sampled_from(["report", "decline", "finish", "max_load", "skills", "leave", "rejoin"]),
     max_size=10,
 )
+
+
+def assert_roster_as_stored(follower: Dispatch) -> None:
+    """The follower's roster, as it holds it now (not caught up first), equals the store."""
+    with follower.followed.reading() as now:
+        assert now.roster is not None
+        assert state(now.roster) == state(follower.casework.repository.get(ROSTER_ID))
+        for uid, member in now.members.items():
+            assert state(member) == state(follower.casework.repository.get(uid))
+        stored = {member_id(a) for a in now.roster.places}
+        assert stored <= set(now.members)
+
+
+def test_the_board_catching_up_brings_the_roster_along_without_its_own_read() -> None:
+    """The board reads every notification; the roster's events among them are folded into the
+    followed roster as they pass, so the roster's catch-up before the next decision finds
+    nothing to read (`FollowedRoster.offer`)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'cases.db'}"
+        clock = FakeClock(T0)
+        writer, follower = Dispatch(url, clock=clock), Dispatch(url, clock=clock)
+        try:
+            board = Board(follower)
+            small_roster(writer)
+            dispatch_all(writer, report_tap(writer))
+            board.catch_up()
+            assert follower.followed.position == board.position > 0
+            assert_roster_as_stored(follower)
+            assert follower.member("staff-li").holding == writer.member("staff-li").holding
+        finally:
+            writer.close()
+            follower.close()
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(OPERATIONS, st.lists(st.sampled_from(["board", "roster", "both", "none"]), min_size=10))
+def test_a_roster_fed_by_the_board_holds_what_a_fresh_load_gives(
+    operations: list[str], catch_ups: list[str]
+) -> None:
+    """Whichever of the board and the roster catches up after each change (the roster ahead of
+    the board, behind it, or in step), the roster holds what the store holds as of its
+    position, and once the board has caught up, as of now."""
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'cases.db'}"
+        clock = FakeClock(T0)
+        writer, follower = Dispatch(url, clock=clock), Dispatch(url, clock=clock)
+        try:
+            board = Board(follower)
+            small_roster(writer)
+            for operation, catch_up in zip(operations, catch_ups, strict=False):
+                clock.advance(timedelta(minutes=1))
+                held = sorted(writer.member("staff-li").holding)
+                try:
+                    if operation == "report":
+                        dispatch_all(writer, report_tap(writer))
+                    elif operation == "decline" and held:
+                        writer.decline(STAFF_LI, held[0], "on another job")
+                    elif operation == "max_load":
+                        writer.set_max_load(MANAGER, "staff-zhou", 2, "busy")
+                    elif operation == "leave":
+                        writer.leave(MANAGER, VOLUNTEER_ZHAO.id, "moved away")
+                    elif operation == "finish" and held:
+                        writer.accept(STAFF_LI, held[0])
+                        writer.start(STAFF_LI, held[0])
+                        writer.finish(STAFF_LI, held[0], "new washer")
+                except (InvalidTransitionError, ValidationError):
+                    pass
+                if catch_up in ("roster", "both"):
+                    follower.followed.catch_up()
+                if catch_up in ("board", "both"):
+                    board.catch_up()
+                    assert follower.followed.position == board.position
+                    assert_roster_as_stored(follower)
+            board.catch_up()
+            assert follower.followed.position == board.position
+            assert_roster_as_stored(follower)
+            assert_follows_the_store(follower)
+        finally:
+            writer.close()
+            follower.close()
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -21,6 +21,7 @@ from typing import Any
 from casework import Actor, FakeClock, Role
 from casework.domain import Address
 from casework.messaging.tracked import position
+from casework.privacy import is_sealed
 from dispatch.application import Dispatch
 from dispatch.board import Board
 from dispatch.domain.member import member_id
@@ -303,3 +304,109 @@ def test_a_case_assigned_by_dispatch_is_answered_from_the_board_and_a_hand_assig
 
     lite.case_view = None
     assert not lite._in_line(by_rule), "no board: always the unit of work"
+
+
+def test_a_case_event_the_board_has_folded_is_answered_without_reading_the_log_again(
+    lite: Dispatch,
+) -> None:
+    board = lite.case_view = Board(lite)
+    small_roster(lite)
+    first = lite.casework.report_repair(RESIDENT, FLAT, "tap drips", "plumbing")
+    handle_all(lite, first)
+    board.catch_up()
+    held = board.position
+    second = lite.casework.report_repair(RESIDENT, FLAT, "sink blocked", "plumbing")
+
+    reported = case_events(lite, first)[0]  # the resident's: it reaches `_in_line`
+    assert lite.on_case_event(reported) is None
+    assert board.position == held, "the board held the case past that event: no log read"
+
+    assert lite.on_case_event(case_events(lite, second)[0]) is not None
+    assert board.position > held, "a case the board has not folded yet: caught up first"
+    assert lite._in_line(second)
+
+
+class _UndoneError(Exception):
+    """Raised to leave a tracking block without committing what it recorded."""
+
+
+def writes_for(app: Dispatch, event: Any, view: Any, n: int) -> list[dict[str, Any]]:
+    """What `on_case_event(event)` records with `view` as its case view (None: the case loaded
+    from the store), as stored (sealed, hashed), by class and field; nothing is committed."""
+    kept, app.case_view = app.case_view, view
+    recorded: list[dict[str, Any]] = []
+    try:
+        with app.casework.tracking(
+            position("compare", "CASEWORK", n), position_alone=False
+        ) as processing:
+            app.on_case_event(event)
+            recorded = [{"class": type(e).__name__, **vars(e)} for e in processing.events]
+            raise _UndoneError
+    except _UndoneError:
+        pass
+    finally:
+        app.case_view = kept
+    return recorded
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(OPERATIONS)
+def test_a_waiting_case_decided_on_the_boards_copy_records_what_a_fresh_load_would(
+    operations: list[tuple[str, int]],
+) -> None:
+    clock = FakeClock(T0)
+    checks = count(1)
+    with tempfile.TemporaryDirectory() as tmp, fresh_app(tmp, clock) as app:
+        board = Board(app)
+        small_roster(app)
+        cases: list[Any] = []
+        for operation, which in operations:
+            clock.advance(timedelta(minutes=3))
+            if operation in ("report", "report_unhandled"):
+                cases.append(app.casework.report_repair(RESIDENT, FLAT, "tap drips", "plumbing"))
+                if operation == "report":
+                    handle_all(app, cases[-1])
+            elif cases:
+                refused_quietly(step_on, app, operation, cases[which % len(cases)])
+            board.catch_up()  # as far as a message's handler has it: past the message's event
+            for each in cases:
+                for event in case_events(app, each):
+                    if event.actor_id == RESIDENT.id:  # reaches the unit of work
+                        from_board = writes_for(app, event, board, next(checks))
+                        from_store = writes_for(app, event, None, next(checks))
+                        assert from_board == from_store, operations
+
+
+def test_a_waiting_case_is_assigned_on_the_boards_copy_with_its_personal_values_unopened(
+    lite: Dispatch,
+) -> None:
+    lite.case_view = Board(lite)
+    small_roster(lite)
+    case_id = lite.casework.report_repair(RESIDENT, FLAT, "tap drips", "plumbing")
+    with lite.casework.tracking(
+        position("copy", "CASEWORK", 1), position_alone=False
+    ) as processing:
+        outcome = lite.on_case_event(case_events(lite, case_id)[0])
+        decided_on = processing.aggregates[case_id]
+    assert outcome is not None
+    assert outcome.assigned_to is not None
+    assert is_sealed(decided_on.description), "the board's copy: never replayed nor opened"
+    assert lite.casework.get_case(case_id).description == "tap drips"
+    assert lite.casework.get_case(case_id).assignee is not None
+
+
+def test_a_board_that_lags_behind_the_assignment_is_caught_up_rather_than_sent_to_the_unit(
+    lite: Dispatch,
+) -> None:
+    board = Board(lite)
+    small_roster(lite)
+    case_id = lite.casework.report_repair(RESIDENT, FLAT, "tap drips", "plumbing")
+    board.catch_up()  # holds the case waiting
+    handle_all(lite, case_id)  # assigned meanwhile (no view: the unit of work)
+    lite.case_view = board
+    held = board.position
+    reported = case_events(lite, case_id)[0]
+
+    assert lite._in_line(case_id, since=reported.version), "asked again of the log: in line"
+    assert board.position > held
+    assert lite.on_case_event(reported) is None

@@ -155,9 +155,10 @@ def test_the_store_feed_wakes_on_a_commit_not_on_its_poll_interval(tmp_path: Pat
 
 
 def test_both_read_models_of_the_file_apply_in_one_transaction(tmp_path: Path) -> None:
-    """The measures beside the case index (one file, one connection): a batch is in both or
-    in neither, so they never stand at different positions; a failure of the measures' part
-    leaves the index as it was."""
+    """The measures beside the case index (one file, one connection): a batch is one commit
+    for both; a failure of the measures' part leaves the measures as they were and raises, but
+    the case index goes on (its listings are not held back by the measures), and the next
+    catch-up brings the measures up from their own position."""
     app = Casework(f"sqlite:///{tmp_path / 'cases.db'}", clock=FakeClock(T0))
     case_id = app.report_repair(RESIDENT, FLAT, "light out", "lighting")
     index = CaseIndex(tmp_path / "intake.db")
@@ -171,13 +172,20 @@ def test_both_read_models_of_the_file_apply_in_one_transaction(tmp_path: Path) -
     measures.apply_in = locked  # type: ignore[method-assign]
     with pytest.raises(sqlite3.OperationalError):
         feed.catch_up()
-    assert index.list(Scope(everything=True))[0] == 0
-    assert (index.position(STORE_SOURCE), measures.position(STORE_SOURCE)) == (0, 0)
+    first = app.recorder.max_notification_id()
+    assert index.list(Scope(everything=True))[0] == 1
+    assert (index.position(STORE_SOURCE), measures.position(STORE_SOURCE)) == (first, 0)
+    assert measures.records() == ([], [])
+    app.acknowledge(case_id, STAFF, "on my way")
+    with pytest.raises(sqlite3.OperationalError):  # a failure that stays holds back only itself
+        feed.catch_up()
+    assert index.position(STORE_SOURCE) == app.recorder.max_notification_id()
+    assert measures.position(STORE_SOURCE) == 0
 
     measures.apply_in = real  # type: ignore[method-assign]
     app.assign(case_id, STAFF, STAFF, "on duty")
     top = app.recorder.max_notification_id()
-    assert feed.catch_up() == top
+    assert feed.catch_up() == 1  # the assignment: the index has the rest, as a no-op again
     assert (index.position(STORE_SOURCE), measures.position(STORE_SOURCE)) == (top, top)
     assert feed.read_models.position(STORE_SOURCE) == top
     records, tasks = measures.records()
@@ -185,6 +193,39 @@ def test_both_read_models_of_the_file_apply_in_one_transaction(tmp_path: Path) -
     assert [t.assignee_id for t in tasks] == [STAFF.id]
     with pytest.raises(ValueError, match="cannot share"):
         MeasuresModel(tmp_path / "other.db", beside=index)
+    index.close()
+    app.close()
+
+
+def test_measures_that_keep_failing_do_not_hold_the_case_index_back_past_a_page(
+    tmp_path: Path,
+) -> None:
+    """Pages of two events, six reports, measures failing every time: the index still reads
+    to the end of the log (alone, from its own position), and the measures' error is raised;
+    once they can go on, they catch up from where they stood."""
+    app = Casework(f"sqlite:///{tmp_path / 'cases.db'}", clock=FakeClock(T0))
+    for n in range(6):
+        app.report_repair(RESIDENT, FLAT, f"light {n} out", "lighting")
+    index = CaseIndex(tmp_path / "intake.db")
+    measures = MeasuresModel(tmp_path / "intake.db", beside=index)
+    feed = StoreFeed(app, index, batch=2, also=[measures])
+
+    def broken(*args: Any, **kwargs: Any) -> int:
+        raise ValueError("a measures bug")
+
+    real = measures.apply_in
+    measures.apply_in = broken  # type: ignore[method-assign]
+    top = app.recorder.max_notification_id()
+    for _ in range(2):
+        with pytest.raises(ValueError, match="a measures bug"):
+            feed.catch_up()
+        assert index.list(Scope(everything=True))[0] == 6
+        assert (index.position(STORE_SOURCE), measures.position(STORE_SOURCE)) == (top, 0)
+
+    measures.apply_in = real  # type: ignore[method-assign]
+    assert feed.catch_up() == 0  # the index had every case already
+    assert (index.position(STORE_SOURCE), measures.position(STORE_SOURCE)) == (top, top)
+    assert len(measures.records()[0]) == 6
     index.close()
     app.close()
 

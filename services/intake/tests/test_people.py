@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from urllib.parse import quote
 
+import jsonschema_rs
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from intake.testing import Desk
 
 
@@ -114,3 +118,27 @@ def test_a_person_id_with_a_control_character_is_refused_with_a_message(desk: De
         for answer in (erase, read):
             assert answer.status_code == 422, (raw, answer.status_code, answer.text)
             assert "person_id" in answer.text
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],  # the GETs change nothing
+)
+@given(char=st.characters(exclude_categories=["Cs"], exclude_characters="/"))
+@example(char="\x85")  # NEL: Python's `\s`, not ECMA's
+@example(char="\u3000")  # the ideographic space
+@example(char="张")
+def test_the_server_takes_a_person_id_exactly_when_its_openapi_pattern_does(
+    sqlite_desk: Desk, char: str
+) -> None:
+    """What the OpenAPI document says of the id, read as a JSON Schema reader reads it
+    (ECMA-262: `\\s` there is not Python's), is what the server enforces, character by
+    character (U+0085 was taken by one and refused by the other)."""
+    spec = sqlite_desk.client.get("/openapi.json").json()
+    (param,) = spec["paths"]["/people/{person_id}"]["get"]["parameters"]
+    documented = jsonschema_rs.validator_for(param["schema"]).is_valid(f"r{char}x")
+    answer = sqlite_desk.client.get(
+        "/people/" + quote(f"r{char}x", safe=""), headers=sqlite_desk.dpo()
+    )
+    assert answer.status_code == (200 if documented else 422), (hex(ord(char)), answer.text)

@@ -88,3 +88,36 @@ async def test_the_work_sees_the_requests_context_and_the_request_waits_for_it_i
             await task
         assert finished.is_set()
         reports.close()
+
+
+@pytest.mark.anyio
+async def test_a_request_cancelled_while_its_work_waits_for_the_thread_does_nothing(
+    tmp_path: Any,
+) -> None:
+    """As anyio's pool: work still queued behind another report when its request is
+    cancelled is dropped (nothing of it done), not run for a request that is gone."""
+    import asyncio
+
+    from casework import Casework
+
+    with Casework(f"sqlite:///{tmp_path / 'cases.db'}") as app:
+        reports = ReportThread(app)
+        started, finish = threading.Event(), threading.Event()
+        ran: list[str] = []
+
+        def busy() -> None:
+            started.set()
+            finish.wait(5)
+
+        first = asyncio.create_task(reports.run(busy))
+        await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
+        queued = asyncio.create_task(reports.run(ran.append, "queued"))
+        await asyncio.sleep(0.05)
+        queued.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await queued
+        finish.set()
+        await first
+        await reports.run(ran.append, "after")
+        assert ran == ["after"]
+        reports.close()

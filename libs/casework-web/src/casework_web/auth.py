@@ -25,11 +25,11 @@ import json
 import os
 import secrets
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from casework import Actor, Address, Role, ValidationError
 from casework.clock import Clock, system_clock
@@ -340,13 +340,39 @@ async def principal(
             "send 'Authorization: Bearer <token>'; a token is made by casework-token",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    tokens: TokenStore = request.app.state.casework_web.tokens
-    try:
-        who = tokens.verify(credentials.credentials)
-    except TokenRefusedError as refused:
-        raise HTTPException(401, str(refused), headers={"WWW-Authenticate": "Bearer"}) from None
+    who = verified_before(request.scope, credentials.credentials)
+    if who is None:
+        tokens: TokenStore = request.app.state.casework_web.tokens
+        try:
+            who = tokens.verify(credentials.credentials)
+        except TokenRefusedError as refused:
+            raise HTTPException(401, str(refused), headers={"WWW-Authenticate": "Bearer"}) from None
     request.state.actor_id = who.actor.id
     return who
+
+
+VERIFIED = "casework_verified_token"
+"""Where in a request's state a middleware that verified its bearer token leaves the token and
+its `Principal` (`remember_verified`), so the `principal` dependency need not verify it again."""
+
+
+def remember_verified(scope: MutableMapping[str, Any], token: str, who: Principal) -> None:
+    """Note in this request's state that `token` was verified as `who` (issue 16: the
+    Idempotency-Key middleware verifies the token to scope its key, and verifying it again in
+    the `principal` dependency cost every keyed request a second hash and `stat`). Only an
+    accepted token is noted: a refused one is verified again by `principal`, which says why."""
+    scope.setdefault("state", {})[VERIFIED] = (token, who)
+
+
+def verified_before(scope: Mapping[str, Any], token: str) -> Principal | None:
+    """The `Principal` this very token was verified as earlier in this request, or None. The
+    request is judged once, as it arrives: a token expiring while it is handled still carries
+    it through (as a token expiring after the dependency ran always did)."""
+    state = scope.get("state")
+    seen = state.get(VERIFIED) if isinstance(state, dict) else None
+    if seen is not None and seen[0] == token:
+        return cast(Principal, seen[1])
+    return None
 
 
 Who = Annotated[Principal, Depends(principal)]

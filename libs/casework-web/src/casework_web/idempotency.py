@@ -45,6 +45,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from casework_web.auth import remember_verified
 from casework_web.errors import error, store_unavailable
 
 HEADER = "Idempotency-Key"
@@ -93,8 +94,12 @@ def _actor(scope: Scope) -> str | None:
     standards = getattr(scope["app"].state, "casework_web", None)
     if standards is None:
         return None
-    who = standards.tokens.authenticate(token.strip())
-    return None if who is None else str(who.actor.id)
+    token = token.strip()
+    who = standards.tokens.authenticate(token)
+    if who is None:
+        return None
+    remember_verified(scope, token, who)  # the `principal` dependency need not verify it again
+    return str(who.actor.id)
 
 
 def owner(actor_id: str, path: str) -> str:

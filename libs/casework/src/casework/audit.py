@@ -125,6 +125,57 @@ def history_entry(event: Any) -> HistoryEntry:
     return entry
 
 
+def history_entries(events: Iterable[Any]) -> list[HistoryEntry]:
+    """`history_entry` of each event, in one loop: a long case file's lines, most of them of
+    a few classes with the same fields, so the details' keys are found once per class and
+    field order (`_details_keys`) instead of filtering every field of every event."""
+    entries: list[HistoryEntry] = []
+    append = entries.append
+    new, set_dict = object.__new__, object.__setattr__
+    named, details_of = _NAMED, _DETAILS
+    for event in events:
+        state = vars(event)
+        cls = type(event)
+        topic, name = named.get(cls) or _named(cls)
+        fields = tuple(state)
+        keys = details_of.get((cls, fields))
+        if keys is None:
+            keys = _details_keys(cls, fields)
+        get = state.get
+        entry = new(HistoryEntry)
+        set_dict(
+            entry,
+            "__dict__",
+            {
+                "case_id": event.originator_id,
+                "version": event.originator_version,
+                "event": name,
+                "topic": topic,
+                "at": event.timestamp,
+                "actor_id": get("actor_id", ""),
+                "actor_role": get("actor_role", ""),
+                "tier": get("tier", ""),
+                "reason": get("reason", ""),
+                "details": {k: state[k] for k in keys},
+                "hash": get("hash", ""),
+                "prev_hash": get("prev_hash", ""),
+            },
+        )
+        append(entry)
+    return entries
+
+
+_DETAILS: dict[tuple[type, tuple[str, ...]], tuple[str, ...]] = {}
+
+
+def _details_keys(cls: type, fields: tuple[str, ...]) -> tuple[str, ...]:
+    """The fields of an event beside `RECORD_FIELDS`, in order (remembered: few per store)."""
+    if len(_DETAILS) >= 1000:
+        _DETAILS.clear()
+    keys = _DETAILS[cls, fields] = tuple(k for k in fields if k not in RECORD_FIELDS)
+    return keys
+
+
 def _decode(mapper: Mapper[UUID], stored: StoredEvent) -> tuple[dict[str, Any] | None, str]:
     """The stored state (values in their stored JSON form on the fast path: only its chain
     fields are for use), or why it cannot be read (`casework.stored_check`)."""

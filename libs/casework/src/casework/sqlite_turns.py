@@ -64,6 +64,8 @@ class WriterTurns:
         with self._state:
             if self._held:  # pragma: no cover - the pool gives one writer at a time
                 return True
+            if self._fd < 0:  # closed (the pool closing under a late writer): SQLite alone
+                return False
             try:
                 fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -77,7 +79,7 @@ class WriterTurns:
             if not self._waiting:
                 self._waiting = True
                 threading.Thread(target=self._wait, name="sqlite-turn", daemon=True).start()
-            self._state.wait_for(lambda: self._held, timeout)
+            self._state.wait_for(lambda: self._held or self._fd < 0, timeout)
             self._wanted = False
             return self._held
 
@@ -115,6 +117,7 @@ class WriterTurns:
             if fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
+            self._state.notify_all()  # a writer waiting for a turn goes on without one
 
 
 class TurnTakingPool(SQLiteConnectionPool):

@@ -6,16 +6,21 @@ with the same keys in the same order. `verify` reads each of them as `casework.s
 general path does (decode, re-encode to compare, the digest over the sorted plain document),
 but for such a text the same answers follow from the text itself:
 
-- A *shape* is a topic's keys in their stored order, each with its kind (plain, time, UUID).
-  Its regex matches exactly the texts the transcoder writes for an event of that shape: each
+- A *shape* is a topic's keys in their stored order, each with its kind (text, plain, time,
+  UUID). Its regex matches exactly the texts the transcoder writes for an event of that shape: each
   value in the only form the transcoder writes it (text with only the escapes the encoder
   makes, whole numbers without a sign on zero or a leading zero, a time exactly as
   `isoformat` writes one that `fromisoformat` reads back). A text the regex matches is
   canonical: decoding and re-encoding it gives it back. The keys are fixed, so no key repeats.
 - The digest's document is the same members sorted by key, times and UUIDs as their plain text,
-  escaped to ASCII: a format made once per shape (`Shape.document`) takes the matched values.
-  An ASCII text reads alike in both encoders; runs of other characters are escaped as the
-  ASCII encoder escapes them.
+  escaped to ASCII: the shape's fixed pieces and the matched values joined in the order one
+  `itemgetter` made once per shape picks them (`Shape.document`). An ASCII text reads alike in
+  both encoders; runs of other characters are escaped as the ASCII encoder escapes them.
+- A text member (a key first seen holding a string) captures the string without its quotes:
+  where the text has no backslash that is the decoded value itself, so the decoded state is
+  the keys zipped with the values, times and other plain values converted after
+  (`decoded`). A key seen holding a string in one event and a number in another gives its
+  topic a second shape, whose member is plain (any value).
 
 A topic's shapes are learnt from the texts themselves (`_learn`: a member regex splits the
 text; kept only if the shape made from it matches that text), a few per topic. A text no
@@ -29,7 +34,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
 from datetime import datetime
 from json.encoder import encode_basestring_ascii
 from operator import itemgetter
@@ -51,17 +55,20 @@ _TIME = (
 """A time exactly as `datetime.isoformat` writes one `fromisoformat` reads back (offsets in
 whole minutes, a zero offset written `+00:00`, none for a naive time)."""
 
-_TEXT = (
-    r'"[^"\\\x00-\x1f\x7f]*'
-    r'(?:\\(?:["\\bfnrt]|u00(?:0[0-7bef]|1[0-9a-f]))[^"\\\x00-\x1f\x7f]*)*"'
+_BODY = (
+    r'[^"\\\x00-\x1f\x7f]*'
+    r'(?:\\(?:["\\bfnrt]|u00(?:0[0-7bef]|1[0-9a-f]))[^"\\\x00-\x1f\x7f]*)*'
 )
-"""A JSON string as `json`'s encoders write it: `\\"`, `\\\\`, the short escapes and `\\u00xx`
-for the other control characters, everything else as itself (a DEL, which only the ASCII
-encoder escapes, is left to the general path)."""
-_PLAIN = r"(" + _TEXT + r"|0|-?[1-9][0-9]{0,17}|true|false|null)"
-_QUICK_PLAIN = r'("[^"]*"|0|-?[1-9][0-9]{0,17}|true|false|null)'
-"""`_PLAIN` for a text with no backslash and no control character or DEL anywhere (checked
-once for the whole text): then a string is any run without a quote, a faster regex."""
+"""A JSON string's body as `json`'s encoders write it: `\\"`, `\\\\`, the short escapes and
+`\\u00xx` for the other control characters, everything else as itself (a DEL, which only the
+ASCII encoder escapes, is left to the general path)."""
+_PLAIN = r'("' + _BODY + r'"|0|-?[1-9][0-9]{0,17}|true|false|null)'
+_QUICK_BODY = r'[^"]*'
+_QUICK_PLAIN = r'("' + _QUICK_BODY + r'"|0|-?[1-9][0-9]{0,17}|true|false|null)'
+"""`_BODY` and `_PLAIN` for a text with no backslash and no control character or DEL anywhere
+(checked once for the whole text, `_CONTROLS`): then a string is any run without a quote, a
+faster regex (a run of one excluded character is a tight loop in `re`, a class of them is not),
+and its body is its decoded text."""
 _CONTROLS = bytes([*range(0x20), 0x7F])
 _TIME_VALUE = r'\{"_type_":"datetime_iso","_data_":"(' + _TIME + r')"\}'
 _UUID_VALUE = (
@@ -83,58 +90,107 @@ SHAPES_PER_TOPIC = 8
 
 
 class Shape:
-    """One topic's keys in order, each of a kind: the regex for its texts and the format of
-    its digest document's state."""
+    """One topic's keys in order, each of a kind: the regexes for its texts, the pieces of its
+    digest document, and what its decoded state takes from the values."""
 
-    __slots__ = ("document", "fields", "hash", "in_order", "pattern", "prev", "quick")
+    __slots__ = (
+        "document",
+        "fields",
+        "hash",
+        "keys",
+        "pattern",
+        "pieces",
+        "plains",
+        "prev",
+        "quick",
+        "texts",
+        "times",
+    )
 
     def __init__(self, topic: str, members: list[tuple[str, str]]) -> None:
-        """`members`: each key with its kind, 'plain', 'time' or 'uuid'."""
+        """`members`: each key with its kind, 'text', 'plain', 'time' or 'uuid'."""
         parts: list[str] = []
         quick: list[str] = []
-        slots: list[tuple[str, str, list[int]]] = []
+        slots: list[tuple[str, list[str | int]]] = []
         self.hash: int | None = None
         self.prev: int | None = None
         fields: list[tuple[str, str, int]] = []
         index = 0
         for key, kind in members:
             fields.append((key, kind, index))
+            slot: list[str | int]
             if kind == "time":
                 parts.append(f'"{key}":{_TIME_VALUE}')
                 quick.append(parts[-1])
-                slot, taken = '"%s"', [index]
+                slot, taken = ['"', index, '"'], 1
             elif kind == "uuid":
                 parts.append(f'"{key}":{_UUID_VALUE}')
                 quick.append(parts[-1])
-                slot, taken = '"%s-%s-%s-%s-%s"', list(range(index, index + 5))
+                slot = ['"', index, "-", index + 1, "-", index + 2, "-", index + 3, "-"]
+                slot += [index + 4, '"']
+                taken = 5
+            elif kind == "text":
+                parts.append(f'"{key}":"({_BODY})"')
+                quick.append(f'"{key}":"({_QUICK_BODY})"')
+                slot, taken = ['"', index, '"'], 1
             else:
                 parts.append(f'"{key}":{_PLAIN}')
                 quick.append(f'"{key}":{_QUICK_PLAIN}')
-                if key == "hash":
-                    self.hash = index
-                elif key == "prev_hash":
-                    self.prev = index
-                slot, taken = "%s", [index]
-            index += len(taken)
+                slot, taken = [index], 1
+            if key == "hash":
+                self.hash = index
+            elif key == "prev_hash":
+                self.prev = index
+            index += taken
             if key != "hash":  # the digest covers everything but the hash itself
-                slots.append((key, f'"{key}":{slot}', taken))
+                slots.append((key, [f'"{key}":', *slot]))
         self.fields = tuple(fields)
         """Each key, its kind, and where its value starts among the regex's groups."""
         self.pattern = re.compile(r"\{" + ",".join(parts) + r"\}")
         self.quick = re.compile(r"\{" + ",".join(quick) + r"\}")
-        """`pattern` for a text with no backslash and no control character (`_QUICK_PLAIN`)."""
-        slots.sort()
-        body = ",".join(slot for _, slot, _ in slots)  # keys are \\w: no `%` to escape
-        written = encode_basestring_ascii(topic).replace("%", "%%")
-        self.document = '{"case_id":%s,"state":{' + body + '},"topic":' + written + ',"version":%d}'
-        """`event_digest`'s document as a %-format (faster than `str.format`): the case id,
-        the values `in_order` gives, the version. Its keys sorted: case_id, state, topic,
-        version; the state's sorted in `body`."""
-        order = [n for _, _, taken in slots for n in taken]
-        self.in_order: Callable[[tuple[str, ...]], tuple[str, ...]] = (
-            itemgetter(*order) if len(order) > 1 else lambda values: tuple(values[n] for n in order)
-        )
-        """The values in the order the document takes them (itemgetter: C)."""
+        """`pattern` without escapes (`_QUICK_PLAIN`), tried first."""
+        slots.sort(key=lambda slot: slot[0])
+        body: list[str | int] = []
+        for n, (_, slot) in enumerate(slots):
+            body += [","] if n else []
+            body += slot
+        written = encode_basestring_ascii(topic)
+        # The values, then the case id and version: `checked` appends them to the groups.
+        case_at, version_at = index, index + 1
+        pieces: list[str | int] = ['{"case_id":', case_at, ',"state":{', *body, '},"topic":']
+        pieces += [written + ',"version":', version_at, "}"]
+        self.pieces, self.document = _joining(pieces, index + 2)
+        """`event_digest`'s document is `"".join(document(pieces + values + (case, version)))`
+        (its keys sorted: case_id, state, topic, version; the state's sorted in `body`): one
+        join of the fixed pieces and the matched values (`itemgetter`, made once: C), faster
+        than a format, which reads its template on every call."""
+        self.keys = None if index != len(fields) else tuple(key for key, _, _ in fields)
+        """The keys, where each value is one group (no UUID): the decoded state starts as
+        the keys zipped with the values."""
+        self.times = tuple(key for key, kind, _ in fields if kind == "time")
+        self.plains = tuple(key for key, kind, _ in fields if kind == "plain")
+        self.texts = tuple(key for key, kind, _ in fields if kind == "text")
+
+
+def _joining(pieces: list[str | int], values: int) -> tuple[tuple[str, ...], Any]:
+    """`pieces` (texts, and the indices of values) as the fixed texts and an `itemgetter`
+    that picks texts and values in order from `values` values followed by those texts."""
+    merged: list[str | int] = []
+    for piece in pieces:
+        if isinstance(piece, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += piece
+        else:
+            merged.append(piece)
+    texts = tuple(piece for piece in merged if isinstance(piece, str))
+    order: list[int] = []
+    text_at = values
+    for piece in merged:
+        if isinstance(piece, str):
+            order.append(text_at)
+            text_at += 1
+        else:
+            order.append(piece)
+    return texts, itemgetter(*order)
 
 
 _shapes: dict[str, list[Shape]] = {}
@@ -143,8 +199,9 @@ _named: dict[int, str] = {}
 a case's events are read close together."""
 
 
-Matched = tuple[Shape, tuple[str, ...]]
-"""A text's shape and its values, as the shape's regex captured them."""
+Matched = tuple[Shape, tuple[str, ...], bool]
+"""A text's shape, its values as the shape's regex captured them, and whether its quick regex
+took it (its text bodies are then their decoded texts)."""
 
 
 def read(stored: StoredEvent, raw: bytes) -> Checked | None:
@@ -165,29 +222,37 @@ def match(topic: str, raw: bytes) -> Matched | None:
     for shape in _shapes.get(topic, ()):
         found = (shape.quick if quick else shape.pattern).fullmatch(text)
         if found is not None:
-            return shape, found.groups()
+            return shape, found.groups(), quick
     learnt = _learn(topic, text)
     if learnt is None:
         return None
     found = learnt.pattern.fullmatch(text)
-    return None if found is None else (learnt, found.groups())
+    return None if found is None else (learnt, found.groups(), False)
 
 
 def checked(stored: StoredEvent, matched: Matched) -> Checked | None:
     """`stored`, whose state matched, checked and digested as the general path would (its text
     is canonical: the shape's regex takes no other), or None where that is not sure."""
-    shape, values = matched
+    shape, values, _ = matched
     state: dict[str, Any] = {}
     if shape.hash is not None:
         recorded = values[shape.hash]
-        if recorded[0] != '"' or "\\" in recorded:
-            return None  # a hash that is no plain text: the general path words it
-        state["hash"] = recorded[1:-1]
+        if "\\" in recorded:
+            return None  # a hash with an escape: the general path words it
+        state["hash"] = recorded
     if shape.prev is not None:
         previous = values[shape.prev]
-        if previous[0] != '"' or "\\" in previous:
+        if "\\" in previous:
             return None
-        state["prev_hash"] = previous[1:-1]
+        state["prev_hash"] = previous
+    found = digest(stored, matched)
+    return None if found is None else (state, found, "")
+
+
+def digest(stored: StoredEvent, matched: Matched) -> str | None:
+    """The digest `checked` gives `stored` (its text matched), without the chain fields read
+    out; None where that is not sure."""
+    shape, values, _ = matched
     case_id, version = stored.originator_id, stored.originator_version
     if type(version) is not int:
         return None
@@ -195,37 +260,63 @@ def checked(stored: StoredEvent, matched: Matched) -> Checked | None:
         named = _named.get(case_id.int) or _name(case_id)
     else:
         named = encode_basestring_ascii(str(case_id))
-    document = shape.document % (named, *shape.in_order(values), version)
+    document = "".join(shape.document((*values, named, str(version), *shape.pieces)))
     if not document.isascii():
         document = _NOT_ASCII.sub(_ascii, document)
-    return state, hashlib.sha256(document.encode("ascii")).hexdigest(), ""
+    return hashlib.sha256(document.encode("ascii")).hexdigest()
 
 
 def decoded(matched: Matched) -> dict[str, Any]:
     """The state the stock transcoder decodes from the matched text (`JSONTranscoder.decode`:
     texts, whole numbers, `true`/`false`/`null`, times and UUIDs through their transcodings),
     without decoding it again."""
-    shape, values = matched
+    shape, values, quick = matched
+    keys = shape.keys
+    if keys is None:
+        return _decoded(shape, values)
+    state: dict[str, Any] = dict(zip(keys, values, strict=True))
+    for key in shape.times:
+        state[key] = _fromisoformat(state[key])
+    for key in shape.plains:
+        state[key] = _plain(state[key])
+    if not quick:
+        for key in shape.texts:
+            if "\\" in state[key]:
+                state[key] = _loads('"' + state[key] + '"')
+    return state
+
+
+def _decoded(shape: Shape, values: tuple[str, ...]) -> dict[str, Any]:
+    """`decoded`, a member at a time (a shape with a UUID: five groups make one value)."""
     state: dict[str, Any] = {}
     for key, kind, index in shape.fields:
         value = values[index]
-        if kind == "plain":
-            first = value[0]
-            if first == '"':
-                state[key] = value[1:-1] if "\\" not in value else _loads(value)
-            elif first == "t":
-                state[key] = True
-            elif first == "f":
-                state[key] = False
-            elif first == "n":
-                state[key] = None
-            else:
-                state[key] = int(value)
+        if kind == "text":
+            state[key] = value if "\\" not in value else _loads('"' + value + '"')
+        elif kind == "plain":
+            state[key] = _plain(value)
         elif kind == "time":
-            state[key] = datetime.fromisoformat(value)
+            state[key] = _fromisoformat(value)
         else:
             state[key] = UUID("".join(values[index : index + 5]))
     return state
+
+
+_fromisoformat = datetime.fromisoformat
+
+
+def _plain(value: str) -> Any:
+    """A plain value's JSON text (a string, a whole number, `true`, `false`, `null`) decoded."""
+    first = value[0]
+    if first == '"':
+        return value[1:-1] if "\\" not in value else _loads(value)
+    if first == "t":
+        return True
+    if first == "f":
+        return False
+    if first == "n":
+        return None
+    return int(value)
 
 
 def _learn(topic: str, text: str) -> Shape | None:
@@ -240,8 +331,8 @@ def _learn(topic: str, text: str) -> Shape | None:
     if "{" + ",".join(member[1] for member in members) + "}" != text:
         return None
     kinds = [(member[0], _kind(member[1])) for member in members]
-    if any(kind != "plain" for key, kind in kinds if key in ("hash", "prev_hash")):
-        return None
+    if any(kind != "text" for key, kind in kinds if key in ("hash", "prev_hash")):
+        return None  # a chain field that is no text: the general path words it
     shape = Shape(topic, kinds)
     if shape.pattern.fullmatch(text) is None:
         return None
@@ -257,7 +348,7 @@ def _kind(member: str) -> str:
         return "time"
     if value.startswith('{"_type_":"uuid_hex"'):
         return "uuid"
-    return "plain"
+    return "text" if value.startswith('"') else "plain"
 
 
 def _ascii(match: re.Match[str]) -> str:

@@ -17,6 +17,7 @@ rebuilt from the whole log; it follows by "greater than the last id seen" (ids c
 
 from __future__ import annotations
 
+import copy
 import heapq
 import itertools
 import logging
@@ -115,6 +116,7 @@ class Board:
         A page shorter than `batch` was everything recorded when it was read: no second query
         to find nothing (dispatch catches the board up before each case event it handles)."""
         read = 0
+        roster = self.app.followed  # fed the roster's events as they pass (`FollowedRoster.offer`)
         with self._lock:
             while True:
                 page = self.app.casework.recorder.select_notifications(
@@ -123,19 +125,37 @@ class Board:
                 for notification in page:
                     if notification.id > self.position:
                         self._apply_or_skip(notification)
+                        roster.offer(self.position, notification)
                         self.position = notification.id
                 read += len(page)
                 if len(page) < self.batch:
                     return read
 
     @contextmanager
-    def current(self, case_id: UUID) -> Iterator[Case | None]:
+    def current(self, case_id: UUID, since: int | None = None) -> Iterator[Case | None]:
         """The case as the log says it is now (caught up first), held still while it is read;
         None if the board does not hold it (closed, not yet recorded) or skipped any event
-        (what it holds may then be behind the store). Read only: never write through it."""
+        (what it holds may then be behind the store). Read only: never write through it.
+
+        `since`: the case as the board holds it, not caught up first, if that is at its event
+        `since` or later (else None): what a case event's handler may answer from when the
+        answer is that nothing is to be done (`Assigning._in_line`), without a log read."""
+        with self._lock:
+            if since is None:
+                self.catch_up()
+            held = None if self.skipped else self.cases.get(case_id)
+            yield held if since is None or (held is not None and held.version >= since) else None
+
+    def folded(self, case_id: UUID) -> Case | None:
+        """A private copy of the case caught up to the log, to change and save in a unit of work
+        in place of a replay from the store; None as `current` gives it. Its personal values
+        are as stored, sealed (the board keeps no plaintext): for a decision that reads none
+        (`Assigning.on_case_event` asks only for a case waiting for someone). Caught up first,
+        so a unit run again after a clash builds on what the rival recorded."""
         with self._lock:
             self.catch_up()
-            yield None if self.skipped else self.cases.get(case_id)
+            case = None if self.skipped else self.cases.get(case_id)
+            return copy.deepcopy(case) if case is not None else None
 
     def forget(self) -> None:
         """After a failed catch-up: nothing to drop, the position moves only past what was folded

@@ -8,7 +8,9 @@ Why: the rule weighs everyone covering the place, and loading each of them from 
 every decision (a replay of a whole history that grows with every piece of work) cost most of a
 decision's time, so dispatch assigned only a few repairs a second with 300 staff on the roster
 (docs/BENCHMARKS.md). Following the log costs two small queries per catch-up (the newest id,
-then the roster's events after the last one seen) however large the roster is.
+then the roster's events after the last one seen) however large the roster is; the second is
+skipped when the board, which reads the whole log anyway, has handed the roster its events as
+they passed (`offer`): then the roster is already up to the board's position.
 
 Sound because the log is read in commit order: notification ids are committed in order (one
 SQLite writer; PostgreSQL's recorder locks the table for inserts), so after `catch_up` the
@@ -62,6 +64,7 @@ class FollowedRoster:
         self.members: dict[UUID, Member] = {}
         self.roster: Roster | None = None
         self.topics = tuple(_event_topics(Member) + _event_topics(Roster))
+        self._topic_set = frozenset(self.topics)
         self._lock = threading.RLock()
         self._candidates: dict[UUID, tuple[int, Candidate]] = {}
         """Each member as the rule sees them, and the member's version it was made at."""
@@ -93,6 +96,23 @@ class FollowedRoster:
                 if len(page) < self.batch:
                     break  # nothing more of ours up to `newest`
             self.position = max(self.position, newest)
+
+    def offer(self, after: int, notification: Any) -> None:
+        """Fold in `notification`, read by a follower of the whole log (the board) whose
+        previous notification was `after`, if it is the next one here: the roster is then up to
+        `after` (everything up to it folded) and behind `notification`. What the roster's own
+        catch-up would read (its events, in the log's order), without its two queries: a
+        `Reported` decided after the board caught up finds the roster there already, and
+        `catch_up` reads nothing. A roster behind `after`, or ahead, is left alone."""
+        with self._lock:
+            if not after <= self.position < notification.id:
+                return
+            if notification.topic in self._topic_set:
+                try:
+                    self._fold(self.app.mapper.to_domain_event(notification))
+                except Exception as error:  # as in `catch_up`
+                    self._skip(notification, error)
+            self.position = notification.id
 
     def _skip(self, notification: Any, error: Exception) -> None:
         """Note a roster event that cannot be read or folded in; the member it concerns stays as

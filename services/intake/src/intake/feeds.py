@@ -21,10 +21,9 @@ model that is ahead ignores what it already holds; a redelivery never counts twi
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Protocol, cast
+from typing import Protocol
 
 from casework import Casework
 from casework.contracts import CaseEvent, parse_event
@@ -34,7 +33,7 @@ from casework.messaging.store_contracts import StoreContracts
 from casework.outages import OUTAGES
 from casework.projections.polling import Poller
 from casework.projections.skipped import event_name
-from casework.projections.sqlite import SqliteReadModel
+from casework.projections.sqlite import EventFedModel
 from casework.sqlite_changes import SqliteChanges
 from nats.aio.msg import Msg
 
@@ -77,58 +76,56 @@ class ReadModel(Protocol):
         """Note an event it passes over (`casework.projections.skipped`)."""
 
 
-class SharesTransactions(ReadModel, Protocol):
-    """A read model that applies inside a transaction of the case index's connection."""
-
-    def apply_in(
-        self,
-        db: sqlite3.Connection,
-        events: Iterable[CaseEvent],
-        source: str | None = None,
-        position: int = 0,
-    ) -> int: ...
-
-
 class ReadModels:
     """The one handler of the case feed: the case index first, then the others (the measures).
 
     When every other read model shares the case index's connection (`MeasuresModel(path,
     beside=index)`, as the runtime makes them: one file), a batch is applied to all of them in
-    one transaction: one commit and one WAL sync per batch instead of one per read model, and
-    they never stand at different positions (issue 16)."""
+    one transaction: one commit and one WAL sync per batch instead of one per read model
+    (issue 16). Each of the others applies inside a savepoint of its own: one that fails is
+    rolled back alone and its error raised after the commit, so a read model that cannot go on
+    (a bug, a gap it refuses) holds only itself back, never the case index's listings (the
+    store feed then reads on for the index alone, `StoreFeed.catch_up`; a NATS feed's message
+    is delivered again, and the index takes it again as a no-op)."""
 
     def __init__(self, index: CaseIndex, also: Sequence[ReadModel] = ()) -> None:
         self.index = index
         self.all: tuple[ReadModel, ...] = (index, *also)
-        self._together: tuple[SharesTransactions, ...] | None = None
-        self._files: tuple[SqliteReadModel, ...] = ()
-        if all(
-            isinstance(model, SqliteReadModel)
-            and model.shares_connection_with(index)
-            and hasattr(model, "apply_in")
-            for model in also
-        ):
-            self._together = tuple(cast(SharesTransactions, model) for model in also)
-            self._files = tuple(cast(SqliteReadModel, model) for model in also)
+        self._together: tuple[EventFedModel, ...] | None = None
+        shared = [
+            m for m in also if isinstance(m, EventFedModel) and m.shares_connection_with(index)
+        ]
+        if len(shared) == len(also):
+            self._together = tuple(shared)
 
     def apply(self, events: Sequence[CaseEvent], source: str, position: int) -> int:
         """Hand `events` to every read model with the feed's position; returns how many the
         case index applied (the others count their own)."""
-        if self._together is not None:
-            with self.index.transaction() as db:
-                applied = self.index.apply_in(db, events, source, position)
-                for beside in self._together:
-                    beside.apply_in(db, events, source, position)
+        if self._together is None:
+            applied = self.index.apply(events, source, position)
+            for model in self.all[1:]:
+                model.apply(events, source, position)
             return applied
-        applied = self.index.apply(events, source, position)
-        for model in self.all[1:]:
-            model.apply(events, source, position)
+        failed: BaseException | None = None
+        with self.index.transaction() as db:
+            applied = self.index.apply_in(db, events, source, position)
+            for beside in self._together:
+                db.execute("savepoint beside")
+                try:
+                    beside.apply_in(db, events, source, position)
+                except Exception as error:
+                    db.execute("rollback to beside")
+                    failed = failed or error
+                finally:
+                    db.execute("release beside")
+        if failed is not None:
+            raise failed
         return applied
 
     def position(self, source: str) -> int:
         """The lowest position among them: where a feed resumes so that none misses an event."""
         if self._together is not None:
-            return min(self.index.positions(source, self._files))
+            return min(self.index.positions(source, self._together))
         return min(model.position(source) for model in self.all)
 
 
@@ -214,17 +211,26 @@ class StoreFeed(Poller):
             raise
 
     def catch_up(self) -> int:
-        """Apply everything recorded so far; returns how many events the case index applied."""
+        """Apply everything recorded so far; returns how many events the case index applied.
+
+        If a read model beside the case index fails a page the index took (`ReadModels.apply`),
+        the index reads on alone from its own position to the end of the log, and the failure
+        is raised after: a read model that cannot go on holds back only itself, not the case
+        index's listings; the next catch-up gives it its page again."""
         applied = 0
+        held_back: Exception | None = None
         with self._lock:
             while True:
+                start = (
+                    self.index.position(STORE_SOURCE)
+                    if held_back is not None
+                    else self.read_models.position(STORE_SOURCE)
+                )
                 page = self.app.recorder.select_notifications(
-                    start=self.read_models.position(STORE_SOURCE),
-                    limit=self.batch,
-                    inclusive_of_start=False,
+                    start=start, limit=self.batch, inclusive_of_start=False
                 )
                 if not page:
-                    return applied
+                    break
                 events = []
                 for notification in page:
                     try:
@@ -243,12 +249,23 @@ class StoreFeed(Poller):
                         continue
                     if event is not None:
                         events.append(event)
-                applied += self.read_models.apply(events, STORE_SOURCE, page[-1].id)
+                if held_back is not None:
+                    applied += self.index.apply(events, STORE_SOURCE, page[-1].id)
+                else:
+                    try:
+                        applied += self.read_models.apply(events, STORE_SOURCE, page[-1].id)
+                    except Exception as error:
+                        if self.index.position(STORE_SOURCE) < page[-1].id:
+                            raise  # the index did not take the page: nothing goes on
+                        held_back = error
                 if len(page) < self.batch:
                     # a short page was the end of the log when read: asking again would cost
                     # every report's catch-up two more queries for nothing (issue 16); what was
                     # recorded since is the next catch-up's, as it would be after an empty page
-                    return applied
+                    break
+        if held_back is not None:
+            raise held_back
+        return applied
 
 
 class OwnWrites:

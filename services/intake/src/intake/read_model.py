@@ -16,7 +16,6 @@ a version is refused (`GapError`), for the feed to deliver it again later.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from casework.contracts.payloads import (
     ReporterAddedFields,
 )
 from casework.projections.skipped import apply_fact_or_skip, skipped_schema
-from casework.projections.sqlite import Scope, SqliteReadModel, listing_where, record_position
+from casework.projections.sqlite import EventFedModel, Scope, listing_where
 
 from intake.triage import matter_key
 
@@ -100,7 +99,7 @@ class CaseRow:
     version: int
 
 
-class CaseIndex(SqliteReadModel):
+class CaseIndex(EventFedModel):
     NAME = "case index"
     SKIPPED_TABLE = "case_index_skipped"
     ROWS_TABLE = "cases"
@@ -111,28 +110,8 @@ class CaseIndex(SqliteReadModel):
 
     # ----------------------------------------------------------------- writing
 
-    def apply(
-        self, events: Iterable[CaseEvent], source: str | None = None, position: int = 0
-    ) -> int:
-        """Apply events in order, with the feed's position, in one transaction; returns applied."""
-        with self.transaction() as db:
-            return self.apply_in(db, events, source, position)
-
-    def apply_in(
-        self,
-        db: sqlite3.Connection,
-        events: Iterable[CaseEvent],
-        source: str | None = None,
-        position: int = 0,
-    ) -> int:
-        """`apply` inside the caller's transaction (`feeds.ReadModels`: one for both read models
-        of the file)."""
-        applied = 0
-        for event in events:
-            applied += apply_or_skip(db, event)
-        if source is not None:
-            record_position(db, self.POSITIONS_TABLE, source, position)
-        return applied
+    def apply_event(self, db: sqlite3.Connection, event: CaseEvent) -> int:
+        return apply_or_skip(db, event)
 
     def remember_matter(self, key: str, case_id: str) -> None:
         """The desk's own new case, at once; the feed writes the same row again when the

@@ -38,17 +38,20 @@ class ReportThread:
     async def run(self, work: Callable[..., T], *args: Any) -> T:
         """`work(*args)` in the thread, with this task's context (as anyio's pool runs it).
 
-        As in anyio's pool, the request waits for the work even if it is cancelled meanwhile
-        (the client gone, the server stopping): what the thread commits is done, and the
-        request ends after it, not before."""
+        As in anyio's pool, a request cancelled (the client gone, the server stopping) while
+        its work still waits for the thread is dropped with nothing done; once the work is
+        under way the request waits for it: what the thread commits is done, and the request
+        ends after it, not before."""
         if self.own is None:
             return await run_in_threadpool(work, *args)
         context = contextvars.copy_context()
-        future = asyncio.get_running_loop().run_in_executor(self.own, context.run, work, *args)
+        submitted = self.own.submit(context.run, work, *args)
+        future = asyncio.wrap_future(submitted)
         try:
             return await asyncio.shield(future)
         except asyncio.CancelledError:
-            await asyncio.wait([future])
+            if not submitted.cancel():  # under way, or done
+                await asyncio.wait([future])
             raise
 
     def close(self) -> None:

@@ -131,7 +131,10 @@ def handle_in_batch(
     position (`IntegrityError`), is found tracked and is a DUPLICATE with nothing written, as a
     racing redelivery is; a handler that writes nothing leaves its position to the caller,
     whose recording clashes the same way. So the lookup, one store read per message, is only
-    made for redeliveries, which are the ones likely to be duplicates.
+    made for redeliveries, which are the ones likely to be duplicates. What this asks of a
+    handler: that running it again on a message already handled has no effect outside the
+    store (its effects are the events it saves); one that raises on such a replay costs the
+    message a nak, and its redelivery is then looked up and found a DUPLICATE.
 
     `also`: positions of earlier messages of the batch whose handlers wrote nothing; if this
     handler writes, they are recorded in its transaction (`CaseStore.tracking`), one commit

@@ -33,7 +33,12 @@ from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Mapper, StoredEvent, find_id_convertor
+from eventsourcing.persistence import (
+    Mapper,
+    StoredEvent,
+    find_id_convertor,
+    pass_through_convertor,
+)
 from eventsourcing.utils import resolve_topic
 
 from casework.privacy.envelope import (
@@ -255,16 +260,24 @@ class OpeningMapper(Mapper[UUID]):
         numbers, flags, times and UUIDs), so only their texts can hold a token."""
         opener, allowed = self._opener(), self.allowed
         reading = opener.reading()
+        text = reading.text
         events: list[DomainEventProtocol[UUID]] = []
+        append = events.append
+        new, set_dict = object.__new__, object.__setattr__
+        sealed = bool(self.cipher or self.compressor)
         classes: dict[str, tuple[Any, Callable[[Any], Any], int, type]] = {}
         for stored, state in read:
             if state is None:
-                events.append(self.to_domain_event(stored))
+                append(self.to_domain_event(stored))
                 continue
-            if not (self.cipher or self.compressor or MARK in stored.state):
+            if not (sealed or MARK in stored.state):
                 names: Iterable[str] = ()
             elif flat:
-                names = [k for k, v in state.items() if type(v) is str and PREFIX in v]
+                names = [
+                    k
+                    for k, v in state.items()
+                    if type(v) is str and PREFIX in v and k not in NOT_OPENED
+                ]
             else:
                 names = sealable(state)
             originator_id = stored.originator_id
@@ -276,7 +289,9 @@ class OpeningMapper(Mapper[UUID]):
                 found = (cls, convert, getattr(cls, "class_version", 1), id_type)
                 classes[stored.topic] = found
             cls, convert, class_version, _ = found
-            state["originator_id"] = convert(originator_id)
+            state["originator_id"] = (
+                originator_id if convert is pass_through_convertor else convert(originator_id)
+            )
             state["originator_version"] = stored.originator_version
             from_version = state.pop("class_version", 1)
             if from_version < class_version:
@@ -284,14 +299,14 @@ class OpeningMapper(Mapper[UUID]):
                     getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
                     from_version += 1
                 names = sealable(state)
-            event = object.__new__(cls)
-            object.__setattr__(event, "__dict__", state)
-            events.append(event)
+            event = new(cls)
+            set_dict(event, "__dict__", state)
+            append(event)
             for name in names:  # `_opened`, inline: most of a case file's events hold one
                 if name not in NOT_OPENED:
                     value = state[name]
                     if type(value) is str:
-                        opened = reading.text(value, state["originator_id"], name, allowed)
+                        opened = text(value, state["originator_id"], name, allowed)
                     else:
                         opened = opener.open(
                             value, case_id=state["originator_id"], field=name, allowed=allowed

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from casework.contracts import CaseEvent
 from casework.files import private_file
 from casework.projections.skipped import (
     SkippedEvent,
@@ -160,6 +161,41 @@ class SqliteReadModel:
                 self._db.execute("rollback")
                 raise
             self._db.execute("commit")
+
+
+class EventFedModel(SqliteReadModel):
+    """A read model a feed of case events keeps (the intake's case index and measures): each
+    event is applied by `apply_event`, a batch with the feed's position in one transaction.
+
+    `apply_in` applies inside a transaction the caller holds, so that read models of one file
+    can share one commit (`beside`); `apply` is the same in a transaction of its own."""
+
+    def apply_event(self, db: sqlite3.Connection, event: CaseEvent) -> int:
+        """Apply one event inside `db`'s transaction; 1 if it was new (0: already applied, or
+        passed over and noted in `SKIPPED_TABLE`)."""
+        raise NotImplementedError
+
+    def apply(
+        self, events: Iterable[CaseEvent], source: str | None = None, position: int = 0
+    ) -> int:
+        """Apply events in order, with the feed's position, in one transaction; returns applied."""
+        with self.transaction() as db:
+            return self.apply_in(db, events, source, position)
+
+    def apply_in(
+        self,
+        db: sqlite3.Connection,
+        events: Iterable[CaseEvent],
+        source: str | None = None,
+        position: int = 0,
+    ) -> int:
+        """`apply` inside the caller's transaction."""
+        applied = sum(self.apply_event(db, event) for event in events)
+        if source is not None:
+            if self.POSITIONS_TABLE is None:
+                raise TypeError(f"{type(self).__name__} keeps no positions (POSITIONS_TABLE)")
+            record_position(db, self.POSITIONS_TABLE, source, position)
+        return applied
 
 
 def record_position(db: sqlite3.Connection, table: str, source: str, position: int) -> None:

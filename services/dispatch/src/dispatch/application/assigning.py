@@ -50,9 +50,17 @@ class CaseView(Protocol):
     position: int
     """The last notification folded in."""
 
-    def current(self, case_id: UUID) -> AbstractContextManager[Case | None]:
-        """The case caught up to the log and held still while read; None when the view cannot
-        vouch for it (unknown, closed, or it skipped an event)."""
+    def current(
+        self, case_id: UUID, since: int | None = None
+    ) -> AbstractContextManager[Case | None]:
+        """The case caught up to the log (given `since`: as held, not caught up, if held at its
+        event `since` or later) and held still while read; None when the view cannot vouch for
+        it (unknown, closed, or it skipped an event; given `since`, held at an earlier one)."""
+        ...
+
+    def folded(self, case_id: UUID) -> Case | None:
+        """A private copy of the case caught up to the log (personal values sealed, as stored),
+        or None as `current` gives it."""
         ...
 
 
@@ -228,10 +236,13 @@ class Assigning:
             # it brought the loads in line in the same transaction; a later change of the case
             # is a later event, handled on its own.
             return None
-        if name != "assignment_declined" and self._in_line(event.case_id):
+        if name != "assignment_declined" and self._in_line(event.case_id, since=event.version):
             return None  # what the unit of work below would find, without replaying the case
 
         def change(u: Unit) -> Outcome | None:
+            case = self._waiting(u, event.case_id) if name != "assignment_declined" else None
+            if case is not None:
+                return self._assign_case(u, case)
             case = u.case(event.case_id)
             key = str(case.id)
             if name == "assignment_declined":
@@ -248,16 +259,49 @@ class Assigning:
 
         return self.run(change)
 
-    def _in_line(self, case_id: UUID) -> bool:
+    def _waiting(self, u: Unit, case_id: UUID) -> Case | None:
+        """The case from `case_view` (a copy, caught up to the log: what a load from the store
+        gives, without the replay and the opening of its personal values) when it waits for
+        someone, taken into `u` to be assigned or queued; else None, and `u` loads it.
+
+        Only then, because only then does the unit read nothing personal: `_settle_members`
+        has nothing to settle (no assignee) and the decision reads the kind, the category, the
+        address and who declined (`work_for_case`); the events it records carry the
+        dispatcher's words, never a value of the case. A case the tracking block changed
+        already is the block's (`u.peek`)."""
+        if self.case_view is None or u.peek(case_id) is not None:
+            return None
+        case = self.case_view.folded(case_id)
+        if case is None or not needs_assignment(case):
+            return None
+        return u.adopt(case)
+
+    def _in_line(self, case_id: UUID, since: int | None = None) -> bool:
+        """`_answers` of the view as it holds the case, if it holds it at the event `since` or
+        later and finds it in line; else of the view caught up to the log.
+
+        Asked as held first, because most of a case's messages come after the view folded
+        their event (when it caught up for an earlier one), and an answer "in line" there is
+        the one this handler would have given had it run at that moment, which was after the
+        event was recorded; whatever was recorded for the case since is an event of its own,
+        handled when its message comes. A "no" is asked again of the log, as before: a view
+        that lags behind dispatch's own assignment would send each such message to the unit
+        of work."""
+        if since is not None and self._answers(case_id, since):
+            return True
+        return self._answers(case_id)
+
+    def _answers(self, case_id: UUID, since: int | None = None) -> bool:
         """Whether the case, as `case_view` and the followed roster have it now, needs nothing:
         not waiting for someone, and its assignee's load agrees with it. The same questions
         `change` in `on_case_event` asks of the case and member it loads (`needs_assignment`,
         `_settle_members`), asked of the log folded in memory (the same state, as `followed`
         argues for members); any doubt (no view, a case or member it does not hold, a repair
-        whose work is done, which is resolved) answers False, and the unit of work decides."""
+        whose work is done, which is resolved) answers False, and the unit of work decides.
+        `since`: the case as the view holds it, if at that version or later (`CaseView`)."""
         if self.case_view is None:
             return False
-        with self.case_view.current(case_id) as case:
+        with self.case_view.current(case_id, since) as case:
             if case is None or needs_assignment(case):
                 return False
             if case.assignee is None:

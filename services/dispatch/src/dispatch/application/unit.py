@@ -20,6 +20,13 @@ class Unit(UnitOfWork):
     def case(self, case_id: UUID | str) -> Case:
         return super().case(as_uuid(case_id, "case"))
 
+    def adopt(self, case: Case) -> Case:
+        """Take in a case made elsewhere (the board's copy, as recorded now) as if loaded here:
+        dated by it as `get` dates a loaded case; saved with the unit if changed."""
+        self.loaded[case.id] = case
+        self._at = self.app.dated(case, self.at)
+        return case
+
     def member(self, actor_id: str) -> Member | None:
         found = self.get(member_id(actor_id))
         return found if isinstance(found, Member) else None

@@ -16,7 +16,6 @@ Times are stored as microseconds since the epoch, so comparisons never depend on
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,7 +31,7 @@ from casework.contracts.payloads import (
     SatisfactionRatedFields,
 )
 from casework.projections.skipped import apply_fact_or_skip, skipped_schema
-from casework.projections.sqlite import SqliteReadModel, record_position
+from casework.projections.sqlite import EventFedModel, SqliteReadModel
 
 from intake.read_model import GapError, name_of
 
@@ -169,7 +168,7 @@ _TASK_COLUMNS = (
 )
 
 
-class MeasuresModel(SqliteReadModel):
+class MeasuresModel(EventFedModel):
     """The read model in a SQLite file (by default the intake's own `intake.db`)."""
 
     NAME = "measures"
@@ -185,26 +184,8 @@ class MeasuresModel(SqliteReadModel):
 
     # ----------------------------------------------------------------- writing
 
-    def apply(
-        self, events: Iterable[CaseEvent], source: str | None = None, position: int = 0
-    ) -> int:
-        """Apply events in order, with the feed's position, in one transaction; returns applied."""
-        with self.transaction() as db:
-            return self.apply_in(db, events, source, position)
-
-    def apply_in(
-        self,
-        db: sqlite3.Connection,
-        events: Iterable[CaseEvent],
-        source: str | None = None,
-        position: int = 0,
-    ) -> int:
-        """`apply` inside the caller's transaction (`feeds.ReadModels`: one for both read models
-        of the file)."""
-        applied = sum(apply_or_skip(db, event) for event in events)
-        if source is not None:
-            record_position(db, self.POSITIONS_TABLE, source, position)
-        return applied
+    def apply_event(self, db: sqlite3.Connection, event: CaseEvent) -> int:
+        return apply_or_skip(db, event)
 
     # ----------------------------------------------------------------- reading
 

@@ -15,16 +15,22 @@ from intake.api.deps import Rt
 from intake.api.presenters import erasure_public, person_export
 from intake.schemas import ErasureIn, ErasurePublic, PersonExport
 
+ID_PATTERN = (
+    r"^[^/\x00-\x20\x7f-\x9f\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]+$"
+)
+"""Spaces and controls spelled out, not `\\s`: Python's and Rust's `\\s` take U+0085 while a
+JSON Schema (ECMA-262) reader's does not, so the document and the server disagreed on it."""
+
 router = APIRouter(prefix="/people", tags=["people"], responses=error_responses(401, 503))
 PersonId = Annotated[
     str,
     Path(
         min_length=1,
         max_length=128,
-        pattern=r"^[^\s/\x00-\x1f\x7f]+$",
+        pattern=ID_PATTERN,
         description=(
-            "the person's id as recorded on their reports (e.g. r-0302): no space, slash or "
-            "control character"
+            "the person's id as recorded on their reports (e.g. r-0302): no space of any kind, "
+            "slash or control character"
         ),
     ),
 ]

@@ -3,6 +3,7 @@ or nothing is written (a side write meeting a unique key fails the events with i
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -280,3 +281,35 @@ def test_two_writers_making_a_key_for_the_same_new_person_both_keep_theirs(
         with Casework(store_url) as fresh:
             assert fresh.get_case(first).description == PHONE
             assert fresh.get_case(second).description == PHONE
+
+
+def test_threads_sealing_their_first_values_at_once_share_one_privacy(
+    app: Casework, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The application's `Privacy` (key cache, sealer, opener) is made once, however many
+    threads ask for it first. Two made at once were two key caches: a block's new key, made by
+    one and stored only at the block's commit, was unknown to the other, which sealed the sealed
+    value again under a key of its own (it read back as a token) and cached the first key as
+    missing. The threads are held where each has made one, so without the lock both do."""
+    import casework.privacy as privacy
+
+    assert "_casework_privacy" not in vars(app)  # made on first use, not yet
+    both_made = threading.Barrier(2)
+    made = privacy.Privacy.__init__
+
+    def making(self: Any, keys: Any) -> None:
+        made(self, keys)
+        # The other thread makes one too, unless it waits for this one (the lock held).
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_made.wait(timeout=1.0)
+
+    monkeypatch.setattr(privacy.Privacy, "__init__", making)
+    with ThreadPoolExecutor(2) as pool:
+        got = list(pool.map(lambda _: privacy.privacy_for(app), range(2)))
+    monkeypatch.undo()
+    assert got[0] is got[1] is app.privacy
+    ids = [uuid4(), uuid4()]
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda i: _report_keeping(app, f"tap {i}", lambda c: None, i), ids))
+    for case_id in ids:
+        assert app.get_case(case_id).description == f"tap {case_id}"

@@ -19,6 +19,7 @@ an erasure as before it (docs/adr/011-personal-data.md).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,25 @@ def privacy_for(app: Any) -> Privacy:
     found = getattr(app, "_casework_privacy", None)
     if isinstance(found, Privacy):
         return found
+    with _making:  # first use: one Privacy per application, however many threads ask at once
+        found = getattr(app, "_casework_privacy", None)
+        if isinstance(found, Privacy):
+            return found
+        privacy = _made_for(app)
+        app._casework_privacy = privacy
+        return privacy
+
+
+_making = threading.Lock()
+"""Held while an application's `Privacy` is made. Two made at once (threads sealing their first
+values together) each keep their own cache of keys and their own sealer: a block whose new
+person's key one of them made, not stored until the block commits, is unknown to the other,
+which then sealed the already sealed value again under a second key (the field read back as a
+token) and cached the first key as missing (issue 16, the keyed-report race)."""
+
+
+def _made_for(app: Any) -> Privacy:
+    """A new `Privacy` for `app` (see `privacy_for`)."""
     env: Mapping[str, str] = app.env
     database = env.get("SQLITE_DBNAME", "")
     key_file: Path | None = None
@@ -124,5 +144,4 @@ def privacy_for(app: Any) -> Privacy:
         privacy = Privacy.in_store(
             app.recorder.datastore, env=env, read_only="mode=ro" in database, key_file=key_file
         )
-    app._casework_privacy = privacy
     return privacy

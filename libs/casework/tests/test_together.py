@@ -313,3 +313,26 @@ def test_threads_sealing_their_first_values_at_once_share_one_privacy(
         list(pool.map(lambda i: _report_keeping(app, f"tap {i}", lambda c: None, i), ids))
     for case_id in ids:
         assert app.get_case(case_id).description == f"tap {case_id}"
+
+
+def test_threads_asking_first_for_the_idempotency_records_share_one(
+    app: Casework, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`records_for` makes one `IdempotencyRecords` per application however many threads ask
+    first, as `privacy_for` makes one `Privacy` (held as there: without the lock both make one)."""
+    import casework.idempotency as idempotency
+
+    assert "_casework_idempotency" not in vars(app)
+    both_made = threading.Barrier(2)
+    made = idempotency.IdempotencyRecords.__init__
+
+    def making(self: Any, *args: Any, **kwargs: Any) -> None:
+        made(self, *args, **kwargs)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_made.wait(timeout=1.0)
+
+    monkeypatch.setattr(idempotency.IdempotencyRecords, "__init__", making)
+    with ThreadPoolExecutor(2) as pool:
+        got = list(pool.map(lambda _: idempotency.records_for(app), range(2)))
+    monkeypatch.undo()
+    assert got[0] is got[1] is idempotency.records_for(app)

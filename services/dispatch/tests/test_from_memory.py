@@ -11,6 +11,7 @@ Two shortcuts are checked against the long way round, over random rosters and hi
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Callable
 from datetime import timedelta
@@ -18,8 +19,11 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
+import pytest
 from casework import Actor, FakeClock, Role
-from casework.domain import Address
+from casework.domain import Address, Case
+from casework.kinds import registry as kinds_registry
+from casework.kinds.builtin import REPAIR
 from casework.messaging.tracked import position
 from casework.privacy import is_sealed
 from dispatch.application import Dispatch
@@ -410,3 +414,32 @@ def test_a_board_that_lags_behind_the_assignment_is_caught_up_rather_than_sent_t
     assert lite._in_line(case_id, since=reported.version), "asked again of the log: in line"
     assert board.position > held
     assert lite.on_case_event(reported) is None
+
+
+def test_a_kind_whose_need_may_read_personal_values_has_its_case_loaded_and_opened(
+    lite: Dispatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An installed kind's `need` is given the case as a load gives it (personal values
+    opened) unless the kind says it reads none (`Kind.need_reads_personal`, False for repairs):
+    the board's sealed copy would hand it a token and the case a wrong skill."""
+    seen: list[str] = []
+
+    def need(case: Case) -> str:
+        seen.append(case.description)
+        return "plumbing"
+
+    reading = dataclasses.replace(REPAIR, need=need, need_reads_personal=True)
+    monkeypatch.setitem(kinds_registry._kinds, "repair", reading)
+    lite.case_view = Board(lite)
+    small_roster(lite)
+    case_id = lite.casework.report_repair(RESIDENT, FLAT, "tap drips", "plumbing")
+    with lite.casework.tracking(
+        position("copy", "CASEWORK", 1), position_alone=False
+    ) as processing:
+        outcome = lite.on_case_event(case_events(lite, case_id)[0])
+        decided_on = processing.aggregates[case_id]
+    assert outcome is not None
+    assert outcome.assigned_to is not None
+    assert seen
+    assert set(seen) == {"tap drips"}, seen
+    assert not is_sealed(decided_on.description)

@@ -9,9 +9,12 @@ case's next deadline falls), what the property manager's queue shows (work nobod
 with the recorded reason), which leaks wait for a decision at the compound or the community,
 and the volunteer service list. Closed cases and finished tasks are dropped.
 
-It is a view, never a source of decisions: the scheduler and the queue's drain act through
-commands that decide on the freshly loaded case, so a board that lags (or runs on the other
-replica) costs at most a wasted check, never a second escalation or assignment. At start it is
+The scheduler and the queue's drain act through commands that decide on the freshly loaded
+case, so a board that lags (or runs on the other replica) costs at most a wasted check, never a
+second escalation or assignment. One decision is made on the board's own state: a case waiting
+for someone is assigned on a copy caught up to the log (`folded`, in `Assigning._waiting`),
+whose save is checked by the case's version like any other (a copy that went stale clashes,
+and the retry folds again). At start it is
 rebuilt from the whole log; it follows by "greater than the last id seen" (ids can have gaps).
 """
 

@@ -158,6 +158,7 @@ REPAIR = Kind(
     skills=REPAIR_SKILLS,
     need=_repair_need,
     workers=frozenset({Role.PROPERTY_STAFF, Role.VOLUNTEER}),
+    need_reads_personal=False,  # the category alone
 )
 """A repair may go to property staff or a party-member volunteer."""
 

@@ -56,6 +56,10 @@ class Kind:
     `report_fields`: the kind's own report fields (a pydantic model), validated by intake.
     `skills`: skill -> label, the skills dispatch matches for this kind; none: not assigned.
     `need`: the skill a case needs (default: the first of `skills`); `workers`: who is sent.
+    `need_reads_personal`: whether `need` may read the case's personal values (description,
+    contact, …): then it is given the case with them opened, which costs dispatch a load of the
+    case from the store; a kind whose `need` reads only plain fields (the category, the
+    address) says False, and dispatch decides on the case it holds, personal values sealed.
     """
 
     name: str
@@ -70,6 +74,7 @@ class Kind:
     skills: Mapping[str, str] = field(default_factory=dict)
     need: Callable[[Case], str] | None = None
     workers: frozenset[Role] = frozenset()
+    need_reads_personal: bool = True
 
     @property
     def assignable(self) -> bool:

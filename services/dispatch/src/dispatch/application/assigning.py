@@ -18,6 +18,7 @@ from uuid import UUID
 from casework import Casework
 from casework.contracts import CaseEvent
 from casework.domain import Actor, Case, InvalidTransitionError, Repair, Status, ValidationError
+from casework.kinds import kind_named
 from casework.unit_of_work import run_unit
 
 from dispatch.application.unit import Unit, as_uuid
@@ -222,8 +223,9 @@ class Assigning:
         """React to one case event from the stream (the consumer's handler).
 
         Idempotent on state, not on the message: whatever event of a repair or leak arrives,
-        the case is read fresh and the members' loads and the assignment are brought in line
-        with it. So a case gets its assignee from whichever of its events is handled first, and
+        the case as it stands in the log (loaded, or the board's copy caught up to the log:
+        `_waiting`) and the members' loads and the assignment are brought in line with it. So a
+        case gets its assignee from whichever of its events is handled first, and
         a second replica handling another of its events at the same moment finds it assigned.
         """
         if event.kind not in ASSIGNABLE_KINDS:
@@ -266,7 +268,8 @@ class Assigning:
 
         Only then, because only then does the unit read nothing personal: `_settle_members`
         has nothing to settle (no assignee) and the decision reads the kind, the category, the
-        address and who declined (`work_for_case`); the events it records carry the
+        address and who declined (`work_for_case`; a kind whose `need` may read personal values,
+        `Kind.need_reads_personal`, has its case loaded); the events it records carry the
         dispatcher's words, never a value of the case. A case the tracking block changed
         already is the block's (`u.peek`)."""
         if self.case_view is None or u.peek(case_id) is not None:
@@ -274,6 +277,9 @@ class Assigning:
         case = self.case_view.folded(case_id)
         if case is None or not needs_assignment(case):
             return None
+        kind = kind_named(case.KIND)
+        if kind.need is not None and kind.need_reads_personal:
+            return None  # an installed kind's `need` may read what the copy holds sealed
         return u.adopt(case)
 
     def _in_line(self, case_id: UUID, since: int | None = None) -> bool:

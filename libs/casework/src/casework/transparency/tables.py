@@ -300,8 +300,16 @@ def _checkpoint(row: Any, recorded: str | None, named: tuple[str, int] | None) -
 
 def tables_for(app: Any) -> LogTables:
     """The log tables of `app`'s store (one per application, made on first use)."""
-    tables = getattr(app, "_casework_log_tables", None)
-    if tables is None:
-        tables = LogTables(app.recorder.datastore)
-        app._casework_log_tables = tables
-    return tables
+    tables: LogTables | None = getattr(app, "_casework_log_tables", None)
+    if tables is not None:
+        return tables
+    with _making:  # one per application: two would each build the tree on a cold export
+        tables = getattr(app, "_casework_log_tables", None)
+        if tables is None:
+            tables = LogTables(app.recorder.datastore)
+            app._casework_log_tables = tables
+        return tables
+
+
+_making = threading.Lock()
+"""Held while an application's log tables are made (first use, whatever threads ask at once)."""

@@ -78,6 +78,7 @@ async def test_the_work_sees_the_requests_context_and_the_request_waits_for_it_i
         finish.set()
         assert await request() == ("req-1", 7)
         finish.clear()
+        started.clear()  # the first request set it: wait for this one's work to be under way
         task = asyncio.create_task(request())
         await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
         task.cancel()

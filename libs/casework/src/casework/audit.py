@@ -97,38 +97,17 @@ def _named(cls: type) -> tuple[str, str]:
 
 
 def history_entry(event: Any) -> HistoryEntry:
-    """The event's line. Made as the dataclass's own `__init__` would make it, fields in the
-    instance's `__dict__`, without its `object.__setattr__` per field (half the cost of a
-    long history's lines; a test keeps the two in step)."""
-    state = vars(event)
-    get = state.get
-    topic, name = _named(type(event))
-    entry = object.__new__(HistoryEntry)
-    object.__setattr__(
-        entry,
-        "__dict__",
-        {
-            "case_id": event.originator_id,
-            "version": event.originator_version,
-            "event": name,
-            "topic": topic,
-            "at": event.timestamp,
-            "actor_id": get("actor_id", ""),
-            "actor_role": get("actor_role", ""),
-            "tier": get("tier", ""),
-            "reason": get("reason", ""),
-            "details": {k: v for k, v in state.items() if k not in RECORD_FIELDS},
-            "hash": get("hash", ""),
-            "prev_hash": get("prev_hash", ""),
-        },
-    )
-    return entry
+    """The event's line (`history_entries` of the one event)."""
+    return history_entries((event,))[0]
 
 
 def history_entries(events: Iterable[Any]) -> list[HistoryEntry]:
     """`history_entry` of each event, in one loop: a long case file's lines, most of them of
     a few classes with the same fields, so the details' keys are found once per class and
-    field order (`_details_keys`) instead of filtering every field of every event."""
+    field order (`_details_keys`) instead of filtering every field of every event. Each line
+    is made as the dataclass's own `__init__` would make it, fields in the instance's
+    `__dict__`, without its `object.__setattr__` per field (half the cost of a long history's
+    lines; a test keeps the two in step)."""
     entries: list[HistoryEntry] = []
     append = entries.append
     new, set_dict = object.__new__, object.__setattr__

@@ -265,6 +265,18 @@ def step_on(app: Dispatch, operation: str, case_id: Any) -> None:
         app.leave(MANAGER, holder.id, "moved away")
 
 
+def play(app: Any, clock: FakeClock, cases: list[Any], operation: str, which: int) -> None:
+    """One drawn operation, three minutes after the last: a report (handled by dispatch, or
+    not yet), or a step on one of the cases so far (refused quietly where it does not apply)."""
+    clock.advance(timedelta(minutes=3))
+    if operation in ("report", "report_unhandled"):
+        cases.append(app.casework.report_repair(RESIDENT, FLAT, "tap drips", "plumbing"))
+        if operation == "report":
+            handle_all(app, cases[-1])
+    elif cases:
+        refused_quietly(step_on, app, operation, cases[which % len(cases)])
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(OPERATIONS)
 def test_a_case_event_answered_from_the_board_is_one_the_unit_of_work_would_not_write_for(
@@ -277,13 +289,7 @@ def test_a_case_event_answered_from_the_board_is_one_the_unit_of_work_would_not_
         small_roster(app)
         cases: list[Any] = []
         for operation, which in operations:
-            clock.advance(timedelta(minutes=3))
-            if operation in ("report", "report_unhandled"):
-                cases.append(app.casework.report_repair(RESIDENT, FLAT, "tap drips", "plumbing"))
-                if operation == "report":
-                    handle_all(app, cases[-1])
-            elif cases:
-                refused_quietly(step_on, app, operation, cases[which % len(cases)])
+            play(app, clock, cases, operation, which)
             for each in cases:
                 if app._in_line(each):
                     assert writes_of_the_long_way(app, each, next(checks)) == [], operations
@@ -365,13 +371,7 @@ def test_a_waiting_case_decided_on_the_boards_copy_records_what_a_fresh_load_wou
         small_roster(app)
         cases: list[Any] = []
         for operation, which in operations:
-            clock.advance(timedelta(minutes=3))
-            if operation in ("report", "report_unhandled"):
-                cases.append(app.casework.report_repair(RESIDENT, FLAT, "tap drips", "plumbing"))
-                if operation == "report":
-                    handle_all(app, cases[-1])
-            elif cases:
-                refused_quietly(step_on, app, operation, cases[which % len(cases)])
+            play(app, clock, cases, operation, which)
             board.catch_up()  # as far as a message's handler has it: past the message's event
             for each in cases:
                 for event in case_events(app, each):

@@ -9,7 +9,7 @@ import threading
 from typing import Any
 
 import pytest
-from intake.report_thread import THREAD_NAME, ReportThread
+from intake.report_thread import THREAD_NAME, ReportsBusyError, ReportThread
 from intake.testing import COMPOUND, Desk
 
 
@@ -122,3 +122,99 @@ async def test_a_request_cancelled_while_its_work_waits_for_the_thread_does_noth
         await reports.run(ran.append, "after")
         assert ran == ["after"]
         reports.close()
+
+
+@pytest.mark.anyio
+async def test_a_report_arriving_while_the_queue_is_full_is_refused_at_once_and_never_run(
+    tmp_path: Any,
+) -> None:
+    """Overload on SQLite: `most_waiting` reports wait behind the one under way; the next is
+    refused before anything of it is done, and once the queue drains reports are taken again
+    (a cancelled waiter leaves the count too)."""
+    import asyncio
+
+    from casework import Casework
+
+    with Casework(f"sqlite:///{tmp_path / 'cases.db'}") as app:
+        reports = ReportThread(app, most_waiting=2)
+        started, finish = threading.Event(), threading.Event()
+        ran: list[str] = []
+
+        def busy() -> None:
+            started.set()
+            finish.wait(5)
+
+        first = asyncio.create_task(reports.run(busy))
+        await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
+        waiting = [asyncio.create_task(reports.run(ran.append, f"w{n}")) for n in range(2)]
+        await asyncio.sleep(0.01)
+        assert reports.waiting == 2
+        with pytest.raises(ReportsBusyError, match="2 reports are already waiting"):
+            await reports.run(ran.append, "refused")
+        waiting[1].cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting[1]
+        assert reports.waiting == 1
+        finish.set()
+        await first
+        await waiting[0]
+        await reports.run(ran.append, "after")
+        assert ran == ["w0", "after"]
+        assert reports.waiting == 0
+        reports.close()
+
+
+@pytest.mark.anyio
+async def test_a_report_that_waited_past_the_lock_timeout_is_refused_when_its_turn_comes(
+    tmp_path: Any,
+) -> None:
+    """As a writer waiting for the SQLite file past its lock timeout fails: a report queued
+    longer than `longest_wait` is refused when the thread reaches it, never run."""
+    import asyncio
+
+    from casework import Casework
+
+    with Casework(f"sqlite:///{tmp_path / 'cases.db'}") as app:
+        reports = ReportThread(app, longest_wait=0.05)
+        started, finish = threading.Event(), threading.Event()
+        ran: list[str] = []
+
+        def busy() -> None:
+            started.set()
+            finish.wait(5)
+
+        first = asyncio.create_task(reports.run(busy))
+        await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
+        late = asyncio.create_task(reports.run(ran.append, "late"))
+        await asyncio.sleep(0.2)
+        finish.set()
+        await first
+        with pytest.raises(ReportsBusyError, match="longer than its lock timeout"):
+            await late
+        await reports.run(ran.append, "in time")
+        assert ran == ["in time"]
+        assert reports.waiting == 0
+        reports.close()
+
+
+def test_a_busy_report_is_a_503_with_retry_after_storing_nothing_and_its_retry_is_taken(
+    sqlite_desk: Desk,
+) -> None:
+    """Over HTTP: code `busy`, Retry-After, nothing in the store; the same key retried once the
+    replica has room is handled afresh (201), as after any 503."""
+    runtime = sqlite_desk.client.app.state.runtime  # type: ignore[attr-defined]
+    headers = {**sqlite_desk.resident(), "Idempotency-Key": "busy-then-taken"}
+    body = {"kind": "repair", "category": "lighting", "address": f"{COMPOUND}/b1/0101",
+            "description": "the stair light is out", "channel": "app"}  # fmt: skip
+    runtime.reports.longest_wait = -1.0  # every report has waited too long
+    refused = sqlite_desk.client.post("/cases", json=body, headers=headers)
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["code"] == "busy"
+    assert "nothing was stored" in refused.json()["message"]
+    assert refused.headers["Retry-After"] == "1"
+    assert runtime.intake.app.recorder.max_notification_id() in (None, 0)
+    assert sqlite_desk.client.get("/cases", headers=headers).json()["items"] == []
+    runtime.reports.longest_wait = 10.0
+    taken = sqlite_desk.client.post("/cases", json=body, headers=headers)
+    assert taken.status_code == 201, taken.text
+    assert taken.headers.get("Idempotent-Replayed") is None

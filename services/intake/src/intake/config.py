@@ -44,6 +44,17 @@ class Settings(ServiceSettings):
         ),
     )
 
+    reports_waiting: int = Field(
+        default=200,
+        ge=1,
+        description=(
+            "On a SQLite store: how many reports may wait for the replica's report thread at "
+            "once; the next is answered 503 `busy` with Retry-After, nothing stored "
+            "(`intake.report_thread`). A report that waited longer than "
+            "CASEWORK_SQLITE_LOCK_TIMEOUT is refused the same way when its turn comes."
+        ),
+    )
+
     notary_pubkey: str | None = Field(
         default=None,
         description=(

@@ -9,16 +9,27 @@ reached with `loop.run_in_executor`, measured 0.3–0.45 ms of CPU less per repo
 
 Not on PostgreSQL: there reports commit side by side on the pool's connections (and group
 commit gathers them, ADR 018), which one thread would serialise; they keep anyio's pool.
+
+Overload: in anyio's pool a report that could not have the SQLite file within the store's lock
+timeout failed with a 503; one thread with an unbounded queue would instead let reports wait
+without end, the latest behind all the others. So the queue is bounded twice: a report arriving
+while `most_waiting` wait already is refused at once, and one that waited longer than the store's
+lock timeout (`CASEWORK_SQLITE_LOCK_TIMEOUT`) is refused when its turn comes; either way with
+nothing of it done (`ReportsBusyError`: 503 and Retry-After; a retry with the same
+Idempotency-Key is handled afresh).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from casework.settings import sqlite_lock_timeout
 from eventsourcing.sqlite import SQLiteProcessRecorder
 from starlette.concurrency import run_in_threadpool
 
@@ -26,14 +37,37 @@ T = TypeVar("T")
 
 THREAD_NAME = "intake-reports"
 
+MOST_WAITING = 200
+"""Reports that may wait for the thread at once by default (`INTAKE_REPORTS_WAITING`): a
+report's store work takes a few ms, so 200 is about a second of work; the next is refused."""
+
+RETRY_AFTER_SECONDS = 1
+"""What a refused report is told to wait: the queue drains in about that."""
+
+
+class ReportsBusyError(Exception):
+    """A report refused before any of it was done: the report thread has more waiting than it
+    may hold, or this one waited past the store's lock timeout (503 with Retry-After)."""
+
 
 class ReportThread:
     """Runs a report's store work: in the replica's own thread on SQLite, else in anyio's pool."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        most_waiting: int = MOST_WAITING,
+        longest_wait: float | None = None,
+    ) -> None:
         self.own: ThreadPoolExecutor | None = None
         if isinstance(getattr(app, "recorder", None), SQLiteProcessRecorder):
             self.own = ThreadPoolExecutor(1, thread_name_prefix=THREAD_NAME)
+        self.most_waiting = most_waiting
+        self.longest_wait = float(sqlite_lock_timeout()) if longest_wait is None else longest_wait
+        """Seconds a report may wait for the thread: as long as a writer waits for the file."""
+        self._waiting = 0
+        self._counting = threading.Lock()
 
     async def run(self, work: Callable[..., T], *args: Any) -> T:
         """`work(*args)` in the thread, with this task's context (as anyio's pool runs it).
@@ -41,18 +75,47 @@ class ReportThread:
         As in anyio's pool, a request cancelled (the client gone, the server stopping) while
         its work still waits for the thread is dropped with nothing done; once the work is
         under way the request waits for it: what the thread commits is done, and the request
-        ends after it, not before."""
+        ends after it, not before. `ReportsBusyError` when the queue is full or the work waited too
+        long (module docstring)."""
         if self.own is None:
             return await run_in_threadpool(work, *args)
+        with self._counting:
+            if self._waiting >= self.most_waiting:
+                raise ReportsBusyError(
+                    f"{self._waiting} reports are already waiting for this replica's store"
+                )
+            self._waiting += 1
         context = contextvars.copy_context()
-        submitted = self.own.submit(context.run, work, *args)
+        submitted = self.own.submit(self._started, time.monotonic(), context.run, work, *args)
         future = asyncio.wrap_future(submitted)
         try:
             return await asyncio.shield(future)
         except asyncio.CancelledError:
-            if not submitted.cancel():  # under way, or done
+            if submitted.cancel():  # still waiting: dropped, never started
+                with self._counting:
+                    self._waiting -= 1
+            else:  # under way, or done
                 await asyncio.wait([future])
             raise
+
+    def _started(
+        self, queued_at: float, run: Callable[..., T], work: Callable[..., T], *args: Any
+    ) -> T:
+        """In the thread: out of the queue; refused if it waited too long, else done."""
+        with self._counting:
+            self._waiting -= 1
+        waited = time.monotonic() - queued_at
+        if waited > self.longest_wait:
+            raise ReportsBusyError(
+                f"the report waited {waited:.1f} s for this replica's store, longer than its "
+                f"lock timeout ({self.longest_wait:g} s)"
+            )
+        return run(work, *args)
+
+    @property
+    def waiting(self) -> int:
+        """Reports waiting for the thread now (not the one under way)."""
+        return self._waiting
 
     def close(self) -> None:
         """Let the work under way finish; take no more."""

@@ -56,7 +56,7 @@ class Runtime:
     """Where `POST /cases` does its store work (`report_thread`), made with the runtime."""
 
     def __post_init__(self) -> None:
-        self.reports = ReportThread(self.intake.app)
+        self.reports = ReportThread(self.intake.app, most_waiting=self.settings.reports_waiting)
 
     @classmethod
     def build(

@@ -16,12 +16,14 @@ from casework.domain.windows import EARLIEST
 from casework.projections.polling import catch_up_after_write
 from casework.side_tables import SideWrite
 from casework_web import Principal, Who, error_responses
+from casework_web.errors import error
 from casework_web.fields import Moment
 from casework_web.idempotency import RouteKey, request_keyed_id, route_key
 from fastapi import APIRouter, Query, Request, Response
 
 from intake.api import presenters
 from intake.api.deps import CaseId, OnCase, Rt
+from intake.report_thread import RETRY_AFTER_SECONDS, ReportsBusyError
 from intake.runtime import Runtime
 from intake.schemas import (
     AcknowledgementIn,
@@ -49,6 +51,12 @@ TAMPERED = (
     "--checkpoint latest`). Nothing is changed; retrying does not help"
 )
 
+BUSY = (
+    "the case store cannot be reached, or (code `busy`) this replica has more reports waiting "
+    "for its store than it takes at once; nothing of the report was stored: retry after the "
+    "Retry-After header's seconds"
+)
+
 router = APIRouter(prefix="/cases", tags=["cases"], responses=error_responses(401, 422, 503))
 
 
@@ -59,6 +67,7 @@ router = APIRouter(prefix="/cases", tags=["cases"], responses=error_responses(40
     responses={
         200: {"model": CaseReported, "description": "joined the open case of the same matter"},
         **error_responses(400, 403, 409),
+        **error_responses(503, descriptions={503: BUSY}),
     },
     summary="Report a repair, a leak or a dispute",
 )
@@ -70,9 +79,21 @@ async def report_case(body: CaseCreate, who: Who, rt: Rt, request: Request) -> R
     per report (issue 16). The answer is rendered in the worker, before the commit, so that
     the bytes sent are the bytes every retry of the key gets."""
     case_id = request_keyed_id(who.actor.id, request.scope)
-    done, answer = await rt.reports.run(
-        _report_and_catch_up, rt, who, body, case_id, route_key(request)
-    )
+    try:
+        done, answer = await rt.reports.run(
+            _report_and_catch_up, rt, who, body, case_id, route_key(request)
+        )
+    except ReportsBusyError as busy:
+        log.warning("report refused, busy: %s", busy)
+        refused = error(
+            503,
+            "busy",
+            f"this service is taking more reports than its store can write ({busy}); nothing "
+            f"was stored: try again in {RETRY_AFTER_SECONDS} second (a retried POST with the "
+            f"same Idempotency-Key is never done twice)",
+        )
+        refused.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return refused
     case = done.case
     request.state.case_id = str(case.id)
     rt.metrics.reported.labels(case.kind, done.outcome).inc()

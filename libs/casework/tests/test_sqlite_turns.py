@@ -161,4 +161,12 @@ def test_a_closed_turn_file_lets_writers_go_on_at_once(tmp_path: Path) -> None:
     assert answer == [False]
     assert time.monotonic() - started < 5.0
     holder.give()
-    holder.close()
+    # the closed waiter's helper, still blocked for the turn, gets it now and lets it go with
+    # its own copy of the file's number: nobody is left waiting on a closed file's turn
+    third = WriterTurns(tmp_path / "s.db")
+    try:
+        assert third.take(5.0)
+        third.give()
+    finally:
+        third.close()
+        holder.close()

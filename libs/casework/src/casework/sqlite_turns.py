@@ -78,29 +78,39 @@ class WriterTurns:
             self._wanted = True
             if not self._waiting:
                 self._waiting = True
-                threading.Thread(target=self._wait, name="sqlite-turn", daemon=True).start()
+                # its own number for the same open file (the turn is the open file's), so that
+                # a close meanwhile cannot leave it the number of a file opened since
+                mine = os.dup(self._fd)
+                threading.Thread(
+                    target=self._wait, args=(mine,), name="sqlite-turn", daemon=True
+                ).start()
             self._state.wait_for(lambda: self._held or self._fd < 0, timeout)
             self._wanted = False
             return self._held
 
-    def _wait(self) -> None:
+    def _wait(self, mine: int) -> None:
         """In a helper thread: block until the turn comes; keep it for the writer waiting, or
-        give it back if it gave up meanwhile."""
+        give it back if it gave up meanwhile. `mine` is a duplicate of the file's number, the
+        helper's to close: the turn stays with the open file while `_fd` is open, and goes
+        with the last of the two numbers once `close` has closed `_fd`."""
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)  # -1 once closed: an OSError
-        except (OSError, ValueError):  # closed under us: nobody is waiting any more
+            try:
+                fcntl.flock(mine, fcntl.LOCK_EX)
+            except OSError:  # pragma: no cover - a number of our own, open until below
+                with self._state:
+                    self._waiting = False
+                return
             with self._state:
                 self._waiting = False
-            return
-        with self._state:
-            self._waiting = False
-            if self._held or self._fd < 0:  # a writer took it through this same open file
-                return  # meanwhile, or it was closed (which gave the lock back)
-            if self._wanted:
-                self._held = True
-                self._state.notify_all()
-            else:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                if self._held or self._fd < 0:  # a writer took it through this same open
+                    return  # file meanwhile, or it was closed (closing `mine` gives it back)
+                if self._wanted:
+                    self._held = True
+                    self._state.notify_all()
+                else:
+                    fcntl.flock(mine, fcntl.LOCK_UN)
+        finally:
+            os.close(mine)
 
     def give(self) -> None:
         """Give the turn back (after the commit or the rollback); nothing if not held."""

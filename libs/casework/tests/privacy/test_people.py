@@ -17,7 +17,7 @@ from casework import Actor, Casework, FakeClock, Role
 from casework.audit import verify_events
 from casework.cli import main
 from casework.domain.actors import PERMISSIONS
-from casework.domain.errors import NotPermittedError
+from casework.domain.errors import NotPermittedError, ValidationError
 from casework.domain.people import PersonFile, person_file_id
 from casework.domain.places import Address
 from casework.domain.repair import Repair
@@ -139,3 +139,16 @@ def test_the_cli_exports_and_erases(
     assert again["erased"]["at"] == erased["erased_at"]
     assert [f["value"] for f in again["facts"]] == [ERASED, ERASED]
     assert main(["verify"]) == 0
+
+
+@pytest.mark.parametrize("fastforward", ["y", "n"])
+def test_an_aggregate_cache_is_refused_for_it_would_keep_values_past_an_erasure(
+    store_url: str, fastforward: str
+) -> None:
+    """eventsourcing's aggregate cache keeps each loaded case, its personal values opened, for
+    the process's life: a person erased meanwhile would still be read from it (and with
+    fast-forward off, a service's sealed copy saved by a unit would be). Refused at start, with
+    what to do instead, rather than honoured."""
+    env = {"AGGREGATE_CACHE_MAXSIZE": "100", "AGGREGATE_CACHE_FASTFORWARD": fastforward}
+    with pytest.raises(ValidationError, match=r"AGGREGATE_CACHE_MAXSIZE is not supported.*erasure"):
+        Casework(store_url, env=env)

@@ -10,6 +10,7 @@ its tracking position (`tracking`), loads cases (`get_case`, `load`) and runs a 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -31,7 +32,6 @@ from eventsourcing.persistence import (
     Recording,
     Tracking,
 )
-from eventsourcing.utils import strtobool
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from casework.application.snapshots import (
@@ -132,6 +132,16 @@ class CaseStore(Application[UUID]):
         self.snapshot_every = 0 if read_only else snapshot_every(env)
         if self.snapshot_every:
             settings["IS_SNAPSHOTTING_ENABLED"] = "y"
+        if {**os.environ, **settings}.get(self.AGGREGATE_CACHE_MAXSIZE):
+            # Before the store is opened. eventsourcing's aggregate cache would keep a case's
+            # opened personal values past the person's erasure (destroying the key must be the
+            # end of them), and with fast-forward off it caches what a unit saved, which may be
+            # a service's sealed copy.
+            raise ValidationError(
+                f"{self.AGGREGATE_CACHE_MAXSIZE} is not supported: a cached case would keep a "
+                f"person's values after their erasure; long cases load from snapshots "
+                f"({SNAPSHOT_EVERY_ENV}) instead. Unset it."
+            )
         super().__init__(env=settings)
         quick_reconnects(self.recorder)  # a PostgreSQL back after an outage is used at once
         self.clock = clock
@@ -404,13 +414,10 @@ class CaseStore(Application[UUID]):
     def _opening_repository(
         self, *, allowed: bool, events: EventStore[UUID] | None = None
     ) -> Repository[UUID]:
-        size = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
         return SnapshotRepository(
             long_cases=self.long_cases,
             event_store=events or self._opening_events(allowed=allowed),
             snapshot_store=self._opening_snapshots(allowed=allowed),
-            cache_maxsize=int(size) if size else None,
-            fastforward=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
         )
 
     # --------------------------------------------------------------- loading

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from casework import Casework
-from casework.privacy import Destroyed, MasterKey, MasterKeyError, SqlKeyStore
+from casework.privacy import Destroyed, MasterKey, MasterKeyError, SqlKeyStore, sql_keys
+from casework.privacy.envelope import new_key_id
 from casework.privacy.master import MASTER_KEY_ENV, load_or_create_key_file, master_key
 
 
@@ -51,6 +52,20 @@ def test_a_person_has_one_key_until_erased_then_a_new_one(app: Casework) -> None
     assert fresh.erased_at("resident-0302") == LATER
     assert fresh.key("never-made-by-this-store") is None
     assert fresh.key_for("resident-0402").secret != first.secret
+
+
+def test_a_key_found_missing_is_asked_for_again_not_remembered_as_missing(
+    app: Casework, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keys found are trusted for `cache_seconds`; "no such key" is not: asked again, a key
+    stored since is found at once."""
+    reader = keys_of(app)
+    made_id = new_key_id()
+    assert reader.key(made_id) is None
+    monkeypatch.setattr(sql_keys, "new_key_id", lambda: made_id)
+    made = keys_of(app).key_for("resident-0302")
+    assert made.key_id == made_id
+    assert reader.key(made_id) == made
 
 
 def test_erasing_someone_never_heard_of_is_recorded(app: Casework) -> None:

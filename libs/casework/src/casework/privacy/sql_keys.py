@@ -35,7 +35,9 @@ from casework.side_tables import Beside, create_tables, dialect, open_block
 
 TABLE = "casework_person_keys"
 CACHE_SECONDS = 5.0
-"""How long an unwrapped key (or the fact that one was destroyed) is trusted without asking."""
+"""How long an unwrapped key (or the fact that one was destroyed) is trusted without asking; a
+key found missing is asked for again each time (a sealed value is stored with its key, so that
+is a damaged store, and a kept "missing" once made a race's damage outlast the race)."""
 
 _Found = DataKey | Destroyed | None
 
@@ -191,7 +193,8 @@ class SqlKeyStore:
         if cached is not None and self.now() - cached[1] < self.cache_seconds:
             return cached[0]
         found = self._read_key(key_id)
-        self._by_id[key_id] = (found, self.now())
+        if found is not None:  # "no such key" is not kept: asked again, it may be there then
+            self._by_id[key_id] = (found, self.now())
         return found
 
     def destroy(self, subject: str, at: datetime) -> datetime:

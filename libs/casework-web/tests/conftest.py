@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
 
+import fastapi
 import pytest
 from casework import (
     CaseNotFoundError,
@@ -80,6 +81,31 @@ def fail(what: str) -> None:
 @things.get("/count")
 def count(n: int) -> dict[str, int]:
     return {"n": n}
+
+
+CODE = "a code of three capital letters, e.g. ABC"
+
+
+def coded(tag: Annotated[str, Query(pattern=r"^[A-Z]{3}$", description=CODE)]) -> str:
+    return tag
+
+
+class Labelled(BaseModel):
+    """A body whose fields have patterns, one nested, one without a description."""
+
+    label: str = Field(pattern=r"^[a-z]+$", description="lowercase letters only")
+    parts: list[Labelled] = Field(default_factory=list)
+    inner: Labelled | None = None
+    bare: str = Field(default="x", pattern=r"^x+$")
+
+
+@things.post("/labelled/{code}")
+def labelled(
+    code: Annotated[str, fastapi.Path(pattern=r"^[0-9]{2}$", description="two digits, e.g. 07")],
+    body: Labelled,
+    also: Annotated[str, Depends(coded)],
+) -> dict[str, str]:
+    return {"code": code, "label": body.label, "also": also}
 
 
 def readiness(request: Request) -> Readiness:

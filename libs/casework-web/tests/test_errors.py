@@ -83,6 +83,57 @@ def test_a_malformed_request_names_where_and_what_in_message_and_details(
     assert body["details"][0]["where"] == "query.n"
 
 
+@pytest.mark.parametrize(
+    ("path", "params", "body", "where", "words"),
+    [
+        ("/things/labelled/7", {"tag": "ABC"}, {"label": "ok"}, "path.code", "two digits"),
+        ("/things/labelled/07", {"tag": "abc"}, {"label": "ok"}, "query.tag", "three capital"),
+        ("/things/labelled/07", {"tag": "ABC"}, {"label": "Ok"}, "body.label", "lowercase"),
+        (
+            "/things/labelled/07",
+            {"tag": "ABC"},
+            {"label": "ok", "parts": [{"label": "ok"}, {"label": "NO"}]},
+            "body.parts.1.label",
+            "lowercase",
+        ),
+        (
+            "/things/labelled/07",
+            {"tag": "ABC"},
+            {"label": "ok", "inner": {"label": "NO"}},
+            "body.inner.label",
+            "lowercase",
+        ),
+    ],
+)
+def test_a_value_not_matching_its_pattern_is_told_in_the_fields_own_words_not_its_regex(
+    client: TestClient, path: str, params: dict[str, str], body: object, where: str, words: str
+) -> None:
+    """A regex is no help to a person: the 422 gives the description the OpenAPI document
+    gives the field (path, query through a dependency, body, nested body)."""
+    response = client.post(path, params=params, json=body)
+    assert response.status_code == 422, response.text
+    answer = response.json()
+    assert answer["details"][0]["where"] == where
+    problem = answer["details"][0]["problem"]
+    assert problem.startswith("is not in the accepted form: "), problem
+    assert words in problem
+    assert "^" not in answer["message"]
+    assert "pattern" not in answer["message"]
+
+
+def test_a_field_without_a_description_points_to_the_openapi_document(
+    client: TestClient,
+) -> None:
+    response = client.post(
+        "/things/labelled/07", params={"tag": "ABC"}, json={"label": "ok", "bare": "y"}
+    )
+    assert response.status_code == 422
+    assert response.json()["message"] == (
+        "body.bare: is not in the accepted form (the OpenAPI document at /openapi.json gives "
+        "its pattern)"
+    )
+
+
 def test_a_wrong_method_is_a_405_whose_allow_names_every_documented_method(
     client: TestClient,
 ) -> None:

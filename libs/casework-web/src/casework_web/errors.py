@@ -34,6 +34,8 @@ from pydantic import BaseModel, Field
 from pydantic import ValidationError as SettingsError
 from starlette.exceptions import HTTPException
 
+from casework_web.described import described
+
 
 class ErrorBody(BaseModel):
     code: str = Field(examples=["not_found"])
@@ -124,6 +126,17 @@ def read_model_unavailable(error: sqlite3.OperationalError) -> bool:
     return any(w in text for w in ("locked", "disk", "unable to open", "busy"))
 
 
+def _problem(request: Request, error: Mapping[str, Any]) -> str:
+    """pydantic's words for one error, save for a pattern: a regex is no help to a person, so
+    the field's description in the OpenAPI document is given instead (`described`)."""
+    if error.get("type") != "string_pattern_mismatch":
+        return str(error.get("msg", ""))
+    description = described(request, error.get("loc", ()))
+    if description:
+        return f"is not in the accepted form: {description}"
+    return "is not in the accepted form (the OpenAPI document at /openapi.json gives its pattern)"
+
+
 def _allowed_methods(request: Request) -> list[str]:
     """Every method the API documents at this path (Starlette's own `Allow` names only one)."""
     methods: set[str] = set()
@@ -177,7 +190,7 @@ def install_error_handlers(app: FastAPI, service: str) -> None:
                 "the body is not valid JSON; send UTF-8 JSON as application/json",
             )
         details = [
-            {"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")}
+            {"where": ".".join(str(p) for p in e.get("loc", ())), "problem": _problem(request, e)}
             for e in exc.errors()
         ]
         first = details[0] if details else {"where": "request", "problem": "invalid"}

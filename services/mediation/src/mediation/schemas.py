@@ -58,7 +58,15 @@ Grounds = Literal["failed_rounds", "deadline_passed", "outside_powers", "other"]
 Outcome = Literal["progress", "failed", "agreed"]
 
 ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
-Id = Annotated[str, Field(min_length=1, max_length=128, pattern=ID_PATTERN)]
+Id = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=128,
+        pattern=ID_PATTERN,
+        description="an id as issued (1 to 128 characters, no control characters)",
+    ),
+]
 Text = Words1000
 LongText = Words4000
 

@@ -4,13 +4,35 @@ that reports still commit side by side there (issue 16, `intake.report_thread`).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import contextvars
 import threading
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from casework import Casework
 from intake.report_thread import THREAD_NAME, ReportsBusyError, ReportThread
 from intake.testing import COMPOUND, Desk
+
+
+@contextlib.asynccontextmanager
+async def occupied(reports: ReportThread) -> AsyncIterator[None]:
+    """The report thread busy with a work of the test's own until the block ends."""
+    started, finish = threading.Event(), threading.Event()
+
+    def busy() -> None:
+        started.set()
+        finish.wait(5)
+
+    first = asyncio.create_task(reports.run(busy))
+    await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
+    try:
+        yield
+    finally:
+        finish.set()
+        await first
 
 
 def _spy_on_reports(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -55,10 +77,6 @@ async def test_the_work_sees_the_requests_context_and_the_request_waits_for_it_i
 ) -> None:
     """As anyio's pool: the task's context variables in the thread, and a request cancelled
     meanwhile ends after its work has, not before (what the thread commits is done)."""
-    import asyncio
-
-    from casework import Casework
-
     var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
     with Casework(f"sqlite:///{tmp_path / 'cases.db'}") as app:
         reports = ReportThread(app)
@@ -97,28 +115,15 @@ async def test_a_request_cancelled_while_its_work_waits_for_the_thread_does_noth
 ) -> None:
     """As anyio's pool: work still queued behind another report when its request is
     cancelled is dropped (nothing of it done), not run for a request that is gone."""
-    import asyncio
-
-    from casework import Casework
-
     with Casework(f"sqlite:///{tmp_path / 'cases.db'}") as app:
         reports = ReportThread(app)
-        started, finish = threading.Event(), threading.Event()
         ran: list[str] = []
-
-        def busy() -> None:
-            started.set()
-            finish.wait(5)
-
-        first = asyncio.create_task(reports.run(busy))
-        await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
-        queued = asyncio.create_task(reports.run(ran.append, "queued"))
-        await asyncio.sleep(0.05)
-        queued.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await queued
-        finish.set()
-        await first
+        async with occupied(reports):
+            queued = asyncio.create_task(reports.run(ran.append, "queued"))
+            await asyncio.sleep(0.05)
+            queued.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await queued
         await reports.run(ran.append, "after")
         assert ran == ["after"]
         reports.close()
@@ -131,32 +136,19 @@ async def test_a_report_arriving_while_the_queue_is_full_is_refused_at_once_and_
     """Overload on SQLite: `most_waiting` reports wait behind the one under way; the next is
     refused before anything of it is done, and once the queue drains reports are taken again
     (a cancelled waiter leaves the count too)."""
-    import asyncio
-
-    from casework import Casework
-
     with Casework(f"sqlite:///{tmp_path / 'cases.db'}") as app:
         reports = ReportThread(app, most_waiting=2)
-        started, finish = threading.Event(), threading.Event()
         ran: list[str] = []
-
-        def busy() -> None:
-            started.set()
-            finish.wait(5)
-
-        first = asyncio.create_task(reports.run(busy))
-        await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
-        waiting = [asyncio.create_task(reports.run(ran.append, f"w{n}")) for n in range(2)]
-        await asyncio.sleep(0.01)
-        assert reports.waiting == 2
-        with pytest.raises(ReportsBusyError, match="2 reports are already waiting"):
-            await reports.run(ran.append, "refused")
-        waiting[1].cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await waiting[1]
-        assert reports.waiting == 1
-        finish.set()
-        await first
+        async with occupied(reports):
+            waiting = [asyncio.create_task(reports.run(ran.append, f"w{n}")) for n in range(2)]
+            await asyncio.sleep(0.01)
+            assert reports.waiting == 2
+            with pytest.raises(ReportsBusyError, match="2 reports are already waiting"):
+                await reports.run(ran.append, "refused")
+            waiting[1].cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting[1]
+            assert reports.waiting == 1
         await waiting[0]
         await reports.run(ran.append, "after")
         assert ran == ["w0", "after"]
@@ -170,25 +162,12 @@ async def test_a_report_that_waited_past_the_lock_timeout_is_refused_when_its_tu
 ) -> None:
     """As a writer waiting for the SQLite file past its lock timeout fails: a report queued
     longer than `longest_wait` is refused when the thread reaches it, never run."""
-    import asyncio
-
-    from casework import Casework
-
     with Casework(f"sqlite:///{tmp_path / 'cases.db'}") as app:
         reports = ReportThread(app, longest_wait=0.05)
-        started, finish = threading.Event(), threading.Event()
         ran: list[str] = []
-
-        def busy() -> None:
-            started.set()
-            finish.wait(5)
-
-        first = asyncio.create_task(reports.run(busy))
-        await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
-        late = asyncio.create_task(reports.run(ran.append, "late"))
-        await asyncio.sleep(0.2)
-        finish.set()
-        await first
+        async with occupied(reports):
+            late = asyncio.create_task(reports.run(ran.append, "late"))
+            await asyncio.sleep(0.2)
         with pytest.raises(ReportsBusyError, match="longer than its lock timeout"):
             await late
         await reports.run(ran.append, "in time")

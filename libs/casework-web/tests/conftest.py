@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import fastapi
 import pytest
@@ -90,13 +90,28 @@ def coded(tag: Annotated[str, Query(pattern=r"^[A-Z]{3}$", description=CODE)]) -
     return tag
 
 
+class Cat(BaseModel):
+    kind: Literal["cat"]
+    name: str = Field(pattern=r"^[A-Z]", description="a cat's name, capitalised")
+
+
+class Dog(BaseModel):
+    kind: Literal["dog"]
+    name: str = Field(pattern=r"^[A-Z]", description="a dog's name, capitalised")
+
+
 class Labelled(BaseModel):
-    """A body whose fields have patterns, one nested, one without a description."""
+    """A body whose fields have patterns: nested, in a list, in a tagged union, aliased, and
+    one without a description (whose message must not borrow a parent's)."""
 
     label: str = Field(pattern=r"^[a-z]+$", description="lowercase letters only")
-    parts: list[Labelled] = Field(default_factory=list)
+    parts: list[Labelled] = Field(default_factory=list, description="PARTS")
     inner: Labelled | None = None
     bare: str = Field(default="x", pattern=r"^x+$")
+    pet: Cat | Dog | None = Field(default=None, discriminator="kind", description="THE PET")
+    real: str = Field(
+        default="a", alias="realName", pattern=r"^[a-z]+$", description="a real name, lowercase"
+    )
 
 
 @things.post("/labelled/{code}")

@@ -103,6 +103,20 @@ def test_a_malformed_request_names_where_and_what_in_message_and_details(
             "body.inner.label",
             "lowercase",
         ),
+        (
+            "/things/labelled/07",
+            {"tag": "ABC"},
+            {"label": "ok", "pet": {"kind": "dog", "name": "rex"}},
+            "body.pet.dog.name",
+            "a dog's name",
+        ),
+        (
+            "/things/labelled/07",
+            {"tag": "ABC"},
+            {"label": "ok", "realName": "Zhao"},
+            "body.realName",
+            "a real name",
+        ),
     ],
 )
 def test_a_value_not_matching_its_pattern_is_told_in_the_fields_own_words_not_its_regex(
@@ -121,15 +135,21 @@ def test_a_value_not_matching_its_pattern_is_told_in_the_fields_own_words_not_it
     assert "pattern" not in answer["message"]
 
 
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ({"label": "ok", "bare": "y"}, "body.bare"),
+        ({"label": "ok", "parts": [{"label": "ok", "bare": "y"}]}, "body.parts.0.bare"),
+    ],
+)
 def test_a_field_without_a_description_points_to_the_openapi_document(
-    client: TestClient,
+    client: TestClient, body: dict[str, object], where: str
 ) -> None:
-    response = client.post(
-        "/things/labelled/07", params={"tag": "ABC"}, json={"label": "ok", "bare": "y"}
-    )
+    """Never another field's words (the list holding it has a description of its own)."""
+    response = client.post("/things/labelled/07", params={"tag": "ABC"}, json=body)
     assert response.status_code == 422
     assert response.json()["message"] == (
-        "body.bare: is not in the accepted form (the OpenAPI document at /openapi.json gives "
+        f"{where}: is not in the accepted form (the OpenAPI document at /openapi.json gives "
         "its pattern)"
     )
 

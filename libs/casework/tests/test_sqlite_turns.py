@@ -161,8 +161,9 @@ def test_a_closed_turn_file_lets_writers_go_on_at_once(tmp_path: Path) -> None:
     assert answer == [False]
     assert time.monotonic() - started < 5.0
     holder.give()
-    # the closed waiter's helper, still blocked for the turn, gets it now and lets it go with
-    # its own copy of the file's number: nobody is left waiting on a closed file's turn
+    # the closed waiter's helper, still blocked for the turn, gets it now and lets it go:
+    # nobody is left waiting on a closed file's turn (the helper flocks a copy of the number,
+    # which a close cannot hand to another file; that race itself is not reproduced here)
     third = WriterTurns(tmp_path / "s.db")
     try:
         assert third.take(5.0)

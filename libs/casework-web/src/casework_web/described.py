@@ -9,10 +9,12 @@ API already tells them, so a 422 says that instead (`errors.invalid_request`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Union, get_args, get_origin
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from fastapi import Request
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 from starlette.routing import BaseRoute
 
 SOURCES = {"path": "path_params", "query": "query_params", "header": "header_params"}
@@ -55,28 +57,80 @@ def _params(dependant: Any, kind: str) -> list[Any]:
 
 
 def _in_model(annotation: Any, path: list[Any]) -> str | None:
-    """Walk `path` down pydantic models (list indexes and union members passed over) to the
-    description of the last named field on the way."""
-    found: str | None = None
+    """The description of the field at exactly `path` below `annotation`, else None (then the
+    message points to the OpenAPI document rather than risk another field's words). A step may
+    be a list index, a dict key, a union member's tag or class name (as pydantic's `loc` has
+    them), or a field's name or alias."""
+    field: FieldInfo | None = None
     for step in path:
-        if isinstance(step, int):
+        annotation = _unwrapped(annotation)
+        origin = get_origin(annotation)
+        if isinstance(step, int) and origin in (list, tuple, set, frozenset):
+            annotation, field = (get_args(annotation) or (Any,))[0], None
             continue
-        model = _model_in(annotation)
-        field = None if model is None else model.model_fields.get(step)
+        if origin is dict:
+            annotation, field = (get_args(annotation) or (Any, Any))[-1], None
+            continue
+        models = _models_in(annotation)
+        member = _member(models, step) if len(models) > 1 else None
+        if member is not None:
+            annotation, field = member, None
+            continue
+        if len(models) != 1:
+            return None
+        field = _field(models[0], step)
         if field is None:
-            return found
-        found = field.description or found
+            return None
         annotation = field.annotation
-    return found
+    if field is None or not isinstance(field.description, str):
+        return None
+    return field.description
 
 
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    """The pydantic model an annotation is, or holds (`Model | None`, `list[Model]`)."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+def _unwrapped(annotation: Any) -> Any:
+    """`X` of `Annotated[X, ...]` (and of `X | None`)."""
+    while True:
+        if get_origin(annotation) is Annotated:
+            annotation = get_args(annotation)[0]
+            continue
+        if _is_union(annotation):
+            rest = [a for a in get_args(annotation) if a is not type(None)]
+            if len(rest) == 1:
+                annotation = rest[0]
+                continue
         return annotation
-    if get_origin(annotation) is not None or isinstance(annotation, type(Union[int, str])):  # noqa: UP007
-        for arg in get_args(annotation):
-            model = _model_in(arg)
-            if model is not None:
+
+
+def _is_union(annotation: Any) -> bool:
+    return get_origin(annotation) in (Union, UnionType)
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models an annotation is, or is a union of."""
+    annotation = _unwrapped(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    if _is_union(annotation):
+        return [m for arg in get_args(annotation) for m in _models_in(arg)]
+    return []
+
+
+def _member(models: list[type[BaseModel]], step: Any) -> type[BaseModel] | None:
+    """The union member a `loc` step names: by its class name, or by a tag (a field whose type
+    is a `Literal` holding the step)."""
+    for model in models:
+        if model.__name__ == step:
+            return model
+    for model in models:
+        for info in model.model_fields.values():
+            if get_origin(info.annotation) is Literal and step in get_args(info.annotation):
                 return model
+    return None
+
+
+def _field(model: type[BaseModel], step: Any) -> FieldInfo | None:
+    """The model's field named `step` or aliased so."""
+    for name, info in model.model_fields.items():
+        if step in (name, info.alias, info.validation_alias):
+            return info
     return None

@@ -465,11 +465,11 @@ async def test_a_fetched_batch_goes_to_the_worker_thread_in_one_hop(
     total = 10
     for n in range(total):
         await publish(context, case_ids[n % 2], n)
-    hops: list[str] = []
+    hops: list[tuple[str, int]] = []  # each hop: the function, and how many messages it took
     to_thread = asyncio.to_thread
 
     async def counted(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        hops.append(getattr(func, "__name__", repr(func)))
+        hops.append((getattr(func, "__name__", repr(func)), len(args[0]) if args else 0))
         return await to_thread(func, *args, **kwargs)
 
     monkeypatch.setattr(asyncio, "to_thread", counted)
@@ -494,11 +494,11 @@ async def test_a_fetched_batch_goes_to_the_worker_thread_in_one_hop(
         {(case_ids[n % 2], worker.note_text(n)): 1 for n in range(0, total, 2)}
     )
     assert sum(fetched) == total
-    # One hop per fetched batch (the open pull request may hand a batch over before all five
-    # have arrived), and at most one more for trailing no-ops' carried positions; never one
-    # per message.
-    assert set(hops) == {"_handle_in_thread"}, hops
-    assert len(hops) <= len(fetched) + 1, (hops, fetched)
+    # One hop per fetched batch, with the whole batch (the open pull request may hand a batch
+    # over before all five have arrived); any other hop only records carried no-ops' positions
+    # (when no batch came within `carry_positions`), with no message of its own.
+    assert {name for name, _ in hops} == {"_handle_in_thread"}, hops
+    assert [taken for _, taken in hops if taken] == fetched, (hops, fetched)
     info = await context.consumer_info("CASEWORK", "dispatch")
     assert info.num_ack_pending == 0
     assert info.num_pending == 0
@@ -621,11 +621,11 @@ async def test_after_a_short_batch_the_consumer_lingers_and_what_arrives_meanwhi
     fetched, handled and settled together, each taking effect once; `stop` cuts the wait short."""
     nc, context = js
     (case_id,) = report_cases(casework, 1)
-    hops: list[str] = []
+    hops: list[tuple[str, int]] = []  # each hop: the function, and how many messages it took
     to_thread = asyncio.to_thread
 
     async def counted(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        hops.append(getattr(func, "__name__", repr(func)))
+        hops.append((getattr(func, "__name__", repr(func)), len(args[0]) if args else 0))
         return await to_thread(func, *args, **kwargs)
 
     monkeypatch.setattr(asyncio, "to_thread", counted)

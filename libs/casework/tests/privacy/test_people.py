@@ -141,14 +141,21 @@ def test_the_cli_exports_and_erases(
     assert main(["verify"]) == 0
 
 
-@pytest.mark.parametrize("fastforward", ["y", "n"])
+@pytest.mark.parametrize(
+    ("setting", "fastforward"),
+    [
+        ("AGGREGATE_CACHE_MAXSIZE", "y"),
+        ("AGGREGATE_CACHE_MAXSIZE", "n"),
+        ("CASEWORK_AGGREGATE_CACHE_MAXSIZE", "y"),  # eventsourcing's per-application prefix
+    ],
+)
 def test_an_aggregate_cache_is_refused_for_it_would_keep_values_past_an_erasure(
-    store_url: str, fastforward: str
+    store_url: str, setting: str, fastforward: str
 ) -> None:
     """eventsourcing's aggregate cache keeps each loaded case, its personal values opened, for
     the process's life: a person erased meanwhile would still be read from it (and with
     fast-forward off, a service's sealed copy saved by a unit would be). Refused at start, with
     what to do instead, rather than honoured."""
-    env = {"AGGREGATE_CACHE_MAXSIZE": "100", "AGGREGATE_CACHE_FASTFORWARD": fastforward}
+    env = {setting: "100", "AGGREGATE_CACHE_FASTFORWARD": fastforward}
     with pytest.raises(ValidationError, match=r"AGGREGATE_CACHE_MAXSIZE is not supported.*erasure"):
         Casework(store_url, env=env)

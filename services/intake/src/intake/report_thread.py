@@ -86,7 +86,12 @@ class ReportThread:
                 )
             self._waiting += 1
         context = contextvars.copy_context()
-        submitted = self.own.submit(self._started, time.monotonic(), context.run, work, *args)
+        try:
+            submitted = self.own.submit(self._started, time.monotonic(), context.run, work, *args)
+        except BaseException:  # shut down: not waiting after all
+            with self._counting:
+                self._waiting -= 1
+            raise
         future = asyncio.wrap_future(submitted)
         try:
             return await asyncio.shield(future)

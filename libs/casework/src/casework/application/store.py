@@ -132,7 +132,8 @@ class CaseStore(Application[UUID]):
         self.snapshot_every = 0 if read_only else snapshot_every(env)
         if self.snapshot_every:
             settings["IS_SNAPSHOTTING_ENABLED"] = "y"
-        if {**os.environ, **settings}.get(self.AGGREGATE_CACHE_MAXSIZE):
+        cache = self.AGGREGATE_CACHE_MAXSIZE  # also with eventsourcing's name prefixes
+        if any(k.endswith(cache) and v for k, v in {**os.environ, **settings}.items()):
             # Before the store is opened. eventsourcing's aggregate cache would keep a case's
             # opened personal values past the person's erasure (destroying the key must be the
             # end of them), and with fast-forward off it caches what a unit saved, which may be

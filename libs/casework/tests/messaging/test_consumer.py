@@ -454,6 +454,20 @@ async def test_messages_whose_handler_writes_nothing_are_recorded_a_batch_at_a_t
     assert info.num_pending == 0
 
 
+def count_hops(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Each hop to a worker thread from now on: the function, and how many messages it took
+    (its first argument's length: the consumer's `_handle_in_thread` gets the batch first)."""
+    hops: list[tuple[str, int]] = []
+    to_thread = asyncio.to_thread
+
+    async def counted(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        hops.append((getattr(func, "__name__", repr(func)), len(args[0]) if args else 0))
+        return await to_thread(func, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", counted)
+    return hops
+
+
 @pytest.mark.anyio
 async def test_a_fetched_batch_goes_to_the_worker_thread_in_one_hop(
     js: tuple[Client, JetStreamContext], casework: Casework, monkeypatch: pytest.MonkeyPatch
@@ -465,14 +479,7 @@ async def test_a_fetched_batch_goes_to_the_worker_thread_in_one_hop(
     total = 10
     for n in range(total):
         await publish(context, case_ids[n % 2], n)
-    hops: list[tuple[str, int]] = []  # each hop: the function, and how many messages it took
-    to_thread = asyncio.to_thread
-
-    async def counted(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        hops.append((getattr(func, "__name__", repr(func)), len(args[0]) if args else 0))
-        return await to_thread(func, *args, **kwargs)
-
-    monkeypatch.setattr(asyncio, "to_thread", counted)
+    hops = count_hops(monkeypatch)
     handler = worker.writing_every(worker.add_note, 2)
     consumer = Consumer(nc, casework, handler, worker.parse, subscription(batch=5))
     fetched: list[int] = []  # the size of each non-empty batch fetched
@@ -621,14 +628,7 @@ async def test_after_a_short_batch_the_consumer_lingers_and_what_arrives_meanwhi
     fetched, handled and settled together, each taking effect once; `stop` cuts the wait short."""
     nc, context = js
     (case_id,) = report_cases(casework, 1)
-    hops: list[tuple[str, int]] = []  # each hop: the function, and how many messages it took
-    to_thread = asyncio.to_thread
-
-    async def counted(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        hops.append((getattr(func, "__name__", repr(func)), len(args[0]) if args else 0))
-        return await to_thread(func, *args, **kwargs)
-
-    monkeypatch.setattr(asyncio, "to_thread", counted)
+    hops = count_hops(monkeypatch)
     handler = worker.writing_every(worker.add_note, 2)
     consumer = Consumer(nc, casework, handler, worker.parse, subscription(batch=5, linger=2.0))
     runner = asyncio.create_task(consumer.run())
@@ -642,7 +642,7 @@ async def test_after_a_short_batch_the_consumer_lingers_and_what_arrives_meanwhi
     await runner
 
     assert time.monotonic() - stopping < 1.0
-    assert hops == ["_handle_in_thread"] * 2, hops
+    assert hops == [("_handle_in_thread", 1), ("_handle_in_thread", 4)], hops
     assert note_counts(casework, [case_id]) == Counter(
         {(case_id, worker.note_text(n)): 1 for n in (0, 2, 4)}
     )

@@ -4,6 +4,7 @@ and 0 is not read as "unset". Real subprocesses on loopback, stopped by pid."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -69,6 +70,77 @@ def test_port_zero_serves_on_a_free_port_the_os_picks(
                 assert r.status == 200
             lines = [line for line in log.read_text().splitlines() if line.strip()]
             assert all(json.loads(line) for line in lines)  # every line a JSON object
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=5)
+
+
+def _ask(port: int, raw: bytes) -> bytes:
+    """Send `raw` on a new connection; everything the server sends back until it closes or
+    goes quiet. A server that closes while `raw` is still being sent is read from all the
+    same (what it answered before closing)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            conn.sendall(raw)
+        received = b""
+        conn.settimeout(2)
+        try:
+            while chunk := conn.recv(65536):
+                received += chunk
+        except (TimeoutError, ConnectionResetError):
+            pass
+    return received
+
+
+def test_a_request_head_over_16_kib_is_a_431_and_a_long_body_is_not(tmp_path: Path) -> None:
+    """uvicorn caps a request's head only when it parses with h11; the services parse with
+    httptools (`casework_web.http_head`): a header past 16 KiB is answered 431 with the usual
+    error body and the connection closed, before the server holds it whole; a head under the
+    cap, a body far over it, and two requests sent at once are served as before."""
+    env = {k: v for k, v in os.environ.items() if k != "NATS_URL"}
+    env |= {
+        "CASEWORK_STORE": f"sqlite:///{tmp_path / 'cases.db'}",
+        "CASEWORK_VAR_DIR": str(tmp_path / "var"),
+        "INTAKE_DB": str(tmp_path / "intake.db"),
+    }
+    log = tmp_path / "intake.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "intake.main", "--host", "127.0.0.1", "--port", "0"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            port = started_port(log, process)
+            get = b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+
+            near = _ask(port, get + b"X-Pad: " + b"a" * 12_000 + b"\r\nConnection: close\r\n\r\n")
+            assert near.startswith(b"HTTP/1.1 200"), near[:200]
+
+            for size in (20_000, 3_000_000):  # one read over the cap; many reads over it
+                over = _ask(port, get + b"X-Pad: " + b"a" * size + b"\r\n\r\n")
+                assert over.startswith(b"HTTP/1.1 431"), over[:200]
+                head, _, body = over.partition(b"\r\n\r\n")
+                assert b"connection: close" in head.lower()
+                assert json.loads(body)["code"] == "headers_too_large"
+
+            big = json.dumps({"description": "x" * 200_000}).encode()
+            post = (
+                b"POST /cases HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Connection: close\r\nContent-Length: " + str(len(big)).encode() + b"\r\n\r\n"
+            )
+            refused = _ask(port, post + big)
+            assert refused.startswith(b"HTTP/1.1 401"), refused[:200]  # no token: not 431
+
+            twice = _ask(port, get + b"\r\n" + get + b"Connection: close\r\n\r\n")
+            assert twice.count(b"HTTP/1.1 200") == 2, twice[:400]
+            assert process.poll() is None
         finally:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)

@@ -126,6 +126,8 @@ def serve(
     too): the flags over the settings; port 0 is any free port."""
     import uvicorn
 
+    from casework_web.http_head import BoundedHead
+
     configure_logging(settings.log_level)
     app = create_app(settings)
     freeze_startup()  # full collections then skip what the start made (issue 16: 0.1-0.2 s)
@@ -135,5 +137,6 @@ def serve(
         port=settings.port if port is None else port,
         log_config=uvicorn_log_config(settings.log_level),
         access_log=False,
+        http=BoundedHead,  # httptools, with h11's cap on a request's head (`http_head`)
     )
     return 0

@@ -1,0 +1,69 @@
+"""uvicorn's httptools protocol with a cap on a request's head (its request line and headers).
+
+Why: uvicorn refuses an unfinished head over 16 KiB when it parses with h11 (h11's
+`max_incomplete_event_size`), and not at all with httptools, which keeps a header until it
+ends: a 25 MB header was taken in whole, and the process grew by 50 MB, once the services
+parsed with httptools for its speed (issue 16). Here the bytes fed to the parser while a
+request's head is unfinished are counted; past `HEAD_LIMIT` the request is answered 431 with
+the usual error body and the connection closed, before the parser holds more than that and one
+read (uvicorn reads 64 KiB at a time).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+HEAD_LIMIT = 16 * 1024
+"""Bytes a request's line and headers may take: h11's limit, which the services had before."""
+
+log = logging.getLogger("casework_web.http")
+
+
+class BoundedHead(HttpToolsProtocol):
+    """`HttpToolsProtocol` that answers 431 to a request whose head runs past `HEAD_LIMIT`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._in_head = True
+        """Between requests, or inside one's head: what arrives is (a) head."""
+        self._head = 0
+        """Bytes fed while the head was unfinished, before and after."""
+
+    def data_received(self, data: bytes) -> None:
+        counting = self._in_head
+        super().data_received(data)
+        # A read that finished a head (or began a pipelined one after a body) is not counted:
+        # at most one read more than the limit is ever held.
+        if counting and self._in_head and not self.transport.is_closing():
+            self._head += len(data)
+            if self._head > HEAD_LIMIT:
+                self._refuse_head()
+
+    def on_headers_complete(self) -> None:
+        self._in_head, self._head = False, 0
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._in_head = True
+        super().on_message_complete()
+
+    def _refuse_head(self) -> None:
+        log.warning("refused a request whose head is over %d bytes", HEAD_LIMIT)
+        body = json.dumps(
+            {
+                "code": "headers_too_large",
+                "message": f"the request line and headers take more than {HEAD_LIMIT} bytes; "
+                "send shorter headers (large data goes in the body)",
+            }
+        ).encode()
+        self.transport.write(
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+            b"content-type: application/json\r\n"
+            b"content-length: " + str(len(body)).encode() + b"\r\n"
+            b"connection: close\r\n\r\n" + body
+        )
+        self.transport.close()

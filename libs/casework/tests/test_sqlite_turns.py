@@ -171,3 +171,32 @@ def test_a_closed_turn_file_lets_writers_go_on_at_once(tmp_path: Path) -> None:
     finally:
         third.close()
         holder.close()
+
+
+def test_out_of_file_numbers_a_writer_goes_on_without_a_turn_and_later_ones_still_wait(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The helper waits on its own copy of the file's number; when none can be had (EMFILE),
+    the writer goes on at once with SQLite's own wait, and the next writer, with numbers to
+    spare, is given the turn as before (nothing left marked as waiting)."""
+    import casework.sqlite_turns as turns_module
+
+    holder, waiter = WriterTurns(tmp_path / "s.db"), WriterTurns(tmp_path / "s.db")
+    try:
+        assert holder.take(1.0)
+        dup = turns_module.os.dup
+
+        def no_numbers(fd: int) -> int:
+            raise OSError(24, "Too many open files")
+
+        monkeypatch.setattr(turns_module.os, "dup", no_numbers)
+        started = time.monotonic()
+        assert waiter.take(5.0) is False
+        assert time.monotonic() - started < 1.0
+        monkeypatch.setattr(turns_module.os, "dup", dup)
+        threading.Timer(0.2, holder.give).start()
+        assert waiter.take(5.0)
+        waiter.give()
+    finally:
+        holder.close()
+        waiter.close()

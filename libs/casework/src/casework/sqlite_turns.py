@@ -77,18 +77,21 @@ class WriterTurns:
                 return True
             self._wanted = True
             if not self._waiting:
-                self._waiting = True
                 # its own number for the same open file (the turn is the open file's), so that
                 # a close meanwhile cannot leave it the number of a file opened since
-                mine = os.dup(self._fd)
+                try:
+                    mine = os.dup(self._fd)
+                except OSError:  # out of file numbers: SQLite's busy handler alone, as before
+                    self._wanted = False
+                    return False
                 try:
                     threading.Thread(
                         target=self._wait, args=(mine,), name="sqlite-turn", daemon=True
                     ).start()
-                except BaseException:  # no thread: the copy would hold the turn past `close`
+                except RuntimeError:  # no thread: the copy would hold the turn past `close`
                     os.close(mine)
-                    self._waiting = False
                     raise
+                self._waiting = True
             self._state.wait_for(lambda: self._held or self._fd < 0, timeout)
             self._wanted = False
             return self._held

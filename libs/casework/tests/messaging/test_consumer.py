@@ -461,7 +461,8 @@ def count_hops(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
     to_thread = asyncio.to_thread
 
     async def counted(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        hops.append((getattr(func, "__name__", repr(func)), len(args[0]) if args else 0))
+        taken = len(args[0]) if args and isinstance(args[0], list) else 0
+        hops.append((getattr(func, "__name__", repr(func)), taken))
         return await to_thread(func, *args, **kwargs)
 
     monkeypatch.setattr(asyncio, "to_thread", counted)

@@ -157,5 +157,12 @@ def test_an_aggregate_cache_is_refused_for_it_would_keep_values_past_an_erasure(
     fast-forward off, a service's sealed copy saved by a unit would be). Refused at start, with
     what to do instead, rather than honoured."""
     env = {setting: "100", "AGGREGATE_CACHE_FASTFORWARD": fastforward}
-    with pytest.raises(ValidationError, match=r"AGGREGATE_CACHE_MAXSIZE is not supported.*erasure"):
+    with pytest.raises(ValidationError, match=rf"^{setting} is not supported.*erasure"):
         Casework(store_url, env=env)
+
+
+def test_another_applications_aggregate_cache_setting_is_not_ours_to_refuse(
+    store_url: str,
+) -> None:
+    with Casework(store_url, env={"OTHERAPP_AGGREGATE_CACHE_MAXSIZE": "100"}) as app:
+        assert app.repository.cache is None

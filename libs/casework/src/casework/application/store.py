@@ -132,17 +132,19 @@ class CaseStore(Application[UUID]):
         self.snapshot_every = 0 if read_only else snapshot_every(env)
         if self.snapshot_every:
             settings["IS_SNAPSHOTTING_ENABLED"] = "y"
-        cache = self.AGGREGATE_CACHE_MAXSIZE  # also with eventsourcing's name prefixes
-        if any(k.endswith(cache) and v for k, v in {**os.environ, **settings}.items()):
-            # Before the store is opened. eventsourcing's aggregate cache would keep a case's
-            # opened personal values past the person's erasure (destroying the key must be the
-            # end of them), and with fast-forward off it caches what a unit saved, which may be
-            # a service's sealed copy.
-            raise ValidationError(
-                f"{self.AGGREGATE_CACHE_MAXSIZE} is not supported: a cached case would keep a "
-                f"person's values after their erasure; long cases load from snapshots "
-                f"({SNAPSHOT_EVERY_ENV}) instead. Unset it."
-            )
+        given = {**os.environ, **settings}
+        cache = self.AGGREGATE_CACHE_MAXSIZE
+        for name in (cache, f"{type(self).name.upper()}_{cache}"):  # eventsourcing reads both
+            if given.get(name):
+                # Before the store is opened. eventsourcing's aggregate cache would keep a
+                # case's opened personal values past the person's erasure (destroying the key
+                # must be the end of them), and with fast-forward off it caches what a unit
+                # saved, which may be a service's sealed copy.
+                raise ValidationError(
+                    f"{name} is not supported: a cached case would keep a person's values "
+                    f"after their erasure; long cases load from snapshots "
+                    f"({SNAPSHOT_EVERY_ENV}) instead. Unset it."
+                )
         super().__init__(env=settings)
         quick_reconnects(self.recorder)  # a PostgreSQL back after an outage is used at once
         self.clock = clock

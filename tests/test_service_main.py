@@ -100,8 +100,9 @@ def _ask(port: int, raw: bytes) -> bytes:
 def test_a_request_head_over_16_kib_is_a_431_and_a_long_body_is_not(tmp_path: Path) -> None:
     """uvicorn caps a request's head only when it parses with h11; the services parse with
     httptools (`casework_web.http_head`): a header past 16 KiB is answered 431 with the usual
-    error body and the connection closed, before the server holds it whole; a head under the
-    cap, a body far over it, and two requests sent at once are served as before."""
+    error body and the connection closed, before the server holds it whole; what is not HTTP
+    at all is a 400 in the same body; a head under the cap, a body far over it, and two
+    requests sent at once are served as before."""
     env = {k: v for k, v in os.environ.items() if k != "NATS_URL"}
     env |= {
         "CASEWORK_STORE": f"sqlite:///{tmp_path / 'cases.db'}",
@@ -137,6 +138,10 @@ def test_a_request_head_over_16_kib_is_a_431_and_a_long_body_is_not(tmp_path: Pa
             )
             refused = _ask(port, post + big)
             assert refused.startswith(b"HTTP/1.1 401"), refused[:200]  # no token: not 431
+
+            garbage = _ask(port, b"NOT HTTP AT ALL\r\n\r\n")
+            assert garbage.startswith(b"HTTP/1.1 400"), garbage[:200]
+            assert json.loads(garbage.partition(b"\r\n\r\n")[2])["code"] == "invalid_http"
 
             twice = _ask(port, get + b"\r\n" + get + b"Connection: close\r\n\r\n")
             assert twice.count(b"HTTP/1.1 200") == 2, twice[:400]

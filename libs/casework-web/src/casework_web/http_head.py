@@ -1,4 +1,5 @@
-"""uvicorn's httptools protocol with a cap on a request's head (its request line and headers).
+"""uvicorn's httptools protocol with a cap on a request's head (its request line and headers),
+and its refusals in the services' error body.
 
 Why: uvicorn refuses an unfinished head over 16 KiB when it parses with h11 (h11's
 `max_incomplete_event_size`), and not at all with httptools, which keeps a header until it
@@ -53,15 +54,27 @@ class BoundedHead(HttpToolsProtocol):
 
     def _refuse_head(self) -> None:
         log.warning("refused a request whose head is over %d bytes", HEAD_LIMIT)
-        body = json.dumps(
-            {
-                "code": "headers_too_large",
-                "message": f"the request line and headers take more than {HEAD_LIMIT} bytes; "
-                "send shorter headers (large data goes in the body)",
-            }
-        ).encode()
+        self._refuse(
+            b"431 Request Header Fields Too Large",
+            "headers_too_large",
+            f"the request line and headers take more than {HEAD_LIMIT} bytes; send shorter "
+            "headers (large data goes in the body)",
+        )
+
+    def send_400_response(self, msg: str) -> None:
+        """What does not parse as HTTP/1.1: uvicorn's 400, in the error body every other
+        answer of the services uses (uvicorn's own is a line of plain text)."""
+        self._refuse(
+            b"400 Bad Request",
+            "invalid_http",
+            "the request is not valid HTTP/1.1 (its request line, a header or the framing of "
+            "its body); send a well-formed request",
+        )
+
+    def _refuse(self, status: bytes, code: str, message: str) -> None:
+        body = json.dumps({"code": code, "message": message}).encode()
         self.transport.write(
-            b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+            b"HTTP/1.1 " + status + b"\r\n"
             b"content-type: application/json\r\n"
             b"content-length: " + str(len(body)).encode() + b"\r\n"
             b"connection: close\r\n\r\n" + body

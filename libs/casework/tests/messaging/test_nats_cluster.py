@@ -33,14 +33,17 @@ EVENTS_IN_DRILL = 600
 helpers = sibling(__file__, "test_relay")
 
 
-async def stream_made(js: JetStreamContext) -> None:
-    for _ in range(100):
+async def stream_made(js: JetStreamContext, timeout: float = 30.0) -> None:
+    """Wait until the relay has made the stream: not found yet, or no answer while the new
+    stream's first leader is elected (a busy machine), are both asked again."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         try:
             await js.stream_info(STREAM)
             return
-        except nats.js.errors.NotFoundError:
+        except (nats.errors.Error, TimeoutError):
             await asyncio.sleep(0.1)
-    raise AssertionError("the relay made no stream")
+    raise AssertionError(f"the relay made no stream in {timeout:.0f} s")
 
 
 async def holding(js: JetStreamContext, count: int, timeout: float = 20.0) -> None:

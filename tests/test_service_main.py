@@ -80,13 +80,16 @@ def test_port_zero_serves_on_a_free_port_the_os_picks(
                     process.wait(timeout=5)
 
 
-def _ask(port: int, raw: bytes) -> bytes:
-    """Send `raw` on a new connection; everything the server sends back until it closes or
-    goes quiet. A server that closes while `raw` is still being sent is read from all the
-    same (what it answered before closing)."""
+def _ask(port: int, *parts: bytes) -> bytes:
+    """Send `parts` on a new connection, 50 ms apart (so that each arrives as its own read);
+    everything the server sends back until it closes or goes quiet. A server that closes
+    while the parts are still being sent is read from all the same (what it answered)."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            conn.sendall(raw)
+            for n, part in enumerate(parts):
+                if n:
+                    time.sleep(0.05)
+                conn.sendall(part)
         received = b""
         conn.settimeout(2)
         try:
@@ -138,6 +141,13 @@ def test_a_request_head_over_16_kib_is_a_431_and_a_long_body_is_not(tmp_path: Pa
             )
             refused = _ask(port, post + big)
             assert refused.startswith(b"HTTP/1.1 401"), refused[:200]  # no token: not 431
+            # the blank line ending the head split over two reads, the body right behind it
+            split = _ask(port, post[:-2], post[-2:] + big)
+            assert split.startswith(b"HTTP/1.1 401"), split[:200]
+
+            drip = [get] + [b"X-Pad-%d: %s\r\n" % (n, b"a" * 1000) for n in range(20)]
+            dripped = _ask(port, *drip, b"\r\n")  # over the cap a thousand bytes at a time
+            assert dripped.startswith(b"HTTP/1.1 431"), dripped[:200]
 
             garbage = _ask(port, b"NOT HTTP AT ALL\r\n\r\n")
             assert garbage.startswith(b"HTTP/1.1 400"), garbage[:200]

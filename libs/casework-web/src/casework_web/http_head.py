@@ -4,10 +4,9 @@ and its refusals in the services' error body.
 Why: uvicorn refuses an unfinished head over 16 KiB when it parses with h11 (h11's
 `max_incomplete_event_size`), and not at all with httptools, which keeps a header until it
 ends: a 25 MB header was taken in whole, and the process grew by 50 MB, once the services
-parsed with httptools for its speed (issue 16). Here the bytes fed to the parser while a
-request's head is unfinished are counted; past `HEAD_LIMIT` the request is answered 431 with
-the usual error body and the connection closed, before the parser holds more than that and one
-read (uvicorn reads 64 KiB at a time).
+parsed with httptools for its speed (issue 16). Here a request's head is counted as it arrives,
+before the parser sees it; past `HEAD_LIMIT` the request is answered 431 with the usual error
+body and the connection closed, the parser never having held more than the limit.
 """
 
 from __future__ import annotations
@@ -32,20 +31,25 @@ class BoundedHead(HttpToolsProtocol):
         self._in_head = True
         """Between requests, or inside one's head: what arrives is (a) head."""
         self._head = 0
-        """Bytes fed while the head was unfinished, before and after."""
+        """Bytes of the head so far."""
+        self._tail = b""
+        """The last bytes of the head so far (its end may straddle two reads)."""
 
     def data_received(self, data: bytes) -> None:
-        counting = self._in_head
-        super().data_received(data)
-        # A read that finished a head (or began a pipelined one after a body) is not counted:
-        # at most one read more than the limit is ever held.
-        if counting and self._in_head and not self.transport.is_closing():
-            self._head += len(data)
+        if self._in_head:
+            # Counted before the parser sees them: the head's bytes in this read, up to and
+            # with the blank line that ends it (what follows is body, or the next request).
+            seen = self._tail + data
+            end = seen.find(b"\r\n\r\n")
+            self._head += len(data) if end < 0 else max(0, end + 4 - len(self._tail))
             if self._head > HEAD_LIMIT:
                 self._refuse_head()
+                return
+            self._tail = seen[-3:]
+        super().data_received(data)
 
     def on_headers_complete(self) -> None:
-        self._in_head, self._head = False, 0
+        self._in_head, self._head, self._tail = False, 0, b""
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:

@@ -5,6 +5,8 @@ assignment is made again rather than failing or assigning twice."""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -79,25 +81,32 @@ def assert_roster_as_stored(follower: Dispatch) -> None:
         assert stored <= set(now.members)
 
 
-def test_the_board_catching_up_brings_the_roster_along_without_its_own_read() -> None:
-    """The board reads every notification; the roster's events among them are folded into the
-    followed roster as they pass, so the roster's catch-up before the next decision finds
-    nothing to read (`FollowedRoster.offer`)."""
+@contextmanager
+def two_processes() -> Iterator[tuple[Dispatch, Dispatch, FakeClock]]:
+    """A writer and a follower (as two dispatch replicas) on one SQLite store, one clock."""
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'cases.db'}"
         clock = FakeClock(T0)
         writer, follower = Dispatch(url, clock=clock), Dispatch(url, clock=clock)
         try:
-            board = Board(follower)
-            small_roster(writer)
-            dispatch_all(writer, report_tap(writer))
-            board.catch_up()
-            assert follower.followed.position == board.position > 0
-            assert_roster_as_stored(follower)
-            assert follower.member("staff-li").holding == writer.member("staff-li").holding
+            yield writer, follower, clock
         finally:
             writer.close()
             follower.close()
+
+
+def test_the_board_catching_up_brings_the_roster_along_without_its_own_read() -> None:
+    """The board reads every notification; the roster's events among them are folded into the
+    followed roster as they pass, so the roster's catch-up before the next decision finds
+    nothing to read (`FollowedRoster.offer`)."""
+    with two_processes() as (writer, follower, _):
+        board = Board(follower)
+        small_roster(writer)
+        dispatch_all(writer, report_tap(writer))
+        board.catch_up()
+        assert follower.followed.position == board.position > 0
+        assert_roster_as_stored(follower)
+        assert follower.member("staff-li").holding == writer.member("staff-li").holding
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -108,44 +117,37 @@ def test_a_roster_fed_by_the_board_holds_what_a_fresh_load_gives(
     """Whichever of the board and the roster catches up after each change (the roster ahead of
     the board, behind it, or in step), the roster holds what the store holds as of its
     position, and once the board has caught up, as of now."""
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'cases.db'}"
-        clock = FakeClock(T0)
-        writer, follower = Dispatch(url, clock=clock), Dispatch(url, clock=clock)
-        try:
-            board = Board(follower)
-            small_roster(writer)
-            for operation, catch_up in zip(operations, catch_ups, strict=False):
-                clock.advance(timedelta(minutes=1))
-                held = sorted(writer.member("staff-li").holding)
-                try:
-                    if operation == "report":
-                        dispatch_all(writer, report_tap(writer))
-                    elif operation == "decline" and held:
-                        writer.decline(STAFF_LI, held[0], "on another job")
-                    elif operation == "max_load":
-                        writer.set_max_load(MANAGER, "staff-zhou", 2, "busy")
-                    elif operation == "leave":
-                        writer.leave(MANAGER, VOLUNTEER_ZHAO.id, "moved away")
-                    elif operation == "finish" and held:
-                        writer.accept(STAFF_LI, held[0])
-                        writer.start(STAFF_LI, held[0])
-                        writer.finish(STAFF_LI, held[0], "new washer")
-                except (InvalidTransitionError, ValidationError):
-                    pass
-                if catch_up in ("roster", "both"):
-                    follower.followed.catch_up()
-                if catch_up in ("board", "both"):
-                    board.catch_up()
-                    assert follower.followed.position == board.position
-                    assert_roster_as_stored(follower)
-            board.catch_up()
-            assert follower.followed.position == board.position
-            assert_roster_as_stored(follower)
-            assert_follows_the_store(follower)
-        finally:
-            writer.close()
-            follower.close()
+    with two_processes() as (writer, follower, clock):
+        board = Board(follower)
+        small_roster(writer)
+        for operation, catch_up in zip(operations, catch_ups, strict=False):
+            clock.advance(timedelta(minutes=1))
+            held = sorted(writer.member("staff-li").holding)
+            try:
+                if operation == "report":
+                    dispatch_all(writer, report_tap(writer))
+                elif operation == "decline" and held:
+                    writer.decline(STAFF_LI, held[0], "on another job")
+                elif operation == "max_load":
+                    writer.set_max_load(MANAGER, "staff-zhou", 2, "busy")
+                elif operation == "leave":
+                    writer.leave(MANAGER, VOLUNTEER_ZHAO.id, "moved away")
+                elif operation == "finish" and held:
+                    writer.accept(STAFF_LI, held[0])
+                    writer.start(STAFF_LI, held[0])
+                    writer.finish(STAFF_LI, held[0], "new washer")
+            except (InvalidTransitionError, ValidationError):
+                pass
+            if catch_up in ("roster", "both"):
+                follower.followed.catch_up()
+            if catch_up in ("board", "both"):
+                board.catch_up()
+                assert follower.followed.position == board.position
+                assert_roster_as_stored(follower)
+        board.catch_up()
+        assert follower.followed.position == board.position
+        assert_roster_as_stored(follower)
+        assert_follows_the_store(follower)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -153,50 +155,43 @@ def test_a_roster_fed_by_the_board_holds_what_a_fresh_load_gives(
 def test_a_replica_following_the_log_holds_what_a_fresh_load_gives(operations: list[str]) -> None:
     """Whatever another replica records (work taken, declined, done; the roster changed), the
     follower's members, and its fast-forwarded copies, equal members loaded from the store."""
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'cases.db'}"
-        clock = FakeClock(T0)
-        writer, follower = Dispatch(url, clock=clock), Dispatch(url, clock=clock)
-        try:
-            small_roster(writer)
-            follower.followed.catch_up()  # from here on it follows, not starts afresh
-            cases: list[str] = []
-            for operation in operations:
-                clock.advance(timedelta(minutes=1))
-                held = sorted(writer.member("staff-li").holding)
-                try:
-                    if operation == "report":
-                        cases.append(report_tap(writer))
-                        dispatch_all(writer, cases[-1])
-                    elif operation == "decline" and held:
-                        writer.decline(STAFF_LI, held[0], "on another job")
-                    elif operation == "finish" and held:
-                        writer.accept(STAFF_LI, held[0])
-                        writer.start(STAFF_LI, held[0])
-                        writer.finish(STAFF_LI, held[0], "new washer")
-                    elif operation == "max_load":
-                        writer.set_max_load(MANAGER, "staff-zhou", 1 + len(cases) % 4, "busy")
-                    elif operation == "skills":
-                        skills = ["plumbing"] if len(cases) % 2 else ["plumbing", "electrical"]
-                        writer.change_skills(MANAGER, "staff-zhou", skills, "trained")
-                    elif operation == "leave":
-                        writer.leave(MANAGER, VOLUNTEER_ZHAO.id, "moved away")
-                    elif operation == "rejoin":
-                        writer.join(
-                            MANAGER,
-                            VOLUNTEER_ZHAO,
-                            name="赵大姐",
-                            skills=["plumbing"],
-                            places=[B12],
-                            availability=ALWAYS,
-                            max_load=1,
-                        )
-                except (InvalidTransitionError, ValidationError):
-                    pass  # refused (leaving while holding work, joining twice): nothing changed
-                assert_follows_the_store(follower)
-        finally:
-            writer.close()
-            follower.close()
+    with two_processes() as (writer, follower, clock):
+        small_roster(writer)
+        follower.followed.catch_up()  # from here on it follows, not starts afresh
+        cases: list[str] = []
+        for operation in operations:
+            clock.advance(timedelta(minutes=1))
+            held = sorted(writer.member("staff-li").holding)
+            try:
+                if operation == "report":
+                    cases.append(report_tap(writer))
+                    dispatch_all(writer, cases[-1])
+                elif operation == "decline" and held:
+                    writer.decline(STAFF_LI, held[0], "on another job")
+                elif operation == "finish" and held:
+                    writer.accept(STAFF_LI, held[0])
+                    writer.start(STAFF_LI, held[0])
+                    writer.finish(STAFF_LI, held[0], "new washer")
+                elif operation == "max_load":
+                    writer.set_max_load(MANAGER, "staff-zhou", 1 + len(cases) % 4, "busy")
+                elif operation == "skills":
+                    skills = ["plumbing"] if len(cases) % 2 else ["plumbing", "electrical"]
+                    writer.change_skills(MANAGER, "staff-zhou", skills, "trained")
+                elif operation == "leave":
+                    writer.leave(MANAGER, VOLUNTEER_ZHAO.id, "moved away")
+                elif operation == "rejoin":
+                    writer.join(
+                        MANAGER,
+                        VOLUNTEER_ZHAO,
+                        name="赵大姐",
+                        skills=["plumbing"],
+                        places=[B12],
+                        availability=ALWAYS,
+                        max_load=1,
+                    )
+            except (InvalidTransitionError, ValidationError):
+                pass  # refused (leaving while holding work, joining twice): nothing changed
+            assert_follows_the_store(follower)
 
 
 def test_a_decision_weighs_the_load_another_replica_recorded_a_moment_ago(

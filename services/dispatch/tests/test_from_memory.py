@@ -18,6 +18,7 @@ from datetime import timedelta
 from itertools import count
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 from casework import Actor, FakeClock, Role
@@ -381,9 +382,9 @@ def test_a_waiting_case_decided_on_the_boards_copy_records_what_a_fresh_load_wou
                         assert from_board == from_store, operations
 
 
-def test_a_waiting_case_is_assigned_on_the_boards_copy_with_its_personal_values_unopened(
-    lite: Dispatch,
-) -> None:
+def assigned_with_a_board(lite: Dispatch) -> tuple[UUID, Case]:
+    """A repair reported and its `Reported` handled with the board as dispatch's case view,
+    inside a tracking block: the case id, and the case the assignment was decided on."""
     lite.case_view = Board(lite)
     small_roster(lite)
     case_id = lite.casework.report_repair(RESIDENT, FLAT, "tap drips", "plumbing")
@@ -394,6 +395,13 @@ def test_a_waiting_case_is_assigned_on_the_boards_copy_with_its_personal_values_
         decided_on = processing.aggregates[case_id]
     assert outcome is not None
     assert outcome.assigned_to is not None
+    return case_id, decided_on
+
+
+def test_a_waiting_case_is_assigned_on_the_boards_copy_with_its_personal_values_unopened(
+    lite: Dispatch,
+) -> None:
+    case_id, decided_on = assigned_with_a_board(lite)
     assert is_sealed(decided_on.description), "the board's copy: never replayed nor opened"
     assert lite.casework.get_case(case_id).description == "tap drips"
     assert lite.casework.get_case(case_id).assignee is not None
@@ -430,16 +438,7 @@ def test_a_kind_whose_need_may_read_personal_values_has_its_case_loaded_and_open
 
     reading = dataclasses.replace(REPAIR, need=need, need_reads_personal=True)
     monkeypatch.setitem(kinds_registry._kinds, "repair", reading)
-    lite.case_view = Board(lite)
-    small_roster(lite)
-    case_id = lite.casework.report_repair(RESIDENT, FLAT, "tap drips", "plumbing")
-    with lite.casework.tracking(
-        position("copy", "CASEWORK", 1), position_alone=False
-    ) as processing:
-        outcome = lite.on_case_event(case_events(lite, case_id)[0])
-        decided_on = processing.aggregates[case_id]
-    assert outcome is not None
-    assert outcome.assigned_to is not None
+    _, decided_on = assigned_with_a_board(lite)
     assert seen
     assert set(seen) == {"tap drips"}, seen
     assert not is_sealed(decided_on.description)

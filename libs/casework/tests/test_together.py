@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -283,6 +283,29 @@ def test_two_writers_making_a_key_for_the_same_new_person_both_keep_theirs(
             assert fresh.get_case(second).description == PHONE
 
 
+def _made_by_two_threads_at_once(
+    monkeypatch: pytest.MonkeyPatch, cls: type, make: Callable[[], object]
+) -> list[object]:
+    """`make()` in two threads at once, each held once it has built a `cls` until the other
+    has too: without a lock around the making, both build one (with it, the second waits and
+    takes the first's). The hold is undone before returning."""
+    both_made = threading.Barrier(2)
+    made = cls.__init__
+
+    def making(self: Any, *args: Any, **kwargs: Any) -> None:
+        made(self, *args, **kwargs)
+        # The other thread makes one too, unless it waits for this one (the lock held).
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_made.wait(timeout=1.0)
+
+    monkeypatch.setattr(cls, "__init__", making)
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            return list(pool.map(lambda _: make(), range(2)))
+    finally:
+        monkeypatch.setattr(cls, "__init__", made)
+
+
 def test_threads_sealing_their_first_values_at_once_share_one_privacy(
     app: Casework, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -294,19 +317,9 @@ def test_threads_sealing_their_first_values_at_once_share_one_privacy(
     import casework.privacy as privacy
 
     assert "_casework_privacy" not in vars(app)  # made on first use, not yet
-    both_made = threading.Barrier(2)
-    made = privacy.Privacy.__init__
-
-    def making(self: Any, keys: Any) -> None:
-        made(self, keys)
-        # The other thread makes one too, unless it waits for this one (the lock held).
-        with contextlib.suppress(threading.BrokenBarrierError):
-            both_made.wait(timeout=1.0)
-
-    monkeypatch.setattr(privacy.Privacy, "__init__", making)
-    with ThreadPoolExecutor(2) as pool:
-        got = list(pool.map(lambda _: privacy.privacy_for(app), range(2)))
-    monkeypatch.undo()
+    got = _made_by_two_threads_at_once(
+        monkeypatch, privacy.Privacy, lambda: privacy.privacy_for(app)
+    )
     assert got[0] is got[1] is app.privacy
     ids = [uuid4(), uuid4()]
     with ThreadPoolExecutor(2) as pool:
@@ -323,16 +336,7 @@ def test_threads_asking_first_for_the_idempotency_records_share_one(
     import casework.idempotency as idempotency
 
     assert "_casework_idempotency" not in vars(app)
-    both_made = threading.Barrier(2)
-    made = idempotency.IdempotencyRecords.__init__
-
-    def making(self: Any, *args: Any, **kwargs: Any) -> None:
-        made(self, *args, **kwargs)
-        with contextlib.suppress(threading.BrokenBarrierError):
-            both_made.wait(timeout=1.0)
-
-    monkeypatch.setattr(idempotency.IdempotencyRecords, "__init__", making)
-    with ThreadPoolExecutor(2) as pool:
-        got = list(pool.map(lambda _: idempotency.records_for(app), range(2)))
-    monkeypatch.undo()
+    got = _made_by_two_threads_at_once(
+        monkeypatch, idempotency.IdempotencyRecords, lambda: idempotency.records_for(app)
+    )
     assert got[0] is got[1] is idempotency.records_for(app)

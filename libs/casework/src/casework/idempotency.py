@@ -43,6 +43,7 @@ from typing import Any, Literal
 
 from eventsourcing.application import Application
 
+from casework.per_app import once_per_app
 from casework.privacy import Destroyed, KeyStore, SealError, privacy_for
 from casework.privacy.envelope import binding, parse, seal, unseal
 from casework.side_tables import SideWrite, create_tables, dialect, writes_beside
@@ -305,20 +306,13 @@ def _rowcount(cursor: Any) -> int:
 
 def records_for(app: Application[Any]) -> IdempotencyRecords:
     """The idempotency records in `app`'s store (one per application, made on first use)."""
-    records: IdempotencyRecords | None = getattr(app, "_casework_idempotency", None)
-    if records is not None:
-        return records
-    with _making:  # one per application, as `privacy_for` makes its Privacy
-        records = getattr(app, "_casework_idempotency", None)
-        if records is None:
-            records = IdempotencyRecords(
-                app.recorder.datastore,  # type: ignore[attr-defined]
-                privacy_for(app).keys,
-                beside_events=writes_beside(app.recorder),
-            )
-            app._casework_idempotency = records  # type: ignore[attr-defined]
-        return records
-
-
-_making = threading.Lock()
-"""Held while an application's records are made (first use, whatever threads ask at once)."""
+    return once_per_app(
+        app,
+        "_casework_idempotency",
+        IdempotencyRecords,
+        lambda: IdempotencyRecords(
+            app.recorder.datastore,  # type: ignore[attr-defined]
+            privacy_for(app).keys,
+            beside_events=writes_beside(app.recorder),
+        ),
+    )

@@ -19,13 +19,13 @@ an erasure as before it (docs/adr/011-personal-data.md).
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 from casework.domain.personal import ACTOR, EACH_KEY, REPORTER
+from casework.per_app import once_per_app
 from casework.privacy.envelope import ERASED, PERSONAL, SealError, is_sealed
 from casework.privacy.keys import DataKey, Destroyed, KeyStore
 from casework.privacy.master import (
@@ -108,24 +108,7 @@ def privacy_for(app: Any) -> Privacy:
     made 0600 the first time a personal value is sealed. An in-memory SQLite store gets a random
     key of its own, gone with it.
     """
-    found = getattr(app, "_casework_privacy", None)
-    if isinstance(found, Privacy):
-        return found
-    with _making:  # first use: one Privacy per application, however many threads ask at once
-        found = getattr(app, "_casework_privacy", None)
-        if isinstance(found, Privacy):
-            return found
-        privacy = _made_for(app)
-        app._casework_privacy = privacy
-        return privacy
-
-
-_making = threading.Lock()
-"""Held while an application's `Privacy` is made. Two made at once (threads sealing their first
-values together) each keep their own cache of keys and their own sealer: a block whose new
-person's key one of them made, not stored until the block commits, is unknown to the other,
-which then sealed the already sealed value again under a second key (the field read back as a
-token) and cached the first key as missing (issue 16, the keyed-report race)."""
+    return once_per_app(app, "_casework_privacy", Privacy, lambda: _made_for(app))
 
 
 def _made_for(app: Any) -> Privacy:

@@ -34,6 +34,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from casework.domain.errors import ValidationError
+from casework.per_app import once_per_app
 from casework.side_tables import create_tables, dialect
 from casework.transparency.checkpoints import ORIGIN_ENV, Checkpoint
 from casework.transparency.leaves import Leaf
@@ -300,16 +301,6 @@ def _checkpoint(row: Any, recorded: str | None, named: tuple[str, int] | None) -
 
 def tables_for(app: Any) -> LogTables:
     """The log tables of `app`'s store (one per application, made on first use)."""
-    tables: LogTables | None = getattr(app, "_casework_log_tables", None)
-    if tables is not None:
-        return tables
-    with _making:  # one per application: two would each build the tree on a cold export
-        tables = getattr(app, "_casework_log_tables", None)
-        if tables is None:
-            tables = LogTables(app.recorder.datastore)
-            app._casework_log_tables = tables
-        return tables
-
-
-_making = threading.Lock()
-"""Held while an application's log tables are made (first use, whatever threads ask at once)."""
+    return once_per_app(
+        app, "_casework_log_tables", LogTables, lambda: LogTables(app.recorder.datastore)
+    )

@@ -37,6 +37,7 @@ from casework.messaging.consumer import (
 )
 from casework.messaging.dead_letter import DeadLetter, Reason
 from casework.messaging.nats_server import NatsServer
+from casework.messaging.open_pull import OpenPull
 from casework.messaging.tracked import handle_in_batch
 from casework.testing.nats import jetstream, read_stream
 from casework.testing.siblings import module_from_path
@@ -741,9 +742,19 @@ async def test_two_replicas_on_one_durable_consumer_handle_each_message_once(
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("taken_at_once", [5, 1])
 async def test_graceful_shutdown_finishes_the_message_in_hand_and_naks_the_rest(
-    js: tuple[Client, JetStreamContext], casework: Casework
+    js: tuple[Client, JetStreamContext],
+    casework: Casework,
+    monkeypatch: pytest.MonkeyPatch,
+    taken_at_once: int,
 ) -> None:
+    """`taken_at_once` 1: as when the messages arrive one by one, the four not yet taken are
+    still in the open pull request's hands at the stop, and are given back (and counted) too."""
+    arrived = OpenPull.arrived
+    monkeypatch.setattr(
+        OpenPull, "arrived", lambda pull, batch: arrived(pull, min(batch, taken_at_once))
+    )
     nc, context = js
     case_ids = report_cases(casework, 5)
     for n, case_id in enumerate(case_ids):

@@ -413,9 +413,8 @@ class Consumer(Generic[E]):
         """
         pull, self._pull = self._pull, None
         if pull is not None:
-            for msg in await pull.close():  # delivered, never started: another replica's now
-                with contextlib.suppress(nats.errors.Error):
-                    await msg.nak()
+            # Delivered, never started: another replica's now, and counted as given back.
+            await self._return(await pull.close())
         sub, self._sub = self._sub, None
         if sub is not None:
             with contextlib.suppress(nats.errors.Error):

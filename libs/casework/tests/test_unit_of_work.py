@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
+import time
+
 import pytest
 from casework.domain.errors import ConcurrencyConflictError
-from casework.unit_of_work import retrying_on_conflict
+from casework.unit_of_work import CONFLICT_PAUSE, retrying_on_conflict
 from eventsourcing.persistence import IntegrityError
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -46,3 +49,20 @@ def test_an_error_that_is_not_a_clash_is_not_retried() -> None:
     with pytest.raises(ValueError, match="a bug"):
         retrying_on_conflict(attempt, attempts=5)
     assert calls == [1]
+
+
+def test_each_pause_between_tries_is_at_most_twice_the_one_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first try runs without tenacity, the rest with it: the schedule still starts at
+    `CONFLICT_PAUSE` and doubles (each pause drawn at random below its bound; here the bound)."""
+    pauses: list[float] = []
+    monkeypatch.setattr(random, "uniform", lambda low, high: high)
+    monkeypatch.setattr(time, "sleep", pauses.append)
+
+    def attempt() -> None:
+        raise IntegrityError("version clash")
+
+    with pytest.raises(ConcurrencyConflictError, match="under 6 attempts"):
+        retrying_on_conflict(attempt, attempts=6)
+    assert pauses == pytest.approx([CONFLICT_PAUSE * 2**n for n in range(5)])

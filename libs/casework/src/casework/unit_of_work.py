@@ -12,6 +12,8 @@ clash means here and the error a caller sees when the clashes do not stop.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -57,17 +59,25 @@ def retrying_on_conflict(
 ) -> T:
     """`attempt()` until it ends without a version clash (`conflict`), at most `attempts`
     times; then `ConcurrencyConflictError` ("<what> kept changing under N attempts")."""
-    retrying = Retrying(
-        stop=stop_after_attempt(attempts),
-        wait=_wait_random_exponential(multiplier=CONFLICT_PAUSE, max=1.0),
+    try:  # the first try without tenacity's machinery: most units never clash (issue 16)
+        return attempt()
+    except conflict as error:
+        if attempts <= 1:
+            raise _kept_changing(what, attempts) from error
+    time.sleep(random.uniform(0, CONFLICT_PAUSE))
+    retrying = Retrying(  # the tries after the first, each pause twice the one before at most
+        stop=stop_after_attempt(attempts - 1),
+        wait=_wait_random_exponential(multiplier=2 * CONFLICT_PAUSE, max=1.0),
         retry=retry_if_exception_type(conflict),
     )
     try:
         return retrying(attempt)
     except RetryError as error:
-        raise ConcurrencyConflictError(
-            f"{what} kept changing under {attempts} attempts; try again"
-        ) from error.last_attempt.exception()
+        raise _kept_changing(what, attempts) from error.last_attempt.exception()
+
+
+def _kept_changing(what: str, attempts: int) -> ConcurrencyConflictError:
+    return ConcurrencyConflictError(f"{what} kept changing under {attempts} attempts; try again")
 
 
 def run_unit(

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -230,6 +230,17 @@ class LongCases:
             self._ids.add(case_id)
 
 
+def mutated_in_turn(aggregate: Any, events: Iterable[Any]) -> Any:
+    """Each event's `mutate` in turn: eventsourcing's `project_aggregate` without its `assert
+    isinstance(event, CanMutateProtocol)` per event, a check against a runtime-checkable
+    Protocol (slow: it looks up every member) that Python runs unless started with -O; a
+    twentieth of a command's CPU with 20 writers on PostgreSQL (issue 16). Every event here is
+    an eventsourcing aggregate event or snapshot, which has `mutate`."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
 class SnapshotRepository(Repository[UUID]):
     """eventsourcing's repository, telling `LongCases` the version of what it loaded."""
 
@@ -238,6 +249,7 @@ class SnapshotRepository(Repository[UUID]):
         self.long_cases = long_cases
 
     def get(self, aggregate_id: UUID, **kwargs: Any) -> Any:
+        kwargs.setdefault("projector_func", mutated_in_turn)
         aggregate = super().get(aggregate_id, **kwargs)
         self.long_cases.saw(aggregate_id, aggregate.version)
         return aggregate

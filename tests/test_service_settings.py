@@ -1,11 +1,10 @@
 """`CASEWORK_MAX_CLOCK_SKEW` (or the service's own `<SERVICE>_MAX_CLOCK_SKEW`) reaches each
 service's `Casework`, as the store does; a value that is not a number of seconds, 0 or more,
 stops the service at start saying which setting and why. One rule for the three services, so
-one test over them; so too for FastAPI's own OpenTelemetry, on only where its SDK is installed."""
+one test over them."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,7 +28,6 @@ from casework import Casework
 from casework.clock import FakeClock
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from opentelemetry import trace
 
 
 @dataclass(frozen=True)
@@ -118,29 +116,3 @@ def test_a_bad_clock_skew_stops_the_service_at_start_saying_which_setting_and_wh
     assert problem in said
     assert f"got {value!r}" in said
     assert "Traceback" not in said
-
-
-@pytest.mark.parametrize("sdk", [False, True], ids=["without the sdk", "with the sdk"])
-def test_fastapi_asks_for_an_opentelemetry_provider_only_where_the_sdk_is_installed(
-    service: Service, monkeypatch: pytest.MonkeyPatch, sdk: bool
-) -> None:
-    """Without the OpenTelemetry SDK no provider can be configured, so FastAPI's check on every
-    request is skipped (`casework_web.observability.fastapi_telemetry`, issue 16); with it,
-    FastAPI's telemetry is on as FastAPI ships it."""
-    find_spec = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util,
-        "find_spec",
-        lambda name, *a: (
-            (find_spec("json") if sdk else None)
-            if name == "opentelemetry.sdk"
-            else find_spec(name, *a)
-        ),
-    )
-    asked: list[str] = []
-    provider = trace.get_tracer_provider
-    monkeypatch.setattr(trace, "get_tracer_provider", lambda: asked.append("asked") or provider())
-    with TestClient(service.app(service.settings())) as client:
-        for _ in range(3):
-            assert client.get("/healthz").status_code == 200
-    assert len(asked) == (3 if sdk else 0)

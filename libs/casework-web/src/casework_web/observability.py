@@ -9,7 +9,6 @@ a service adds its own counters to `metrics.registry`.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import re
 import time
@@ -18,7 +17,6 @@ from contextvars import ContextVar
 from typing import Any
 
 from casework import logs
-from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -54,19 +52,6 @@ def configure_logging(level: str = "INFO") -> None:
 def uvicorn_log_config(level: str = "INFO") -> dict[str, Any]:
     """`configure_logging`'s setup as uvicorn's `log_config` (a dictConfig dictionary)."""
     return logs.logging_config(level, FORMATTER)
-
-
-def fastapi_telemetry() -> TelemetryConfig:
-    """FastAPI's own OpenTelemetry (a span, metrics and logs per request), for `FastAPI(
-    telemetry=...)`: on where the OpenTelemetry SDK is installed, off where it is not.
-
-    Why: FastAPI asks on every request whether any OpenTelemetry provider is configured, and
-    without the SDK none can be (the API alone has only its no-op proxies), so the answer is
-    always no; asking was 3 % of the intake's CPU per report (issue 16). An operator who
-    installs the SDK (and configures it, or runs the service under `opentelemetry-instrument`)
-    gets FastAPI's telemetry as before. The services' own metrics are Prometheus, below."""
-    on = importlib.util.find_spec("opentelemetry.sdk") is not None
-    return {"tracing": on, "metrics": on, "logs": on}
 
 
 class Metrics:

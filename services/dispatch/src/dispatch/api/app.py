@@ -5,7 +5,6 @@ from __future__ import annotations
 from casework import Clock, system_clock
 from casework_web import TokenStore, feed_status, install, ops_router, store_status
 from casework_web.lifespan import running_casework, runtime_lifespan
-from casework_web.observability import fastapi_telemetry
 from casework_web.unapplied import unapplied, watch_runtime
 from fastapi import FastAPI, Request
 
@@ -66,7 +65,6 @@ def create_app(
             "JSON body with a code and a message."
         ),
         lifespan=runtime_lifespan("dispatch", build, settings.store),
-        telemetry=fastapi_telemetry(),
     )
     install(
         api,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from casework import Clock, system_clock
 from casework_web import Readiness, TokenStore, feed_status, install, ops_router, store_status
 from casework_web.lifespan import running_casework, runtime_lifespan
-from casework_web.observability import fastapi_telemetry
 from casework_web.unapplied import Unapplied, unapplied, watch_runtime
 from fastapi import FastAPI, Request
 from pydantic import Field
@@ -56,7 +55,6 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
             "error is a JSON body with a code and a message."
         ),
         lifespan=runtime_lifespan("mediation", build, settings.store),
-        telemetry=fastapi_telemetry(),
     )
     install(
         api,

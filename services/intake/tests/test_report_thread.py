@@ -198,3 +198,27 @@ def test_a_busy_report_is_a_503_with_retry_after_storing_nothing_and_its_retry_i
     taken = sqlite_desk.client.post("/cases", json=body, headers=headers)
     assert taken.status_code == 201, taken.text
     assert taken.headers.get("Idempotent-Replayed") is None
+
+
+@pytest.mark.anyio
+async def test_the_report_thread_is_started_with_the_replica_not_at_a_report(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A thread that cannot start fails the replica's start: once it runs, no report needs a
+    thread started (`submit` would raise with the report's work queued, to run unanswered)."""
+    with Casework(f"sqlite:///{tmp_path / 'cases.db'}") as app:
+        reports = ReportThread(app)
+        start = threading.Thread.start
+
+        def refused(thread: threading.Thread) -> None:
+            raise RuntimeError("can't start new thread")
+
+        monkeypatch.setattr(threading.Thread, "start", refused)
+        ran: list[str] = []
+        for n in range(3):
+            await reports.run(ran.append, f"r{n}")
+        assert ran == ["r0", "r1", "r2"]
+        with pytest.raises(RuntimeError, match="can't start new thread"):
+            ReportThread(app)
+        monkeypatch.setattr(threading.Thread, "start", start)
+        reports.close()

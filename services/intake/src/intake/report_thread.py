@@ -63,6 +63,10 @@ class ReportThread:
         self.own: ThreadPoolExecutor | None = None
         if isinstance(getattr(app, "recorder", None), SQLiteProcessRecorder):
             self.own = ThreadPoolExecutor(1, thread_name_prefix=THREAD_NAME)
+            # Its thread started now, not at the first report: a thread that cannot start (the
+            # process at its limit) fails the service's start here, where `submit` would raise
+            # with the report's work already queued, to be done later and answered never.
+            self.own.submit(int).result()
         self.most_waiting = most_waiting
         self.longest_wait = float(sqlite_lock_timeout()) if longest_wait is None else longest_wait
         """Seconds a report may wait for the thread: as long as a writer waits for the file."""

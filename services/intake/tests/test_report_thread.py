@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import logging
 import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from casework import Casework
-from intake.report_thread import THREAD_NAME, ReportsBusyError, ReportThread
+from intake.report_thread import SAID_EVERY, THREAD_NAME, ReportsBusyError, ReportThread
 from intake.testing import COMPOUND, Desk
 
 
@@ -222,3 +223,25 @@ async def test_the_report_thread_is_started_with_the_replica_not_at_a_report(
             ReportThread(app)
         monkeypatch.setattr(threading.Thread, "start", start)
         reports.close()
+
+
+def test_refused_reports_are_said_in_the_log_once_then_counted_per_ten_seconds(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An overload refuses many reports a second: the first is logged at once, the next at most
+    one line per `SAID_EVERY` seconds, saying how many were refused since the line before."""
+    now = [100.0]
+    with Casework(f"sqlite:///{tmp_path / 'cases.db'}") as app:
+        reports = ReportThread(app, clock=lambda: now[0])
+        caplog.set_level(logging.WARNING, logger="intake")
+        for n in range(5):
+            reports.said_refused(ReportsBusyError(f"refusal {n}"))
+            now[0] += 1.0
+        now[0] = 100.0 + SAID_EVERY
+        reports.said_refused(ReportsBusyError("refusal 5"))
+        reports.close()
+    lines = [r.getMessage() for r in caplog.records if r.name == "intake"]
+    assert lines == [
+        "1 report refused, busy, since the last such line; the last: refusal 0",
+        "5 reports refused, busy, since the last such line; the last: refusal 5",
+    ]

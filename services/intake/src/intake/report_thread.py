@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -35,11 +37,18 @@ from starlette.concurrency import run_in_threadpool
 
 T = TypeVar("T")
 
+log = logging.getLogger("intake")
+
 THREAD_NAME = "intake-reports"
 
 MOST_WAITING = 200
 """Reports that may wait for the thread at once by default (`INTAKE_REPORTS_WAITING`): a
 report's store work takes a few ms, so 200 is about a second of work; the next is refused."""
+
+SAID_EVERY = 10.0
+"""Seconds between two log lines about refused reports: an overload refuses hundreds a second,
+and a line each would bury the log and spend the CPU the replica lacks (each 503 is counted in
+`intake_requests_total` as it happens)."""
 
 RETRY_AFTER_SECONDS = 1
 """What a refused report is told to wait: the queue drains in about that."""
@@ -59,6 +68,7 @@ class ReportThread:
         *,
         most_waiting: int = MOST_WAITING,
         longest_wait: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.own: ThreadPoolExecutor | None = None
         if isinstance(getattr(app, "recorder", None), SQLiteProcessRecorder):
@@ -72,6 +82,10 @@ class ReportThread:
         """Seconds a report may wait for the thread: as long as a writer waits for the file."""
         self._waiting = 0
         self._counting = threading.Lock()
+        self._clock = clock
+        self._refused = 0
+        """Refusals not yet in the log (`said_refused`)."""
+        self._said_at = -math.inf
 
     async def run(self, work: Callable[..., T], *args: Any) -> T:
         """`work(*args)` in the thread, with this task's context (as anyio's pool runs it).
@@ -125,6 +139,22 @@ class ReportThread:
     def waiting(self) -> int:
         """Reports waiting for the thread now (not the one under way)."""
         return self._waiting
+
+    def said_refused(self, busy: ReportsBusyError) -> None:
+        """Log a refused report: the first at once, then at most one line per `SAID_EVERY`
+        seconds, with how many were refused since the line before."""
+        with self._counting:
+            self._refused += 1
+            now = self._clock()
+            if now - self._said_at < SAID_EVERY:
+                return
+            count, self._refused, self._said_at = self._refused, 0, now
+        log.warning(
+            "%d report%s refused, busy, since the last such line; the last: %s",
+            count,
+            "" if count == 1 else "s",
+            busy,
+        )
 
     def close(self) -> None:
         """Let the work under way finish; take no more."""

@@ -84,7 +84,7 @@ async def report_case(body: CaseCreate, who: Who, rt: Rt, request: Request) -> R
             _report_and_catch_up, rt, who, body, case_id, route_key(request)
         )
     except ReportsBusyError as busy:
-        log.warning("report refused, busy: %s", busy)
+        rt.reports.said_refused(busy)
         refused = error(
             503,
             "busy",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 import time
 
 import pytest
@@ -55,14 +56,21 @@ def test_each_pause_between_tries_is_at_most_twice_the_one_before(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The first try runs without tenacity, the rest with it: the schedule still starts at
-    `CONFLICT_PAUSE` and doubles (each pause drawn at random below its bound; here the bound)."""
+    `CONFLICT_PAUSE` and doubles up to a second (each pause drawn at random below its bound;
+    here the bound)."""
     pauses: list[float] = []
+    sleep, here = time.sleep, threading.current_thread()
     monkeypatch.setattr(random, "uniform", lambda low, high: high)
-    monkeypatch.setattr(time, "sleep", pauses.append)
+    monkeypatch.setattr(
+        time,
+        "sleep",
+        lambda s: pauses.append(s) if threading.current_thread() is here else sleep(s),
+    )
 
     def attempt() -> None:
         raise IntegrityError("version clash")
 
-    with pytest.raises(ConcurrencyConflictError, match="under 6 attempts"):
-        retrying_on_conflict(attempt, attempts=6)
-    assert pauses == pytest.approx([CONFLICT_PAUSE * 2**n for n in range(5)])
+    with pytest.raises(ConcurrencyConflictError, match="under 12 attempts"):
+        retrying_on_conflict(attempt, attempts=12)
+    assert pauses == pytest.approx([min(CONFLICT_PAUSE * 2**n, 1.0) for n in range(11)])
+    assert pauses[-2:] == [1.0, 1.0]  # the cap, from the tenth pause on

@@ -94,7 +94,7 @@ class FailFastProcessRecorder(WritesBeside, PostgresProcessRecorder):
         """eventsourcing's `select_events` (the same statement, the same rows), its statement
         composed once for each shape of the question, not on every call: composing and
         encoding it was a twentieth of a command's CPU with 20 writers (issue 16)."""
-        shape = (gt is not None, lte is not None, desc, limit is not None)
+        shape = (gt is not None, lte is not None, desc is not False, limit is not None)
         params = [originator_id, *(p for p in (gt, lte, limit) if p is not None)]
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             statement = self._select_statements.get(shape)

@@ -256,3 +256,35 @@ def test_threads_asking_at_once_while_commits_land_never_raise(tmp_path: Path) -
         changes.close()
         writer.close()
     assert not errors, errors[0]
+
+
+def test_an_idle_follower_asks_sqlite_only_when_the_file_was_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocked on inotify, `wait_sync` wakes every `SLICE` to look at its stop event; it asks
+    SQLite again only after inotify said the file was written (asking at every wake-up was
+    most of an idle intake's store-feed CPU), and still sees a commit at once."""
+    monkeypatch.setattr(sqlite_changes, "SETTLING", 0.0)  # no write here to settle after
+    with Casework(store(tmp_path)) as writer, Casework(store(tmp_path)) as reader:
+        changes = SqliteChanges.of(reader)
+        assert changes is not None
+        assert changes.watching
+        asked: list[float] = []
+        ask = changes._ask
+        monkeypatch.setattr(changes, "_ask", lambda: asked.append(time.monotonic()) or ask())
+        stop = threading.Event()
+        try:
+            assert not changes.wait_sync(5 * sqlite_changes.SLICE, stop)
+            assert len(asked) == 1  # once on entering, none at the four wake-ups after
+            asked.clear()
+            threading.Timer(
+                sqlite_changes.SLICE,
+                writer.report_repair,
+                (RESIDENT, FLAT, "light out", "lighting"),
+            ).start()
+            began = time.monotonic()
+            assert changes.wait_sync(MINUTE, stop)
+            assert time.monotonic() - began < MINUTE / 2
+            assert 2 <= len(asked) <= 10  # on entering, then as the commit's writes showed
+        finally:
+            changes.close()

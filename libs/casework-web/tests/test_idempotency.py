@@ -4,6 +4,7 @@ body is a 422; a retry while the first is in flight is a 409; failures are not k
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import threading
 import time
@@ -312,3 +313,50 @@ def test_a_keyed_request_verifies_its_token_once_and_a_refused_one_still_says_wh
     assert refused.headers["www-authenticate"] == "Bearer"
     assert "not known" in refused.text  # `principal` verified it again, to say why
     assert notes.desk.done == ["lift stuck", "lift stuck"]
+
+
+def test_a_token_revoked_while_a_keyed_body_comes_in_is_refused(
+    casework: Casework, store_url: str, tmp_path: Path
+) -> None:
+    """The middleware verifies the token once the body has arrived, not before: a token revoked
+    during a slow upload is a 401, the route never runs and nothing is kept."""
+    notes = running(casework, store_url, tmp_path)
+    token = notes.headers["Authorization"].removeprefix("Bearer ")
+    parts = [b'{"text": ', b'"lift stuck"}']
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if len(parts) == 1:
+            TokenStore(tmp_path / "tokens.json").revoke("r-0302")  # the upload still coming in
+        if parts:
+            return {"type": "http.request", "body": parts.pop(0), "more_body": len(parts) > 0}
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/notes",
+        "raw_path": b"/notes",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"authorization", f"Bearer {token}".encode()),
+            (b"idempotency-key", b"k-slow"),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    asyncio.run(notes.client.app(scope, receive, send))  # type: ignore[arg-type]
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    assert start["status"] == 401
+    assert notes.desk.done == []
+    again = notes.post("lift stuck", key="k-slow")  # the token is gone for good
+    assert again.status_code == 401

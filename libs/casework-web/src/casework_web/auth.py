@@ -366,8 +366,8 @@ def remember_verified(scope: MutableMapping[str, Any], token: str, who: Principa
 
 def verified_before(scope: Mapping[str, Any], token: str) -> Principal | None:
     """The `Principal` this very token was verified as earlier in this request, or None. The
-    request is judged once, as it arrives: a token expiring while it is handled still carries
-    it through (as a token expiring after the dependency ran always did)."""
+    request is judged once, when its body has arrived: a token expiring while it is handled
+    still carries it through (as a token expiring after the dependency ran always did)."""
     state = scope.get("state")
     seen = state.get(VERIFIED) if isinstance(state, dict) else None
     if seen is not None and seen[0] == token:

@@ -260,12 +260,14 @@ class IdempotencyKeys:
             )
             return
         key = match.group(1)
+        # The body first, then the token: a token revoked while a slow upload came in is
+        # refused, not carried through on a check made before it (`principal` trusts ours).
+        body = await _read_body(receive)
         actor = _actor(scope)
         records = self.records(scope["app"])
-        if actor is None or records is None:
-            await self.app(scope, receive, send)  # unauthenticated: the route refuses it
+        if actor is None or records is None:  # unauthenticated: the route refuses it
+            await self.app(scope, _replaying(body, receive), send)
             return
-        body = await _read_body(receive)
         path = str(scope.get("path", ""))
         where = owner(actor, path)
         route: RouteKey | None = None
@@ -362,21 +364,12 @@ class IdempotencyKeys:
 
     async def _handled(self, scope: Scope, receive: Receive, body: bytes) -> list[Message]:
         """Run the app on the request (its body read already); the messages it sent."""
-        delivered = False
-
-        async def replayed_body() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
         held: list[Message] = []
 
         async def hold(message: Message) -> None:
             held.append(message)
 
-        await self.app(scope, replayed_body, hold)
+        await self.app(scope, _replaying(body, receive), hold)
         return held
 
     async def _keep(
@@ -439,6 +432,21 @@ def _answer_of(start: Message, held: list[Message]) -> Answer:
         [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start.get("headers", [])],
         b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body"),
     )
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """`receive` for the app once the body was read here: the body, then what `receive` says
+    (a disconnect)."""
+    delivered = False
+
+    async def replayed_body() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed_body
 
 
 async def _read_body(receive: Receive) -> bytes:

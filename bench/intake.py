@@ -18,12 +18,15 @@ numbers); the load never retries, which would hide a slow server behind a second
 CPU per report: the intake process's own CPU (user + system, from `/proc/<pid>/stat`) over the
 load, divided by the reports it answered, beside the library floor measured in this process in
 the same run on a fresh store of the same kind: `Casework.report_repair` + `Casework.assign`,
-`--floor` pairs one after another, process CPU per pair. CPU, not wall clock, so that other
-work on a shared machine shows less in the ratio. The ratio is against that floor (issue 16's
-definition). A second floor, `--paced-floor` pairs at the load's rate (one pair every 1/rate
-seconds, as the intake gets its reports), is printed beside it: the same work costs more CPU
-after a pause than back to back (caches gone cold on a busy box), and the intake is measured
-after such pauses, so the paced floor is the like-for-like one; both are shown, neither hidden.
+`--floor` pairs one after another, process CPU per pair. CPU, not wall clock, so that other work
+on a shared machine shows less in the ratio. Beside it, the share of the main thread, where the
+event loop runs (HTTP, the middleware, async endpoints): the rest is the intake's worker threads
+(the report thread, the store feed) or the bare server's threadpool. The ratio is against that
+floor (issue 16's definition). A second floor, `--paced-floor` pairs at the load's rate (one
+pair every 1/rate seconds, as the intake gets its reports), is printed beside it: the same work
+costs more CPU after a pause than back to back (caches gone cold on a busy box), and the intake
+is measured after such pauses, so the paced floor is the like-for-like one; both are shown,
+neither hidden.
 
 Every report answered other than 201 is counted by what it got (status and error code, or the
 client's exception), printed after the tables and as a `--json` figure: never lost silently.
@@ -124,6 +127,8 @@ class Result:
     latencies: list[float]
     cpu: float = float("nan")
     """The server's CPU seconds over the load."""
+    loop_cpu: float = float("nan")
+    """Of it, the main thread's: the event loop (HTTP, the middleware, async endpoints)."""
     floor: float | None = None
     """The library floor's CPU seconds per `report_repair` + `assign`, same run, same store."""
     paced_floor: float | None = None
@@ -133,6 +138,9 @@ class Result:
 
     def cpu_ms(self) -> float:
         return self.cpu * 1000 / max(self.ok, 1)
+
+    def loop_ms(self) -> float:
+        return self.loop_cpu * 1000 / max(self.ok, 1)
 
     def ms(self, share: float) -> float:
         ms = sorted(x * 1000 for x in self.latencies) or [float("nan")]
@@ -194,9 +202,12 @@ def refusal_kind(response: httpx.Response) -> str:
     return f"HTTP {response.status_code} {code}".rstrip()
 
 
-def cpu_seconds(pid: int) -> float:
-    """A process's user + system CPU so far (Linux `/proc/<pid>/stat`, fields 14 and 15)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """A process's user + system CPU so far (Linux `/proc/<pid>/stat`, fields 14 and 15), or
+    one of its threads' (`thread`: its id; the main thread's, where the event loop runs, is
+    `pid`)."""
+    where = f"/proc/{pid}" if thread is None else f"/proc/{pid}/task/{thread}"
+    fields = Path(f"{where}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -290,11 +301,12 @@ def measure(args: argparse.Namespace) -> list[Result]:
         port = free_port()
         command = [sys.executable, __file__, "--bare-server", str(port)]
         with server(command, dict(os.environ), port) as (url, pid):
-            cpu = cpu_seconds(pid)
+            cpu, loop = cpu_seconds(pid), cpu_seconds(pid, pid)
             results.append(
                 asyncio.run(offered_load(url, "-", args.rate, args.seconds, "bare FastAPI"))
             )
             results[-1].cpu = cpu_seconds(pid) - cpu
+            results[-1].loop_cpu = cpu_seconds(pid, pid) - loop
         for store in args.stores.split(","):
             with store_url(store, Path(tmp) / "floor") as url_of_floor:
                 floors[store] = library_floor(url_of_floor, args.floor)
@@ -312,13 +324,14 @@ def measure(args: argparse.Namespace) -> list[Result]:
                 port = free_port()
                 command = [sys.executable, "-m", "intake.main", "--port", str(port)]
                 with server(command, env, port) as (url, pid):
-                    cpu = cpu_seconds(pid)
+                    cpu, loop = cpu_seconds(pid), cpu_seconds(pid, pid)
                     results.append(
                         asyncio.run(
                             offered_load(url, token, args.rate, args.seconds, f"intake, {store}")
                         )
                     )
                     results[-1].cpu = cpu_seconds(pid) - cpu
+                    results[-1].loop_cpu = cpu_seconds(pid, pid) - loop
     print(f"offered load {args.rate:g} reports/s for {args.seconds:g} s\n")
     print("| server | sent | 201s | reports/s | p50 ms | p99 ms |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -327,10 +340,10 @@ def measure(args: argparse.Namespace) -> list[Result]:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\nCPU per report ({os.cpu_count()} CPUs, load average after the run {load})\n")
     print(
-        "| server | CPU ms/report | library floor CPU ms/report | ratio "
-        "| floor at the load's rate | ratio |"
+        "| server | CPU ms/report | of which the event loop | library floor CPU ms/report "
+        "| ratio | floor at the load's rate | ratio |"
     )
-    print("|---|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for result in results:
         store = result.name.rsplit(", ", 1)[-1]
         if store in floors:
@@ -341,9 +354,13 @@ def measure(args: argparse.Namespace) -> list[Result]:
             if result.paced_floor:
                 slow = result.paced_floor * 1000
                 at_rate = f"{slow:.2f} | {per / slow:.1f}×"
-            print(f"| {result.name} | {per:.2f} | {floor:.2f} | {per / floor:.1f}× | {at_rate} |")
+            print(
+                f"| {result.name} | {per:.2f} | {result.loop_ms():.2f} | {floor:.2f} "
+                f"| {per / floor:.1f}× | {at_rate} |"
+            )
         else:
-            print(f"| {result.name} | {result.cpu_ms():.2f} | — | — | — | — |")
+            per, loop = result.cpu_ms(), result.loop_ms()
+            print(f"| {result.name} | {per:.2f} | {loop:.2f} | — | — | — | — |")
     for result in results:
         said = "; ".join(f"{n} × {kind}" for kind, n in result.refused.most_common()) or "none"
         print(f"\n{result.name}: reports without a 201: {said}")

@@ -273,18 +273,22 @@ def test_an_idle_follower_asks_sqlite_only_when_the_file_was_written(
         ask = changes._ask
         monkeypatch.setattr(changes, "_ask", lambda: asked.append(time.monotonic()) or ask())
         stop = threading.Event()
+        writing: threading.Timer | None = None
         try:
             assert not changes.wait_sync(5 * sqlite_changes.SLICE, stop)
             assert len(asked) == 1  # once on entering, none at the four wake-ups after
             asked.clear()
-            threading.Timer(
+            writing = threading.Timer(
                 sqlite_changes.SLICE,
                 writer.report_repair,
                 (RESIDENT, FLAT, "light out", "lighting"),
-            ).start()
+            )
+            writing.start()
             began = time.monotonic()
             assert changes.wait_sync(MINUTE, stop)
             assert time.monotonic() - began < MINUTE / 2
             assert 2 <= len(asked) <= 10  # on entering, then as the commit's writes showed
         finally:
+            if writing is not None:  # its commit shows before it hands its connection back
+                writing.join(10)
             changes.close()

@@ -18,6 +18,8 @@ from casework_web.service_settings import Port, ServiceSettings
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from intake.report_thread import MOST_WAITING
+
 
 def packaged(name: str) -> Path:
     """A data file shipped inside the package (the sample places registry, the triage rules)."""
@@ -45,7 +47,7 @@ class Settings(ServiceSettings):
     )
 
     reports_waiting: int = Field(
-        default=200,
+        default=MOST_WAITING,
         ge=1,
         description=(
             "On a SQLite store: how many reports may wait for the replica's report thread at "

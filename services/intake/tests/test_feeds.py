@@ -3,9 +3,8 @@ feed makes of the log is, event for event, what the relay publishes on NATS."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
-import threading
-import time
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
@@ -19,10 +18,12 @@ from casework.messaging.relay import StoreReader
 from casework.messaging.store_contracts import StoreContracts
 from casework.projections.sqlite import Scope
 from eventsourcing.persistence import OperationalError
+from fastapi.testclient import TestClient
+from intake.api.app import create_app
 from intake.feeds import STORE_SOURCE, StoreFeed
 from intake.measures.model import MeasuresModel
 from intake.read_model import CaseIndex
-from intake.testing import COMPOUND, FLAT, T0
+from intake.testing import COMPOUND, FLAT, T0, Desk, make_settings
 
 RESIDENT = Actor("r-0302", Role.RESIDENT)
 STAFF = Actor("staff-li", Role.PROPERTY_STAFF)
@@ -120,40 +121,6 @@ def test_an_outage_while_making_a_contract_is_waited_out_not_skipped(tmp_path: P
     app.close()
 
 
-class _Counted(StoreFeed):
-    """The intake's store feed, noting when its first round is over (then it waits)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.first_round_over = threading.Event()
-
-    def catch_up(self) -> int:
-        applied = super().catch_up()
-        self.first_round_over.set()
-        return applied
-
-
-def test_the_store_feed_wakes_on_a_commit_not_on_its_poll_interval(tmp_path: Path) -> None:
-    """Not a timing: the poll interval is a minute, so a case that shows within the test's few
-    seconds was brought by the SQLite change signal (`casework.sqlite_changes`) waking the feed.
-    The case is reported by another connection only once the feed's first round is over."""
-    url = f"sqlite:///{tmp_path / 'cases.db'}"
-    with Casework(url) as writer, Casework(url) as following:
-        index = CaseIndex(tmp_path / "intake.db")
-        feed = _Counted(following, index)
-        feed.start(60.0)
-        try:
-            assert feed.first_round_over.wait(10), "the feed never ran"
-            writer.report_repair(RESIDENT, FLAT, "light out", "lighting")
-            deadline = time.monotonic() + 10
-            while not index.list(Scope(everything=True))[1]:
-                assert time.monotonic() < deadline, "the feed did not wake on the commit"
-                time.sleep(0.05)
-        finally:
-            feed.stop()
-            index.close()
-
-
 def test_both_read_models_of_the_file_apply_in_one_transaction(tmp_path: Path) -> None:
     """The measures beside the case index (one file, one connection): a batch is one commit
     for both; a failure of the measures' part leaves the measures as they were and raises, but
@@ -230,45 +197,49 @@ def test_measures_that_keep_failing_do_not_hold_the_case_index_back_past_a_page(
     app.close()
 
 
-def test_catching_up_after_its_own_write_does_not_wake_the_feed_for_it(tmp_path: Path) -> None:
-    """A request catches up after its own write and asks the change signal first: the write
-    is seen, so the feed's thread is not woken for it; another process's commit after that
-    still wakes it (`StoreFeed.catch_up_own`)."""
-    url = f"sqlite:///{tmp_path / 'cases.db'}"
-    with Casework(url) as desk, Casework(url) as other:
-        index = CaseIndex(tmp_path / "intake.db")
-        feed = StoreFeed(desk, index)
-        changes = feed.change_signal()
-        assert changes is not None
-        feed._changes = changes  # as `start` sets it, without the thread
-        try:
-            desk.report_repair(RESIDENT, FLAT, "light out", "lighting")
-            assert feed.after_own_write().catch_up() == desk.recorder.max_notification_id()
-            assert not changes.changed()  # the own write: seen already
-            other.report_repair(RESIDENT, FLAT, "tap drips", "plumbing")
-            assert changes.changed()  # another's commit after it: wakes the feed
-        finally:
-            changes.close()
-            index.close()
+def test_a_listing_shows_what_was_just_stored_though_the_feed_reads_once_a_minute(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Read your writes without a catch-up per write (docs/adr/019): the feed's thread polls
+    once a minute, and the report made through the API (and the assignment another writer made
+    straight to the store) are listed at once, because the listing catches the index up first.
+    Not a timing: nothing in the test waits."""
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'cases.db'}", feed_poll_seconds=60)
+    with TestClient(create_app(settings, clock=clock)) as client:
+        desk = Desk(client, clock, settings)
+        rt = client.app.state.runtime  # type: ignore[attr-defined]
+        before = rt.intake.index.position(STORE_SOURCE)
+        case_id = desk.report(desk.resident())["case_id"]
+        assert rt.intake.index.position(STORE_SOURCE) == before  # the report caught nothing up
+        listed = client.get("/cases", headers=desk.resident()).json()
+        assert [c["case_id"] for c in listed["items"]] == [case_id]
+        assert listed["index_position"] == rt.intake.app.recorder.max_notification_id()
+
+        rt.intake.app.assign(case_id, MANAGER, STAFF, "on duty")  # another writer, say dispatch
+        listed = client.get("/cases", headers=desk.staff()).json()
+        assert [c["status"] for c in listed["items"]] == ["assigned"]
 
 
-def test_an_own_catch_up_that_fails_leaves_the_feed_woken(tmp_path: Path) -> None:
-    """The request asked the change signal, then failed to read (the store away): the feed's
-    thread must still see the write as new, or it would sleep through it until its poll."""
-    url = f"sqlite:///{tmp_path / 'cases.db'}"
-    with Casework(url) as desk:
-        index = CaseIndex(tmp_path / "intake.db")
-        feed = StoreFeed(desk, index)
-        changes = feed.change_signal()
-        assert changes is not None
-        feed._changes = changes  # as `start` sets it, without the thread
-        feed.contracts = StoreAwayOnce(desk)
-        try:
-            desk.report_repair(RESIDENT, FLAT, "light out", "lighting")
-            with pytest.raises(OperationalError):
-                feed.after_own_write().catch_up()
-            assert changes.changed()  # the thread's next question: there is something to read
-            assert feed.catch_up() == desk.recorder.max_notification_id()
-        finally:
-            changes.close()
-            index.close()
+def test_a_listing_whose_catch_up_fails_lists_what_the_index_holds(
+    tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The store away just as the listing catches the index up: 200 with the index as it
+    stands (its position says how far), one line in the log; the next listing is current."""
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'cases.db'}", feed_poll_seconds=60)
+    with TestClient(create_app(settings, clock=clock)) as client:
+        desk = Desk(client, clock, settings)
+        rt = client.app.state.runtime  # type: ignore[attr-defined]
+        first = desk.report(desk.resident())["case_id"]
+        assert len(client.get("/cases", headers=desk.staff()).json()["items"]) == 1
+        second = desk.report(desk.resident(), description="the tap in the kitchen drips")
+        rt.store_feed.contracts = StoreAwayOnce(rt.intake.app)
+        with caplog.at_level(logging.WARNING, logger="intake"):
+            stale = client.get("/cases", headers=desk.staff())
+        assert stale.status_code == 200, stale.text
+        assert [c["case_id"] for c in stale.json()["items"]] == [first]
+        said = [r for r in caplog.records if "not caught up before a read" in r.getMessage()]
+        assert len(said) == 1
+        assert said[0].exc_info is None  # an outage: one line, no traceback
+        current = client.get("/cases", headers=desk.staff()).json()
+        assert {c["case_id"] for c in current["items"]} == {first, second["case_id"]}
+        assert current["index_position"] > stale.json()["index_position"]

@@ -11,7 +11,10 @@ the measures):
 - **The store** (no NATS): `StoreFeed` follows the notification log by "greater than the last id
   seen" (ids can have gaps) and makes each stored case event into its contract with
   `casework.messaging.store_contracts.StoreContracts`, the piece the relay uses, so a read model
-  sees the same event whichever way it came.
+  sees the same event whichever way it came. It reads every `feed_poll_seconds` (0.5 s), many
+  reports a round, and whoever reads the read models catches them up first (`catch_up`; the
+  listing through `Runtime.read_models_current`): what a reader sees is current, and a report
+  pays for no catch-up of its own (docs/adr/019).
 
 Each read model records its position with the events, in the same transaction, and is
 idempotent per case version: the store feed reads from the lowest position among them, and a read
@@ -34,7 +37,6 @@ from casework.outages import OUTAGES
 from casework.projections.polling import Poller
 from casework.projections.skipped import event_name
 from casework.projections.sqlite import EventFedModel
-from casework.sqlite_changes import SqliteChanges
 from nats.aio.msg import Msg
 
 from intake.read_model import CaseIndex
@@ -43,14 +45,6 @@ log = logging.getLogger("intake.feed")
 
 STORE_SOURCE = "store"
 """The position name of the store feed (a NATS feed's is its durable's name)."""
-
-SETTLING_TICK = 0.025
-"""Seconds between the store feed's questions to SQLite while a write settles (`SqliteChanges`'
-tick). The library's 2 ms suits the relay, whose latency is every report's; here it asked SQLite
-500 times a second whenever reports came in (one write every 50 ms keeps it settling), about
-1.4 ms of the intake's CPU per report at 20 reports/s (issue 16). The intake's own reports are
-caught up by the request itself (`catch_up_after_write`); what this feed brings are other
-processes' writes (dispatch's assignments), for listings, where 25 ms more at worst is nothing."""
 
 
 def case_subjects() -> tuple[str, ...]:
@@ -163,8 +157,13 @@ def start_consumer(
 
 
 class StoreFeed(Poller):
-    """Follows the store's notification log into the read models: on each commit to a SQLite
-    file, else by polling (and on demand)."""
+    """Follows the store's notification log into the read models: every poll interval, and on
+    demand (`catch_up`) before a read.
+
+    No change signal (`casework.sqlite_changes`), unlike the library's store feeds: woken by
+    each commit, it caught up one report a round, and a round's fixed cost (a transaction, its
+    commit, the positions read and written) was most of a report's read-model work; polled,
+    a round takes every report since the last (issue 16, docs/adr/019)."""
 
     thread_name = "intake-store-feed"
 
@@ -183,32 +182,6 @@ class StoreFeed(Poller):
         self.batch = batch
         self._lock = threading.Lock()
         super().__init__()
-
-    def change_signal(self) -> SqliteChanges | None:
-        """On a SQLite file: catch up within milliseconds of a commit (`sqlite_changes`), not
-        on the next poll."""
-        return SqliteChanges.of(self.app, SETTLING_TICK)
-
-    def after_own_write(self) -> OwnWrites:
-        """What a request catches up with after its own write (`catch_up_after_write`)."""
-        return OwnWrites(self)
-
-    def catch_up_own(self) -> int:
-        """`catch_up` after this process's own write: the change signal is asked first, so
-        the write it is woken by is seen already and the following thread does not catch up
-        once more for nothing (a third of a report's read-model work, issue 16). Asked before
-        the read, as `SqliteChanges` wants: a commit after the question wakes the thread; one
-        before it is in the read. The thread may ask at the same moment; the worst that does
-        is one needless round."""
-        changes = self._changes
-        if changes is not None:
-            changes.changed()
-        try:
-            return self.catch_up()
-        except BaseException:
-            if changes is not None:  # the following thread reads it instead, woken at once
-                changes.missed()
-            raise
 
     def catch_up(self) -> int:
         """Apply everything recorded so far; returns how many events the case index applied.
@@ -266,17 +239,3 @@ class StoreFeed(Poller):
         if held_back is not None:
             raise held_back
         return applied
-
-
-class OwnWrites:
-    """A store feed caught up after the process's own write (`StoreFeed.catch_up_own`), as
-    `catch_up_after_write` takes it."""
-
-    def __init__(self, feed: StoreFeed) -> None:
-        self.feed = feed
-
-    def catch_up(self) -> int:
-        return self.feed.catch_up_own()
-
-    def forget(self) -> None:
-        self.feed.forget()

@@ -13,7 +13,6 @@ from uuid import UUID
 
 from casework import Status, Tier
 from casework.domain.windows import EARLIEST
-from casework.projections.polling import catch_up_after_write
 from casework.side_tables import SideWrite
 from casework_web import Principal, Who, error_responses
 from casework_web.errors import error
@@ -74,15 +73,14 @@ router = APIRouter(prefix="/cases", tags=["cases"], responses=error_responses(40
 async def report_case(body: CaseCreate, who: Who, rt: Rt, request: Request) -> Response:
     """`async` with the store's work in one hop to a worker thread (`Runtime.reports`: on
     SQLite the replica's own report thread, else anyio's pool; the report and its kept
-    answer in one transaction, then the read models caught up), not a hop per dependency or
-    per Idempotency-Key step: the hand-offs and commits were a large share of the intake's CPU
-    per report (issue 16). The answer is rendered in the worker, before the commit, so that
-    the bytes sent are the bytes every retry of the key gets."""
+    answer in one transaction), not a hop per dependency or per Idempotency-Key step: the
+    hand-offs and commits were a large share of the intake's CPU per report (issue 16). The
+    answer is rendered in the worker, before the commit, so that the bytes sent are the bytes
+    every retry of the key gets. The read models are not caught up here: the listing does that
+    before it reads, and the store feed's next round for many reports at once (docs/adr/019)."""
     case_id = request_keyed_id(who.actor.id, request.scope)
     try:
-        done, answer = await rt.reports.run(
-            _report_and_catch_up, rt, who, body, case_id, route_key(request)
-        )
+        done, answer = await rt.reports.run(_report, rt, who, body, case_id, route_key(request))
     except ReportsBusyError as busy:
         rt.reports.said_refused(busy)
         refused = error(
@@ -106,12 +104,11 @@ async def report_case(body: CaseCreate, who: Who, rt: Rt, request: Request) -> R
     return answer
 
 
-def _report_and_catch_up(
+def _report(
     rt: Runtime, who: Principal, body: CaseCreate, case_id: UUID | None, key: RouteKey | None
 ) -> tuple[Reported, Response]:
-    """The report with its answer kept (when sent with an Idempotency-Key), then the read
-    models brought up to it, so the reporter's next listing shows the case (in the worker
-    thread: both block on the store).
+    """The report with its answer kept (when sent with an Idempotency-Key), in the worker
+    thread (it blocks on the store).
 
     The key is not looked up first: a key used already has its record in the store, which the
     report's own record (or case) meets on committing, nothing written; the report then looks
@@ -121,8 +118,6 @@ def _report_and_catch_up(
     done = rt.intake.report(who, body, case_id, kept)
     if key is not None:
         key.kept()
-    if rt.store_feed is not None:  # stored already: a failure here is not theirs
-        catch_up_after_write(rt.store_feed.after_own_write(), log)
     return done, kept.answers[-1] if kept is not None and kept.answers else _answer(done)
 
 
@@ -151,7 +146,17 @@ def _answer(done: Reported) -> Response:
     )
 
 
-@router.get("", response_model=CasePage, summary="List cases you can see, from the case index")
+@router.get(
+    "",
+    response_model=CasePage,
+    summary="List cases you can see, from the case index",
+    description=(
+        "The case index is brought up to everything stored before it is read, so a case you "
+        "just reported (or anyone changed) is listed as it is now. If that cannot be done at "
+        "the moment (the store or the index busy), the listing is the index as it stands; "
+        "`index_position` says how far into the store's log it has read."
+    ),
+)
 def list_cases(
     who: Who,
     rt: Rt,
@@ -165,6 +170,7 @@ def list_cases(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasePage:
+    rt.read_models_current()
     total, rows = rt.intake.list(
         who,
         compound=compound,

@@ -115,3 +115,46 @@ def test_a_catch_up_failing_on_the_store_after_a_write_is_logged_and_the_poller_
             time.sleep(0.2)
         listed = client.get("/cases", headers=desk.staff()).json()
         assert [c["case_id"] for c in listed["items"]] == [case_id]
+
+
+@pytest.mark.postgres
+def test_a_listing_while_the_store_is_down_is_the_index_as_it_stands(
+    stoppable_postgres: StoppablePostgres,  # noqa: F811
+    tmp_path: Path,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A listing catches the case index up before it reads (docs/adr/019): with the store
+    stopped it cannot, and lists what the index holds (200, its position as it was), one line
+    in the log, no traceback; once the store is back the next listing has the case reported
+    just before the outage, which the feed (polling once a minute here) never brought."""
+    monkeypatch.setenv("CASEWORK_STORE_TIMEOUT", "1")
+    assert stoppable_postgres.server is not None
+    stoppable_postgres.server.create_database("intake")
+    settings = make_settings(
+        tmp_path, stoppable_postgres.server.url("intake"), feed_poll_seconds=60
+    )
+    with TestClient(create_app(settings, clock=clock)) as client:
+        desk = Desk(client, clock, settings)
+        first = desk.report(desk.resident())["case_id"]
+        listed = client.get("/cases", headers=desk.staff()).json()
+        assert [c["case_id"] for c in listed["items"]] == [first]
+        second = desk.report(desk.resident(), description="the tap in the kitchen drips")
+        stoppable_postgres.stop()
+        with caplog.at_level(logging.WARNING, logger="intake"):
+            stale = client.get("/cases", headers=desk.staff())
+        assert stale.status_code == 200, stale.text
+        assert [c["case_id"] for c in stale.json()["items"]] == [first]
+        assert stale.json()["index_position"] == listed["index_position"]
+        said = [r for r in caplog.records if "not caught up before a read" in r.getMessage()]
+        assert len(said) == 1
+        assert said[0].exc_info is None
+        stoppable_postgres.start()
+        deadline = time.monotonic() + 15  # the pool drops its dead connections first
+        while True:
+            items = client.get("/cases", headers=desk.staff()).json()["items"]
+            if len(items) == 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert {c["case_id"] for c in items} == {first, second["case_id"]}

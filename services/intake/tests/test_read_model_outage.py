@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from casework import Actor, Role
@@ -18,6 +19,7 @@ from casework.projections.polling import catch_up_after_write
 from casework.testing.postgres_outage import StoppablePostgres, stoppable_postgres  # noqa: F401
 from fastapi.testclient import TestClient
 from intake.api.app import create_app
+from intake.config import Settings
 from intake.testing import FLAT, Desk, make_settings
 
 
@@ -84,6 +86,17 @@ def test_a_report_stored_while_the_read_model_is_locked_is_201_and_stored_once(
     assert len(cases) == 1
 
 
+def on_a_store_that_stops(
+    postgres: StoppablePostgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **extra: Any
+) -> Settings:
+    """The intake's settings on a database of `postgres` (this test's own cluster, to stop),
+    a refused connection given up after a second."""
+    monkeypatch.setenv("CASEWORK_STORE_TIMEOUT", "1")
+    assert postgres.server is not None
+    postgres.server.create_database("intake")
+    return make_settings(tmp_path, postgres.server.url("intake"), **extra)
+
+
 @pytest.mark.postgres
 def test_a_catch_up_failing_on_the_store_after_a_write_is_logged_and_the_poller_catches_up(
     stoppable_postgres: StoppablePostgres,  # noqa: F811
@@ -94,10 +107,7 @@ def test_a_catch_up_failing_on_the_store_after_a_write_is_logged_and_the_poller_
 ) -> None:
     """The store goes away between a stored report and its catch-up: the helper says so in one
     line and returns False (the request is not failed); the poller applies it once it is back."""
-    monkeypatch.setenv("CASEWORK_STORE_TIMEOUT", "1")
-    assert stoppable_postgres.server is not None
-    stoppable_postgres.server.create_database("intake")
-    settings = make_settings(tmp_path, stoppable_postgres.server.url("intake"))
+    settings = on_a_store_that_stops(stoppable_postgres, tmp_path, monkeypatch)
     with TestClient(create_app(settings, clock=clock)) as client:
         desk = Desk(client, clock, settings)
         rt = client.app.state.runtime  # type: ignore[attr-defined]
@@ -129,11 +139,8 @@ def test_a_listing_while_the_store_is_down_is_the_index_as_it_stands(
     stopped it cannot, and lists what the index holds (200, its position as it was), one line
     in the log, no traceback; once the store is back the next listing has the case reported
     just before the outage, which the feed (polling once a minute here) never brought."""
-    monkeypatch.setenv("CASEWORK_STORE_TIMEOUT", "1")
-    assert stoppable_postgres.server is not None
-    stoppable_postgres.server.create_database("intake")
-    settings = make_settings(
-        tmp_path, stoppable_postgres.server.url("intake"), feed_poll_seconds=60
+    settings = on_a_store_that_stops(
+        stoppable_postgres, tmp_path, monkeypatch, feed_poll_seconds=60
     )
     with TestClient(create_app(settings, clock=clock)) as client:
         desk = Desk(client, clock, settings)

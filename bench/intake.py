@@ -1,7 +1,7 @@
 """Reports per second and p50/p99 latency of `POST /cases` at a fixed offered load.
 
     uv run python bench/intake.py [--rate 50] [--seconds 10] [--stores sqlite,postgres]
-                                  [--floor 200]
+                                  [--floor 200] [--paced-floor 100] [--rounds 1]
 
 Three servers, each a real process on a free port, measured in the same run with the same load:
 the intake (`casework-intake --port P`) on a SQLite file, the intake on PostgreSQL (a throwaway
@@ -27,6 +27,12 @@ pair every 1/rate seconds, as the intake gets its reports), is printed beside it
 costs more CPU after a pause than back to back (caches gone cold on a busy box), and the intake
 is measured after such pauses, so the paced floor is the like-for-like one; both are shown,
 neither hidden.
+
+Beside both floors, the intake's CPU per report is also put beside the bare server's CPU per
+request under the same load in the same round: both pay HTTP at the same pace, so that ratio
+moves least with the box's quick and slow moments (which move the back-to-back floor by a
+third between runs). `--rounds N` measures everything N times, one round after another, and
+prints each CPU ratio's median over the rounds (issue 16 reads its rows as three runs' median).
 
 Every report answered other than 201 is counted by what it got (status and error code, or the
 client's exception), printed after the tables and as a `--json` figure: never lost silently.
@@ -248,6 +254,13 @@ def main() -> int:
         default=100,
         help="library floor pairs at the load's rate (0: none)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure everything this many times, one round after another; each round's "
+        "figures, then each CPU ratio's median over the rounds",
+    )
     parser.add_argument("--bare-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     report.add_json_flag(parser)
     args = parser.parse_args()
@@ -256,17 +269,43 @@ def main() -> int:
 
         uvicorn.run(bare_app(), host="127.0.0.1", port=args.bare_server, log_level="warning")  # type: ignore[arg-type]
         return 0
+    figures: list[report.Figure] = []
+    ratios: dict[str, list[float]] = {}
     with report.json_mode(args.json):
-        results = measure(args)
+        for n in range(1, args.rounds + 1):
+            if args.rounds > 1:
+                print(f"\n## Round {n} of {args.rounds}\n")
+            round_figures = figures_of(measure(args), f", round {n}" if args.rounds > 1 else "")
+            figures += round_figures
+            for figure in round_figures:
+                if figure.unit == "ms CPU" and figure.ratio is not None:
+                    ratios.setdefault(figure.name.replace(f", round {n}", ""), []).append(
+                        figure.ratio
+                    )
+        if args.rounds > 1:
+            print(f"\nCPU ratios over {args.rounds} rounds\n")
+            print("| figure | each round | median |")
+            print("|---|---|---:|")
+            for name, each in ratios.items():
+                shown = ", ".join(f"{r:.2f}" for r in each)
+                print(f"| {name} | {shown} | {statistics.median(each):.2f} |")
+    report.emit(figures, args.json, "the intake beside its baselines of the same run")
+    return 0
+
+
+def figures_of(results: list[Result], suffix: str) -> list[report.Figure]:
+    """One round's figures (`suffix` names the round): latencies beside the bare server's, CPU
+    per report beside the floors and beside the bare server's CPU per request, refusals."""
     bare, *intakes = results
     figures = [
-        report.Figure(f"{r.name}, {label}", r.ms(share), "ms", bare.ms(share))
+        report.Figure(f"{r.name}, {label}{suffix}", r.ms(share), "ms", bare.ms(share))
         for r in intakes
         for share, label in ((0.5, "p50"), (0.99, "p99"))
     ]
     figures += [
         report.Figure(
-            f"{r.name}, CPU per report (baseline: library floor, `report_repair` + `assign`)",
+            f"{r.name}, CPU per report (baseline: library floor, `report_repair` + `assign`)"
+            + suffix,
             r.cpu_ms(),
             "ms CPU",
             r.floor * 1000,
@@ -276,7 +315,7 @@ def main() -> int:
     ]
     figures += [
         report.Figure(
-            f"{r.name}, CPU per report (baseline: library floor at the load's rate)",
+            f"{r.name}, CPU per report (baseline: library floor at the load's rate){suffix}",
             r.cpu_ms(),
             "ms CPU",
             r.paced_floor * 1000,
@@ -285,11 +324,22 @@ def main() -> int:
         if r.paced_floor is not None
     ]
     figures += [
-        report.Figure(f"{r.name}, answered other than 201", r.sent - r.ok, "reports", r.sent)
+        report.Figure(
+            f"{r.name}, CPU per report (baseline: {bare.name}'s CPU per request, same load)"
+            + suffix,
+            r.cpu_ms(),
+            "ms CPU",
+            bare.cpu_ms(),
+        )
+        for r in intakes
+    ]
+    figures += [
+        report.Figure(
+            f"{r.name}, answered other than 201{suffix}", r.sent - r.ok, "reports", r.sent
+        )
         for r in results
     ]
-    report.emit(figures, args.json, f"latencies beside {bare.name}'s")
-    return 0
+    return figures
 
 
 def measure(args: argparse.Namespace) -> list[Result]:

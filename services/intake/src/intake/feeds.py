@@ -12,9 +12,9 @@ the measures):
   seen" (ids can have gaps) and makes each stored case event into its contract with
   `casework.messaging.store_contracts.StoreContracts`, the piece the relay uses, so a read model
   sees the same event whichever way it came. It reads every `feed_poll_seconds` (0.5 s), many
-  reports a round, and whoever reads the read models catches them up first (`catch_up`; the
-  listing through `Runtime.read_models_current`): what a reader sees is current, and a report
-  pays for no catch-up of its own (docs/adr/019).
+  reports a round; the listing, the measures and the pages catch the read models up before
+  they read (`StoreFeed.catch_up_to_read`, `catch_up`), so what they show is current, and a
+  report pays for no catch-up of its own (docs/adr/019).
 
 Each read model records its position with the events, in the same transaction, and is
 idempotent per case version: the store feed reads from the lowest position among them, and a read
@@ -24,6 +24,7 @@ model that is ahead ignores what it already holds; a redelivery never counts twi
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Protocol
@@ -31,6 +32,7 @@ from typing import Protocol
 from casework import Casework
 from casework.contracts import CaseEvent, parse_event
 from casework.kinds import kind_names
+from casework.logs import describe
 from casework.messaging.background import ConsumerInBackground, consume_in_background
 from casework.messaging.store_contracts import StoreContracts
 from casework.outages import OUTAGES
@@ -156,6 +158,11 @@ def start_consumer(
 # ------------------------------------------------------------------ the store
 
 
+READ_WAIT = 0.5
+"""Seconds a reader waits for a catch-up already under way before it reads without
+(`StoreFeed.catch_up_to_read`)."""
+
+
 class StoreFeed(Poller):
     """Follows the store's notification log into the read models: every poll interval, and on
     demand (`catch_up`) before a read.
@@ -190,52 +197,85 @@ class StoreFeed(Poller):
         the index reads on alone from its own position to the end of the log, and the failure
         is raised after: a read model that cannot go on holds back only itself, not the case
         index's listings; the next catch-up gives it its page again."""
+        with self._lock:
+            return self._catch_up()
+
+    def catch_up_to_read(self) -> bool:
+        """`catch_up` before a read (a listing's, `Runtime.catch_up_read_models`), never failing
+        it: True if the read models hold everything stored when it was asked, else False, and
+        the reader reads them as they stand (a listing says how far: `index_position`).
+
+        A catch-up already under way (the poller's round, another reader's) is waited for at
+        most `READ_WAIT`: rounds take milliseconds, but one waiting on an unreachable store holds
+        on for the store's timeout, and readers must not queue behind it one timeout each. An
+        unreachable store is said once while it lasts (`outages`, shared with the poller: the
+        first to get through says it is back); the read models' file busy, in one line per
+        reader; anything else with its traceback."""
+        if not self._lock.acquire(timeout=READ_WAIT):
+            return False  # the catch-up holding it is waiting on the store, and will say so
+        try:
+            self._catch_up()
+        except Exception as error:
+            self.forget()
+            if self.outages.failed(error):
+                pass  # said once while it lasts
+            elif isinstance(error, sqlite3.OperationalError):  # the read models' file busy
+                log.warning("read models not caught up before a read: %s", describe(error))
+            else:
+                log.exception("read models not caught up before a read")
+            return False
+        finally:
+            self._lock.release()
+        self.outages.recovered("store")
+        return True
+
+    def _catch_up(self) -> int:
+        """`catch_up`, the lock held."""
         applied = 0
         held_back: Exception | None = None
-        with self._lock:
-            while True:
-                start = (
-                    self.index.position(STORE_SOURCE)
-                    if held_back is not None
-                    else self.read_models.position(STORE_SOURCE)
-                )
-                page = self.app.recorder.select_notifications(
-                    start=start, limit=self.batch, inclusive_of_start=False
-                )
-                if not page:
-                    break
-                events = []
-                for notification in page:
-                    try:
-                        event = self.contracts.of_notification(notification)
-                    except OUTAGES:
-                        raise  # the store is away: the poller waits, then reads this page again
-                    except Exception as error:  # unreadable: skipped and shown, not a stop
-                        for model in self.read_models.all:
-                            if model.position(STORE_SOURCE) < notification.id:
-                                model.record_skipped(
-                                    str(notification.originator_id),
-                                    notification.originator_version,
-                                    event_name(notification.topic),
-                                    error,
-                                )
-                        continue
-                    if event is not None:
-                        events.append(event)
-                if held_back is not None:
-                    applied += self.index.apply(events, STORE_SOURCE, page[-1].id)
-                else:
-                    try:
-                        applied += self.read_models.apply(events, STORE_SOURCE, page[-1].id)
-                    except Exception as error:
-                        if self.index.position(STORE_SOURCE) < page[-1].id:
-                            raise  # the index did not take the page: nothing goes on
-                        held_back = error
-                if len(page) < self.batch:
-                    # a short page was the end of the log when read: asking again would cost
-                    # every report's catch-up two more queries for nothing (issue 16); what was
-                    # recorded since is the next catch-up's, as it would be after an empty page
-                    break
+        while True:
+            start = (
+                self.index.position(STORE_SOURCE)
+                if held_back is not None
+                else self.read_models.position(STORE_SOURCE)
+            )
+            page = self.app.recorder.select_notifications(
+                start=start, limit=self.batch, inclusive_of_start=False
+            )
+            if not page:
+                break
+            events = []
+            for notification in page:
+                try:
+                    event = self.contracts.of_notification(notification)
+                except OUTAGES:
+                    raise  # the store is away: the poller waits, then reads this page again
+                except Exception as error:  # unreadable: skipped and shown, not a stop
+                    for model in self.read_models.all:
+                        if model.position(STORE_SOURCE) < notification.id:
+                            model.record_skipped(
+                                str(notification.originator_id),
+                                notification.originator_version,
+                                event_name(notification.topic),
+                                error,
+                            )
+                    continue
+                if event is not None:
+                    events.append(event)
+            if held_back is not None:
+                applied += self.index.apply(events, STORE_SOURCE, page[-1].id)
+            else:
+                try:
+                    applied += self.read_models.apply(events, STORE_SOURCE, page[-1].id)
+                except Exception as error:
+                    if self.index.position(STORE_SOURCE) < page[-1].id:
+                        raise  # the index did not take the page: nothing goes on
+                    held_back = error
+            if len(page) < self.batch:
+                # a short page was the end of the log when read: asking again would cost
+                # every catch-up two more queries for nothing (issue 16); what was
+                # recorded since is the next catch-up's, as it would be after an empty page
+                break
         if held_back is not None:
             raise held_back
         return applied

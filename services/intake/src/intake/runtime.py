@@ -7,7 +7,7 @@
 - the case feed (`feeds.py`) that keeps both read models current: the durable consumer on NATS
   when `NATS_URL` is set (the read models filled from the store first if they are empty, so an
   upgrade or a lost `intake.db` misses nothing), else a thread following the store's log, which
-  a reader also catches up before it reads (`read_models_current`, docs/adr/019). With
+  a listing also catches up before it reads (`catch_up_read_models`, docs/adr/019). With
   replicas (`INTAKE_READ_MODELS=store`) every replica follows the store's log whole even with
   NATS: a shared durable hands each message to one replica only, which would leave each
   replica's read models with half the cases (docs/adr/013).
@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 
 from casework import Casework, Clock
 from casework.messaging.background import ConsumerInBackground
-from casework.projections.polling import catch_up_before_read
 from casework_web import TokenStore
 from casework_web.unapplied import HoldsSkipped
 
@@ -92,14 +91,14 @@ class Runtime:
         """The name of the case feed's position in the read models."""
         return STORE_SOURCE if self.store_feed is not None else self.settings.durable
 
-    def read_models_current(self) -> None:
-        """Before reading the read models: bring them up to everything stored, so a listing
-        shows the report its reader just made (and any other writer's), though no report
-        catches the read models up itself (docs/adr/019). A catch-up that fails is logged and
-        the read goes on with what the read models hold (`catch_up_before_read`). With the NATS
-        consumer there is no store feed: the read models are as current as the consumer."""
+    def catch_up_read_models(self) -> None:
+        """Before a listing reads the case index: bring the read models up to everything
+        stored, so it shows the report its reader just made (and any other writer's), though
+        no report catches them up itself (docs/adr/019); if that cannot be done now, the
+        listing reads them as they stand (`StoreFeed.catch_up_to_read`). With the NATS consumer
+        there is no store feed: the read models are as current as the consumer."""
         if self.store_feed is not None:
-            catch_up_before_read(self.store_feed, log)
+            self.store_feed.catch_up_to_read()
 
     def read_models(self) -> dict[str, HoldsSkipped]:
         """The intake's read models by name (readiness and metrics show what each skipped)."""

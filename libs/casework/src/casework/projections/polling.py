@@ -97,18 +97,6 @@ def catch_up_after_write(feed: CatchesUp, logger: logging.Logger | None = None) 
     failure is logged (one line for an outage or a busy read model, a traceback otherwise) and
     the poller applies the write on its next round. Returns whether the catch-up worked.
     """
-    return _caught_up(feed, logger, "after a write")
-
-
-def catch_up_before_read(feed: CatchesUp, logger: logging.Logger | None = None) -> bool:
-    """Bring the read models up to everything stored before reading them, without failing the
-    read: if the store or the read model fails right then, the reader is answered from what the
-    read models hold (a listing says how far that is), the failure logged as
-    `catch_up_after_write` logs it. Returns whether the catch-up worked."""
-    return _caught_up(feed, logger, "before a read")
-
-
-def _caught_up(feed: CatchesUp, logger: logging.Logger | None, when: str) -> bool:
     try:
         feed.catch_up()
     except Exception as error:
@@ -116,8 +104,10 @@ def _caught_up(feed: CatchesUp, logger: logging.Logger | None, when: str) -> boo
         said = logger or log
         busy = isinstance(error, (sqlite3.OperationalError, *OUTAGES))
         if busy:
-            said.warning("read model not caught up %s (the poller will): %s", when, describe(error))
+            said.warning(
+                "read model not caught up after a write (the poller will): %s", describe(error)
+            )
         else:
-            said.exception("read model not caught up %s (the poller will)", when)
+            said.exception("read model not caught up after a write (the poller will)")
         return False
     return True

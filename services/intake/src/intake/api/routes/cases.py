@@ -76,8 +76,9 @@ async def report_case(body: CaseCreate, who: Who, rt: Rt, request: Request) -> R
     answer in one transaction), not a hop per dependency or per Idempotency-Key step: the
     hand-offs and commits were a large share of the intake's CPU per report (issue 16). The
     answer is rendered in the worker, before the commit, so that the bytes sent are the bytes
-    every retry of the key gets. The read models are not caught up here: the listing does that
-    before it reads, and the store feed's next round for many reports at once (docs/adr/019)."""
+    every retry of the key gets. The read models are not caught up here: the listing catches
+    them up before it reads, and the store feed's next round takes many reports at once
+    (docs/adr/019)."""
     case_id = request_keyed_id(who.actor.id, request.scope)
     try:
         done, answer = await rt.reports.run(_report, rt, who, body, case_id, route_key(request))
@@ -170,7 +171,7 @@ def list_cases(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasePage:
-    rt.read_models_current()
+    rt.catch_up_read_models()
     total, rows = rt.intake.list(
         who,
         compound=compound,

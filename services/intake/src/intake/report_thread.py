@@ -1,10 +1,10 @@
 """The thread a replica on SQLite takes reports in: one, its own, instead of anyio's pool.
 
 `POST /cases` does all its store work in one hop to a thread (the report and its kept answer in
-one transaction). On SQLite those transactions are one writer
-at a time whatever the threads, so a pool buys no concurrency there; what it costs is anyio's
-machinery per hop (a cancel scope, the capacity limiter, the worker's queue; its backend
-imported on the first request) and a cold thread now and then. One thread of our own,
+one transaction). On SQLite those transactions are one writer at a time whatever the threads,
+so a pool buys no concurrency there; what it costs is anyio's machinery per hop (a cancel scope,
+the capacity limiter, the worker's queue; its backend imported on the first request) and a cold
+thread now and then. One thread of our own,
 reached with `loop.run_in_executor`, measured 0.3–0.45 ms of CPU less per report (issue 16).
 
 Not on PostgreSQL: there reports commit side by side on the pool's connections (and group

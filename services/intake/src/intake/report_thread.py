@@ -4,8 +4,8 @@
 one transaction). On SQLite those transactions are one writer at a time whatever the threads,
 so a pool buys no concurrency there; what it costs is anyio's machinery per hop (a cancel scope,
 the capacity limiter, the worker's queue; its backend imported on the first request) and a cold
-thread now and then. One thread of our own,
-reached with `loop.run_in_executor`, measured 0.3–0.45 ms of CPU less per report (issue 16).
+thread now and then. One thread of our own, reached with `loop.run_in_executor`, measured
+0.3–0.45 ms of CPU less per report (issue 16).
 
 Not on PostgreSQL: there reports commit side by side on the pool's connections (and group
 commit gathers them, ADR 018), which one thread would serialise; they keep anyio's pool.

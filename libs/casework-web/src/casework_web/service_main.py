@@ -15,6 +15,7 @@ way (one JSON object a line on stderr, uvicorn's, nats-py's and the library's lo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -125,13 +126,15 @@ def serve(
     """Serve the app with uvicorn (logs set up first, so the app's own start is logged as JSON
     too): the flags over the settings; port 0 is any free port."""
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
 
     from casework_web.http_head import BoundedHead
+    from casework_web.quiet_server import QuietServer
 
     configure_logging(settings.log_level)
     app = create_app(settings)
     freeze_startup()  # full collections then skip what the start made (issue 16: 0.1-0.2 s)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host if host is None else host,
         port=settings.port if port is None else port,
@@ -139,4 +142,7 @@ def serve(
         access_log=False,
         http=BoundedHead,  # httptools, with h11's cap on a request's head (`http_head`)
     )
-    return 0
+    server = QuietServer(config)  # `uvicorn.run`'s server, idle at one wake-up a second
+    with contextlib.suppress(KeyboardInterrupt):  # as `uvicorn.run`: a second Ctrl-C
+        server.run()
+    return 0 if server.started else STARTUP_FAILURE  # as `uvicorn.run`: 3 if it never served

@@ -1,0 +1,126 @@
+"""The services' uvicorn server turns its main loop once a second while idle, not ten times
+(`casework_web.quiet_server`), and still stops at once on SIGTERM. A real server on a free
+loopback port: in a thread of this process, or a subprocess stopped by its pid."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import uvicorn
+from casework_web.quiet_server import QuietServer
+from fastapi import FastAPI
+
+
+class Counting(QuietServer):
+    """Counts the main loop's turns (`on_tick` is called once a turn)."""
+
+    turns = 0
+
+    async def on_tick(self, counter: int) -> bool:
+        self.turns += 1
+        return await super().on_tick(counter)
+
+
+def small_app() -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/ping")
+    def ping() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    return app
+
+
+@contextmanager
+def served(server: uvicorn.Server) -> Iterator[int]:
+    """`server` run in a thread (no signal handlers there); its port; stopped on the way out."""
+    thread = threading.Thread(target=server.run, name="quiet-server-under-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive(), "the server stopped while starting"
+        assert time.monotonic() < deadline, "the server did not start in 30 s"
+        time.sleep(0.02)
+    try:
+        (listener,) = [s for srv in server.servers for s in srv.sockets]
+        yield listener.getsockname()[1]
+    finally:
+        server.handle_exit(signal.SIGTERM, None)
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "the server did not stop"
+
+
+def config() -> uvicorn.Config:
+    return uvicorn.Config(small_app(), host="127.0.0.1", port=0, log_config=None, lifespan="off")
+
+
+def test_an_idle_server_turns_once_a_second_and_still_sends_its_date() -> None:
+    server = Counting(config())
+    with served(server) as port:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=5) as answer:
+            assert answer.status == 200
+            assert answer.headers["date"].endswith(" GMT")  # uvicorn's, renewed each turn
+        before = server.turns
+        time.sleep(2.5)
+        turns = server.turns - before
+    assert 1 <= turns <= 4  # uvicorn's own loop: 25 in 2.5 s
+
+
+def test_a_stop_asked_from_another_thread_ends_the_wait_for_the_next_turn() -> None:
+    server = QuietServer(config(), tick_seconds=120)
+    with served(server):  # on the way out: asked to stop, joined within 30 s, or it fails
+        time.sleep(0.3)  # the loop waits for its next turn, two minutes away
+    assert server.should_exit
+    assert not server.force_exit
+
+
+SERVE = textwrap.dedent(
+    """
+    import sys, uvicorn
+    from fastapi import FastAPI
+    from casework_web.quiet_server import QuietServer
+
+    server = QuietServer(
+        uvicorn.Config(FastAPI(), host="127.0.0.1", port=0, log_level="info"), tick_seconds=120
+    )
+    server.run()
+    sys.exit(0 if server.started else 3)
+    """
+)
+
+
+def test_sigterm_stops_an_idle_server_at_once_not_at_its_next_turn(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-c", SERVE], stdout=out, stderr=subprocess.STDOUT, env=os.environ
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while b"Uvicorn running on" not in log.read_bytes():
+                assert process.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.05)
+            time.sleep(0.3)  # into the wait for the next turn, two minutes away
+            process.send_signal(signal.SIGTERM)
+            try:
+                code = process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                pytest.fail("SIGTERM did not stop the server before its next turn")
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+    assert "Application shutdown complete" in log.read_text()  # a graceful stop, then
+    assert code == -signal.SIGTERM, log.read_text()  # uvicorn raises the signal it caught again

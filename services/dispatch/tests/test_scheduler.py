@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import pytest
 from casework import Actor, FakeClock, Role
 from dispatch.application import Dispatch
 from dispatch.board import Board
+from dispatch.runtime import Runtime
 from dispatch.scheduler import Drain, Scheduler
 from dispatch.testing import (
     FLAT,
@@ -24,6 +27,7 @@ from dispatch.testing import (
     T0,
     case_events,
     event_names,
+    make_settings,
     small_roster,
 )
 
@@ -233,3 +237,63 @@ def test_a_waiting_repair_is_escalated_by_its_deadline_and_drained_when_someone_
     assert board.waiting() == []
     assert event_names(app, case_id)[-3:] == ["Escalated", "DeadlinesSet", "Assigned"]
     app.close()
+
+
+def test_one_tick_escalates_and_raises_on_one_read_of_the_log_and_a_failing_scheduler_spares_the_calendar(  # noqa: E501
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runtime's periodic step (`Runtime.on_the_tick`): deadlines and recurring needs
+    together, the board caught up once for both when nothing was recorded."""
+    clock = FakeClock(NIGHT - timedelta(hours=1))
+    runtime = Runtime.build(make_settings(tmp_path, store_url), clock, background=False)
+    app = runtime.app
+    try:
+        small_roster(app)
+        need = app.record_demand(
+            MANAGER,
+            resident_id="r-0302",
+            address=FLAT,
+            need="carrying",
+            description="rice and water carried up",
+            recurrence={"kind": "weekly", "weekdays": ["tue"], "time": "23:05"},
+        )
+        clock.set(NIGHT)
+        leak_id = unanswered_leak(app, clock)
+        read = 0
+        catch_up = runtime.board.catch_up
+
+        def counted() -> int:
+            nonlocal read
+            read += 1
+            return catch_up()
+
+        monkeypatch.setattr(runtime.board, "catch_up", counted)
+        runtime.on_the_tick()  # 23:02: nothing due
+        assert read == 1
+        clock.set(NIGHT + timedelta(minutes=15) + SECOND)  # both due
+        runtime.on_the_tick()
+        assert [e[2] for e in escalations(app, leak_id)] == [OWNER_NOT_REACHED]
+        assert raised(app, need.id) == [NIGHT + timedelta(minutes=5)]
+
+        def failing(*, caught_up: bool = False) -> list[Any]:
+            raise RuntimeError("a bug in the escalation round")
+
+        monkeypatch.setattr(runtime.scheduler, "tick", failing)
+        clock.set(NIGHT + timedelta(days=7, minutes=6))  # next Tuesday's occurrence due
+        with pytest.raises(RuntimeError, match="escalation round"):
+            runtime.on_the_tick()
+        assert raised(app, need.id) == [
+            NIGHT + timedelta(minutes=5),
+            NIGHT + timedelta(days=7, minutes=5),
+        ]
+    finally:
+        app.close()
+
+
+def raised(app: Dispatch, need_id: UUID) -> list[Any]:
+    """The occurrences of the need raised so far, in order."""
+    return [
+        e.occurrence
+        for e in app.casework.events.get(need_id)
+        if type(e).__name__ == "OccurrenceRaised"
+    ]

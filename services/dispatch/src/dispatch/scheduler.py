@@ -46,9 +46,11 @@ class Scheduler:
         self.app = app
         self.board = board
 
-    def tick(self) -> list[Escalation]:
-        """Escalate every case whose deadline has passed; returns what this replica recorded."""
-        self.board.catch_up()
+    def tick(self, *, caught_up: bool = False) -> list[Escalation]:
+        """Escalate every case whose deadline has passed; returns what this replica recorded.
+        `caught_up`: the board was caught up just before (`Runtime.on_the_tick`)."""
+        if not caught_up:
+            self.board.catch_up()
         now = self.app.clock()
         done: list[Escalation] = []
         for case_id in self.board.due(now):
@@ -71,9 +73,11 @@ class Calendar:
         self.app = app
         self.board = board
 
-    def run_once(self) -> list[Raised]:
-        """Raise every recurring need's due occurrence; returns what this replica raised."""
-        self.board.catch_up()
+    def run_once(self, *, caught_up: bool = False) -> list[Raised]:
+        """Raise every recurring need's due occurrence; returns what this replica raised.
+        `caught_up`: the board was caught up just before (`Runtime.on_the_tick`)."""
+        if not caught_up:
+            self.board.catch_up()
         now = self.app.clock()
         raised: list[Raised] = []
         for demand_id in self.board.demands_due(now):

@@ -20,7 +20,7 @@ import pytest
 from casework import Actor, Casework, Role, sqlite_changes
 from casework.contracts import CaseEvent
 from casework.messaging.nats_server import NatsServer
-from casework.messaging.relay import Relay
+from casework.messaging.relay import WOKEN_POLL, Relay
 from casework.messaging.store_feed import StoreFeed
 from casework.messaging.subjects import STREAM
 from casework.sqlite_changes import SqliteChanges
@@ -75,6 +75,59 @@ async def test_the_relay_publishes_a_new_event_long_before_its_poll_interval(
         await running
         writer.close()
     assert relay.published == 4
+
+
+@pytest.mark.nats
+@pytest.mark.anyio
+@pytest.mark.parametrize("inotify", [True, False], ids=["inotify", "no-inotify"])
+async def test_an_idle_relay_reads_a_watched_store_once_a_second_and_an_unwatched_one_as_before(
+    nats_server: NatsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inotify: bool
+) -> None:
+    """Where inotify says when the file was written, the relay's poll only covers a missed
+    wake-up: it reads the idle store once a second (`WOKEN_POLL`), not ten times. Without
+    inotify (its refusal made here, as above) it polls as before."""
+    if not inotify:
+
+        def refused(*args: object, **kwargs: object) -> None:
+            raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
+
+        monkeypatch.setattr(sqlite_changes, "INotify", refused)
+        monkeypatch.setattr(sqlite_changes, "_warned", threading.Event())
+    following = Casework(store(tmp_path))
+    with Casework(store(tmp_path)) as writer:
+        writer.report_repair(RESIDENT, FLAT, "light out", "lighting")
+    reads = 0
+    select = following.recorder.select_notifications
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal reads
+        reads += 1
+        return select(*args, **kwargs)
+
+    monkeypatch.setattr(following.recorder, "select_notifications", counted)
+    relay = Relay(following, nats_server.url)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    try:
+        async with jetstream(nats_server.url) as (_, js):
+            deadline = time.monotonic() + 10
+            while (await _held(js)) < 2:  # the report's two events: then idle
+                assert time.monotonic() < deadline, "the relay did not publish"
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
+        before = reads
+        await asyncio.sleep(3)
+        idle_reads = reads - before
+    finally:
+        stop.set()
+        await running
+        following.close()
+    if inotify:
+        assert relay.poll_interval == WOKEN_POLL
+        assert idle_reads <= 5  # 3 s at one a second (with a read-ahead each); it was 30
+    else:
+        assert relay.poll_interval == 0.1
+        assert idle_reads >= 15  # ten a second, as before
 
 
 async def _held(js: object) -> int:

@@ -28,8 +28,10 @@ notifications), where a failed ack can put k after k+1 (consumers track each mes
 stream sequence, `casework.messaging.tracked`, and may see a case's version v+1 before v).
 
 On PostgreSQL a LISTEN thread wakes the relay when events are written; on a SQLite file, `PRAGMA
-data_version` asked every 2 ms while idle (`casework.sqlite_changes`) does. Both also poll, so a
-lost NOTIFY (eventsourcing issue #305) only delays it by one poll interval.
+data_version` asked when inotify says the file was written (every 2 ms where it cannot watch;
+`casework.sqlite_changes`) does. Both also poll, once a second (`WOKEN_POLL`; every 0.1 s on a
+SQLite file without inotify), so a lost NOTIFY (eventsourcing issue #305) only delays it by one
+poll interval.
 
 Outages (`casework.outages`): `run` never ends because the store or NATS is unreachable, however
 long: it logs the outage once, retries with a capped, jittered backoff, logs when it is back, and
@@ -137,6 +139,12 @@ class PostgresWaker:
                 self._stopping.wait(2.0)
 
 
+WOKEN_POLL = 1.0
+"""The relay's poll interval where a commit wakes it (NOTIFY, inotify): the poll only covers a
+missed wake-up. Where it polled every 0.1 s on a watched SQLite file, the idle relay read the
+store ten times a second: 7-8 ms of CPU a second on the 2-core box (issue 16, `bench/idle.py`)."""
+
+
 class Relay:
     """Follows the notification log and publishes to JetStream; see the module docstring."""
 
@@ -168,7 +176,11 @@ class Relay:
         self.stream = stream
         self.batch_size = batch_size
         is_postgres = PostgresWaker.applies_to(app)
-        self.poll_interval = poll_interval or (1.0 if is_postgres else 0.1)
+        self.poll_interval = poll_interval or (WOKEN_POLL if is_postgres else 0.1)
+        """Seconds between two reads of the store while nothing wakes the relay: unless given,
+        `WOKEN_POLL` where something does (NOTIFY; on a SQLite file, inotify: `run` sets it),
+        else 0.1."""
+        self._poll_given = poll_interval is not None
         self.publish_timeout = publish_timeout
         self.retry_wait = retry_wait
         self.windows = Windows(StoreReader(app), batch_size, publish_timeout)
@@ -213,6 +225,8 @@ class Relay:
             waker.start()
         else:
             self._changes = SqliteChanges.of(self.app)
+            if self._changes is not None and self._changes.watching and not self._poll_given:
+                self.poll_interval = WOKEN_POLL
         try:
             while not stop.is_set():
                 try:

@@ -25,6 +25,7 @@ from types import ModuleType
 from typing import Any
 from uuid import UUID
 
+import nats.errors
 import pytest
 from casework.application import Casework
 from casework.domain import Actor, Role
@@ -534,7 +535,7 @@ async def test_one_pull_request_stays_open_for_a_batch_of_messages_arriving_one_
         casework,
         worker.add_note,
         worker.parse,
-        subscription(batch=batch, fetch_timeout=expires),
+        subscription(batch=batch, fetch_timeout=expires, request_expires=expires),
     )
     runner = asyncio.create_task(consumer.run())
     started = time.monotonic()
@@ -555,6 +556,49 @@ async def test_one_pull_request_stays_open_for_a_batch_of_messages_arriving_one_
     info = await context.consumer_info("CASEWORK", "dispatch")
     assert info.num_ack_pending == 0
     assert info.num_pending == 0
+
+
+@pytest.mark.anyio
+async def test_a_pull_request_lost_with_a_killed_server_is_replaced_on_reconnect(
+    nats_server: NatsServer, casework: Casework
+) -> None:
+    """The open pull request stays on the server for `request_expires`, a minute here. NATS
+    killed (a crash: no word to the waiting requests, as a graceful stop gives) and started
+    again has lost it. The consumer's next fetch after the client has reconnected asks again,
+    so a message published after the restart is handled within seconds, not once the lost
+    request's minute has passed."""
+    (case_id,) = report_cases(casework, 1)
+    async with jetstream(nats_server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2) as (
+        nc,
+        context,
+    ):
+        await create_stream(context)
+        consumer = Consumer(
+            nc, casework, worker.add_note, worker.parse, subscription(request_expires=60.0)
+        )
+        runner = asyncio.create_task(consumer.run())
+        try:
+            await publish(context, case_id, 1)
+            await wait_for(settled(consumer, Outcome.DONE, 1))
+            reconnects = nc.stats["reconnects"]
+            nats_server.kill()
+            await asyncio.to_thread(nats_server.start)
+            await wait_for(lambda: nc.stats["reconnects"] > reconnects and nc.is_connected)
+            deadline = time.monotonic() + 20
+            while True:  # JetStream may need a moment after the restart to take a message
+                try:
+                    await publish(context, case_id, 2)
+                    break
+                except (nats.errors.Error, TimeoutError):
+                    assert time.monotonic() < deadline, "JetStream took no message after restart"
+                    await asyncio.sleep(0.2)
+            await wait_for(settled(consumer, Outcome.DONE, 2), timeout=20)
+        finally:
+            await consumer.stop()
+            await runner
+    assert note_counts(casework, [case_id]) == Counter(
+        {(case_id, worker.note_text(n)): 1 for n in (1, 2)}
+    )
 
 
 @pytest.mark.anyio

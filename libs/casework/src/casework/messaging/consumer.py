@@ -130,6 +130,14 @@ class SubscriptionSettings:
     durable: str | None = None
     batch: int = 10
     fetch_timeout: float = 1.0
+    """How long a fetch waits for a message before the consumer looks around (at `stop`, at
+    positions carried, at a reconnect) and fetches again: local, no word with the server."""
+    request_expires: float = 10.0
+    """How long each pull request stays open on the server with nothing to deliver. Renewing
+    one is a round trip (the server's 408, a new request): renewed every `fetch_timeout` (0.5 s
+    in the services) it was most of an idle service's CPU and a millisecond a second of the
+    server's per consumer (issue 16, `bench/idle.py`). Not how long a consumer may stall: a
+    request lost with a reconnect is replaced at once (`OpenPull`)."""
     max_attempts: int = 5
     """Deliveries a failing message gets before it is dead-lettered (a crash does not count
     against it: the message comes back after `ack_wait` and is tried again)."""
@@ -239,7 +247,7 @@ class Consumer(Generic[E]):
             s.stream,
             s.consumer_name,
             batch=s.batch,
-            expires=s.fetch_timeout,
+            expires=s.request_expires,
             api_prefix=getattr(self.js, "_prefix", "$JS.API"),
         )
         await self._pull.start()

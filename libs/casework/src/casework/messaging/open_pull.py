@@ -11,9 +11,12 @@ server), and a fetch takes the messages that have arrived, waiting only when non
 
 What a message delivered here becomes is unchanged: the consumer handles and acks (or naks, or
 dead-letters) it as before. `close` returns the messages delivered but never fetched, for the
-consumer to give back (nak) at once rather than leave them to `ack_wait`. A request lost with
-the connection (NATS restarting) is replaced once its expiry has passed with no word from the
-server, so a fetch never waits on a dead request for longer than one expiry and `LOST_AFTER`.
+consumer to give back (nak) at once rather than leave them to `ack_wait`. A request that may
+have been lost with the connection (NATS restarting, a reconnect to another node) is replaced
+as soon as a fetch finds the client has reconnected since it was sent (nats-py counts its
+reconnects); any other request the server falls silent on, once its expiry has passed,
+`LOST_AFTER` later. So the expiry can be long (`SubscriptionSettings.request_expires`): an idle
+consumer renews its request once every expiry, not on every fetch.
 """
 
 from __future__ import annotations
@@ -73,6 +76,9 @@ class OpenPull:
         """Messages the open request may still deliver; 0: none open."""
         self._lost_at = 0.0
         """When (`time.monotonic`) the open request counts as lost if the server said nothing."""
+        self._sent_on = -1
+        """The connection's reconnect count when the open request was sent: once it differs,
+        the request may have been lost with the connection it was sent on."""
         self._ended_quietly = False
         """The last request ended with no message and a status other than its expiry: the next
         waits for the fetch's timeout, so a server that keeps ending requests is not asked in a
@@ -128,12 +134,16 @@ class OpenPull:
                 self._signal.clear()
                 await self._wait(deadline - now)
                 continue
-            if self._owed <= 0 or now >= self._lost_at:
+            if self._owed <= 0 or now >= self._lost_at or self._reconnected():
                 await self._request()
                 continue  # anything that arrived while it was sent is taken first
             self._signal.clear()
             await self._wait(min(deadline, self._lost_at) - now)
         return self.arrived(batch)
+
+    def _reconnected(self) -> bool:
+        """Whether the client reconnected since the open request was sent."""
+        return int(self._nc.stats["reconnects"]) != self._sent_on
 
     def arrived(self, batch: int) -> list[Msg]:
         """Up to `batch` of the messages that have arrived, without waiting or asking."""
@@ -153,6 +163,7 @@ class OpenPull:
         request = {"batch": self._batch, "expires": int(self._expires * 1_000_000_000)}
         self._owed = self._batch
         self._lost_at = time.monotonic() + self._expires + LOST_AFTER
+        self._sent_on = int(self._nc.stats["reconnects"])
         self.requests += 1
         await self._nc.publish(self._next_subject, json.dumps(request).encode(), self._inbox)
 

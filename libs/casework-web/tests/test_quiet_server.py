@@ -124,3 +124,42 @@ def test_sigterm_stops_an_idle_server_at_once_not_at_its_next_turn(tmp_path: Pat
                 process.wait(timeout=10)
     assert "Application shutdown complete" in log.read_text()  # a graceful stop, then
     assert code == -signal.SIGTERM, log.read_text()  # uvicorn raises the signal it caught again
+
+
+SERVE_AND_SAY_THE_LOOP = textwrap.dedent(
+    """
+    import asyncio, os, signal, sys
+    from fastapi import FastAPI
+    from casework_web.service_main import serve
+    from casework_web.service_settings import ServiceSettings
+
+    def create_app(settings):
+        app = FastAPI()
+
+        @app.on_event("startup")
+        async def started():
+            loop = asyncio.get_running_loop()
+            print("loop", type(loop).__module__, flush=True)
+            loop.call_later(0.2, os.kill, os.getpid(), signal.SIGTERM)
+
+        return app
+
+    sys.exit(serve("probe", create_app, ServiceSettings(), "127.0.0.1", 0))
+    """
+)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uvloop is not made for Windows")
+def test_a_served_service_runs_on_uvloop_and_stops_on_sigterm(tmp_path: Path) -> None:
+    """`serve` leaves uvicorn to pick its loop ("auto"): uvloop, a dependency of casework-web
+    (the NATS consumer's messages and hops cost a sixth less on it, issue 16)."""
+    env = {"CASEWORK_VAR_DIR": str(tmp_path), "CASEWORK_STORE": f"sqlite:///{tmp_path}/c.db"}
+    done = subprocess.run(
+        [sys.executable, "-c", SERVE_AND_SAY_THE_LOOP],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+    )
+    assert "loop uvloop" in done.stdout, done.stdout + done.stderr
+    assert "Finished server process" in done.stderr, done.stderr

@@ -602,6 +602,41 @@ async def test_a_pull_request_lost_with_a_killed_server_is_replaced_on_reconnect
 
 
 @pytest.mark.anyio
+async def test_an_idle_consumer_keeps_its_pull_request_and_an_earlier_ones_expiry_ends_nothing(
+    js: tuple[Client, JetStreamContext], casework: Casework
+) -> None:
+    """Fetches time out every 0.2 s while nothing comes, but the request stays open on the
+    server for its `request_expires` (a minute): one request, not one per fetch. Another
+    request on the same inbox, as one sent before a reconnect may still be (here a real one,
+    expiring in 0.3 s), ends with a 408 that is not the open request's: nothing new is asked
+    for, and a message published afterwards comes through the open request."""
+    nc, context = js
+    (case_id,) = report_cases(casework, 1)
+    consumer = Consumer(
+        nc,
+        casework,
+        worker.add_note,
+        worker.parse,
+        subscription(fetch_timeout=0.2, request_expires=60.0),
+    )
+    runner = asyncio.create_task(consumer.run())
+    try:
+        await wait_for(lambda: consumer._pull is not None and consumer._pull.requests == 1)
+        pull = consumer._pull
+        assert pull is not None
+        earlier = json.dumps({"batch": 1, "expires": 300_000_000}).encode()
+        await nc.publish("$JS.API.CONSUMER.MSG.NEXT.CASEWORK.dispatch", earlier, f"{pull._inbox}.0")
+        await asyncio.sleep(1.5)  # seven fetch timeouts, the earlier request's expiry
+        assert pull.requests == 1
+        await publish(context, case_id, 1)
+        await wait_for(settled(consumer, Outcome.DONE, 1))
+    finally:
+        await consumer.stop()
+        await runner
+    assert note_counts(casework, [case_id]) == Counter({(case_id, worker.note_text(1)): 1})
+
+
+@pytest.mark.anyio
 async def test_a_no_ops_position_waits_for_the_next_write_or_is_recorded_alone_when_none_comes(
     js: tuple[Client, JetStreamContext], casework: Casework, monkeypatch: pytest.MonkeyPatch
 ) -> None:

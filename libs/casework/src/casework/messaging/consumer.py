@@ -132,12 +132,14 @@ class SubscriptionSettings:
     fetch_timeout: float = 1.0
     """How long a fetch waits for a message before the consumer looks around (at `stop`, at
     positions carried, at a reconnect) and fetches again: local, no word with the server."""
-    request_expires: float = 10.0
+    request_expires: float = 2.0
     """How long each pull request stays open on the server with nothing to deliver. Renewing
     one is a round trip (the server's 408, a new request): renewed every `fetch_timeout` (0.5 s
     in the services) it was most of an idle service's CPU and a millisecond a second of the
-    server's per consumer (issue 16, `bench/idle.py`). Not how long a consumer may stall: a
-    request lost with a reconnect is replaced at once (`OpenPull`)."""
+    server's per consumer (issue 16, `bench/idle.py`). A request lost with a reconnect is
+    replaced at once (`OpenPull`); one lost without (the node holding the durable's leader
+    killed while the client stays connected to another) after this and `LOST_AFTER`, so this is
+    also the longest such a loss stalls the consumer: kept at two seconds for that."""
     max_attempts: int = 5
     """Deliveries a failing message gets before it is dead-lettered (a crash does not count
     against it: the message comes back after `ack_wait` and is tried again)."""

@@ -15,8 +15,13 @@ consumer to give back (nak) at once rather than leave them to `ack_wait`. A requ
 have been lost with the connection (NATS restarting, a reconnect to another node) is replaced
 as soon as a fetch finds the client has reconnected since it was sent (nats-py counts its
 reconnects); any other request the server falls silent on, once its expiry has passed,
-`LOST_AFTER` later. So the expiry can be long (`SubscriptionSettings.request_expires`): an idle
-consumer renews its request once every expiry, not on every fetch.
+`LOST_AFTER` later. So the expiry can be longer than a fetch's wait
+(`SubscriptionSettings.request_expires`): an idle consumer renews its request once every
+expiry, not on every fetch. A request replaced after a reconnect may still be alive on the
+server (a blip, another node): each request has a reply subject of its own, and only the
+current one's messages and statuses count against it, so an old one's expiry neither ends the
+new one nor makes requests pile up; what it still delivers is fetched like the rest. No request
+is sent while the client is disconnected (nats-py would buffer it and send it late).
 """
 
 from __future__ import annotations
@@ -70,6 +75,8 @@ class OpenPull:
         self._expires = expires
         self._sub: Subscription | None = None
         self._inbox = ""
+        self._reply = ""
+        """The open request's reply subject (`<inbox>.<n>`): the statuses that count."""
         self._arrived: deque[Msg] = deque()
         self._signal = asyncio.Event()
         self._owed = 0
@@ -91,15 +98,18 @@ class OpenPull:
         if self._sub is not None:
             return
         self._inbox = self._nc.new_inbox()
-        self._sub = await self._nc.subscribe(self._inbox, cb=self._arrive)
+        self._sub = await self._nc.subscribe(f"{self._inbox}.*", cb=self._arrive)
 
     async def _arrive(self, msg: Msg) -> None:
-        """Each delivery to the inbox, in order: a message, or the server's word on the request."""
+        """Each delivery to the inbox, in order: a message, or the server's word on a request
+        (the open one's; an earlier request's, still alive after a reconnect, is passed over)."""
         status = msg.headers.get(STATUS) if msg.headers else None
+        current = msg.subject == self._reply
         if status is None:
-            self._owed -= 1
+            if current:
+                self._owed -= 1
             self._arrived.append(msg)
-        elif status == HEARTBEAT:
+        elif status == HEARTBEAT or not current:
             return
         elif status in (NO_MESSAGES, EXPIRED):
             self._owed = 0
@@ -134,6 +144,11 @@ class OpenPull:
                 self._signal.clear()
                 await self._wait(deadline - now)
                 continue
+            if not self._nc.is_connected and not self._nc.is_closed:  # reconnecting: a request
+                # now would wait in nats-py's buffer and go out late, beside the one sent then
+                self._signal.clear()
+                await self._wait(deadline - now)
+                continue
             if self._owed <= 0 or now >= self._lost_at or self._reconnected():
                 await self._request()
                 continue  # anything that arrived while it was sent is taken first
@@ -161,11 +176,12 @@ class OpenPull:
         if self._nc.is_closed:
             raise nats.errors.ConnectionClosedError
         request = {"batch": self._batch, "expires": int(self._expires * 1_000_000_000)}
+        self.requests += 1
+        self._reply = f"{self._inbox}.{self.requests}"
         self._owed = self._batch
         self._lost_at = time.monotonic() + self._expires + LOST_AFTER
         self._sent_on = int(self._nc.stats["reconnects"])
-        self.requests += 1
-        await self._nc.publish(self._next_subject, json.dumps(request).encode(), self._inbox)
+        await self._nc.publish(self._next_subject, json.dumps(request).encode(), self._reply)
 
     async def close(self) -> list[Msg]:
         """Stop taking deliveries; the messages delivered but not fetched, to be given back."""

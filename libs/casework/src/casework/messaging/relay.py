@@ -176,11 +176,11 @@ class Relay:
         self.stream = stream
         self.batch_size = batch_size
         is_postgres = PostgresWaker.applies_to(app)
+        self._poll_given = poll_interval
         self.poll_interval = poll_interval or (WOKEN_POLL if is_postgres else 0.1)
         """Seconds between two reads of the store while nothing wakes the relay: unless given,
-        `WOKEN_POLL` where something does (NOTIFY; on a SQLite file, inotify: `run` sets it),
-        else 0.1."""
-        self._poll_given = poll_interval is not None
+        `WOKEN_POLL` where something does (NOTIFY; on a SQLite file, inotify: `run` sets it
+        each time it starts), else 0.1."""
         self.publish_timeout = publish_timeout
         self.retry_wait = retry_wait
         self.windows = Windows(StoreReader(app), batch_size, publish_timeout)
@@ -225,8 +225,8 @@ class Relay:
             waker.start()
         else:
             self._changes = SqliteChanges.of(self.app)
-            if self._changes is not None and self._changes.watching and not self._poll_given:
-                self.poll_interval = WOKEN_POLL
+            watched = self._changes is not None and self._changes.watching
+            self.poll_interval = self._poll_given or (WOKEN_POLL if watched else 0.1)
         try:
             while not stop.is_set():
                 try:

@@ -30,6 +30,7 @@ from dispatch.testing import (
     make_settings,
     small_roster,
 )
+from eventsourcing.persistence import OperationalError
 
 OFFICER = Actor("officer-sun", Role.COMMUNITY_OFFICER)
 SECOND = timedelta(seconds=1)
@@ -286,6 +287,15 @@ def test_one_tick_escalates_and_raises_on_one_read_of_the_log_and_a_failing_sche
             NIGHT + timedelta(minutes=5),
             NIGHT + timedelta(days=7, minutes=5),
         ]
+
+        def store_away(*, caught_up: bool = False) -> list[Any]:
+            raise OperationalError("the store is away")
+
+        monkeypatch.setattr(runtime.scheduler, "tick", store_away)
+        clock.set(NIGHT + timedelta(days=14, minutes=6))  # the third Tuesday's occurrence due
+        with pytest.raises(OperationalError):  # at once, for the periodic loop to ride out
+            runtime.on_the_tick()
+        assert len(raised(app, need.id)) == 2  # the calendar not tried against a store away
     finally:
         app.close()
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ from casework.contracts import CaseEvent
 from casework.messaging.background import ConsumerInBackground
 from casework.messaging.consumer import Consumer
 from casework.messaging.store_feed import StoreFeed
+from casework.outages import STORE_DOWN
 from casework_web.unapplied import HoldsSkipped, in_memory
 
 from dispatch import feeds
@@ -39,6 +41,8 @@ from dispatch.board import Board
 from dispatch.config import Settings
 from dispatch.metrics import DispatchMetrics
 from dispatch.scheduler import Calendar, Drain, Scheduler, run_periodically
+
+log = logging.getLogger("dispatch.scheduler")
 
 
 @dataclass
@@ -135,12 +139,21 @@ class Runtime:
 
         Why one: as two steps, each was a hop to a worker thread and a read of the log every
         second, idle or not, 0.6 ms of CPU a second each on the 2-core box (issue 16). The
-        calendar runs even when the scheduler's round fails (an error is raised after it)."""
+        calendar still runs when the scheduler's round fails for another reason than the store
+        (a bug), and the scheduler's error is raised after it; the store away, it is raised at
+        once, for `run_periodically` to ride out."""
         self.board.catch_up()
         try:
             self.scheduler.tick(caught_up=True)
-        finally:
-            self.calendar.run_once(caught_up=True)
+        except STORE_DOWN:
+            raise
+        except Exception:
+            try:
+                self.calendar.run_once(caught_up=True)
+            except Exception:
+                log.exception("the calendar's round failed too")
+            raise
+        self.calendar.run_once(caught_up=True)
 
     @property
     def consumer(self) -> Consumer[CaseEvent] | None:

@@ -10,10 +10,11 @@ spends too little for `/proc/<pid>/stat`'s hundredths of a second), per second o
 
 Baseline, in the same window: a bare FastAPI app (one route, nothing else) served by stock
 `uvicorn.run` in a process of its own, as idle: what any Python web service costs doing
-nothing. Where an idle service's CPU goes (issue 16): uvicorn's own main loop woke ten times a
-second (1.8 ms/s; the services' `casework_web.quiet_server` turns once a second), the NATS
-consumer's pull request expires and is renewed twice a second, dispatch's scheduler and
-calendar read the log once a second.
+nothing. Where an idle service's CPU went before 9f76326..3e34c72 (issue 16): uvicorn's own
+main loop woke ten times a second (1.8 ms/s; the services' `casework_web.quiet_server` turns
+once a second), each NATS consumer's pull request expired and was renewed twice a second (now
+every `request_expires`), dispatch's scheduler and calendar each read the log once a second
+(now one step), the relay read the store ten times a second (now once, where inotify watches).
 """
 
 from __future__ import annotations

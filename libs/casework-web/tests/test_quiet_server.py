@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -128,23 +129,23 @@ def test_sigterm_stops_an_idle_server_at_once_not_at_its_next_turn(tmp_path: Pat
 
 SERVE_AND_SAY_THE_LOOP = textwrap.dedent(
     """
-    import asyncio, os, signal, sys
+    import asyncio, contextlib, os, signal, sys
     from fastapi import FastAPI
     from casework_web.service_main import serve
     from casework_web.service_settings import ServiceSettings
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        loop = asyncio.get_running_loop()
+        print("loop", type(loop).__module__, flush=True)
+        loop.call_later(0.2, os.kill, os.getpid(), signal.SIGTERM)
+        yield
+
     def create_app(settings):
-        app = FastAPI()
+        return FastAPI(lifespan=lifespan)
 
-        @app.on_event("startup")
-        async def started():
-            loop = asyncio.get_running_loop()
-            print("loop", type(loop).__module__, flush=True)
-            loop.call_later(0.2, os.kill, os.getpid(), signal.SIGTERM)
-
-        return app
-
-    sys.exit(serve("probe", create_app, ServiceSettings(), "127.0.0.1", 0))
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    sys.exit(serve("probe", create_app, ServiceSettings(), "127.0.0.1", port))
     """
 )
 
@@ -163,3 +164,19 @@ def test_a_served_service_runs_on_uvloop_and_stops_on_sigterm(tmp_path: Path) ->
     )
     assert "loop uvloop" in done.stdout, done.stdout + done.stderr
     assert "Finished server process" in done.stderr, done.stderr
+    assert done.returncode == -signal.SIGTERM  # as under `uvicorn.run`: the signal raised again
+
+
+def test_a_service_that_cannot_take_its_port_exits_3_as_under_uvicorn_run(tmp_path: Path) -> None:
+    env = {"CASEWORK_VAR_DIR": str(tmp_path), "CASEWORK_STORE": f"sqlite:///{tmp_path}/c.db"}
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        done = subprocess.run(
+            [sys.executable, "-c", SERVE_AND_SAY_THE_LOOP, str(held.getsockname()[1])],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, **env},
+        )
+    assert done.returncode == 3, done.stdout + done.stderr

@@ -45,7 +45,7 @@ def configure_logging(level: str = "INFO") -> None:
     """Every line the service's process logs is one JSON object on stderr with the request id:
     its own loggers, uvicorn's, nats-py's, `casework.*`, warnings and uncaught tracebacks alike
     (`casework.logs.configure_logging`, which sends every logger to the root's one handler).
-    Hand `uvicorn_log_config(level)` to `uvicorn.run` so uvicorn applies the same setup."""
+    Hand `uvicorn_log_config(level)` to uvicorn (`log_config`) so it applies the same setup."""
     logs.configure_logging(level, FORMATTER)
 
 

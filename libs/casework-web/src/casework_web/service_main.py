@@ -143,6 +143,6 @@ def serve(
         http=BoundedHead,  # httptools, with h11's cap on a request's head (`http_head`)
     )
     server = QuietServer(config)  # `uvicorn.run`'s server, idle at one wake-up a second
-    with contextlib.suppress(KeyboardInterrupt):  # as `uvicorn.run`: a second Ctrl-C
-        server.run()
+    with contextlib.suppress(KeyboardInterrupt):  # as `uvicorn.run`: uvicorn raises the Ctrl-C
+        server.run()  # it caught again once it has stopped gracefully; that is exit 0 here
     return 0 if server.started else STARTUP_FAILURE  # as `uvicorn.run`: 3 if it never served

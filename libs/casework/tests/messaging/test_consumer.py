@@ -519,8 +519,9 @@ async def test_one_pull_request_stays_open_for_a_batch_of_messages_arriving_one_
     js: tuple[Client, JetStreamContext], casework: Casework
 ) -> None:
     """Messages arriving one at a time, each handled before the next comes: the consumer keeps
-    one pull request open for `batch` of them (a new one when it is spent or expired), not a
-    probe and a new request per fetch; each message still takes effect once and is acked."""
+    one pull request open for `batch` of them (a new one when it is spent, at once: the
+    requests here would expire only after a minute), not a probe and a new request per fetch;
+    each message still takes effect once and is acked."""
     nc, context = js
     (case_id,) = report_cases(casework, 1)
     requests: list[bytes] = []
@@ -529,13 +530,13 @@ async def test_one_pull_request_stays_open_for_a_batch_of_messages_arriving_one_
         requests.append(msg.data)
 
     spy = await nc.subscribe("$JS.API.CONSUMER.MSG.NEXT.CASEWORK.dispatch", cb=seen)
-    total, batch, expires = 20, 5, 2.0
+    total, batch, expires = 20, 5, 60.0
     consumer = Consumer(
         nc,
         casework,
         worker.add_note,
         worker.parse,
-        subscription(batch=batch, fetch_timeout=expires, request_expires=expires),
+        subscription(batch=batch, fetch_timeout=2.0, request_expires=expires),
     )
     runner = asyncio.create_task(consumer.run())
     started = time.monotonic()

@@ -18,9 +18,10 @@ reconnects); any other request the server falls silent on, once its expiry has p
 `LOST_AFTER` later. So the expiry can be longer than a fetch's wait
 (`SubscriptionSettings.request_expires`): an idle consumer renews its request once every
 expiry, not on every fetch. A request replaced after a reconnect may still be alive on the
-server (a blip, another node): each request has a reply subject of its own, and only the
-current one's messages and statuses count against it, so an old one's expiry neither ends the
-new one nor makes requests pile up; what it still delivers is fetched like the rest. No request
+server (a blip, another node): each request has a reply subject of its own, and only the open
+one's statuses count (a status comes on its request's subject; a message keeps the subject it
+was published on), so an old one's expiry neither ends the new one nor makes requests pile up;
+what it still delivers is fetched like the rest. No request
 is sent while the client is disconnected (nats-py would buffer it and send it late).
 """
 
@@ -102,14 +103,14 @@ class OpenPull:
 
     async def _arrive(self, msg: Msg) -> None:
         """Each delivery to the inbox, in order: a message, or the server's word on a request
-        (the open one's; an earlier request's, still alive after a reconnect, is passed over)."""
+        (the open one's; an earlier request's, still alive after a reconnect, is passed over).
+        A message cannot say which request it came by (it keeps the subject it was published
+        on): each counts against the open one, which at worst is renewed a little early."""
         status = msg.headers.get(STATUS) if msg.headers else None
-        current = msg.subject == self._reply
         if status is None:
-            if current:
-                self._owed -= 1
+            self._owed -= 1
             self._arrived.append(msg)
-        elif status == HEARTBEAT or not current:
+        elif status == HEARTBEAT or msg.subject != self._reply:
             return
         elif status in (NO_MESSAGES, EXPIRED):
             self._owed = 0

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ import uvicorn
 from casework import Casework
 from casework_stack.client import Api, Cast, StepFailedError
 from casework_web import TokenStore, Who, install
+from casework_web.testing import served_in_thread
 from eventsourcing.persistence import OperationalError
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
@@ -109,13 +109,6 @@ def served(tmp_path: Path) -> Iterator[tuple[Api, Desk, Cast, list[tuple[int, st
             access_log=False,
         )
     )
-    thread = threading.Thread(target=server.run, name="notes-under-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive(), "the server stopped while starting"
-        assert time.monotonic() < deadline, "the server did not start in 20 s"
-        time.sleep(0.05)
     seen: list[tuple[int, str]] = []
 
     def note(response: httpx.Response) -> None:
@@ -123,15 +116,16 @@ def served(tmp_path: Path) -> Iterator[tuple[Api, Desk, Cast, list[tuple[int, st
         code = response.json().get("code", "") if response.status_code >= 400 else ""
         seen.append((response.status_code, code))
 
-    api = Api({"notes": f"http://127.0.0.1:{port}"}, attempts=30, longest_pause=0.3)
-    api.http.close()
-    api.http = httpx.Client(timeout=0.3, event_hooks={"response": [note]})
     try:
-        yield api, desk, Cast(tokens), seen
+        with served_in_thread(server, "notes-under-test"):
+            api = Api({"notes": f"http://127.0.0.1:{port}"}, attempts=30, longest_pause=0.3)
+            api.http.close()
+            api.http = httpx.Client(timeout=0.3, event_hooks={"response": [note]})
+            try:
+                yield api, desk, Cast(tokens), seen
+            finally:
+                api.close()
     finally:
-        api.close()
-        server.should_exit = True
-        thread.join(timeout=10)
         casework.close()
 
 

@@ -10,16 +10,14 @@ import socket
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import uvicorn
 from casework_web.quiet_server import QuietServer
+from casework_web.testing import served_in_thread
 from fastapi import FastAPI
 
 
@@ -43,32 +41,13 @@ def small_app() -> FastAPI:
     return app
 
 
-@contextmanager
-def served(server: uvicorn.Server) -> Iterator[int]:
-    """`server` run in a thread (no signal handlers there); its port; stopped on the way out."""
-    thread = threading.Thread(target=server.run, name="quiet-server-under-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive(), "the server stopped while starting"
-        assert time.monotonic() < deadline, "the server did not start in 30 s"
-        time.sleep(0.02)
-    try:
-        (listener,) = [s for srv in server.servers for s in srv.sockets]
-        yield listener.getsockname()[1]
-    finally:
-        server.handle_exit(signal.SIGTERM, None)
-        thread.join(timeout=30)
-        assert not thread.is_alive(), "the server did not stop"
-
-
 def config() -> uvicorn.Config:
     return uvicorn.Config(small_app(), host="127.0.0.1", port=0, log_config=None, lifespan="off")
 
 
 def test_an_idle_server_turns_once_a_second_and_still_sends_its_date() -> None:
     server = Counting(config())
-    with served(server) as port:
+    with served_in_thread(server) as port:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=5) as answer:
             assert answer.status == 200
             assert answer.headers["date"].endswith(" GMT")  # uvicorn's, renewed each turn
@@ -80,7 +59,7 @@ def test_an_idle_server_turns_once_a_second_and_still_sends_its_date() -> None:
 
 def test_a_stop_asked_from_another_thread_ends_the_wait_for_the_next_turn() -> None:
     server = QuietServer(config(), tick_seconds=120)
-    with served(server):  # on the way out: asked to stop, joined within 30 s, or it fails
+    with served_in_thread(server):  # on the way out: asked to stop, joined within 30 s, or it fails
         time.sleep(0.3)  # the loop waits for its next turn, two minutes away
     assert server.should_exit
     assert not server.force_exit

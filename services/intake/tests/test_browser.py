@@ -12,8 +12,6 @@ import json
 import os
 import re
 import socket
-import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ from casework.testing.stories import every_story
 from casework.transparency.checkpoints import public_text
 from casework.transparency.notary import Notary
 from casework_web import TokenStore
+from casework_web.testing import served_in_thread
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from intake.api.app import create_app
 from intake.places import Places
@@ -83,14 +82,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             lifespan="on",
         )
     )
-    thread = threading.Thread(target=server.run, name="intake-under-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive(), "intake stopped while starting"
-        assert time.monotonic() < deadline, "intake did not start in 30 s"
-        time.sleep(0.05)
-    try:
+    with served_in_thread(server, "intake-under-test"):
         url = f"http://127.0.0.1:{port}"
         store = TokenStore(settings.tokens_path)
         places = Places.load(settings.places_file)
@@ -124,9 +116,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         assert status == 200, rated
         cases = {"dispute": str(ids[2]), "tap": tap}
         yield Site(url, app, clock, tokens, cases, signed.size)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 def post(url: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, Any]:

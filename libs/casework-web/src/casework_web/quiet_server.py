@@ -6,8 +6,8 @@ every service process doing nothing (an idle bare FastAPI app: 1.9-2.0 ms/s, 0.2
 with this loop), most of what an idle service costs, and paid again under load (issue 16). Here
 the loop sleeps a second between turns (the `Date` header is renewed each turn, as uvicorn
 renews it every tenth), or until a signal asks it to stop: SIGTERM and Ctrl-C stop it as
-promptly as before. Nothing in the
-services sets `should_exit` otherwise; anything that did would be seen within a second.
+promptly as before. Nothing in the services sets `should_exit` otherwise; anything that did
+would be seen within a second.
 """
 
 from __future__ import annotations

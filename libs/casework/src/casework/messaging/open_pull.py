@@ -21,8 +21,8 @@ expiry, not on every fetch. A request replaced after a reconnect may still be al
 server (a blip, another node): each request has a reply subject of its own, and only the open
 one's statuses count (a status comes on its request's subject; a message keeps the subject it
 was published on), so an old one's expiry neither ends the new one nor makes requests pile up;
-what it still delivers is fetched like the rest. No request
-is sent while the client is disconnected (nats-py would buffer it and send it late).
+what it still delivers is fetched like the rest. No request is sent while the client is
+disconnected (nats-py would buffer it and send it late, beside the one sent on reconnecting).
 """
 
 from __future__ import annotations
@@ -145,8 +145,7 @@ class OpenPull:
                 self._signal.clear()
                 await self._wait(deadline - now)
                 continue
-            if not self._nc.is_connected and not self._nc.is_closed:  # reconnecting: a request
-                # now would wait in nats-py's buffer and go out late, beside the one sent then
+            if not self._nc.is_connected and not self._nc.is_closed:  # reconnecting: wait
                 self._signal.clear()
                 await self._wait(deadline - now)
                 continue
